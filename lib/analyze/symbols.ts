@@ -1,0 +1,288 @@
+/**
+ * Sorted, immutable symbol tables with perf 6.1's fix-up rules.
+ *
+ * perf keeps a DSO's symbols in an rb-tree ordered by start address (equal
+ * starts go right, so file order is kept), then runs `symbols__fixup_end`
+ * (zero-sized symbols end where the next one starts) and
+ * `symbols__fixup_duplicate` (of symbols sharing a start, keep the one
+ * `choose_best_symbol` prefers). This module reproduces both and packs the
+ * result into typed arrays so lookups compare u32 halves instead of BigInts.
+ *
+ * @module
+ */
+
+/** ELF symbol binding: local. */
+export const STB_LOCAL = 0;
+/** ELF symbol binding: global. */
+export const STB_GLOBAL = 1;
+/** ELF symbol binding: weak. */
+export const STB_WEAK = 2;
+/** ELF symbol type: data object. */
+export const STT_OBJECT = 1;
+/** ELF symbol type: function. */
+export const STT_FUNC = 2;
+/** ELF symbol type: GNU indirect function. */
+export const STT_GNU_IFUNC = 10;
+
+/** One symbol before fix-ups, as read from an ELF symbol table or kallsyms. */
+export interface RawSymbol {
+  /** Start address (map-relative for user DSOs, absolute for the kernel). */
+  start: bigint;
+  /** Size in bytes; 0 when unknown (perf then extends it to the next symbol). */
+  size: bigint;
+  /** ELF binding (STB_*). */
+  binding: number;
+  /** ELF type (STT_*). */
+  type: number;
+  /** Opaque reference resolved to a name by the table's name source. */
+  nameRef: number;
+}
+
+/** Resolves a {@linkcode RawSymbol.nameRef} to the symbol's name. */
+export type NameSource = (nameRef: number) => string;
+
+/** Options for {@linkcode SymbolTable.build}. */
+export interface BuildOptions {
+  /**
+   * Apply the kallsyms variant of `symbols__fixup_end`: the last zero-sized
+   * symbol before a kernel/module boundary (a name containing `[`) ends at
+   * the next page boundary instead of at the next symbol.
+   */
+  isKallsyms?: boolean;
+}
+
+const TWO_32 = 0x1_0000_0000;
+const MASK_32 = 0xffff_ffffn;
+
+/** Split a u64 into [hi, lo] u32 halves. */
+function halves(value: bigint): [number, number] {
+  return [Number(value >> 32n), Number(value & MASK_32)];
+}
+
+/** Count leading underscores, as perf's `prefix_underscores_count`. */
+function prefixUnderscores(name: string): number {
+  let n = 0;
+  while (n < name.length && name.charCodeAt(n) === 0x5f) n++;
+  return n;
+}
+
+function roundupPage(value: bigint): bigint {
+  return (value + 4095n) / 4096n * 4096n;
+}
+
+interface Working {
+  start: bigint;
+  end: bigint;
+  binding: number;
+  type: number;
+  nameRef: number;
+  name?: string;
+}
+
+/**
+ * A sorted symbol table. Lookups follow perf's `symbols__find`: a symbol
+ * matches `ip` when `start <= ip < end`, or when it is zero-sized and
+ * `ip == start`.
+ *
+ * @example
+ * ```ts
+ * import { SymbolTable, STB_GLOBAL, STT_FUNC } from "./symbols.ts";
+ * const names = ["main", "leaf"];
+ * const table = SymbolTable.build([
+ *   { start: 0x1100n, size: 0x20n, binding: STB_GLOBAL, type: STT_FUNC, nameRef: 0 },
+ *   { start: 0x1150n, size: 0n, binding: STB_GLOBAL, type: STT_FUNC, nameRef: 1 },
+ * ], (i) => names[i]);
+ * const i = table.find(0x1160n);
+ * console.log(table.nameAt(i)); // "leaf"
+ * ```
+ */
+export class SymbolTable {
+  /** Number of symbols. */
+  readonly length: number;
+  readonly #startHi: Uint32Array;
+  readonly #startLo: Uint32Array;
+  readonly #endHi: Uint32Array;
+  readonly #endLo: Uint32Array;
+  readonly #nameRefs: Int32Array;
+  readonly #names: (string | undefined)[];
+  readonly #nameSource: NameSource;
+
+  private constructor(symbols: Working[], nameSource: NameSource) {
+    const n = symbols.length;
+    this.length = n;
+    this.#startHi = new Uint32Array(n);
+    this.#startLo = new Uint32Array(n);
+    this.#endHi = new Uint32Array(n);
+    this.#endLo = new Uint32Array(n);
+    this.#nameRefs = new Int32Array(n);
+    this.#names = new Array(n);
+    this.#nameSource = nameSource;
+    for (let i = 0; i < n; i++) {
+      const s = symbols[i];
+      [this.#startHi[i], this.#startLo[i]] = halves(s.start);
+      [this.#endHi[i], this.#endLo[i]] = halves(s.end);
+      this.#nameRefs[i] = s.nameRef;
+      this.#names[i] = s.name;
+    }
+  }
+
+  /**
+   * Sort raw symbols and apply perf's `symbols__fixup_end` then
+   * `symbols__fixup_duplicate` (the order `dso__load_sym` and
+   * `__dso__load_kallsyms` use).
+   *
+   * @param raw Symbols in file order.
+   * @param nameSource Resolves `nameRef` to a name (called lazily).
+   * @param options Fix-up variant.
+   * @returns The packed table.
+   */
+  static build(raw: RawSymbol[], nameSource: NameSource, options: BuildOptions = {}): SymbolTable {
+    const syms: Working[] = raw.map((r) => ({
+      start: r.start,
+      end: r.size !== 0n ? r.start + r.size : r.start,
+      binding: r.binding,
+      type: r.type,
+      nameRef: r.nameRef,
+    }));
+    // Stable sort keeps file order among equal starts (rb-tree inserts equal keys to the right).
+    syms.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    const nameOf = (s: Working): string => (s.name ??= nameSource(s.nameRef));
+    fixupEnd(syms, options.isKallsyms === true, nameOf);
+    const kept = fixupDuplicate(syms, nameOf);
+    return new SymbolTable(kept, nameSource);
+  }
+
+  /**
+   * Find the symbol containing an address.
+   *
+   * @param addr Address in the table's address space.
+   * @returns The symbol index, or -1.
+   */
+  find(addr: bigint): number {
+    return this.findHalves(Number(addr >> 32n), Number(addr & MASK_32));
+  }
+
+  /**
+   * Find the symbol containing an address given as a number (exact only
+   * below 2^53).
+   *
+   * @param addr Address as a safe integer.
+   * @returns The symbol index, or -1.
+   */
+  findNumber(addr: number): number {
+    const hi = Math.floor(addr / TWO_32);
+    return this.findHalves(hi, addr - hi * TWO_32);
+  }
+
+  /**
+   * Find the symbol containing the address `hi * 2^32 + lo`.
+   *
+   * @param hi Upper 32 bits.
+   * @param lo Lower 32 bits.
+   * @returns The symbol index, or -1.
+   */
+  findHalves(hi: number, lo: number): number {
+    const sh = this.#startHi, sl = this.#startLo;
+    // Last index whose start <= addr.
+    let low = 0, high = this.length - 1, found = -1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const h = sh[mid];
+      if (h < hi || (h === hi && sl[mid] <= lo)) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    if (found < 0) return -1;
+    const eh = this.#endHi[found], el = this.#endLo[found];
+    if (hi < eh || (hi === eh && lo < el)) return found;
+    // Zero-sized symbol: matches only its own start.
+    if (eh === sh[found] && el === sl[found] && hi === eh && lo === el) return found;
+    return -1;
+  }
+
+  /**
+   * @param index Symbol index.
+   * @returns The symbol's name.
+   */
+  nameAt(index: number): string {
+    return (this.#names[index] ??= this.#nameSource(this.#nameRefs[index]));
+  }
+
+  /**
+   * @param index Symbol index.
+   * @returns The symbol's start address.
+   */
+  startAt(index: number): bigint {
+    return (BigInt(this.#startHi[index]) << 32n) | BigInt(this.#startLo[index]);
+  }
+
+  /**
+   * @param index Symbol index.
+   * @returns The symbol's (exclusive) end address after fix-ups.
+   */
+  endAt(index: number): bigint {
+    return (BigInt(this.#endHi[index]) << 32n) | BigInt(this.#endLo[index]);
+  }
+}
+
+/** perf 6.1 `symbols__fixup_end` over a start-sorted array. */
+function fixupEnd(syms: Working[], isKallsyms: boolean, nameOf: (s: Working) => string): void {
+  if (syms.length === 0) return;
+  for (let i = 1; i < syms.length; i++) {
+    const prev = syms[i - 1], curr = syms[i];
+    if (prev.end !== prev.start) continue;
+    if (isKallsyms && (nameOf(prev).includes("[") !== nameOf(curr).includes("["))) {
+      prev.end = roundupPage(prev.end + 4096n);
+    } else {
+      prev.end = curr.start;
+    }
+  }
+  const last = syms[syms.length - 1];
+  if (last.end === last.start) last.end = roundupPage(last.start) + 4096n;
+}
+
+/** perf 6.1 `choose_best_symbol`: true when `a` wins over `b`. */
+function prefersFirst(a: Working, b: Working, nameOf: (s: Working) => string): boolean {
+  const la = a.end - a.start, lb = b.end - b.start;
+  if (lb === 0n && la > 0n) return true;
+  if (la === 0n && lb > 0n) return false;
+  const wa = a.binding === STB_WEAK, wb = b.binding === STB_WEAK;
+  if (wb && !wa) return true;
+  if (wa && !wb) return false;
+  const ga = a.binding === STB_GLOBAL, gb = b.binding === STB_GLOBAL;
+  if (ga && !gb) return true;
+  if (gb && !ga) return false;
+  const na = nameOf(a), nb = nameOf(b);
+  const ua = prefixUnderscores(na), ub = prefixUnderscores(nb);
+  if (ub > ua) return true;
+  if (ua > ub) return false;
+  // perf compares strlen (bytes); names are ASCII in practice.
+  if (na.length > nb.length) return true;
+  if (na.length < nb.length) return false;
+  // arch__choose_best_symbol: avoid "SyS" syscall aliases.
+  if (na.startsWith("SyS") || na.startsWith("compat_SyS")) return false;
+  return true;
+}
+
+/** perf 6.1 `symbols__fixup_duplicate`: returns the kept symbols in order. */
+function fixupDuplicate(syms: Working[], nameOf: (s: Working) => string): Working[] {
+  const kept: Working[] = [];
+  let curr: Working | undefined;
+  for (const next of syms) {
+    if (curr === undefined) {
+      curr = next;
+      continue;
+    }
+    if (curr.start !== next.start) {
+      kept.push(curr);
+      curr = next;
+      continue;
+    }
+    if (!prefersFirst(curr, next, nameOf)) curr = next;
+  }
+  if (curr !== undefined) kept.push(curr);
+  return kept;
+}

@@ -29,8 +29,11 @@ clean_env=(env -i PATH=/usr/bin:/bin LC_ALL=C)
 
 rm -rf "$work_dir"
 mkdir -p "$work_dir"
-gcc -O1 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -o "$burn" "$out_dir/src/burn.c"
+# Compile inside the work dir with a relative source path, so the debug info
+# (DW_AT_name, DW_AT_comp_dir) names /tmp/callring-fixture, not the checkout.
+cp "$out_dir/src/burn.c" "$work_dir/burn.c"
 cd "$work_dir"
+gcc -O1 -g -fno-omit-frame-pointer -pthread -Wall -Wextra -o burn burn.c
 
 # Fields for the -F outputs (nocpu.data has no PERF_SAMPLE_CPU, so no cpu).
 fields_cpu=comm,pid,tid,cpu,time,period,event,ip
@@ -118,10 +121,13 @@ expect_failure nocpu.script-cpu perf script -i nocpu.data -F "$fields_cpu"
 
 perf --version >perf-version.txt
 
-# Copy everything (but the binary) into testdata/ and print a summary.
+# Copy everything into testdata/ (the binary to bin/burn, so symbolized
+# outputs can be reproduced elsewhere) and print a summary.
 for f in *.data *.txt; do
   cp "$f" "$out_dir/$f"
 done
+mkdir -p "$out_dir/bin"
+cp burn "$out_dir/bin/burn"
 echo "fixture        bytes  samples"
 for name in fp sys dwarf pipe nocpu; do
   # Sample header lines are the non-empty lines that do not start with a tab.

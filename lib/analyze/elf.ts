@@ -543,8 +543,10 @@ export function findBuildIdNote(notes: Uint8Array): string | undefined {
       type === 3 && namesz === 4 && notes[nameAt] === 0x47 && notes[nameAt + 1] === 0x4e &&
       notes[nameAt + 2] === 0x55 && notes[nameAt + 3] === 0
     ) {
-      return Array.from(notes.subarray(descAt, descAt + descsz), (b) =>
-        b.toString(16).padStart(2, "0")).join("");
+      return Array.from(
+        notes.subarray(descAt, descAt + descsz),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
     }
     at = next;
   }
@@ -600,7 +602,13 @@ export function elfSymbolTable(symsElf: ElfFile, runtimeElf: ElfFile): SymbolTab
     const start = seg !== undefined
       ? sym.value - (seg.vaddr - seg.offset)
       : sym.value - (sec.addr - sec.offset);
-    raw.push({ start: BigInt.asUintN(64, start), size: sym.size, binding, type, nameRef: sym.nameOffset });
+    raw.push({
+      start: BigInt.asUintN(64, start),
+      size: sym.size,
+      binding,
+      type,
+      nameRef: sym.nameOffset,
+    });
   }
   return SymbolTable.build(raw, (ref) => cString(strings, ref));
 }

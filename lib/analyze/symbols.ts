@@ -153,6 +153,29 @@ export class SymbolTable {
   }
 
   /**
+   * Pack symbols whose ends are already final (no sorting or fix-ups beyond a
+   * stable sort by start).
+   *
+   * @param fixed Symbols with final `[start, end)` ranges.
+   * @param nameSource Resolves `nameRef` to a name.
+   * @returns The packed table.
+   */
+  static fromFixed(
+    fixed: { start: bigint; end: bigint; nameRef: number }[],
+    nameSource: NameSource,
+  ): SymbolTable {
+    const syms: Working[] = fixed.map((f) => ({
+      start: f.start,
+      end: f.end,
+      binding: STB_GLOBAL,
+      type: STT_FUNC,
+      nameRef: f.nameRef,
+    }));
+    syms.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    return new SymbolTable(syms, nameSource);
+  }
+
+  /**
    * Find the symbol containing an address.
    *
    * @param addr Address in the table's address space.

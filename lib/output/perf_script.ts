@@ -113,6 +113,8 @@ export interface ScriptFields {
   fields: Set<string>;
   /** Whether the user named the fields (perf's `user_set`): missing attributes are errors. */
   userSet: boolean;
+  /** Fields the user removed with `-field` (perf's `user_unset_fields`). */
+  removed: Set<string>;
 }
 
 /**
@@ -130,7 +132,9 @@ export interface ScriptFields {
  * ```
  */
 export function parseScriptFields(spec: string | undefined): ScriptFields {
-  if (spec === undefined) return { fields: new Set(DEFAULT_SCRIPT_FIELDS), userSet: false };
+  if (spec === undefined) {
+    return { fields: new Set(DEFAULT_SCRIPT_FIELDS), userSet: false, removed: new Set() };
+  }
   let body = spec;
   const colon = body.indexOf(":");
   if (colon >= 0) {
@@ -143,6 +147,7 @@ export function parseScriptFields(spec: string | undefined): ScriptFields {
   const tokens = body.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
   const relative = tokens.length > 0 && (tokens[0]!.startsWith("+") || tokens[0]!.startsWith("-"));
   const fields = new Set<string>(relative ? DEFAULT_SCRIPT_FIELDS : []);
+  const removed = new Set<string>();
   for (const token of tokens) {
     const op = token[0] === "+" || token[0] === "-" ? token[0] : "";
     const name = op ? token.slice(1) : token;
@@ -155,10 +160,12 @@ export function parseScriptFields(spec: string | undefined): ScriptFields {
         255,
       );
     }
-    if (op === "-") fields.delete(name);
-    else fields.add(name);
+    if (op === "-") {
+      fields.delete(name);
+      removed.add(name);
+    } else fields.add(name);
   }
-  return { fields, userSet: true };
+  return { fields, userSet: true, removed };
 }
 
 /**
@@ -209,6 +216,18 @@ export function checkScriptFields(
   need("time", SampleType.TIME, "TIME");
   need("cpu", SampleType.CPU, "CPU");
   need("period", SampleType.PERIOD, "PERIOD");
+}
+
+/**
+ * perf script's pipe-mode quirk (`process_attr`): when an attr that records
+ * callchains arrives in the stream, `ip` and `sym` are switched on unless the
+ * user removed them with `-ip` / `-sym`. File-mode input never does this.
+ *
+ * @param selection The field selection, changed in place.
+ */
+export function enablePipeCallchainFields(selection: ScriptFields): void {
+  if (!selection.removed.has("ip")) selection.fields.add("ip");
+  if (!selection.removed.has("sym")) selection.fields.add("sym");
 }
 
 /** Where an address lands, as perf resolves it through the thread's maps. */

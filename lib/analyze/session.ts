@@ -1,0 +1,116 @@
+/**
+ * The state perf keeps while it walks a recording: thread names (COMM/FORK)
+ * and per-process address spaces (MMAP/MMAP2/FORK), plus address resolution
+ * through them. Feed records in processing order with {@linkcode PerfSession.apply}.
+ *
+ * @module
+ */
+
+import { type PerfRecord, RecordType } from "../abi/mod.ts";
+import type { AddressResolver, ResolvedAddress } from "../output/perf_script.ts";
+import { AddressSpaces, mapIp } from "./maps.ts";
+import { Symbolizer, type SymbolizerOptions } from "./symbolize.ts";
+import { ThreadTable } from "./threads.ts";
+
+/**
+ * Threads, maps and symbols of one recording.
+ *
+ * @example
+ * ```ts
+ * import { PerfSession } from "./session.ts";
+ * const session = new PerfSession();
+ * session.apply({ type: 3, misc: 0, size: 0, pid: 5, tid: 5, comm: "burn" });
+ * console.log(session.threads.comm(5)); // "burn"
+ * ```
+ */
+export class PerfSession {
+  /** Thread names. */
+  readonly threads: ThreadTable = new ThreadTable();
+  /** Per-process maps. */
+  readonly spaces: AddressSpaces = new AddressSpaces();
+  readonly #symbolizerOptions: SymbolizerOptions;
+  #symbolizer: Symbolizer | undefined;
+
+  /**
+   * Create an empty session.
+   *
+   * @param options Symbolizer options (kallsyms file, debug roots, build ids).
+   */
+  constructor(options: SymbolizerOptions = {}) {
+    this.#symbolizerOptions = options;
+  }
+
+  /** The symbolizer, created on first use (loading kallsyms is not free). */
+  get symbolizer(): Symbolizer {
+    this.#symbolizer ??= new Symbolizer(this.#symbolizerOptions);
+    return this.#symbolizer;
+  }
+
+  /**
+   * Apply a side-band record (COMM, FORK, MMAP, MMAP2); others are ignored.
+   *
+   * @param record The record.
+   */
+  apply(record: PerfRecord): void {
+    switch (record.type) {
+      case RecordType.COMM:
+        this.threads.apply(record);
+        break;
+      case RecordType.FORK:
+        if ("ppid" in record) {
+          this.threads.apply(record);
+          this.spaces.processFork(record);
+        }
+        break;
+      case RecordType.MMAP:
+      case RecordType.MMAP2:
+        if ("filename" in record) {
+          this.spaces.processMmap({
+            pid: record.pid,
+            tid: record.tid,
+            addr: record.addr,
+            len: record.len,
+            pgoff: record.pgoff,
+            filename: record.filename,
+            cpumode: record.misc & 7,
+            prot: "prot" in record ? record.prot : undefined,
+          });
+        }
+        break;
+    }
+  }
+
+  /**
+   * An {@linkcode AddressResolver} over this session's maps.
+   *
+   * @param withSymbols Resolve symbols and dsos (loads ELF files and kallsyms);
+   *   false resolves only the map-relative address perf prints. A function is
+   *   asked on every lookup (for selections that change while reading).
+   * @returns The resolver.
+   */
+  resolver(withSymbols: boolean | (() => boolean)): AddressResolver {
+    const symbols = typeof withSymbols === "function" ? withSymbols : () => withSymbols;
+    return {
+      resolve: (pid, _tid, cpumode, addr): ResolvedAddress | undefined => {
+        if (symbols()) {
+          const r = this.symbolizer.resolve(this.spaces, pid, addr, cpumode);
+          return {
+            mapIp: r.printedIp,
+            sym: r.sym,
+            symoff: r.symoff,
+            dso: r.map ? r.dso : undefined,
+          };
+        }
+        const map = this.spaces.lookup(pid, addr, cpumode);
+        if (map === undefined) return undefined;
+        const kernel = map.kind === "kernel" || map.kind === "module";
+        return {
+          mapIp: kernel ? addr : mapIp(map, addr),
+          sym: undefined,
+          symoff: 0n,
+          dso: undefined,
+        };
+      },
+    };
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Sample predicates for perf-report-style filters: `--cpu`, `--pid`, `--tid`,
+ * `--comm`, `--context`, `--time START,END`. Pass the combined predicate as
+ * `new ProfileBuilder({ filter })` so filters apply while building.
+ *
+ * @example
+ * ```ts
+ * import { sampleFilter } from "./filter.ts";
+ * const keep = sampleFilter({ cpu: "0-1,3", time: "10.5,", comm: "burn" });
+ * ```
+ *
+ * @module
+ */
+
+import type { SampleContext, StackSample } from "./profile.ts";
+
+/** A predicate over samples. */
+export type SamplePredicate = (sample: StackSample) => boolean;
+
+/** A malformed filter argument; `argument` names the option. */
+export class FilterSyntaxError extends SyntaxError {
+  /** The option name (`--cpu`, `--time`, ...). */
+  readonly argument: string;
+  /**
+   * Creates the instance.
+   * @param argument Option name.
+   * @param value Offending text.
+   * @param why Explanation.
+   */
+  constructor(argument: string, value: string, why: string) {
+    super(`${argument} "${value}": ${why}`);
+    this.name = "FilterSyntaxError";
+    this.argument = argument;
+  }
+}
+
+/**
+ * Parses a perf CPU list (`0-3,5`).
+ * @param text The list.
+ * @returns The set of CPUs.
+ */
+export function parseCpuList(text: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of text.split(",")) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!m) throw new FilterSyntaxError("--cpu", text, `bad element "${part}" (want N or N-M)`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) throw new FilterSyntaxError("--cpu", text, `range ${lo}-${hi} is reversed`);
+    for (let c = lo; c <= hi; c++) out.add(c);
+  }
+  return out;
+}
+
+/**
+ * Parses a comma-separated list of integers (`--pid`, `--tid`).
+ * @param argument Option name for errors.
+ * @param text The list.
+ * @returns The set.
+ */
+export function parseIdList(argument: string, text: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of text.split(",")) {
+    if (!/^\s*\d+\s*$/.test(part)) throw new FilterSyntaxError(argument, text, `bad id "${part}"`);
+    out.add(Number(part));
+  }
+  return out;
+}
+
+/** A closed-open-ended time window in nanoseconds (inclusive bounds, like perf). */
+export interface TimeRange {
+  /** Start (ns), or -Infinity for an open start. */
+  start: number;
+  /** End (ns), or Infinity for an open end. */
+  end: number;
+}
+
+function secondsToNs(argument: string, whole: string, text: string): number {
+  const m = /^(\d+)(?:\.(\d{0,9}))?$/.exec(text.trim());
+  if (!m) {
+    throw new FilterSyntaxError(argument, whole, `bad time "${text}" (want seconds[.fraction])`);
+  }
+  return Number(m[1]) * 1e9 + Number((m[2] ?? "").padEnd(9, "0"));
+}
+
+/**
+ * Parses perf's `--time` syntax: `START,END` in seconds with up to nanosecond
+ * fractions, either end may be empty (`10.5,` / `,20`); several windows may be
+ * given separated by spaces. (perf's percent forms like `10%/2` are not supported.)
+ * @param text The argument.
+ * @returns The windows.
+ */
+export function parseTimeRanges(text: string): TimeRange[] {
+  const out: TimeRange[] = [];
+  for (const part of text.trim().split(/\s+/)) {
+    const comma = part.indexOf(",");
+    if (comma < 0 || part.indexOf(",", comma + 1) >= 0) {
+      throw new FilterSyntaxError("--time", text, `window "${part}" must be START,END`);
+    }
+    const a = part.slice(0, comma);
+    const b = part.slice(comma + 1);
+    const start = a === "" ? -Infinity : secondsToNs("--time", text, a);
+    const end = b === "" ? Infinity : secondsToNs("--time", text, b);
+    if (end < start) throw new FilterSyntaxError("--time", text, "end is before start");
+    out.push({ start, end });
+  }
+  return out;
+}
+
+/** Filter options as given on the command line (all optional; all must match). */
+export interface FilterOptions {
+  /** CPU list (`0-3,5`). */
+  cpu?: string;
+  /** Process ids (`12,13`). */
+  pid?: string;
+  /** Thread ids. */
+  tid?: string;
+  /** Command names, comma-separated. */
+  comm?: string;
+  /** Contexts, comma-separated: task, softirq, hardirq, nmi. */
+  context?: string;
+  /** perf `--time` windows. */
+  time?: string;
+}
+
+const CONTEXTS: readonly SampleContext[] = ["task", "softirq", "hardirq", "nmi"];
+
+/**
+ * Combines the given filters into one predicate (AND of all given options).
+ * @param options The filters.
+ * @returns A predicate; accepts everything when no option is set.
+ */
+export function sampleFilter(options: FilterOptions): SamplePredicate {
+  const tests: SamplePredicate[] = [];
+  if (options.cpu !== undefined) {
+    const set = parseCpuList(options.cpu);
+    tests.push((s) => set.has(s.cpu));
+  }
+  if (options.pid !== undefined) {
+    const set = parseIdList("--pid", options.pid);
+    tests.push((s) => set.has(s.pid));
+  }
+  if (options.tid !== undefined) {
+    const set = parseIdList("--tid", options.tid);
+    tests.push((s) => set.has(s.tid));
+  }
+  if (options.comm !== undefined) {
+    const set = new Set(options.comm.split(","));
+    tests.push((s) => set.has(s.comm));
+  }
+  if (options.context !== undefined) {
+    const set = new Set<string>();
+    for (const c of options.context.split(",")) {
+      if (!(CONTEXTS as readonly string[]).includes(c)) {
+        throw new FilterSyntaxError(
+          "--context",
+          options.context,
+          `unknown context "${c}" (want ${CONTEXTS.join(", ")})`,
+        );
+      }
+      set.add(c);
+    }
+    tests.push((s) => s.context !== undefined && set.has(s.context));
+  }
+  if (options.time !== undefined) {
+    const ranges = parseTimeRanges(options.time);
+    tests.push((s) => ranges.some((r) => s.time >= r.start && s.time <= r.end));
+  }
+  if (tests.length === 0) return () => true;
+  return (s) => tests.every((t) => t(s));
+}

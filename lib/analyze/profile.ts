@@ -1,0 +1,694 @@
+/**
+ * The profile model: interned frames, an interned call-stack trie in
+ * struct-of-arrays typed arrays, and a table of distinct (stack, sample class)
+ * records. Memory grows with the number of distinct stacks, not samples.
+ *
+ * Input is a {@linkcode StackSample}: frames are LEAF-FIRST, exactly as perf
+ * callchains are stored (`frames[0]` is the sampled instruction, the last
+ * element is the outermost caller). Decoders and symbolizers produce these;
+ * nothing here sees bytes.
+ *
+ * @example
+ * ```ts
+ * import { ProfileBuilder } from "./profile.ts";
+ * const b = new ProfileBuilder();
+ * b.add({
+ *   frames: [{ sym: "leaf", dso: "/bin/x", kernel: false }, { sym: "main", dso: "/bin/x", kernel: false }],
+ *   weight: 1, pid: 1, tid: 1, cpu: 0, comm: "x", time: 0, context: "task", truncated: false,
+ * });
+ * const profile = b.build();
+ * profile.totalWeight; // 1
+ * ```
+ *
+ * @module
+ */
+
+/** Execution context a sample was taken in (undefined when the source cannot tell). */
+export type SampleContext = "task" | "softirq" | "hardirq" | "nmi";
+
+/** One frame of a callchain as produced by a decoder or symbolizer. */
+export interface FrameRef {
+  /** Symbol name without `+0x..` offset; `undefined` when unresolved. */
+  readonly sym?: string;
+  /** Object the address belongs to (`/usr/lib/libc.so.6`, `[kernel.kallsyms]`); `undefined` if unknown. */
+  readonly dso?: string;
+  /** Instruction address; names unresolved frames and keys them apart. */
+  readonly ip?: bigint;
+  /**
+   * True for kernel-mode frames (perf prints `[k]`), false for user mode (`[.]`): the
+   * cpumode the PERF_CONTEXT markers set for the entry. perf prints frames with NO map
+   * using the sample's own cpumode, so a decoder wanting identical reports sets
+   * `kernel` of such frames to that of `frames[0]`.
+   */
+  readonly kernel: boolean;
+  /** True when the frame is an inlined function (perf prints ` (inlined)`). */
+  readonly inlined?: boolean;
+}
+
+/** One sample: a leaf-first callchain plus its attribution. */
+export interface StackSample {
+  /** Frames, LEAF-FIRST (perf callchain order); context markers already removed. */
+  readonly frames: readonly FrameRef[];
+  /** Sample weight: the period, or 1 to count samples. */
+  readonly weight: number;
+  /** Process id (-1 when unknown). */
+  readonly pid: number;
+  /** Thread id (-1 when unknown). */
+  readonly tid: number;
+  /** CPU number (-1 when the file has no PERF_SAMPLE_CPU). */
+  readonly cpu: number;
+  /** Command name of the thread. */
+  readonly comm: string;
+  /** Timestamp in nanoseconds (0 when the file has no PERF_SAMPLE_TIME). */
+  readonly time: number;
+  /** Execution context, when known. */
+  readonly context: SampleContext | undefined;
+  /** True when the callchain was cut short (max stack depth, damaged data, ...). */
+  readonly truncated: boolean;
+}
+
+/** Kind of an interned frame, used for colouring and by outputs. */
+export type FrameKind = "user" | "kernel" | "marker" | "truncated";
+
+/** Loss accounting filled by the readers; printed in every report header. */
+export interface LostAccounting {
+  /** Events the kernel reported dropped in PERF_RECORD_LOST records (sum of their `lost`). */
+  lostRecords: number;
+  /** Samples reported dropped in PERF_RECORD_LOST_SAMPLES records (what perf prints as "Total Lost Samples"). */
+  lostSamples: number;
+  /** Records cut off at the end of a capture or ring wrap (incomplete fragments). */
+  incompleteFragments: number;
+  /** Byte ranges skipped as damaged. */
+  damagedRanges: number;
+  /** Bytes inside the damaged ranges. */
+  damagedBytes: number;
+}
+
+/** Distinct attribution of a sample: thread, process, cpu, command and context. */
+export interface SampleClass {
+  /** Process id. */
+  readonly pid: number;
+  /** Thread id. */
+  readonly tid: number;
+  /** CPU (-1 unknown). */
+  readonly cpu: number;
+  /** Command name. */
+  readonly comm: string;
+  /** Execution context. */
+  readonly context: SampleContext | undefined;
+}
+
+/** Thrown when the profile would exceed the index ranges of its typed arrays. */
+export class ProfileLimitError extends RangeError {
+  /**
+   * Creates the instance.
+   * @param what Which table overflowed.
+   * @param limit Its maximum size.
+   */
+  constructor(what: string, limit: number) {
+    super(`Profile ${what} table exceeds its limit of ${limit} entries`);
+    this.name = "ProfileLimitError";
+  }
+}
+
+/** Maximum number of distinct frames (frame ids are packed with node ids into one number key). */
+export const MAX_FRAMES = 2 ** 26;
+/** Maximum number of trie nodes. */
+export const MAX_NODES = 2 ** 27;
+/** Maximum number of distinct sample classes. */
+export const MAX_CLASSES = 2 ** 21;
+
+/** Returns a fresh all-zero {@linkcode LostAccounting}. */
+export function emptyLost(): LostAccounting {
+  return {
+    lostRecords: 0,
+    lostSamples: 0,
+    incompleteFragments: 0,
+    damagedRanges: 0,
+    damagedBytes: 0,
+  };
+}
+
+/** Interned frames: id -> fields, and key -> id. */
+export class FrameTable {
+  /** Display name (symbol, or `0x<ip>` when unresolved, or a marker like `[truncated]`). */
+  readonly names: string[] = [];
+  /** Symbol name or undefined when unresolved. */
+  readonly syms: (string | undefined)[] = [];
+  /** Object path or undefined. */
+  readonly dsos: (string | undefined)[] = [];
+  /** Address (for unresolved frames) or undefined. */
+  readonly ips: (bigint | undefined)[] = [];
+  /** A representative address inside the frame's function (first one seen); orders frames like perf's symbol-address ties. */
+  readonly addrs: (bigint | undefined)[] = [];
+  /** Frame kinds. */
+  readonly kinds: FrameKind[] = [];
+  /** Inlined flags. */
+  readonly inlined: boolean[] = [];
+  readonly #ids = new Map<string, number>();
+  readonly #byObject = new WeakMap<FrameRef, number>();
+
+  /** Number of interned frames. */
+  get size(): number {
+    return this.names.length;
+  }
+
+  /**
+   * Interns a frame: same (kind, dso, symbol, inlined) — or (kind, dso, ip) when
+   * unresolved — gives the same id, like perf's function-level callchain matching.
+   * @param frame The frame.
+   * @returns Its id.
+   */
+  intern(frame: FrameRef): number {
+    // Fast path: symbolizers that hand out one FrameRef object per frame skip the key build.
+    let id = this.#byObject.get(frame);
+    if (id === undefined) {
+      const kind = frame.kernel ? "kernel" : "user";
+      id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true);
+      this.#byObject.set(frame, id);
+    }
+    return id;
+  }
+
+  /**
+   * Interns a synthetic marker frame (`[truncated]`, `[nmi]`, ...).
+   * @param name Marker name.
+   * @param kind `"marker"` or `"truncated"`.
+   * @returns Its id.
+   */
+  internMarker(name: string, kind: "marker" | "truncated"): number {
+    return this.#intern(kind, name, undefined, undefined, false);
+  }
+
+  /**
+   * Copies frame `id` of another table into this one.
+   * @param other Source table.
+   * @param id Frame id in `other`.
+   * @returns Id in this table.
+   */
+  internFrom(other: FrameTable, id: number): number {
+    return this.#intern(
+      other.kinds[id],
+      other.syms[id],
+      other.dsos[id],
+      other.addrs[id],
+      other.inlined[id],
+    );
+  }
+
+  /**
+   * Looks a frame up by its fields without interning it.
+   * @param kind Frame kind.
+   * @param sym Symbol.
+   * @param dso Object.
+   * @returns The id or -1.
+   */
+  find(
+    kind: FrameKind,
+    sym: string | undefined,
+    dso?: string,
+    ip?: bigint,
+    inlined = false,
+  ): number {
+    return this.#ids.get(frameKey(kind, sym, dso, ip, inlined)) ?? -1;
+  }
+
+  /**
+   * Ids of all frames whose symbol (or display name) equals `name`.
+   * @param name Symbol name.
+   * @returns Matching ids.
+   */
+  idsNamed(name: string): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.names.length; i++) if (this.names[i] === name) out.push(i);
+    return out;
+  }
+
+  /**
+   * A key that identifies the frame independently of the table (for diffs/merges).
+   * @param id Frame id.
+   * @returns The key string.
+   */
+  keyOf(id: number): string {
+    return frameKey(this.kinds[id], this.syms[id], this.dsos[id], this.ips[id], this.inlined[id]);
+  }
+
+  #intern(
+    kind: FrameKind,
+    sym: string | undefined,
+    dso: string | undefined,
+    ip: bigint | undefined,
+    inlined: boolean,
+  ): number {
+    const key = frameKey(kind, sym, dso, ip, inlined);
+    let id = this.#ids.get(key);
+    if (id !== undefined) return id;
+    id = this.names.length;
+    if (id >= MAX_FRAMES) throw new ProfileLimitError("frame", MAX_FRAMES);
+    this.#ids.set(key, id);
+    this.names.push(sym ?? (ip === undefined ? "[unknown]" : "0x" + ip.toString(16)));
+    this.syms.push(sym);
+    this.dsos.push(dso);
+    this.ips.push(sym === undefined ? ip : undefined);
+    this.addrs.push(ip);
+    this.kinds.push(kind);
+    this.inlined.push(inlined);
+    return id;
+  }
+}
+
+function frameKey(
+  kind: FrameKind,
+  sym: string | undefined,
+  dso: string | undefined,
+  ip: bigint | undefined,
+  inlined: boolean,
+): string {
+  const who = sym !== undefined || kind === "marker" || kind === "truncated"
+    ? "s" + sym
+    : "@" + (ip === undefined ? "?" : ip.toString(16));
+  return `${kind}\u0000${dso ?? ""}\u0000${inlined ? 1 : 0}\u0000${who}`;
+}
+
+/** Options of {@linkcode ProfileBuilder}. */
+export interface ProfileBuilderOptions {
+  /** Samples for which this returns false are counted as filtered and not added. */
+  filter?: (sample: StackSample) => boolean;
+  /** Insert a root-most `[nmi]` / `[hardirq]` / `[softirq]` marker frame for such samples. Default false. */
+  contextMarkers?: boolean;
+  /** Insert a root-most `[truncated]` frame for truncated stacks. Default true. */
+  markTruncated?: boolean;
+}
+
+/** Name of the synthetic frame marking truncated stacks. */
+export const TRUNCATED_FRAME = "[truncated]";
+
+/**
+ * Accumulates samples into an interned profile. Call {@linkcode ProfileBuilder.add}
+ * per sample, fill {@linkcode ProfileBuilder.lost}, then {@linkcode ProfileBuilder.build}.
+ */
+export class ProfileBuilder {
+  /** Loss accounting; the reader adds to it. */
+  readonly lost: LostAccounting = emptyLost();
+  readonly #frames = new FrameTable();
+  readonly #options: ProfileBuilderOptions;
+  #nodeCount = 1; // node 0 is the root (no frame)
+  #parent = new Int32Array(1024);
+  #frame = new Int32Array(1024);
+  #childIndex = new Map<number, number>();
+  #stackIndex = new Map<number, number>();
+  #stackCount = 0;
+  #stackNode = new Int32Array(1024);
+  #stackClass = new Int32Array(1024);
+  #stackWeight = new Float64Array(1024);
+  #stackSamples = new Float64Array(1024);
+  #stackTruncated = new Uint8Array(1024);
+  readonly #classes: SampleClass[] = [];
+  readonly #classIndex = new Map<string, number>();
+  #samplesRead = 0;
+  #samplesKept = 0;
+  #truncated = 0;
+  #totalWeight = 0;
+  #timeMin = Infinity;
+  #timeMax = -Infinity;
+  #path: number[] = [];
+
+  /**
+   * Creates the instance.
+   * @param options Filtering and marker options. */
+  constructor(options: ProfileBuilderOptions = {}) {
+    this.#options = options;
+    this.#parent[0] = -1;
+    this.#frame[0] = -1;
+  }
+
+  /** Samples offered to {@linkcode add} so far (kept or filtered). */
+  get samplesRead(): number {
+    return this.#samplesRead;
+  }
+
+  /**
+   * Adds one sample (unless the filter rejects it).
+   * @param sample The sample; frames leaf-first.
+   * @returns True when kept.
+   */
+  add(sample: StackSample): boolean {
+    this.#samplesRead++;
+    if (this.#options.filter && !this.#options.filter(sample)) return false;
+    const path = this.#path;
+    path.length = 0;
+    const truncated = sample.truncated && this.#options.markTruncated !== false;
+    if (truncated) path.push(this.#frames.internMarker(TRUNCATED_FRAME, "truncated"));
+    const ctx = sample.context;
+    if (this.#options.contextMarkers && ctx !== undefined && ctx !== "task") {
+      path.push(this.#frames.internMarker(`[${ctx}]`, "marker"));
+    }
+    for (let i = sample.frames.length - 1; i >= 0; i--) {
+      path.push(this.#frames.intern(sample.frames[i]));
+    }
+    const cls = this.#internClass(sample.pid, sample.tid, sample.cpu, sample.comm, ctx);
+    this.#addPath(path, cls, sample.weight, 1, sample.truncated);
+    if (sample.time < this.#timeMin) this.#timeMin = sample.time;
+    if (sample.time > this.#timeMax) this.#timeMax = sample.time;
+    return true;
+  }
+
+  /**
+   * Adds an already aggregated stack (used by merge, filter and folded input).
+   * @param rootFirstFrames Frame ids of `frames` (the given table), root-first.
+   * @param frames Table the ids refer to.
+   * @param cls Sample class.
+   * @param weight Summed weight.
+   * @param samples Number of samples it stands for.
+   * @param truncated Whether these samples had truncated stacks.
+   */
+  addAggregated(
+    rootFirstFrames: readonly number[],
+    frames: FrameTable,
+    cls: SampleClass,
+    weight: number,
+    samples: number,
+    truncated: boolean,
+  ): void {
+    this.#samplesRead += samples;
+    const path = this.#path;
+    path.length = 0;
+    for (const id of rootFirstFrames) path.push(this.#frames.internFrom(frames, id));
+    const c = this.#internClass(cls.pid, cls.tid, cls.cpu, cls.comm, cls.context);
+    this.#addPath(path, c, weight, samples, truncated);
+  }
+
+  /**
+   * Freezes the accumulated data into a {@linkcode Profile}.
+   * @returns The profile (the builder may keep being used; the profile is a snapshot).
+   */
+  build(): Profile {
+    const n = this.#nodeCount;
+    const s = this.#stackCount;
+    const nodeSelf = new Float64Array(n);
+    const nodeTotal = new Float64Array(n);
+    const nodeSelfSamples = new Float64Array(n);
+    const nodeTotalSamples = new Float64Array(n);
+    for (let i = 0; i < s; i++) {
+      const node = this.#stackNode[i];
+      nodeSelf[node] += this.#stackWeight[i];
+      nodeSelfSamples[node] += this.#stackSamples[i];
+    }
+    nodeTotal.set(nodeSelf);
+    nodeTotalSamples.set(nodeSelfSamples);
+    // Children always have larger ids than their parents: one reverse pass sums totals.
+    for (let i = n - 1; i > 0; i--) {
+      const p = this.#parent[i];
+      nodeTotal[p] += nodeTotal[i];
+      nodeTotalSamples[p] += nodeTotalSamples[i];
+    }
+    return new Profile({
+      frames: this.#frames,
+      nodeParent: this.#parent.slice(0, n),
+      nodeFrame: this.#frame.slice(0, n),
+      nodeSelf,
+      nodeTotal,
+      nodeSelfSamples,
+      nodeTotalSamples,
+      stackNode: this.#stackNode.slice(0, s),
+      stackClass: this.#stackClass.slice(0, s),
+      stackWeight: this.#stackWeight.slice(0, s),
+      stackSamples: this.#stackSamples.slice(0, s),
+      stackTruncated: this.#stackTruncated.slice(0, s),
+      classes: this.#classes.slice(),
+      samplesRead: this.#samplesRead,
+      samples: this.#samplesKept,
+      truncatedSamples: this.#truncated,
+      totalWeight: this.#totalWeight,
+      lost: { ...this.lost },
+      timeMin: this.#timeMin,
+      timeMax: this.#timeMax,
+    });
+  }
+
+  #internClass(
+    pid: number,
+    tid: number,
+    cpu: number,
+    comm: string,
+    context: SampleContext | undefined,
+  ): number {
+    const key = `${pid}\u0000${tid}\u0000${cpu}\u0000${context ?? ""}\u0000${comm}`;
+    let id = this.#classIndex.get(key);
+    if (id === undefined) {
+      id = this.#classes.length;
+      if (id >= MAX_CLASSES) throw new ProfileLimitError("sample class", MAX_CLASSES);
+      this.#classes.push({ pid, tid, cpu, comm, context });
+      this.#classIndex.set(key, id);
+    }
+    return id;
+  }
+
+  #addPath(
+    path: readonly number[],
+    cls: number,
+    weight: number,
+    samples: number,
+    truncated: boolean,
+  ): void {
+    let node = 0;
+    for (const frame of path) node = this.#child(node, frame);
+    const key = node * MAX_CLASSES * 2 + cls * 2 + (truncated ? 1 : 0);
+    let idx = this.#stackIndex.get(key);
+    if (idx === undefined) {
+      idx = this.#stackCount++;
+      if (idx >= this.#stackNode.length) this.#growStacks();
+      this.#stackIndex.set(key, idx);
+      this.#stackNode[idx] = node;
+      this.#stackClass[idx] = cls;
+      this.#stackTruncated[idx] = truncated ? 1 : 0;
+    }
+    this.#stackWeight[idx] += weight;
+    this.#stackSamples[idx] += samples;
+    this.#samplesKept += samples;
+    this.#totalWeight += weight;
+    if (truncated) this.#truncated += samples;
+  }
+
+  #child(parent: number, frame: number): number {
+    const key = parent * MAX_FRAMES + frame;
+    let id = this.#childIndex.get(key);
+    if (id !== undefined) return id;
+    id = this.#nodeCount++;
+    if (id >= MAX_NODES) throw new ProfileLimitError("node", MAX_NODES);
+    if (id >= this.#parent.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.#parent = grow(this.#parent);
+      this.#frame = grow(this.#frame);
+    }
+    this.#parent[id] = parent;
+    this.#frame[id] = frame;
+    this.#childIndex.set(key, id);
+    return id;
+  }
+
+  #growStacks(): void {
+    const len = this.#stackNode.length * 2;
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(len);
+      b.set(a);
+      return b;
+    };
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(len);
+      b.set(a);
+      return b;
+    };
+    this.#stackNode = i32(this.#stackNode);
+    this.#stackClass = i32(this.#stackClass);
+    this.#stackWeight = f64(this.#stackWeight);
+    this.#stackSamples = f64(this.#stackSamples);
+    const t = new Uint8Array(len);
+    t.set(this.#stackTruncated);
+    this.#stackTruncated = t;
+  }
+}
+
+/** Fields of a {@linkcode Profile} (what {@linkcode ProfileBuilder.build} produces). */
+export interface ProfileData {
+  /** Interned frames. */
+  frames: FrameTable;
+  /** Trie: parent node of each node (-1 for the root, node 0). Children have larger ids. */
+  nodeParent: Int32Array;
+  /** Trie: frame id of each node (-1 for the root). */
+  nodeFrame: Int32Array;
+  /** Weight of samples whose stack ends at the node. */
+  nodeSelf: Float64Array;
+  /** Weight of samples whose stack passes through the node. */
+  nodeTotal: Float64Array;
+  /** Sample count version of nodeSelf. */
+  nodeSelfSamples: Float64Array;
+  /** Sample count version of nodeTotal. */
+  nodeTotalSamples: Float64Array;
+  /** Distinct stack records: leaf node. */
+  stackNode: Int32Array;
+  /** Distinct stack records: sample class id. */
+  stackClass: Int32Array;
+  /** Distinct stack records: summed weight. */
+  stackWeight: Float64Array;
+  /** Distinct stack records: sample count. */
+  stackSamples: Float64Array;
+  /** Distinct stack records: 1 when truncated. */
+  stackTruncated: Uint8Array;
+  /** Sample classes by id. */
+  classes: SampleClass[];
+  /** Samples offered to the builder, kept or filtered. */
+  samplesRead: number;
+  /** Samples kept. */
+  samples: number;
+  /** Kept samples whose stacks were truncated. */
+  truncatedSamples: number;
+  /** Sum of kept weights. */
+  totalWeight: number;
+  /** Loss accounting. */
+  lost: LostAccounting;
+  /** Earliest kept sample time (ns), Infinity when none. */
+  timeMin: number;
+  /** Latest kept sample time (ns), -Infinity when none. */
+  timeMax: number;
+}
+
+/** An immutable interned profile. Node 0 is the root; stacks are root-first paths in the trie. */
+export class Profile implements ProfileData {
+  /** Interned frames. */
+  readonly frames: FrameTable;
+  /** Parent of each node (-1 for root). */
+  readonly nodeParent: Int32Array;
+  /** Frame of each node (-1 for root). */
+  readonly nodeFrame: Int32Array;
+  /** Self weight per node. */
+  readonly nodeSelf: Float64Array;
+  /** Total weight per node. */
+  readonly nodeTotal: Float64Array;
+  /** Self samples per node. */
+  readonly nodeSelfSamples: Float64Array;
+  /** Total samples per node. */
+  readonly nodeTotalSamples: Float64Array;
+  /** Stack record leaf nodes. */
+  readonly stackNode: Int32Array;
+  /** Stack record classes. */
+  readonly stackClass: Int32Array;
+  /** Stack record weights. */
+  readonly stackWeight: Float64Array;
+  /** Stack record sample counts. */
+  readonly stackSamples: Float64Array;
+  /** Stack record truncation flags. */
+  readonly stackTruncated: Uint8Array;
+  /** Sample classes. */
+  readonly classes: SampleClass[];
+  /** Samples read. */
+  readonly samplesRead: number;
+  /** Samples kept. */
+  readonly samples: number;
+  /** Truncated samples kept. */
+  readonly truncatedSamples: number;
+  /** Total kept weight. */
+  readonly totalWeight: number;
+  /** Loss accounting. */
+  readonly lost: LostAccounting;
+  /** Earliest time. */
+  readonly timeMin: number;
+  /** Latest time. */
+  readonly timeMax: number;
+
+  /**
+   * Creates the instance.
+   * @param data The arrays and totals. */
+  constructor(data: ProfileData) {
+    this.frames = data.frames;
+    this.nodeParent = data.nodeParent;
+    this.nodeFrame = data.nodeFrame;
+    this.nodeSelf = data.nodeSelf;
+    this.nodeTotal = data.nodeTotal;
+    this.nodeSelfSamples = data.nodeSelfSamples;
+    this.nodeTotalSamples = data.nodeTotalSamples;
+    this.stackNode = data.stackNode;
+    this.stackClass = data.stackClass;
+    this.stackWeight = data.stackWeight;
+    this.stackSamples = data.stackSamples;
+    this.stackTruncated = data.stackTruncated;
+    this.classes = data.classes;
+    this.samplesRead = data.samplesRead;
+    this.samples = data.samples;
+    this.truncatedSamples = data.truncatedSamples;
+    this.totalWeight = data.totalWeight;
+    this.lost = data.lost;
+    this.timeMin = data.timeMin;
+    this.timeMax = data.timeMax;
+  }
+
+  /** Number of trie nodes including the root. */
+  get nodeCount(): number {
+    return this.nodeParent.length;
+  }
+
+  /** Number of distinct (stack, class) records. */
+  get stackCount(): number {
+    return this.stackNode.length;
+  }
+
+  /**
+   * Frame ids on the path from the root to `node`, root-first.
+   * @param node A node id.
+   * @returns Frame ids, root-first (empty for the root).
+   */
+  pathOf(node: number): number[] {
+    const out: number[] = [];
+    for (let n = node; n > 0; n = this.nodeParent[n]) out.push(this.nodeFrame[n]);
+    return out.reverse();
+  }
+
+  /**
+   * Re-aggregates this profile keeping only stack records accepted by `keep`.
+   * @param keep Called with the record index.
+   * @returns A new profile (loss accounting copied).
+   */
+  select(keep: (stack: number) => boolean): Profile {
+    const b = new ProfileBuilder({ markTruncated: false });
+    Object.assign(b.lost, this.lost);
+    for (let i = 0; i < this.stackCount; i++) {
+      if (!keep(i)) continue;
+      b.addAggregated(
+        this.pathOf(this.stackNode[i]),
+        this.frames,
+        this.classes[this.stackClass[i]],
+        this.stackWeight[i],
+        this.stackSamples[i],
+        this.stackTruncated[i] === 1,
+      );
+    }
+    return b.build();
+  }
+}
+
+/**
+ * Merges profiles into one (frames re-interned by key, loss accounting summed).
+ * @param profiles Profiles to merge.
+ * @returns The merged profile.
+ */
+export function mergeProfiles(...profiles: Profile[]): Profile {
+  const b = new ProfileBuilder({ markTruncated: false });
+  for (const p of profiles) {
+    for (const k of Object.keys(b.lost) as (keyof LostAccounting)[]) b.lost[k] += p.lost[k];
+    for (let i = 0; i < p.stackCount; i++) {
+      b.addAggregated(
+        p.pathOf(p.stackNode[i]),
+        p.frames,
+        p.classes[p.stackClass[i]],
+        p.stackWeight[i],
+        p.stackSamples[i],
+        p.stackTruncated[i] === 1,
+      );
+    }
+  }
+  return b.build();
+}

@@ -1,6 +1,8 @@
 /**
  * callring: a toolkit for Linux perf callchains. Decode and encode the perf
- * ABI, read and write perf.data, and analyse callchains.
+ * ABI, read perf.data, symbolize callchains, build profiles and write every
+ * output format (perf-report text, perf-script text, folded stacks,
+ * flamegraphs, speedscope, diffs).
  *
  * @example Decode a sample record
  * ```ts
@@ -15,3 +17,59 @@
  */
 
 export * from "./lib/abi/mod.ts";
+
+export * from "./lib/analyze/profile.ts";
+export * from "./lib/analyze/call_tree.ts";
+export * from "./lib/analyze/filter.ts";
+export * from "./lib/analyze/diff.ts";
+export * from "./lib/analyze/session.ts";
+export * from "./lib/analyze/threads.ts";
+export * from "./lib/analyze/symbolize.ts";
+export * from "./lib/analyze/maps.ts";
+export * from "./lib/analyze/kallsyms.ts";
+export * from "./lib/analyze/elf.ts";
+export * from "./lib/analyze/symbols.ts";
+
+export * from "./lib/output/text_report.ts";
+export * from "./lib/output/folded.ts";
+export * from "./lib/output/speedscope.ts";
+export * from "./lib/output/flame_layout.ts";
+export * from "./lib/output/flamegraph_svg.ts";
+export * from "./lib/output/flamegraph_html.ts";
+export { formatPercent } from "./lib/output/format.ts";
+export * from "./lib/output/perf_script.ts";
+export * from "./lib/output/script_run.ts";
+export type { ReadOptions } from "./lib/perfdata/reader.ts";
+
+export {
+  Machine,
+  type MachineOptions,
+  type ReplayResult,
+  replaySchedule,
+  type SimMetrics,
+} from "./lib/sim/machine.ts";
+export { type ComparisonOptions, formatComparison, runComparison } from "./lib/sim/compare.ts";
+export {
+  CountingSink,
+  MemorySink,
+  type SampleSink,
+  type SimSample,
+  type SimTruth,
+} from "./lib/sim/sink.ts";
+export {
+  check,
+  checkAll,
+  type CheckOptions,
+  type CheckResult,
+  type Choice,
+  type Profile as CheckProfile,
+  PROFILES as CHECK_PROFILES,
+  type Violation,
+} from "./lib/sim/check.ts";
+export { formatTraces, formatVerdictTable } from "./lib/sim/verdicts.ts";
+export { CHECK_STRATEGIES, getStrategy, SIM_STRATEGIES } from "./lib/sim/strategies/mod.ts";
+export * from "./lib/sim/cpu.ts";
+export {
+  type SymbolRange as SimSymbolRange,
+  SymbolTable as SimSymbolTable,
+} from "./lib/sim/workload.ts";

@@ -22,6 +22,8 @@ export class ElfError extends Error {
   readonly source: string;
 
   /**
+   * Create the error.
+   *
    * @param source File being read.
    * @param offset File offset of the problem.
    * @param message What is wrong.
@@ -417,6 +419,8 @@ export class ElfFile {
   }
 
   /**
+   * Find a section by name.
+   *
    * @param name Section name, e.g. ".symtab".
    * @returns The first section index with that name, or -1.
    */
@@ -425,6 +429,8 @@ export class ElfFile {
   }
 
   /**
+   * Whether the file has a symbol table of a type.
+   *
    * @param type SHT_SYMTAB or SHT_DYNSYM.
    * @returns Whether the file has a non-empty, readable table of that type.
    */

@@ -36,6 +36,8 @@ export class KallsymsError extends Error {
   /** File path. */
   readonly path: string;
   /**
+   * Create the error.
+   *
    * @param path File path.
    * @param message What went wrong.
    * @param options Error cause.

@@ -176,7 +176,11 @@ export class MapList {
   #maps: MapEntry[] = [];
   #last: MapEntry | undefined;
 
-  /** @returns The mappings in address order. */
+  /**
+   * The mappings of this list.
+   *
+   * @returns The mappings in address order.
+   */
   entries(): readonly MapEntry[] {
     return this.#maps;
   }
@@ -226,7 +230,11 @@ export class MapList {
     return undefined;
   }
 
-  /** @returns An independent copy. */
+  /**
+   * Copy the list (a forked process gets its own maps).
+   *
+   * @returns An independent copy.
+   */
   clone(): MapList {
     const c = new MapList();
     c.#maps = this.#maps.slice();

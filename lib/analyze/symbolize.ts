@@ -96,7 +96,11 @@ export class Symbolizer {
   readonly #tables = new Map<string, SymbolTable>();
   #kernel: KernelSymbols | undefined;
 
-  /** @param options Where to find symbols. */
+  /**
+   * Create a symbolizer.
+   *
+   * @param options Where to find symbols.
+   */
   constructor(options: SymbolizerOptions = {}) {
     this.#options = options;
     if (typeof options.kallsyms === "object") this.#kernel = options.kallsyms;

@@ -227,6 +227,8 @@ export class SymbolTable {
   }
 
   /**
+   * Name of a symbol.
+   *
    * @param index Symbol index.
    * @returns The symbol's name.
    */
@@ -235,6 +237,8 @@ export class SymbolTable {
   }
 
   /**
+   * Start address of a symbol.
+   *
    * @param index Symbol index.
    * @returns The symbol's start address.
    */
@@ -243,6 +247,8 @@ export class SymbolTable {
   }
 
   /**
+   * End address of a symbol.
+   *
    * @param index Symbol index.
    * @returns The symbol's (exclusive) end address after fix-ups.
    */

@@ -174,7 +174,12 @@ function unwindFixture(): { expected: ScriptSample[]; got: string[][]; stops: st
       if ((r.type === RecordType.MMAP2 || r.type === RecordType.MMAP) && "pgoff" in r) {
         let p = processes.get(r.pid);
         if (p === undefined) processes.set(r.pid, p = { maps: [] });
-        p.maps.unshift({ start: r.addr, end: r.addr + r.len, pgoff: r.pgoff, filename: r.filename });
+        p.maps.unshift({
+          start: r.addr,
+          end: r.addr + r.len,
+          pgoff: r.pgoff,
+          filename: r.filename,
+        });
       } else if (r.type === RecordType.SAMPLE && "sample" in r) {
         const s = r.sample;
         const maps = processes.get(s.pid ?? -1)?.maps ?? [];
@@ -192,13 +197,18 @@ function unwindFixture(): { expected: ScriptSample[]; got: string[][]; stops: st
           stop = res.stop;
         }
         const userSet = new Set(user);
-        rows.push({ time: s.time ?? 0, stop, frames: fullCallchain(s.callchain, user).map((ip) => {
-          const m = userSet.has(ip) ? lookup(ip) : undefined;
-          const shown = m === undefined || m.filename.startsWith("[") || m.filename.startsWith("//")
-            ? ip
-            : ip - m.start + m.pgoff;
-          return shown.toString(16);
-        }) });
+        rows.push({
+          time: s.time ?? 0,
+          stop,
+          frames: fullCallchain(s.callchain, user).map((ip) => {
+            const m = userSet.has(ip) ? lookup(ip) : undefined;
+            const shown =
+              m === undefined || m.filename.startsWith("[") || m.filename.startsWith("//")
+                ? ip
+                : ip - m.start + m.pgoff;
+            return shown.toString(16);
+          }),
+        });
       }
     }
   } finally {

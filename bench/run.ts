@@ -1,0 +1,88 @@
+/**
+ * `deno task bench`: every benchmark in one run. Micro benchmarks
+ * (`*_bench.ts`, via `deno bench`) first, then the side-by-side comparisons
+ * against real perf and the large-file scenarios. Each script prints its own
+ * table and ratios; this runner prints a final summary of what ran.
+ *
+ *     deno task bench [--quick] [--only NAME]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`Usage: deno task bench [--quick] [--only micro|decode|seek|sim|nmi]
+
+Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
+  decode  perf.data decode throughput next to perf script / perf report (ratio)
+  seek    >= 1 GB capture, seek to a time by sync points (bytes read)
+  sim     simulated samples per second end to end, ring bytes per sample
+  nmi     model checker: states explored and time per strategy at depth 3
+--quick uses smaller inputs (for a smoke run).`);
+  Deno.exit(0);
+}
+
+interface Step {
+  name: string;
+  cmd: string[];
+}
+
+const here = new URL(".", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+const quick = values.quick ? ["--quick"] : [];
+
+const steps: Step[] = [
+  { name: "micro", cmd: ["bench", "-A", "--no-check"] },
+  { name: "decode", cmd: ["run", "-A", `${here}decode.ts`, ...quick] },
+  { name: "seek", cmd: ["run", "-A", `${here}seek.ts`, ...quick] },
+  { name: "sim", cmd: ["run", "-A", `${here}sim.ts`, ...quick] },
+  { name: "nmi", cmd: ["run", "-A", `${root}cli/nmi_check.ts`, "--depth", "3"] },
+];
+
+const results: { name: string; code: number; seconds: number }[] = [];
+for (const step of steps) {
+  if (values.only && values.only !== step.name) continue;
+  const script = step.cmd.find((a) => a.endsWith(".ts"));
+  if (script) {
+    try {
+      await Deno.stat(script);
+    } catch {
+      console.log(`\n== ${step.name}: skipped (${script.slice(root.length)} not present)`);
+      continue;
+    }
+  }
+  console.log(
+    `\n== ${step.name}: deno ${
+      step.cmd.map((a) => a.startsWith(root) ? a.slice(root.length) : a).join(" ")
+    }`,
+  );
+  const t0 = performance.now();
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: step.cmd,
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
+    .output();
+  results.push({ name: step.name, code, seconds: (performance.now() - t0) / 1000 });
+}
+
+console.log("\n== summary");
+for (const r of results) {
+  console.log(
+    `${r.name.padEnd(8)} ${r.code === 0 ? "ok    " : `FAILED (${r.code})`} ${
+      r.seconds.toFixed(1)
+    } s`,
+  );
+}
+Deno.exit(results.some((r) => r.code !== 0) ? 1 : 0);

@@ -1,0 +1,276 @@
+/**
+ * Exhaustive model checker for NMI strategies (issue 6). Breadth-first search over every
+ * interleaving of NMI arrivals, exceptions inside the NMI handler (#PF, int3 with kprobe
+ * single-step, #DB) and MCE, at every atomic step of the strategy's own program (the same
+ * {@link Strategy} objects the simulator runs), with state hashing so it terminates.
+ * BFS makes each reported counter-example a shortest one.
+ * @module
+ */
+import {
+  Cpu,
+  INV_BIT,
+  type InvariantName,
+  INVARIANTS,
+  Kind,
+  type KindCode,
+  type Strategy,
+} from "./cpu.ts";
+
+/** Which exceptions the environment may raise. */
+export type Profile = "pf" | "pf+int3" | "pf+db" | "pf+mce";
+
+/** All profiles, in table order. */
+export const PROFILES: readonly Profile[] = ["pf", "pf+int3", "pf+db", "pf+mce"];
+
+/** One scheduling decision of the environment. */
+export type Choice =
+  | { readonly t: "step" }
+  | { readonly t: "nmi" }
+  | { readonly t: "fault"; readonly kind: KindCode }
+  | { readonly t: "mce" };
+
+/** Exploration bounds. */
+export interface CheckOptions {
+  /** Maximum NMI arrivals per path (default 3). */
+  readonly nmis?: number;
+  /** Maximum exceptions (#PF / int3 / #DB) per path (default 2). */
+  readonly faults?: number;
+  /** Maximum MCEs per path (default 1, only in the pf+mce profile). */
+  readonly mces?: number;
+  /** Let MCE hit the NMI entry/exit assembly too, not only C code (default false: every
+   * strategy loses its frame to an MCE that iret's before the frame is copied). */
+  readonly mceAnywhere?: boolean;
+  /** Safety cap on stored states (default 2,000,000). */
+  readonly maxStates?: number;
+}
+
+/** A counter-example. */
+export interface Violation {
+  /** The invariant. */
+  readonly invariant: InvariantName;
+  /** What the checker saw at the failing step. */
+  readonly message: string;
+  /** Readable steps. */
+  readonly trace: readonly string[];
+  /** The same schedule as machine-readable choices (replayable in the simulator). */
+  readonly choices: readonly Choice[];
+}
+
+/** Outcome of one exploration. */
+export interface CheckResult {
+  /** Strategy name. */
+  readonly strategy: string;
+  /** Exception profile. */
+  readonly profile: Profile;
+  /** Per invariant: holds or violated. */
+  readonly verdicts: Readonly<Record<InvariantName, "holds" | "violated">>;
+  /** Shortest counter-example per violated invariant. */
+  readonly violations: readonly Violation[];
+  /** Distinct states explored. */
+  readonly states: number;
+  /** Wall time in ms. */
+  readonly ms: number;
+  /** False if maxStates cut the search short. */
+  readonly complete: boolean;
+}
+
+interface Node {
+  cpu: Cpu;
+  nmis: number;
+  faults: number;
+  mces: number;
+  parent: number;
+  choice: Choice | null;
+  label: string;
+}
+
+/**
+ * Exceptions the environment may raise at a faultable step, for a strategy and profile.
+ * @param s strategy
+ * @param p profile
+ * @returns exception kinds
+ */
+export function faultKinds(s: Strategy, p: Profile): KindCode[] {
+  const k: KindCode[] = [];
+  if (s.vmallocBuffers) k.push(Kind.Pf);
+  if (p === "pf+int3") k.push(Kind.Int3);
+  if (p === "pf+db") k.push(Kind.Db);
+  return k;
+}
+
+/**
+ * Apply one choice to a CPU and describe it.
+ * @param cpu the CPU (mutated)
+ * @param c the choice
+ * @returns a readable description
+ */
+export function applyChoice(cpu: Cpu, c: Choice): string {
+  const top = cpu.depth;
+  const who = cpu.nameOf(top);
+  const where = cpu.stepName(top);
+  if (c.t === "step") {
+    const blocked = cpu.nmiBlocked;
+    const latched = cpu.latch;
+    cpu.step();
+    let s = `${who}: ${where}`;
+    if (blocked && !cpu.nmiBlocked) s += " (NMIs unmasked)";
+    if (latched && !cpu.latch) s += `; latched NMI#${cpu.latchNo} delivered`;
+    if (cpu.depth > top && cpu.kind[cpu.depth] === Kind.Db) s += "; single-step #DB";
+    return s;
+  }
+  if (c.t === "nmi") {
+    const blocked = cpu.nmiBlocked;
+    const latch = cpu.latch;
+    cpu.nmiArrives();
+    const no = cpu.nmiSeq;
+    if (!blocked) return `NMI#${no} arrives, interrupts ${who} at '${where}'`;
+    return latch
+      ? `NMI#${no} arrives while blocked: latch full, dropped by hardware`
+      : `NMI#${no} arrives while blocked: latched`;
+  }
+  if (c.t === "fault") {
+    cpu.raise(c.kind);
+    const name = c.kind === Kind.Pf
+      ? "#PF"
+      : c.kind === Kind.Int3
+      ? "int3 (kprobe)"
+      : "#DB (data breakpoint)";
+    return `${name} in ${who} at '${where}'`;
+  }
+  cpu.raise(Kind.Mce);
+  return `MCE in ${who} at '${where}'`;
+}
+
+/**
+ * Explore every schedule of one strategy under one exception profile.
+ * @param strategy the strategy
+ * @param profile which exceptions may happen
+ * @param opts bounds
+ * @returns verdicts, shortest counter-examples, states and time
+ * @example
+ * ```ts
+ * import { check } from "./check.ts";
+ * import { mainline } from "./strategies/mod.ts";
+ * const r = check(mainline, "pf", { nmis: 3, faults: 2 });
+ * console.log(r.verdicts["ist-frame-live"]); // "holds"
+ * ```
+ */
+export function check(strategy: Strategy, profile: Profile, opts: CheckOptions = {}): CheckResult {
+  const t0 = performance.now();
+  const maxStates = opts.maxStates ?? 2_000_000;
+  const kinds = faultKinds(strategy, profile);
+  const mceAnywhere = opts.mceAnywhere ?? false;
+  const root: Node = {
+    cpu: new Cpu(strategy),
+    nmis: opts.nmis ?? 3,
+    faults: opts.faults ?? 2,
+    mces: profile === "pf+mce" ? (opts.mces ?? 1) : 0,
+    parent: -1,
+    choice: null,
+    label: "",
+  };
+  const nodes: Node[] = [root];
+  const seen = new Set<string>([nodeKey(root)]);
+  const found = new Map<InvariantName, Violation>();
+  let complete = true;
+
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i];
+    const cpu = n.cpu;
+    const choices: Choice[] = [];
+    if (cpu.depth > 0) {
+      choices.push({ t: "step" });
+      const st = cpu.kind[cpu.depth] === Kind.Nmi ? strategy.nmi[cpu.pc[cpu.depth]] : undefined;
+      if (st?.faultable && n.faults > 0) {
+        for (const k of kinds) choices.push({ t: "fault", kind: k });
+      }
+      if (
+        n.mces > 0 && cpu.innermostNmi() >= 0 && !hasMce(cpu) &&
+        (mceAnywhere || cpu.addrOf(cpu.depth) === "c")
+      ) choices.push({ t: "mce" });
+    }
+    if (n.nmis > 0) choices.push({ t: "nmi" });
+    for (const c of choices) {
+      const next = new Cpu(strategy);
+      next.copyFrom(cpu);
+      const child: Node = {
+        cpu: next,
+        nmis: n.nmis - (c.t === "nmi" ? 1 : 0),
+        faults: n.faults - (c.t === "fault" ? 1 : 0),
+        mces: n.mces - (c.t === "mce" ? 1 : 0),
+        parent: i,
+        choice: c,
+        label: "",
+      };
+      child.label = applyChoice(next, c);
+      if (!next.crashed) next.quiescentCheck();
+      const fresh = next.violations & ~cpu.violations;
+      if (fresh) {
+        for (const inv of INVARIANTS) {
+          if ((fresh & INV_BIT[inv]) && !found.has(inv)) {
+            found.set(inv, buildViolation(nodes, child, inv, next.lastViolation));
+          }
+        }
+      }
+      if (next.crashed) continue;
+      const key = nodeKey(child);
+      if (seen.has(key)) continue;
+      if (nodes.length >= maxStates) {
+        complete = false;
+        continue;
+      }
+      seen.add(key);
+      nodes.push(child);
+    }
+  }
+  const verdicts = {} as Record<InvariantName, "holds" | "violated">;
+  for (const inv of INVARIANTS) verdicts[inv] = found.has(inv) ? "violated" : "holds";
+  return {
+    strategy: strategy.name,
+    profile,
+    verdicts,
+    violations: INVARIANTS.filter((i) => found.has(i)).map((i) => found.get(i)!),
+    states: nodes.length,
+    ms: performance.now() - t0,
+    complete,
+  };
+}
+
+function hasMce(cpu: Cpu): boolean {
+  for (let i = 1; i <= cpu.depth; i++) if (cpu.kind[i] === Kind.Mce) return true;
+  return false;
+}
+
+function nodeKey(n: Node): string {
+  return `${n.nmis},${n.faults},${n.mces}#${n.cpu.key()}`;
+}
+
+function buildViolation(nodes: Node[], last: Node, inv: InvariantName, msg: string): Violation {
+  const path: Node[] = [last];
+  let p = last.parent;
+  while (p > 0) {
+    path.push(nodes[p]);
+    p = nodes[p].parent;
+  }
+  path.reverse();
+  const trace = path.map((x, i) => `${i + 1}. ${x.label}`);
+  trace.push(`=> ${inv} violated: ${msg.replace(/^[a-z0-9-]+: /, "")}`);
+  return { invariant: inv, message: msg, trace, choices: path.map((x) => x.choice!) };
+}
+
+/**
+ * Run every strategy under every profile.
+ * @param strategies strategies to explore
+ * @param opts bounds
+ * @param profiles profiles (default all)
+ * @returns one result per (strategy, profile)
+ */
+export function checkAll(
+  strategies: readonly Strategy[],
+  opts: CheckOptions = {},
+  profiles: readonly Profile[] = PROFILES,
+): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const s of strategies) for (const p of profiles) out.push(check(s, p, opts));
+  return out;
+}

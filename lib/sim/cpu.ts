@@ -1,0 +1,628 @@
+/**
+ * One simulated x86-64 CPU as far as the NMI/fault return path is concerned: a stack of
+ * activations (task, NMI, #PF, int3, #DB, MCE), the NMI-blocked flag with its one-bit latch
+ * (NMI2 latched, NMI3 lost; seed L2114-2143), return-frame slots (the IST tops a nested
+ * entry overwrites, the strategies' stack copies, per-level kernel-stack slots), cr2, TF/DF
+ * and `preempt_count` with `NMI_MASK`.
+ *
+ * The same object is driven by the simulator (`machine.ts`) and by the model checker
+ * (`check.ts`); the NMI strategies (`strategies/`) are step programs over it. The five
+ * invariants are checked here, as the hardware events happen.
+ * @module
+ */
+
+/** Activation kinds. */
+export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5 } as const;
+/** One of {@link Kind}. */
+export type KindCode = typeof Kind[keyof typeof Kind];
+
+/** Human names of {@link Kind} values, by code. */
+export const KIND_NAMES: readonly string[] = ["task", "NMI", "#PF", "int3", "#DB", "MCE"];
+
+/** Frame slots (memory words that hold a saved return frame). */
+export const Slot = {
+  /** Top of the NMI IST stack: every NMI delivery writes its hardware frame here. */
+  NmiIst: 0,
+  /** Fixed stack copy below the IST top (Linus' C, Mathieu's copy, mainline's "iret" frame). */
+  Copy: 1,
+  /** Mainline's "outermost" frame. */
+  Outer: 2,
+  /** Top of the debug IST stack (int3 and #DB). */
+  DbIst: 3,
+  /** Top of the MCE IST stack. */
+  MceIst: 4,
+  /** Linus' %rsp-range nested frame built in the interrupted stack's red zone. */
+  RedZone: 5,
+  /** First per-level kernel-stack slot (#PF pushes its frame on the current stack). */
+  Kstack: 6,
+} as const;
+
+/** Deepest activation stack a CPU can hold (task included). */
+export const MAX_DEPTH = 12;
+/** Number of frame slots. */
+export const NSLOTS: number = Slot.Kstack + MAX_DEPTH;
+
+/** `preempt_count` bit set while in NMI (seed L299). */
+export const NMI_MASK = 0x04000000;
+
+/** Frame word flag: the slot holds a frame. */
+export const F_VALID = 1 << 16;
+/** Frame word flag: saved CS zeroed so the iret faults (Linus v2 latch). */
+export const F_CS_BAD = 1 << 17;
+/** Frame word flag: saved RFLAGS.TF. */
+export const F_TF = 1 << 18;
+/** Frame word flag: saved RFLAGS.DF. */
+export const F_DF = 1 << 19;
+
+/**
+ * Encode a return frame that resumes activation `depth` at step `pc`.
+ * @param depth activation index to resume
+ * @param pc step index to resume at
+ * @param flags extra F_* flags
+ * @returns the frame word
+ */
+export function makeFrame(depth: number, pc: number, flags = 0): number {
+  return F_VALID | (depth & 15) | ((pc & 0xff) << 4) | flags;
+}
+/**
+ * Activation index a frame returns to.
+ * @param f frame word
+ * @returns the depth
+ */
+export function frameDepth(f: number): number {
+  return f & 15;
+}
+/**
+ * Step index a frame returns to.
+ * @param f frame word
+ * @returns the pc
+ */
+export function framePc(f: number): number {
+  return (f >> 4) & 0xff;
+}
+
+/** Invariants checked on every run. Order = bit order in {@link Cpu.violations}. */
+export const INVARIANTS = [
+  "ist-frame-live",
+  "nmi-latch",
+  "cr2-preserved",
+  "no-early-unmask",
+  "handler-not-nested",
+] as const;
+/** One invariant name. */
+export type InvariantName = typeof INVARIANTS[number];
+
+/** Bit of an invariant in {@link Cpu.violations}. */
+export const INV_BIT: Readonly<Record<InvariantName, number>> = {
+  "ist-frame-live": 1,
+  "nmi-latch": 2,
+  "cr2-preserved": 4,
+  "no-early-unmask": 8,
+  "handler-not-nested": 16,
+};
+
+/** Code address class of a step (Mathieu's %rip-range test compares against these). */
+export type AddrClass = "entry" | "atomic" | "c";
+
+/** One atomic step of a strategy's NMI program. */
+export interface Step {
+  /** Short readable name ("copy frame", "iret"). */
+  readonly name: string;
+  /** Where the code sits relative to Mathieu's nmi_atomic..nmi_atomic_end region. */
+  readonly addr: AddrClass;
+  /** An exception (#PF, int3, #DB) may be raised instead of completing this step. */
+  readonly faultable?: boolean;
+  /** Do the step: mutate the CPU and set the top activation's pc. */
+  exec(cpu: Cpu): void;
+}
+
+/** An NMI entry/exit strategy: its NMI program plus its exception-return rule. */
+export interface Strategy {
+  /** CLI name, e.g. "mainline". */
+  readonly name: string;
+  /** One line with the seed reference. */
+  readonly description: string;
+  /** The NMI program; pc 0 is the entry. */
+  readonly nmi: readonly Step[];
+  /** The handler body writes into vmalloc'd callchain buffers, so the first touch may #PF. */
+  readonly vmallocBuffers: boolean;
+  /** Cost in ns per address space of one eager vmalloc_sync_all walk (0: lazy faults). */
+  readonly syncLatencyNs: number;
+  /** Return from an exception taken while this strategy is installed (iret or popf/ret). */
+  exceptionReturn(cpu: Cpu, slot: number): void;
+  /** True when a nested NMI arriving now would be recognised (the strategy's guard). */
+  guardArmed(cpu: Cpu): boolean;
+}
+
+/** Step index of an exception handler's body. */
+export const EXC_BODY = 0;
+/** Step index of an exception handler's return. */
+export const EXC_EXIT = 1;
+
+/** Per-CPU counters. */
+export interface CpuStats {
+  /** NMIs that arrived at the CPU pins. */
+  nmiArrivals: number;
+  /** NMIs the CPU delivered (entered the NMI vector). */
+  nmiDelivered: number;
+  /** NMIs dropped by hardware (latch already full). */
+  hwLost: number;
+  /** Arrivals never served although latch semantics promised a run. */
+  nmisLostBeyondLatch: number;
+  /** Violations of the latch invariant. */
+  latchViolations: number;
+  /** NMI handler body runs. */
+  handlerRuns: number;
+  /** Live return frames destroyed. */
+  istCorruptions: number;
+  /** NMI returns with a changed cr2. */
+  cr2Corruptions: number;
+  /** Exceptions taken inside NMI context. */
+  faultsInNmi: number;
+  /** irets that unmasked NMIs while an NMI was live (guarded or not). */
+  earlyUnmasks: number;
+  /** Crashes (state garbage). */
+  crashes: number;
+}
+
+function newStats(): CpuStats {
+  return {
+    nmiArrivals: 0,
+    nmiDelivered: 0,
+    hwLost: 0,
+    nmisLostBeyondLatch: 0,
+    latchViolations: 0,
+    handlerRuns: 0,
+    istCorruptions: 0,
+    cr2Corruptions: 0,
+    faultsInNmi: 0,
+    earlyUnmasks: 0,
+    crashes: 0,
+  };
+}
+
+/** A CPU in the NMI model. All fields are plain numbers so states hash cheaply. */
+export class Cpu {
+  /** Index of the top activation (0 = task). */
+  depth = 0;
+  /** Activation kinds. */
+  readonly kind: Int8Array = new Int8Array(MAX_DEPTH);
+  /** Next step of each activation. */
+  readonly pc: Int16Array = new Int16Array(MAX_DEPTH);
+  /** NMI sequence number of NMI activations (for traces). */
+  readonly nmiNo: Int8Array = new Int8Array(MAX_DEPTH);
+  /** cr2 when each NMI activation was entered. */
+  readonly cr2In: Int32Array = new Int32Array(MAX_DEPTH);
+  /** Frame slots, see {@link Slot}. */
+  readonly slots: Int32Array = new Int32Array(NSLOTS);
+  /** Strategy per-cpu variables (meaning defined by the strategy). */
+  readonly vars: Int32Array = new Int32Array(4);
+  /** Hardware NMI blocking (set by NMI delivery, cleared by any iret). */
+  nmiBlocked = false;
+  /** One-bit NMI latch. */
+  latch = false;
+  /** Number of the latched NMI (traces only). */
+  latchNo = 0;
+  /** Page-fault address register. */
+  cr2 = 0;
+  /** RFLAGS.TF of the running code. */
+  tf = false;
+  /** RFLAGS.DF of the running code. */
+  df = false;
+  /** preempt_count (only NMI_MASK is modelled). */
+  preempt = 0;
+  /** Handler bodies currently running. */
+  handlerActive = 0;
+  /** NMI arrivals still owed a handler run. */
+  unserved = 0;
+  /** Arrivals merged into a pending one (one-bit latch semantics); may justify one run each. */
+  merged = 0;
+  /** NMI arrivals so far (numbering). */
+  nmiSeq = 0;
+  /** Faults raised so far (cr2 values). */
+  faultSeq = 0;
+  /** Bitmask of violated invariants (see {@link INV_BIT}). */
+  violations = 0;
+  /** The CPU state is garbage (frame lost or iret into a dead context). */
+  crashed = false;
+  /** Message of the last violation. */
+  lastViolation = "";
+  /** Metrics. */
+  readonly stats: CpuStats = newStats();
+
+  /**
+   * A CPU in task context with nothing in flight.
+   * @param strategy the installed NMI strategy
+   */
+  constructor(readonly strategy: Strategy) {
+    this.reset();
+  }
+
+  /** Back to a task with nothing in flight (after a crash, the simulator "reboots" the CPU). */
+  reset(): void {
+    this.depth = 0;
+    this.kind[0] = Kind.Task;
+    this.pc[0] = 0;
+    this.slots.fill(0);
+    this.vars.fill(0);
+    this.nmiBlocked = false;
+    this.latch = false;
+    this.cr2 = 0;
+    this.tf = false;
+    this.df = false;
+    this.preempt = 0;
+    this.handlerActive = 0;
+    this.unserved = 0;
+    this.merged = 0;
+    this.crashed = false;
+  }
+
+  /**
+   * Copy the complete state of another CPU (same strategy) into this one.
+   * @param o source CPU
+   */
+  copyFrom(o: Cpu): void {
+    this.depth = o.depth;
+    this.kind.set(o.kind);
+    this.pc.set(o.pc);
+    this.nmiNo.set(o.nmiNo);
+    this.cr2In.set(o.cr2In);
+    this.slots.set(o.slots);
+    this.vars.set(o.vars);
+    this.nmiBlocked = o.nmiBlocked;
+    this.latch = o.latch;
+    this.latchNo = o.latchNo;
+    this.cr2 = o.cr2;
+    this.tf = o.tf;
+    this.df = o.df;
+    this.preempt = o.preempt;
+    this.handlerActive = o.handlerActive;
+    this.unserved = o.unserved;
+    this.merged = o.merged;
+    this.nmiSeq = o.nmiSeq;
+    this.faultSeq = o.faultSeq;
+    this.violations = o.violations;
+    this.crashed = o.crashed;
+    this.lastViolation = o.lastViolation;
+  }
+
+  /**
+   * A string that identifies the behavioural state (for state hashing in the checker).
+   * @returns the key
+   */
+  key(): string {
+    const d = this.depth;
+    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}|${this.cr2}|` +
+      `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.merged}|${this.violations}|` +
+      `${this.vars.join(",")}|${this.slots.join(",")}|`;
+    for (let i = 0; i <= d; i++) k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]},`;
+    return k;
+  }
+
+  /**
+   * Record an invariant violation.
+   * @param inv which invariant
+   * @param msg what happened
+   */
+  violate(inv: InvariantName, msg: string): void {
+    this.violations |= INV_BIT[inv];
+    this.lastViolation = `${inv}: ${msg}`;
+    if (inv === "ist-frame-live") this.stats.istCorruptions++;
+    else if (inv === "cr2-preserved") this.stats.cr2Corruptions++;
+    else if (inv === "nmi-latch") this.stats.latchViolations++;
+  }
+
+  /**
+   * Readable name of an activation ("NMI#2", "#PF").
+   * @param d activation index
+   * @returns the name
+   */
+  nameOf(d: number): string {
+    const k = this.kind[d];
+    return k === Kind.Nmi ? `NMI#${this.nmiNo[d]}` : KIND_NAMES[k];
+  }
+
+  /**
+   * Readable name of the step activation `d` will execute next.
+   * @param d activation index
+   * @returns the step name
+   */
+  stepName(d: number): string {
+    const k = this.kind[d];
+    const pc = this.pc[d];
+    if (k === Kind.Nmi) return this.strategy.nmi[pc]?.name ?? `pc ${pc}`;
+    if (k === Kind.Task) return "task code";
+    return pc === EXC_BODY ? "handler body" : "exception return";
+  }
+
+  /**
+   * Address class of the code activation `d` executes next.
+   * @param d activation index
+   * @returns where its %rip points
+   */
+  addrOf(d: number): AddrClass | "task" {
+    const k = this.kind[d];
+    if (k === Kind.Task) return "task";
+    if (k === Kind.Nmi) return this.strategy.nmi[this.pc[d]]?.addr ?? "c";
+    return "c";
+  }
+
+  /**
+   * Index of the innermost NMI activation, or -1.
+   * @returns activation index
+   */
+  innermostNmi(): number {
+    for (let i = this.depth; i > 0; i--) if (this.kind[i] === Kind.Nmi) return i;
+    return -1;
+  }
+
+  /**
+   * Index of the outermost NMI activation, or -1.
+   * @returns activation index
+   */
+  outermostNmi(): number {
+    for (let i = 1; i <= this.depth; i++) if (this.kind[i] === Kind.Nmi) return i;
+    return -1;
+  }
+
+  /**
+   * The stack activation `d` runs on: 0 task, 1 NMI IST, 2 debug IST, 3 MCE IST.
+   * (#PF has no IST: it runs on whatever stack it interrupted.)
+   * @param d activation index
+   * @returns stack id
+   */
+  stackOf(d: number): number {
+    for (let i = d; i > 0; i--) {
+      const k = this.kind[i];
+      if (k === Kind.Nmi) return 1;
+      if (k === Kind.Int3 || k === Kind.Db) return 2;
+      if (k === Kind.Mce) return 3;
+    }
+    return 0;
+  }
+
+  /**
+   * Frame slot of an exception activation.
+   * @param d activation index
+   * @returns slot index
+   */
+  excSlot(d: number): number {
+    const k = this.kind[d];
+    if (k === Kind.Nmi) return Slot.NmiIst;
+    if (k === Kind.Int3 || k === Kind.Db) return Slot.DbIst;
+    if (k === Kind.Mce) return Slot.MceIst;
+    return Slot.Kstack + d;
+  }
+
+  /** Hardware NMI arrival: deliver, latch, or drop (one-bit latch). */
+  nmiArrives(): void {
+    const no = ++this.nmiSeq;
+    this.stats.nmiArrivals++;
+    if (this.unserved > 0) this.merged++;
+    else this.unserved++;
+    if (!this.nmiBlocked) this.deliverNmi(no);
+    else if (!this.latch) {
+      this.latch = true;
+      this.latchNo = no;
+    } else this.stats.hwLost++;
+  }
+
+  /**
+   * Hardware NMI delivery: block NMIs, write the frame at the IST top, push an NMI activation.
+   * @param no NMI number (traces)
+   */
+  deliverNmi(no: number): void {
+    this.nmiBlocked = true;
+    const d = this.depth;
+    this.slots[Slot.NmiIst] = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
+    this.tf = false;
+    this.df = false;
+    const n = this.push(Kind.Nmi);
+    this.nmiNo[n] = no;
+    this.cr2In[n] = this.cr2;
+    this.stats.nmiDelivered++;
+    this.checkFrames();
+  }
+
+  /**
+   * Raise an exception at the current instruction of the top activation.
+   * @param kind Pf, Int3, Db or Mce
+   */
+  raise(kind: KindCode): void {
+    const d = this.depth;
+    if (this.innermostNmi() >= 0 && kind !== Kind.Mce) this.stats.faultsInNmi++;
+    const frame = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
+    this.tf = false;
+    const n = this.push(kind);
+    this.slots[this.excSlot(n)] = frame;
+    if (kind === Kind.Pf) this.cr2 = ++this.faultSeq;
+    this.checkFrames();
+  }
+
+  /**
+   * Push an activation.
+   * @param kind its kind
+   * @returns its index
+   */
+  push(kind: KindCode): number {
+    if (this.depth + 1 >= MAX_DEPTH) {
+      this.crash("activation stack overflow");
+      return this.depth;
+    }
+    const n = ++this.depth;
+    this.kind[n] = kind;
+    this.pc[n] = 0;
+    this.nmiNo[n] = 0;
+    this.cr2In[n] = 0;
+    return n;
+  }
+
+  /**
+   * Remove activation `d` (an NMI abandoned at its final iret: the one interrupting it takes over
+   * its stack copy, Linus' IRET_RACE / Mathieu's nmi_addr_is_ae). Everything above moves down.
+   * @param d activation index
+   */
+  splice(d: number): void {
+    const inherit = this.cr2In[d];
+    for (let i = d; i < this.depth; i++) {
+      this.kind[i] = this.kind[i + 1];
+      this.pc[i] = this.pc[i + 1];
+      this.nmiNo[i] = this.nmiNo[i + 1];
+      this.cr2In[i] = this.cr2In[i + 1];
+    }
+    this.depth--;
+    this.cr2In[d] = inherit;
+  }
+
+  /**
+   * iret through a frame slot: unblocks NMIs, resumes the frame's target, then takes a latched
+   * NMI. A frame with a zeroed CS faults instead.
+   * @param slot frame slot
+   * @returns false if the iret faulted (#GP on a bad CS); the caller handles it
+   */
+  iret(slot: number): boolean {
+    const f = this.slots[slot];
+    if (f & F_CS_BAD) return false;
+    const wasBlocked = this.nmiBlocked;
+    this.nmiBlocked = false;
+    this.resume(f);
+    if (this.crashed) return true;
+    if (wasBlocked && this.innermostNmi() >= 0) {
+      this.stats.earlyUnmasks++;
+      if (!this.strategy.guardArmed(this)) {
+        this.violate(
+          "no-early-unmask",
+          `iret unmasked NMIs while ${this.nameOf(this.outermostNmi())} is live and unguarded`,
+        );
+      }
+    }
+    if (this.latch) {
+      this.latch = false;
+      this.deliverNmi(this.latchNo);
+    }
+    return true;
+  }
+
+  /**
+   * popf + ret through a frame slot: resumes without touching NMI blocking.
+   * @param slot frame slot
+   */
+  popfRet(slot: number): void {
+    this.resume(this.slots[slot]);
+  }
+
+  /**
+   * Resume the target of frame word `f` (pop one level, or jump within the current one).
+   * @param f frame word
+   */
+  resume(f: number): void {
+    if (!(f & F_VALID)) {
+      this.crash("return through an empty frame slot");
+      return;
+    }
+    const d = frameDepth(f);
+    const p = framePc(f);
+    const top = this.depth;
+    if (d === top - 1) {
+      if (this.kind[top] === Kind.Nmi && this.cr2 !== this.cr2In[top]) {
+        this.violate(
+          "cr2-preserved",
+          `${this.nameOf(top)} returns with cr2=${this.cr2}, interrupted code had cr2=${
+            this.cr2In[top]
+          }`,
+        );
+      }
+      this.depth = d;
+    } else if (d !== top) {
+      this.crash(`${this.nameOf(top)} returns into a dead context (level ${d})`);
+      return;
+    }
+    this.pc[d] = p;
+    this.tf = (f & F_TF) !== 0;
+    this.df = (f & F_DF) !== 0;
+  }
+
+  /**
+   * Mark the state as garbage.
+   * @param msg why
+   */
+  crash(msg: string): void {
+    this.crashed = true;
+    this.lastViolation = msg;
+    this.stats.crashes++;
+  }
+
+  /** ist-frame-live: every live activation's return frame must still exist in some slot. */
+  checkFrames(): void {
+    for (let d = 1; d <= this.depth; d++) {
+      const want = makeFrame(d - 1, this.pc[d - 1]);
+      let found = false;
+      for (let s = 0; s < NSLOTS; s++) {
+        if ((this.slots[s] & (F_VALID | 0xfff)) === want) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        this.violate(
+          "ist-frame-live",
+          `return frame of ${this.nameOf(d)} (to ${this.nameOf(d - 1)}) overwritten`,
+        );
+        this.crashed = true;
+        return;
+      }
+    }
+  }
+
+  /** The NMI handler body starts (called by the strategies' handler step). */
+  handlerStart(): void {
+    if (this.handlerActive > 0) {
+      this.violate("handler-not-nested", "NMI handler entered while another run is in progress");
+    }
+    this.handlerActive++;
+    this.stats.handlerRuns++;
+    if (this.unserved > 0) this.unserved--;
+    else if (this.merged > 0) this.merged--;
+    else this.violate("nmi-latch", "handler replayed with no NMI pending (extra replay)");
+  }
+
+  /** The NMI handler body ends. */
+  handlerEnd(): void {
+    if (this.handlerActive > 0) this.handlerActive--;
+  }
+
+  /** At quiescence (task, nothing latched): every arrival must have been served or merged. */
+  quiescentCheck(): void {
+    if (this.depth === 0 && !this.latch && this.unserved > 0) {
+      this.violate("nmi-latch", `${this.unserved} NMI(s) lost beyond one-bit latch semantics`);
+      this.stats.nmisLostBeyondLatch += this.unserved;
+      this.unserved = 0;
+    }
+  }
+
+  /** Execute the next step of the top activation. With TF set, a single-step #DB follows. */
+  step(): void {
+    const d = this.depth;
+    const singleStep = this.tf;
+    const k = this.kind[d];
+    if (k === Kind.Nmi) {
+      const s = this.strategy.nmi[this.pc[d]];
+      if (!s) {
+        this.crash(`NMI pc ${this.pc[d]} out of program`);
+        return;
+      }
+      s.exec(this);
+    } else if (k !== Kind.Task) {
+      if (this.pc[d] === EXC_BODY) {
+        const slot = this.excSlot(d);
+        if (k === Kind.Int3) this.slots[slot] |= F_TF; // kprobe: single-step the probed insn
+        if (k === Kind.Db) this.slots[slot] &= ~F_TF; // single-step done
+        this.pc[d] = EXC_EXIT;
+      } else {
+        this.strategy.exceptionReturn(this, this.excSlot(d));
+      }
+    }
+    if (!this.crashed) this.checkFrames();
+    if (singleStep && this.tf && !this.crashed && this.depth === d) this.raise(Kind.Db);
+  }
+}

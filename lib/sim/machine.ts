@@ -1,0 +1,417 @@
+/**
+ * The discrete-event simulator (issue 5): N CPUs running a synthetic workload, a PMU that
+ * overflows every `periodNs` and raises an NMI on its CPU, the strategy's NMI program driven
+ * step by step on the {@link Cpu} model, callchain buffers in simulated vmalloc space (the NMI
+ * is the first to touch them and faults), other NMI sources, int3 on patched code, MCE, the
+ * fork -> vmalloc -> switch_to race with its cr3 != current->mm window, ground truth for every
+ * overflow, and per-strategy metrics.
+ * @module
+ */
+import { Cpu, EXC_BODY, Kind, type KindCode, type Strategy } from "./cpu.ts";
+import { setHandlerHook } from "./strategies/program.ts";
+import { PageTables } from "./memory.ts";
+import { Prng } from "./prng.ts";
+import { PERF_CONTEXT_USER, type SampleSink, type SimTruth } from "./sink.ts";
+import { Image, SimThread, type SymbolTable } from "./workload.ts";
+import type { Choice } from "./check.ts";
+
+/** Simulation parameters. */
+export interface MachineOptions {
+  /** PRNG seed (same seed, same run). */
+  readonly seed: number;
+  /** Number of CPUs (default 4). */
+  readonly cpus?: number;
+  /** PMU overflows to simulate in total (default 10,000). */
+  readonly samples?: number;
+  /** Sample period in ns per CPU (default 100,000 = 10 kHz). */
+  readonly periodNs?: number;
+  /** Processes at start (default 6), two threads each. */
+  readonly processes?: number;
+  /** Chance per NMI-program step that another NMI (second counter, watchdog) arrives (default 0.03). */
+  readonly pExtraNmi?: number;
+  /** Chance per faultable step of an int3 (kprobe, single-stepped) in the handler (default 0). */
+  readonly pInt3?: number;
+  /** Chance per faultable step of an MCE inside the handler (default 0). */
+  readonly pMce?: number;
+  /** Chance the user-stack walk meets a non-present page (default 0.02). */
+  readonly pUserPageMissing?: number;
+  /** Chance an overflow lands in the switch_to window (cr3 switched, current not yet; default 0.01). */
+  readonly pSwitchWindow?: number;
+  /** Perf re-allocates its vmalloc'd buffers (new PGD entry) this often (default 2 ms). */
+  readonly reallocEveryNs?: number;
+  /** A fork happens this often (default 1 ms). */
+  readonly forkEveryNs?: number;
+  /** vmalloc_fault looks the PGD up through cr3 (patch 1/2, default) or current->active_mm. */
+  readonly vmallocFaultUsesCr3?: boolean;
+}
+
+/** Per-strategy results of one run. */
+export interface SimMetrics {
+  /** Strategy name. */
+  strategy: string;
+  /** PMU overflows (samples attempted). */
+  attempted: number;
+  /** Samples delivered to the sink. */
+  delivered: number;
+  /** Delivered samples whose callchain equals the ground truth exactly. */
+  exact: number;
+  /** Delivered samples with a truncated user walk. */
+  truncated: number;
+  /** NMIs lost beyond one-bit latch semantics. */
+  nmisLostBeyondLatch: number;
+  /** NMIs dropped by the hardware latch (allowed). */
+  hwLatchDrops: number;
+  /** Live IST/stack-copy frames destroyed (each one a crash). */
+  istCorruptions: number;
+  /** NMI returns with a changed cr2. */
+  cr2Corruptions: number;
+  /** Exceptions (#PF, int3, #DB) taken in NMI context. */
+  faultsInNmi: number;
+  /** Page faults (vmalloc faults) taken in NMI context. */
+  pageFaultsInNmi: number;
+  /** vmalloc faults filled into the wrong mm (current->mm lookup in the switch window). */
+  wrongMmFills: number;
+  /** Time spent in eager vmalloc_sync_all walks, ns. */
+  syncLatencyNs: number;
+  /** NMI handler runs (including replays and spurious runs). */
+  handlerRuns: number;
+}
+
+const STEP_NS = 20;
+
+interface CpuCtx {
+  cpu: Cpu;
+  thread: SimThread;
+  /** cr3 points at this mm; differs from thread.mm inside the switch_to window. */
+  cr3Mm: number;
+  pending: SimTruth[];
+  served: (SimTruth | null)[];
+  nestedAtStart: boolean[];
+}
+
+/** The simulated machine. */
+export class Machine {
+  /** Symbols for every simulated function (kernel and user). */
+  readonly symbols: SymbolTable;
+  readonly #o: Required<MachineOptions>;
+  readonly #r: Prng;
+  readonly #img = new Image();
+  readonly #pt = new PageTables();
+  readonly #threads: SimThread[] = [];
+  readonly #cpus: CpuCtx[] = [];
+  readonly #m: SimMetrics;
+  #bufSlot = 0;
+  #time = 0;
+  #nextPid = 100;
+
+  /**
+   * Build the machine: processes, page tables, per-cpu vmalloc'd callchain buffers.
+   * @param strategy installed NMI strategy
+   * @param opts parameters
+   * @param sink where samples and ground truth go
+   */
+  constructor(readonly strategy: Strategy, opts: MachineOptions, readonly sink: SampleSink) {
+    this.#o = {
+      cpus: 4,
+      samples: 10_000,
+      periodNs: 100_000,
+      processes: 6,
+      pExtraNmi: 0.03,
+      pInt3: 0,
+      pMce: 0,
+      pUserPageMissing: 0.02,
+      pSwitchWindow: 0.01,
+      reallocEveryNs: 2_000_000,
+      forkEveryNs: 1_000_000,
+      vmallocFaultUsesCr3: true,
+      ...opts,
+    };
+    this.#r = new Prng(opts.seed);
+    this.symbols = this.#img.symbols;
+    this.#m = {
+      strategy: strategy.name,
+      attempted: 0,
+      delivered: 0,
+      exact: 0,
+      truncated: 0,
+      nmisLostBeyondLatch: 0,
+      hwLatchDrops: 0,
+      istCorruptions: 0,
+      cr2Corruptions: 0,
+      faultsInNmi: 0,
+      pageFaultsInNmi: 0,
+      wrongMmFills: 0,
+      syncLatencyNs: 0,
+      handlerRuns: 0,
+    };
+    for (let p = 0; p < this.#o.processes; p++) this.#fork();
+    // perf enables callchains after the processes exist: buffers get a fresh PGD entry (L880-889)
+    this.#realloc();
+    for (let c = 0; c < this.#o.cpus; c++) {
+      const t = this.#threads[c % this.#threads.length];
+      const ctx: CpuCtx = {
+        cpu: new Cpu(strategy),
+        thread: t,
+        cr3Mm: t.mm,
+        pending: [],
+        served: [],
+        nestedAtStart: [],
+      };
+      setHandlerHook(ctx.cpu, (_cpu, phase) => this.#onHandler(ctx, c, phase));
+      this.#cpus.push(ctx);
+    }
+  }
+
+  /**
+   * Run the configured number of PMU overflows.
+   * @returns the metrics
+   */
+  run(): SimMetrics {
+    const o = this.#o;
+    const r = this.#r;
+    const n = o.cpus;
+    const tick = o.periodNs / n;
+    let nextRealloc = o.reallocEveryNs;
+    let nextFork = o.forkEveryNs;
+    for (let i = 0; i < o.samples; i++) {
+      this.#time += tick;
+      if (this.#time >= nextRealloc) {
+        nextRealloc += o.reallocEveryNs;
+        this.#realloc();
+      }
+      if (this.#time >= nextFork) {
+        nextFork += o.forkEveryNs;
+        this.#fork();
+      }
+      const c = i % n;
+      const ctx = this.#cpus[c];
+      // scheduling: switch_to another thread now and then, sometimes caught mid-switch
+      ctx.cr3Mm = ctx.thread.mm;
+      if (r.float() < 0.2) {
+        const next = this.#threads[r.int(this.#threads.length)];
+        if (r.float() < o.pSwitchWindow && next.mm !== ctx.thread.mm) {
+          ctx.cr3Mm = next.mm; // cr3 already switched, current_task not yet (seed §1.5)
+        } else {
+          ctx.thread = next;
+          ctx.cr3Mm = next.mm;
+        }
+      }
+      if (r.float() < 0.3) ctx.thread.reshape(r, this.#img);
+      this.#overflow(ctx, c);
+    }
+    return this.metrics();
+  }
+
+  /**
+   * Metrics so far (CPU counters folded in).
+   * @returns a copy of the metrics
+   */
+  metrics(): SimMetrics {
+    const m = { ...this.#m };
+    for (const c of this.#cpus) {
+      const s = c.cpu.stats;
+      m.nmisLostBeyondLatch += s.nmisLostBeyondLatch;
+      m.hwLatchDrops += s.hwLost;
+      m.istCorruptions += s.istCorruptions;
+      m.cr2Corruptions += s.cr2Corruptions;
+      m.faultsInNmi += s.faultsInNmi;
+      m.handlerRuns += s.handlerRuns;
+    }
+    m.wrongMmFills = this.#pt.stats.wrongMmFills;
+    return m;
+  }
+
+  #fork(): void {
+    const pid = this.#nextPid;
+    this.#nextPid += 2;
+    const mm = this.#pt.newMm();
+    const comm = `app${pid}`;
+    for (let k = 0; k < 2; k++) {
+      const t = new SimThread(pid, pid + k, comm, mm);
+      t.reshape(this.#r, this.#img);
+      this.#threads.push(t);
+      this.sink.fork?.(pid, 1, pid + k, 1, this.#time);
+      this.sink.comm?.(pid, pid + k, comm, this.#time);
+    }
+  }
+
+  #realloc(): void {
+    const eager = this.strategy.syncLatencyNs > 0;
+    this.#bufSlot = this.#pt.vmallocNewPgd(eager);
+    if (eager) this.#m.syncLatencyNs += this.strategy.syncLatencyNs * this.#pt.mms.length;
+  }
+
+  #overflow(ctx: CpuCtx, c: number): void {
+    const t = ctx.thread;
+    const truth: SimTruth = {
+      cpu: c,
+      time: this.#time,
+      pid: t.pid,
+      tid: t.tid,
+      stack: t.chain(),
+      delivered: false,
+    };
+    this.#m.attempted++;
+    ctx.pending.push(truth);
+    ctx.cpu.nmiArrives();
+    this.#drive(ctx);
+  }
+
+  /** Run the CPU until it is back in task context, injecting environment events. */
+  #drive(ctx: CpuCtx): void {
+    const cpu = ctx.cpu;
+    const r = this.#r;
+    const o = this.#o;
+    let guard = 0;
+    while (cpu.depth > 0) {
+      if (++guard > 10_000) {
+        cpu.crash("NMI never returns (livelock)");
+        break;
+      }
+      this.#time += STEP_NS;
+      if (r.float() < o.pExtraNmi) {
+        cpu.nmiArrives();
+        if (cpu.crashed) break;
+        continue;
+      }
+      const fault = this.#faultAt(ctx);
+      if (fault === Kind.Pf) this.#m.pageFaultsInNmi++;
+      if (fault !== 0) cpu.raise(fault as KindCode);
+      else this.stepCpu(ctx.cpu, ctx.cr3Mm, ctx.thread.mm);
+      if (cpu.crashed) break;
+    }
+    if (cpu.crashed) {
+      for (const p of ctx.served) if (p) this.sink.truth(p);
+      for (const p of ctx.pending) this.sink.truth(p);
+      ctx.pending.length = 0;
+      ctx.served.length = 0;
+      ctx.nestedAtStart.length = 0;
+      cpu.reset();
+      return;
+    }
+    cpu.quiescentCheck();
+    for (const p of ctx.pending) this.sink.truth(p);
+    ctx.pending.length = 0;
+  }
+
+  /** Decide whether the next step of the top activation raises an exception. */
+  #faultAt(ctx: CpuCtx): number {
+    const cpu = ctx.cpu;
+    const d = cpu.depth;
+    if (cpu.kind[d] !== Kind.Nmi) return 0;
+    const step = this.strategy.nmi[cpu.pc[d]];
+    if (!step.faultable) return 0;
+    const touch1 = step.name.includes("callchain buffer");
+    if (touch1) {
+      if (this.strategy.vmallocBuffers && !this.#pt.present(ctx.cr3Mm, this.#bufSlot)) {
+        return Kind.Pf;
+      }
+      return 0;
+    }
+    if (this.#r.float() < this.#o.pInt3) return Kind.Int3;
+    if (this.#r.float() < this.#o.pMce) return Kind.Mce;
+    return 0;
+  }
+
+  /**
+   * Execute one step on a CPU, doing the memory side of a #PF handler body (vmalloc_fault).
+   * Shared by {@link Machine.run} and {@link replaySchedule}.
+   * @param cpu the CPU
+   * @param cr3Mm mm cr3 points at
+   * @param currentMm current->active_mm
+   */
+  stepCpu(cpu: Cpu, cr3Mm: number, currentMm: number): void {
+    const d = cpu.depth;
+    if (cpu.kind[d] === Kind.Pf && cpu.pc[d] === EXC_BODY) {
+      this.#pt.vmallocFault(cr3Mm, currentMm, this.#bufSlot, this.#o.vmallocFaultUsesCr3);
+    }
+    cpu.step();
+  }
+
+  #onHandler(ctx: CpuCtx, c: number, phase: "start" | "end"): void {
+    if (phase === "start") {
+      ctx.nestedAtStart.push(ctx.cpu.handlerActive > 1);
+      ctx.served.push(ctx.pending.shift() ?? null);
+      return;
+    }
+    const truth = ctx.served.pop() ?? null;
+    const nested = ctx.nestedAtStart.pop() ?? false;
+    if (!truth) return; // spurious run (watchdog / replay with nothing pending)
+    const t = ctx.thread;
+    let chain = t.chain();
+    let truncated = false;
+    if (ctx.cr3Mm !== t.mm) {
+      // switch_to window: the user walk uses current's stack pointer through the other mm
+      const other = this.#threads.find((x) => x.mm === ctx.cr3Mm);
+      if (other) {
+        chain = [
+          ...t.chain().slice(0, t.kernel.length + (t.kernel.length ? 1 : 0)),
+          PERF_CONTEXT_USER,
+          ...other.user,
+        ];
+      }
+    }
+    if (this.#r.float() < this.#o.pUserPageMissing) {
+      const u = chain.indexOf(PERF_CONTEXT_USER);
+      const keep = u + 1 + this.#r.int(Math.max(1, chain.length - u - 1));
+      chain = chain.slice(0, keep);
+      truncated = true;
+    }
+    const ip = chain[1];
+    this.sink.sample({
+      cpu: c,
+      time: this.#time,
+      pid: truth.pid,
+      tid: truth.tid,
+      ip,
+      period: this.#o.periodNs,
+      context: nested ? 3 : t.context,
+      callchain: chain,
+      truncated,
+    });
+    truth.delivered = true;
+    this.sink.truth(truth);
+    this.#m.delivered++;
+    if (truncated) this.#m.truncated++;
+    if (sameChain(chain, truth.stack)) this.#m.exact++;
+  }
+}
+
+function sameChain(a: readonly bigint[], b: readonly bigint[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Result of replaying a schedule. */
+export interface ReplayResult {
+  /** Bitmask of violated invariants (see INV_BIT). */
+  readonly violations: number;
+  /** Message of the last violation. */
+  readonly lastViolation: string;
+  /** The CPU state became garbage. */
+  readonly crashed: boolean;
+}
+
+/**
+ * Replay a model-checker schedule on a simulator CPU: same strategy code, same step function
+ * as {@link Machine.run}, with NMI arrivals and exceptions taken from the script instead of
+ * the PMU and the page tables.
+ * @param strategy strategy under test
+ * @param choices the schedule (from a counter-example)
+ * @returns what the CPU saw
+ */
+export function replaySchedule(strategy: Strategy, choices: readonly Choice[]): ReplayResult {
+  const m = new Machine(strategy, { seed: 1, cpus: 1, samples: 0 }, { sample() {}, truth() {} });
+  const cpu = new Cpu(strategy);
+  for (const c of choices) {
+    if (cpu.crashed) break;
+    if (c.t === "nmi") cpu.nmiArrives();
+    else if (c.t === "fault") cpu.raise(c.kind);
+    else if (c.t === "mce") cpu.raise(Kind.Mce);
+    else m.stepCpu(cpu, 0, 0);
+    if (!cpu.crashed) cpu.quiescentCheck();
+  }
+  return { violations: cpu.violations, lastViolation: cpu.lastViolation, crashed: cpu.crashed };
+}

@@ -1,0 +1,95 @@
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Machine } from "./machine.ts";
+import { MemorySink, PERF_CONTEXT_KERNEL, PERF_CONTEXT_USER } from "./sink.ts";
+import { formatComparison, runComparison } from "./compare.ts";
+import { kmallocBuffers, mainline, naiveIret, popfRet } from "./strategies/mod.ts";
+
+const SEEDS = [1, 7, 2024];
+
+Deno.test("same seed -> same run; different seed -> different run", () => {
+  const a = new MemorySink(), b = new MemorySink(), c = new MemorySink();
+  new Machine(mainline, { seed: 5, samples: 2000 }, a).run();
+  new Machine(mainline, { seed: 5, samples: 2000 }, b).run();
+  new Machine(mainline, { seed: 6, samples: 2000 }, c).run();
+  assertEquals(a.samples, b.samples);
+  assert(
+    JSON.stringify(a.samples.map((s) => s.callchain.length)) !==
+      JSON.stringify(c.samples.map((s) => s.callchain.length)),
+  );
+});
+
+Deno.test("expected outcomes hold on several seeds", () => {
+  for (const seed of SEEDS) {
+    const rows = runComparison(seed, { samples: 8000 });
+    const by = Object.fromEntries(rows.map((r) => [r.strategy, r]));
+    const naive = by["naive-iret"];
+    assert(
+      naive.istCorruptions > 0 || naive.nmisLostBeyondLatch > 0,
+      `seed ${seed}: naive survived`,
+    );
+    for (const s of ["popf-ret", "linus-v2", "mainline"]) {
+      assertEquals(by[s].istCorruptions, 0, `${s} seed ${seed}`);
+      assertEquals(by[s].nmisLostBeyondLatch, 0, `${s} seed ${seed}`);
+      assertEquals(by[s].delivered, by[s].attempted, `${s} seed ${seed}`);
+    }
+    for (const s of ["vmalloc-sync-all", "kmalloc"]) {
+      assertEquals(by[s].pageFaultsInNmi, 0, `${s} seed ${seed}`);
+    }
+    assert(by["vmalloc-sync-all"].syncLatencyNs > 0 && by["kmalloc"].syncLatencyNs === 0);
+    assert(by["mainline"].pageFaultsInNmi > 0, "the vmalloc'd buffers must fault from NMI");
+    assertEquals(by["mainline"].cr2Corruptions, 0);
+    assert(by["popf-ret"].cr2Corruptions > 0, "popf-ret as posted does not save cr2");
+  }
+});
+
+Deno.test("popf-ret corrupts the IST frame once kprobes single-step inside the NMI", () => {
+  const m = new Machine(popfRet, { seed: 3, samples: 8000, pInt3: 0.05 }, new MemorySink()).run();
+  assert(m.istCorruptions > 0);
+  const k = new Machine(mainline, { seed: 3, samples: 8000, pInt3: 0.05 }, new MemorySink()).run();
+  assertEquals(k.istCorruptions, 0);
+});
+
+Deno.test("every overflow has exactly one truth record; delivered truths match samples", () => {
+  const sink = new MemorySink();
+  const m = new Machine(naiveIret, { seed: 11, samples: 5000 }, sink).run();
+  assertEquals(sink.truths.length, m.attempted);
+  assertEquals(sink.truths.filter((t) => t.delivered).length, m.delivered);
+  assertEquals(sink.samples.length, m.delivered);
+  assert(m.delivered < m.attempted, "crashes must cost samples");
+});
+
+Deno.test("callchains carry kernel/user markers and the thread's histograms", () => {
+  const sink = new MemorySink();
+  new Machine(kmallocBuffers, { seed: 9, samples: 6000, pUserPageMissing: 0 }, sink).run();
+  let kSum = 0, kN = 0, uSum = 0;
+  for (const s of sink.samples) {
+    const u = s.callchain.indexOf(PERF_CONTEXT_USER);
+    assert(u >= 0);
+    if (s.callchain[0] === PERF_CONTEXT_KERNEL) {
+      kSum += u - 1;
+      kN++;
+    }
+    uSum += s.callchain.length - u - 1;
+    assertEquals(s.ip, s.callchain[1]);
+  }
+  const kMean = kSum / kN, uMean = uSum / sink.samples.length;
+  assert(Math.abs(kMean - 8.2) < 0.6, `kernel mean ${kMean}`);
+  assert(Math.abs(uMean - 16.4) < 0.8, `user mean ${uMean}`);
+});
+
+Deno.test("vmalloc_fault through current->mm in the switch window fills the wrong mm", () => {
+  const opts = { seed: 21, samples: 20000, pSwitchWindow: 0.5, reallocEveryNs: 200_000 };
+  const bad = new Machine(mainline, { ...opts, vmallocFaultUsesCr3: false }, new MemorySink())
+    .run();
+  const good = new Machine(mainline, { ...opts, vmallocFaultUsesCr3: true }, new MemorySink())
+    .run();
+  assert(bad.wrongMmFills > 0);
+  assertEquals(good.wrongMmFills, 0);
+});
+
+Deno.test("formatComparison prints one row per strategy", () => {
+  const rows = runComparison(2, { samples: 500 });
+  const text = formatComparison(rows);
+  assertEquals(text.split("\n").length, rows.length + 2);
+  assert(text.includes("mainline"));
+});

@@ -1,0 +1,23 @@
+/**
+ * `popf-ret`: Mathieu's patch 2/2 (seed §2.1, L172-715). Exceptions returning to kernel code
+ * while `preempt_count & NMI_MASK` return with popf+ret, so NMIs stay blocked; a frame with TF
+ * set falls back to iret ("it will reactivate NMIs prematurely", L197-204). The NMI itself is
+ * unchanged and, as posted, does not save cr2.
+ * @module
+ */
+import { type Cpu, F_TF, NMI_MASK, type Strategy } from "../cpu.ts";
+import { naiveIret } from "./naive_iret.ts";
+
+/** Mathieu's popf/ret exception return. */
+export const popfRet: Strategy = {
+  name: "popf-ret",
+  description: "Mathieu 2/2: popf+ret from exceptions in NMI, iret when TF is set (§2.1)",
+  nmi: naiveIret.nmi,
+  vmallocBuffers: true,
+  syncLatencyNs: 0,
+  exceptionReturn(cpu: Cpu, slot: number): void {
+    if ((cpu.preempt & NMI_MASK) !== 0 && (cpu.slots[slot] & F_TF) === 0) cpu.popfRet(slot);
+    else cpu.iret(slot);
+  },
+  guardArmed: () => false,
+};

@@ -1,0 +1,158 @@
+/**
+ * `rip-range`: Mathieu's variant as posted (seed §2.4, L4381-4500): a nesting flag, a
+ * need_fake_nmi flag replayed by jumping back, a fixed stack copy holding cr2, and an
+ * exit region nmi_atomic..nmi_atomic_end recognised by the interrupted %rip.
+ *
+ * As posted, any %rip >= nmi_atomic goes to the range test, and %rip >= nmi_atomic_end jumps
+ * straight to the unnested path without looking at the nesting flag (seed-spec [note] §2.4).
+ * [note] The C handler and the fault handlers are linked after entry_64.S, so their code
+ * sits above nmi_atomic_end (address class "c").
+ *
+ * vars: [0] nesting, [1] need_fake_nmi, [2] cr2 saved in the copy.
+ * @module
+ */
+import {
+  type AddrClass,
+  type Cpu,
+  frameDepth,
+  framePc,
+  Kind,
+  Slot,
+  type Strategy,
+} from "../cpu.ts";
+import { buildProgram, handlerBody, iretReturn, type StepDef } from "./program.ts";
+
+function addrOfFrame(cpu: Cpu, f: number): AddrClass | "task" {
+  const d = frameDepth(f);
+  const k = cpu.kind[d];
+  if (k === Kind.Task) return "task";
+  if (k === Kind.Nmi) return cpu.strategy.nmi[framePc(f)]?.addr ?? "c";
+  return "c";
+}
+
+const defs: StepDef[] = [
+  {
+    label: "entry",
+    name: "nmi: %rip >= nmi_atomic? nesting flag?",
+    addr: "entry",
+    run(cpu) {
+      const a = addrOfFrame(cpu, cpu.slots[Slot.NmiIst]);
+      if (a === "atomic" || a === "c") return "ae";
+      if (cpu.vars[0] !== 0) return "nestfake";
+      return "unnested";
+    },
+  },
+  {
+    label: "ae",
+    name: "nmi_addr_is_ae: %rip >= nmi_atomic_end -> is_unnested_nmi",
+    addr: "entry",
+    run(cpu) {
+      const a = addrOfFrame(cpu, cpu.slots[Slot.NmiIst]);
+      return a === "c" ? "unnested" : "athit";
+    },
+  },
+  {
+    label: "unnested",
+    name: "is_unnested_nmi: copy frame + cr2 to nmi_stack_copy",
+    addr: "entry",
+    run(cpu) {
+      cpu.slots[Slot.Copy] = cpu.slots[Slot.NmiIst];
+      cpu.vars[2] = cpu.cr2;
+    },
+  },
+  {
+    label: "setnest",
+    name: "set_nmi_nesting: nesting = 0xff",
+    addr: "entry",
+    run(cpu) {
+      cpu.vars[0] = 1;
+    },
+  },
+  ...handlerBody(),
+  {
+    label: "atomic",
+    name: "nmi_atomic: need_fake_nmi?",
+    addr: "atomic",
+    run(cpu) {
+      if (cpu.vars[1] !== 0) return "fake";
+    },
+  },
+  {
+    label: "clrnest",
+    name: "nesting = 0",
+    addr: "atomic",
+    run(cpu) {
+      cpu.vars[0] = 0;
+    },
+  },
+  {
+    label: "rcr2",
+    name: "restore cr2 from the copy",
+    addr: "atomic",
+    run(cpu) {
+      cpu.cr2 = cpu.vars[2];
+    },
+  },
+  {
+    label: "iret",
+    name: "iret through the copy",
+    addr: "atomic",
+    run(cpu) {
+      cpu.iret(Slot.Copy);
+      return null;
+    },
+  },
+  {
+    label: "fake",
+    name: "fake_nmi: need_fake_nmi = 0, jmp regular_nmi_code",
+    addr: "atomic",
+    run(cpu) {
+      cpu.vars[1] = 0;
+      return "h.start";
+    },
+  },
+  {
+    label: "athit",
+    name: "hit exit region: rsp = copy, need_fake_nmi = 0",
+    addr: "entry",
+    run(cpu) {
+      cpu.splice(cpu.depth - 1);
+      cpu.vars[1] = 0;
+      return "setnest";
+    },
+  },
+  {
+    label: "nestfake",
+    name: "nested: need_fake_nmi = 0xff",
+    addr: "entry",
+    run(cpu) {
+      cpu.vars[1] = 1;
+    },
+  },
+  {
+    label: "nestret",
+    name: "nested: popfq; jmp back",
+    addr: "entry",
+    run(cpu) {
+      cpu.popfRet(Slot.NmiIst);
+      return null;
+    },
+  },
+];
+
+const program = buildProgram(defs);
+
+/** Mathieu's need_fake_nmi + exit-region %rip range, as posted. */
+export const ripRange: Strategy = {
+  name: "rip-range",
+  description: "Mathieu: need_fake_nmi + nmi_atomic..nmi_atomic_end %rip range, as posted (§2.4)",
+  nmi: program,
+  vmallocBuffers: true,
+  syncLatencyNs: 0,
+  exceptionReturn: iretReturn,
+  guardArmed(cpu: Cpu): boolean {
+    if (cpu.vars[0] !== 0) return true;
+    const n = cpu.innermostNmi();
+    return n === cpu.depth && n >= 0 && program[cpu.pc[n]]?.addr === "atomic";
+  },
+};

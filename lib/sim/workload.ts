@@ -1,0 +1,262 @@
+/**
+ * Synthetic workload: processes and threads with named functions at kernel addresses
+ * (0xffffffff81000000..), program text (0x400000..) and a shared library (0x7f0000000000..),
+ * call stacks whose depths follow Ingo's histograms (seed L8677-8727: one machine 4-31 deep,
+ * mean ~16.4; the other 2-18 deep, mean ~8.2), and the symbol table the analyzer uses.
+ * @module
+ */
+import type { Prng } from "./prng.ts";
+import { PERF_CONTEXT_KERNEL, PERF_CONTEXT_USER } from "./sink.ts";
+
+/** Start of simulated kernel text. */
+export const KERNEL_BASE = 0xffffffff81000000n;
+/** Start of simulated program text. */
+export const USER_BASE = 0x400000n;
+/** Start of the simulated shared library. */
+export const LIB_BASE = 0x7f0000000000n;
+
+/** One symbol: an address range and a name. */
+export interface SymbolRange {
+  /** First address. */
+  readonly start: bigint;
+  /** One past the last address. */
+  readonly end: bigint;
+  /** Function name. */
+  readonly name: string;
+  /** Kernel symbol? */
+  readonly kernel: boolean;
+  /** Object it lives in ("[kernel.kallsyms]", "app", "libc.so.6"). */
+  readonly dso: string;
+}
+
+const KERNEL_FUNCS = [
+  "entry_SYSCALL_64",
+  "do_syscall_64",
+  "__x64_sys_read",
+  "ksys_read",
+  "vfs_read",
+  "new_sync_read",
+  "ext4_file_read_iter",
+  "generic_file_read_iter",
+  "filemap_read",
+  "filemap_get_pages",
+  "copy_page_to_iter",
+  "__x64_sys_write",
+  "ksys_write",
+  "vfs_write",
+  "ext4_buffered_write_iter",
+  "generic_perform_write",
+  "schedule",
+  "__schedule",
+  "pick_next_task_fair",
+  "try_to_wake_up",
+  "__do_softirq",
+  "net_rx_action",
+  "napi_poll",
+  "__netif_receive_skb",
+  "ip_rcv",
+  "tcp_v4_rcv",
+  "tcp_recvmsg",
+  "handle_irq_event",
+  "handle_edge_irq",
+  "common_interrupt",
+  "do_page_fault",
+  "handle_mm_fault",
+  "__handle_mm_fault",
+  "do_anonymous_page",
+  "alloc_pages",
+  "get_page_from_freelist",
+  "kmem_cache_alloc",
+  "__kmalloc",
+  "memcpy",
+  "memset",
+  "_raw_spin_lock",
+  "mutex_lock",
+];
+const USER_FUNCS = [
+  "main",
+  "run_server",
+  "event_loop",
+  "handle_request",
+  "parse_headers",
+  "route",
+  "render",
+  "json_encode",
+  "json_decode",
+  "hash_insert",
+  "hash_lookup",
+  "compress_block",
+  "crc32_update",
+  "sort_records",
+  "merge_runs",
+  "read_config",
+  "log_line",
+  "format_number",
+  "worker_thread",
+  "task_run",
+  "queue_pop",
+  "queue_push",
+  "db_query",
+  "db_fetch_row",
+  "btree_search",
+];
+const LIB_FUNCS = [
+  "malloc",
+  "free",
+  "memcpy",
+  "memmove",
+  "strlen",
+  "read",
+  "write",
+  "pthread_mutex_lock",
+  "pthread_cond_wait",
+  "__libc_start_main",
+  "qsort",
+  "printf",
+];
+
+/** Sorted symbol table with binary-search lookup. */
+export class SymbolTable {
+  /** All ranges, sorted by start. */
+  readonly ranges: readonly SymbolRange[];
+
+  /**
+   * Sort the ranges for lookup.
+   * @param ranges symbol ranges (any order)
+   */
+  constructor(ranges: readonly SymbolRange[]) {
+    this.ranges = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  }
+
+  /**
+   * Find the symbol containing an address.
+   * @param ip address
+   * @returns the range, or undefined
+   */
+  lookup(ip: bigint): SymbolRange | undefined {
+    let lo = 0;
+    let hi = this.ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.ranges[mid];
+      if (ip < r.start) hi = mid - 1;
+      else if (ip >= r.end) lo = mid + 1;
+      else return r;
+    }
+    return undefined;
+  }
+}
+
+/** The simulated program image: function addresses and the symbol table. */
+export class Image {
+  /** Kernel function entry points. */
+  readonly kernel: bigint[] = [];
+  /** User function entry points (program text, then the shared library). */
+  readonly user: bigint[] = [];
+  /** Symbol table covering both. */
+  readonly symbols: SymbolTable;
+
+  constructor() {
+    const r: SymbolRange[] = [];
+    KERNEL_FUNCS.forEach((name, i) => {
+      const start = KERNEL_BASE + BigInt(i) * 0x400n;
+      this.kernel.push(start);
+      r.push({ start, end: start + 0x400n, name, kernel: true, dso: "[kernel.kallsyms]" });
+    });
+    USER_FUNCS.forEach((name, i) => {
+      const start = USER_BASE + BigInt(i) * 0x100n;
+      this.user.push(start);
+      r.push({ start, end: start + 0x100n, name, kernel: false, dso: "app" });
+    });
+    LIB_FUNCS.forEach((name, i) => {
+      const start = LIB_BASE + BigInt(i) * 0x200n;
+      this.user.push(start);
+      r.push({ start, end: start + 0x200n, name, kernel: false, dso: "libc.so.6" });
+    });
+    this.symbols = new SymbolTable(r);
+  }
+}
+
+/**
+ * Kernel part depth: 2..18, mean ~8.2 (Ingo's second histogram, L8677-8727).
+ * @param r PRNG
+ * @returns depth
+ */
+export function kernelDepth(r: Prng): number {
+  return 2 + binomial(r, 16, (8.2 - 2) / 16);
+}
+
+/**
+ * User part depth: 4..31, mean ~16.4 (Ingo's first histogram, L8677-8727).
+ * @param r PRNG
+ * @returns depth
+ */
+export function userDepth(r: Prng): number {
+  return 4 + binomial(r, 27, (16.4 - 4) / 27);
+}
+
+function binomial(r: Prng, n: number, p: number): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) if (r.float() < p) k++;
+  return k;
+}
+
+/** A simulated thread and its current call stack. */
+export class SimThread {
+  /** Kernel frames, leaf first (empty when running in user mode). */
+  kernel: bigint[] = [];
+  /** User frames, leaf first. */
+  user: bigint[] = [];
+  /** Context level the thread is sampled in: 0 task, 1 softirq, 2 hardirq. */
+  context = 0;
+  #chain: bigint[] | null = null;
+
+  /**
+   * A thread with an empty stack (call {@link SimThread.reshape}).
+   * @param pid process id
+   * @param tid thread id
+   * @param comm name
+   * @param mm address-space id
+   */
+  constructor(
+    readonly pid: number,
+    readonly tid: number,
+    readonly comm: string,
+    public mm: number,
+  ) {}
+
+  /**
+   * Draw a fresh call stack.
+   * @param r PRNG
+   * @param img program image
+   */
+  reshape(r: Prng, img: Image): void {
+    const inKernel = r.float() < 0.6;
+    const kd = inKernel ? kernelDepth(r) : 0;
+    const ud = userDepth(r);
+    this.kernel = new Array(kd);
+    for (let i = 0; i < kd; i++) {
+      this.kernel[i] = img.kernel[r.int(img.kernel.length)] + BigInt(4 + 4 * r.int(60));
+    }
+    this.user = new Array(ud);
+    for (let i = 0; i < ud; i++) {
+      this.user[i] = img.user[r.int(img.user.length)] + BigInt(4 + 4 * r.int(30));
+    }
+    const c = r.float();
+    this.context = !inKernel ? 0 : c < 0.8 ? 0 : c < 0.93 ? 1 : 2;
+    this.#chain = null;
+  }
+
+  /**
+   * The true callchain in kernel order with markers (cached until the next reshape).
+   * @returns the callchain
+   */
+  chain(): bigint[] {
+    if (this.#chain) return this.#chain;
+    const out: bigint[] = [];
+    if (this.kernel.length) out.push(PERF_CONTEXT_KERNEL, ...this.kernel);
+    out.push(PERF_CONTEXT_USER, ...this.user);
+    this.#chain = out;
+    return out;
+  }
+}

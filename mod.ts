@@ -39,7 +39,7 @@ export * from "./lib/output/flamegraph_html.ts";
 export { formatPercent } from "./lib/output/format.ts";
 export * from "./lib/output/perf_script.ts";
 export * from "./lib/output/script_run.ts";
-export type { ReadOptions } from "./lib/perfdata/reader.ts";
+export * from "./lib/perfdata/mod.ts";
 
 export {
   Machine,
@@ -73,3 +73,5 @@ export {
   type SymbolRange as SimSymbolRange,
   SymbolTable as SimSymbolTable,
 } from "./lib/sim/workload.ts";
+export * from "./lib/analyze/eh_frame.ts";
+export * from "./lib/analyze/unwind.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ElfFile } from "./elf.ts";
+import { ElfFile, memorySource } from "./elf.ts";
 import { RecordType } from "../abi/mod.ts";
 import {
   dwarfRegistersFromPerf,
@@ -7,6 +7,8 @@ import {
   fullCallchain,
   type UnwindMapping,
   unwindUserDetailed,
+  type UserRegisters,
+  type UserStack,
 } from "./unwind.ts";
 import {
   decodeAttr,
@@ -22,7 +24,7 @@ const HEADER_BUILD_ID = 2;
 const CHUNK = 64 * 1024;
 
 /** What {@linkcode readPerfData} returns. */
-export interface PerfDataContents {
+interface PerfDataContents {
   /** The first attr of the file. */
   attr: PerfEventAttr;
   /** Records of the data section, in file order. */
@@ -53,7 +55,7 @@ function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
  * @param path perf.data path.
  * @returns Attr, records and build ids.
  */
-export function readPerfData(path: string | URL): PerfDataContents {
+function readPerfData(path: string | URL): PerfDataContents {
   const file = Deno.openSync(path);
   try {
     const h = new DataView(readAt(file, 0, 104).buffer);
@@ -104,7 +106,7 @@ export function readPerfData(path: string | URL): PerfDataContents {
 }
 
 /** One sample block of `perf script` text. */
-export interface ScriptSample {
+interface ScriptSample {
   /** The header line. */
   header: string;
   /** Callchain addresses as printed (hex, `(inlined)` suffix removed). */
@@ -117,7 +119,7 @@ export interface ScriptSample {
  * @param text The output.
  * @returns One entry per sample.
  */
-export function parseScriptCallchains(text: string): ScriptSample[] {
+function parseScriptCallchains(text: string): ScriptSample[] {
   const out: ScriptSample[] = [];
   let current: ScriptSample | undefined;
   for (const line of text.split("\n")) {
@@ -132,6 +134,183 @@ export function parseScriptCallchains(text: string): ScriptSample[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// Unit tests on a synthetic ELF holding only .eh_frame.
+
+/** Little-endian writer. */
+function le(bytes: Uint8Array, at: number, value: number | bigint, size: number): void {
+  let v = BigInt(value);
+  for (let i = 0; i < size; i++) {
+    bytes[at + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+const EH_FRAME_OFFSET = 0x100;
+
+/**
+ * .eh_frame with one CIE ("zR", pcrel|sdata4, code 1, data -8, RA 16,
+ * `def_cfa rsp 8; offset r16 at cfa-8`) and one FDE per entry.
+ */
+function ehFrame(fdes: [number, number, number[]][]): Uint8Array {
+  const out: number[] = [];
+  const u32 = (v: number) => out.push(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24);
+  const cie = [0, 0, 0, 0, 1, 0x7a, 0x52, 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0];
+  u32(cie.length);
+  out.push(...cie);
+  for (const [start, length, insns] of fdes) {
+    const at = out.length;
+    const body = [...insns];
+    while ((body.length + 13 + 4) % 8 !== 0) body.push(0);
+    u32(12 + 1 + body.length);
+    u32(at + 4);
+    u32(start - (EH_FRAME_OFFSET + at + 8));
+    u32(length);
+    out.push(0, ...body);
+  }
+  u32(0);
+  return Uint8Array.from(out);
+}
+
+/** A minimal ELF64 (one PT_LOAD at vaddr 0 = offset 0; .eh_frame; .shstrtab). */
+function syntheticElf(fdes: [number, number, number[]][]): ElfFile {
+  const eh = ehFrame(fdes);
+  const names = new TextEncoder().encode("\0.eh_frame\0.shstrtab\0");
+  const namesAt = EH_FRAME_OFFSET + eh.length;
+  const shoff = (namesAt + names.length + 7) & ~7;
+  const total = shoff + 3 * 64;
+  const b = new Uint8Array(total);
+  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  le(b, 16, 3, 2);
+  le(b, 18, 62, 2);
+  le(b, 20, 1, 4);
+  le(b, 32, 64, 8);
+  le(b, 40, shoff, 8);
+  le(b, 52, 64, 2);
+  le(b, 54, 56, 2);
+  le(b, 56, 1, 2);
+  le(b, 58, 64, 2);
+  le(b, 60, 3, 2);
+  le(b, 62, 2, 2);
+  le(b, 64, 1, 4); // PT_LOAD
+  le(b, 68, 5, 4);
+  le(b, 64 + 32, total, 8);
+  le(b, 64 + 40, total, 8);
+  b.set(eh, EH_FRAME_OFFSET);
+  b.set(names, namesAt);
+  const shdr = (i: number, name: number, type: number, at: number, size: number) => {
+    const o = shoff + i * 64;
+    le(b, o, name, 4);
+    le(b, o + 4, type, 4);
+    le(b, o + 8, 2, 8);
+    le(b, o + 16, at, 8);
+    le(b, o + 24, at, 8);
+    le(b, o + 32, size, 8);
+  };
+  shdr(1, 1, 1, EH_FRAME_OFFSET, eh.length);
+  shdr(2, 11, 3, namesAt, names.length);
+  return ElfFile.parse(memorySource(b, "synthetic"));
+}
+
+const BASE = 0x555500000000n;
+const SP = 0x7ffd0000n;
+const elf = syntheticElf([
+  [0x1000, 0x40, [0x41, 0x0e, 16]], // f: after 1 byte, CFA = rsp + 16
+  [0x1100, 0x10, [0x07, 16]], // _start: return address undefined
+  [0x1200, 0x10, [0x0e, 0, 0x90, 0]], // loop: CFA = rsp, RA at [rsp]
+]);
+const mapping: UnwindMapping = { start: BASE, end: BASE + 0x2000n, pgoff: 0n, filename: "x" };
+const lookup = (a: bigint) => (a >= mapping.start && a < mapping.end ? mapping : undefined);
+const loader = () => elf;
+/** perf mask with BP (6), SP (7), IP (8). */
+const MASK = 0x1c0n;
+
+function stackOf(words: bigint[], dynSize = words.length * 8): UserStack {
+  const data = new Uint8Array(words.length * 8);
+  words.forEach((w, i) => le(data, i * 8, w, 8));
+  return { data, dynSize };
+}
+
+function regsAt(ip: bigint, rbp = 0n): UserRegisters {
+  return { mask: MASK, regs: BigUint64Array.of(rbp, SP, ip) };
+}
+
+Deno.test("dwarfRegistersFromPerf: perf order to DWARF order", () => {
+  const r = dwarfRegistersFromPerf({
+    mask: 0xff0fffn,
+    regs: BigUint64Array.from({ length: 20 }, (_, i) => BigInt(100 + i)),
+  });
+  assert.equal(r[0], 100n); // rax = AX
+  assert.equal(r[1], 103n); // rdx = DX (perf 3)
+  assert.equal(r[3], 101n); // rbx = BX (perf 1)
+  assert.equal(r[7], 107n); // rsp
+  assert.equal(r[8], 112n); // r8 = perf 16, 13th set bit
+  assert.equal(r[16], 108n); // rip
+  assert.equal(dwarfRegistersFromPerf({ mask: 0x1n, regs: BigUint64Array.of(1n) })[16], undefined);
+});
+
+Deno.test("unwindUser: CFA steps, return address - 1, stops at undefined RA", () => {
+  // [sp+8] -> f+0x20 (caller is f again), [sp+24] -> _start+5
+  const stack = stackOf([0n, BASE + 0x1020n, 0n, BASE + 0x1105n, 0n, 0n]);
+  const res = unwindUserDetailed(regsAt(BASE + 0x1010n), stack, lookup, loader);
+  assert.deepEqual(res.frames, [BASE + 0x1010n, BASE + 0x101fn, BASE + 0x1104n]);
+  assert.equal(res.stop, "end-of-stack");
+  const two = unwindUserDetailed(regsAt(BASE + 0x1010n), stack, lookup, loader, { maxStack: 2 });
+  assert.deepEqual(two.frames, [BASE + 0x1010n, BASE + 0x101fn]);
+  assert.equal(two.stop, "max-stack");
+});
+
+Deno.test("unwindUser: reads past sp + dyn_size give 0 (perf prints 0 - 1)", () => {
+  // the slot at sp+24 needs sp+32 < sp+dyn_size: with dyn_size 32 it reads 0
+  const stack = stackOf([0n, BASE + 0x1020n, 0n, BASE + 0x1105n, 0n, 0n], 32);
+  const res = unwindUserDetailed(regsAt(BASE + 0x1010n), stack, lookup, loader);
+  assert.deepEqual(res.frames, [BASE + 0x1010n, BASE + 0x101fn, 0xffffffffffffffffn]);
+  assert.equal(res.stop, "no-map");
+});
+
+Deno.test("unwindUser: frame-pointer fallback without an FDE, and loop detection", () => {
+  // 0x1080 has no FDE: rbp = sp + 16, [rbp + 8] -> _start + 5
+  const stack = stackOf([0n, 0n, 0n, BASE + 0x1105n, 0n, 0n]);
+  const fp = unwindUserDetailed(regsAt(BASE + 0x1080n, SP + 16n), stack, lookup, loader);
+  assert.deepEqual(fp.frames, [BASE + 0x1080n, BASE + 0x1104n]);
+  // an RBP below the CFA is rejected, as libunwind does
+  const low = unwindUserDetailed(regsAt(BASE + 0x1080n, SP - 16n), stack, lookup, loader);
+  assert.deepEqual(low.frames, [BASE + 0x1080n]);
+
+  const loop = stackOf([BASE + 0x1201n, 0n, 0n]);
+  const res = unwindUserDetailed(regsAt(BASE + 0x1200n), loop, lookup, loader);
+  assert.deepEqual(res.frames, [BASE + 0x1200n, BASE + 0x1200n]);
+  assert.equal(res.stop, "no-progress");
+});
+
+Deno.test("unwindUser: no map, no ELF, no registers", () => {
+  const stack = stackOf([0n, 0n]);
+  assert.equal(unwindUserDetailed(regsAt(0x10n), stack, lookup, loader).stop, "no-map");
+  assert.equal(
+    unwindUserDetailed(regsAt(BASE + 0x1010n), stack, lookup, () => undefined).stop,
+    "no-cfi",
+  );
+  const none = unwindUserDetailed({ mask: 0n, regs: new BigUint64Array(0) }, stack, lookup, loader);
+  assert.deepEqual(none, { frames: [], stop: "no-regs" });
+});
+
+Deno.test("fullCallchain: kernel entries without markers, then user frames", () => {
+  const chain = BigUint64Array.of(
+    0xffffffffffffff80n,
+    0xffffffff81000001n,
+    0xffffffff81000002n,
+    0xfffffffffffffe00n,
+    0x401000n,
+  );
+  assert.deepEqual(fullCallchain(chain, [0x10n, 0x20n]), [
+    0xffffffff81000001n,
+    0xffffffff81000002n,
+    0x10n,
+    0x20n,
+  ]);
+  assert.deepEqual(fullCallchain(undefined, [0x10n, 0x20n, 0x30n], 2), [0x10n, 0x20n]);
+});
 
 // ---------------------------------------------------------------------------
 // Fixture: testdata/dwarf.data against `perf script` (addresses only; perf's

@@ -6,7 +6,9 @@
  * @module
  */
 
-import { RecordType, SampleType } from "../abi/mod.ts";
+import { PerfContext, RecordType, type Sample, SampleType } from "../abi/mod.ts";
+import { CPUMODE_USER } from "../analyze/maps.ts";
+import { ElfCache, unwindUser } from "../analyze/unwind.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { PerfSession } from "../analyze/session.ts";
 import { openPerfData, type PerfDataFile, type ReadOptions } from "../perfdata/reader.ts";
@@ -99,14 +101,19 @@ async function printRecords(
     eventNameWidth: Math.max(0, ...file.info.events.map((e) => e.name.length)),
   });
   const summary: ScriptRunSummary = { samples: 0, records: 0, lost: 0, warnings: [], bytesRead: 0 };
+  const elfCache = new ElfCache();
+  const maxStack = options.maxStack ?? 127;
   let out = "";
   for await (const { record, event } of file.records()) {
     summary.records++;
     if (record.type === RecordType.SAMPLE && "sample" in record) {
       if (!event) continue;
       if (!checked.has(event.index)) check();
-      const s = record.sample;
+      let s = record.sample;
       const tid = s.tid ?? -1;
+      if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
+        s = withUnwoundUserStack(s, event, session, elfCache, maxStack);
+      }
       const hasCallchain = !options.hideCallGraph &&
         (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
       out += printer.format(s, record.misc, session.threads.comm(tid), event.name, hasCallchain);
@@ -124,6 +131,7 @@ async function printRecords(
     }
   }
   if (out) options.write(out);
+  elfCache.close();
   summary.warnings = [...file.warnings];
   summary.bytesRead = file.bytesRead;
   return summary;
@@ -133,4 +141,37 @@ function recordsCallchains(ev: PerfDataEvent): boolean {
   const t = ev.attr.sampleType;
   return (t & SampleType.CALLCHAIN) !== 0 || (t & SampleType.BRANCH_STACK) !== 0 ||
     ((t & SampleType.REGS_USER) !== 0 && (t & SampleType.STACK_USER) !== 0);
+}
+
+function hasDwarfStack(ev: PerfDataEvent): boolean {
+  const t = ev.attr.sampleType;
+  return (t & SampleType.REGS_USER) !== 0 && (t & SampleType.STACK_USER) !== 0;
+}
+
+/**
+ * Replace the user part of a `--call-graph dwarf` sample's callchain by the
+ * frames unwound from its register and stack copy, as perf does (kernel part
+ * first, then the user frames).
+ */
+function withUnwoundUserStack(
+  s: Sample,
+  ev: PerfDataEvent,
+  session: PerfSession,
+  elfCache: ElfCache,
+  maxStack: number,
+): Sample {
+  const pid = s.pid ?? -1;
+  const user = unwindUser(
+    { mask: ev.attr.sampleRegsUser, regs: s.regsUser!.regs },
+    s.stackUser!,
+    (addr) => session.spaces.lookup(pid, addr, CPUMODE_USER),
+    elfCache.loader,
+    { maxStack },
+  );
+  const kernel: bigint[] = [];
+  for (const ip of s.callchain ?? []) {
+    if (ip === PerfContext.USER) break;
+    kernel.push(ip);
+  }
+  return { ...s, callchain: BigUint64Array.from([...kernel, PerfContext.USER, ...user]) };
 }

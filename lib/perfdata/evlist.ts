@@ -1,0 +1,210 @@
+/**
+ * The event list of a perf.data file and perf's rule for matching a record to
+ * its event (`evlist__event2evsel`): one event owns everything; otherwise the
+ * id is read at `id_pos` (samples) or `is_pos` words from the end (other
+ * records with `sample_id_all`), and id 0 (synthesized records) means the
+ * first event.
+ *
+ * @module
+ */
+
+import {
+  AttrType,
+  FormatError,
+  type PerfEventAttr,
+  RecordType,
+  type SampleFormat,
+  sampleFormatOf,
+  sampleIdAll,
+  sampleIdWordIndex,
+  SampleType,
+  trailerIdWordIndexFromEnd,
+} from "../abi/mod.ts";
+
+/** One event (evsel) of a perf.data file. */
+export interface PerfDataEvent {
+  /** Position in the file's attr list (perf's `evsel->core.idx`). */
+  index: number;
+  /** The attr. */
+  attr: PerfEventAttr;
+  /** Sample format derived from the attr. */
+  format: SampleFormat;
+  /** Whether non-sample records carry a `sample_id` trailer. */
+  sampleIdAll: boolean;
+  /** Sample ids of the event (from the attr's ids section, EVENT_DESC or HEADER_ATTR). */
+  ids: number[];
+  /** perf's evsel name, e.g. `cpu-clock`. */
+  name: string;
+}
+
+const SOFTWARE_NAMES = [
+  "cpu-clock",
+  "task-clock",
+  "page-faults",
+  "context-switches",
+  "cpu-migrations",
+  "minor-faults",
+  "major-faults",
+  "alignment-faults",
+  "emulation-faults",
+  "dummy",
+  "bpf-output",
+  "cgroup-switches",
+];
+const HARDWARE_NAMES = [
+  "cycles",
+  "instructions",
+  "cache-references",
+  "cache-misses",
+  "branches",
+  "branch-misses",
+  "bus-cycles",
+  "stalled-cycles-frontend",
+  "stalled-cycles-backend",
+  "ref-cycles",
+];
+
+/**
+ * The name perf gives an event that has no EVENT_DESC name (software and
+ * hardware events by config, others as `type:config`).
+ *
+ * @param attr The attr.
+ * @returns The name.
+ */
+export function defaultEventName(attr: PerfEventAttr): string {
+  const config = Number(attr.config);
+  if (attr.type === AttrType.SOFTWARE && SOFTWARE_NAMES[config]) return SOFTWARE_NAMES[config]!;
+  if (attr.type === AttrType.HARDWARE && HARDWARE_NAMES[config]) return HARDWARE_NAMES[config]!;
+  return `${attr.type}:0x${attr.config.toString(16)}`;
+}
+
+/**
+ * Build a {@linkcode PerfDataEvent}.
+ *
+ * @param index Index in the attr list.
+ * @param attr The attr.
+ * @param ids Its sample ids.
+ * @param name Its name (default: {@linkcode defaultEventName}).
+ * @returns The event.
+ */
+export function makeEvent(
+  index: number,
+  attr: PerfEventAttr,
+  ids: number[],
+  name?: string,
+): PerfDataEvent {
+  return {
+    index,
+    attr,
+    format: sampleFormatOf(attr),
+    sampleIdAll: sampleIdAll(attr),
+    ids,
+    name: name ?? defaultEventName(attr),
+  };
+}
+
+/** Matches records to events the way perf does. */
+export class EventMatcher {
+  /** The events in index order. */
+  readonly events: PerfDataEvent[] = [];
+  #byId = new Map<number, PerfDataEvent>();
+  #idPos = -1;
+  #isPos = -1;
+
+  /**
+   * Add an event (in index order).
+   *
+   * @param event The event.
+   */
+  add(event: PerfDataEvent): void {
+    this.events.push(event);
+    for (const id of event.ids) this.#byId.set(id, event);
+    const first = this.events[0]!;
+    this.#idPos = sampleIdWordIndex(first.format.sampleType);
+    this.#isPos = trailerIdWordIndexFromEnd(first.format.sampleType);
+  }
+
+  /**
+   * Register more ids for an event (pipe mode, ID_INDEX).
+   *
+   * @param event The event.
+   * @param ids The ids.
+   */
+  addIds(event: PerfDataEvent, ids: readonly number[]): void {
+    for (const id of ids) {
+      if (!event.ids.includes(id)) event.ids.push(id);
+      this.#byId.set(id, event);
+    }
+  }
+
+  /**
+   * Look an event up by sample id.
+   *
+   * @param id The id.
+   * @returns The event or undefined.
+   */
+  byId(id: number): PerfDataEvent | undefined {
+    return this.#byId.get(id);
+  }
+
+  /**
+   * Check perf's precondition for several events (`evlist__valid_sample_type`).
+   *
+   * @param source Input name for the message.
+   * @throws {FormatError} When several events exist but records carry no id.
+   */
+  validate(source?: string): void {
+    if (this.events.length <= 1) return;
+    const t = this.events[0]!.format.sampleType;
+    for (const e of this.events) {
+      if (
+        sampleIdWordIndex(e.format.sampleType) !== this.#idPos ||
+        trailerIdWordIndexFromEnd(e.format.sampleType) !== this.#isPos
+      ) {
+        throw new FormatError(
+          `Events ${this.events[0]!.name} and ${e.name} put the sample id at different positions ` +
+            "(perf: non matching sample_type)",
+          -1,
+          source,
+        );
+      }
+    }
+    if (this.#idPos < 0 || this.#isPos < 0 || !(t & (SampleType.ID | SampleType.IDENTIFIER))) {
+      throw new FormatError(
+        `${this.events.length} events but samples carry no ID or IDENTIFIER ` +
+          "(perf: non matching sample_type)",
+        -1,
+        source,
+      );
+    }
+  }
+
+  /**
+   * The event a kernel record belongs to, or undefined when its id is unknown.
+   *
+   * @param view The view holding the record.
+   * @param offset Offset of the record header.
+   * @param type Record type.
+   * @param size Record size.
+   * @returns The event.
+   */
+  match(view: DataView, offset: number, type: number, size: number): PerfDataEvent | undefined {
+    const events = this.events;
+    if (events.length <= 1) return events[0];
+    const first = events[0]!;
+    if (!first.sampleIdAll && type !== RecordType.SAMPLE) return first;
+    const n = (size - 8) >> 3;
+    let at: number;
+    if (type === RecordType.SAMPLE) {
+      if (this.#idPos < 0 || this.#idPos >= n) return undefined;
+      at = offset + 8 + this.#idPos * 8;
+    } else {
+      if (this.#isPos < 0 || this.#isPos > n) return undefined;
+      at = offset + 8 + (n - this.#isPos) * 8;
+    }
+    const lo = view.getUint32(at, true);
+    const hi = view.getUint32(at + 4, true);
+    if (lo === 0 && hi === 0) return first;
+    return this.#byId.get(hi * 0x1_0000_0000 + lo);
+  }
+}

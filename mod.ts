@@ -75,3 +75,41 @@ export {
 } from "./lib/sim/workload.ts";
 export * from "./lib/analyze/eh_frame.ts";
 export * from "./lib/analyze/unwind.ts";
+
+export * from "./lib/abi/extensions.ts";
+export * from "./lib/ring/layout.ts";
+export {
+  MAX_NEST,
+  RingWriter,
+  type RingWriterOptions,
+  type RingWriterStats,
+} from "./lib/ring/writer.ts";
+export * from "./lib/ring/reader.ts";
+export * from "./lib/ring/sample_writer.ts";
+export {
+  Defragmenter,
+  type DefragOptions,
+  type DefragStats,
+  type StreamRecord,
+} from "./lib/ring/defrag.ts";
+export * from "./lib/ring/sync.ts";
+export * from "./lib/ring/crc32.ts";
+export * from "./lib/capture/format.ts";
+export {
+  CaptureWriter,
+  type CaptureWriterHeader,
+  type CaptureWriterStats,
+  fileSink as captureFileSink,
+} from "./lib/capture/writer.ts";
+export {
+  type ByteSource as CaptureByteSource,
+  CaptureReader,
+  type CaptureWarning,
+  type CpuStats as CaptureCpuStats,
+  fileSource as captureFileSource,
+  memorySource as captureMemorySource,
+  type ReadOptions as CaptureReadOptions,
+  type ReadSummary as CaptureReadSummary,
+  type SeekResult,
+} from "./lib/capture/reader.ts";
+export * from "./lib/capture/convert.ts";

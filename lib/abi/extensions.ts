@@ -1,0 +1,279 @@
+/**
+ * callring extension records (type range 0x4c00-0x4cff, never written to a
+ * perf.data): the continuation **fragment** (`CALLRING_FRAGMENT`, 0x4c00) and
+ * the **sync point** (`CALLRING_SYNC`, 0x4c01). Layout codecs only; CRC
+ * computation and validation live in `lib/ring/sync.ts`.
+ *
+ * Fragment record (`32 + 8 * count` bytes):
+ *
+ * | off | size | field |
+ * |---|---|---|
+ * | 0 | 8 | `perf_event_header` {type 0x4c00, misc 0, size} |
+ * | 8 | 8 | event id = `cpu << 48 \| seq` (seq >= 1, per CPU) |
+ * | 16 | 4 | index (1..n; index 0 is the head sample itself) |
+ * | 20 | 4 | flags: bit 0 FIRST (index 1), bit 1 LAST |
+ * | 24 | 4 | total callchain entries of the whole event (head + all fragments) |
+ * | 28 | 4 | count of entries in this fragment |
+ * | 32 | 8 * count | callchain entries (u64) |
+ *
+ * The head of a fragmented event is an ordinary `PERF_RECORD_SAMPLE` whose
+ * callchain holds the first chunk of entries and whose `cpu.res` u32 (the
+ * reserved half of `PERF_SAMPLE_CPU`, always 0 from the kernel and ignored by
+ * perf) holds `seq`; its event id is then `cpu << 48 | res`. A perf-ABI reader
+ * that ignores fragments sees a valid sample with a truncated callchain.
+ *
+ * Sync record (64 bytes):
+ *
+ * | off | size | field |
+ * |---|---|---|
+ * | 0 | 8 | `perf_event_header` {type 0x4c01, misc 0, size 64} |
+ * | 8 | 16 | magic {@linkcode SYNC_MAGIC} |
+ * | 24 | 8 | sequence number (0, 1, 2, ... per stream) |
+ * | 32 | 8 | time (ns, the time of the record that follows) |
+ * | 40 | 8 | own stream offset (the ring's free-running position of this record) |
+ * | 48 | 8 | stream offset of the previous sync (= own offset for seq 0) |
+ * | 56 | 4 | cpu |
+ * | 60 | 4 | CRC-32 of bytes 0..59 |
+ *
+ * @module
+ */
+
+import { RecordType } from "./constants.ts";
+import { FormatError } from "./errors.ts";
+import { getU64, setU64 } from "./u64.ts";
+
+/** Bytes before the entries of a fragment record. */
+export const FRAGMENT_HEADER_SIZE = 32;
+/** Most entries one fragment record can hold (`size` is a u16). */
+export const FRAGMENT_MAX_ENTRIES: number = Math.floor((0xfff8 - FRAGMENT_HEADER_SIZE) / 8);
+/** Flags of a fragment record. */
+export const FragmentFlag = { FIRST: 1, LAST: 2 } as const;
+
+/** Size of a sync record. */
+export const SYNC_RECORD_SIZE = 64;
+/** Offset of the CRC-32 inside a sync record; the CRC covers the bytes before it. */
+export const SYNC_CRC_OFFSET = 60;
+/** The 16-byte sync cookie ("callring\xc1\xfcsync\x00\x01" style: ASCII + high bytes). */
+export const SYNC_MAGIC: Uint8Array = Uint8Array.of(
+  0x63,
+  0x61,
+  0x6c,
+  0x6c,
+  0x72,
+  0x69,
+  0x6e,
+  0x67, // "callring"
+  0xc1,
+  0xfc,
+  0x73,
+  0x79,
+  0x6e,
+  0x63,
+  0x9e,
+  0x01, // 0xc1 0xfc "sync" 0x9e 0x01
+);
+/** The magic as four little-endian u32 words, for fast comparison. */
+export const SYNC_MAGIC_WORDS: Uint32Array = new Uint32Array(SYNC_MAGIC.slice().buffer);
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * The in-memory key of a fragmented event, `cpu * 2^32 + seq`: exact as a
+ * number, unlike the wire form `cpu << 48 | seq` (which exceeds 2^53 for cpu >= 32).
+ *
+ * @param cpu CPU number (< 65536).
+ * @param seq Per-CPU sequence number (1 .. 2^32-1: it also travels in the head sample's `cpu.res`).
+ * @returns The key.
+ *
+ * @example
+ * ```ts
+ * import { fragmentEventKey } from "./extensions.ts";
+ * console.log(fragmentEventKey(1, 5)); // 4294967301
+ * ```
+ */
+export function fragmentEventKey(cpu: number, seq: number): number {
+  return cpu * TWO_32 + seq;
+}
+
+/** A decoded fragment record; `entries` views the source bytes (copy to keep). */
+export interface Fragment {
+  /** CPU half of the event id. */
+  cpu: number;
+  /** Sequence half of the event id. */
+  seq: number;
+  /** {@linkcode fragmentEventKey} of (cpu, seq). */
+  eventKey: number;
+  /** Fragment index (1..n). */
+  index: number;
+  /** {@linkcode FragmentFlag} bits. */
+  flags: number;
+  /** Total entries of the whole callchain. */
+  total: number;
+  /** Entries in this fragment. */
+  count: number;
+  /** Byte offset of the first entry in the view. */
+  entriesOffset: number;
+}
+
+/**
+ * Write a fragment record header; the caller writes `count` u64 entries after it.
+ *
+ * @param view Destination.
+ * @param offset Byte offset of the record.
+ * @param cpu CPU half of the event id (< 65536).
+ * @param seq Sequence half of the event id (< 2^32).
+ * @param index Fragment index (1..n).
+ * @param flags {@linkcode FragmentFlag} bits.
+ * @param total Total entries of the event.
+ * @param count Entries in this fragment.
+ * @returns The record size (`32 + 8 * count`).
+ * @throws {RangeError} When `count` exceeds {@linkcode FRAGMENT_MAX_ENTRIES}.
+ */
+export function encodeFragmentHeader(
+  view: DataView,
+  offset: number,
+  cpu: number,
+  seq: number,
+  index: number,
+  flags: number,
+  total: number,
+  count: number,
+): number {
+  if (count > FRAGMENT_MAX_ENTRIES) {
+    throw new RangeError(
+      `Cannot encode fragment: ${count} entries exceed the ${FRAGMENT_MAX_ENTRIES} a record holds`,
+    );
+  }
+  const size = FRAGMENT_HEADER_SIZE + count * 8;
+  view.setUint32(offset, RecordType.CALLRING_FRAGMENT, true);
+  view.setUint16(offset + 4, 0, true);
+  view.setUint16(offset + 6, size, true);
+  view.setUint32(offset + 8, seq >>> 0, true);
+  view.setUint32(offset + 12, (cpu << 16) >>> 0, true);
+  view.setUint32(offset + 16, index, true);
+  view.setUint32(offset + 20, flags, true);
+  view.setUint32(offset + 24, total, true);
+  view.setUint32(offset + 28, count, true);
+  return size;
+}
+
+/**
+ * Decode a fragment record.
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @param fileOffset Offset used in error messages.
+ * @returns The fragment (entries stay in `view`).
+ * @throws {FormatError} When the type is wrong or `count` disagrees with `size`.
+ */
+export function decodeFragment(view: DataView, offset: number, fileOffset = offset): Fragment {
+  const type = view.getUint32(offset, true);
+  const size = view.getUint16(offset + 6, true);
+  if (type !== RecordType.CALLRING_FRAGMENT) {
+    throw new FormatError(
+      `Cannot decode fragment: record type is 0x${type.toString(16)}`,
+      fileOffset,
+    );
+  }
+  if (size < FRAGMENT_HEADER_SIZE) {
+    throw new FormatError(`Cannot decode fragment: size ${size} is below 32`, fileOffset);
+  }
+  const count = view.getUint32(offset + 28, true);
+  if (FRAGMENT_HEADER_SIZE + count * 8 !== size) {
+    throw new FormatError(
+      `Cannot decode fragment: ${count} entries do not fill the ${size}-byte record`,
+      fileOffset,
+    );
+  }
+  const hi = view.getUint32(offset + 12, true);
+  if (hi & 0xffff) {
+    throw new FormatError(`Cannot decode fragment: event id bits 32-47 are not zero`, fileOffset);
+  }
+  const cpu = hi >>> 16;
+  const seq = view.getUint32(offset + 8, true);
+  return {
+    cpu,
+    seq,
+    eventKey: fragmentEventKey(cpu, seq),
+    index: view.getUint32(offset + 16, true),
+    flags: view.getUint32(offset + 20, true),
+    total: view.getUint32(offset + 24, true),
+    count,
+    entriesOffset: offset + FRAGMENT_HEADER_SIZE,
+  };
+}
+
+/** A decoded sync record. */
+export interface SyncPoint {
+  /** Sequence number in its stream. */
+  seq: number;
+  /** Time in ns. */
+  time: number;
+  /** The record's own stream offset. */
+  streamOffset: number;
+  /** Stream offset of the previous sync point (own offset for the first). */
+  prevOffset: number;
+  /** CPU of the stream. */
+  cpu: number;
+  /** The stored CRC-32 of bytes 0..59. */
+  crc: number;
+}
+
+/**
+ * Write a sync record without its CRC (bytes 60..63 are zeroed); the caller
+ * computes the CRC over bytes 0..59 and stores it at {@linkcode SYNC_CRC_OFFSET}.
+ *
+ * @param view Destination.
+ * @param offset Byte offset of the record.
+ * @param sync The fields (`crc` is ignored).
+ */
+export function encodeSyncFields(
+  view: DataView,
+  offset: number,
+  sync: Omit<SyncPoint, "crc">,
+): void {
+  view.setUint32(offset, RecordType.CALLRING_SYNC, true);
+  view.setUint16(offset + 4, 0, true);
+  view.setUint16(offset + 6, SYNC_RECORD_SIZE, true);
+  for (let i = 0; i < 4; i++) view.setUint32(offset + 8 + i * 4, SYNC_MAGIC_WORDS[i], true);
+  setU64(view, offset + 24, sync.seq);
+  setU64(view, offset + 32, sync.time);
+  setU64(view, offset + 40, sync.streamOffset);
+  setU64(view, offset + 48, sync.prevOffset);
+  view.setUint32(offset + 56, sync.cpu, true);
+  view.setUint32(offset + SYNC_CRC_OFFSET, 0, true);
+}
+
+/**
+ * Decode the fields of a sync record (no validation beyond the layout).
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @returns The fields.
+ */
+export function decodeSyncFields(view: DataView, offset: number): SyncPoint {
+  return {
+    seq: getU64(view, offset + 24),
+    time: getU64(view, offset + 32),
+    streamOffset: getU64(view, offset + 40),
+    prevOffset: getU64(view, offset + 48),
+    cpu: view.getUint32(offset + 56, true),
+    crc: view.getUint32(offset + SYNC_CRC_OFFSET, true),
+  };
+}
+
+/**
+ * Whether the 16 bytes at `offset + 8` are {@linkcode SYNC_MAGIC} and the header says SYNC/64.
+ *
+ * @param view The view.
+ * @param offset Candidate record offset.
+ * @returns True when header and magic match (CRC not checked).
+ */
+export function hasSyncShape(view: DataView, offset: number): boolean {
+  return view.getUint32(offset, true) === RecordType.CALLRING_SYNC &&
+    view.getUint16(offset + 6, true) === SYNC_RECORD_SIZE &&
+    view.getUint32(offset + 8, true) === SYNC_MAGIC_WORDS[0] &&
+    view.getUint32(offset + 12, true) === SYNC_MAGIC_WORDS[1] &&
+    view.getUint32(offset + 16, true) === SYNC_MAGIC_WORDS[2] &&
+    view.getUint32(offset + 20, true) === SYNC_MAGIC_WORDS[3];
+}

@@ -1,0 +1,359 @@
+/**
+ * Reassembly of continuation fragments into whole samples, with ordered
+ * output.
+ *
+ * Records are pushed in stream (merge) order. A head sample (a SAMPLE whose
+ * `cpu.res` is non-zero) opens a slot in the output queue at its position; its
+ * fragments, from any CPU and in any order, fill it; when every entry has
+ * arrived the slot turns into one ordinary SAMPLE with the full callchain
+ * (`cpu.res` cleared) and the queue releases it in its original position.
+ * Fragments that arrive before their head are held too.
+ *
+ * Memory is bounded: at most `maxPendingEvents` events may wait, and at most
+ * `maxQueuedRecords` records may queue behind a waiting head. Past either
+ * limit the oldest waiting event is given up and counted in `stats.incomplete`
+ * (the "lost" of fragmented events); so is everything still waiting at
+ * {@linkcode Defragmenter.finish}. Duplicated pieces are ignored and counted;
+ * fragments of events already completed or given up count as duplicates or
+ * orphans respectively. Nothing is dropped silently.
+ *
+ * @module
+ */
+
+import { FormatError, ReadFormat, RecordType, type SampleFormat, SampleType } from "../abi/mod.ts";
+import { decodeFragment, FRAGMENT_HEADER_SIZE, fragmentEventKey } from "../abi/extensions.ts";
+
+/** One record travelling through the reader pipeline. */
+export interface StreamRecord {
+  /** The whole record (header included); owned by the pipeline. */
+  bytes: Uint8Array;
+  /** CPU stream it came from. */
+  cpu: number;
+  /** Time (own, or inherited from the previous timed record of its stream). */
+  time: number;
+  /** Position in its CPU stream. */
+  position: number;
+}
+
+/** Options of a {@linkcode Defragmenter}. */
+export interface DefragOptions {
+  /** Events that may wait for pieces at once (default 4096). */
+  maxPendingEvents?: number;
+  /** Records that may queue behind a waiting head (default 65536). */
+  maxQueuedRecords?: number;
+}
+
+/** Counters of a {@linkcode Defragmenter}. */
+export interface DefragStats {
+  /** Events reassembled. */
+  completed: number;
+  /** Events given up incomplete (counted as lost). */
+  incomplete: number;
+  /** Duplicate heads or fragments ignored. */
+  duplicates: number;
+  /** Fragments whose event was already given up (their count is in `incomplete`). */
+  orphans: number;
+  /** Fragments received. */
+  fragments: number;
+  /** Callchains cut to fit a 65535-byte record. */
+  truncated: number;
+}
+
+interface Pending {
+  key: number;
+  head: StreamRecord | undefined;
+  slot: Slot | undefined;
+  pieces: Map<number, Uint8Array>;
+  total: number;
+  received: number;
+  lastIndex: number;
+}
+
+interface Slot {
+  rec: StreamRecord | undefined;
+  pending: Pending | undefined;
+  dead: boolean;
+}
+
+/** Offsets inside a SAMPLE record that reassembly needs. */
+export interface SampleLayout {
+  /** Offset of `cpu.res` (u32) or -1. */
+  cpuRes: number;
+  /** Offset of the callchain `nr` u64. */
+  callchain: number;
+}
+
+/**
+ * Locate `cpu.res` and the callchain in a SAMPLE record.
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @param format The sample format.
+ * @returns Offsets relative to the record start (cpuRes -1 without CPU).
+ * @throws {FormatError} When the sample has no CALLCHAIN or READ runs past the record.
+ */
+export function sampleLayout(view: DataView, offset: number, format: SampleFormat): SampleLayout {
+  const t = format.sampleType;
+  if (!(t & SampleType.CALLCHAIN)) {
+    throw new FormatError("Cannot locate callchain: sample_type lacks CALLCHAIN", offset);
+  }
+  let p = 8;
+  for (
+    const bit of [
+      SampleType.IDENTIFIER,
+      SampleType.IP,
+      SampleType.TID,
+      SampleType.TIME,
+      SampleType.ADDR,
+      SampleType.ID,
+      SampleType.STREAM_ID,
+    ]
+  ) if (t & bit) p += 8;
+  let cpuRes = -1;
+  if (t & SampleType.CPU) {
+    cpuRes = p + 4;
+    p += 8;
+  }
+  if (t & SampleType.PERIOD) p += 8;
+  if (t & SampleType.READ) {
+    const rf = format.readFormat;
+    const times = (rf & ReadFormat.TOTAL_TIME_ENABLED ? 8 : 0) +
+      (rf & ReadFormat.TOTAL_TIME_RUNNING ? 8 : 0);
+    const per = 8 + (rf & ReadFormat.ID ? 8 : 0) + (rf & ReadFormat.LOST ? 8 : 0);
+    if (rf & ReadFormat.GROUP) {
+      const nr = view.getUint32(offset + p, true);
+      p += 8 + times + nr * per;
+    } else p += times + per;
+  }
+  return { cpuRes, callchain: p };
+}
+
+/** Reassembles fragmented samples and releases records in order. */
+export class Defragmenter {
+  /** Counters. */
+  readonly stats: DefragStats = {
+    completed: 0,
+    incomplete: 0,
+    duplicates: 0,
+    orphans: 0,
+    fragments: 0,
+    truncated: 0,
+  };
+  readonly #format: SampleFormat;
+  readonly #maxPending: number;
+  readonly #maxQueued: number;
+  readonly #pending = new Map<number, Pending>();
+  #queue: Slot[] = [];
+  #qHead = 0;
+  readonly #done = new Set<number>();
+  readonly #doneOrder: number[] = [];
+  readonly #given = new Set<number>();
+  readonly #givenOrder: number[] = [];
+
+  /**
+   * Create a defragmenter.
+   *
+   * @param format Sample format of the stream's samples.
+   * @param options Memory bounds.
+   */
+  constructor(format: SampleFormat, options: DefragOptions = {}) {
+    this.#format = format;
+    this.#maxPending = options.maxPendingEvents ?? 4096;
+    this.#maxQueued = options.maxQueuedRecords ?? 65536;
+  }
+
+  /** Events currently waiting for pieces. */
+  get pendingEvents(): number {
+    return this.#pending.size;
+  }
+
+  /** Records queued (ready or waiting). */
+  get queued(): number {
+    return this.#queue.length - this.#qHead;
+  }
+
+  /**
+   * Push the next record of the merged stream.
+   *
+   * @param rec The record (its bytes are kept).
+   */
+  push(rec: StreamRecord): void {
+    const b = rec.bytes;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const type = view.getUint32(0, true);
+    if (type === RecordType.CALLRING_FRAGMENT) {
+      this.#fragment(view, rec);
+    } else if (type === RecordType.SAMPLE && this.#format.sampleType & SampleType.CALLCHAIN) {
+      const layout = sampleLayout(view, 0, this.#format);
+      const seq = layout.cpuRes >= 0 ? view.getUint32(layout.cpuRes, true) : 0;
+      if (seq === 0) this.#enqueue({ rec, pending: undefined, dead: false });
+      else this.#head(view, rec, seq, layout);
+    } else {
+      this.#enqueue({ rec, pending: undefined, dead: false });
+    }
+    this.#enforceBounds();
+  }
+
+  /**
+   * Take the next record that is ready in order.
+   *
+   * @returns The record, or undefined when the front waits for pieces or the queue is empty.
+   */
+  pop(): StreamRecord | undefined {
+    while (this.#qHead < this.#queue.length) {
+      const slot = this.#queue[this.#qHead];
+      if (slot.dead) {
+        this.#advance();
+        continue;
+      }
+      if (slot.pending) return undefined;
+      this.#advance();
+      return slot.rec;
+    }
+    return undefined;
+  }
+
+  /** End of input: every waiting event is given up (counted incomplete). */
+  finish(): void {
+    for (const p of [...this.#pending.values()]) this.#giveUp(p);
+  }
+
+  #advance(): void {
+    this.#queue[this.#qHead] = undefined as unknown as Slot;
+    this.#qHead++;
+    if (this.#qHead > 4096 && this.#qHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#qHead);
+      this.#qHead = 0;
+    }
+  }
+
+  #enqueue(slot: Slot): void {
+    this.#queue.push(slot);
+  }
+
+  #getPending(key: number): Pending | undefined {
+    let p = this.#pending.get(key);
+    if (p) return p;
+    if (this.#done.has(key) || this.#given.has(key)) return undefined;
+    p = {
+      key,
+      head: undefined,
+      slot: undefined,
+      pieces: new Map(),
+      total: -1,
+      received: 0,
+      lastIndex: -1,
+    };
+    this.#pending.set(key, p);
+    return p;
+  }
+
+  #head(view: DataView, rec: StreamRecord, seq: number, layout: SampleLayout): void {
+    const cpu = view.getUint32(layout.cpuRes - 4, true);
+    const key = fragmentEventKey(cpu, seq);
+    const p = this.#getPending(key);
+    if (!p || p.head) {
+      if (this.#given.has(key)) this.stats.orphans++;
+      else this.stats.duplicates++;
+      return;
+    }
+    p.head = rec;
+    p.received += view.getUint32(layout.callchain, true);
+    p.slot = { rec: undefined, pending: p, dead: false };
+    this.#enqueue(p.slot);
+    this.#tryComplete(p);
+  }
+
+  #fragment(view: DataView, rec: StreamRecord): void {
+    this.stats.fragments++;
+    const f = decodeFragment(view, 0, rec.position);
+    const p = this.#getPending(f.eventKey);
+    if (!p) {
+      if (this.#given.has(f.eventKey)) this.stats.orphans++;
+      else this.stats.duplicates++;
+      return;
+    }
+    if (p.pieces.has(f.index) || f.index === 0) {
+      this.stats.duplicates++;
+      return;
+    }
+    p.pieces.set(
+      f.index,
+      rec.bytes.subarray(FRAGMENT_HEADER_SIZE, FRAGMENT_HEADER_SIZE + f.count * 8),
+    );
+    p.received += f.count;
+    p.total = f.total;
+    if (f.flags & 2) p.lastIndex = f.index;
+    this.#tryComplete(p);
+  }
+
+  #tryComplete(p: Pending): void {
+    if (!p.head || p.lastIndex < 0 || p.pieces.size !== p.lastIndex || p.received !== p.total) {
+      return;
+    }
+    const head = p.head;
+    const hb = head.bytes;
+    const hv = new DataView(hb.buffer, hb.byteOffset, hb.byteLength);
+    const layout = sampleLayout(hv, 0, this.#format);
+    const headNr = hv.getUint32(layout.callchain, true);
+    const ccEnd = layout.callchain + 8 + headNr * 8;
+    const rest = hb.length - ccEnd;
+    let total = p.total;
+    const room = Math.floor((0xfff8 - layout.callchain - 8 - rest) / 8);
+    if (total > room) {
+      total = room;
+      this.stats.truncated++;
+    }
+    const out = new Uint8Array(layout.callchain + 8 + total * 8 + rest);
+    out.set(hb.subarray(0, ccEnd), 0);
+    const ov = new DataView(out.buffer);
+    let w = ccEnd;
+    for (let i = 1; i <= p.lastIndex && w < layout.callchain + 8 + total * 8; i++) {
+      const piece = p.pieces.get(i)!;
+      const n = Math.min(piece.length, layout.callchain + 8 + total * 8 - w);
+      out.set(piece.subarray(0, n), w);
+      w += n;
+    }
+    out.set(hb.subarray(ccEnd), w);
+    ov.setUint16(6, out.length, true);
+    ov.setUint32(layout.callchain, total, true);
+    ov.setUint32(layout.callchain + 4, 0, true);
+    if (layout.cpuRes >= 0) ov.setUint32(layout.cpuRes, 0, true);
+    p.slot!.rec = { bytes: out, cpu: head.cpu, time: head.time, position: head.position };
+    p.slot!.pending = undefined;
+    this.#pending.delete(p.key);
+    remember(this.#done, this.#doneOrder, p.key);
+    this.stats.completed++;
+  }
+
+  #giveUp(p: Pending): void {
+    this.#pending.delete(p.key);
+    if (p.slot) {
+      p.slot.dead = true;
+      p.slot.pending = undefined;
+    }
+    remember(this.#given, this.#givenOrder, p.key);
+    this.stats.incomplete++;
+  }
+
+  #enforceBounds(): void {
+    while (this.#pending.size > this.#maxPending) {
+      this.#giveUp(this.#pending.values().next().value!);
+    }
+    while (this.queued > this.#maxQueued) {
+      const front = this.#queue[this.#qHead];
+      if (front.pending) this.#giveUp(front.pending);
+      else break;
+    }
+  }
+}
+
+const REMEMBER = 65536;
+
+function remember(set: Set<number>, order: number[], key: number): void {
+  set.add(key);
+  order.push(key);
+  if (order.length > REMEMBER * 2) {
+    for (const k of order.splice(0, order.length - REMEMBER)) set.delete(k);
+  }
+}

@@ -1,0 +1,446 @@
+/**
+ * The ring writer: `reserve` / write / `commit`, modelled on the kernel's
+ * `perf_output_begin` / `perf_output_put_handle` (kernel/events/ring_buffer.c).
+ *
+ * - **Nesting.** A writer interrupted by another on the same CPU (an NMI
+ *   arriving while a task-context writer holds a reservation) reserves the next
+ *   bytes; `nest` counts open reservations and only the outermost `commit`
+ *   publishes `data_head`, re-checking the reserve position afterwards in case
+ *   a nested writer reserved in the window (the `goto again` of
+ *   `perf_output_put_handle`). Commits must come in LIFO order, as interrupts
+ *   nest.
+ * - **Wrap-around.** Records wrap at the end of the data area. A reservation
+ *   that wraps is handed out in a per-level scratch slot and copied into the
+ *   ring (in two pieces) at commit; the common case writes straight into the
+ *   ring bytes. Nothing is allocated per record.
+ * - **Producer/consumer mode.** When `data_tail` leaves less room than the
+ *   record needs (`CIRC_SPACE`, one byte kept free) the record is dropped and
+ *   counted; the next reservation that fits is preceded by a `PERF_RECORD_LOST`
+ *   carrying the exact count.
+ * - **Overwrite mode** is perf's `write_backward`: records are placed at
+ *   decreasing addresses, `data_head` is published as `-bytes_written`, the
+ *   newest record starts at `data_head` and older ones follow it; the oldest are
+ *   overwritten. The reserve position is published too, so a concurrent reader
+ *   can prove that what it copied was not overwritten meanwhile.
+ * - **Sync points** (consume mode): with `syncDistance` set, a sync record is
+ *   placed in front of a reservation whenever the next record could otherwise
+ *   end more than `syncDistance` bytes after the previous sync, so sync records
+ *   start at most `syncDistance` bytes apart.
+ *
+ * @module
+ */
+
+import { HEADER_SIZE, MmapPage, RecordType, SampleType, setU64 } from "../abi/mod.ts";
+import { encodeSyncFields, SYNC_CRC_OFFSET, SYNC_RECORD_SIZE } from "../abi/extensions.ts";
+import { crc32 } from "./crc32.ts";
+import {
+  loadTail,
+  negateU64,
+  RingExt,
+  type RingMemory,
+  setStat,
+  storeCounter,
+  storeCounterHalves,
+} from "./layout.ts";
+
+/** Deepest reservation nesting (task, softirq, hardirq, NMI, and room for nested NMIs/faults). */
+export const MAX_NEST = 8;
+/** Largest record a reservation may hold (`header.size` is a u16). */
+export const MAX_RECORD_SIZE = 0xfff8;
+
+/** Options of a {@linkcode RingWriter}. */
+export interface RingWriterOptions {
+  /** CPU number, written into LOST trailers and sync records. */
+  cpu?: number;
+  /** Event id written into `PERF_RECORD_LOST.id` and the trailer's ID fields. */
+  lostId?: number;
+  /** `sample_type` of the event; with `sampleIdAll` LOST records get a `sample_id` trailer. */
+  sampleType?: number;
+  /** Whether the event has `sample_id_all`. */
+  sampleIdAll?: boolean;
+  /** pid / tid written into LOST trailers. */
+  pid?: number;
+  /** tid written into LOST trailers. */
+  tid?: number;
+  /** Emit a sync record at least every this many bytes (0 = never; consume mode only). */
+  syncDistance?: number;
+  /**
+   * Test hook: called inside `commit` after `data_head` was stored and after
+   * `nest` was cleared, where an NMI can interrupt the kernel's put_handle.
+   */
+  onPublishWindow?: (where: "head-stored" | "nest-cleared") => void;
+}
+
+/** Counters of a writer. `attempted = committed + dropped` at all times. */
+export interface RingWriterStats {
+  /** Records the caller tried to reserve (sync and LOST records excluded). */
+  attempted: number;
+  /** Records committed (sync and LOST records excluded). */
+  committed: number;
+  /** Records dropped for lack of room. */
+  dropped: number;
+  /** Sum of the counts carried by emitted LOST records. */
+  lostReported: number;
+  /** LOST records emitted. */
+  lostRecords: number;
+  /** Sync records emitted. */
+  syncRecords: number;
+  /** Times `commit` looped because a nested writer reserved during publication. */
+  publishRetries: number;
+}
+
+const SCRATCH_SLOT = 0x10000;
+
+/** Writes records into one ring; one writer per ring (per CPU), as in the kernel. */
+export class RingWriter {
+  /** The ring memory. */
+  readonly ring: RingMemory;
+  /** Counters. */
+  readonly stats: RingWriterStats = {
+    attempted: 0,
+    committed: 0,
+    dropped: 0,
+    lostReported: 0,
+    lostRecords: 0,
+    syncRecords: 0,
+    publishRetries: 0,
+  };
+  /** The ring's data area (for direct writes at offsets below `dataSize`). */
+  readonly data: DataView;
+  /** Scratch slots for wrapping reservations (offsets at and above `dataSize`). */
+  readonly scratch: DataView;
+  readonly #scratchBytes: Uint8Array;
+  readonly #bytes: Uint8Array;
+  readonly #size: number;
+  readonly #mask: number;
+  readonly #overwrite: boolean;
+  readonly #cpu: number;
+  readonly #lostId: number;
+  readonly #trailerType: number;
+  readonly #trailerSize: number;
+  readonly #pid: number;
+  readonly #tid: number;
+  readonly #syncDistance: number;
+  readonly #hook: RingWriterOptions["onPublishWindow"];
+  /** rb->head: forward position, or bytes reserved backwards. */
+  #head = 0;
+  #tail = 0;
+  #nest = 0;
+  #lost = 0;
+  #syncSeq = 0;
+  #lastSync = -1;
+  #lastTime = 0;
+  readonly #levelPos = new Float64Array(MAX_NEST);
+  readonly #levelSize = new Int32Array(MAX_NEST);
+  readonly #levelWrapped = new Uint8Array(MAX_NEST);
+
+  /**
+   * Create the writer of a ring.
+   *
+   * @param ring Ring memory from `createRingMemory`.
+   * @param options Writer options.
+   * @throws {RangeError} When `syncDistance` is set below 256 or on an overwrite ring.
+   */
+  constructor(ring: RingMemory, options: RingWriterOptions = {}) {
+    this.ring = ring;
+    this.data = ring.dataView;
+    this.#bytes = ring.data;
+    this.#size = ring.dataSize;
+    this.#mask = ring.mask;
+    this.#overwrite = ring.overwrite;
+    this.#cpu = options.cpu ?? 0;
+    this.#lostId = options.lostId ?? 0;
+    this.#trailerType = options.sampleIdAll ? (options.sampleType ?? 0) : 0;
+    this.#trailerSize = trailerSize(this.#trailerType);
+    this.#pid = options.pid ?? -1;
+    this.#tid = options.tid ?? -1;
+    this.#syncDistance = options.syncDistance ?? 0;
+    this.#hook = options.onPublishWindow;
+    if (this.#syncDistance && (this.#syncDistance < 256 || ring.overwrite)) {
+      throw new RangeError(
+        `Cannot create writer: sync distance must be >= 256 on a consume-mode ring: current ${this.#syncDistance}`,
+      );
+    }
+    this.#scratchBytes = new Uint8Array(MAX_NEST * SCRATCH_SLOT);
+    this.scratch = new DataView(this.#scratchBytes.buffer);
+  }
+
+  /** Current reservation nesting depth. */
+  get nest(): number {
+    return this.#nest;
+  }
+
+  /** The writer's reserve position (`rb->head`; bytes reserved backwards in overwrite mode). */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Records dropped and not yet reported by a LOST record. */
+  get pendingLost(): number {
+    return this.#lost;
+  }
+
+  /**
+   * Reserve room for one record of `size` bytes (a multiple of 8).
+   *
+   * @param size Record size in bytes, header included.
+   * @param time Time of the record, used for sync records and LOST trailers.
+   * @returns A handle offset: write the record at `viewOf(h)` / `offsetOf(h)`
+   *   (below `dataSize` that is the ring itself), then call {@linkcode commit}.
+   *   -1 when the record was dropped (no commit then).
+   * @throws {RangeError} When `size` is not a multiple of 8 in [8, 65528], or nesting exceeds MAX_NEST.
+   */
+  reserve(size: number, time = this.#lastTime): number {
+    if ((size & 7) !== 0 || size < HEADER_SIZE || size > MAX_RECORD_SIZE) {
+      throw new RangeError(`Cannot reserve ${size} bytes: must be a multiple of 8 in [8, 65528]`);
+    }
+    const level = this.#nest;
+    if (level >= MAX_NEST) {
+      throw new RangeError(`Cannot reserve: nesting deeper than ${MAX_NEST}`);
+    }
+    this.#nest = level + 1;
+    this.#lastTime = time;
+    this.stats.attempted++;
+    if (this.#overwrite) return this.#reserveBackward(level, size);
+
+    const lostSize = this.#lost > 0 ? 24 + this.#trailerSize : 0;
+    let syncSize = 0;
+    const sd = this.#syncDistance;
+    if (sd) {
+      if (size + lostSize + SYNC_RECORD_SIZE > sd) {
+        this.#nest = level;
+        this.stats.attempted--;
+        throw new RangeError(
+          `Cannot reserve ${size} bytes: record exceeds sync distance ${sd} minus the sync record`,
+        );
+      }
+      if (this.#lastSync < 0 || this.#head + lostSize + size > this.#lastSync + sd) {
+        syncSize = SYNC_RECORD_SIZE;
+      }
+    }
+    const total = syncSize + lostSize + size;
+    // data_tail only grows: re-read it only when the cached value says "full".
+    if (this.#size - 1 - (this.#head - this.#tail) < total) this.#tail = loadTail(this.ring);
+    if (this.#size - 1 - (this.#head - this.#tail) < total) {
+      this.#lost++;
+      this.stats.dropped++;
+      setStat(this.ring, RingExt.dropped, this.stats.dropped);
+      this.#putHandle();
+      return -1;
+    }
+    let pos = this.#head;
+    this.#head = pos + total;
+    if (syncSize) {
+      this.#writeSync(pos, time);
+      pos += syncSize;
+    }
+    if (lostSize) {
+      this.#writeLost(pos, time);
+      pos += lostSize;
+    }
+    return this.#handle(level, pos, size);
+  }
+
+  #reserveBackward(level: number, size: number): number {
+    this.#head += size;
+    storeCounter(this.ring.pageWords, RingExt.reserveSeq, RingExt.reserve, this.#head);
+    return this.#handle(level, -this.#head, size);
+  }
+
+  #handle(level: number, pos: number, size: number): number {
+    const off = (pos >>> 0) & this.#mask;
+    this.#levelPos[level] = pos;
+    this.#levelSize[level] = size;
+    if (off + size <= this.#size) {
+      this.#levelWrapped[level] = 0;
+      return off;
+    }
+    this.#levelWrapped[level] = 1;
+    return this.#size + level * SCRATCH_SLOT;
+  }
+
+  /**
+   * The view to write a reservation into.
+   *
+   * @param handle A handle from {@linkcode reserve}.
+   * @returns The ring's data view, or the scratch view for a wrapping reservation.
+   */
+  viewOf(handle: number): DataView {
+    return handle < this.#size ? this.data : this.scratch;
+  }
+
+  /**
+   * The byte offset of a reservation inside {@linkcode viewOf}.
+   *
+   * @param handle A handle from {@linkcode reserve}.
+   * @returns The offset.
+   */
+  offsetOf(handle: number): number {
+    return handle < this.#size ? handle : handle - this.#size;
+  }
+
+  /**
+   * Finish the innermost open reservation; the outermost commit publishes
+   * `data_head` (perf_output_put_handle).
+   *
+   * @throws {RangeError} When no reservation is open.
+   */
+  commit(): void {
+    const level = this.#nest - 1;
+    if (level < 0) throw new RangeError("Cannot commit: no open reservation");
+    if (this.#levelWrapped[level]) {
+      this.#copyIn(
+        this.#levelPos[level],
+        this.#scratchBytes,
+        level * SCRATCH_SLOT,
+        this.#levelSize[level],
+      );
+    }
+    this.stats.committed++;
+    this.#putHandle();
+  }
+
+  #putHandle(): void {
+    for (;;) {
+      const nest = this.#nest;
+      if (nest > 1) {
+        this.#nest = nest - 1;
+        return;
+      }
+      const head = this.#head;
+      this.#publish(head);
+      this.#hook?.("head-stored");
+      this.#nest = 0;
+      this.#hook?.("nest-cleared");
+      if (head === this.#head) return;
+      this.#nest = 1;
+      this.stats.publishRetries++;
+    }
+  }
+
+  #publish(head: number): void {
+    const words = this.ring.pageWords;
+    if (this.#overwrite) {
+      const [lo, hi] = negateU64(head);
+      storeCounterHalves(words, RingExt.headSeq, MmapPage.dataHead, lo, hi);
+    } else {
+      storeCounter(words, RingExt.headSeq, MmapPage.dataHead, head);
+    }
+  }
+
+  /**
+   * Reserve, copy and commit a complete record.
+   *
+   * @param record The record bytes (`header.size` = length, a multiple of 8).
+   * @param time Time of the record (sync / LOST stamps).
+   * @returns True when written, false when dropped.
+   */
+  write(record: Uint8Array, time = this.#lastTime): boolean {
+    const h = this.reserve(record.length, time);
+    if (h < 0) return false;
+    if (h < this.#size) this.#bytes.set(record, h);
+    else this.#scratchBytes.set(record, h - this.#size);
+    this.commit();
+    return true;
+  }
+
+  /**
+   * Try to report pending drops now with a standalone LOST record (the kernel
+   * does this on the next successful output; call it before a final drain).
+   *
+   * @param time Time for the LOST trailer.
+   * @returns True when nothing is pending any more.
+   */
+  flushLost(time = this.#lastTime): boolean {
+    if (this.#lost === 0 || this.#overwrite) return this.#lost === 0;
+    const size = 24 + this.#trailerSize;
+    if (this.#nest !== 0) return false;
+    this.#tail = loadTail(this.ring);
+    if (this.#size - 1 - (this.#head - this.#tail) < size) return false;
+    setStat(this.ring, RingExt.committed, this.stats.committed);
+    const pos = this.#head;
+    this.#head += size;
+    this.#nest = 1;
+    this.#writeLost(pos, time);
+    this.#putHandle();
+    return true;
+  }
+
+  #copyIn(pos: number, src: Uint8Array, from: number, len: number): void {
+    const off = (pos >>> 0) & this.#mask;
+    const first = Math.min(len, this.#size - off);
+    this.#bytes.set(src.subarray(from, from + first), off);
+    if (first < len) this.#bytes.set(src.subarray(from + first, from + len), 0);
+  }
+
+  readonly #tmp = new Uint8Array(128);
+  readonly #tmpView = new DataView(this.#tmp.buffer);
+
+  #writeLost(pos: number, time: number): void {
+    const v = this.#tmpView;
+    const size = 24 + this.#trailerSize;
+    v.setUint32(0, RecordType.LOST, true);
+    v.setUint16(4, 0, true);
+    v.setUint16(6, size, true);
+    setU64(v, 8, this.#lostId);
+    setU64(v, 16, this.#lost);
+    writeTrailer(v, 24, this.#trailerType, this.#pid, this.#tid, time, this.#lostId, this.#cpu);
+    this.#copyIn(pos, this.#tmp, 0, size);
+    this.stats.lostReported += this.#lost;
+    this.stats.lostRecords++;
+    this.#lost = 0;
+  }
+
+  #writeSync(pos: number, time: number): void {
+    const v = this.#tmpView;
+    encodeSyncFields(v, 0, {
+      seq: this.#syncSeq,
+      time,
+      streamOffset: pos,
+      prevOffset: this.#lastSync < 0 ? pos : this.#lastSync,
+      cpu: this.#cpu,
+    });
+    v.setUint32(SYNC_CRC_OFFSET, crc32(this.#tmp, 0, SYNC_CRC_OFFSET), true);
+    this.#copyIn(pos, this.#tmp, 0, SYNC_RECORD_SIZE);
+    this.#syncSeq++;
+    this.#lastSync = pos;
+    this.stats.syncRecords++;
+  }
+}
+
+function trailerSize(sampleType: number): number {
+  let n = 0;
+  if (sampleType & SampleType.TID) n += 8;
+  if (sampleType & SampleType.TIME) n += 8;
+  if (sampleType & SampleType.ID) n += 8;
+  if (sampleType & SampleType.STREAM_ID) n += 8;
+  if (sampleType & SampleType.CPU) n += 8;
+  if (sampleType & SampleType.IDENTIFIER) n += 8;
+  return n;
+}
+
+function writeTrailer(
+  v: DataView,
+  p: number,
+  t: number,
+  pid: number,
+  tid: number,
+  time: number,
+  id: number,
+  cpu: number,
+): void {
+  if (t & SampleType.TID) {
+    v.setInt32(p, pid, true);
+    v.setInt32(p + 4, tid, true);
+    p += 8;
+  }
+  if (t & SampleType.TIME) setU64(v, (p += 8) - 8, time);
+  if (t & SampleType.ID) setU64(v, (p += 8) - 8, id);
+  if (t & SampleType.STREAM_ID) setU64(v, (p += 8) - 8, id);
+  if (t & SampleType.CPU) {
+    v.setUint32(p, cpu, true);
+    v.setUint32(p + 4, 0, true);
+    p += 8;
+  }
+  if (t & SampleType.IDENTIFIER) setU64(v, p, id);
+}

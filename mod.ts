@@ -96,6 +96,7 @@ export * from "./lib/ring/sync.ts";
 export * from "./lib/ring/crc32.ts";
 export * from "./lib/capture/format.ts";
 export {
+  type CaptureSink,
   CaptureWriter,
   type CaptureWriterHeader,
   type CaptureWriterStats,

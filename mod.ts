@@ -23,6 +23,15 @@ export * from "./lib/analyze/call_tree.ts";
 export * from "./lib/analyze/filter.ts";
 export * from "./lib/analyze/diff.ts";
 export * from "./lib/analyze/session.ts";
+export * from "./lib/analyze/load.ts";
+export {
+  type Addr2lineRecord,
+  type InlineNode,
+  InlineResolver,
+  type InlineResolverOptions,
+  type InlineTarget,
+  type InlineTargetOptions,
+} from "./lib/analyze/inlines.ts";
 export * from "./lib/analyze/threads.ts";
 export * from "./lib/analyze/symbolize.ts";
 export * from "./lib/analyze/maps.ts";

@@ -8,6 +8,14 @@
 
 import { type PerfRecord, RecordType } from "../abi/mod.ts";
 import type { AddressResolver, ResolvedAddress } from "../output/perf_script.ts";
+import {
+  type InlineNode,
+  inlineNodes,
+  InlineResolver,
+  type InlineResolverOptions,
+  type InlineTarget,
+  inlineTarget,
+} from "./inlines.ts";
 import { AddressSpaces, mapIp } from "./maps.ts";
 import { Symbolizer, type SymbolizerOptions } from "./symbolize.ts";
 import { ThreadTable } from "./threads.ts";
@@ -30,14 +38,19 @@ export class PerfSession {
   readonly spaces: AddressSpaces = new AddressSpaces();
   readonly #symbolizerOptions: SymbolizerOptions;
   #symbolizer: Symbolizer | undefined;
+  readonly #inlineOptions: InlineResolverOptions;
+  #inliner: InlineResolver | undefined;
+  readonly #inlineTargets = new Map<string, InlineTarget>();
 
   /**
    * Create an empty session.
    *
    * @param options Symbolizer options (kallsyms file, debug roots, build ids).
+   * @param inlineOptions addr2line program and pool size for {@linkcode PerfSession.inlineNodes}.
    */
-  constructor(options: SymbolizerOptions = {}) {
+  constructor(options: SymbolizerOptions = {}, inlineOptions: InlineResolverOptions = {}) {
     this.#symbolizerOptions = options;
+    this.#inlineOptions = inlineOptions;
   }
 
   /** The symbolizer, created on first use (loading kallsyms is not free). */
@@ -112,5 +125,35 @@ export class PerfSession {
         };
       },
     };
+  }
+
+  /**
+   * perf 6.1's `append_inlines` for one DWARF-unwound frame: the nodes that
+   * replace the frame in the printed callchain, innermost first. Empty when
+   * the frame has no map or symbol, its DSO has no `.debug_line`, addr2line
+   * is missing or knows nothing: the frame then prints as usual.
+   *
+   * @param pid Process id of the sample.
+   * @param cpumode cpumode of the frame.
+   * @param ip Runtime address of the frame.
+   * @returns The nodes (cached per DSO file and address).
+   */
+  async inlineNodes(pid: number, cpumode: number, ip: bigint): Promise<readonly InlineNode[]> {
+    const r = this.symbolizer.resolve(this.spaces, pid, ip, cpumode);
+    if (r.map === undefined || r.map.kind !== "file" || r.sym === undefined) return [];
+    let target = this.#inlineTargets.get(r.map.filename);
+    if (target === undefined) {
+      target = inlineTarget(r.map.filename, this.#symbolizerOptions);
+      this.#inlineTargets.set(r.map.filename, target);
+    }
+    if (target.file === undefined) return [];
+    this.#inliner ??= new InlineResolver(this.#inlineOptions);
+    const addr = BigInt.asUintN(64, r.mapRelativeIp + target.textOffset);
+    return inlineNodes(await this.#inliner.lookup(target.file, addr), r.sym);
+  }
+
+  /** End the addr2line subprocesses started by {@linkcode PerfSession.inlineNodes}. */
+  async close(): Promise<void> {
+    await this.#inliner?.close();
   }
 }

@@ -103,6 +103,9 @@ export class Machine {
   #bufSlot = 0;
   #time = 0;
   #nextPid = 100;
+  #i = 0;
+  #nextRealloc = 0;
+  #nextFork = 0;
 
   /**
    * Build the machine: processes, page tables, per-cpu vmalloc'd callchain buffers.
@@ -127,6 +130,8 @@ export class Machine {
       ...opts,
     };
     this.#r = new Prng(opts.seed);
+    this.#nextRealloc = this.#o.reallocEveryNs;
+    this.#nextFork = this.#o.forkEveryNs;
     this.symbols = this.#img.symbols;
     this.#m = {
       strategy: strategy.name,
@@ -163,24 +168,50 @@ export class Machine {
   }
 
   /**
-   * Run the configured number of PMU overflows.
+   * Run the configured number of PMU overflows (the rest of them, after {@link Machine.advance}).
    * @returns the metrics
    */
   run(): SimMetrics {
+    this.advance(Infinity);
+    return this.metrics();
+  }
+
+  /** PMU overflows simulated so far. */
+  get overflows(): number {
+    return this.#i;
+  }
+
+  /** Whether all configured overflows have been simulated. */
+  get done(): boolean {
+    return this.#i >= this.#o.samples;
+  }
+
+  /** Simulated time now, in ns. */
+  get time(): number {
+    return this.#time;
+  }
+
+  /**
+   * Simulate up to `count` more PMU overflows, so a caller can interleave other work (draining
+   * rings) between batches. Batches concatenate: any split gives the same run as {@link Machine.run}.
+   * @param count overflows to simulate at most
+   * @returns overflows simulated by this call
+   */
+  advance(count: number): number {
     const o = this.#o;
     const r = this.#r;
     const n = o.cpus;
     const tick = o.periodNs / n;
-    let nextRealloc = o.reallocEveryNs;
-    let nextFork = o.forkEveryNs;
-    for (let i = 0; i < o.samples; i++) {
+    const end = Math.min(o.samples, this.#i + count);
+    const first = this.#i;
+    for (let i = first; i < end; i++) {
       this.#time += tick;
-      if (this.#time >= nextRealloc) {
-        nextRealloc += o.reallocEveryNs;
+      if (this.#time >= this.#nextRealloc) {
+        this.#nextRealloc += o.reallocEveryNs;
         this.#realloc();
       }
-      if (this.#time >= nextFork) {
-        nextFork += o.forkEveryNs;
+      if (this.#time >= this.#nextFork) {
+        this.#nextFork += o.forkEveryNs;
         this.#fork();
       }
       const c = i % n;
@@ -199,7 +230,8 @@ export class Machine {
       if (r.float() < 0.3) ctx.thread.reshape(r, this.#img);
       this.#overflow(ctx, c);
     }
-    return this.metrics();
+    this.#i = end;
+    return end - first;
   }
 
   /**

@@ -1,0 +1,287 @@
+/**
+ * `callring report`: a profile of a perf.data file (file or pipe mode) or a
+ * callring capture, with `perf report`'s options and text layout.
+ *
+ *     deno task report -i perf.data --stdio --no-children --sort sym
+ *     deno task report --folded > out.folded
+ *     deno task report --flamegraph out.svg --speedscope out.json
+ *     deno task report -i before.data --diff after.data
+ *
+ * Decisions (where perf has no equivalent or callring differs):
+ * - `-i` defaults to `perf.data`; when that file does not exist and
+ *   `callring.data` does, `callring.data` is read instead.
+ * - `--children` is the default when the samples carry callchains (as in
+ *   perf). On pipe-mode perf.data, perf 6.1 silently turns `--children` off
+ *   (keeping caller-order graphs); callring does the same so reports match.
+ * - `--folded` prints folded stacks instead of the text report;
+ *   `--flamegraph` / `--speedscope` write files and suppress the text report
+ *   unless `--stdio` is also given.
+ * - `--diff OTHER` compares the input (baseline) with OTHER: a table of the
+ *   biggest changes, or with `--folded` the `difffolded.pl` lines
+ *   (`stack baseline comparison`).
+ * - Samples read, samples lost and truncated stacks are stated in `# callring:`
+ *   lines before the perf-compatible text (on stderr for other outputs).
+ *
+ * Exit status: 0 ok, 1 bad or missing input, 2 usage error.
+ *
+ * @module
+ */
+
+import { Command } from "commander";
+import { type FilterOptions, FilterSyntaxError, sampleFilter } from "../lib/analyze/filter.ts";
+import {
+  type LoadOptions,
+  loadProfile,
+  type LoadResult,
+  UnknownEventError,
+} from "../lib/analyze/load.ts";
+import { diffFolded, diffProfiles, diffTable } from "../lib/analyze/diff.ts";
+import { SampleType } from "../lib/abi/mod.ts";
+import { foldedStacks } from "../lib/output/folded.ts";
+import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
+import { flamegraphSvg } from "../lib/output/flamegraph_svg.ts";
+import { speedscopeFile } from "../lib/output/speedscope.ts";
+import {
+  accountingLines,
+  parseSortKeys,
+  ReportOptionError,
+  type SortKey,
+  textReport,
+} from "../lib/output/text_report.ts";
+import { ExitCode, fail, failOn, warn, writeStdout } from "./_common.ts";
+
+const COMMAND = "report";
+
+const program = new Command(COMMAND)
+  .description(
+    "Profile a perf.data file (or callring capture) like `perf report`: text call tree, " +
+      "folded stacks, flamegraphs, speedscope, differential profiles.",
+  )
+  .option(
+    "-i, --input <file>",
+    "input: perf.data, pipe-mode data, - for stdin, or a callring capture " +
+      "(default perf.data, or callring.data when only that exists)",
+  )
+  .option("--stdio", "text report on stdout (the default output)")
+  .option("--children", "accumulate callers' time into callees (default with callchains)")
+  .option("--no-children", "only self time per entry")
+  .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,tid,cpu", "comm,dso,sym")
+  .option("-g, --call-graph <order>", "call graph order: caller, callee or none")
+  .option(
+    "--percent-limit <pct>",
+    "hide entries and graph branches below this percent (default: entries 0, graphs 0.5)",
+  )
+  .option("--cpu <list>", "only samples on these CPUs (0-3,5)")
+  .option("--pid <list>", "only these process ids")
+  .option("--tid <list>", "only these thread ids")
+  .option("--comm <list>", "only these command names")
+  .option("--context <list>", "only these contexts: task, softirq, hardirq, nmi")
+  .option("--time <start,end>", "only samples in this time window (seconds)")
+  .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
+  .option("--max-stack <n>", "largest number of callchain entries used", "127")
+  .option("--event <name>", "event to report (default: the first with samples)")
+  .option("-n, --samples", "weight by sample count instead of period")
+  .option("--folded", "print folded stacks (stackcollapse-perf.pl format) instead")
+  .option("--flamegraph <file>", "write a flamegraph: .svg or .html")
+  .option("--speedscope <file>", "write a speedscope JSON profile")
+  .option("--diff <other>", "compare with another recording (input = baseline)")
+  .option("-q, --quiet", "no warnings, no progress")
+  .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE))
+  .parse(Deno.args, { from: "user" });
+
+interface ReportFlags extends FilterOptions {
+  input?: string;
+  stdio?: boolean;
+  children?: boolean;
+  sort: string;
+  callGraph?: string;
+  percentLimit?: string;
+  kallsyms?: string;
+  maxStack: string;
+  event?: string;
+  samples?: boolean;
+  folded?: boolean;
+  flamegraph?: string;
+  speedscope?: string;
+  diff?: string;
+  quiet?: boolean;
+}
+
+const opts = program.opts<ReportFlags>();
+// commander sets `children` to true by default once `--no-children` exists; see rawArgs.
+const childrenGiven = Deno.args.some((a) => a === "--children" || a === "--no-children");
+
+function usage(message: string): never {
+  fail(COMMAND, message, ExitCode.USAGE);
+}
+
+function defaultInput(): string {
+  const exists = (p: string) => {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!exists("perf.data") && exists("callring.data")) return "callring.data";
+  return "perf.data";
+}
+
+const input = opts.input ?? defaultInput();
+let sort: SortKey[];
+const filter: FilterOptions = {
+  cpu: opts.cpu,
+  pid: opts.pid,
+  tid: opts.tid,
+  comm: opts.comm,
+  context: opts.context,
+  time: opts.time,
+};
+try {
+  sort = parseSortKeys(opts.sort);
+  sampleFilter(filter);
+} catch (e) {
+  if (e instanceof FilterSyntaxError || e instanceof ReportOptionError) usage(e.message);
+  throw e;
+}
+const percentLimit = opts.percentLimit === undefined ? undefined : Number(opts.percentLimit);
+if (percentLimit !== undefined && !(Number.isFinite(percentLimit) && percentLimit >= 0)) {
+  usage(`--percent-limit must be a non-negative number: current "${opts.percentLimit}"`);
+}
+const maxStack = Number(opts.maxStack);
+if (!Number.isInteger(maxStack) || maxStack < 1) {
+  usage(`--max-stack must be a positive integer: current "${opts.maxStack}"`);
+}
+const callGraph = opts.callGraph;
+if (callGraph !== undefined && !["caller", "callee", "none"].includes(callGraph)) {
+  usage(`-g/--call-graph must be caller, callee or none: current "${callGraph}"`);
+}
+if (opts.flamegraph && !/\.(svg|html?)$/i.test(opts.flamegraph)) {
+  usage(`--flamegraph file must end in .svg or .html: current "${opts.flamegraph}"`);
+}
+
+const weight = opts.samples ? "samples" : "period";
+
+/** Progress on stderr for large inputs on a TTY (cli-progress is loaded only then). */
+async function progressReporter(): Promise<
+  { update: LoadOptions["onProgress"]; stop: () => void } | undefined
+> {
+  if (opts.quiet || input === "-" || !Deno.stderr.isTerminal()) return undefined;
+  let size = 0;
+  try {
+    size = Deno.statSync(input).size;
+  } catch {
+    return undefined;
+  }
+  if (size < 16 << 20) return undefined;
+  const { default: progress } = await import("cli-progress");
+  const bar = new progress.SingleBar({
+    format: "reading {bar} {percentage}% | {value}/{total} MiB",
+    clearOnComplete: true,
+    hideCursor: true,
+  }, progress.Presets.shades_classic);
+  const mib = (n: number) => Math.round(n / (1 << 20));
+  bar.start(mib(size), 0);
+  return {
+    update: (read: number) => bar.update(mib(read)),
+    stop: () => bar.stop(),
+  };
+}
+
+async function load(path: string): Promise<LoadResult> {
+  const bar = await progressReporter();
+  try {
+    return await loadProfile(path, {
+      filter,
+      weight,
+      kallsyms: opts.kallsyms,
+      maxStack,
+      event: opts.event,
+      onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
+      onProgress: bar?.update,
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+function hasCallchains(result: LoadResult): boolean {
+  const ev = result.info.events[result.event];
+  return ev !== undefined && (ev.attr.sampleType & SampleType.CALLCHAIN) !== 0;
+}
+
+async function writeOutputFile(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text);
+  if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${path}`);
+}
+
+try {
+  const result = await load(input);
+  const profile = result.profile;
+  const eventName = result.events[result.event]?.name ?? "cpu-clock";
+  if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
+  if (opts.context !== undefined && profile.samples === 0 && !opts.quiet) {
+    warn(
+      COMMAND,
+      `--context: ${input} does not record the interrupted context of its samples, ` +
+        "so none can match",
+    );
+  }
+
+  if (opts.diff !== undefined) {
+    const other = await load(opts.diff);
+    if (opts.folded) {
+      writeStdout(diffFolded(
+        foldedStacks(profile, { count: weight }),
+        foldedStacks(other.profile, { count: weight }),
+      ));
+    } else {
+      writeStdout(
+        `# callring: baseline ${input}: ${profile.samples} samples; ` +
+          `comparison ${opts.diff}: ${other.profile.samples} samples\n` +
+          diffTable(diffProfiles(profile, other.profile)),
+      );
+    }
+    Deno.exit(ExitCode.OK);
+  }
+
+  const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined;
+  if (opts.flamegraph !== undefined) {
+    const title = `${input} (${eventName})`;
+    const text = /\.svg$/i.test(opts.flamegraph)
+      ? flamegraphSvg(profile, { title, weight })
+      : flamegraphHtml(profile, { title, weight });
+    await writeOutputFile(opts.flamegraph, text);
+  }
+  if (opts.speedscope !== undefined) {
+    const file = speedscopeFile(profile, { weight, name: input });
+    await writeOutputFile(opts.speedscope, JSON.stringify(file));
+  }
+  if (opts.folded) {
+    if (!opts.quiet) { for (const line of accountingLines(profile)) console.error(line); }
+    writeStdout(foldedStacks(profile, { count: weight }));
+  } else if (!fileOutputs || opts.stdio) {
+    const callchains = hasCallchains(result);
+    let children = childrenGiven ? opts.children === true : callchains;
+    let order = callGraph as "caller" | "callee" | "none" | undefined;
+    if (children && result.info.pipe) {
+      // perf 6.1 decides on cumulation before the pipe's attrs arrive: no Children column.
+      order ??= "caller";
+      children = false;
+    }
+    if (!callchains) order = "none";
+    writeStdout(textReport(profile, {
+      children,
+      sort,
+      callGraph: order,
+      percentLimit,
+      eventName,
+    }));
+  } else if (!opts.quiet) {
+    for (const line of accountingLines(profile)) console.error(line);
+  }
+} catch (e) {
+  if (e instanceof UnknownEventError) usage(e.message);
+  failOn(COMMAND, e);
+}

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { fixture } from "../lib/testing/perf_tool.ts";
+import { samplesFromScript } from "../lib/output/_script_text_test_helper.ts";
+import { foldedStacks } from "../lib/output/folded.ts";
+import { ProfileBuilder } from "../lib/analyze/profile.ts";
+
+const REPORT = new URL("./report.ts", import.meta.url).pathname;
+
+// The fixtures' MMAP records name the binary at its recording path (testdata/README.md).
+try {
+  await Deno.stat("/tmp/callring-fixture/burn");
+} catch {
+  await Deno.mkdir("/tmp/callring-fixture", { recursive: true });
+  await Deno.copyFile(fixture("bin/burn"), "/tmp/callring-fixture/burn");
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function report(args: string[], cwd?: string): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", REPORT, ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+/** Drops our accounting lines and perf's tip; sorts blocks with equal percents. */
+function normalise(text: string): string {
+  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
+  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
+  if (tip > 0) lines = lines.slice(0, tip - 1);
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  const headerEnd = lines.indexOf("#", lines.findIndex((l) => l.startsWith("# ....")));
+  const blocks: string[] = [];
+  for (const l of lines.slice(headerEnd + 1)) {
+    if (/^ +\d+\.\d\d%/.test(l)) blocks.push(l);
+    else if (blocks.length) blocks[blocks.length - 1] += "\n" + l;
+  }
+  const pct = (b: string) => b.split("\n")[0].split("%  ")[0];
+  const out: string[] = [];
+  for (let i = 0; i < blocks.length;) {
+    let j = i;
+    while (j < blocks.length && pct(blocks[j]) === pct(blocks[i])) j++;
+    out.push(...blocks.slice(i, j).map((b) => b.replace(/\n+$/, "")).sort());
+    i = j;
+  }
+  return [...lines.slice(0, headerEnd + 1), ...out].join("\n");
+}
+
+Deno.test("report --help exits 0 and lists the options", async () => {
+  const r = await report(["--help"]);
+  assert.equal(r.code, 0);
+  for (const opt of ["--children", "--folded", "--flamegraph", "--diff", "--time", "--context"]) {
+    assert.ok(r.stdout.includes(opt), opt);
+  }
+});
+
+Deno.test("report usage errors exit 2", async () => {
+  for (
+    const args of [
+      ["--bogus"],
+      ["-i", fixture("fp.data"), "--sort", "nope"],
+      ["-i", fixture("fp.data"), "--cpu", "x"],
+      ["-i", fixture("fp.data"), "--context", "irq"],
+      ["-i", fixture("fp.data"), "-g", "sideways"],
+      ["-i", fixture("fp.data"), "--flamegraph", "out.png"],
+      ["-i", fixture("fp.data"), "--event", "cycles"],
+    ]
+  ) {
+    const r = await report(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+  }
+});
+
+Deno.test("report on a missing file prints one error line and exits 1", async () => {
+  const r = await report(["-i", "/nonexistent/perf.data"]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^callring report: error: .*nonexistent/);
+});
+
+Deno.test("report defaults to callring.data when perf.data is absent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/callring.data`, "not a capture at all");
+    const r = await report([], dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /callring\.data/);
+    await Deno.copyFile(fixture("fp.data"), `${dir}/perf.data`);
+    const ok = await report(["--no-children", "--sort", "sym"], dir);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Samples: 470 /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const name of ["fp", "sys", "nocpu", "pipe"]) {
+  for (const kind of ["self", "children"] as const) {
+    Deno.test(`report --stdio --${kind === "self" ? "no-" : ""}children --sort sym equals perf (${name})`, async () => {
+      const flag = kind === "self" ? "--no-children" : "--children";
+      const r = await report(["-i", fixture(`${name}.data`), "--stdio", flag, "--sort", "sym"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^# callring: samples read: \d+, kept: \d+, truncated stacks: 0\n/);
+      const expected = await Deno.readTextFile(fixture(`${name}.report-${kind}.txt`));
+      assert.equal(normalise(r.stdout), normalise(expected));
+    });
+  }
+}
+
+Deno.test("report --folded equals folded stacks of the perf script text", async () => {
+  const b = new ProfileBuilder();
+  for (const s of samplesFromScript(await Deno.readTextFile(fixture("sys.script-sym.txt")))) {
+    b.add(s);
+  }
+  const r = await report(["-i", fixture("sys.data"), "--folded"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, foldedStacks(b.build()));
+  assert.match(r.stderr, /# callring: samples read: 97/);
+});
+
+Deno.test("report --comm and --cpu filter the report", async () => {
+  const all = await report(["-i", fixture("fp.data"), "--folded", "-n", "-q"]);
+  const worker = await report([
+    "-i",
+    fixture("fp.data"),
+    "--folded",
+    "-n",
+    "-q",
+    "--comm",
+    "burn worker 1",
+  ]);
+  const count = (t: string) =>
+    t.trim().split("\n").reduce((a, l) => a + Number(l.split(" ").pop()), 0);
+  assert.equal(count(all.stdout), 470);
+  const w = count(worker.stdout);
+  assert.ok(w > 0 && w < 470, String(w));
+  assert.ok(worker.stdout.split("\n").filter(Boolean).every((l) => l.startsWith("burn_worker;")));
+});
+
+Deno.test("report on a truncated fp.data warns and still prints a report", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bytes = await Deno.readFile(fixture("fp.data"));
+    await Deno.writeFile(`${dir}/cut.data`, bytes.subarray(0, 40000));
+    const r = await report(["-i", `${dir}/cut.data`, "--no-children", "--sort", "sym"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: .*truncated/);
+    assert.match(r.stdout, /1 damaged ranges/);
+    assert.match(r.stdout, /\[\.\] leaf/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report writes flamegraphs and speedscope files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await report([
+      "-i",
+      fixture("fp.data"),
+      "--flamegraph",
+      `${dir}/f.svg`,
+      "--speedscope",
+      `${dir}/s.json`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    const svg = await Deno.readTextFile(`${dir}/f.svg`);
+    assert.match(svg, /^<\?xml|^<svg/);
+    assert.ok(svg.includes("work_a"));
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/s.json`));
+    assert.ok(Array.isArray(json.profiles) && json.profiles.length > 0);
+    const html = await report([
+      "-i",
+      fixture("fp.data"),
+      "--flamegraph",
+      `${dir}/f.html`,
+      "--stdio",
+    ]);
+    assert.equal(html.code, 0, html.stderr);
+    assert.match(html.stdout, /# Samples: 470 /);
+    assert.match(await Deno.readTextFile(`${dir}/f.html`), /<html/i);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report --diff prints a change table and difffolded lines", async () => {
+  const table = await report(["-i", fixture("fp.data"), "--diff", fixture("sys.data")]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /# Total delta {3}Self delta {2}Symbol/);
+  assert.match(table.stdout, /baseline .*470 samples; comparison .*97 samples/);
+  const folded = await report([
+    "-i",
+    fixture("fp.data"),
+    "--diff",
+    fixture("sys.data"),
+    "--folded",
+  ]);
+  assert.equal(folded.code, 0, folded.stderr);
+  const lines = folded.stdout.trim().split("\n");
+  assert.ok(lines.every((l) => /^\S.* \d+ \d+$/.test(l)), lines[0]);
+  const sum = (col: number) => lines.reduce((a, l) => a + Number(l.split(" ").at(col)), 0);
+  assert.equal(sum(-2), 235000000); // fp.data event count
+  assert.ok(sum(-1) > 0);
+});
+
+Deno.test("report on pipe-mode data prints no Children column, like perf", async () => {
+  const r = await report(["-i", fixture("pipe.data"), "--sort", "sym"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /# Overhead {2}Symbol/);
+  assert.ok(!r.stdout.includes("# Children"));
+});

@@ -1,0 +1,437 @@
+import assert from "node:assert/strict";
+import {
+  AttrFlag,
+  defaultAttr,
+  encodeRecord,
+  encodeSample,
+  RecordType,
+  sampleFormatOf,
+  SampleType,
+} from "../abi/mod.ts";
+import { CaptureWriter, fileSink } from "../capture/writer.ts";
+import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
+import {
+  fixture,
+  perfAvailable,
+  perfCanRecord,
+  recordBurn,
+  runPerf,
+} from "../testing/perf_tool.ts";
+import { samplesFromScript } from "../output/_script_text_test_helper.ts";
+import { foldedStacks } from "../output/folded.ts";
+import { textReport } from "../output/text_report.ts";
+import { sampleFilter } from "./filter.ts";
+import { ProfileBuilder } from "./profile.ts";
+import { detectInputFormat, InputFormatError, loadProfile, openRecords } from "./load.ts";
+
+const PERF_RUNS = await perfAvailable();
+const PERF_RECORDS = await perfCanRecord();
+const FIXTURES = ["fp", "sys", "nocpu", "pipe", "dwarf"];
+
+/**
+ * The fixtures' MMAP records name the profiled binary at its recording path;
+ * put the committed copy there (what testdata/README.md tells perf users to do).
+ */
+async function ensureFixtureBinary(): Promise<void> {
+  const target = "/tmp/callring-fixture/burn";
+  try {
+    await Deno.stat(target);
+  } catch {
+    await Deno.mkdir("/tmp/callring-fixture", { recursive: true });
+    await Deno.copyFile(fixture("bin/burn"), target);
+  }
+}
+await ensureFixtureBinary();
+
+/** Drops our accounting lines and perf's random tip trailer; sorts blocks with equal percents. */
+function normalise(report: string): string {
+  let lines = report.split("\n").filter((l) => !l.startsWith("# callring:"));
+  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
+  if (tip > 0) lines = lines.slice(0, tip - 1);
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  const headerEnd = lines.indexOf("#", lines.findIndex((l) => l.startsWith("# ....")));
+  const head = lines.slice(0, headerEnd + 1);
+  const blocks: string[][] = [];
+  for (const l of lines.slice(headerEnd + 1)) {
+    if (/^ +\d+\.\d\d%/.test(l)) blocks.push([l]);
+    else if (blocks.length) blocks[blocks.length - 1].push(l);
+  }
+  const pct = (b: string[]) => b[0].trim().split(/\s+/).filter((x) => x.endsWith("%")).join(" ");
+  const sorted: string[][] = [];
+  for (let i = 0; i < blocks.length;) {
+    let j = i;
+    while (j < blocks.length && pct(blocks[j]) === pct(blocks[i])) j++;
+    sorted.push(blocks.slice(i, j).map((b) => b.join("\n").replace(/\n+$/, "")).sort());
+    i = j;
+  }
+  return [...head, ...sorted.flat()].join("\n");
+}
+
+/**
+ * callring does not resolve inline frames (perf reads the DWARF of libc for
+ * them): where perf prints `__libc_start_main_impl (inlined)`, callring prints
+ * the enclosing symbol `__libc_start_main@@GLIBC_2.34`. Give both one name and
+ * drop the Symbol column padding (it follows the longest name); the structure
+ * and every percentage still compare.
+ */
+function maskInlined(report: string): string {
+  return report
+    .replaceAll("__libc_start_main_impl (inlined)", "<libc_start_main>")
+    .replaceAll("__libc_start_main@@GLIBC_2.34", "<libc_start_main>")
+    .replace(/^(# .*Symbol) *$/m, "$1")
+    .replace(/^(# [. ]*?) *\.+$/m, "$1");
+}
+
+async function ourReport(path: string, children: boolean, order: "caller" | "callee") {
+  const r = await loadProfile(path);
+  return textReport(r.profile, {
+    sort: ["sym"],
+    children,
+    callGraph: order,
+    eventName: r.events[r.event].name,
+  });
+}
+
+for (const name of FIXTURES) {
+  for (const kind of ["self", "children"] as const) {
+    Deno.test(`loadProfile + textReport equal perf report --${kind === "self" ? "no-" : ""}children --sort sym (${name}.data)`, async () => {
+      const expected = await Deno.readTextFile(fixture(`${name}.report-${kind}.txt`));
+      // pipe mode: perf prints no Children column (see PERF_FORMAT_NOTES.md §4.4).
+      const children = expected.includes("# Children");
+      const ours = await ourReport(
+        fixture(`${name}.data`),
+        children,
+        kind === "children" ? "caller" : "callee",
+      );
+      const mask = name === "dwarf" ? maskInlined : (x: string) => x;
+      assert.equal(normalise(mask(ours)), normalise(mask(expected)));
+    });
+  }
+}
+
+Deno.test({
+  name: "loadProfile + textReport equal live perf report on every fixture",
+  ignore: !PERF_RUNS,
+}, async (t) => {
+  for (const name of FIXTURES.filter((n) => n !== "dwarf" && n !== "pipe")) {
+    for (const children of [false, true]) {
+      await t.step(`${name}.data ${children ? "--children" : "--no-children"}`, async () => {
+        const perf = await runPerf([
+          "report",
+          "-i",
+          fixture(`${name}.data`),
+          "--stdio",
+          children ? "--children" : "--no-children",
+          "--sort",
+          "sym",
+        ]);
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await ourReport(
+          fixture(`${name}.data`),
+          children,
+          children ? "caller" : "callee",
+        );
+        assert.equal(normalise(ours), normalise(perf.stdout));
+      });
+    }
+  }
+});
+
+Deno.test({
+  name: "loadProfile matches perf report on a workload recorded now",
+  ignore: !PERF_RECORDS,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await recordBurn(dir, ["-g", "--sample-cpu", "-F", "997"], 120);
+    const perf = await runPerf(["report", "-i", data, "--stdio", "--no-children", "--sort", "sym"]);
+    assert.equal(perf.code, 0, perf.stderr);
+    assert.equal(normalise(await ourReport(data, false, "callee")), normalise(perf.stdout));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const name of ["fp", "sys", "nocpu", "pipe"]) {
+  Deno.test(`folded stacks from ${name}.data equal those from its perf script text`, async () => {
+    const b = new ProfileBuilder();
+    for (const s of samplesFromScript(await Deno.readTextFile(fixture(`${name}.script-sym.txt`)))) {
+      b.add(s);
+    }
+    const expected = foldedStacks(b.build());
+    const { profile } = await loadProfile(fixture(`${name}.data`));
+    assert.ok(expected.length > 100);
+    assert.equal(foldedStacks(profile), expected);
+  });
+}
+
+Deno.test("filters keep exactly the samples the perf script text says they should", async () => {
+  const script = samplesFromScript(await Deno.readTextFile(fixture("fp.script-sym.txt")));
+  const first = script[0];
+  const midTime = script[Math.floor(script.length / 2)].time;
+  const cases = [
+    { cpu: "0" },
+    { cpu: "1" },
+    { tid: String(script.find((s) => s.tid !== s.pid)!.tid) },
+    { pid: String(first.pid) },
+    { comm: "burn" },
+    { time: `${Math.floor(midTime / 1e9)}.${String(midTime % 1e9).padStart(9, "0")},` },
+    { cpu: "0", comm: "burn worker 1" },
+  ];
+  for (const filter of cases) {
+    const keep = sampleFilter(filter);
+    const want = script.filter(keep);
+    const { profile } = await loadProfile(fixture("fp.data"), { filter });
+    const msg = JSON.stringify(filter);
+    assert.equal(profile.samplesRead, script.length, msg);
+    assert.equal(profile.samples, want.length, msg);
+    assert.equal(profile.totalWeight, want.reduce((a, s) => a + s.weight, 0), msg);
+  }
+});
+
+Deno.test("weight 'samples' counts samples; the event summary names cpu-clock", async () => {
+  const r = await loadProfile(fixture("sys.data"), { weight: "samples" });
+  assert.equal(r.profile.totalWeight, r.profile.samples);
+  assert.equal(r.events[r.event].name, "cpu-clock");
+  assert.ok(r.events.length >= 2, "sys.data has cpu-clock and a dummy event");
+  assert.equal(r.events[r.event].samples, r.profile.samples);
+});
+
+Deno.test("openRecords yields every sample in perf script order with symbolized frames", async () => {
+  const script = samplesFromScript(await Deno.readTextFile(fixture("fp.script-sym.txt")));
+  const input = await openRecords(fixture("fp.data"));
+  let i = 0;
+  let others = 0;
+  for await (const item of input) {
+    if (item.kind !== "sample") {
+      others++;
+      continue;
+    }
+    const want = script[i++];
+    assert.equal(item.sample.tid, want.tid);
+    assert.equal(Math.floor(item.sample.time / 1000) * 1000, want.time); // perf prints µs
+    assert.deepEqual(item.sample.frames.map((f) => f.sym), want.frames.map((f) => f.sym));
+  }
+  assert.equal(i, script.length);
+  assert.ok(others > 0);
+  assert.equal(input.info.format, "perf.data");
+});
+
+Deno.test("a truncated copy of fp.data warns, counts a damaged range and still loads", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bytes = await Deno.readFile(fixture("fp.data"));
+    const cut = `${dir}/cut.data`;
+    await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2) + 3));
+    const seen: string[] = [];
+    const r = await loadProfile(cut, { onWarning: (m) => seen.push(m) });
+    assert.ok(seen.some((m) => /truncated/.test(m)), seen.join("\n"));
+    assert.equal(r.profile.lost.damagedRanges, 1);
+    const header = new DataView(bytes.buffer, bytes.byteOffset);
+    const dataEnd = header.getUint32(40, true) + header.getUint32(48, true);
+    const missing = dataEnd - (Math.floor(bytes.length / 2) + 3);
+    // the missing tail plus the partial record before it
+    const extra = r.profile.lost.damagedBytes - missing;
+    assert.ok(extra > 0 && extra < 0x10000, String(extra));
+    assert.ok(r.profile.samples > 0 && r.profile.samples < 470, String(r.profile.samples));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectInputFormat tells perf.data, captures and other files apart", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(await detectInputFormat(fixture("fp.data")), "perf.data");
+    await Deno.writeTextFile(`${dir}/c`, "CALLRING" + "\0".repeat(60));
+    assert.equal(await detectInputFormat(`${dir}/c`), "capture");
+    await Deno.writeTextFile(`${dir}/x`, "hello world");
+    await assert.rejects(() => detectInputFormat(`${dir}/x`), InputFormatError);
+    await assert.rejects(() => loadProfile(`${dir}/missing`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LOST / LOST_SAMPLES, max-stack truncation and unknown markers", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/synth.data`;
+    const attr = defaultAttr({
+      type: 1,
+      config: 0n,
+      samplePeriod: 1000,
+      sampleType: SampleType.IP | SampleType.TID | SampleType.TIME | SampleType.CALLCHAIN |
+        SampleType.PERIOD,
+      flags: 2 ** AttrFlag.sampleIdAll,
+    });
+    const w = await PerfDataWriter.create(path, { events: [{ attr, name: "cpu-clock" }] });
+    const id = { pid: 7, tid: 7, time: 1 };
+    await w.writeRecord(kernelMmapRecord());
+    await w.writeRecord({
+      type: RecordType.COMM,
+      misc: 0,
+      size: 0,
+      pid: 7,
+      tid: 7,
+      comm: "t",
+      sampleId: id,
+    });
+    const user = (n: number) => Array.from({ length: n }, (_, i) => 0x401000n + BigInt(i * 16));
+    const chain = (xs: bigint[]) => BigUint64Array.from([0xfffffffffffffe00n, ...xs]);
+    // 127 user entries: the kernel's limit was reached -> truncated.
+    await w.writeSample({
+      ip: 0x401000n,
+      pid: 7,
+      tid: 7,
+      time: 2,
+      period: 5,
+      callchain: chain(user(127)),
+    });
+    // 3 entries: complete.
+    await w.writeSample({
+      ip: 0x401000n,
+      pid: 7,
+      tid: 7,
+      time: 3,
+      period: 5,
+      callchain: chain(user(3)),
+    });
+    // unknown marker: perf discards the chain, the sample keeps its ip.
+    await w.writeSample({
+      ip: 0x402000n,
+      pid: 7,
+      tid: 7,
+      time: 4,
+      period: 5,
+      callchain: BigUint64Array.from([0xfffffffffffff100n, 0x401000n, 0x401010n]),
+    });
+    await w.writeRecord({ type: RecordType.LOST, misc: 0, size: 0, id: 0, lost: 11, sampleId: id });
+    await w.writeRecord({ type: RecordType.LOST_SAMPLES, misc: 0, size: 0, lost: 4, sampleId: id });
+    await w.close();
+
+    const r = await loadProfile(path);
+    assert.equal(r.profile.samples, 3);
+    assert.equal(r.profile.truncatedSamples, 1);
+    assert.equal(r.profile.lost.lostRecords, 11);
+    assert.equal(r.profile.lost.lostSamples, 4);
+    const frames: number[] = [];
+    for await (const item of await openRecords(path, { symbolize: false })) {
+      if (item.kind === "sample") frames.push(item.sample.frames.length);
+    }
+    assert.deepEqual(frames, [127, 3, 1]);
+    const short = await loadProfile(path, { maxStack: 10 });
+    assert.equal(short.profile.truncatedSamples, 1);
+    const report = textReport(r.profile, { sort: ["sym"], accountingHeader: true });
+    assert.match(report, /truncated stacks: 1/);
+    assert.match(report, /11 events in LOST records, 4 in LOST_SAMPLES/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openRecords and loadProfile read a callring capture (auto-detected)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/callring.data`;
+    const sampleType = SampleType.IP | SampleType.TID | SampleType.TIME | SampleType.CPU |
+      SampleType.PERIOD | SampleType.CALLCHAIN;
+    const attr = defaultAttr({
+      type: 1,
+      config: 0n,
+      samplePeriod: 1000,
+      sampleType,
+      flags: 2 ** AttrFlag.sampleIdAll,
+    });
+    const format = sampleFormatOf(attr);
+    const w = await CaptureWriter.create(await fileSink(path), {
+      events: [{ attr, ids: [] }],
+      cpus: 2,
+      clockid: 1,
+      startTime: 0,
+      syncDistance: 0,
+      maxChunk: 512,
+    });
+    const position = [0, 0];
+    const add = async (cpu: number, bytes: Uint8Array) => {
+      await w.addRecords(cpu, bytes, position[cpu]);
+      position[cpu] += bytes.length;
+    };
+    const sid = (time: number, cpu: number) => ({ pid: 9, tid: 9, time, cpu });
+    await add(
+      0,
+      encodeRecord({
+        type: RecordType.COMM,
+        misc: 0,
+        size: 0,
+        pid: 9,
+        tid: 9,
+        comm: "sim",
+        sampleId: sid(1, 0),
+      }, sampleType),
+    );
+    // A callring extension record (CALLRING_SYMBOL's type; payload opaque here).
+    const ext = new Uint8Array(16);
+    new DataView(ext.buffer).setUint32(0, 0x4c02, true);
+    new DataView(ext.buffer).setUint16(6, 16, true);
+    ext[8] = 0xab;
+    await add(0, ext);
+    const leafs: bigint[] = [];
+    for (let i = 0; i < 200; i++) {
+      const cpu = i % 2;
+      const leaf = 0x1000n + BigInt(i % 5);
+      leafs.push(leaf);
+      const callchain = BigUint64Array.from([0xfffffffffffffe00n, leaf, 0x2000n, 0x3000n]);
+      await add(
+        cpu,
+        encodeSample(
+          { ip: leaf, pid: 9, tid: 9, time: 10 + i, cpu, period: 1000, callchain },
+          format,
+        ),
+      );
+    }
+    await add(
+      1,
+      encodeRecord({
+        type: RecordType.LOST,
+        misc: 0,
+        size: 0,
+        id: 0,
+        lost: 3,
+        sampleId: sid(500, 1),
+      }, sampleType),
+    );
+    await w.close();
+
+    assert.equal(await detectInputFormat(path), "capture");
+    const times: number[] = [];
+    let comm = "";
+    const extensions: number[] = [];
+    const input = await openRecords(path, {
+      onExtensionRecord: (e) => extensions.push(e.type, e.bytes[8]),
+      resolveUnmapped: (_pid, ip) =>
+        ip === 0x2000n ? { sym: "sim_caller", dso: "[sim]" } : undefined,
+    });
+    for await (const item of input) {
+      if (item.kind === "sample") {
+        times.push(item.sample.time);
+        comm = item.sample.comm;
+        assert.equal(item.sample.frames.length, 3);
+        assert.equal(item.sample.frames[0].ip, leafs[item.sample.time - 10]);
+        assert.equal(item.sample.frames[0].sym, undefined);
+        assert.equal(item.sample.frames[1].sym, "sim_caller");
+      }
+    }
+    assert.equal(input.info.format, "capture");
+    assert.deepEqual(extensions, [0x4c02, 0xab]);
+    assert.equal(times.length, 200);
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), "time-merged across CPUs");
+    assert.equal(comm, "sim");
+    const r = await loadProfile(path, { filter: { cpu: "1" } });
+    assert.equal(r.profile.samples, 100);
+    assert.equal(r.profile.lost.lostRecords, 3);
+    assert.equal(r.events[0].name, "cpu-clock");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

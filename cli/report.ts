@@ -224,8 +224,8 @@ try {
   if (opts.context !== undefined && profile.samples === 0 && !opts.quiet) {
     warn(
       COMMAND,
-      `--context: ${input} does not record the interrupted context of its samples, ` +
-        "so none can match",
+      `--context ${opts.context}: no sample of ${input} matched (the context is told from ` +
+        "the interrupt entry functions on the kernel stack)",
     );
   }
 

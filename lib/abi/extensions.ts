@@ -1,7 +1,8 @@
 /**
  * callring extension records (type range 0x4c00-0x4cff, never written to a
- * perf.data): the continuation **fragment** (`CALLRING_FRAGMENT`, 0x4c00) and
- * the **sync point** (`CALLRING_SYNC`, 0x4c01). Layout codecs only; CRC
+ * perf.data): the continuation **fragment** (`CALLRING_FRAGMENT`, 0x4c00),
+ * the **sync point** (`CALLRING_SYNC`, 0x4c01) and the simulator's
+ * **symbol** (`CALLRING_SYMBOL`, 0x4c02). Layout codecs only; CRC
  * computation and validation live in `lib/ring/sync.ts`.
  *
  * Fragment record (`32 + 8 * count` bytes):
@@ -40,7 +41,7 @@
 
 import { RecordType } from "./constants.ts";
 import { FormatError } from "./errors.ts";
-import { getU64, setU64 } from "./u64.ts";
+import { getU64, getU64Big, setU64, setU64Big } from "./u64.ts";
 
 /** Bytes before the entries of a fragment record. */
 export const FRAGMENT_HEADER_SIZE = 32;
@@ -276,4 +277,119 @@ export function hasSyncShape(view: DataView, offset: number): boolean {
     view.getUint32(offset + 12, true) === SYNC_MAGIC_WORDS[1] &&
     view.getUint32(offset + 16, true) === SYNC_MAGIC_WORDS[2] &&
     view.getUint32(offset + 20, true) === SYNC_MAGIC_WORDS[3];
+}
+
+/** Bytes before the name of a symbol record. */
+export const SYMBOL_HEADER_SIZE = 32;
+
+/** Flag bits of a symbol record. */
+export const SymbolFlag = {
+  /** The range is kernel text (`PERF_RECORD_MISC_KERNEL` addresses). */
+  KERNEL: 1,
+} as const;
+
+/**
+ * One symbol of a simulated machine, as carried by a `CALLRING_SYMBOL`
+ * record (type 0x4c02): simulated captures name their own code, the way
+ * perf.data relies on MMAP records and files on disk.
+ *
+ * | off | size | field |
+ * |---|---|---|
+ * | 0 | 8 | `perf_event_header` {type 0x4c02, misc 0, size} |
+ * | 8 | 8 | start address |
+ * | 16 | 8 | end address (exclusive) |
+ * | 24 | 4 | flags (bit 0 KERNEL) |
+ * | 28 | 2 | name length in bytes (UTF-8) |
+ * | 30 | 2 | dso length in bytes (UTF-8) |
+ * | 32 | ... | name, then dso, zero-padded to 8 bytes |
+ */
+export interface SymbolRecord {
+  /** First address. */
+  start: bigint;
+  /** One past the last address. */
+  end: bigint;
+  /** Kernel text? */
+  kernel: boolean;
+  /** Function name. */
+  name: string;
+  /** Object name (`[kernel.kallsyms]`, `app`, `libc.so.6`). */
+  dso: string;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * Encode a `CALLRING_SYMBOL` record.
+ *
+ * @param s The symbol.
+ * @returns The record bytes (header included, 8-aligned).
+ * @throws {RangeError} When the name or dso is longer than 65535 bytes or the record exceeds 65528.
+ * @example
+ * ```ts
+ * import { decodeSymbolRecord, encodeSymbolRecord } from "./extensions.ts";
+ * const bytes = encodeSymbolRecord({ start: 0x400000n, end: 0x400100n, kernel: false, name: "main", dso: "app" });
+ * console.log(decodeSymbolRecord(new DataView(bytes.buffer), 0).name); // "main"
+ * ```
+ */
+export function encodeSymbolRecord(s: SymbolRecord): Uint8Array {
+  const name = utf8.encode(s.name);
+  const dso = utf8.encode(s.dso);
+  const size = (SYMBOL_HEADER_SIZE + name.length + dso.length + 7) & ~7;
+  if (name.length > 0xffff || dso.length > 0xffff || size > 0xfff8) {
+    throw new RangeError(`Cannot encode symbol "${s.name.slice(0, 40)}": record too large`);
+  }
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, RecordType.CALLRING_SYMBOL, true);
+  v.setUint16(6, size, true);
+  setU64Big(v, 8, s.start);
+  setU64Big(v, 16, s.end);
+  v.setUint32(24, s.kernel ? SymbolFlag.KERNEL : 0, true);
+  v.setUint16(28, name.length, true);
+  v.setUint16(30, dso.length, true);
+  out.set(name, SYMBOL_HEADER_SIZE);
+  out.set(dso, SYMBOL_HEADER_SIZE + name.length);
+  return out;
+}
+
+/**
+ * Decode a `CALLRING_SYMBOL` record.
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @param fileOffset Offset to name in errors (default `offset`).
+ * @returns The symbol.
+ * @throws {FormatError} When the type is wrong or the lengths overrun the record.
+ */
+export function decodeSymbolRecord(
+  view: DataView,
+  offset: number,
+  fileOffset = offset,
+): SymbolRecord {
+  const type = view.getUint32(offset, true);
+  const size = view.getUint16(offset + 6, true);
+  if (type !== RecordType.CALLRING_SYMBOL || size < SYMBOL_HEADER_SIZE) {
+    throw new FormatError(
+      `Not a symbol record: type 0x${type.toString(16)} size ${size}`,
+      fileOffset,
+    );
+  }
+  const nameLen = view.getUint16(offset + 28, true);
+  const dsoLen = view.getUint16(offset + 30, true);
+  if (SYMBOL_HEADER_SIZE + nameLen + dsoLen > size || offset + size > view.byteLength) {
+    throw new FormatError(
+      `Symbol record lengths overrun the record: name ${nameLen} + dso ${dsoLen} in ${size} bytes`,
+      fileOffset,
+    );
+  }
+  const base = view.byteOffset + offset + SYMBOL_HEADER_SIZE;
+  const bytes = new Uint8Array(view.buffer, base, nameLen + dsoLen);
+  return {
+    start: getU64Big(view, offset + 8),
+    end: getU64Big(view, offset + 16),
+    kernel: (view.getUint32(offset + 24, true) & SymbolFlag.KERNEL) !== 0,
+    name: fromUtf8.decode(bytes.subarray(0, nameLen)),
+    dso: fromUtf8.decode(bytes.subarray(nameLen)),
+  };
 }

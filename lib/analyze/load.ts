@@ -42,6 +42,9 @@ import {
   SampleType,
 } from "../abi/mod.ts";
 import { CALLRING_RECORD_MIN } from "../abi/constants.ts";
+import { inferContext } from "./context.ts";
+import { decodeSymbolRecord } from "../abi/extensions.ts";
+import { SimulatedSymbols } from "./sim_symbols.ts";
 import { type ByteSource, CaptureReader, fileSource } from "../capture/reader.ts";
 import type { CaptureHeader } from "../capture/format.ts";
 import type { StreamRecord } from "../ring/defrag.ts";
@@ -262,6 +265,9 @@ export async function detectInputFormat(path: string): Promise<InputFormat> {
 
 const MARKER_HI = 0xffffffff;
 
+/** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
+type OwnSymbols = (ip: bigint) => { sym: string; dso: string } | undefined;
+
 /** Symbolizes callchains into shared {@linkcode FrameRef} objects. */
 class ChainResolver {
   readonly #session: PerfSession;
@@ -273,17 +279,20 @@ class ChainResolver {
   readonly #out: FrameRef[] = [];
   readonly #hasMap: boolean[] = [];
   readonly #unmapped: UnmappedResolver | undefined;
+  readonly #own: OwnSymbols | undefined;
 
   constructor(
     session: PerfSession,
     symbolize: boolean,
     maxStack: number,
     unmapped: UnmappedResolver | undefined,
+    own: OwnSymbols | undefined,
   ) {
     this.#session = session;
     this.#symbolize = symbolize;
     this.#maxStack = maxStack;
     this.#unmapped = unmapped;
+    this.#own = own;
   }
 
   /** Resolve one sample: frames (leaf-first) and whether the chain was cut. */
@@ -365,6 +374,12 @@ class ChainResolver {
       this.#out.push(this.#frame(kernel, map?.dso, undefined, ip));
       return;
     }
+    const own = this.#own?.(ip);
+    if (own !== undefined) {
+      this.#hasMap.push(true);
+      this.#out.push(this.#frame(kernel, own.dso, own.sym, ip));
+      return;
+    }
     const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, cpumode);
     if (r.map === undefined && this.#unmapped !== undefined) {
       const named = this.#unmapped(pid, ip, cpumode);
@@ -409,7 +424,12 @@ class ItemMaker {
   readonly #info: InputInfo;
   readonly #prefilter: SamplePredicate | undefined;
 
-  constructor(info: InputInfo, options: OpenRecordsOptions, lost: LostAccounting = emptyLost()) {
+  constructor(
+    info: InputInfo,
+    options: OpenRecordsOptions,
+    lost: LostAccounting = emptyLost(),
+    own?: OwnSymbols,
+  ) {
     this.#info = info;
     this.lost = lost;
     this.session = new PerfSession(options.kallsyms ? { kallsyms: options.kallsyms } : {});
@@ -418,6 +438,7 @@ class ItemMaker {
       options.symbolize ?? true,
       options.maxStack ?? DEFAULT_MAX_STACK,
       options.resolveUnmapped,
+      own,
     );
     this.#prefilter = options.prefilter;
   }
@@ -451,7 +472,8 @@ class ItemMaker {
       const attr = event?.attr;
       if (attr === undefined) return { kind: "sample", sample: base, record };
       const { frames, truncated } = this.#chains.resolve(s, record.misc, attr);
-      return { kind: "sample", sample: { ...base, frames, truncated }, record };
+      const context = inferContext(frames);
+      return { kind: "sample", sample: { ...base, frames, truncated, context }, record };
     }
     if (record.type === RecordType.LOST && "lost" in record) {
       this.lost.lostRecords += record.lost;
@@ -630,8 +652,30 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
   };
   const byId = new Map<number, number>();
   header.events.forEach((e, i) => e.ids.forEach((id) => byId.set(id, i)));
-  const maker = new ItemMaker(info, options);
+  // Simulated captures name their code in CALLRING_SYMBOL records (no MMAPs, no files on disk).
   const warnings: string[] = [];
+  const simSymbols = new SimulatedSymbols();
+  const userExtension = options.onExtensionRecord;
+  const onExtension = (record: ExtensionRecord) => {
+    if (record.type === RecordType.CALLRING_SYMBOL) {
+      const v = new DataView(record.bytes.buffer, record.bytes.byteOffset, record.bytes.byteLength);
+      try {
+        simSymbols.add(decodeSymbolRecord(v, 0));
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        const message = `${path}: CPU ${record.cpu}: ${e.message}; symbol ignored`;
+        warnings.push(message);
+        options.onWarning?.(message);
+      }
+    }
+    userExtension?.(record);
+  };
+  const maker = new ItemMaker(
+    info,
+    options,
+    undefined,
+    (ip) => simSymbols.size > 0 ? simSymbols.resolve(ip) : undefined,
+  );
   let bytesRead = header.size;
   const format = reader.format;
   const idAll = header.events[0] !== undefined && sampleIdAll(header.events[0].attr);
@@ -673,7 +717,7 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
           resumeProducer?.();
           resumeProducer = undefined;
           for (const rec of batch) {
-            const d = decodeCaptureRecord(rec, format, idAll, byId, options.onExtensionRecord);
+            const d = decodeCaptureRecord(rec, format, idAll, byId, onExtension);
             if (d) yield maker.item(d);
           }
           continue;
@@ -805,7 +849,11 @@ export class UnknownEventError extends RangeError {
  */
 export async function loadProfile(path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const filter = options.filter ? sampleFilter(options.filter) : undefined;
-  const input = await openRecords(path, { ...options, prefilter: filter });
+  // The context is told from symbols, which the prefilter runs before: it tests the rest.
+  const prefilter = options.filter
+    ? sampleFilter({ ...options.filter, context: undefined })
+    : undefined;
+  const input = await openRecords(path, { ...options, prefilter });
   const builders = new Map<number, ProfileBuilder>();
   const byWeight = options.weight === "samples";
   const builderFor = (event: number) => {

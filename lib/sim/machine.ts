@@ -41,6 +41,14 @@ export interface MachineOptions {
   readonly reallocEveryNs?: number;
   /** A fork happens this often (default 1 ms). */
   readonly forkEveryNs?: number;
+  /** Chance a stack reshape draws a deep recursion of 256-1279 user frames (default 0). */
+  readonly pDeepStack?: number;
+  /**
+   * Callchain entries the per-context buffer holds (default 255, the thread's `nr + 255`
+   * layout, L2639-2653); deeper chains are cut there and count as truncated. Infinity when
+   * the ring takes continuation fragments.
+   */
+  readonly maxStack?: number;
   /** vmalloc_fault looks the PGD up through cr3 (patch 1/2, default) or current->active_mm. */
   readonly vmallocFaultUsesCr3?: boolean;
 }
@@ -127,6 +135,8 @@ export class Machine {
       reallocEveryNs: 2_000_000,
       forkEveryNs: 1_000_000,
       vmallocFaultUsesCr3: true,
+      pDeepStack: 0,
+      maxStack: 255,
       ...opts,
     };
     this.#r = new Prng(opts.seed);
@@ -227,7 +237,7 @@ export class Machine {
           ctx.cr3Mm = next.mm;
         }
       }
-      if (r.float() < 0.3) ctx.thread.reshape(r, this.#img);
+      if (r.float() < 0.3) ctx.thread.reshape(r, this.#img, o.pDeepStack);
       this.#overflow(ctx, c);
     }
     this.#i = end;
@@ -260,7 +270,7 @@ export class Machine {
     const comm = `app${pid}`;
     for (let k = 0; k < 2; k++) {
       const t = new SimThread(pid, pid + k, comm, mm);
-      t.reshape(this.#r, this.#img);
+      t.reshape(this.#r, this.#img, this.#o.pDeepStack);
       this.#threads.push(t);
       this.sink.fork?.(pid, 1, pid + k, 1, this.#time);
       this.sink.comm?.(pid, pid + k, comm, this.#time);
@@ -385,8 +395,13 @@ export class Machine {
     }
     if (this.#r.float() < this.#o.pUserPageMissing) {
       const u = chain.indexOf(PERF_CONTEXT_USER);
-      const keep = u + 1 + this.#r.int(Math.max(1, chain.length - u - 1));
+      // perf_callchain_user stores regs->ip before walking, so the user leaf is always there
+      const keep = u + 2 + this.#r.int(Math.max(1, chain.length - u - 2));
       chain = chain.slice(0, keep);
+      truncated = true;
+    }
+    if (chain.length > this.#o.maxStack) {
+      chain = chain.slice(0, this.#o.maxStack);
       truncated = true;
     }
     const ip = chain[1];

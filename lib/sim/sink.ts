@@ -27,7 +27,8 @@ export interface SimSample {
   context: number;
   /** Kernel order: leaf first, with PERF_CONTEXT_* markers. */
   callchain: readonly bigint[];
-  /** The user walk bailed on a non-present page. */
+  /** The callchain is incomplete: the user walk bailed on a non-present page, or the chain
+   * overran the callchain buffer (`maxStack`). */
   truncated: boolean;
 }
 

@@ -50,16 +50,12 @@ const KERNEL_FUNCS = [
   "__schedule",
   "pick_next_task_fair",
   "try_to_wake_up",
-  "__do_softirq",
   "net_rx_action",
   "napi_poll",
   "__netif_receive_skb",
   "ip_rcv",
   "tcp_v4_rcv",
   "tcp_recvmsg",
-  "handle_irq_event",
-  "handle_edge_irq",
-  "common_interrupt",
   "do_page_fault",
   "handle_mm_fault",
   "__handle_mm_fault",
@@ -72,6 +68,21 @@ const KERNEL_FUNCS = [
   "memset",
   "_raw_spin_lock",
   "mutex_lock",
+];
+/**
+ * Root-side kernel frames of a stack interrupted in softirq / hardirq context, leaf first: the
+ * interrupt entry the context runs on. Kept out of the random pool, so a stack holds them only
+ * when its context says so and the analyzer can tell the context from the symbols.
+ */
+const CONTEXT_FRAMES: readonly (readonly string[])[] = [
+  [],
+  [
+    "__do_softirq",
+    "irq_exit_rcu",
+    "sysvec_apic_timer_interrupt",
+    "asm_sysvec_apic_timer_interrupt",
+  ],
+  ["__handle_irq_event_percpu", "handle_irq_event", "handle_edge_irq", "common_interrupt"],
 ];
 const USER_FUNCS = [
   "main",
@@ -151,6 +162,8 @@ export class SymbolTable {
 export class Image {
   /** Kernel function entry points. */
   readonly kernel: bigint[] = [];
+  /** Entry points of the softirq / hardirq entry frames, by context (see CONTEXT_FRAMES). */
+  readonly contextEntry: (readonly bigint[])[] = [];
   /** User function entry points (program text, then the shared library). */
   readonly user: bigint[] = [];
   /** Symbol table covering both. */
@@ -163,6 +176,16 @@ export class Image {
       this.kernel.push(start);
       r.push({ start, end: start + 0x400n, name, kernel: true, dso: "[kernel.kallsyms]" });
     });
+    let k = KERNEL_FUNCS.length;
+    for (const names of CONTEXT_FRAMES) {
+      const entry: bigint[] = [];
+      for (const name of names) {
+        const start = KERNEL_BASE + BigInt(k++) * 0x400n;
+        entry.push(start);
+        r.push({ start, end: start + 0x400n, name, kernel: true, dso: "[kernel.kallsyms]" });
+      }
+      this.contextEntry.push(entry);
+    }
     USER_FUNCS.forEach((name, i) => {
       const start = USER_BASE + BigInt(i) * 0x100n;
       this.user.push(start);
@@ -229,21 +252,36 @@ export class SimThread {
    * Draw a fresh call stack.
    * @param r PRNG
    * @param img program image
+   * @param pDeep chance of a deep recursion (256-1279 user frames, beyond the kernel's 255-entry
+   *   callchain buffer); 0 draws nothing extra from the PRNG
    */
-  reshape(r: Prng, img: Image): void {
+  reshape(r: Prng, img: Image, pDeep = 0): void {
     const inKernel = r.float() < 0.6;
     const kd = inKernel ? kernelDepth(r) : 0;
-    const ud = userDepth(r);
+    let ud = userDepth(r);
+    const deep = pDeep > 0 && r.float() < pDeep;
+    if (deep) ud = 256 + r.int(1024);
     this.kernel = new Array(kd);
     for (let i = 0; i < kd; i++) {
       this.kernel[i] = img.kernel[r.int(img.kernel.length)] + BigInt(4 + 4 * r.int(60));
     }
     this.user = new Array(ud);
-    for (let i = 0; i < ud; i++) {
-      this.user[i] = img.user[r.int(img.user.length)] + BigInt(4 + 4 * r.int(30));
+    if (deep) {
+      // a recursive descent: one function calling itself from one call site
+      const fn = img.user[r.int(img.user.length)] + BigInt(4 + 4 * r.int(30));
+      for (let i = 0; i < ud; i++) this.user[i] = fn;
+    } else {
+      for (let i = 0; i < ud; i++) {
+        this.user[i] = img.user[r.int(img.user.length)] + BigInt(4 + 4 * r.int(30));
+      }
     }
     const c = r.float();
     this.context = !inKernel ? 0 : c < 0.8 ? 0 : c < 0.93 ? 1 : 2;
+    // interrupted in softirq / hardirq: the root-most frames are the interrupt entry (innermost
+    // first), replacing drawn frames so the depth keeps Ingo's histogram
+    const entry = img.contextEntry[this.context];
+    const n = Math.min(entry.length, kd - 1);
+    for (let i = 0; i < n; i++) this.kernel[kd - n + i] = entry[i] + 0x10n;
     this.#chain = null;
   }
 

@@ -1,0 +1,598 @@
+/**
+ * The simulated `perf record`: a {@link Machine} whose NMI handler writes each sample into its
+ * CPU's perf mmap ring (the thread's "reserve the exact size, copy, commit"), side-band COMM /
+ * FORK records and the machine's symbol table beside them, rings drained into a callring capture
+ * every `drainIntervalNs` of simulated time (consume mode) or snapshotted at the end (overwrite,
+ * flight-recorder mode). Optionally reads the capture back and checks it against the ground
+ * truth: every sample read equals its true stack, and per CPU
+ * `written = read + reported lost` (or `+ overwritten` in overwrite mode).
+ *
+ * @module
+ */
+import {
+  AttrFlag,
+  CpuMode,
+  decodeRecord,
+  defaultAttr,
+  encodeRecord,
+  RecordType,
+  SampleType,
+} from "../abi/mod.ts";
+import { encodeSymbolRecord } from "../abi/extensions.ts";
+import { type ByteSource, CaptureReader, type ReadSummary } from "../capture/reader.ts";
+import { CHUNK_FLAG_GAP } from "../capture/format.ts";
+import { type CaptureSink, CaptureWriter } from "../capture/writer.ts";
+import { createRingMemory, loadTail, type RingMemory } from "../ring/layout.ts";
+import { RingReader, snapshotOverwrite } from "../ring/reader.ts";
+import { type SampleFields, SampleWriter } from "../ring/sample_writer.ts";
+import { RingWriter } from "../ring/writer.ts";
+import type { Strategy } from "./cpu.ts";
+import { Machine, type MachineOptions, type SimMetrics } from "./machine.ts";
+import type { SampleSink, SimSample, SimTruth } from "./sink.ts";
+
+/** `sample_type` of simulated captures: what `perf record -e cpu-clock -g` writes. */
+export const SIM_SAMPLE_TYPE: number = SampleType.IP | SampleType.TID | SampleType.TIME |
+  SampleType.CPU | SampleType.PERIOD | SampleType.CALLCHAIN;
+
+/** Event id of the simulated cpu-clock event (LOST records carry it). */
+export const SIM_EVENT_ID = 1;
+
+/** Callchain entries per continuation fragment: one callchain buffer's worth (L2639-2653). */
+export const SIM_FRAGMENT_ENTRIES = 255;
+
+/** Options of {@link recordSimulation}. */
+export interface SimRecordOptions
+  extends Omit<MachineOptions, "samples" | "periodNs" | "maxStack" | "cpus"> {
+  /** Number of CPUs (default 4). */
+  readonly cpus?: number;
+  /** Simulated run time in ms (default 250). */
+  readonly durationMs?: number;
+  /** PMU overflows per second per CPU (default 10,000 = a 100 us period). */
+  readonly frequencyHz?: number;
+  /** Deep callchains go out as head sample + continuation fragments instead of being cut at 255. */
+  readonly fragments?: boolean;
+  /** Emit a sync record at least every this many ring bytes (default 65536; 0 = none). */
+  readonly syncDistance?: number;
+  /** Flight-recorder rings (`write_backward`), snapshotted once at the end. */
+  readonly overwrite?: boolean;
+  /** Data pages per ring, a power of two (default 128 = 512 KiB, perf record's default). */
+  readonly ringPages?: number;
+  /** Drain the rings every this many ns of simulated time (default 10 ms). */
+  readonly drainIntervalNs?: number;
+  /** Keep the ground truth of written samples for a read-back check (default true). */
+  readonly verify?: boolean;
+  /** Reopens the finished capture for the read-back check (none: no check). */
+  readonly readBack?: () => ByteSource | Promise<ByteSource>;
+  /** Called after each drain round with overflows simulated so far and in total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Ring accounting of one CPU. */
+export interface SimCpuAccounting {
+  /** CPU number. */
+  readonly cpu: number;
+  /** Records the writer tried to put into the ring (samples, fragments, side-band). */
+  readonly written: number;
+  /** Records dropped for lack of room (reported by `PERF_RECORD_LOST`). */
+  readonly dropped: number;
+  /** Records an overwrite ring overwrote before the snapshot. */
+  readonly overwritten: number;
+  /** LOST records emitted and the sum of their counts. */
+  readonly lostRecords: number;
+  /** Sum of the counts carried by LOST records. */
+  readonly lostReported: number;
+  /** Sync records emitted. */
+  readonly syncRecords: number;
+  /**
+   * Records read back (stream records before reassembly, minus side-band the tool wrote straight
+   * into the capture; undefined without verify).
+   */
+  readonly read?: number;
+  /** LOST counts read back (undefined without verify). */
+  readonly lostRead?: number;
+}
+
+/** Read-back check against the ground truth. */
+export interface SimVerification {
+  /** Samples read back (after reassembly). */
+  readonly samples: number;
+  /** Samples whose callchain equals the true stack exactly. */
+  readonly exact: number;
+  /** Samples read back that the recorder never wrote (must be 0). */
+  readonly unexpected: number;
+  /** Fragmented events the reader gave up incomplete. */
+  readonly incompleteEvents: number;
+  /** Fragmented events reassembled. */
+  readonly defragmented: number;
+  /** Whether `written = read + lost (+ overwritten)` held on every CPU. */
+  readonly balanced: boolean;
+  /** Reader warnings (must be empty for a clean run). */
+  readonly warnings: readonly string[];
+  /** The reader's full summary. */
+  readonly summary: ReadSummary;
+}
+
+/** What {@link recordSimulation} did. */
+export interface SimRecordResult {
+  /** The machine's metrics (attempted, delivered, exact, lost NMIs, corruptions, faults). */
+  readonly metrics: SimMetrics;
+  /** Per-CPU ring accounting. */
+  readonly cpus: readonly SimCpuAccounting[];
+  /** Samples handed to the ring writers. */
+  readonly samplesWritten: number;
+  /** Samples written whole (every record of it committed). */
+  readonly samplesCommitted: number;
+  /** Samples split into head + fragments. */
+  readonly fragmentedSamples: number;
+  /** Fragment records written. */
+  readonly fragmentRecords: number;
+  /** Bytes of sample and fragment records written into the rings. */
+  readonly sampleBytes: number;
+  /** Capture bytes written. */
+  readonly captureBytes: number;
+  /** Simulated time covered, ns. */
+  readonly simulatedNs: number;
+  /** Read-back check (undefined when `verify` is false). */
+  readonly verification?: SimVerification;
+}
+
+/**
+ * FNV-1a over the u32 halves of a callchain: a stack fingerprint for the ground-truth check.
+ * @param chain callchain entries
+ * @returns 32-bit hash
+ */
+function hashChain(chain: ArrayLike<bigint>): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < chain.length; i++) {
+    const v = chain[i];
+    const lo = Number(v & 0xffffffffn);
+    const hi = Number(v >> 32n);
+    h = Math.imul(h ^ lo, 0x01000193);
+    h = Math.imul(h ^ hi, 0x01000193);
+  }
+  return (h ^ chain.length) >>> 0;
+}
+
+/** The sink the simulated NMI handler writes through: one ring (and sample writer) per CPU. */
+class RingSink implements SampleSink {
+  readonly rings: RingMemory[];
+  readonly writers: RingWriter[];
+  readonly samplers: SampleWriter[];
+  /** Written samples awaiting read-back: key -> true-stack hashes. */
+  readonly expected = new Map<string, number[]>();
+  samples = 0;
+  sampleBytes = 0;
+  #pendingSample: SimSample | undefined;
+  #chain = new Uint32Array(2048);
+  readonly #fields: SampleFields = {
+    misc: 0,
+    ipLo: 0,
+    ipHi: 0,
+    pid: 0,
+    tid: 0,
+    time: 0,
+    id: SIM_EVENT_ID,
+    cpu: 0,
+    period: 0,
+  };
+  readonly #verify: boolean;
+  /** Side-band records held back until the capture starts (the tool's synthesized events). */
+  sideband: Uint8Array[] | null = [];
+
+  constructor(cpus: number, dataSize: number, o: SimRecordOptions) {
+    this.#verify = o.verify ?? true;
+    this.rings = [];
+    this.writers = [];
+    this.samplers = [];
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const ring = createRingMemory(dataSize, { overwrite: o.overwrite ?? false });
+      const w = new RingWriter(ring, {
+        cpu,
+        lostId: SIM_EVENT_ID,
+        sampleType: SIM_SAMPLE_TYPE,
+        sampleIdAll: true,
+        syncDistance: o.overwrite ? 0 : o.syncDistance ?? 65536,
+      });
+      this.rings.push(ring);
+      this.writers.push(w);
+      this.samplers.push(
+        new SampleWriter(w, SIM_SAMPLE_TYPE, {
+          headEntries: o.fragments ? SIM_FRAGMENT_ENTRIES : 0xfff8 / 8 - 8,
+          fragmentEntries: SIM_FRAGMENT_ENTRIES,
+        }),
+      );
+    }
+  }
+
+  sample(s: SimSample): void {
+    this.samples++;
+    const n = s.callchain.length;
+    if (this.#chain.length < 2 * n) this.#chain = new Uint32Array(4 * n);
+    const words = this.#chain;
+    for (let i = 0; i < n; i++) {
+      const v = s.callchain[i];
+      words[2 * i] = Number(v & 0xffffffffn);
+      words[2 * i + 1] = Number(v >> 32n);
+    }
+    const f = this.#fields;
+    f.misc = s.ip >= 0xffff800000000000n ? CpuMode.KERNEL : CpuMode.USER;
+    f.ipLo = Number(s.ip & 0xffffffffn);
+    f.ipHi = Number(s.ip >> 32n);
+    f.pid = s.pid;
+    f.tid = s.tid;
+    f.time = s.time;
+    f.cpu = s.cpu;
+    f.period = s.period;
+    const sw = this.samplers[s.cpu];
+    const before = sw.stats.fragments;
+    sw.write(f, words, n);
+    const frags = sw.stats.fragments - before;
+    this.sampleBytes += frags === 0
+      ? sw.sampleSize(n)
+      : sw.sampleSize(SIM_FRAGMENT_ENTRIES) + frags * 32 + (n - SIM_FRAGMENT_ENTRIES) * 8;
+    this.#pendingSample = this.#verify ? s : undefined;
+  }
+
+  truth(t: SimTruth): void {
+    const s = this.#pendingSample;
+    if (!t.delivered || s === undefined) return;
+    this.#pendingSample = undefined;
+    const key = `${s.cpu}:${s.time}:${s.tid}`;
+    const list = this.expected.get(key);
+    const h = hashChain(t.stack);
+    if (list) list.push(h);
+    else this.expected.set(key, [h]);
+  }
+
+  comm(pid: number, tid: number, comm: string, time: number): void {
+    this.#side(
+      encodeRecord(
+        {
+          type: RecordType.COMM,
+          misc: 0,
+          size: 0,
+          pid,
+          tid,
+          comm,
+          sampleId: this.#id(pid, tid, time),
+        },
+        SIM_SAMPLE_TYPE,
+      ),
+      time,
+    );
+  }
+
+  #side(record: Uint8Array, time: number): void {
+    if (this.sideband) this.sideband.push(record);
+    else this.writers[0].write(record, time);
+  }
+
+  fork(pid: number, ppid: number, tid: number, ptid: number, time: number): void {
+    this.#side(
+      encodeRecord(
+        {
+          type: RecordType.FORK,
+          misc: 0,
+          size: 0,
+          pid,
+          ppid,
+          tid,
+          ptid,
+          time,
+          sampleId: this.#id(pid, tid, time),
+        },
+        SIM_SAMPLE_TYPE,
+      ),
+      time,
+    );
+  }
+
+  #id(pid: number, tid: number, time: number) {
+    return { pid, tid, time, cpu: 0 };
+  }
+}
+
+/**
+ * Free bytes of a consume-mode ring.
+ * @param w the writer
+ * @returns bytes that can be reserved now
+ */
+function ringRoom(w: RingWriter): number {
+  return w.ring.dataSize - (w.head - loadTail(w.ring));
+}
+
+/**
+ * Simulate a seeded workload under one NMI strategy and record it into a callring capture.
+ *
+ * @param strategy the NMI strategy installed on every CPU
+ * @param sink where the capture bytes go
+ * @param options run, ring and capture parameters
+ * @returns metrics, ring accounting and the read-back check
+ * @throws {RangeError} On impossible parameters (ring size, frequency, duration).
+ * @example
+ * ```ts
+ * import { recordSimulation } from "./recorder.ts";
+ * import { getStrategy } from "./strategies/mod.ts";
+ * const parts: Uint8Array[] = [];
+ * const r = await recordSimulation(getStrategy("mainline"), {
+ *   write: (b) => { parts.push(b.slice()); return Promise.resolve(); },
+ *   close: () => {},
+ * }, { seed: 1, durationMs: 20 });
+ * console.log(r.verification?.exact === r.metrics.exact); // true
+ * ```
+ */
+export async function recordSimulation(
+  strategy: Strategy,
+  sink: CaptureSink,
+  options: SimRecordOptions,
+): Promise<SimRecordResult> {
+  const cpus = options.cpus ?? 4;
+  const frequency = options.frequencyHz ?? 10_000;
+  const durationMs = options.durationMs ?? 250;
+  const pages = options.ringPages ?? 128;
+  if (!(frequency > 0 && frequency <= 1e8)) {
+    throw new RangeError(`Cannot record: frequency must be in (0, 1e8] Hz: current ${frequency}`);
+  }
+  if (!(durationMs > 0)) {
+    throw new RangeError(`Cannot record: duration must be positive: current ${durationMs} ms`);
+  }
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 1024) {
+    throw new RangeError(`Cannot record: CPU count must be in [1, 1024]: current ${cpus}`);
+  }
+  if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0 || pages > 65536) {
+    throw new RangeError(
+      `Cannot record: ring pages must be a power of two in [1, 65536]: current ${pages}`,
+    );
+  }
+  const periodNs = Math.round(1e9 / frequency);
+  const samples = Math.max(1, Math.round((durationMs * 1e6 / periodNs) * cpus));
+  const verify = options.verify ?? true;
+  const overwrite = options.overwrite ?? false;
+  const syncDistance = overwrite ? 0 : options.syncDistance ?? 65536;
+  const rs = new RingSink(cpus, pages * 4096, options);
+  const attr = defaultAttr({
+    type: 1,
+    config: 0n,
+    samplePeriod: periodNs,
+    sampleType: SIM_SAMPLE_TYPE,
+    flags: 2 ** AttrFlag.sampleIdAll + 2 ** AttrFlag.comm + 2 ** AttrFlag.task,
+    sampleMaxStack: options.fragments ? 0 : 255,
+  });
+  const cw = await CaptureWriter.create(sink, {
+    events: [{ attr, ids: [SIM_EVENT_ID] }],
+    cpus,
+    clockid: 1,
+    startTime: 0,
+    syncDistance,
+    maxChunk: 1 << 16,
+  });
+  const machine = new Machine(strategy, {
+    ...options,
+    cpus,
+    samples,
+    periodNs,
+    maxStack: options.fragments ? Infinity : 255,
+  }, rs);
+  const readers = overwrite ? [] : rs.rings.map((r) => new RingReader(r));
+  const drainAll = async () => {
+    if (overwrite) return;
+    for (let c = 0; c < cpus; c++) {
+      const w = rs.writers[c];
+      await cw.drainRing(c, readers[c]);
+      // the LOST record goes in once there is room again, as perf_output_begin does
+      if (w.pendingLost > 0 && w.flushLost(machine.time)) await cw.drainRing(c, readers[c]);
+    }
+    cw.endRound();
+  };
+  // The tool's synthesized side-band: the machine's symbol table (as perf synthesizes MMAPs at
+  // start) and the processes that exist before recording starts.
+  let directRecords = 0;
+  const side = [...machine.symbols.ranges.map((sym) => encodeSymbolRecord(sym)), ...rs.sideband!];
+  rs.sideband = null;
+  if (overwrite) {
+    // an overwrite ring would lose it: it goes straight into the capture, as perf writes it
+    const bytes = new Uint8Array(side.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of side) {
+      bytes.set(b, at);
+      at += b.length;
+    }
+    await cw.addRecords(0, bytes, 0);
+    directRecords = side.length;
+    cw.endRound();
+  } else {
+    for (const rec of side) {
+      if (ringRoom(rs.writers[0]) < rec.length + 128) await drainAll();
+      rs.writers[0].write(rec, 0);
+    }
+    await drainAll();
+  }
+  const interval = options.drainIntervalNs ?? 10_000_000;
+  const batch = Math.max(1, Math.round(interval / periodNs) * cpus);
+  while (!machine.done) {
+    machine.advance(batch);
+    await drainAll();
+    options.onProgress?.(machine.overflows, samples);
+  }
+  const snapshots: number[] = [];
+  if (overwrite) {
+    for (let c = 0; c < cpus; c++) {
+      const snap = snapshotOverwrite(rs.rings[c]);
+      snapshots.push(snap.records);
+      if (snap.bytes.length > 0) {
+        // its own stream: a gap before it (what the ring overwrote) is expected
+        await cw.addRecords(
+          c,
+          snap.bytes,
+          snap.head - snap.bytes.length,
+          CHUNK_FLAG_GAP,
+        );
+      }
+    }
+    cw.endRound();
+  }
+  await cw.close();
+  const metrics = machine.metrics();
+
+  let verification: SimVerification | undefined;
+  const readCpu = new Map<number, { read: number; lost: number }>();
+  if (verify && options.readBack) {
+    verification = await verifyCapture(await options.readBack(), rs.expected);
+    for (const [cpu, s] of verification.summary.cpus) {
+      const direct = cpu === 0 ? directRecords : 0;
+      readCpu.set(cpu, { read: s.streamRecords - direct, lost: s.lost });
+    }
+  }
+  const acc: SimCpuAccounting[] = rs.writers.map((w, cpu) => {
+    const st = w.stats;
+    const back = readCpu.get(cpu);
+    return {
+      cpu,
+      written: st.attempted,
+      dropped: st.dropped,
+      overwritten: overwrite ? st.committed - snapshots[cpu] : 0,
+      lostRecords: st.lostRecords,
+      lostReported: st.lostReported,
+      syncRecords: st.syncRecords,
+      read: back?.read ?? (verification ? 0 : undefined),
+      lostRead: back?.lost ?? (verification ? 0 : undefined),
+    };
+  });
+  if (verification) {
+    const balanced = acc.every((a) =>
+      a.written === (a.read ?? 0) + (a.lostRead ?? 0) + a.overwritten &&
+      a.lostRead === a.dropped
+    );
+    verification = { ...verification, balanced };
+  }
+  let committed = 0;
+  let fragmented = 0;
+  let fragments = 0;
+  for (const s of rs.samplers) {
+    committed += s.stats.contiguous + s.stats.fragmented;
+    fragmented += s.stats.fragmented + s.stats.fragmentDropped;
+    fragments += s.stats.fragments;
+  }
+  return {
+    metrics,
+    cpus: acc,
+    samplesWritten: rs.samples,
+    samplesCommitted: committed,
+    fragmentedSamples: fragmented,
+    fragmentRecords: fragments,
+    sampleBytes: rs.sampleBytes,
+    captureBytes: cw.stats.bytes,
+    simulatedNs: machine.time,
+    verification,
+  };
+}
+
+/**
+ * Read a simulated capture back and match every sample with the stack the recorder wrote.
+ * @param source the capture bytes
+ * @param expected key `cpu:time:tid` -> true-stack hashes (consumed)
+ * @returns the verification (with `balanced` to be filled in by the caller)
+ */
+async function verifyCapture(
+  source: ByteSource,
+  expected: Map<string, number[]>,
+): Promise<SimVerification> {
+  const reader = await CaptureReader.open(source);
+  let samples = 0;
+  let exact = 0;
+  let unexpected = 0;
+  try {
+    const format = reader.format;
+    const summary = await reader.read((rec) => {
+      const v = new DataView(rec.bytes.buffer, rec.bytes.byteOffset, rec.bytes.byteLength);
+      if (v.getUint32(0, true) !== RecordType.SAMPLE) return;
+      const r = decodeRecord(v, 0, format, true, rec.position);
+      if (!("sample" in r)) return;
+      const s = r.sample;
+      samples++;
+      const key = `${s.cpu}:${s.time}:${s.tid}`;
+      const list = expected.get(key);
+      if (!list || list.length === 0 || s.callchain === undefined) {
+        unexpected++;
+        return;
+      }
+      const h = hashChain(s.callchain);
+      const i = list.indexOf(h);
+      if (i >= 0) {
+        exact++;
+        list.splice(i, 1);
+      } else list.shift();
+    });
+    return {
+      samples,
+      exact,
+      unexpected,
+      incompleteEvents: summary.incompleteEvents,
+      defragmented: summary.defragmented,
+      balanced: false,
+      warnings: summary.warnings.map((w) => w.message),
+      summary,
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Format a recording's summary the way `perf record` ends (`[ perf record: Captured and wrote
+ * ... ]`), followed by the ground-truth check and the per-CPU ring accounting.
+ *
+ * @param r the result of {@link recordSimulation}
+ * @param output the file written
+ * @returns lines of text (no trailing newline)
+ */
+export function formatRecordSummary(r: SimRecordResult, output: string): string {
+  const m = r.metrics;
+  const mb = (r.captureBytes / (1 << 20)).toFixed(3);
+  const lines = [
+    `[ callring record: strategy ${m.strategy}, ${r.cpus.length} CPUs, ` +
+    `${(r.simulatedNs / 1e6).toFixed(1)} ms simulated ]`,
+    `[ callring record: Captured and wrote ${mb} MB ${output} (${r.samplesWritten} samples) ]`,
+    `  overflows ${m.attempted}, delivered ${m.delivered}, exact callchains ${m.exact}, ` +
+    `truncated ${m.truncated}`,
+    `  NMIs lost beyond latch ${m.nmisLostBeyondLatch}, IST frame corruptions ${m.istCorruptions}, ` +
+    `cr2 corruptions ${m.cr2Corruptions}, faults in NMI ${m.faultsInNmi} (#PF ${m.pageFaultsInNmi})`,
+    `  ring bytes per sample ${(r.sampleBytes / Math.max(1, r.samplesWritten)).toFixed(1)}` +
+    (r.fragmentedSamples > 0
+      ? `, ${r.fragmentedSamples} samples in ${r.fragmentRecords} continuation fragments`
+      : ""),
+  ];
+  const v = r.verification;
+  if (v) {
+    lines.push(
+      `  read back: ${v.samples} samples, ${v.exact} equal their ground truth` +
+        (v.unexpected ? `, ${v.unexpected} UNEXPECTED` : "") +
+        (v.defragmented ? `, ${v.defragmented} reassembled from fragments` : "") +
+        (v.incompleteEvents ? `, ${v.incompleteEvents} incomplete (lost)` : ""),
+    );
+    for (const w of v.warnings) lines.push(`  warning: ${w}`);
+  }
+  const head = ["cpu", "written", "read", "lost", "overwritten", "LOST recs", "sync recs", ""];
+  const rows = r.cpus.map((c) => {
+    const ok = c.read === undefined
+      ? "not verified"
+      : c.written === c.read + (c.lostRead ?? 0) + c.overwritten
+      ? "written = read + lost" + (c.overwritten ? " + overwritten" : "")
+      : "MISMATCH";
+    return [
+      String(c.cpu),
+      String(c.written),
+      c.read === undefined ? "-" : String(c.read),
+      String(c.lostRead ?? c.lostReported),
+      String(c.overwritten),
+      String(c.lostRecords),
+      String(c.syncRecords),
+      ok,
+    ];
+  });
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
+  const fmt = (cells: string[]) =>
+    "  " + cells.map((c, i) => i === cells.length - 1 ? c : c.padStart(w[i])).join("  ");
+  lines.push(fmt(head).trimEnd(), ...rows.map(fmt));
+  return lines.join("\n");
+}

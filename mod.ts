@@ -24,6 +24,8 @@ export * from "./lib/analyze/filter.ts";
 export * from "./lib/analyze/diff.ts";
 export * from "./lib/analyze/session.ts";
 export * from "./lib/analyze/load.ts";
+export * from "./lib/analyze/context.ts";
+export * from "./lib/analyze/sim_symbols.ts";
 export {
   type Addr2lineRecord,
   type InlineNode,
@@ -57,7 +59,13 @@ export {
   replaySchedule,
   type SimMetrics,
 } from "./lib/sim/machine.ts";
-export { type ComparisonOptions, formatComparison, runComparison } from "./lib/sim/compare.ts";
+export {
+  comparisonVerdicts,
+  type ComparisonOptions,
+  formatComparison,
+  runComparison,
+} from "./lib/sim/compare.ts";
+export * from "./lib/sim/recorder.ts";
 export {
   CountingSink,
   MemorySink,

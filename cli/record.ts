@@ -17,10 +17,13 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { captureFileSink, captureFileSource } from "../mod.ts";
-import { CaptureReader } from "../lib/capture/reader.ts";
-import { captureToPerfData } from "../lib/capture/convert.ts";
-import { formatComparison, runComparison } from "../lib/sim/compare.ts";
-import { formatRecordSummary, recordSimulation } from "../lib/sim/recorder.ts";
+import { comparisonVerdicts, formatComparison, runComparison } from "../lib/sim/compare.ts";
+import {
+  exportSimulationPerfData,
+  formatRecordSummary,
+  recordSimulation,
+  simulationKallsyms,
+} from "../lib/sim/recorder.ts";
 import { getStrategy, SIM_STRATEGIES, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
 import { ExitCode, fail, failOn, warn } from "./_common.ts";
 
@@ -152,7 +155,7 @@ if (opts.compare) {
     `# ${samples} PMU overflows per strategy, ${opts.cpus} CPUs, seed ${seed}, ` +
       `${opts.frequency} Hz per CPU`,
   );
-  console.log(formatComparison(rows));
+  console.log(formatComparison(rows) + "\n\n" + comparisonVerdicts(rows).join("\n"));
   Deno.exit(ExitCode.OK);
 }
 
@@ -212,18 +215,20 @@ try {
     bar?.stop();
   }
   if (opts.format === "perf") {
-    const reader = await CaptureReader.open(capturePath);
     try {
-      const conv = await captureToPerfData(reader, opts.output);
+      const conv = await exportSimulationPerfData(capturePath, opts.output);
+      const kallsyms = `${opts.output}.kallsyms`;
+      await Deno.writeTextFile(kallsyms, simulationKallsyms(result.symbols));
       if (!opts.quiet) {
         console.error(
-          `callring record: converted to perf.data: ${conv.records} records, ` +
-            `${conv.droppedExtensions} extension records dropped, ` +
-            `${conv.read.defragmented} fragmented samples reassembled`,
+          `callring record: wrote perf.data ${opts.output}: ${conv.records} records, ` +
+            `${conv.read.defragmented} fragmented samples reassembled, ` +
+            `${conv.droppedExtensions} extension records dropped\n` +
+            `callring record: simulated kernel symbols in ${kallsyms}: ` +
+            `perf report -i ${opts.output} --kallsyms ${kallsyms}`,
         );
       }
     } finally {
-      reader.close();
       await Deno.remove(capturePath);
     }
   }

@@ -55,3 +55,38 @@ export function formatComparison(rows: readonly SimMetrics[]): string {
     cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
   return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line)].join("\n");
 }
+
+/**
+ * One verdict line per strategy, derived from its metrics: what broke (IST frame overwrites
+ * are crashes on real hardware, lost NMIs, cr2 corruption) and what it cost (faults taken in
+ * NMI context, eager-sync latency).
+ *
+ * @param rows metrics rows
+ * @returns lines of text
+ * @example
+ * ```ts
+ * import { comparisonVerdicts, runComparison } from "./compare.ts";
+ * console.log(comparisonVerdicts(runComparison(1, { samples: 2000 })).join("\n"));
+ * ```
+ */
+export function comparisonVerdicts(rows: readonly SimMetrics[]): string[] {
+  const w = Math.max(...rows.map((r) => r.strategy.length));
+  return rows.map((r) => {
+    const broke: string[] = [];
+    if (r.istCorruptions) {
+      broke.push(`${r.istCorruptions} IST frame overwrites (each a crash on real hardware)`);
+    }
+    if (r.nmisLostBeyondLatch) broke.push(`${r.nmisLostBeyondLatch} NMIs lost beyond the latch`);
+    if (r.cr2Corruptions) broke.push(`${r.cr2Corruptions} NMI returns with a clobbered cr2`);
+    if (r.attempted > r.delivered) {
+      broke.push(`${r.attempted - r.delivered} samples never delivered`);
+    }
+    const cost = r.pageFaultsInNmi
+      ? `survives ${r.pageFaultsInNmi} vmalloc faults inside the NMI`
+      : r.syncLatencyNs
+      ? `never faults in the NMI; pays ${(r.syncLatencyNs / 1e6).toFixed(1)} ms of eager syncs`
+      : "never faults in the NMI";
+    const verdict = broke.length ? `UNSAFE: ${broke.join(", ")}` : `safe: ${cost}`;
+    return `${r.strategy.padEnd(w)}  ${verdict}`;
+  });
+}

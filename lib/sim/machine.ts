@@ -111,8 +111,16 @@ export class Machine {
   #bufSlot = 0;
   #time = 0;
   #nextPid = 100;
+  #sampleWords = new Uint32Array(4096);
+  #truthWords = new Uint32Array(4096);
+  readonly #procs: { pid: number; mm: number; threads: SimThread[] }[] = [];
   #i = 0;
+  /** Per NMI-program step: may raise an exception / is the first touch of the callchain buffer. */
+  readonly #faultable: Uint8Array;
+  readonly #touchesBuffer: Uint8Array;
   #nextRealloc = 0;
+  /** NMI-program steps until another NMI source fires (geometric, one draw per arrival). */
+  #untilExtraNmi = 0;
   #nextFork = 0;
 
   /**
@@ -140,6 +148,12 @@ export class Machine {
       ...opts,
     };
     this.#r = new Prng(opts.seed);
+    this.#faultable = Uint8Array.from(strategy.nmi, (st) => st.faultable ? 1 : 0);
+    this.#touchesBuffer = Uint8Array.from(
+      strategy.nmi,
+      (st) => st.faultable && st.name.includes("callchain buffer") ? 1 : 0,
+    );
+    this.#untilExtraNmi = geometric(this.#r, this.#o.pExtraNmi);
     this.#nextRealloc = this.#o.reallocEveryNs;
     this.#nextFork = this.#o.forkEveryNs;
     this.symbols = this.#img.symbols;
@@ -275,12 +289,34 @@ export class Machine {
       this.sink.fork?.(pid, 1, pid + k, 1, this.#time);
       this.sink.comm?.(pid, pid + k, comm, this.#time);
     }
+    this.#procs.push({ pid, mm, threads: this.#threads.slice(-2) });
+    // the oldest process exits once twice the initial count are alive (bounded state)
+    if (this.#procs.length > 2 * this.#o.processes) this.#exit(this.#procs.shift()!);
+  }
+
+  #exit(p: { pid: number; mm: number; threads: SimThread[] }): void {
+    const gone = new Set(p.threads);
+    for (let i = this.#threads.length - 1; i >= 0; i--) {
+      if (gone.has(this.#threads[i])) {
+        this.#threads[i] = this.#threads[this.#threads.length - 1];
+        this.#threads.pop();
+      }
+    }
+    // a CPU running (or switching to) the dead process is scheduled away
+    for (const ctx of this.#cpus) {
+      if (gone.has(ctx.thread) || ctx.cr3Mm === p.mm) {
+        ctx.thread = this.#threads[this.#r.int(this.#threads.length)];
+        ctx.cr3Mm = ctx.thread.mm;
+      }
+    }
+    this.#pt.releaseMm(p.mm);
+    for (const t of p.threads) this.sink.exit?.(t.pid, 1, t.tid, 1, this.#time);
   }
 
   #realloc(): void {
     const eager = this.strategy.syncLatencyNs > 0;
     this.#bufSlot = this.#pt.vmallocNewPgd(eager);
-    if (eager) this.#m.syncLatencyNs += this.strategy.syncLatencyNs * this.#pt.mms.length;
+    if (eager) this.#m.syncLatencyNs += this.strategy.syncLatencyNs * this.#pt.liveMms;
   }
 
   #overflow(ctx: CpuCtx, c: number): void {
@@ -311,7 +347,8 @@ export class Machine {
         break;
       }
       this.#time += STEP_NS;
-      if (r.float() < o.pExtraNmi) {
+      if (--this.#untilExtraNmi <= 0) {
+        this.#untilExtraNmi = geometric(r, o.pExtraNmi);
         cpu.nmiArrives();
         if (cpu.crashed) break;
         continue;
@@ -341,17 +378,16 @@ export class Machine {
     const cpu = ctx.cpu;
     const d = cpu.depth;
     if (cpu.kind[d] !== Kind.Nmi) return 0;
-    const step = this.strategy.nmi[cpu.pc[d]];
-    if (!step.faultable) return 0;
-    const touch1 = step.name.includes("callchain buffer");
-    if (touch1) {
+    const pc = cpu.pc[d];
+    if (!this.#faultable[pc]) return 0;
+    if (this.#touchesBuffer[pc]) {
       if (this.strategy.vmallocBuffers && !this.#pt.present(ctx.cr3Mm, this.#bufSlot)) {
         return Kind.Pf;
       }
       return 0;
     }
-    if (this.#r.float() < this.#o.pInt3) return Kind.Int3;
-    if (this.#r.float() < this.#o.pMce) return Kind.Mce;
+    if (this.#o.pInt3 > 0 && this.#r.float() < this.#o.pInt3) return Kind.Int3;
+    if (this.#o.pMce > 0 && this.#r.float() < this.#o.pMce) return Kind.Mce;
     return 0;
   }
 
@@ -381,6 +417,15 @@ export class Machine {
     if (!truth) return; // spurious run (watchdog / replay with nothing pending)
     const t = ctx.thread;
     let chain = t.chain();
+    const wants = this.sink.wantsWords === true;
+    let words: Uint32Array | undefined;
+    if (wants) {
+      if (this.#sampleWords.length < 2 * chain.length) {
+        this.#sampleWords = new Uint32Array(4 * chain.length);
+        this.#truthWords = new Uint32Array(4 * chain.length);
+      }
+      words = this.#sampleWords.subarray(0, 2 * t.fillWords(this.#sampleWords));
+    }
     let truncated = false;
     if (ctx.cr3Mm !== t.mm) {
       // switch_to window: the user walk uses current's stack pointer through the other mm
@@ -391,6 +436,7 @@ export class Machine {
           PERF_CONTEXT_USER,
           ...other.user,
         ];
+        words = undefined;
       }
     }
     if (this.#r.float() < this.#o.pUserPageMissing) {
@@ -398,10 +444,12 @@ export class Machine {
       // perf_callchain_user stores regs->ip before walking, so the user leaf is always there
       const keep = u + 2 + this.#r.int(Math.max(1, chain.length - u - 2));
       chain = chain.slice(0, keep);
+      words = words?.subarray(0, 2 * keep);
       truncated = true;
     }
     if (chain.length > this.#o.maxStack) {
       chain = chain.slice(0, this.#o.maxStack);
+      words = words?.subarray(0, 2 * this.#o.maxStack);
       truncated = true;
     }
     const ip = chain[1];
@@ -414,14 +462,33 @@ export class Machine {
       period: this.#o.periodNs,
       context: nested ? 3 : t.context,
       callchain: chain,
+      words,
       truncated,
     });
     truth.delivered = true;
+    if (wants) {
+      // the truth is the thread's whole chain at the overflow (no reshape since)
+      truth.words = this.#truthWords.subarray(0, 2 * t.fillWords(this.#truthWords));
+    }
     this.sink.truth(truth);
+    truth.words = undefined;
     this.#m.delivered++;
     if (truncated) this.#m.truncated++;
     if (sameChain(chain, truth.stack)) this.#m.exact++;
   }
+}
+
+/**
+ * Trials up to and including the first success of a Bernoulli(p) process: the same
+ * distribution as drawing `float() < p` every step, with one draw per success.
+ * @param r PRNG
+ * @param p success probability per trial
+ * @returns trials (Infinity when p is 0)
+ */
+function geometric(r: Prng, p: number): number {
+  if (p <= 0) return Infinity;
+  if (p >= 1) return 1;
+  return 1 + Math.floor(Math.log(1 - r.float()) / Math.log(1 - p));
 }
 
 function sameChain(a: readonly bigint[], b: readonly bigint[]): boolean {
@@ -443,22 +510,62 @@ export interface ReplayResult {
 
 /**
  * Replay a model-checker schedule on a simulator CPU: same strategy code, same step function
- * as {@link Machine.run}, with NMI arrivals and exceptions taken from the script instead of
- * the PMU and the page tables.
+ * as {@link Machine.run} ({@link Machine.stepCpu}, which also runs the vmalloc_fault side of a
+ * #PF body on the machine's page tables), and the same CPU entry points the machine's event
+ * loop uses for PMU/extra NMIs and injected exceptions (`Cpu.nmiArrives`, `Cpu.raise`), with
+ * the events taken from the script instead of the PMU, the PRNG and the page tables. (The event
+ * loop itself takes no script: its sources are private and random, and it has no #DB source.)
+ *
+ * Every scripted event must be one the simulator could see at that point: a step needs a
+ * running activation, an exception inside the NMI (#PF, int3, #DB) a faultable step of the NMI
+ * program, an MCE a live NMI.
  * @param strategy strategy under test
  * @param choices the schedule (from a counter-example)
- * @returns what the CPU saw
+ * @returns what the CPU saw, plus, per violated invariant, its first message and the index of
+ *   the choice that broke it
+ * @throws {RangeError} when a choice is impossible at its point of the schedule
  */
-export function replaySchedule(strategy: Strategy, choices: readonly Choice[]): ReplayResult {
+export function replaySchedule(
+  strategy: Strategy,
+  choices: readonly Choice[],
+): ReplayResult & {
+  /** Per violated invariant: its first message and the 0-based index of the breaking choice. */
+  readonly failures: ReadonlyMap<
+    import("./cpu.ts").InvariantName,
+    { readonly message: string; readonly step: number }
+  >;
+} {
   const m = new Machine(strategy, { seed: 1, cpus: 1, samples: 0 }, { sample() {}, truth() {} });
   const cpu = new Cpu(strategy);
-  for (const c of choices) {
-    if (cpu.crashed) break;
+  const failures = new Map<
+    import("./cpu.ts").InvariantName,
+    { readonly message: string; readonly step: number }
+  >();
+  for (let i = 0; i < choices.length && !cpu.crashed; i++) {
+    const c = choices[i];
+    const d = cpu.depth;
     if (c.t === "nmi") cpu.nmiArrives();
-    else if (c.t === "fault") cpu.raise(c.kind);
-    else if (c.t === "mce") cpu.raise(Kind.Mce);
-    else m.stepCpu(cpu, 0, 0);
+    else if (c.t === "fault") {
+      if (cpu.kind[d] !== Kind.Nmi || !strategy.nmi[cpu.pc[d]]?.faultable) {
+        throw new RangeError(`choice ${i}: exception at non-faultable '${cpu.stepName(d)}'`);
+      }
+      cpu.raise(c.kind);
+    } else if (c.t === "mce") {
+      if (cpu.innermostNmi() < 0) throw new RangeError(`choice ${i}: MCE with no NMI live`);
+      cpu.raise(Kind.Mce);
+    } else {
+      if (d === 0) throw new RangeError(`choice ${i}: step with nothing running`);
+      m.stepCpu(cpu, 0, 0);
+    }
     if (!cpu.crashed) cpu.quiescentCheck();
+    for (const [inv, message] of cpu.violationMessages()) {
+      if (!failures.has(inv)) failures.set(inv, { message, step: i });
+    }
   }
-  return { violations: cpu.violations, lastViolation: cpu.lastViolation, crashed: cpu.crashed };
+  return {
+    violations: cpu.violations,
+    lastViolation: cpu.lastViolation,
+    crashed: cpu.crashed,
+    failures,
+  };
 }

@@ -19,6 +19,8 @@ export class PageTables {
   readonly initMm: Uint8Array = new Uint8Array(VMALLOC_PGD_SLOTS);
   /** Kernel-half PGD copy per mm id. */
   readonly mms: Uint8Array[] = [];
+  /** The mms of processes that have not exited (what vmalloc_sync_all walks). */
+  readonly #live: Uint8Array[] = [];
   #next = 0;
   /** Counters. */
   readonly stats = { vmallocs: 0, newPgdEntries: 0, faultsFixed: 0, wrongMmFills: 0, syncWalks: 0 };
@@ -28,8 +30,27 @@ export class PageTables {
    * @returns the new mm id
    */
   newMm(): number {
-    this.mms.push(this.initMm.slice());
+    const pgd = this.initMm.slice();
+    this.mms.push(pgd);
+    this.#live.push(pgd);
     return this.mms.length - 1;
+  }
+
+  /** Number of live address spaces. */
+  get liveMms(): number {
+    return this.#live.length;
+  }
+
+  /**
+   * An address space is torn down (its process exited): later syncs skip it.
+   * @param mm mm id
+   */
+  releaseMm(mm: number): void {
+    const i = this.#live.indexOf(this.mms[mm]);
+    if (i >= 0) {
+      this.#live[i] = this.#live[this.#live.length - 1];
+      this.#live.pop();
+    }
   }
 
   /**
@@ -40,12 +61,12 @@ export class PageTables {
    */
   vmallocNewPgd(eagerSync: boolean): number {
     const slot = this.#next++ % VMALLOC_PGD_SLOTS;
-    if (this.initMm[slot] === 1) { for (const m of this.mms) m[slot] = 0; }
+    if (this.initMm[slot] === 1) { for (const m of this.#live) m[slot] = 0; }
     this.initMm[slot] = 1;
     this.stats.vmallocs++;
     this.stats.newPgdEntries++;
     if (eagerSync) {
-      for (const m of this.mms) m[slot] = 1;
+      for (const m of this.#live) m[slot] = 1;
       this.stats.syncWalks++;
     }
     return slot;

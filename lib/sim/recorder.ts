@@ -21,6 +21,9 @@ import {
 import { encodeSymbolRecord } from "../abi/extensions.ts";
 import { type ByteSource, CaptureReader, type ReadSummary } from "../capture/reader.ts";
 import { CHUNK_FLAG_GAP } from "../capture/format.ts";
+import { convertCapture, type ConvertSummary } from "../capture/convert.ts";
+import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
+import { KERNEL_BASE, type SymbolTable } from "./workload.ts";
 import { type CaptureSink, CaptureWriter } from "../capture/writer.ts";
 import { createRingMemory, loadTail, type RingMemory } from "../ring/layout.ts";
 import { RingReader, snapshotOverwrite } from "../ring/reader.ts";
@@ -134,27 +137,25 @@ export interface SimRecordResult {
   readonly simulatedNs: number;
   /** Read-back check (undefined when `verify` is false). */
   readonly verification?: SimVerification;
+  /** The simulated machine's symbol table (also in the capture as CALLRING_SYMBOL records). */
+  readonly symbols: SymbolTable;
 }
 
 /**
  * FNV-1a over the u32 halves of a callchain: a stack fingerprint for the ground-truth check.
- * @param chain callchain entries
+ * @param words callchain entries as u32 pairs (low, high)
+ * @param n entries
  * @returns 32-bit hash
  */
-function hashChain(chain: ArrayLike<bigint>): number {
+function hashWords(words: Uint32Array, n: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < chain.length; i++) {
-    const v = chain[i];
-    const lo = Number(v & 0xffffffffn);
-    const hi = Number(v >> 32n);
-    h = Math.imul(h ^ lo, 0x01000193);
-    h = Math.imul(h ^ hi, 0x01000193);
-  }
-  return (h ^ chain.length) >>> 0;
+  for (let i = 0; i < 2 * n; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  return (h ^ n) >>> 0;
 }
 
 /** The sink the simulated NMI handler writes through: one ring (and sample writer) per CPU. */
 class RingSink implements SampleSink {
+  readonly wantsWords = true;
   readonly rings: RingMemory[];
   readonly writers: RingWriter[];
   readonly samplers: SampleWriter[];
@@ -163,7 +164,7 @@ class RingSink implements SampleSink {
   samples = 0;
   sampleBytes = 0;
   #pendingSample: SimSample | undefined;
-  #chain = new Uint32Array(2048);
+  readonly #wordCache = new WeakMap<readonly bigint[], Uint32Array>();
   readonly #fields: SampleFields = {
     misc: 0,
     ipLo: 0,
@@ -207,17 +208,16 @@ class RingSink implements SampleSink {
   sample(s: SimSample): void {
     this.samples++;
     const n = s.callchain.length;
-    if (this.#chain.length < 2 * n) this.#chain = new Uint32Array(4 * n);
-    const words = this.#chain;
-    for (let i = 0; i < n; i++) {
-      const v = s.callchain[i];
-      words[2 * i] = Number(v & 0xffffffffn);
-      words[2 * i + 1] = Number(v >> 32n);
-    }
+    const words = s.words ?? this.#wordsOf(s.callchain);
     const f = this.#fields;
     f.misc = s.ip >= 0xffff800000000000n ? CpuMode.KERNEL : CpuMode.USER;
-    f.ipLo = Number(s.ip & 0xffffffffn);
-    f.ipHi = Number(s.ip >> 32n);
+    if (n > 1 && s.callchain[1] === s.ip) {
+      f.ipLo = words[2];
+      f.ipHi = words[3];
+    } else {
+      f.ipLo = Number(s.ip & 0xffffffffn);
+      f.ipHi = Number(s.ip >> 32n);
+    }
     f.pid = s.pid;
     f.tid = s.tid;
     f.time = s.time;
@@ -233,13 +233,31 @@ class RingSink implements SampleSink {
     this.#pendingSample = this.#verify ? s : undefined;
   }
 
+  /**
+   * The callchain as u32 pairs. A thread's chain array is reused until its stack changes, so
+   * the conversion (BigInt arithmetic, the slow part) is cached per array.
+   */
+  #wordsOf(chain: readonly bigint[]): Uint32Array {
+    let words = this.#wordCache.get(chain);
+    if (words === undefined) {
+      words = new Uint32Array(2 * chain.length);
+      for (let i = 0; i < chain.length; i++) {
+        const v = chain[i];
+        words[2 * i] = Number(v & 0xffffffffn);
+        words[2 * i + 1] = Number(v >> 32n);
+      }
+      this.#wordCache.set(chain, words);
+    }
+    return words;
+  }
+
   truth(t: SimTruth): void {
     const s = this.#pendingSample;
     if (!t.delivered || s === undefined) return;
     this.#pendingSample = undefined;
     const key = `${s.cpu}:${s.time}:${s.tid}`;
     const list = this.expected.get(key);
-    const h = hashChain(t.stack);
+    const h = hashWords(t.words ?? this.#wordsOf(t.stack), t.stack.length);
     if (list) list.push(h);
     else this.expected.set(key, [h]);
   }
@@ -268,10 +286,25 @@ class RingSink implements SampleSink {
   }
 
   fork(pid: number, ppid: number, tid: number, ptid: number, time: number): void {
+    this.#task(RecordType.FORK, pid, ppid, tid, ptid, time);
+  }
+
+  exit(pid: number, ppid: number, tid: number, ptid: number, time: number): void {
+    this.#task(RecordType.EXIT, pid, ppid, tid, ptid, time);
+  }
+
+  #task(
+    type: typeof RecordType.FORK | typeof RecordType.EXIT,
+    pid: number,
+    ppid: number,
+    tid: number,
+    ptid: number,
+    time: number,
+  ): void {
     this.#side(
       encodeRecord(
         {
-          type: RecordType.FORK,
+          type,
           misc: 0,
           size: 0,
           pid,
@@ -484,6 +517,7 @@ export async function recordSimulation(
     captureBytes: cw.stats.bytes,
     simulatedNs: machine.time,
     verification,
+    symbols: machine.symbols,
   };
 }
 
@@ -516,7 +550,11 @@ async function verifyCapture(
         unexpected++;
         return;
       }
-      const h = hashChain(s.callchain);
+      const chain = s.callchain;
+      const h = hashWords(
+        new Uint32Array(chain.buffer, chain.byteOffset, 2 * chain.length),
+        chain.length,
+      );
       const i = list.indexOf(h);
       if (i >= 0) {
         exact++;
@@ -595,4 +633,62 @@ export function formatRecordSummary(r: SimRecordResult, output: string): string 
     "  " + cells.map((c, i) => i === cells.length - 1 ? c : c.padStart(w[i])).join("  ");
   lines.push(fmt(head).trimEnd(), ...rows.map(fmt));
   return lines.join("\n");
+}
+
+/**
+ * Convert a simulated capture into a perf.data that real `perf script` and `perf report` read
+ * without warnings: the kernel map record `perf record` writes first (without it perf report
+ * warns that kernel address maps were restricted), then every record in time order with
+ * fragments reassembled and callring extension records (sync points, symbols) dropped.
+ *
+ * perf has no way to read the simulated machine's symbol table, so it prints simulated
+ * addresses as `[unknown]`; callring's own report and script name them.
+ *
+ * @param capture path of the capture
+ * @param output path of the perf.data to write
+ * @returns the conversion summary
+ */
+export async function exportSimulationPerfData(
+  capture: string,
+  output: string,
+): Promise<ConvertSummary> {
+  const reader = await CaptureReader.open(capture);
+  try {
+    const h = reader.header;
+    const writer = await PerfDataWriter.create(output, {
+      events: h.events.map((e) => ({ attr: e.attr, ids: e.ids, name: "cpu-clock" })),
+      nrCpusOnline: h.cpus,
+      nrCpusAvailable: h.cpus,
+      hostname: "callring-sim",
+      osRelease: "callring-sim",
+      cmdline: ["callring", "record"],
+    });
+    await writer.writeRecord(kernelMmapRecord(KERNEL_BASE));
+    return await convertCapture(reader, writer);
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * The simulated kernel's symbols in `/proc/kallsyms` format, for `perf report --kallsyms FILE`
+ * on an exported perf.data (perf otherwise names simulated kernel addresses after the host's
+ * kernel). `_text` sits at the simulated kernel base, where the exported kernel map says.
+ *
+ * @param symbols the machine's symbol table ({@link Machine.symbols})
+ * @returns the file's text
+ * @example
+ * ```ts
+ * import { simulationKallsyms } from "./recorder.ts";
+ * import { Image } from "./workload.ts";
+ * console.log(simulationKallsyms(new Image().symbols).split("\n")[0]); // "ffffffff81000000 T _text"
+ * ```
+ */
+export function simulationKallsyms(symbols: SymbolTable): string {
+  const kernel = symbols.ranges.filter((r) => r.kernel);
+  const lines = [`${KERNEL_BASE.toString(16)} T _text`];
+  for (const r of kernel) lines.push(`${r.start.toString(16)} T ${r.name}`);
+  const end = kernel.length ? kernel[kernel.length - 1].end : KERNEL_BASE;
+  lines.push(`${end.toString(16)} T _etext`);
+  return lines.join("\n") + "\n";
 }

@@ -27,6 +27,11 @@ export interface SimSample {
   context: number;
   /** Kernel order: leaf first, with PERF_CONTEXT_* markers. */
   callchain: readonly bigint[];
+  /**
+   * The same callchain as u32 pairs (low, high), for sinks that set
+   * {@link SampleSink.wantsWords}; a scratch buffer valid only during the call.
+   */
+  words?: Uint32Array;
   /** The callchain is incomplete: the user walk bailed on a non-present page, or the chain
    * overran the callchain buffer (`maxStack`). */
   truncated: boolean;
@@ -44,12 +49,19 @@ export interface SimTruth {
   tid: number;
   /** The true callchain, same layout as {@link SimSample.callchain}. */
   stack: readonly bigint[];
+  /**
+   * The same stack as u32 pairs (low, high), for sinks that set {@link SampleSink.wantsWords};
+   * a scratch buffer valid only during the call.
+   */
+  words?: Uint32Array;
   /** Whether a sample was delivered for it. */
   delivered: boolean;
 }
 
 /** Receiver of simulated samples. */
 export interface SampleSink {
+  /** Ask for {@link SimSample.words} / {@link SimTruth.words} (u32 pairs, no BigInt work). */
+  readonly wantsWords?: boolean;
   /** One PMU sample delivered by the simulated kernel. callchain is in kernel order: leaf first,
    * with PERF_CONTEXT_KERNEL / PERF_CONTEXT_USER markers as bigint. context: 0 task, 1 softirq,
    * 2 hardirq, 3 nmi (the interrupted context). */
@@ -60,6 +72,8 @@ export interface SampleSink {
   comm?(pid: number, tid: number, comm: string, time: number): void;
   /** A process was forked. */
   fork?(pid: number, ppid: number, tid: number, ptid: number, time: number): void;
+  /** A thread exited. */
+  exit?(pid: number, ppid: number, tid: number, ptid: number, time: number): void;
 }
 
 /** Sink that keeps everything in arrays (tests, small runs). */

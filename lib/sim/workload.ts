@@ -168,6 +168,52 @@ export class Image {
   readonly user: bigint[] = [];
   /** Symbol table covering both. */
   readonly symbols: SymbolTable;
+  /**
+   * Every frame value a stack can hold (function + call site, markers), interned: stacks are
+   * drawn as ids, so no BigInt arithmetic runs per frame. `frames[id]` is the address,
+   * `frameLo[id]` / `frameHi[id]` its u32 halves (what a ring writer copies).
+   */
+  readonly frames: bigint[] = [];
+  /** Low u32 half of each interned frame. */
+  frameLo: Uint32Array = new Uint32Array(0);
+  /** High u32 half of each interned frame. */
+  frameHi: Uint32Array = new Uint32Array(0);
+  /** Frame ids: kernel function i at call site j is `kernelSite[i * 60 + j]`. */
+  readonly kernelSite: number[] = [];
+  /** Frame ids: user function i at call site j is `userSite[i * 30 + j]`. */
+  readonly userSite: number[] = [];
+  /** Frame ids of the context entry frames (entry + 0x10), by context. */
+  readonly contextEntryIds: (readonly number[])[] = [];
+  /** Frame id of PERF_CONTEXT_KERNEL. */
+  readonly kernelMarker: number;
+  /** Frame id of PERF_CONTEXT_USER. */
+  readonly userMarker: number;
+  readonly #ids = new Map<bigint, number>();
+
+  /**
+   * The id of a frame value, interning it when new.
+   * @param value the address (or marker)
+   * @returns its id
+   */
+  frameId(value: bigint): number {
+    let id = this.#ids.get(value);
+    if (id === undefined) {
+      id = this.frames.length;
+      this.frames.push(value);
+      this.#ids.set(value, id);
+      if (id >= this.frameLo.length) {
+        const lo = new Uint32Array(Math.max(1024, 2 * this.frameLo.length));
+        const hi = new Uint32Array(lo.length);
+        lo.set(this.frameLo);
+        hi.set(this.frameHi);
+        this.frameLo = lo;
+        this.frameHi = hi;
+      }
+      this.frameLo[id] = Number(value & 0xffffffffn);
+      this.frameHi[id] = Number(value >> 32n);
+    }
+    return id;
+  }
 
   constructor() {
     const r: SymbolRange[] = [];
@@ -197,6 +243,17 @@ export class Image {
       r.push({ start, end: start + 0x200n, name, kernel: false, dso: "libc.so.6" });
     });
     this.symbols = new SymbolTable(r);
+    this.kernelMarker = this.frameId(PERF_CONTEXT_KERNEL);
+    this.userMarker = this.frameId(PERF_CONTEXT_USER);
+    for (const f of this.kernel) {
+      for (const off of SITE_OFFSETS) this.kernelSite.push(this.frameId(f + off));
+    }
+    for (const f of this.user) {
+      for (let j = 0; j < 30; j++) this.userSite.push(this.frameId(f + SITE_OFFSETS[j]));
+    }
+    for (const entry of this.contextEntry) {
+      this.contextEntryIds.push(entry.map((e) => this.frameId(e + 0x10n)));
+    }
   }
 }
 
@@ -206,7 +263,7 @@ export class Image {
  * @returns depth
  */
 export function kernelDepth(r: Prng): number {
-  return 2 + binomial(r, 16, (8.2 - 2) / 16);
+  return 2 + KERNEL_DEPTH.draw(r);
 }
 
 /**
@@ -215,14 +272,39 @@ export function kernelDepth(r: Prng): number {
  * @returns depth
  */
 export function userDepth(r: Prng): number {
-  return 4 + binomial(r, 27, (16.4 - 4) / 27);
+  return 4 + USER_DEPTH.draw(r);
 }
 
-function binomial(r: Prng, n: number, p: number): number {
-  let k = 0;
-  for (let i = 0; i < n; i++) if (r.float() < p) k++;
-  return k;
+/** Binomial(n, p) drawn by inverting its CDF: one PRNG draw instead of n. */
+class Binomial {
+  readonly #cdf: Float64Array;
+
+  constructor(n: number, p: number) {
+    this.#cdf = new Float64Array(n + 1);
+    let pk = (1 - p) ** n;
+    let sum = 0;
+    for (let k = 0; k <= n; k++) {
+      sum += pk;
+      this.#cdf[k] = sum;
+      pk *= ((n - k) / (k + 1)) * (p / (1 - p));
+    }
+    this.#cdf[n] = 1;
+  }
+
+  draw(r: Prng): number {
+    const u = r.float();
+    const cdf = this.#cdf;
+    let k = 0;
+    while (u >= cdf[k]) k++;
+    return k;
+  }
 }
+
+/** Call-site offsets 4, 8, ..., 240 into a function, as bigints made once. */
+const SITE_OFFSETS: readonly bigint[] = Array.from({ length: 60 }, (_, i) => BigInt(4 + 4 * i));
+
+const KERNEL_DEPTH = new Binomial(16, (8.2 - 2) / 16);
+const USER_DEPTH = new Binomial(27, (16.4 - 4) / 27);
 
 /** A simulated thread and its current call stack. */
 export class SimThread {
@@ -233,6 +315,9 @@ export class SimThread {
   /** Context level the thread is sampled in: 0 task, 1 softirq, 2 hardirq. */
   context = 0;
   #chain: bigint[] | null = null;
+  #img: Image | undefined;
+  #kernelIds: number[] = [];
+  #userIds: number[] = [];
 
   /**
    * A thread with an empty stack (call {@link SimThread.reshape}).
@@ -261,27 +346,37 @@ export class SimThread {
     let ud = userDepth(r);
     const deep = pDeep > 0 && r.float() < pDeep;
     if (deep) ud = 256 + r.int(1024);
-    this.kernel = new Array(kd);
+    const kernel = new Array<number>(kd);
+    // one draw per frame: the function from the high bits, the call site from the low byte
+    const nk = img.kernel.length;
     for (let i = 0; i < kd; i++) {
-      this.kernel[i] = img.kernel[r.int(img.kernel.length)] + BigInt(4 + 4 * r.int(60));
+      const x = r.next();
+      kernel[i] = img.kernelSite[((x >>> 8) % nk) * 60 + (x & 0xff) % 60];
     }
-    this.user = new Array(ud);
+    const user = new Array<number>(ud);
+    const nu = img.user.length;
     if (deep) {
       // a recursive descent: one function calling itself from one call site
-      const fn = img.user[r.int(img.user.length)] + BigInt(4 + 4 * r.int(30));
-      for (let i = 0; i < ud; i++) this.user[i] = fn;
+      const fn = img.userSite[r.int(nu) * 30 + r.int(30)];
+      for (let i = 0; i < ud; i++) user[i] = fn;
     } else {
       for (let i = 0; i < ud; i++) {
-        this.user[i] = img.user[r.int(img.user.length)] + BigInt(4 + 4 * r.int(30));
+        const x = r.next();
+        user[i] = img.userSite[((x >>> 8) % nu) * 30 + (x & 0xff) % 30];
       }
     }
     const c = r.float();
     this.context = !inKernel ? 0 : c < 0.8 ? 0 : c < 0.93 ? 1 : 2;
     // interrupted in softirq / hardirq: the root-most frames are the interrupt entry (innermost
     // first), replacing drawn frames so the depth keeps Ingo's histogram
-    const entry = img.contextEntry[this.context];
+    const entry = img.contextEntryIds[this.context];
     const n = Math.min(entry.length, kd - 1);
-    for (let i = 0; i < n; i++) this.kernel[kd - n + i] = entry[i] + 0x10n;
+    for (let i = 0; i < n; i++) kernel[kd - n + i] = entry[i];
+    this.#img = img;
+    this.#kernelIds = kernel;
+    this.#userIds = user;
+    this.kernel = kernel.map((id) => img.frames[id]);
+    this.user = user.map((id) => img.frames[id]);
     this.#chain = null;
   }
 
@@ -296,5 +391,35 @@ export class SimThread {
     out.push(PERF_CONTEXT_USER, ...this.user);
     this.#chain = out;
     return out;
+  }
+
+  /**
+   * Write {@link SimThread.chain} as u32 pairs (low, high) into `out`, from the interned frame
+   * halves: no BigInt arithmetic, no allocation.
+   * @param out destination, at least `2 * chain().length` words
+   * @returns entries written
+   */
+  fillWords(out: Uint32Array): number {
+    const img = this.#img!;
+    const lo = img.frameLo;
+    const hi = img.frameHi;
+    const k = this.#kernelIds;
+    const u = this.#userIds;
+    let p = 0;
+    if (k.length) {
+      out[p++] = lo[img.kernelMarker];
+      out[p++] = hi[img.kernelMarker];
+      for (let i = 0; i < k.length; i++) {
+        out[p++] = lo[k[i]];
+        out[p++] = hi[k[i]];
+      }
+    }
+    out[p++] = lo[img.userMarker];
+    out[p++] = hi[img.userMarker];
+    for (let i = 0; i < u.length; i++) {
+      out[p++] = lo[u[i]];
+      out[p++] = hi[u[i]];
+    }
+    return p >> 1;
   }
 }

@@ -60,8 +60,8 @@ export {
   type SimMetrics,
 } from "./lib/sim/machine.ts";
 export {
-  comparisonVerdicts,
   type ComparisonOptions,
+  comparisonVerdicts,
   formatComparison,
   runComparison,
 } from "./lib/sim/compare.ts";

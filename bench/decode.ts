@@ -2,36 +2,53 @@
  * Decode throughput of lib/perfdata next to real perf on the same file.
  *
  * Usage:
- *   deno run -A bench/decode.ts [--input FILE] [--synth-mb 200] [--seed testdata/fp.data]
- *                               [--runs 3] [--no-perf] [--keep]
+ *   deno run -A bench/decode.ts [--quick] [--input FILE] [--synth-mb 200]
+ *                               [--seed testdata/fp.data] [--runs 3] [--no-perf]
+ *                               [--no-script] [--no-check-text] [--keep]
  *
- * Without --input it synthesizes a file of about --synth-mb MB by replaying the
- * samples of --seed (a real perf.data, so callchains, mmaps and symbols are
- * realistic) with shifted times, written by PerfDataWriter. Then it times:
- *   - walk:   forEachSampleInFile, every callchain entry read (hi/lo u32)
- *   - decode: openPerfData(...).records(), perf's time order, full objects
+ * Without --input it synthesizes a file of about --synth-mb MB (200, or 50 with
+ * --quick) by replaying the samples of --seed (a real perf.data, so callchains,
+ * mmaps and symbols are realistic) with shifted times, written by
+ * PerfDataWriter. Then it times:
+ *   - walk:   forEachSampleInFile, every callchain entry read (hi/lo u32); no text
+ *   - decode: openPerfData(...).records(), perf's time order, full objects; no text
+ *   - script text: runPerfScript (lib/output/script_run.ts, the code behind
+ *     `callring script -i FILE`) in this process, every line encoded and
+ *     written to /dev/null, as cli/script.ts writes stdout
+ *   - `deno run -A cli/script.ts -i FILE > /dev/null` as a process (Deno
+ *     start-up and module loading included, like perf's own start-up)
  *   - `perf script` and `perf report --stdio --no-children -g none` (stdout to /dev/null)
- * and prints MB/s, samples/s and the ratios.
+ * and prints MB/s, samples/s and the ratios. walk / decode are best of --runs;
+ * the text rows and perf run once each (--runs 1 for the same rule everywhere).
+ * Only the script-text rows do the same work as `perf script`; unless
+ * --no-check-text, one more untimed run of each compares the two texts
+ * (byte count and FNV-1a hash).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { encodeRecord, encodeSample, RecordType } from "../lib/abi/mod.ts";
+import { runPerfScript } from "../lib/output/script_run.ts";
 import { openPerfData } from "../lib/perfdata/reader.ts";
 import { forEachSampleInFile, sampleLayout } from "../lib/perfdata/walker.ts";
 import { PerfDataWriter } from "../lib/perfdata/writer.ts";
 
 const { values } = parseArgs({
+  args: Deno.args,
   options: {
+    quick: { type: "boolean", default: false },
     input: { type: "string" },
-    "synth-mb": { type: "string", default: "200" },
+    "synth-mb": { type: "string" },
     seed: { type: "string", default: new URL("../testdata/fp.data", import.meta.url).pathname },
-    runs: { type: "string", default: "3" },
+    runs: { type: "string" },
     "no-perf": { type: "boolean", default: false },
+    "no-script": { type: "boolean", default: false },
+    "no-check-text": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
   },
 });
+const synthMb = Number(values["synth-mb"] ?? (values.quick ? "50" : "200"));
 
 /** Replay the seed's samples with shifted times until the file reaches `mb` MB. */
 async function synthesize(seed: string, mb: number, out: string): Promise<void> {
@@ -104,14 +121,83 @@ async function timePerf(args: string[], runs: number): Promise<number | undefine
   }
 }
 
-const runs = Number(values.runs);
+/** Streaming 32-bit FNV-1a over byte chunks, with the byte count. */
+class TextDigest {
+  hash = 0x811c9dc5;
+  bytes = 0;
+  /** Add a chunk. @param b The bytes. */
+  update(b: Uint8Array): void {
+    let h = this.hash;
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    this.hash = h;
+    this.bytes += b.length;
+  }
+  /** The digest as text. @returns Bytes and hash. */
+  toString(): string {
+    return `${this.bytes} B, fnv1a ${(this.hash >>> 0).toString(16).padStart(8, "0")}`;
+  }
+}
+
+/** Our perf-script text path in this process, output encoded and written to /dev/null. */
+async function scriptText(
+  path: string,
+  digest?: TextDigest,
+): Promise<{ samples: number; bytes: number }> {
+  const out = await Deno.open("/dev/null", { write: true });
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  try {
+    const summary = await runPerfScript(path, {
+      write: (text) => {
+        let b = encoder.encode(text);
+        bytes += b.length;
+        digest?.update(b);
+        while (b.length > 0) b = b.subarray(out.writeSync(b));
+      },
+    });
+    return { samples: summary.samples, bytes };
+  } finally {
+    out.close();
+  }
+}
+
+/** Digest of `perf script -i FILE` stdout (untimed; checks the text rows print the same). */
+async function perfScriptDigest(path: string): Promise<TextDigest | undefined> {
+  try {
+    const child = new Deno.Command("perf", {
+      args: ["script", "-i", path],
+      stdout: "piped",
+      stderr: "null",
+      env: { PERF_PAGER: "cat", PAGER: "cat" },
+    }).spawn();
+    const d = new TextDigest();
+    for await (const chunk of child.stdout) d.update(chunk);
+    return (await child.status).success ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `deno run -A cli/script.ts -i FILE > /dev/null` as a child process. */
+async function scriptCli(path: string): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../cli/script.ts", import.meta.url).pathname, "-q", "-i", path],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`cli/script.ts failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+const runs = Number(values.runs ?? (values.quick ? "1" : "3"));
 let path = values.input;
 let temp: string | undefined;
 if (!path) {
   temp = await Deno.makeTempFile({ suffix: ".data" });
   path = temp;
   const t0 = performance.now();
-  await synthesize(values.seed!, Number(values["synth-mb"]), path);
+  await synthesize(values.seed!, synthMb, path);
   console.log(`synthesized ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 const size = (await Deno.stat(path)).size;
@@ -144,8 +230,18 @@ const rows: [string, number | undefined][] = [
   ["walk (forEachSampleInFile, callchains read)", walk.ms],
   ["decode (records(), ordered, full objects)", decode.ms],
 ];
+let ourText: { ms: number; value: { samples: number; bytes: number } } | undefined;
+let ourCli: number | undefined;
+if (!values["no-script"]) {
+  ourText = await timeIt(1, () => scriptText(path!));
+  rows.push(["our script text (runPerfScript > /dev/null)", ourText.ms]);
+  ourCli = (await timeIt(1, () => scriptCli(path!))).ms;
+  rows.push(["our script CLI (deno run cli/script.ts)", ourCli]);
+}
+let perfScript: number | undefined;
 if (!values["no-perf"]) {
-  rows.push(["perf script", await timePerf(["script", "-i", path], 1)]);
+  perfScript = await timePerf(["script", "-i", path], 1);
+  rows.push(["perf script > /dev/null", perfScript]);
   rows.push([
     "perf report --stdio --no-children -g none",
     await timePerf(["report", "--stdio", "--no-children", "-g", "none", "-i", path], 1),
@@ -166,12 +262,45 @@ for (const [name, ms] of rows) {
     (samples / (ms / 1000) / 1e6).toFixed(2).padStart(12),
   );
 }
+let sameText: boolean | undefined;
+if (ourText) {
+  console.log(
+    `our script text: ${ourText.value.samples} samples printed, ${
+      (ourText.value.bytes / 1e6).toFixed(1)
+    } MB of text`,
+  );
+  if (perfScript !== undefined && !values["no-check-text"]) {
+    const ours = new TextDigest();
+    await scriptText(path, ours);
+    const theirs = await perfScriptDigest(path);
+    sameText = theirs !== undefined && String(theirs) === String(ours);
+    console.log(
+      `text check (untimed): perf script ${theirs ?? "failed"}; ours ${ours} -> ${
+        sameText ? "identical" : "DIFFERENT"
+      }`,
+    );
+  }
+}
 for (const [name, ms] of rows.slice(2)) {
-  if (ms === undefined) continue;
+  if (ms === undefined || name.startsWith("our ")) continue;
   console.log(
     `ratio ${name} / walk = ${(ms / walk.ms).toFixed(1)}x; / decode = ${
       (ms / decode.ms).toFixed(1)
-    }x`,
+    }x (walk and decode print no text)`,
+  );
+}
+if (perfScript !== undefined && ourText && ourCli !== undefined) {
+  // The same file printed as the same text, both to /dev/null.
+  const slower = (r: number) => `${r.toFixed(2)}x (${r > 1 ? "ours slower" : "ours faster"})`;
+  const text = sameText === undefined
+    ? "text not compared"
+    : sameText
+    ? "identical text"
+    : "text DIFFERS";
+  console.log(
+    `ratio our script text / perf script = ${slower(ourText.ms / perfScript)} in process, ${
+      slower(ourCli / perfScript)
+    } as a process; ${text}`,
   );
 }
 if (temp && !values.keep) await Deno.remove(temp);

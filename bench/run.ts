@@ -21,10 +21,11 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`Usage: deno task bench [--quick] [--only micro|decode|seek|sim|nmi]
+  console.log(`Usage: deno task bench [--quick] [--only micro|ring|decode|seek|sim|nmi]
 
 Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
-  decode  perf.data decode throughput next to perf script / perf report (ratio)
+  ring    ring writer ns/record vs LTTng/ftrace/perf, reader GB/s, fragment overhead
+  decode  perf.data decode and perf-script text next to perf script / perf report (ratios)
   seek    >= 1 GB capture, seek to a time by sync points (bytes read)
   sim     simulated samples per second end to end, ring bytes per sample
   nmi     model checker: states explored and time per strategy at depth 3
@@ -43,11 +44,19 @@ const quick = values.quick ? ["--quick"] : [];
 
 const steps: Step[] = [
   { name: "micro", cmd: ["bench", "-A", "--no-check"] },
+  { name: "ring", cmd: ["run", "-A", `${here}ring.ts`, ...quick] },
   { name: "decode", cmd: ["run", "-A", `${here}decode.ts`, ...quick] },
   { name: "seek", cmd: ["run", "-A", `${here}seek.ts`, ...quick] },
   { name: "sim", cmd: ["run", "-A", `${here}sim.ts`, ...quick] },
   { name: "nmi", cmd: ["run", "-A", `${root}cli/nmi_check.ts`, "--depth", "3"] },
 ];
+
+if (values.only && !steps.some((s) => s.name === values.only)) {
+  console.error(
+    `bench: --only must be one of ${steps.map((s) => s.name).join(", ")}: current "${values.only}"`,
+  );
+  Deno.exit(2);
+}
 
 const results: { name: string; code: number; seconds: number }[] = [];
 for (const step of steps) {

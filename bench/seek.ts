@@ -1,7 +1,13 @@
-// Generates a >= 1 GB capture in a temp dir (streamed to disk, bounded memory),
-// seeks to a time by searching the chunk headers, prints the bytes the seek
-// read (goal <= 64 KB), then deletes the file.
-// Run: deno run -A bench/seek.ts [--gb 1]
+/**
+ * Generates a >= 1 GiB capture in a temp dir (streamed to disk, bounded
+ * memory; 256 MiB with --quick), seeks to a time by searching the chunk
+ * headers, prints the bytes the seek read (goal <= 64 KB), then deletes the
+ * file.
+ *
+ *     deno run -A bench/seek.ts [--quick] [--gb 1]
+ *
+ * @module
+ */
 import { parseArgs } from "node:util";
 import { AttrFlag, defaultAttr, SampleType } from "../lib/abi/mod.ts";
 import { CaptureReader } from "../lib/capture/reader.ts";
@@ -11,8 +17,11 @@ import { RingReader } from "../lib/ring/reader.ts";
 import { type SampleFields, SampleWriter } from "../lib/ring/sample_writer.ts";
 import { RingWriter } from "../lib/ring/writer.ts";
 
-const { values } = parseArgs({ options: { gb: { type: "string", default: "1" } } });
-const target = Number(values.gb) * 2 ** 30;
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false }, gb: { type: "string" } },
+});
+const target = Number(values.gb ?? (values.quick ? "0.25" : "1")) * 2 ** 30;
 const CPUS = 4;
 const SAMPLE_TYPE = SampleType.IP | SampleType.TID | SampleType.TIME | SampleType.CPU |
   SampleType.PERIOD | SampleType.CALLCHAIN;

@@ -121,6 +121,16 @@ expect_failure nocpu.script-cpu perf script -i nocpu.data -F "$fields_cpu"
 
 perf --version >perf-version.txt
 
+# Folded stacks made by Brendan Gregg's stackcollapse-perf.pl from the default perf script
+# output (the FlameGraph scripts are not part of callring: point FLAMEGRAPH_DIR at a checkout).
+if [[ -n ${FLAMEGRAPH_DIR:-} && -f $FLAMEGRAPH_DIR/stackcollapse-perf.pl ]]; then
+  for name in fp sys dwarf pipe nocpu; do
+    perl "$FLAMEGRAPH_DIR/stackcollapse-perf.pl" "$name.script-default.txt" >"$name.folded.txt"
+  done
+else
+  echo "regen.sh: FLAMEGRAPH_DIR not set: X.folded.txt left as they are" >&2
+fi
+
 # Copy everything into testdata/ (the binary to bin/burn, so symbolized
 # outputs can be reproduced elsewhere) and print a summary.
 for f in *.data *.txt; do

@@ -9,9 +9,12 @@
  * `data_tail` and the writer's reserve position are published under seqcounts
  * kept in the page's `__reserved` area (offsets 96-1023, which the kernel
  * leaves zero): the writer bumps the count to odd, stores the two u32 halves,
- * bumps it to even; the reader retries while the count is odd or changed. A
- * perf-ABI reader that ignores the seqcounts reads the same `data_head`; it
- * can only see a torn value when the head crosses a 4 GiB boundary.
+ * bumps it to even; the reader retries while the count is odd or changed.
+ * While the high half stays the same, the ring writer stores only the low u32
+ * (one atomic store, no seqcount bump): a reader then sees the old or the new
+ * value whole, with or without the seqcount. A perf-ABI reader that ignores
+ * the seqcounts reads the same `data_head`; it can only see a torn value when
+ * the head crosses a 4 GiB boundary.
  *
  * | off | field (callring extension in `__reserved`) |
  * |---|---|

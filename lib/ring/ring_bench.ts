@@ -1,6 +1,9 @@
-// Ring benchmarks: writer ns per 16-deep callchain sample (seed anchors: LTTng
-// 83 ns/entry, ftrace 103, perf 423; goal <= 80 ns), reader throughput, and the
-// fragment overhead table. Run: deno bench -A lib/ring/ring_bench.ts
+// Ring micro benchmarks: writer time per 16-deep callchain sample (seed anchors:
+// LTTng 83 ns/entry, ftrace 103, perf 423; goal <= 80 ns), reader throughput,
+// and writer time per callchain depth. Every writer bench drains its ring
+// (RingReader.drain, O(1)) after each iteration and throws if a record was
+// dropped. Run: deno bench -A lib/ring/ring_bench.ts
+// bench/ring.ts prints ns per record, GB/s and the fragment overhead table.
 import { SampleType } from "../abi/mod.ts";
 import { createRingMemory } from "./layout.ts";
 import { RingReader } from "./reader.ts";
@@ -27,6 +30,16 @@ const fields: SampleFields = {
 };
 
 const BATCH = 10_000;
+const noop = () => {};
+
+/** Throw when a benchmark dropped records (its ring was too small). */
+function checkNoDrops(writer: RingWriter, what: string): void {
+  if (writer.stats.dropped !== 0) {
+    throw new Error(
+      `${what}: ${writer.stats.dropped} of ${writer.stats.attempted} records dropped`,
+    );
+  }
+}
 
 for (const mode of ["consume", "overwrite"] as const) {
   const ring = createRingMemory(1 << 22, { overwrite: mode === "overwrite" });
@@ -42,7 +55,8 @@ for (const mode of ["consume", "overwrite"] as const) {
         fields.time++;
         sw.write(fields, callchain, 16);
       }
-      reader?.read(() => {});
+      reader?.drain(noop);
+      checkNoDrops(writer, mode);
     },
   });
 }
@@ -70,16 +84,26 @@ for (const mode of ["consume", "overwrite"] as const) {
 }
 
 for (const depth of [8, 16, 64, 255, 1024]) {
-  const ring = createRingMemory(1 << 22);
+  const SAMPLES = 1000;
+  // Room for one iteration's samples (head + fragments): 16 MiB at depth 1024.
+  const probe = new SampleWriter(new RingWriter(createRingMemory(1 << 20)), SAMPLE_TYPE);
+  const perIter = SAMPLES *
+    (probe.sampleSize(depth) + 32 * Math.ceil(Math.max(0, depth - 128) / 1024));
+  let size = 1 << 22;
+  while (size - 1 < perIter) size *= 2;
+  const ring = createRingMemory(size);
   const writer = new RingWriter(ring);
   const reader = new RingReader(ring);
   const sw = new SampleWriter(writer, SAMPLE_TYPE, { headEntries: 128, fragmentEntries: 1024 });
   Deno.bench({
-    name: `writer: depth ${depth} (fragments past 128 entries), 1000 samples/iter`,
+    name: `writer: depth ${depth} (fragments past 128 entries), ${SAMPLES} samples/iter, ${
+      size >> 20
+    } MiB ring`,
     group: "depth",
     fn: () => {
-      for (let i = 0; i < 1000; i++) sw.write(fields, callchain, depth);
-      reader.read(() => {});
+      for (let i = 0; i < SAMPLES; i++) sw.write(fields, callchain, depth);
+      reader.drain(noop);
+      checkNoDrops(writer, `depth ${depth}`);
     },
   });
 }

@@ -84,13 +84,22 @@ export class SampleWriter {
     fragmentDropped: 0,
   };
   readonly #w: RingWriter;
-  readonly #t: number;
   readonly #fixed: number;
   readonly #cpuWord: number;
   readonly #head: number;
   readonly #frag: number;
   readonly #fragWriter: (index: number) => RingWriter;
-  readonly #words = new WeakMap<DataView, Uint32Array>();
+  readonly #size: number;
+  readonly #ring: Uint32Array;
+  readonly #scratch: Uint32Array;
+  readonly #hasIdentifier: boolean;
+  readonly #hasIp: boolean;
+  readonly #hasTid: boolean;
+  readonly #hasTime: boolean;
+  readonly #hasId: boolean;
+  readonly #hasStreamId: boolean;
+  readonly #hasCpu: boolean;
+  readonly #hasPeriod: boolean;
   #seq = 0;
 
   /**
@@ -110,7 +119,17 @@ export class SampleWriter {
       );
     }
     this.#w = writer;
-    this.#t = sampleType;
+    this.#size = writer.ring.dataSize;
+    this.#ring = writer.dataWords;
+    this.#scratch = writer.scratchWords;
+    this.#hasIdentifier = (sampleType & SampleType.IDENTIFIER) !== 0;
+    this.#hasIp = (sampleType & SampleType.IP) !== 0;
+    this.#hasTid = (sampleType & SampleType.TID) !== 0;
+    this.#hasTime = (sampleType & SampleType.TIME) !== 0;
+    this.#hasId = (sampleType & SampleType.ID) !== 0;
+    this.#hasStreamId = (sampleType & SampleType.STREAM_ID) !== 0;
+    this.#hasCpu = (sampleType & SampleType.CPU) !== 0;
+    this.#hasPeriod = (sampleType & SampleType.PERIOD) !== 0;
     let words = 0;
     for (
       const bit of [
@@ -144,21 +163,6 @@ export class SampleWriter {
     return this.#fixed + 8 + depth * 8;
   }
 
-  #lastView: DataView | undefined;
-  #lastWords: Uint32Array = new Uint32Array(0);
-
-  #wordsOf(v: DataView): Uint32Array {
-    if (v === this.#lastView) return this.#lastWords;
-    let u = this.#words.get(v);
-    if (!u) {
-      u = new Uint32Array(v.buffer, v.byteOffset, v.byteLength >> 2);
-      this.#words.set(v, u);
-    }
-    this.#lastView = v;
-    this.#lastWords = u;
-    return u;
-  }
-
   /**
    * Write one sample. Callchains deeper than `headEntries` are fragmented
    * (requires CPU in sample_type).
@@ -182,43 +186,45 @@ export class SampleWriter {
       this.stats.headDropped++;
       return false;
     }
-    const v = w.viewOf(h);
-    const o = w.offsetOf(h);
-    const u = this.#wordsOf(v);
-    const t = this.#t;
+    // Handles below dataSize are ring offsets; the rest are scratch slots (a wrapping record).
+    let u = this.#ring;
+    let p = h >> 2;
+    if (h >= this.#size) {
+      u = this.#scratch;
+      p = (h - this.#size) >> 2;
+    }
     let seq = 0;
     if (fragmented) {
       seq = this.#seq = this.#seq >= 0xffffffff ? 1 : this.#seq + 1;
     }
-    u[o >> 2] = RecordType.SAMPLE;
-    v.setUint16(o + 4, s.misc, true);
-    v.setUint16(o + 6, size, true);
-    let p = (o >> 2) + 2;
-    if (t & SampleType.IDENTIFIER) p = putU64(u, p, s.id);
-    if (t & SampleType.IP) {
+    u[p] = RecordType.SAMPLE;
+    u[p + 1] = (s.misc & 0xffff) | (size << 16);
+    p += 2;
+    if (this.#hasIdentifier) p = putU64(u, p, s.id);
+    if (this.#hasIp) {
       u[p] = s.ipLo;
       u[p + 1] = s.ipHi;
       p += 2;
     }
-    if (t & SampleType.TID) {
+    if (this.#hasTid) {
       u[p] = s.pid;
       u[p + 1] = s.tid;
       p += 2;
     }
-    if (t & SampleType.TIME) p = putU64(u, p, s.time);
-    if (t & SampleType.ID) p = putU64(u, p, s.id);
-    if (t & SampleType.STREAM_ID) p = putU64(u, p, s.id);
-    if (t & SampleType.CPU) {
+    if (this.#hasTime) p = putU64(u, p, s.time);
+    if (this.#hasId) p = putU64(u, p, s.id);
+    if (this.#hasStreamId) p = putU64(u, p, s.id);
+    if (this.#hasCpu) {
       u[p] = s.cpu;
       u[p + 1] = seq;
       p += 2;
     }
-    if (t & SampleType.PERIOD) p = putU64(u, p, s.period);
+    if (this.#hasPeriod) p = putU64(u, p, s.period);
     u[p] = headDepth;
     u[p + 1] = 0;
     p += 2;
     const n = headDepth * 2;
-    for (let i = 0; i < n; i++) u[p + i] = callchain[i];
+    copyWords(u, p, callchain, 0, n);
     w.commit();
     if (!fragmented) {
       this.stats.contiguous++;
@@ -238,11 +244,10 @@ export class SampleWriter {
         this.stats.fragmentDropped++;
         return false;
       }
-      const v = w.viewOf(h);
-      const o = w.offsetOf(h);
-      const u = this.#wordsOf(v);
+      const wrapped = h >= w.ring.dataSize;
+      const u = wrapped ? w.scratchWords : w.dataWords;
+      const q = (wrapped ? h - w.ring.dataSize : h) >> 2;
       const last = from + count >= depth;
-      const q = o >> 2;
       u[q] = RecordType.CALLRING_FRAGMENT;
       u[q + 1] = size << 16;
       u[q + 2] = seq;
@@ -254,7 +259,7 @@ export class SampleWriter {
       const base = q + 8;
       const src = from * 2;
       const n = count * 2;
-      for (let i = 0; i < n; i++) u[base + i] = callchain[src + i];
+      copyWords(u, base, callchain, src, n);
       w.commit();
       this.stats.fragments++;
       from += count;
@@ -264,8 +269,17 @@ export class SampleWriter {
   }
 }
 
+/** Below this many u32s a loop beats `set` (which needs a subarray object). */
+const COPY_LOOP_MAX = 64;
+
+function copyWords(dst: Uint32Array, at: number, src: Uint32Array, from: number, n: number): void {
+  if (n <= COPY_LOOP_MAX) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
+  } else dst.set(src.subarray(from, from + n), at);
+}
+
 function putU64(u: Uint32Array, p: number, value: number): number {
-  const hi = Math.floor(value / 0x1_0000_0000);
+  const hi = value >= 0 && value < 0x1_0000_0000 ? 0 : Math.floor(value / 0x1_0000_0000);
   u[p] = value - hi * 0x1_0000_0000;
   u[p + 1] = hi;
   return p + 2;

@@ -8,7 +8,8 @@
  *   publishes `data_head`, re-checking the reserve position afterwards in case
  *   a nested writer reserved in the window (the `goto again` of
  *   `perf_output_put_handle`). Commits must come in LIFO order, as interrupts
- *   nest.
+ *   nest. Publishing is one store of `data_head`'s low u32 (the seqcount of
+ *   `layout.ts` is bumped only when the high u32 changes, every 4 GiB).
  * - **Wrap-around.** Records wrap at the end of the data area. A reservation
  *   that wraps is handed out in a per-level scratch slot and copied into the
  *   ring (in two pieces) at commit; the common case writes straight into the
@@ -33,15 +34,7 @@
 import { HEADER_SIZE, MmapPage, RecordType, SampleType, setU64 } from "../abi/mod.ts";
 import { encodeSyncFields, SYNC_CRC_OFFSET, SYNC_RECORD_SIZE } from "../abi/extensions.ts";
 import { crc32 } from "./crc32.ts";
-import {
-  loadTail,
-  negateU64,
-  RingExt,
-  type RingMemory,
-  setStat,
-  storeCounter,
-  storeCounterHalves,
-} from "./layout.ts";
+import { loadTail, RingExt, type RingMemory, setStat, storeCounterHalves } from "./layout.ts";
 
 /** Deepest reservation nesting (task, softirq, hardirq, NMI, and room for nested NMIs/faults). */
 export const MAX_NEST = 8;
@@ -90,6 +83,9 @@ export interface RingWriterStats {
 }
 
 const SCRATCH_SLOT = 0x10000;
+const TWO_32 = 0x1_0000_0000;
+const HEAD_WORD = MmapPage.dataHead >> 2;
+const RESERVE_WORD = RingExt.reserve >> 2;
 
 /** Writes records into one ring; one writer per ring (per CPU), as in the kernel. */
 export class RingWriter {
@@ -109,8 +105,14 @@ export class RingWriter {
   readonly data: DataView;
   /** Scratch slots for wrapping reservations (offsets at and above `dataSize`). */
   readonly scratch: DataView;
+  /** The ring's data area as u32 words (word `h >> 2` for a handle `h` below `dataSize`). */
+  readonly dataWords: Uint32Array;
+  /** The scratch slots as u32 words (word `(h - dataSize) >> 2` for a wrapping handle `h`). */
+  readonly scratchWords: Uint32Array;
   readonly #scratchBytes: Uint8Array;
   readonly #bytes: Uint8Array;
+  readonly #words: Int32Array;
+  readonly #shared: boolean;
   readonly #size: number;
   readonly #mask: number;
   readonly #overwrite: boolean;
@@ -130,9 +132,12 @@ export class RingWriter {
   #syncSeq = 0;
   #lastSync = -1;
   #lastTime = 0;
+  /** High u32 of the last `data_head` / reserve position stored (-1: none yet). */
+  #headHi = -1;
+  #reserveHi = -1;
   readonly #levelPos = new Float64Array(MAX_NEST);
-  readonly #levelSize = new Int32Array(MAX_NEST);
-  readonly #levelWrapped = new Uint8Array(MAX_NEST);
+  /** Per nesting level: 0 when the reservation is in the ring, else its size (scratch slot). */
+  readonly #levelWrapped = new Int32Array(MAX_NEST);
 
   /**
    * Create the writer of a ring.
@@ -163,6 +168,11 @@ export class RingWriter {
     }
     this.#scratchBytes = new Uint8Array(MAX_NEST * SCRATCH_SLOT);
     this.scratch = new DataView(this.#scratchBytes.buffer);
+    this.dataWords = new Uint32Array(ring.buffer, ring.data.byteOffset, ring.dataSize >> 2);
+    this.scratchWords = new Uint32Array(this.#scratchBytes.buffer);
+    this.#words = ring.pageWords;
+    this.#shared = typeof SharedArrayBuffer !== "undefined" &&
+      ring.buffer instanceof SharedArrayBuffer;
   }
 
   /** Current reservation nesting depth. */
@@ -202,7 +212,19 @@ export class RingWriter {
     this.#lastTime = time;
     this.stats.attempted++;
     if (this.#overwrite) return this.#reserveBackward(level, size);
+    if (this.#lost > 0 || this.#syncDistance !== 0) return this.#reserveSlow(level, size, time);
+    // Fast path: no LOST record pending, no sync records.
+    const pos = this.#head;
+    // data_tail only grows: re-read it only when the cached value says "full".
+    if (this.#size - 1 - (pos - this.#tail) < size) {
+      this.#tail = loadTail(this.ring);
+      if (this.#size - 1 - (pos - this.#tail) < size) return this.#drop();
+    }
+    this.#head = pos + size;
+    return this.#handle(level, pos, size);
+  }
 
+  #reserveSlow(level: number, size: number, time: number): number {
     const lostSize = this.#lost > 0 ? 24 + this.#trailerSize : 0;
     let syncSize = 0;
     const sd = this.#syncDistance;
@@ -219,15 +241,8 @@ export class RingWriter {
       }
     }
     const total = syncSize + lostSize + size;
-    // data_tail only grows: re-read it only when the cached value says "full".
     if (this.#size - 1 - (this.#head - this.#tail) < total) this.#tail = loadTail(this.ring);
-    if (this.#size - 1 - (this.#head - this.#tail) < total) {
-      this.#lost++;
-      this.stats.dropped++;
-      setStat(this.ring, RingExt.dropped, this.stats.dropped);
-      this.#putHandle();
-      return -1;
-    }
+    if (this.#size - 1 - (this.#head - this.#tail) < total) return this.#drop();
     let pos = this.#head;
     this.#head = pos + total;
     if (syncSize) {
@@ -241,21 +256,35 @@ export class RingWriter {
     return this.#handle(level, pos, size);
   }
 
+  #drop(): number {
+    this.#lost++;
+    this.stats.dropped++;
+    setStat(this.ring, RingExt.dropped, this.stats.dropped);
+    this.#putHandle();
+    return -1;
+  }
+
   #reserveBackward(level: number, size: number): number {
-    this.#head += size;
-    storeCounter(this.ring.pageWords, RingExt.reserveSeq, RingExt.reserve, this.#head);
-    return this.#handle(level, -this.#head, size);
+    const head = this.#head += size;
+    // Published before the caller writes, so a snapshot can tell what may be overwritten.
+    const hi = head >= TWO_32 ? Math.floor(head / TWO_32) : 0;
+    const lo = head - hi * TWO_32;
+    if (hi === this.#reserveHi) this.#store(RESERVE_WORD, lo);
+    else {
+      storeCounterHalves(this.#words, RingExt.reserveSeq, RingExt.reserve, lo, hi);
+      this.#reserveHi = hi;
+    }
+    return this.#handle(level, -head, size);
   }
 
   #handle(level: number, pos: number, size: number): number {
     const off = (pos >>> 0) & this.#mask;
-    this.#levelPos[level] = pos;
-    this.#levelSize[level] = size;
     if (off + size <= this.#size) {
       this.#levelWrapped[level] = 0;
       return off;
     }
-    this.#levelWrapped[level] = 1;
+    this.#levelPos[level] = pos;
+    this.#levelWrapped[level] = size;
     return this.#size + level * SCRATCH_SLOT;
   }
 
@@ -288,15 +317,24 @@ export class RingWriter {
   commit(): void {
     const level = this.#nest - 1;
     if (level < 0) throw new RangeError("Cannot commit: no open reservation");
-    if (this.#levelWrapped[level]) {
-      this.#copyIn(
-        this.#levelPos[level],
-        this.#scratchBytes,
-        level * SCRATCH_SLOT,
-        this.#levelSize[level],
-      );
+    const wrapped = this.#levelWrapped[level];
+    if (wrapped !== 0) {
+      this.#copyIn(this.#levelPos[level], this.#scratchBytes, level * SCRATCH_SLOT, wrapped);
     }
     this.stats.committed++;
+    if (level > 0) {
+      // Nested: the outermost commit publishes (and sees this record's bytes).
+      this.#nest = level;
+      return;
+    }
+    if (this.#hook === undefined) {
+      // Outermost commit with no test hook: nothing can interrupt between the
+      // store and clearing `nest` in this single-threaded writer, so the
+      // kernel's re-check loop cannot fire.
+      this.#publish(this.#head);
+      this.#nest = 0;
+      return;
+    }
     this.#putHandle();
   }
 
@@ -318,14 +356,30 @@ export class RingWriter {
     }
   }
 
+  /**
+   * Store `data_head`. Only a change of its high u32 needs the seqcount
+   * (odd, two halves, even); otherwise one store of the low u32 is atomic for
+   * every reader, with or without the seqcount.
+   */
   #publish(head: number): void {
-    const words = this.ring.pageWords;
+    let hi = head >= TWO_32 ? Math.floor(head / TWO_32) : 0;
+    let lo = head - hi * TWO_32;
     if (this.#overwrite) {
-      const [lo, hi] = negateU64(head);
-      storeCounterHalves(words, RingExt.headSeq, MmapPage.dataHead, lo, hi);
-    } else {
-      storeCounter(words, RingExt.headSeq, MmapPage.dataHead, head);
+      // The kernel publishes -head (two's complement) for write_backward.
+      hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+      lo = (~lo + 1) >>> 0;
     }
+    if (hi === this.#headHi) this.#store(HEAD_WORD, lo);
+    else {
+      storeCounterHalves(this.#words, RingExt.headSeq, MmapPage.dataHead, lo, hi);
+      this.#headHi = hi;
+    }
+  }
+
+  /** Store one control-page word: with release order on shared memory, plainly otherwise. */
+  #store(word: number, value: number): void {
+    if (this.#shared) Atomics.store(this.#words, word, value | 0);
+    else this.#words[word] = value | 0;
   }
 
   /**

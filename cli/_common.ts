@@ -70,23 +70,60 @@ export function warn(command: string, message: string): void {
   console.error(`${useColor() ? pc.yellow(prefix) : prefix} ${message}`);
 }
 
+/** Set to `1` to re-throw unexpected errors with their stack instead of a one-line message. */
+export const DEBUG_ENV = "CALLRING_DEBUG";
+
+/** The `Deno.errors` classes (NotFound, IsADirectory, PermissionDenied, ...). */
+const DENO_ERRORS: ReadonlyArray<new (...args: never[]) => Error> = Object.values(Deno.errors);
+
 /**
- * Turn an exception into a one-line error and exit: data errors and missing
- * files exit 1 with their message; anything else is re-thrown (a bug).
+ * The one-line message `failOn` prints for a caught value.
+ *
+ * Data errors (malformed input: `FormatError` and other `SyntaxError`s,
+ * `RangeError`s, errors carrying a byte `offset`) and operating-system errors
+ * (`Deno.errors.*`: missing file, a directory given as input, permissions)
+ * print their message; anything else is a bug in callring and prints as
+ * `internal error: <name>: <message>`. Only the first line of a message is
+ * kept.
+ *
+ * @param e The caught value.
+ * @returns The message.
+ */
+export function errorLine(e: unknown): string {
+  const first = (s: string) => s.split("\n")[0]!.trim();
+  if (e instanceof FormatError || e instanceof SyntaxError || e instanceof RangeError) {
+    return first(e.message);
+  }
+  if (e instanceof Error && DENO_ERRORS.some((c) => e instanceof c)) return first(e.message);
+  if (e instanceof Error && e.name.endsWith("Error") && "offset" in e) return first(e.message);
+  if (e instanceof Error) return `internal error: ${e.name}: ${first(e.message)}`;
+  let text: string;
+  try {
+    text = String(e);
+  } catch {
+    text = typeof e;
+  }
+  return `internal error: ${first(text)}`;
+}
+
+/**
+ * Turn an exception into a one-line error and exit with status 1: data and
+ * operating-system errors print their message, anything else prints as an
+ * `internal error:` (see {@linkcode errorLine}). With `CALLRING_DEBUG=1` in
+ * the environment the error is re-thrown instead (stack trace included).
  *
  * @param command The command name.
  * @param e The caught value.
  * @returns Never.
  */
 export function failOn(command: string, e: unknown): never {
-  if (e instanceof FormatError || e instanceof SyntaxError || e instanceof RangeError) {
-    fail(command, e.message.split("\n")[0]!, ExitCode.DATA);
+  const line = errorLine(e);
+  let debug = false;
+  try {
+    debug = Deno.env.get(DEBUG_ENV) === "1";
+  } catch {
+    // no env permission: not debugging
   }
-  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
-    fail(command, e.message, ExitCode.DATA);
-  }
-  if (e instanceof Error && e.name.endsWith("Error") && "offset" in e) {
-    fail(command, e.message.split("\n")[0]!, ExitCode.DATA);
-  }
-  throw e;
+  if (debug) throw e;
+  fail(command, line, ExitCode.DATA);
 }

@@ -1,6 +1,7 @@
 /**
  * nmi_check: explore every NMI/fault interleaving for each NMI strategy and print the verdict
- * table and the shortest counter-example traces.
+ * table, the time it took, the known hole behind each violation, and the shortest
+ * counter-example traces.
  *
  *   deno run -A cli/nmi_check.ts [--strategy NAME] [--depth N] [--faults N] [--profile P]
  *
@@ -10,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { checkAll, type Profile, PROFILES } from "../lib/sim/check.ts";
 import { CHECK_STRATEGIES, getStrategy, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
-import { formatTraces, formatVerdictTable } from "../lib/sim/verdicts.ts";
+import { formatNotes, formatTraces, formatVerdictTable } from "../lib/sim/verdicts.ts";
 
 const HELP =
   `usage: nmi_check [--strategy NAME]... [--depth N] [--faults N] [--profile P]... [--no-traces]
@@ -22,7 +23,8 @@ Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
   --depth N        maximum NMI arrivals per schedule (default 3)
   --faults N       maximum #PF/int3/#DB per schedule (default 2)
   --profile P      exception profile (repeatable; default all): ${PROFILES.join(", ")}
-  --mce-anywhere   let MCE hit NMI entry/exit assembly too
+                   (mixed: #PF, int3, #DB and MCE in one schedule)
+  --mce-anywhere   let MCE hit NMI entry/exit assembly too (the 2012 hole)
   --no-traces      print only the verdict table
   -h, --help       this text`;
 
@@ -95,6 +97,8 @@ console.log(
     (performance.now() - t0).toFixed(0)
   } ms (depth ${nmis} NMIs, ${faults} faults)`,
 );
+const notes = formatNotes(results);
+if (notes) console.log(`\n${notes}`);
 if (!v["no-traces"]) {
   const traces = formatTraces(results);
   if (traces) console.log(`\nCounter-examples (shortest, BFS):\n${traces}`);

@@ -31,3 +31,32 @@ Deno.test("nmi_check --help exits 0", async () => {
   assertEquals(r.code, 0);
   assert(r.stdout.includes("--strategy"));
 });
+
+Deno.test("nmi_check --profile mixed: verdicts, time, and the hole behind each violation", async () => {
+  const r = await run("--strategy", "mainline", "--strategy", "rsp-range", "--profile", "mixed");
+  assertEquals(r.code, 0);
+  const rows = r.stdout.split("\n").filter((l) => /^(mainline|rsp-range)\s+mixed\s/.test(l));
+  assertEquals(rows.length, 2);
+  assert(!rows[0].includes("violated"), rows[0]); // mainline holds everything
+  assert(rows[1].includes("violated"), rows[1]);
+  assert(/2 explorations, \d+ states, \d+ ms/.test(r.stdout));
+  assert(r.stdout.includes("[rsp-ist]") && r.stdout.includes("[mce-entry] not in this table"));
+  assert(!r.stdout.includes("UNEXPECTED"));
+});
+
+Deno.test("nmi_check --mce-anywhere: mainline's MCE-in-entry hole is reported and explained", async () => {
+  const r = await run(
+    "--strategy",
+    "mainline",
+    "--profile",
+    "pf+mce",
+    "--mce-anywhere",
+    "--depth",
+    "2",
+  );
+  assertEquals(r.code, 0);
+  assert(/mainline\s+pf\+mce\s+violated/.test(r.stdout));
+  assert(r.stdout.includes("[mce-entry] known hole, 2012 mainline included"));
+  assert(r.stdout.includes("mainline: ist-frame-live (pf+mce)"));
+  assert(!r.stdout.includes("UNEXPECTED"));
+});

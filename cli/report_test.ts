@@ -105,7 +105,7 @@ Deno.test("report defaults to callring.data when perf.data is absent", async () 
   }
 });
 
-for (const name of ["fp", "sys", "nocpu", "pipe"]) {
+for (const name of ["fp", "sys", "nocpu", "pipe", "dwarf"]) {
   for (const kind of ["self", "children"] as const) {
     Deno.test(`report --stdio --${kind === "self" ? "no-" : ""}children --sort sym equals perf (${name})`, async () => {
       const flag = kind === "self" ? "--no-children" : "--children";

@@ -454,7 +454,7 @@ export class InlineResolver {
   readonly #maxProcesses: number;
   readonly #processes = new Map<string, Addr2lineProcess>();
   readonly #cache = new Map<string, Map<bigint, Promise<Addr2lineRecord[]>>>();
-  readonly #closing: Promise<void>[] = [];
+  readonly #closing = new Set<Promise<void>>();
   #unavailable = false;
   #spawned = 0;
 
@@ -508,7 +508,7 @@ export class InlineResolver {
     if (this.#processes.size >= this.#maxProcesses) {
       const [oldest, proc] = this.#processes.entries().next().value!;
       this.#processes.delete(oldest);
-      this.#closing.push(proc.close());
+      this.#retire(proc);
     }
     const proc = Addr2lineProcess.start(file, this.#program);
     if (proc === undefined) {
@@ -520,11 +520,18 @@ export class InlineResolver {
     return proc;
   }
 
-  /** Close every subprocess (after their outstanding answers). */
+  #retire(proc: Addr2lineProcess): void {
+    const closing: Promise<void> = proc.close().finally(() => this.#closing.delete(closing));
+    this.#closing.add(closing);
+  }
+
+  /**
+   * Close every subprocess (after their outstanding answers). Calls made
+   * while another is under way wait for the same processes to end.
+   */
   async close(): Promise<void> {
-    const procs = [...this.#processes.values()];
+    for (const proc of this.#processes.values()) this.#retire(proc);
     this.#processes.clear();
-    await Promise.all([...this.#closing, ...procs.map((p) => p.close())]);
-    this.#closing.length = 0;
+    await Promise.all([...this.#closing]);
   }
 }

@@ -60,6 +60,7 @@ import {
   type SampleContext,
   type StackSample,
 } from "./profile.ts";
+import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
 import { DEFAULT_MAX_STACK, ElfCache, fullCallchain, unwindUserDetailed } from "./unwind.ts";
 
@@ -156,6 +157,14 @@ export interface OpenRecordsOptions {
   prefilter?: SamplePredicate;
   /** Resolve symbols (default true); false leaves frames with addresses only. */
   symbolize?: boolean;
+  /**
+   * Expand DWARF-unwound user frames into inline frames through addr2line,
+   * as perf 6.1 does (default true; false is perf's `--no-inline`). Without
+   * a startable `addr2line` (binutils) frames stay unexpanded.
+   */
+  inline?: boolean;
+  /** The addr2line program for inline frames (default `addr2line` from PATH). */
+  addr2line?: string;
   /** Override input detection (default: by magic). */
   format?: InputFormat;
   /**
@@ -268,10 +277,34 @@ const MARKER_HI = 0xffffffff;
 /** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
 type OwnSymbols = (ip: bigint) => { sym: string; dso: string } | undefined;
 
-/** Symbolizes callchains into shared {@linkcode FrameRef} objects. */
+/** A resolved callchain: frames (leaf-first) and whether it was cut. */
+interface ResolvedChain {
+  frames: FrameRef[];
+  truncated: boolean;
+}
+
+/** The two parts of a `--call-graph dwarf` chain before symbolization. */
+interface UnwoundChain {
+  kernel: bigint[];
+  user: readonly bigint[];
+  truncated: boolean;
+}
+
+const NO_INLINES: readonly InlineNode[] = Object.freeze([]);
+
+/**
+ * Symbolizes callchains into shared {@linkcode FrameRef} objects.
+ *
+ * DWARF-unwound user frames are expanded into inline frames as perf 6.1's
+ * `unwind_entry` -> `append_inlines` does (an asynchronous addr2line lookup,
+ * cached per DSO and address by the session); then {@linkcode resolve}
+ * returns a promise. Frame-pointer and kernel entries are never expanded and
+ * resolve synchronously, so such inputs never wait for addr2line.
+ */
 class ChainResolver {
   readonly #session: PerfSession;
   readonly #symbolize: boolean;
+  readonly #inline: boolean;
   readonly #maxStack: number;
   readonly #frames = [new Map<string, FrameRef>(), new Map<string, FrameRef>()];
   readonly #unresolved = [new Map<string, FrameRef>(), new Map<string, FrameRef>()];
@@ -284,25 +317,38 @@ class ChainResolver {
   constructor(
     session: PerfSession,
     symbolize: boolean,
+    inline: boolean,
     maxStack: number,
     unmapped: UnmappedResolver | undefined,
     own: OwnSymbols | undefined,
   ) {
     this.#session = session;
     this.#symbolize = symbolize;
+    this.#inline = inline && symbolize;
     this.#maxStack = maxStack;
     this.#unmapped = unmapped;
     this.#own = own;
   }
 
-  /** Resolve one sample: frames (leaf-first) and whether the chain was cut. */
+  /** Resolve one sample (a promise only for DWARF samples whose inline frames are looked up). */
   resolve(
     sample: Sample,
     misc: number,
     attr: PerfEventAttr,
-  ): { frames: FrameRef[]; truncated: boolean } {
+  ): ResolvedChain | Promise<ResolvedChain> {
     const pid = sample.pid ?? -1;
     const sampleMode = misc & 7;
+    const dwarf = sample.regsUser !== undefined && sample.stackUser !== undefined &&
+      sample.regsUser.regs.length > 0 && (attr.sampleType & SampleType.STACK_USER) !== 0;
+    if (dwarf) {
+      const unwound = this.#unwind(sample, attr, pid);
+      if (!this.#inline || unwound.user.length === 0) {
+        return this.#dwarfChain(sample, sampleMode, pid, unwound, undefined);
+      }
+      return this.#inlineNodes(pid, unwound.user).then((nodes) =>
+        this.#dwarfChain(sample, sampleMode, pid, unwound, nodes)
+      );
+    }
     const limit = attr.sampleMaxStack > 0 ? attr.sampleMaxStack : DEFAULT_MAX_STACK;
     const out = this.#out;
     const hasMap = this.#hasMap;
@@ -310,11 +356,7 @@ class ChainResolver {
     hasMap.length = 0;
     let truncated = false;
     const chain = sample.callchain;
-    const dwarf = sample.regsUser !== undefined && sample.stackUser !== undefined &&
-      sample.regsUser.regs.length > 0 && (attr.sampleType & SampleType.STACK_USER) !== 0;
-    if (dwarf) {
-      truncated = this.#dwarfChain(sample, attr, pid);
-    } else if (chain !== undefined) {
+    if (chain !== undefined) {
       const words = new Uint32Array(chain.buffer, chain.byteOffset, chain.length * 2);
       let cpumode = sampleMode;
       let entries = 0;
@@ -339,6 +381,13 @@ class ChainResolver {
       }
       truncated = entries >= limit || entries > this.#maxStack;
     }
+    return this.#finish(sample, sampleMode, pid, truncated);
+  }
+
+  /** The sample's own ip when nothing was pushed; the level of frames without a map. */
+  #finish(sample: Sample, sampleMode: number, pid: number, truncated: boolean): ResolvedChain {
+    const out = this.#out;
+    const hasMap = this.#hasMap;
     if (out.length === 0) this.#push(pid, sampleMode, sample.ip ?? 0n);
     // Frames without a map print with the sample's own level (that of the first frame).
     const firstKernel = out[0].kernel;
@@ -350,7 +399,7 @@ class ChainResolver {
     return { frames: out.slice(), truncated };
   }
 
-  #dwarfChain(sample: Sample, attr: PerfEventAttr, pid: number): boolean {
+  #unwind(sample: Sample, attr: PerfEventAttr, pid: number): UnwoundChain {
     const spaces = this.#session.spaces;
     const result = unwindUserDetailed(
       { mask: attr.sampleRegsUser, regs: sample.regsUser!.regs },
@@ -359,11 +408,50 @@ class ChainResolver {
       this.#elfs.loader,
       { maxStack: this.#maxStack },
     );
-    const chain = sample.callchain;
-    const kernel = fullCallchain(chain, [], this.#maxStack);
-    for (const ip of kernel) this.#push(pid, CpuMode.KERNEL, ip);
-    for (const ip of result.frames) this.#push(pid, CpuMode.USER, ip);
-    return result.stop === "max-stack";
+    const kernel = fullCallchain(sample.callchain, [], this.#maxStack);
+    return { kernel, user: result.frames, truncated: result.stop === "max-stack" };
+  }
+
+  /** Inline nodes of unwound user frames (none for frames the capture's own table names). */
+  #inlineNodes(pid: number, user: readonly bigint[]): Promise<(readonly InlineNode[])[]> {
+    const own = this.#own;
+    return Promise.all(
+      user.map((ip) =>
+        own?.(ip) !== undefined
+          ? NO_INLINES
+          : this.#session.inlineNodes(pid, CpuMode.USER, ip).catch(() => NO_INLINES)
+      ),
+    );
+  }
+
+  /** Symbolize a DWARF chain: kernel part, then the user frames (each replaced by its inline nodes, if any). */
+  #dwarfChain(
+    sample: Sample,
+    sampleMode: number,
+    pid: number,
+    unwound: UnwoundChain,
+    inlines: readonly (readonly InlineNode[])[] | undefined,
+  ): ResolvedChain {
+    this.#out.length = 0;
+    this.#hasMap.length = 0;
+    for (const ip of unwound.kernel) this.#push(pid, CpuMode.KERNEL, ip);
+    const user = unwound.user;
+    for (let i = 0; i < user.length; i++) {
+      const nodes = inlines?.[i];
+      if (nodes === undefined || nodes.length === 0) this.#push(pid, CpuMode.USER, user[i]);
+      else this.#pushInlines(pid, user[i], nodes);
+    }
+    return this.#finish(sample, sampleMode, pid, unwound.truncated);
+  }
+
+  /** perf's `append_inlines`: one frame per node, at the entry's address, in the entry's dso. */
+  #pushInlines(pid: number, ip: bigint, nodes: readonly InlineNode[]): void {
+    const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, CpuMode.USER);
+    const dso = r.map ? r.dso : undefined;
+    for (const node of nodes) {
+      this.#hasMap.push(true);
+      this.#out.push(this.#frame(false, dso, node.sym, r.printedIp, node.inlined));
+    }
   }
 
   #push(pid: number, cpumode: number, ip: bigint): void {
@@ -393,13 +481,21 @@ class ChainResolver {
     this.#out.push(this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp));
   }
 
-  #frame(kernel: boolean, dso: string | undefined, sym: string | undefined, ip: bigint): FrameRef {
+  #frame(
+    kernel: boolean,
+    dso: string | undefined,
+    sym: string | undefined,
+    ip: bigint,
+    inlined = false,
+  ): FrameRef {
     const level = kernel ? 1 : 0;
     const table = sym === undefined ? this.#unresolved[level] : this.#frames[level];
-    const key = sym === undefined ? `${dso ?? ""}\u0000${ip}` : `${dso ?? ""}\u0000${sym}`;
+    const key = sym === undefined
+      ? `${dso ?? ""}\u0000${ip}`
+      : `${dso ?? ""}\u0000${sym}${inlined ? "\u0000inlined" : ""}`;
     let f = table.get(key);
     if (f === undefined) {
-      f = { sym, dso, ip, kernel };
+      f = inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel };
       table.set(key, f);
     }
     return f;
@@ -415,6 +511,16 @@ interface Decoded {
 }
 
 const FRAMELESS: readonly FrameRef[] = Object.freeze([]);
+
+/** A symbolized sample item: the frames, their truncation and the context told from them. */
+function sampleItem(
+  base: ResolvedSample,
+  record: SampleRecord,
+  { frames, truncated }: ResolvedChain,
+): InputItem {
+  const context = inferContext(frames);
+  return { kind: "sample", sample: { ...base, frames, truncated, context }, record };
+}
 
 /** Turns decoded records into {@linkcode InputItem}s; shared by both input formats. */
 class ItemMaker {
@@ -432,10 +538,14 @@ class ItemMaker {
   ) {
     this.#info = info;
     this.lost = lost;
-    this.session = new PerfSession(options.kallsyms ? { kallsyms: options.kallsyms } : {});
+    this.session = new PerfSession(
+      options.kallsyms ? { kallsyms: options.kallsyms } : {},
+      options.addr2line !== undefined ? { program: options.addr2line } : {},
+    );
     this.#chains = new ChainResolver(
       this.session,
       options.symbolize ?? true,
+      options.inline ?? true,
       options.maxStack ?? DEFAULT_MAX_STACK,
       options.resolveUnmapped,
       own,
@@ -443,7 +553,8 @@ class ItemMaker {
     this.#prefilter = options.prefilter;
   }
 
-  item(d: Decoded): InputItem {
+  /** The item of a record; a promise only while a DWARF sample's inline frames are looked up. */
+  item(d: Decoded): InputItem | Promise<InputItem> {
     const record = d.record;
     if (record.type === RecordType.SAMPLE && "sample" in record) {
       const event = this.#info.events[d.event];
@@ -471,9 +582,9 @@ class ItemMaker {
       }
       const attr = event?.attr;
       if (attr === undefined) return { kind: "sample", sample: base, record };
-      const { frames, truncated } = this.#chains.resolve(s, record.misc, attr);
-      const context = inferContext(frames);
-      return { kind: "sample", sample: { ...base, frames, truncated, context }, record };
+      const chain = this.#chains.resolve(s, record.misc, attr);
+      if (chain instanceof Promise) return chain.then((c) => sampleItem(base, record, c));
+      return sampleItem(base, record, chain);
     }
     if (record.type === RecordType.LOST && "lost" in record) {
       this.lost.lostRecords += record.lost;
@@ -582,7 +693,10 @@ async function openPerf(path: string, options: OpenRecordsOptions): Promise<Inpu
   const m = new ItemMaker(info, options, lost);
   let closed = false;
   const close = () => {
-    if (!closed) file.close();
+    if (!closed) {
+      file.close();
+      void m.session.close(); // an iteration's end awaits it
+    }
     closed = true;
   };
   async function* iterate(): AsyncGenerator<InputItem> {
@@ -594,11 +708,13 @@ async function openPerf(path: string, options: OpenRecordsOptions): Promise<Inpu
         ) {
           syncEvents();
         }
-        yield m.item({ record, event: event?.index ?? -1, offset, time });
+        const item = m.item({ record, event: event?.index ?? -1, offset, time });
+        yield item instanceof Promise ? await item : item;
       }
       syncEvents();
     } finally {
       close();
+      await m.session.close(); // ends the addr2line subprocesses
     }
   }
   return {
@@ -684,6 +800,7 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
     closed = true;
     resumeProducer?.();
     reader.close();
+    void maker.session.close(); // an iteration's end awaits it
   };
   async function* iterate(): AsyncGenerator<InputItem> {
     let done = false;
@@ -698,6 +815,7 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
     }).then((summary) => {
       bytesRead += summary.bytesRead;
       maker.lost.incompleteFragments += summary.incompleteEvents;
+      for (const k of ["damagedRecords", "damagedEstimate"] as const) maker.lost[k] += summary[k];
       for (const w of summary.warnings) {
         maker.lost.damagedRanges++;
         maker.lost.damagedBytes += Math.max(0, w.end - w.start);
@@ -718,7 +836,9 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
           resumeProducer = undefined;
           for (const rec of batch) {
             const d = decodeCaptureRecord(rec, format, idAll, byId, onExtension);
-            if (d) yield maker.item(d);
+            if (d === undefined) continue;
+            const item = maker.item(d);
+            yield item instanceof Promise ? await item : item;
           }
           continue;
         }
@@ -728,6 +848,7 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
       if (failure !== undefined) throw failure;
     } finally {
       close();
+      await maker.session.close(); // ends the addr2line subprocesses
     }
   }
   return {

@@ -82,6 +82,13 @@ export interface LostAccounting {
   damagedRanges: number;
   /** Bytes inside the damaged ranges. */
   damagedBytes: number;
+  /**
+   * Records lost inside damaged ranges, counted from their record headers
+   * (captures only; a lost head or fragment also shows in `incompleteFragments`).
+   */
+  damagedRecords: number;
+  /** An estimate, not a count: records lost in damaged bytes that could not be counted. */
+  damagedEstimate: number;
 }
 
 /** Distinct attribution of a sample: thread, process, cpu, command and context. */
@@ -126,6 +133,8 @@ export function emptyLost(): LostAccounting {
     incompleteFragments: 0,
     damagedRanges: 0,
     damagedBytes: 0,
+    damagedRecords: 0,
+    damagedEstimate: 0,
   };
 }
 

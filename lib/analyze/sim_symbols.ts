@@ -41,6 +41,17 @@ export class SimulatedSymbols {
    * ```
    */
   resolve(ip: bigint): { sym: string; dso: string } | undefined {
+    const s = this.lookup(ip);
+    return s === undefined ? undefined : { sym: s.name, dso: s.dso };
+  }
+
+  /**
+   * The symbol record containing an address.
+   *
+   * @param ip The address.
+   * @returns The record (start, end, name, dso), or undefined outside every range.
+   */
+  lookup(ip: bigint): SymbolRecord | undefined {
     const r = this.#ranges;
     if (r.length === 0) return undefined;
     if (!this.#sorted) {
@@ -54,7 +65,7 @@ export class SimulatedSymbols {
       const s = r[mid];
       if (ip < s.start) hi = mid - 1;
       else if (ip >= s.end) lo = mid + 1;
-      else return { sym: s.name, dso: s.dso };
+      else return s;
     }
     return undefined;
   }

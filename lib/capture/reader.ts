@@ -12,19 +12,34 @@
 
 import {
   AttrFlag,
+  decodeSample,
   FormatError,
+  getU64,
   hasFlag,
   HEADER_SIZE,
   RecordType,
   type SampleFormat,
   sampleFormatOf,
+  SampleType,
 } from "../abi/mod.ts";
+import {
+  decodeFragment,
+  hasSyncShape,
+  SYNC_MAGIC_WORDS,
+  SYNC_RECORD_SIZE,
+} from "../abi/extensions.ts";
 import { crc32 } from "../ring/crc32.ts";
-import { Defragmenter, type DefragOptions, type StreamRecord } from "../ring/defrag.ts";
+import {
+  Defragmenter,
+  type DefragOptions,
+  sampleLayout,
+  type StreamRecord,
+} from "../ring/defrag.ts";
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
   CHUNK_HEADER_SIZE,
+  CHUNK_MAGIC,
   type ChunkHeader,
   decodeFileHeader,
   fileHeaderSize,
@@ -100,7 +115,15 @@ export interface CaptureWarning {
   message: string;
 }
 
-/** Per-CPU accounting of a read. */
+/**
+ * Per-CPU accounting of a read.
+ *
+ * Records lost to damage are counted on the same basis as `streamRecords`
+ * (stream records before reassembly, sync and LOST records excluded), so for
+ * a CPU stream read from its start `streamRecords + damagedRecords` (plus
+ * about `damagedEstimate`) is what a clean read finds. A lost head or
+ * fragment also makes its event incomplete (`ReadSummary.incompleteEvents`).
+ */
 export interface CpuStats {
   /** Records delivered (extension records excluded). */
   records: number;
@@ -110,6 +133,34 @@ export interface CpuStats {
   bytes: number;
   /** Records found in the CPU's stream before reassembly (sync and LOST records excluded). */
   streamRecords: number;
+  /**
+   * Stream bytes of this CPU lost to damage, exact as far as intact chunk
+   * headers tell: payloads failing their CRC, stream position jumps over
+   * chunks whose header was damaged (GAP chunks excepted), bytes after an
+   * impossible record size, and the missing part of a chunk cut off by the
+   * end of the file.
+   */
+  damagedStreamBytes: number;
+  /**
+   * Records (sync and LOST excluded) counted inside `damagedStreamBytes` by
+   * walking their record headers: counted only when the headers tile the
+   * damaged bytes exactly and every sample, fragment, sync and LOST record
+   * has the size its own fields imply. Exact unless the damage itself left
+   * such a consistent framing with a different record count.
+   */
+  damagedRecords: number;
+  /** The part of `damagedStreamBytes` whose records could not be counted. */
+  uncountedBytes: number;
+  /**
+   * An estimate, not a count: records (sync and LOST excluded) in
+   * `uncountedBytes`. Where the record headers of those bytes still tile
+   * them (but some record's fields disagree with its size) their count;
+   * otherwise the bytes at the CPU's mean `streamRecords / bytes` (the whole
+   * read's mean when the CPU has no intact record; 0 when the read has
+   * none), rounded. Over one chunk of mixed records it is typically within
+   * a few records; it is never a bound.
+   */
+  damagedEstimate: number;
 }
 
 /** Summary of a read. */
@@ -134,6 +185,23 @@ export interface ReadSummary {
   duplicatePieces: number;
   /** Records released early because the reorder queue was full. */
   reorderOverflows: number;
+  /** Stream bytes lost to damage, summed over the CPUs (see {@linkcode CpuStats}). */
+  damagedStreamBytes: number;
+  /** Records counted in damaged bytes, summed over the CPUs (see {@linkcode CpuStats}). */
+  damagedRecords: number;
+  /**
+   * Skipped file bytes that no CPU stream accounts for (beyond one chunk
+   * header per skipped range): damage whose chunk headers cannot be read,
+   * or the partial chunk before a `from` offset inside a chunk.
+   */
+  unattributedBytes: number;
+  /** Damaged bytes whose records could not be counted: the CPUs' plus `unattributedBytes`. */
+  uncountedBytes: number;
+  /**
+   * An estimate, not a count, of the records in `uncountedBytes`: the CPUs'
+   * estimates plus `unattributedBytes` at the whole read's mean record size.
+   */
+  damagedEstimate: number;
 }
 
 /** Options of {@linkcode CaptureReader.read}. */
@@ -214,6 +282,195 @@ class RecordHeap {
   }
 }
 
+/** Skipped ranges larger than this are not parsed for the chunks they held. */
+const MAX_SKIP_PARSE = 4 * (MAX_CHUNK_PAYLOAD + CHUNK_HEADER_SIZE);
+/** Bits in which a damaged chunk header's magic and own offset may differ to be trusted. */
+const MAX_HEADER_FLIPS = 2;
+/** `sample_type` bits whose fields follow the callchain in a sample. */
+const AFTER_CALLCHAIN = SampleType.RAW | SampleType.BRANCH_STACK | SampleType.REGS_USER |
+  SampleType.STACK_USER | SampleType.WEIGHT | SampleType.DATA_SRC | SampleType.TRANSACTION |
+  SampleType.REGS_INTR | SampleType.PHYS_ADDR | SampleType.AUX | SampleType.CGROUP |
+  SampleType.DATA_PAGE_SIZE | SampleType.CODE_PAGE_SIZE | SampleType.WEIGHT_STRUCT;
+
+/** Whether the sync magic follows the record header at `at`. */
+function syncMagicAt(v: DataView, at: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    if (v.getUint32(at + 8 + 4 * i, true) !== SYNC_MAGIC_WORDS[i]) return false;
+  }
+  return true;
+}
+
+function popcount8(x: number): number {
+  let n = 0;
+  for (; x; x &= x - 1) n++;
+  return n;
+}
+
+function popcount32(x: number): number {
+  let n = 0;
+  for (x >>>= 0; x; x = (x & (x - 1)) >>> 0) n++;
+  return n;
+}
+
+/** Bytes of the `sample_id` trailer of non-sample records. */
+function trailerSize(sampleType: number): number {
+  let n = 0;
+  for (
+    const bit of [
+      SampleType.TID,
+      SampleType.TIME,
+      SampleType.ID,
+      SampleType.STREAM_ID,
+      SampleType.CPU,
+      SampleType.IDENTIFIER,
+    ]
+  ) if (sampleType & bit) n += 8;
+  return n;
+}
+
+/** A chunk found inside skipped bytes, its header trusted only for accounting. */
+interface DamagedChunk {
+  cpu: number;
+  position: number;
+  length: number;
+  /** Records counted in its payload. */
+  records: RecordCount | undefined;
+}
+
+/** Records counted by walking damaged bytes. */
+interface RecordCount {
+  /** Records, sync and LOST excluded. */
+  n: number;
+  /** Whether every record's fields agree with its size (else the count is only likely). */
+  consistent: boolean;
+}
+
+/**
+ * Accounting of what damage lost, per CPU stream. Chunks lost behind a
+ * damaged header are attributed when their CPU's stream resumes (the
+ * position jump names the lost stream bytes exactly) or, at the end, when
+ * they continue where their CPU's stream stopped.
+ */
+class DamageLedger {
+  readonly #cpuStats: (cpu: number) => CpuStats;
+  #pending: DamagedChunk[] = [];
+  /** Payload bytes of skipped ranges that could not be split into chunks (one header each excluded). */
+  #opaque = 0;
+  /** Jump bytes no parsed chunk explained (they came from opaque ranges or bogus chunks). */
+  #residual = 0;
+  /** Per CPU: bytes and records of walks whose framing tiled but was not consistent. */
+  readonly #tiled = new Map<number, { bytes: number; records: number }>();
+
+  constructor(cpuStats: (cpu: number) => CpuStats) {
+    this.#cpuStats = cpuStats;
+  }
+
+  /** Stream bytes of `cpu` lost, with the records counted in them (undefined: not countable). */
+  lost(cpu: number, bytes: number, records: RecordCount | undefined): void {
+    if (bytes <= 0) return;
+    const cs = this.#cpuStats(cpu);
+    cs.damagedStreamBytes += bytes;
+    if (records?.consistent) {
+      cs.damagedRecords += records.n;
+      return;
+    }
+    cs.uncountedBytes += bytes;
+    if (records) {
+      const t = this.#tiled.get(cpu) ?? { bytes: 0, records: 0 };
+      t.bytes += bytes;
+      t.records += records.n;
+      this.#tiled.set(cpu, t);
+    }
+  }
+
+  /** A skipped range split into the chunks it held. */
+  skipped(chunks: DamagedChunk[]): void {
+    this.#pending.push(...chunks);
+  }
+
+  /** A skipped range whose chunks could not be told apart. */
+  opaque(bytes: number): void {
+    this.#opaque += Math.max(0, bytes - CHUNK_HEADER_SIZE);
+  }
+
+  /** The stream of `cpu` resumes at `to` after `from`: the bytes between were lost. */
+  jump(cpu: number, from: number, to: number): void {
+    let at = from;
+    let covered = 0;
+    for (const d of this.#take((d) => d.cpu === cpu && d.position >= from)) {
+      if (d.position >= at && d.position + d.length <= to) {
+        this.lost(cpu, d.length, d.records);
+        covered += d.length;
+        at = d.position + d.length;
+      } else this.#pending.push(d);
+    }
+    this.lost(cpu, to - from - covered, undefined);
+    this.#residual += to - from - covered;
+  }
+
+  /**
+   * The first intact chunk of `cpu` starts at `to`: chunks lost just before
+   * it count when they end exactly there, one after the other.
+   */
+  start(cpu: number, to: number): void {
+    let at = to;
+    for (const d of this.#take((d) => d.cpu === cpu && d.position < to).reverse()) {
+      if (d.position + d.length === at) {
+        this.lost(cpu, d.length, d.records);
+        at = d.position;
+      } else this.#pending.push(d);
+    }
+  }
+
+  /** The stream of `cpu` restarts (GAP): its chunks lost before are taken as their headers say. */
+  gap(cpu: number): void {
+    for (const d of this.#take((d) => d.cpu === cpu)) this.lost(cpu, d.length, d.records);
+  }
+
+  /** Attribute what is left and fill in the estimates. */
+  finish(expected: Map<number, number>, cpus: number, sum: ReadSummary): void {
+    let bogus = 0;
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      let at = expected.get(cpu);
+      for (const d of this.#take((d) => d.cpu === cpu)) {
+        if (at === undefined || d.position === at) {
+          this.lost(cpu, d.length, d.records);
+          at = d.position + d.length;
+        } else bogus += d.length;
+      }
+    }
+    const unattributed = Math.max(0, this.#opaque + bogus - this.#residual);
+    let records = 0;
+    let bytes = 0;
+    for (const cs of sum.cpus.values()) {
+      records += cs.streamRecords;
+      bytes += cs.bytes;
+    }
+    const mean = bytes > 0 ? records / bytes : 0;
+    for (const [cpu, cs] of sum.cpus) {
+      const tiled = this.#tiled.get(cpu) ?? { bytes: 0, records: 0 };
+      cs.damagedEstimate = tiled.records + Math.round(
+        (cs.uncountedBytes - tiled.bytes) *
+          (cs.streamRecords > 0 ? cs.streamRecords / cs.bytes : mean),
+      );
+      sum.damagedStreamBytes += cs.damagedStreamBytes;
+      sum.damagedRecords += cs.damagedRecords;
+      sum.uncountedBytes += cs.uncountedBytes;
+      sum.damagedEstimate += cs.damagedEstimate;
+    }
+    sum.unattributedBytes = unattributed;
+    sum.uncountedBytes += unattributed;
+    sum.damagedEstimate += Math.round(unattributed * mean);
+  }
+
+  /** Remove and return the pending chunks matching `pred`, in stream order. */
+  #take(pred: (d: DamagedChunk) => boolean): DamagedChunk[] {
+    const hit = this.#pending.filter(pred).sort((a, b) => a.position - b.position);
+    if (hit.length) this.#pending = this.#pending.filter((d) => !pred(d));
+    return hit;
+  }
+}
+
 /** Reads one capture. */
 export class CaptureReader {
   /** The file header. */
@@ -225,6 +482,8 @@ export class CaptureReader {
   readonly #src: ByteSource;
   readonly #sampleIdAll: boolean;
   readonly #name: string;
+  /** Event ids of the header (a LOST record names one). */
+  readonly #ids: Set<number>;
 
   private constructor(src: ByteSource, header: CaptureHeader, fileSize: number, name: string) {
     this.#src = src;
@@ -233,6 +492,7 @@ export class CaptureReader {
     this.format = sampleFormatOf(header.events[0].attr);
     this.#sampleIdAll = hasFlag(header.events[0].attr, AttrFlag.sampleIdAll);
     this.#name = name;
+    this.#ids = new Set(header.events.flatMap((e) => e.ids));
   }
 
   /**
@@ -271,6 +531,10 @@ export class CaptureReader {
   /**
    * Stream every record in merged time order.
    *
+   * Damage never loses records silently: the summary counts the stream bytes
+   * lost per CPU and the records in them, counted from their record headers
+   * where those can be trusted and otherwise estimated (see {@linkcode CpuStats}).
+   *
    * @param onRecord Called per record (the bytes are owned by the caller); a returned promise is awaited.
    * @param options Start offset, time filter, bounds.
    * @returns The read summary.
@@ -291,6 +555,11 @@ export class CaptureReader {
       incompleteEvents: 0,
       duplicatePieces: 0,
       reorderOverflows: 0,
+      damagedStreamBytes: 0,
+      damagedRecords: 0,
+      unattributedBytes: 0,
+      uncountedBytes: 0,
+      damagedEstimate: 0,
     };
     const keepExt = options.keepExtensions ?? true;
     const minTime = options.minTime ?? -Infinity;
@@ -308,8 +577,30 @@ export class CaptureReader {
     };
     const cpuStats = (cpu: number): CpuStats => {
       let s = sum.cpus.get(cpu);
-      if (!s) sum.cpus.set(cpu, s = { records: 0, lost: 0, bytes: 0, streamRecords: 0 });
+      if (!s) {
+        sum.cpus.set(
+          cpu,
+          s = {
+            records: 0,
+            lost: 0,
+            bytes: 0,
+            streamRecords: 0,
+            damagedStreamBytes: 0,
+            damagedRecords: 0,
+            uncountedBytes: 0,
+            damagedEstimate: 0,
+          },
+        );
+      }
       return s;
+    };
+    const damage = new DamageLedger(cpuStats);
+    /** Account for the stream bytes of `c.cpu` lost before chunk `c`. */
+    const resume = (c: ChunkHeader) => {
+      const exp = expected.get(c.cpu);
+      if (c.flags & CHUNK_FLAG_GAP) damage.gap(c.cpu);
+      else if (exp === undefined) damage.start(c.cpu, c.position);
+      else if (c.position > exp) damage.jump(c.cpu, exp, c.position);
     };
     const emit = (rec: StreamRecord) => {
       const v = new DataView(rec.bytes.buffer, rec.bytes.byteOffset, rec.bytes.byteLength);
@@ -364,25 +655,46 @@ export class CaptureReader {
       }
       return Math.min(need, bufStart + bufLen - pos);
     };
+    /** The file bytes [start, end): from the buffer when still there, else read again. */
+    const skippedBytes = async (start: number, end: number): Promise<Uint8Array | undefined> => {
+      if (end - start > MAX_SKIP_PARSE) return undefined;
+      if (start >= bufStart && end <= bufStart + bufLen) {
+        return buf.subarray(start - bufStart, end - bufStart);
+      }
+      const b = new Uint8Array(end - start);
+      const n = await this.#src.readAt(b, start);
+      sum.bytesRead += n;
+      return n === b.length ? b : undefined;
+    };
+    const closeSkip = async (start: number, end: number) => {
+      const bytes = await skippedBytes(start, end);
+      const chunks = bytes && this.#damagedChunks(bytes, start);
+      if (chunks) damage.skipped(chunks);
+      else damage.opaque(end - start);
+    };
 
     let damageStart = -1;
     for (;;) {
       const avail = await fill(CHUNK_HEADER_SIZE);
       if (avail < CHUNK_HEADER_SIZE) {
-        if (damageStart >= 0) warn(damageStart, pos + avail, "Damaged bytes before end of capture");
-        else if (avail > 0) warn(pos, pos + avail, "Capture cut off inside a chunk header");
+        if (damageStart >= 0) {
+          warn(damageStart, pos + avail, "Damaged bytes before end of capture");
+          await closeSkip(damageStart, pos + avail);
+        } else if (avail > 0) warn(pos, pos + avail, "Capture cut off inside a chunk header");
         break;
       }
       const c = validChunkAt(buf, pos - bufStart, pos);
       if (!c) {
         if (damageStart < 0) damageStart = pos;
-        const found = findNextChunk(buf.subarray(0, bufLen), pos - bufStart + 8, bufStart);
+        // The next 8-aligned offset after `pos` (which may be unaligned when `from` is).
+        const found = findNextChunk(buf.subarray(0, bufLen), pos - bufStart + 1, bufStart);
         if (found.offset >= 0) pos = bufStart + found.offset;
         else pos = Math.max(pos + 8, bufStart + bufLen - CHUNK_HEADER_SIZE + 8) & ~7;
         continue;
       }
       if (damageStart >= 0) {
         warn(damageStart, pos, "Damaged bytes skipped: no valid chunk header");
+        await closeSkip(damageStart, pos);
         damageStart = -1;
       }
       const total = CHUNK_HEADER_SIZE + c.length;
@@ -394,7 +706,8 @@ export class CaptureReader {
           pos + total,
           `Capture cut off in chunk ${c.seq} (cpu ${c.cpu}); records before the cut salvaged`,
         );
-        this.#records(
+        resume(c);
+        const salvaged = this.#records(
           buf,
           payloadOff,
           got - CHUNK_HEADER_SIZE,
@@ -405,7 +718,8 @@ export class CaptureReader {
           heap,
           cpuStats,
           warn,
-        );
+        ).bytes;
+        damage.lost(c.cpu, c.length - salvaged, undefined);
         break;
       }
       if (crc32(buf, payloadOff, payloadOff + c.length) !== c.payloadCrc) {
@@ -414,7 +728,9 @@ export class CaptureReader {
           pos + total,
           `Payload CRC mismatch in chunk ${c.seq} (cpu ${c.cpu})`,
         );
-        expected.delete(c.cpu);
+        resume(c);
+        damage.lost(c.cpu, c.length, this.#countRecords(buf, payloadOff, c.length));
+        expected.set(c.cpu, c.position + c.length);
         pos += total;
         continue;
       }
@@ -428,6 +744,7 @@ export class CaptureReader {
       }
       sum.chunks++;
       const exp = expected.get(c.cpu);
+      resume(c);
       if (exp !== undefined && exp !== c.position && !(c.flags & CHUNK_FLAG_GAP)) {
         warn(
           pos,
@@ -437,7 +754,7 @@ export class CaptureReader {
           } stream bytes missing`,
         );
       }
-      const maxT = this.#records(
+      const res = this.#records(
         buf,
         payloadOff,
         c.length,
@@ -449,7 +766,12 @@ export class CaptureReader {
         cpuStats,
         warn,
       );
-      if (maxT > cumCur) cumCur = maxT;
+      if (res.bytes < c.length) {
+        // An impossible record size: the rest of the payload is lost (and already reported).
+        damage.lost(c.cpu, c.length - res.bytes, undefined);
+        expected.set(c.cpu, c.position + c.length);
+      }
+      if (res.maxTime > cumCur) cumCur = res.maxTime;
       pos += total;
       while (heap.size > maxReorder) {
         sum.reorderOverflows++;
@@ -464,7 +786,113 @@ export class CaptureReader {
     sum.defragmented = defrag.stats.completed;
     sum.incompleteEvents = defrag.stats.incomplete;
     sum.duplicatePieces = defrag.stats.duplicates;
+    damage.finish(expected, this.header.cpus, sum);
     return sum;
+  }
+
+  /**
+   * Split skipped file bytes into the chunks they held, trusting chunk
+   * headers that failed validation only as far as their fields agree: the
+   * magic and own file offset may differ from the expected ones by at most
+   * {@linkcode MAX_HEADER_FLIPS} bits, the CPU must exist, and the declared
+   * lengths must tile the bytes exactly. When only the first header is
+   * plausible and the lengths do not tile (a damaged length), the bytes are
+   * taken as that one chunk.
+   */
+  #damagedChunks(bytes: Uint8Array, fileOffset: number): DamagedChunk[] | undefined {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const plausible = (q: number): boolean => {
+      if (q + CHUNK_HEADER_SIZE > bytes.length) return false;
+      let flips = 0;
+      for (let i = 0; i < 8; i++) flips += popcount8(bytes[q + i] ^ CHUNK_MAGIC[i]);
+      const own = fileOffset + q;
+      flips += popcount32(v.getUint32(q + 16, true) ^ (own >>> 0));
+      flips += popcount32(v.getUint32(q + 20, true) ^ Math.floor(own / 2 ** 32));
+      return flips <= MAX_HEADER_FLIPS && v.getUint32(q + 8, true) < this.header.cpus;
+    };
+    const chunk = (q: number, length: number): DamagedChunk => ({
+      cpu: v.getUint32(q + 8, true),
+      position: getU64(v, q + 24),
+      length,
+      records: this.#countRecords(bytes, q + CHUNK_HEADER_SIZE, length),
+    });
+    const chunks: DamagedChunk[] = [];
+    for (let q = 0; q < bytes.length;) {
+      const length = plausible(q) ? v.getUint32(q + 12, true) : -1;
+      if (
+        length < 0 || length % 8 || length > MAX_CHUNK_PAYLOAD ||
+        q + CHUNK_HEADER_SIZE + length > bytes.length
+      ) {
+        const rest = bytes.length - CHUNK_HEADER_SIZE;
+        return plausible(0) && rest <= MAX_CHUNK_PAYLOAD ? [chunk(0, rest)] : undefined;
+      }
+      chunks.push(chunk(q, length));
+      q += CHUNK_HEADER_SIZE + length;
+    }
+    return chunks;
+  }
+
+  /**
+   * Count the records (sync and LOST excluded) in damaged stream bytes by
+   * walking their headers.
+   *
+   * @returns The count, or undefined when the record sizes do not tile the bytes.
+   */
+  #countRecords(bytes: Uint8Array, off: number, len: number): RecordCount | undefined {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const lostSize = 24 + (this.#sampleIdAll ? trailerSize(this.format.sampleType) : 0);
+    let n = 0;
+    let consistent = true;
+    for (let p = 0; p < len;) {
+      if (p + HEADER_SIZE > len) return undefined;
+      const at = off + p;
+      const type = v.getUint32(at, true);
+      const size = v.getUint16(at + 6, true);
+      if (size < HEADER_SIZE || size % 8 || p + size > len) return undefined;
+      if (type === RecordType.CALLRING_SYNC) {
+        // The sync's own CRC may be what is damaged; its magic tells it from a flipped type.
+        if (!hasSyncShape(v, at)) consistent = false;
+      } else if (type === RecordType.LOST) {
+        if (size !== lostSize || !this.#lostIdAt(v, at)) consistent = false;
+      } else {
+        // A sync or LOST record whose type took a flip would be counted wrongly.
+        const nearSync = popcount32(type ^ RecordType.CALLRING_SYNC) === 1 &&
+          size === SYNC_RECORD_SIZE && syncMagicAt(v, at);
+        const nearLost = popcount32(type ^ RecordType.LOST) === 1 && size === lostSize &&
+          this.#lostIdAt(v, at);
+        if (nearSync || nearLost) consistent = false;
+        if (type === RecordType.SAMPLE && !this.#sampleFits(bytes, at, size)) consistent = false;
+        if (type === RecordType.CALLRING_FRAGMENT) {
+          try {
+            decodeFragment(v, at);
+          } catch {
+            consistent = false;
+          }
+        }
+        n++;
+      }
+      p += size;
+    }
+    return { n, consistent };
+  }
+
+  /** Whether the u64 after the record header is an event id of the capture (any, without ids). */
+  #lostIdAt(v: DataView, at: number): boolean {
+    return this.#ids.size === 0 || this.#ids.has(getU64(v, at + 8));
+  }
+
+  /** Whether a sample record's fields fill exactly its size (at least fit when fields follow the callchain). */
+  #sampleFits(bytes: Uint8Array, at: number, size: number): boolean {
+    const rec = new DataView(bytes.buffer, bytes.byteOffset + at, size);
+    try {
+      decodeSample(rec, 0, this.format);
+      if (!(this.format.sampleType & SampleType.CALLCHAIN)) return true;
+      const cc = sampleLayout(rec, 0, this.format).callchain;
+      const end = cc + 8 + getU64(rec, cc) * 8;
+      return (this.format.sampleType & AFTER_CALLCHAIN) ? end <= size : end === size;
+    } catch {
+      return false;
+    }
   }
 
   #records(
@@ -478,7 +906,7 @@ export class CaptureReader {
     heap: RecordHeap,
     cpuStats: (cpu: number) => CpuStats,
     warn: (s: number, e: number, m: string) => void,
-  ): number {
+  ): { maxTime: number; bytes: number } {
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let t = lastTime.get(c.cpu) ?? c.minTime;
     let maxT = -Infinity;
@@ -513,7 +941,7 @@ export class CaptureReader {
     lastTime.set(c.cpu, t);
     expected.set(c.cpu, c.position + p);
     cs.bytes += p;
-    return maxT;
+    return { maxTime: maxT, bytes: p };
   }
 
   /**

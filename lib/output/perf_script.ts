@@ -16,6 +16,7 @@ import {
   type Sample,
   SampleType,
 } from "../abi/mod.ts";
+import type { InlineNode } from "../analyze/inlines.ts";
 
 /** Every field name perf script 6.1 accepts in `-F`. */
 export const PERF_SCRIPT_FIELDS: readonly string[] = [
@@ -256,6 +257,14 @@ export interface AddressResolver {
   resolve(pid: number, tid: number, cpumode: number, addr: bigint): ResolvedAddress | undefined;
 }
 
+/**
+ * Inline expansion of a callchain (perf 6.1's `append_inlines`): for a
+ * callchain index (markers counted), the nodes printed in place of that
+ * entry, innermost first. Each node prints the entry's address and offset;
+ * an inlined node prints its own name, no dso, and ` (inlined)`.
+ */
+export type InlineExpansion = ReadonlyMap<number, readonly InlineNode[]>;
+
 /** A resolver that knows no maps: every address prints raw and unresolved. */
 export const NO_MAPS: AddressResolver = { resolve: () => undefined };
 
@@ -302,6 +311,8 @@ export class ScriptPrinter {
    * @param comm The thread's comm.
    * @param eventName The event name.
    * @param hasCallchain Whether the event records callchains.
+   * @param inlines Inline nodes replacing callchain entries (DWARF-unwound
+   *   user frames); entries without nodes print as usual.
    * @returns The text.
    */
   format(
@@ -310,6 +321,7 @@ export class ScriptPrinter {
     comm: string,
     eventName: string,
     hasCallchain: boolean,
+    inlines?: InlineExpansion,
   ): string {
     const f = this.#f;
     const printChain = f.has("ip") && hasCallchain && sample.callchain !== undefined;
@@ -329,7 +341,7 @@ export class ScriptPrinter {
     if (f.has("ip")) {
       const cpumode = misc & 7;
       if (printChain) {
-        out += "\n" + this.#chain(sample.callchain!, pid, tid, cpumode);
+        out += "\n" + this.#chain(sample.callchain!, pid, tid, cpumode, inlines);
       } else {
         out += " " + padStart(hexBig(sample.ip ?? 0n), 16);
         out += this.#symText(this.#resolver.resolve(pid, tid, cpumode, sample.ip ?? 0n));
@@ -338,19 +350,28 @@ export class ScriptPrinter {
     return out + "\n";
   }
 
-  #symText(r: ResolvedAddress | undefined): string {
+  #symText(r: ResolvedAddress | undefined, node?: InlineNode): string {
     let out = "";
+    const sym = node !== undefined ? node.sym : r?.sym;
     if (this.#f.has("sym")) {
-      out += " " + (r?.sym ?? "[unknown]");
-      if (this.#f.has("symoff") && r?.sym !== undefined) {
-        out += "+0x" + r.symoff.toString(16);
+      out += " " + (sym ?? "[unknown]");
+      // An inlined symbol has its base symbol's start: the offset is the same.
+      if (this.#f.has("symoff") && sym !== undefined) {
+        out += "+0x" + (r?.symoff ?? 0n).toString(16);
       }
     }
+    if (node?.inlined) return out + " (inlined)";
     if (this.#f.has("dso")) out += ` (${r?.dso ?? "[unknown]"})`;
     return out;
   }
 
-  #chain(chain: BigUint64Array, pid: number, tid: number, sampleMode: number): string {
+  #chain(
+    chain: BigUint64Array,
+    pid: number,
+    tid: number,
+    sampleMode: number,
+    inlines: InlineExpansion | undefined,
+  ): string {
     const words = new Uint32Array(chain.buffer, chain.byteOffset, chain.length * 2);
     let cpumode = sampleMode;
     let out = "";
@@ -367,7 +388,11 @@ export class ScriptPrinter {
       printed++;
       const ip = chain[i]!;
       const r = this.#resolver.resolve(pid, tid, cpumode, ip);
-      out += "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n";
+      const ipText = "\t" + padStart(hexBig(r ? r.mapIp : ip), 16);
+      const nodes = inlines?.get(i);
+      if (nodes === undefined || nodes.length === 0) out += ipText + this.#symText(r) + "\n";
+      // perf's --max-stack bounds unwound entries, not the inline nodes they expand to.
+      else for (const node of nodes) out += ipText + this.#symText(r, node) + "\n";
     }
     return out;
   }

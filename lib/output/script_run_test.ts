@@ -24,6 +24,7 @@ const FIXTURES: [name: string, fields: string][] = [
   ["fp", IP_FIELDS],
   ["sys", IP_FIELDS],
   ["pipe", IP_FIELDS],
+  ["dwarf", IP_FIELDS],
   ["nocpu", "comm,pid,tid,time,period,event,ip"],
 ];
 
@@ -92,6 +93,148 @@ Deno.test({
           assert.equal(ours, perf.stdout);
         });
       }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runPerfScript() prints dwarf.data unexpanded with inline: false or without addr2line", async () => {
+  // perf --no-inline (or no addr2line) prints the inlined frame's address without the suffix.
+  const expected = (await Deno.readTextFile(fixture("dwarf.script.txt"))).replaceAll(
+    " (inlined)",
+    "",
+  );
+  assert.notEqual(expected, await Deno.readTextFile(fixture("dwarf.script.txt")));
+  const path = fixture("dwarf.data");
+  assert.equal(await script(path, { fields: IP_FIELDS, inline: false }), expected);
+  assert.equal(
+    await script(path, { fields: IP_FIELDS, addr2line: "/nonexistent/addr2line" }),
+    expected,
+  );
+});
+
+Deno.test("runPerfScript() starts addr2line only for DWARF-unwound inputs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const marker = `${dir}/started`;
+    const wrapper = `${dir}/addr2line`;
+    await Deno.writeTextFile(wrapper, `#!/bin/sh\necho "$@" >> '${marker}'\nexec addr2line "$@"\n`);
+    await Deno.chmod(wrapper, 0o755);
+    const started = async () => {
+      try {
+        return (await Deno.readTextFile(marker)).trim().split("\n").length;
+      } catch {
+        return 0;
+      }
+    };
+    for (const name of ["fp", "sys", "pipe"]) {
+      await script(fixture(`${name}.data`), { fields: SYM_FIELDS, addr2line: wrapper });
+      assert.equal(await started(), 0, `${name}.data started addr2line`);
+    }
+    const expected = await Deno.readTextFile(fixture("dwarf.script-sym.txt"));
+    assert.equal(
+      await script(fixture("dwarf.data"), { fields: SYM_FIELDS, addr2line: wrapper }),
+      expected,
+    );
+    // One process per DSO with line tables (burn and libc), asked with perf's arguments.
+    const runs = (await Deno.readTextFile(marker)).trim().split("\n");
+    assert.equal(runs.length, 2, runs.join("\n"));
+    for (const args of runs) assert.match(args, /^-e \S+ -i -f$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "runPerfScript() with inline: false matches live perf script --no-inline on dwarf.data",
+  ignore: !PERF_RUNS,
+}, async () => {
+  for (const f of [IP_FIELDS, SYM_FIELDS]) {
+    const perf = await runPerf(["script", "--no-inline", "-i", fixture("dwarf.data"), "-F", f]);
+    assert.equal(perf.code, 0, perf.stderr);
+    assert.equal(await script(fixture("dwarf.data"), { fields: f, inline: false }), perf.stdout);
+  }
+});
+
+/** A workload whose hot loop is two levels of always_inline functions. */
+const INLINE_SOURCE = `#include <stdlib.h>
+static volatile unsigned long sink;
+static inline __attribute__((always_inline)) unsigned long mix(unsigned long x) {
+  for (int i = 0; i < 64; i++) { x ^= x >> 13; x *= 0xff51afd7ed558ccdUL; x ^= x << 7; }
+  return x;
+}
+static inline __attribute__((always_inline)) unsigned long outer(unsigned long x) {
+  return mix(x ^ 0x9e3779b97f4a7c15UL) + 1;
+}
+__attribute__((noipa)) unsigned long spin(unsigned long n) {
+  unsigned long acc = 0;
+  for (unsigned long i = 0; i < n; i++) acc += outer(i);
+  return acc;
+}
+int main(int argc, char **argv) {
+  unsigned long rounds = argc > 1 ? strtoul(argv[1], 0, 10) : 100;
+  for (unsigned long r = 0; r < rounds; r++) sink = spin(20000);
+  return 0;
+}
+`;
+
+async function buildInlineWorkload(dir: string): Promise<string | undefined> {
+  await Deno.writeTextFile(`${dir}/inl.c`, INLINE_SOURCE);
+  try {
+    const r = await new Deno.Command("gcc", {
+      args: ["-O2", "-g", "-o", `${dir}/inl`, `${dir}/inl.c`],
+      stderr: "piped",
+    }).output();
+    return r.code === 0 ? `${dir}/inl` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+Deno.test({
+  name: "runPerfScript() matches perf script on a DWARF recording of inlined code made now",
+  ignore: !PERF_RECORDS,
+}, async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Not burn: its clock_gettime calls land samples in [vdso], which our unwinder cannot
+    // unwind through yet (perf can). This workload calls nothing in its hot loop.
+    const inl = await buildInlineWorkload(dir);
+    if (inl === undefined) return; // no gcc
+    const data = `${dir}/inl.data`;
+    const rec = await runPerf([
+      "record",
+      "-q",
+      "-e",
+      "cpu-clock",
+      "--call-graph",
+      "dwarf,4096",
+      "--sample-cpu",
+      "-F",
+      "997",
+      "-o",
+      data,
+      "--",
+      inl,
+      "150",
+    ], dir);
+    assert.equal(rec.code, 0, rec.stderr);
+    for (const fields of [IP_FIELDS, SYM_FIELDS, undefined]) {
+      await t.step(`-F ${fields ?? "(default)"}`, async () => {
+        const args = ["script", "-i", data];
+        if (fields) args.push("-F", fields);
+        const perf = await runPerf(args);
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await script(data, { fields });
+        assert.equal(ours, perf.stdout);
+        if (fields !== IP_FIELDS) {
+          assert.match(
+            ours,
+            / mix\+0x[0-9a-f]+ \(inlined\)\n.* outer\+0x[0-9a-f]+ \(inlined\)\n.* spin\+/,
+          );
+        }
+      });
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

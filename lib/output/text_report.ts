@@ -311,11 +311,18 @@ export function textReport(profile: Profile, options: TextReportOptions = {}): s
  */
 export function accountingLines(profile: Profile): string[] {
   const l = profile.lost;
+  // Records inside damaged capture bytes: counted, plus an estimate where they could not be.
+  let damage = "";
+  if (l.damagedRecords > 0 || l.damagedEstimate > 0) {
+    damage = `, ${l.damagedRecords} records lost to damage`;
+    if (l.damagedEstimate > 0) damage += ` + ~${l.damagedEstimate} estimated`;
+  }
   return [
     `# callring: samples read: ${profile.samplesRead}, kept: ${profile.samples}, ` +
     `truncated stacks: ${profile.truncatedSamples}`,
     `# callring: lost: ${l.lostRecords} events in LOST records, ${l.lostSamples} in LOST_SAMPLES, ` +
-    `${l.incompleteFragments} incomplete fragments, ${l.damagedRanges} damaged ranges (${l.damagedBytes} bytes)`,
+    `${l.incompleteFragments} incomplete fragments, ${l.damagedRanges} damaged ranges (${l.damagedBytes} bytes)` +
+    damage,
   ];
 }
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ProfileBuilder, type StackSample } from "../analyze/profile.ts";
-import { parseSortKeys, textReport } from "./text_report.ts";
+import { accountingLines, parseSortKeys, textReport } from "./text_report.ts";
 import { formatPercent } from "./format.ts";
 import { samplesFromScript } from "./_script_text_test_helper.ts";
 
@@ -177,3 +177,19 @@ for (const name of ["fp", "sys", "dwarf", "nocpu", "pipe"]) {
     });
   }
 }
+
+Deno.test("accountingLines: records lost to damage, counted and estimated", () => {
+  const b = new ProfileBuilder();
+  b.add(sample(["leaf", "main"]));
+  b.lost.damagedRanges = 3;
+  b.lost.damagedBytes = 240;
+  b.lost.damagedRecords = 2;
+  const lost =
+    "# callring: lost: 0 events in LOST records, 0 in LOST_SAMPLES, 0 incomplete fragments, " +
+    "3 damaged ranges (240 bytes)";
+  assertEquals(accountingLines(b.build())[1], `${lost}, 2 records lost to damage`);
+  b.lost.damagedEstimate = 5;
+  assertEquals(accountingLines(b.build())[1], `${lost}, 2 records lost to damage + ~5 estimated`);
+  b.lost.damagedRecords = 0;
+  assertEquals(accountingLines(b.build())[1], `${lost}, 0 records lost to damage + ~5 estimated`);
+});

@@ -15,15 +15,23 @@ import { checkPattern, patternRecord, rng } from "./testutil_test.ts";
 Deno.test("control page: perf_event_mmap_page offsets", () => {
   const ring = createRingMemory(8192);
   const w = new RingWriter(ring);
+  const r = new RingReader(ring);
   assert.equal(ring.page.getUint32(MmapPage.dataOffset, true), 4096);
   assert.equal(ring.page.getUint32(1040, true), 4096);
   assert.equal(ring.page.getUint32(1048, true), 8192);
   w.write(patternRecord(1, 48));
   assert.equal(ring.page.getUint32(1024, true), 48); // data_head
   assert.equal(readDataHead(ring.page), 48);
+  const got: number[] = [];
+  r.read((v, off, size) => got.push(checkPattern(v, off, size)));
+  assert.deepEqual(got, [1]);
+  assert.equal(ring.page.getUint32(1032, true), 48); // data_tail, stored by the reader
   storeTail(ring, 48);
   assert.equal(ring.page.getUint32(1032, true), 48); // data_tail
   assert.equal(ring.buffer.byteLength, 4096 + 8192);
+  assert.equal(w.stats.attempted, w.stats.committed + w.stats.dropped);
+  assert.equal(w.stats.dropped, 0);
+  assert.equal(r.records, w.stats.committed, "written = read + lost");
 });
 
 Deno.test("wrap-around at every 8-byte alignment, records intact and accounting exact", () => {
@@ -133,6 +141,10 @@ Deno.test("nested writer inside the publication window is published by the outer
     r.read((v, off, size) => got.push(checkPattern(v, off, size)));
     assert.deepEqual(got, [1, 2]);
     if (where === "head-stored") assert.equal(w.stats.publishRetries, 1);
+    assert.equal(w.stats.attempted, 2, where);
+    assert.equal(w.stats.attempted, w.stats.committed + w.stats.dropped, where);
+    assert.equal(r.records, w.stats.committed, `${where}: written = read + lost`);
+    assert.equal(w.nest, 0, where);
   }
 });
 
@@ -184,9 +196,20 @@ Deno.test("overwrite (write_backward): snapshot returns the newest intact record
   assert.equal(seqs.at(-1), 499);
   for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1] + 1);
   assert.ok(snap.bytes.length > 4096 - 80 && snap.bytes.length <= 4096);
+  // Accounting: overwrite mode never drops; every record written is in the
+  // snapshot or was overwritten by newer ones (exactly those older than seqs[0]).
+  assert.equal(snap.records, seqs.length);
+  assert.equal(w.stats.dropped, 0);
+  assert.equal(w.stats.attempted, w.stats.committed);
+  const overwritten = seqs[0];
+  assert.equal(w.stats.attempted, snap.records + overwritten, "written = read + overwritten");
+  let olderBytes = 0;
+  for (let i = 0; i < overwritten; i++) olderBytes += 40 + 8 * (i % 5);
+  assert.equal(olderBytes + snap.bytes.length, w.head, "overwritten bytes = head - snapshot");
 });
 
 Deno.test("overwrite reader never returns a torn record under randomized schedules", () => {
+  let taken = 0;
   for (let seed = 1; seed <= 200; seed++) {
     const random = rng(seed);
     const ring = createRingMemory(4096, { overwrite: true });
@@ -215,17 +238,40 @@ Deno.test("overwrite reader never returns a torn record under randomized schedul
       },
     });
     const v = new DataView(snap.bytes.buffer);
+    const seqs: number[] = [];
     for (let p = 0; p < snap.bytes.length;) {
       const size = v.getUint16(p + 6, true);
-      assert.ok(checkPattern(v, p, size) >= 0, `seed ${seed}: torn record at ${p}`);
+      const s = checkPattern(v, p, size);
+      assert.ok(s >= 0, `seed ${seed}: torn record at ${p}`);
+      seqs.push(s);
       p += size;
     }
+    // Accounting: the snapshot holds exactly the newest records published
+    // when it started (the 200 written before it), oldest first; the rest of
+    // those 200 were overwritten or could not be proven intact.
+    assert.equal(snap.records, seqs.length);
+    taken += seqs.length;
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => 200 - seqs.length + i));
     while (pending.length) {
       const { h, rec } = pending.pop()!;
       new Uint8Array(w.viewOf(h).buffer, w.viewOf(h).byteOffset).set(rec, w.offsetOf(h));
       w.commit();
     }
+    assert.equal(w.nest, 0);
+    assert.equal(w.stats.attempted, seq, `seed ${seed}: every record written was attempted`);
+    assert.equal(w.stats.dropped, 0, `seed ${seed}: overwrite mode never drops`);
+    assert.equal(w.stats.attempted, w.stats.committed + w.stats.dropped);
+    const last = snapshotOverwrite(ring);
+    const lastSeqs: number[] = [];
+    const lv = new DataView(last.bytes.buffer);
+    for (let p = 0; p < last.bytes.length; p += lv.getUint16(p + 6, true)) {
+      lastSeqs.push(checkPattern(lv, p, lv.getUint16(p + 6, true)));
+    }
+    assert.ok(last.records > 0, `seed ${seed}: final snapshot`);
+    assert.ok(lastSeqs.every((s) => s >= 0 && s < seq), `seed ${seed}: final snapshot records`);
+    assert.equal(new Set(lastSeqs).size, lastSeqs.length, `seed ${seed}: no record twice`);
   }
+  assert.ok(taken > 200 * 3, `only ${taken} records in 200 snapshots`);
 });
 
 Deno.test("SharedArrayBuffer ring read by a real Worker: written = read + lost", async () => {

@@ -1,7 +1,8 @@
 /**
  * Exhaustive model checker for NMI strategies (issue 6). Breadth-first search over every
  * interleaving of NMI arrivals, exceptions inside the NMI handler (#PF, int3 with kprobe
- * single-step, #DB) and MCE, at every atomic step of the strategy's own program (the same
+ * single-step, #DB) and MCE, alone or mixed in one schedule (profile `mixed`), at every
+ * atomic step of the strategy's own program (the same
  * {@link Strategy} objects the simulator runs), with state hashing so it terminates.
  * BFS makes each reported counter-example a shortest one.
  * @module
@@ -16,11 +17,35 @@ import {
   type Strategy,
 } from "./cpu.ts";
 
-/** Which exceptions the environment may raise. */
-export type Profile = "pf" | "pf+int3" | "pf+db" | "pf+mce";
+/**
+ * Which exceptions the environment may raise. `mixed` allows #PF, int3 (single-stepped, so
+ * it brings a #DB of its own), data-breakpoint #DB and MCE in one schedule: the fault budget
+ * is shared by #PF/int3/#DB, MCE has its own.
+ */
+export type Profile = "pf" | "pf+int3" | "pf+db" | "pf+mce" | "mixed";
 
 /** All profiles, in table order. */
-export const PROFILES: readonly Profile[] = ["pf", "pf+int3", "pf+db", "pf+mce"];
+export const PROFILES: readonly Profile[] = ["pf", "pf+int3", "pf+db", "pf+mce", "mixed"];
+
+/** What each profile adds to #PF (which only strategies with vmalloc'd buffers take). */
+const PROFILE_EXCEPTIONS: Readonly<
+  Record<Profile, { readonly kinds: readonly KindCode[]; readonly mce: boolean }>
+> = {
+  "pf": { kinds: [], mce: false },
+  "pf+int3": { kinds: [Kind.Int3], mce: false },
+  "pf+db": { kinds: [Kind.Db], mce: false },
+  "pf+mce": { kinds: [], mce: true },
+  "mixed": { kinds: [Kind.Int3, Kind.Db], mce: true },
+};
+
+/**
+ * Whether a profile lets MCE hit.
+ * @param p profile
+ * @returns true for pf+mce and mixed
+ */
+export function profileHasMce(p: Profile): boolean {
+  return PROFILE_EXCEPTIONS[p].mce;
+}
 
 /** One scheduling decision of the environment. */
 export type Choice =
@@ -35,7 +60,7 @@ export interface CheckOptions {
   readonly nmis?: number;
   /** Maximum exceptions (#PF / int3 / #DB) per path (default 2). */
   readonly faults?: number;
-  /** Maximum MCEs per path (default 1, only in the pf+mce profile). */
+  /** Maximum MCEs per path (default 1, only in the pf+mce and mixed profiles). */
   readonly mces?: number;
   /** Let MCE hit the NMI entry/exit assembly too, not only C code (default false: every
    * strategy loses its frame to an MCE that iret's before the frame is copied). */
@@ -48,7 +73,7 @@ export interface CheckOptions {
 export interface Violation {
   /** The invariant. */
   readonly invariant: InvariantName;
-  /** What the checker saw at the failing step. */
+  /** The invariant's violation message at the failing step (`"<invariant>: ..."`). */
   readonly message: string;
   /** Readable steps. */
   readonly trace: readonly string[];
@@ -62,6 +87,8 @@ export interface CheckResult {
   readonly strategy: string;
   /** Exception profile. */
   readonly profile: Profile;
+  /** MCE could also hit the NMI entry/exit assembly ({@link CheckOptions.mceAnywhere}). */
+  readonly mceAnywhere: boolean;
   /** Per invariant: holds or violated. */
   readonly verdicts: Readonly<Record<InvariantName, "holds" | "violated">>;
   /** Shortest counter-example per violated invariant. */
@@ -75,7 +102,8 @@ export interface CheckResult {
 }
 
 interface Node {
-  cpu: Cpu;
+  /** The state; dropped once the node is expanded (traces need only labels and parents). */
+  cpu: Cpu | null;
   nmis: number;
   faults: number;
   mces: number;
@@ -93,8 +121,7 @@ interface Node {
 export function faultKinds(s: Strategy, p: Profile): KindCode[] {
   const k: KindCode[] = [];
   if (s.vmallocBuffers) k.push(Kind.Pf);
-  if (p === "pf+int3") k.push(Kind.Int3);
-  if (p === "pf+db") k.push(Kind.Db);
+  k.push(...PROFILE_EXCEPTIONS[p].kinds);
   return k;
 }
 
@@ -164,7 +191,7 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
     cpu: new Cpu(strategy),
     nmis: opts.nmis ?? 3,
     faults: opts.faults ?? 2,
-    mces: profile === "pf+mce" ? (opts.mces ?? 1) : 0,
+    mces: profileHasMce(profile) ? (opts.mces ?? 1) : 0,
     parent: -1,
     choice: null,
     label: "",
@@ -176,7 +203,8 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
 
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i];
-    const cpu = n.cpu;
+    const cpu = n.cpu!;
+    n.cpu = null;
     const choices: Choice[] = [];
     if (cpu.depth > 0) {
       choices.push({ t: "step" });
@@ -208,7 +236,7 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
       if (fresh) {
         for (const inv of INVARIANTS) {
           if ((fresh & INV_BIT[inv]) && !found.has(inv)) {
-            found.set(inv, buildViolation(nodes, child, inv, next.lastViolation));
+            found.set(inv, buildViolation(nodes, child, inv, next.messageOf(inv)));
           }
         }
       }
@@ -228,6 +256,7 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
   return {
     strategy: strategy.name,
     profile,
+    mceAnywhere,
     verdicts,
     violations: INVARIANTS.filter((i) => found.has(i)).map((i) => found.get(i)!),
     states: nodes.length,
@@ -242,7 +271,7 @@ function hasMce(cpu: Cpu): boolean {
 }
 
 function nodeKey(n: Node): string {
-  return `${n.nmis},${n.faults},${n.mces}#${n.cpu.key()}`;
+  return `${n.nmis},${n.faults},${n.mces}#${n.cpu!.key()}`;
 }
 
 function buildViolation(nodes: Node[], last: Node, inv: InvariantName, msg: string): Violation {

@@ -112,6 +112,9 @@ export interface Step {
   readonly addr: AddrClass;
   /** An exception (#PF, int3, #DB) may be raised instead of completing this step. */
   readonly faultable?: boolean;
+  /** First step of the handler body (it calls {@link Cpu.handlerStart}): a step that jumps
+   * here after a run ended is a software replay, and ends that run's blocked period. */
+  readonly entersHandler?: boolean;
   /** Do the step: mutate the CPU and set the top activation's pc. */
   exec(cpu: Cpu): void;
 }
@@ -213,10 +216,32 @@ export class Cpu {
   preempt = 0;
   /** Handler bodies currently running. */
   handlerActive = 0;
-  /** NMI arrivals still owed a handler run. */
+  /** NMI arrivals still owed a handler run (lower bound: none may be lost). */
   unserved = 0;
-  /** Arrivals merged into a pending one (one-bit latch semantics); may justify one run each. */
-  merged = 0;
+  /**
+   * Replay ledger (upper bound, "at most one replay per blocked period"). A blocked period
+   * starts when an NMI is delivered with no period open, or when a replay is committed; it
+   * ends at the exit of its handler run: the run owner's first iret attempt after the run
+   * (mainline's final iret into repeat_nmi, Linus v2's faulting iret), its abandonment at that
+   * iret ({@link Cpu.splice}, IRET_RACE), or a jump back to the handler's first step (a
+   * fake-NMI replay, {@link Step.entersHandler}). NMIs *delivered* during the period collapse
+   * into one replay, committed at its end;
+   * NMIs the hardware dropped or still holds in its latch are not visible to software and
+   * justify nothing until delivered.
+   */
+  periodOpen = false;
+  /** The period's own handler run has not started yet. */
+  periodRunOwed = false;
+  /** An NMI was delivered during the period: one replay is owed at its end. */
+  replayOwed = false;
+  /** The open period was itself opened by a committed replay. */
+  periodIsReplay = false;
+  /** The last handler run ended and its exit (period end) has not been seen yet. */
+  runExitPending = false;
+  /** Activation index that ran the last handler run. */
+  runOwner: number = -1;
+  /** Replays run for the NMIs of the last closed period (messages only, not in {@link Cpu.key}). */
+  replaysForPeriod = 0;
   /** NMI arrivals so far (numbering). */
   nmiSeq = 0;
   /** Faults raised so far (cr2 values). */
@@ -225,8 +250,10 @@ export class Cpu {
   violations = 0;
   /** The CPU state is garbage (frame lost or iret into a dead context). */
   crashed = false;
-  /** Message of the last violation. */
+  /** Message of the last violation (or crash). */
   lastViolation = "";
+  /** First message of each invariant's violation, by {@link INVARIANTS} index ("" if none). */
+  readonly messages: string[] = INVARIANTS.map(() => "");
   /** Metrics. */
   readonly stats: CpuStats = newStats();
 
@@ -253,8 +280,19 @@ export class Cpu {
     this.preempt = 0;
     this.handlerActive = 0;
     this.unserved = 0;
-    this.merged = 0;
+    this.endNmiContext();
     this.crashed = false;
+  }
+
+  /** Forget the replay ledger: the CPU left NMI context with nothing latched. */
+  endNmiContext(): void {
+    this.periodOpen = false;
+    this.periodRunOwed = false;
+    this.replayOwed = false;
+    this.periodIsReplay = false;
+    this.runExitPending = false;
+    this.runOwner = -1;
+    this.replaysForPeriod = 0;
   }
 
   /**
@@ -278,12 +316,19 @@ export class Cpu {
     this.preempt = o.preempt;
     this.handlerActive = o.handlerActive;
     this.unserved = o.unserved;
-    this.merged = o.merged;
+    this.periodOpen = o.periodOpen;
+    this.periodRunOwed = o.periodRunOwed;
+    this.replayOwed = o.replayOwed;
+    this.periodIsReplay = o.periodIsReplay;
+    this.runExitPending = o.runExitPending;
+    this.runOwner = o.runOwner;
+    this.replaysForPeriod = o.replaysForPeriod;
     this.nmiSeq = o.nmiSeq;
     this.faultSeq = o.faultSeq;
     this.violations = o.violations;
     this.crashed = o.crashed;
     this.lastViolation = o.lastViolation;
+    for (let i = 0; i < this.messages.length; i++) this.messages[i] = o.messages[i];
   }
 
   /**
@@ -293,10 +338,16 @@ export class Cpu {
   key(): string {
     const d = this.depth;
     let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}|${this.cr2}|` +
-      `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.merged}|${this.violations}|` +
+      `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.ledgerKey()}|${this.violations}|` +
       `${this.vars.join(",")}|${this.slots.join(",")}|`;
     for (let i = 0; i <= d; i++) k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]},`;
     return k;
+  }
+
+  /** Replay-ledger part of {@link Cpu.key}. */
+  private ledgerKey(): string {
+    return `${+this.periodOpen}${+this.periodRunOwed}${+this.replayOwed}${+this.periodIsReplay}` +
+      `${+this.runExitPending}${this.runOwner}`;
   }
 
   /**
@@ -305,11 +356,33 @@ export class Cpu {
    * @param msg what happened
    */
   violate(inv: InvariantName, msg: string): void {
+    const full = `${inv}: ${msg}`;
+    if (!(this.violations & INV_BIT[inv])) this.messages[INVARIANTS.indexOf(inv)] = full;
     this.violations |= INV_BIT[inv];
-    this.lastViolation = `${inv}: ${msg}`;
+    this.lastViolation = full;
     if (inv === "ist-frame-live") this.stats.istCorruptions++;
     else if (inv === "cr2-preserved") this.stats.cr2Corruptions++;
     else if (inv === "nmi-latch") this.stats.latchViolations++;
+  }
+
+  /**
+   * The first violation message of an invariant.
+   * @param inv the invariant
+   * @returns `"<invariant>: <what happened>"`, or "" if it holds
+   */
+  messageOf(inv: InvariantName): string {
+    return this.messages[INVARIANTS.indexOf(inv)];
+  }
+
+  /**
+   * Every violated invariant with its first message, in {@link INVARIANTS} order.
+   * @returns pairs of invariant and message
+   */
+  violationMessages(): [InvariantName, string][] {
+    return INVARIANTS.filter((i) => (this.violations & INV_BIT[i]) !== 0).map((i) => [
+      i,
+      this.messageOf(i),
+    ]);
   }
 
   /**
@@ -398,8 +471,7 @@ export class Cpu {
   nmiArrives(): void {
     const no = ++this.nmiSeq;
     this.stats.nmiArrivals++;
-    if (this.unserved > 0) this.merged++;
-    else this.unserved++;
+    if (this.unserved === 0) this.unserved++; // else it merges into the run still owed
     if (!this.nmiBlocked) this.deliverNmi(no);
     else if (!this.latch) {
       this.latch = true;
@@ -421,7 +493,32 @@ export class Cpu {
     this.nmiNo[n] = no;
     this.cr2In[n] = this.cr2;
     this.stats.nmiDelivered++;
+    if (!this.periodOpen) {
+      this.periodOpen = true;
+      this.periodRunOwed = true;
+      this.periodIsReplay = false;
+      this.replaysForPeriod = 0;
+    } else this.replayOwed = true;
     this.checkFrames();
+  }
+
+  /**
+   * End of the last handler run's blocked period: commit the one replay its delivered NMIs
+   * are owed (a new period), or close it.
+   */
+  endRunPeriod(): void {
+    this.runExitPending = false;
+    if (this.replayOwed) {
+      this.replayOwed = false;
+      this.periodRunOwed = true;
+      this.periodIsReplay = true;
+      this.replaysForPeriod = 1;
+    } else {
+      if (!this.periodIsReplay) this.replaysForPeriod = 0;
+      this.periodOpen = false;
+      this.periodRunOwed = false;
+      this.periodIsReplay = false;
+    }
   }
 
   /**
@@ -463,6 +560,8 @@ export class Cpu {
    * @param d activation index
    */
   splice(d: number): void {
+    if (this.runExitPending && d === this.runOwner) this.endRunPeriod();
+    if (this.runOwner > d) this.runOwner--;
     const inherit = this.cr2In[d];
     for (let i = d; i < this.depth; i++) {
       this.kind[i] = this.kind[i + 1];
@@ -482,6 +581,10 @@ export class Cpu {
    */
   iret(slot: number): boolean {
     const f = this.slots[slot];
+    const top = this.depth;
+    if (this.runExitPending && top === this.runOwner && this.kind[top] === Kind.Nmi) {
+      this.endRunPeriod(); // the run's final iret (even one that faults) ends its period
+    }
     if (f & F_CS_BAD) return false;
     const wasBlocked = this.nmiBlocked;
     this.nmiBlocked = false;
@@ -540,6 +643,7 @@ export class Cpu {
     this.pc[d] = p;
     this.tf = (f & F_TF) !== 0;
     this.df = (f & F_DF) !== 0;
+    if (d === 0 && !this.latch) this.endNmiContext();
   }
 
   /**
@@ -574,21 +678,39 @@ export class Cpu {
     }
   }
 
-  /** The NMI handler body starts (called by the strategies' handler step). */
+  /**
+   * The NMI handler body starts (called by the strategies' handler step). Checks
+   * handler-not-nested, and the upper half of nmi-latch: the run must be its blocked period's
+   * own run or the one replay its delivered NMIs are owed.
+   */
   handlerStart(): void {
     if (this.handlerActive > 0) {
       this.violate("handler-not-nested", "NMI handler entered while another run is in progress");
     }
+    if (this.runExitPending) this.endRunPeriod(); // a handler start not marked entersHandler
     this.handlerActive++;
     this.stats.handlerRuns++;
     if (this.unserved > 0) this.unserved--;
-    else if (this.merged > 0) this.merged--;
-    else this.violate("nmi-latch", "handler replayed with no NMI pending (extra replay)");
+    if (this.periodOpen && this.periodRunOwed) this.periodRunOwed = false;
+    else if (this.periodOpen && this.replayOwed) {
+      this.replayOwed = false; // run early, nested in its period (handler-not-nested says so)
+      this.replaysForPeriod = 1;
+    } else {
+      const n = ++this.replaysForPeriod;
+      this.violate(
+        "nmi-latch",
+        n > 1
+          ? `NMI handler replayed ${n} times for the NMIs of one blocked period (at most one)`
+          : "handler replayed with no NMI delivered during its blocked period (extra replay)",
+      );
+    }
+    this.runOwner = this.depth;
   }
 
-  /** The NMI handler body ends. */
+  /** The NMI handler body ends; its blocked period ends at the run's exit. */
   handlerEnd(): void {
     if (this.handlerActive > 0) this.handlerActive--;
+    this.runExitPending = true;
   }
 
   /** At quiescence (task, nothing latched): every arrival must have been served or merged. */
@@ -612,6 +734,10 @@ export class Cpu {
         return;
       }
       s.exec(this);
+      if (
+        this.runExitPending && this.depth === d && this.runOwner === d &&
+        this.strategy.nmi[this.pc[d]]?.entersHandler
+      ) this.endRunPeriod(); // a software replay: the jump back is the run's exit
     } else if (k !== Kind.Task) {
       if (this.pc[d] === EXC_BODY) {
         const slot = this.excSlot(d);

@@ -1,6 +1,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { Cpu, INV_BIT, Kind } from "./cpu.ts";
+import { Cpu, INV_BIT, Kind, Slot, type Strategy } from "./cpu.ts";
 import { mainline, naiveIret, popfRet } from "./strategies/mod.ts";
+import { buildProgram, handlerBody, iretReturn } from "./strategies/program.ts";
 
 function runToTask(cpu: Cpu): void {
   for (let i = 0; i < 1000 && cpu.depth > 0 && !cpu.crashed; i++) cpu.step();
@@ -61,4 +62,66 @@ Deno.test("mainline restores cr2 and replays a nested NMI exactly once", () => {
   assertEquals(cpu.violations, 0);
   assertEquals(cpu.stats.handlerRuns, 2);
   assertEquals(cpu.cr2, 0);
+});
+
+/** Test double: replays the handler once at exit if any NMI hit the pins since the run began
+ * (it peeks at the arrival count, which software cannot see). vars: [0] arrivals seen. */
+const peeking: Strategy = {
+  name: "broken-peek",
+  description: "test double: replays for NMIs the hardware still latches or dropped",
+  nmi: buildProgram([
+    {
+      label: "entry",
+      name: "entry: note arrivals so far",
+      addr: "entry",
+      run(cpu) {
+        cpu.vars[0] = cpu.nmiSeq;
+      },
+    },
+    ...handlerBody(),
+    {
+      label: "again",
+      name: "more NMIs at the pins? replay once",
+      addr: "entry",
+      run(cpu) {
+        if (cpu.nmiSeq !== cpu.vars[0]) {
+          cpu.vars[0] = cpu.nmiSeq;
+          return "h.start";
+        }
+      },
+    },
+    {
+      label: "iret",
+      name: "iret through IST frame",
+      addr: "entry",
+      run(cpu) {
+        cpu.iret(Slot.NmiIst);
+        return null;
+      },
+    },
+  ]),
+  vmallocBuffers: false,
+  syncLatencyNs: 0,
+  exceptionReturn: iretReturn,
+  guardArmed: () => false,
+};
+
+Deno.test("a latched or hardware-dropped NMI justifies no software replay", () => {
+  // NMI1 delivered, NMI2 latched, NMI3 dropped by hardware. The strategy replays once for
+  // them and the hardware then delivers NMI2 as well: three runs where the one-bit latch
+  // allows two. (Counting the dropped NMI3 as a merged arrival used to accept this.)
+  const cpu = new Cpu(peeking);
+  cpu.nmiArrives();
+  cpu.step(); // entry
+  cpu.nmiArrives();
+  cpu.nmiArrives();
+  assertEquals([cpu.latch, cpu.stats.hwLost], [true, 1]);
+  runToTask(cpu);
+  cpu.quiescentCheck();
+  assertEquals(cpu.stats.handlerRuns, 3);
+  assertEquals(cpu.violations, INV_BIT["nmi-latch"]);
+  assertEquals(
+    cpu.messageOf("nmi-latch"),
+    "nmi-latch: handler replayed with no NMI delivered during its blocked period (extra replay)",
+  );
 });

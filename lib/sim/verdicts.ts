@@ -1,9 +1,11 @@
 /**
- * Text rendering of model-checker results: the verdict table and the counter-example traces.
+ * Text rendering of model-checker results: the verdict table, the known holes that explain
+ * its violations (with their sources in the seed thread and the anchors), and the
+ * counter-example traces.
  * @module
  */
-import { INVARIANTS } from "./cpu.ts";
-import type { CheckResult } from "./check.ts";
+import { type InvariantName, INVARIANTS, Kind } from "./cpu.ts";
+import type { CheckResult, Profile, Violation } from "./check.ts";
 
 /**
  * Format results as a table: one row per (strategy, profile), one column per invariant.
@@ -23,6 +25,196 @@ export function formatVerdictTable(results: readonly CheckResult[]): string {
   const line = (c: string[]) =>
     c.map((x, i) => (i >= c.length - 2 ? x.padStart(w[i]) : x.padEnd(w[i]))).join("  ");
   return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** An exception a counter-example must contain for a {@link KnownHole} to explain it. */
+export type HoleCause = "int3" | "db" | "mce";
+
+/** A violation the checker is expected to report: a hole the seed thread or anchors name. */
+export interface KnownHole {
+  /** Short id used in the notes. */
+  readonly id: string;
+  /** Strategies it applies to (`"*"`: any). */
+  readonly strategies: readonly string[] | "*";
+  /** Invariants it explains. */
+  readonly invariants: readonly InvariantName[];
+  /** Profiles it applies to (default: every profile). */
+  readonly profiles?: readonly Profile[];
+  /** Applies only when MCE may also hit the NMI entry/exit assembly (`--mce-anywhere`). */
+  readonly mceAnywhere?: boolean;
+  /** The counter-example must raise at least one of these exceptions. */
+  readonly cause?: readonly HoleCause[];
+  /** What goes wrong and where the thread or the anchors say so. */
+  readonly note: string;
+}
+
+const WITH_OTHER_IST: readonly Profile[] = ["pf+int3", "pf+db", "pf+mce", "mixed"];
+
+/**
+ * Every violation the verdict table is expected to show, with its explanation. First match
+ * wins, so strategy-specific holes come before the generic ones.
+ */
+export const KNOWN_HOLES: readonly KnownHole[] = [
+  {
+    id: "naive",
+    strategies: ["naive-iret"],
+    invariants: ["ist-frame-live", "cr2-preserved", "no-early-unmask"],
+    note: "the 2010 code: an exception's iret unmasks NMIs and the next NMI reuses the IST " +
+      "top (seed §1.1, L20-21, L1148); cr2 is not saved (Avi, L5537-5547)",
+  },
+  {
+    id: "popf-cr2",
+    strategies: ["popf-ret"],
+    invariants: ["cr2-preserved"],
+    note: "as posted the NMI does not save cr2; it must, even with 2/2 (Linus, L7581-7583)",
+  },
+  {
+    id: "popf-tf",
+    strategies: ["popf-ret"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    cause: ["int3"],
+    note: "a kprobe single-step sets TF, and popf/ret cannot single-step, so the return " +
+      "falls back to iret and unmasks NMIs (Mathieu, L197-204)",
+  },
+  {
+    id: "popf-mce",
+    strategies: ["popf-ret"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    cause: ["mce"],
+    note: "an MCE before nmi_enter sets NMI_MASK takes the ordinary iret (the popf path " +
+      "keys on preempt_count & NMI_MASK, L299, hooked in paranoid_restore, L403-412)",
+  },
+  {
+    id: "v2-posted",
+    strategies: ["rip-at-iret"],
+    invariants: ["ist-frame-live", "cr2-preserved", "no-early-unmask"],
+    note: "Linus v2 as posted: IRET_RACE jumps past the nesting flag and cr2 is not saved " +
+      "(seed-spec [note] §2.3; Mathieu's mov/iret window, L2370-2396)",
+  },
+  {
+    id: "v2-double-replay",
+    strategies: ["rip-at-iret"],
+    invariants: ["nmi-latch"],
+    note: "finding: IRET_RACE keeps the copy whose CS a nested NMI zeroed, so the racing " +
+      "NMI runs the handler as the replay and the final iret still faults into a second one " +
+      "(two replays for one blocked period; linus-v2 restores CS there)",
+  },
+  {
+    id: "range-posted",
+    strategies: ["rip-range"],
+    invariants: ["ist-frame-live"],
+    note: "Mathieu's range test as posted: an NMI on %rip >= nmi_atomic_end (C code) goes to " +
+      "is_unnested_nmi without the nesting test and overwrites the copy (seed-spec [note] §2.4)",
+  },
+  {
+    id: "rsp-latch",
+    strategies: ["rsp-range"],
+    invariants: ["nmi-latch"],
+    note: "the %rsp-range nested path records no latch: the nested NMI is dropped " +
+      "(seed-spec [note] §2.6)",
+  },
+  {
+    id: "rsp-ist",
+    strategies: ["rsp-range"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    profiles: WITH_OTHER_IST,
+    cause: ["int3", "db", "mce"],
+    note: "int3/#DB/MCE run on their own IST stacks, so an NMI under them is not seen as " +
+      "nested (Avi, L7363-7373: 'NMI, #PF, MCE (uncompleted), NMI')",
+  },
+  {
+    id: "no-pf-only",
+    strategies: ["vmalloc-sync-all", "kmalloc"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    profiles: WITH_OTHER_IST,
+    cause: ["int3", "db", "mce"],
+    note: "these remove the vmalloc #PF only; int3/#DB/MCE still iret inside the naive NMI " +
+      "(seed §2.7-2.9: Linus, 'a pain' for debugging, L11573-11582; Avi, L7133-7134)",
+  },
+  {
+    id: "mce-entry",
+    strategies: "*",
+    invariants: ["ist-frame-live", "no-early-unmask", "handler-not-nested"],
+    profiles: ["pf+mce", "mixed"],
+    mceAnywhere: true,
+    cause: ["mce"],
+    note: "known hole, 2012 mainline included: an MCE (own IST stack) in the NMI entry before " +
+      "the frame is copied returns with iret and unmasks NMIs, and the next NMI overwrites the " +
+      "original frame. The entry is 'safe from nested NMIs' (anchors A5) only because NMIs are " +
+      "masked there; MCE breaks that (Avi, L7363-7373). Not modelled by default: see --mce-anywhere",
+  },
+];
+
+function causes(v: Violation): Set<HoleCause> {
+  const out = new Set<HoleCause>();
+  for (const c of v.choices) {
+    if (c.t === "mce") out.add("mce");
+    else if (c.t === "fault" && c.kind === Kind.Int3) out.add("int3");
+    else if (c.t === "fault" && c.kind === Kind.Db) out.add("db");
+  }
+  return out;
+}
+
+/**
+ * The known hole that explains a reported violation, if any.
+ * @param r the result the violation belongs to
+ * @param v the violation
+ * @returns the hole, or undefined when nothing recorded explains it
+ */
+export function explainViolation(r: CheckResult, v: Violation): KnownHole | undefined {
+  const seen = causes(v);
+  return KNOWN_HOLES.find((h) =>
+    (h.strategies === "*" || h.strategies.includes(r.strategy)) &&
+    h.invariants.includes(v.invariant) &&
+    (h.profiles === undefined || h.profiles.includes(r.profile)) &&
+    (h.mceAnywhere === undefined || h.mceAnywhere === r.mceAnywhere) &&
+    (h.cause === undefined || h.cause.some((c) => seen.has(c)))
+  );
+}
+
+/**
+ * Notes under the table: for every violation the known hole that explains it, grouped by
+ * hole, and each violation nothing explains marked UNEXPECTED; plus, when MCE was confined
+ * to C code, a reminder of the entry-assembly hole that this leaves out.
+ * @param results checker results
+ * @returns the notes text ("" when there is nothing to say)
+ */
+export function formatNotes(results: readonly CheckResult[]): string {
+  const byHole = new Map<KnownHole, Map<string, Set<string>>>();
+  const unexpected: string[] = [];
+  for (const r of results) {
+    for (const v of r.violations) {
+      const h = explainViolation(r, v);
+      if (!h) {
+        unexpected.push(`  UNEXPECTED ${r.strategy} [${r.profile}] ${v.invariant}: ${v.message}`);
+        continue;
+      }
+      let rows = byHole.get(h);
+      if (!rows) byHole.set(h, rows = new Map());
+      const k = `${r.strategy}: ${v.invariant}`;
+      let ps = rows.get(k);
+      if (!ps) rows.set(k, ps = new Set());
+      ps.add(r.profile);
+    }
+  }
+  const out: string[] = [];
+  for (const h of KNOWN_HOLES) {
+    const rows = byHole.get(h);
+    if (!rows) continue;
+    out.push(`  [${h.id}] ${h.note}`);
+    for (const [k, ps] of rows) out.push(`      ${k} (${[...ps].join(", ")})`);
+  }
+  out.push(...unexpected);
+  const confined = results.filter((r) => !r.mceAnywhere && ["pf+mce", "mixed"].includes(r.profile));
+  if (confined.length) {
+    out.push(
+      "  [mce-entry] not in this table: MCE was injected only into C code (the handler and " +
+        "exception bodies). With --mce-anywhere it may hit the NMI entry assembly too, and " +
+        "every strategy, mainline and linus-v2 included, loses its frame (known hole, A5 / " +
+        "Avi L7363-7373).",
+    );
+  }
+  return out.length ? `Why (known holes; seed-thread lines):\n${out.join("\n")}` : "";
 }
 
 /**

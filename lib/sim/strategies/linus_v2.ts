@@ -6,7 +6,10 @@
  *
  * Two variants:
  * - `rip-at-iret`: the code as posted. IRET_RACE jumps to the handler past the point that sets
- *   the nesting flag (seed-spec [note] §2.3), and cr2 is not saved.
+ *   the nesting flag (seed-spec [note] §2.3), and cr2 is not saved. It also keeps the copy
+ *   whose CS an earlier nested NMI zeroed, so the racing NMI's handler run (the replay) is
+ *   followed by a faulting final iret and a second #GP replay: two replays for one blocked
+ *   period (nmi-latch; the per-period replay count in `cpu.ts` finds it).
  * - `linus-v2`: the repaired reading: IRET_RACE re-arms the flag, cr2 is saved (Linus,
  *   L7581-7583), the #GP replay sets flag and CS atomically (cmpxchg16b, L3349-3362), and the
  *   entry %rip test also covers the #GP fixup instruction. Without that last repair the checker

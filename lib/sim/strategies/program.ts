@@ -16,6 +16,8 @@ export interface StepDef {
   readonly addr: AddrClass;
   /** An exception may be raised instead of completing this step. */
   readonly faultable?: boolean;
+  /** First step of the handler body (see {@link Step.entersHandler}). */
+  readonly entersHandler?: boolean;
   /** Do the step. */
   run(cpu: Cpu): string | null | void;
 }
@@ -48,6 +50,7 @@ export function buildProgram(defs: readonly StepDef[]): Step[] {
     name: d.name,
     addr: d.addr,
     faultable: d.faultable,
+    entersHandler: d.entersHandler,
     exec(cpu: Cpu): void {
       const r = d.run(cpu);
       if (r === null) return;
@@ -104,6 +107,7 @@ export function handlerBody(prefix = "h", after?: string): StepDef[] {
       label: `${prefix}.start`,
       name: "handler: nmi_enter, start PMU handler",
       addr: "c",
+      entersHandler: true,
       run(cpu) {
         cpu.preempt |= NMI_MASK;
         cpu.handlerStart();

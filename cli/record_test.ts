@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
+
+const RECORD = new URL("./record.ts", import.meta.url).pathname;
+const REPORT = new URL("./report.ts", import.meta.url).pathname;
+const SCRIPT = new URL("./script.ts", import.meta.url).pathname;
+const DEMO = new URL("./demo.ts", import.meta.url).pathname;
+const HAVE_PERF = await perfAvailable();
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(script: string, args: string[], cwd?: string): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+Deno.test("record --help exits 0 and names every option of the issue", async () => {
+  const r = await run(RECORD, ["--help"]);
+  assert.equal(r.code, 0);
+  for (
+    const o of [
+      "--cpus",
+      "--duration",
+      "--frequency",
+      "--strategy",
+      "--seed",
+      "--fragments",
+      "--sync-distance",
+      "--overwrite",
+      "--output",
+      "--format",
+      "--compare",
+    ]
+  ) assert.match(r.stdout, new RegExp(o), o);
+});
+
+Deno.test("record usage errors exit 2 with one line", async () => {
+  for (
+    const args of [
+      ["--strategy", "nope"],
+      ["--format", "json"],
+      ["--cpus", "0"],
+      ["--mmap-pages", "3"],
+      ["--sync-distance", "100"],
+      ["--bogus"],
+    ]
+  ) {
+    const r = await run(RECORD, args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, /error/, args.join(" "));
+  }
+});
+
+Deno.test("record --compare prints one row and one verdict per strategy", async () => {
+  const r = await run(RECORD, ["--compare", "--seed", "1", "--duration", "100"]);
+  assert.equal(r.code, 0, r.stderr);
+  for (
+    const s of ["naive-iret", "popf-ret", "linus-v2", "mainline", "vmalloc-sync-all", "kmalloc"]
+  ) {
+    const rows = r.stdout.split("\n").filter((l) => l.startsWith(s + " "));
+    assert.equal(rows.length, 2, s);
+  }
+  assert.match(r.stdout, /^naive-iret +UNSAFE: \d+ IST frame overwrites/m);
+  for (const s of ["linus-v2", "mainline", "vmalloc-sync-all", "kmalloc"]) {
+    assert.match(r.stdout, new RegExp(`^${s} +safe:`, "m"), s);
+  }
+  assert.match(r.stdout, /^vmalloc-sync-all +safe: never faults in the NMI/m);
+  assert.match(r.stdout, /^kmalloc +safe: never faults in the NMI/m);
+});
+
+Deno.test("record writes a capture that report and script read, with the accounting shown", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(RECORD, ["--duration", "40", "--fragments", "--deep-stacks", "0.02"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Captured and wrote [\d.]+ MB callring\.data \((\d+) samples\)/);
+    assert.match(r.stderr, /read back: (\d+) samples, \d+ equal their ground truth/);
+    const cpuLines = r.stderr.split("\n").filter((l) => /^ +\d+ +\d+ +\d+/.test(l));
+    assert.equal(cpuLines.length, 4);
+    for (const l of cpuLines) assert.match(l, /written = read \+ lost$/);
+    const samples = Number(/\((\d+) samples\)/.exec(r.stderr)![1]);
+
+    const rep = await run(REPORT, ["--stdio", "--no-children", "--sort", "sym"], dir);
+    assert.equal(rep.code, 0, rep.stderr);
+    assert.match(rep.stdout, new RegExp(`# callring: samples read: ${samples}, kept: ${samples}`));
+    assert.match(rep.stdout, /\[k\] do_syscall_64|\[k\] entry_SYSCALL_64/);
+    assert.doesNotMatch(rep.stdout, /\[unknown\]/);
+
+    const scr = await run(SCRIPT, ["-i", "callring.data"], dir);
+    assert.equal(scr.code, 0, scr.stderr);
+    assert.equal(scr.stdout.split("\n").filter((l) => / cpu-clock:/.test(l)).length, samples);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "record --format perf: perf script and perf report read it without warnings",
+  ignore: !HAVE_PERF,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const r = await run(
+        RECORD,
+        [
+          "--format",
+          "perf",
+          "-o",
+          "sim.data",
+          "--duration",
+          "40",
+          "--fragments",
+          "--deep-stacks",
+          "0.02",
+        ],
+        dir,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const samples = Number(/\((\d+) samples\)/.exec(r.stderr)![1]);
+      assert.match(r.stderr, /[1-9]\d* fragmented samples reassembled/);
+      const script = await runPerf(["script", "-i", "sim.data"], dir);
+      assert.equal(script.code, 0);
+      assert.equal(script.stderr, "");
+      assert.equal(script.stdout.split("\n").filter((l) => / cpu-clock: /.test(l)).length, samples);
+      const report = await runPerf(["report", "-i", "sim.data", "--stdio"], dir);
+      assert.equal(report.code, 0);
+      assert.equal(report.stderr, "");
+      assert.match(
+        report.stdout,
+        new RegExp(`# Samples: ${Math.floor(samples / 1000)}K of event 'cpu-clock'`),
+      );
+      // with the kallsyms file written beside it, perf names the simulated kernel
+      const named = await runPerf(
+        ["report", "-i", "sim.data", "--kallsyms", "sim.data.kallsyms", "--stdio", "--sort", "sym"],
+        dir,
+      );
+      assert.equal(named.stderr, "");
+      assert.match(named.stdout, /\[k\] (do_syscall_64|entry_SYSCALL_64|vfs_read)/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("demo runs on built-in defaults and writes its flamegraph and speedscope files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(DEMO, ["--lines", "20"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /== 1\. Every NMI strategy/);
+    assert.match(r.stdout, /read back: 10000 samples/);
+    assert.match(r.stdout, /# Samples: 10K of event 'cpu-clock'/);
+    const html = await Deno.readTextFile(`${dir}/out/flamegraph.html`);
+    assert.match(html, /<html/i);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/out/speedscope.json`));
+    assert.equal(json.$schema, "https://www.speedscope.app/file-format-schema.json");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

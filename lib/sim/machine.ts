@@ -11,8 +11,8 @@ import { Cpu, EXC_BODY, Kind, type KindCode, type Strategy } from "./cpu.ts";
 import { setHandlerHook } from "./strategies/program.ts";
 import { PageTables } from "./memory.ts";
 import { Prng } from "./prng.ts";
-import { PERF_CONTEXT_USER, type SampleSink, type SimTruth } from "./sink.ts";
-import { Image, SimThread, type SymbolTable } from "./workload.ts";
+import { PERF_CONTEXT_USER, type SampleSink, type SimSample, type SimTruth } from "./sink.ts";
+import { Image, SimStack, SimThread, type SymbolTable } from "./workload.ts";
 import type { Choice } from "./check.ts";
 
 /** Simulation parameters. */
@@ -92,8 +92,8 @@ interface CpuCtx {
   thread: SimThread;
   /** cr3 points at this mm; differs from thread.mm inside the switch_to window. */
   cr3Mm: number;
-  pending: SimTruth[];
-  served: (SimTruth | null)[];
+  pending: TruthRecord[];
+  served: (TruthRecord | null)[];
   nestedAtStart: boolean[];
 }
 
@@ -321,14 +321,7 @@ export class Machine {
 
   #overflow(ctx: CpuCtx, c: number): void {
     const t = ctx.thread;
-    const truth: SimTruth = {
-      cpu: c,
-      time: this.#time,
-      pid: t.pid,
-      tid: t.tid,
-      stack: t.chain(),
-      delivered: false,
-    };
+    const truth = new TruthRecord(c, this.#time, t.pid, t.tid, t.stack!);
     this.#m.attempted++;
     ctx.pending.push(truth);
     ctx.cpu.nmiArrives();
@@ -416,65 +409,74 @@ export class Machine {
     const nested = ctx.nestedAtStart.pop() ?? false;
     if (!truth) return; // spurious run (watchdog / replay with nothing pending)
     const t = ctx.thread;
-    let chain = t.chain();
+    const st = t.stack!;
+    // the common case keeps the drawn stack as is (no BigInt work); hazards make an explicit chain
+    let chain: bigint[] | undefined;
+    let length = st.length;
     const wants = this.sink.wantsWords === true;
     let words: Uint32Array | undefined;
     if (wants) {
-      if (this.#sampleWords.length < 2 * chain.length) {
-        this.#sampleWords = new Uint32Array(4 * chain.length);
-        this.#truthWords = new Uint32Array(4 * chain.length);
+      if (this.#sampleWords.length < 2 * length) {
+        this.#sampleWords = new Uint32Array(4 * length);
+        this.#truthWords = new Uint32Array(4 * length);
       }
-      words = this.#sampleWords.subarray(0, 2 * t.fillWords(this.#sampleWords));
+      words = this.#sampleWords.subarray(0, 2 * st.fillWords(this.#sampleWords));
     }
     let truncated = false;
     if (ctx.cr3Mm !== t.mm) {
       // switch_to window: the user walk uses current's stack pointer through the other mm
       const other = this.#threads.find((x) => x.mm === ctx.cr3Mm);
       if (other) {
-        chain = [
-          ...t.chain().slice(0, t.kernel.length + (t.kernel.length ? 1 : 0)),
-          PERF_CONTEXT_USER,
-          ...other.user,
-        ];
+        const k = st.kernelIds.length;
+        chain = [...st.chain().slice(0, k ? k + 1 : 0), PERF_CONTEXT_USER, ...other.user];
+        length = chain.length;
         words = undefined;
       }
     }
     if (this.#r.float() < this.#o.pUserPageMissing) {
-      const u = chain.indexOf(PERF_CONTEXT_USER);
+      const full = chain ?? st.chain();
+      const u = full.indexOf(PERF_CONTEXT_USER);
       // perf_callchain_user stores regs->ip before walking, so the user leaf is always there
-      const keep = u + 2 + this.#r.int(Math.max(1, chain.length - u - 2));
-      chain = chain.slice(0, keep);
+      const keep = u + 2 + this.#r.int(Math.max(1, full.length - u - 2));
+      chain = full.slice(0, keep);
+      length = keep;
       words = words?.subarray(0, 2 * keep);
       truncated = true;
     }
-    if (chain.length > this.#o.maxStack) {
-      chain = chain.slice(0, this.#o.maxStack);
+    if (length > this.#o.maxStack) {
+      chain = (chain ?? st.chain()).slice(0, this.#o.maxStack);
+      length = chain.length;
       words = words?.subarray(0, 2 * this.#o.maxStack);
       truncated = true;
     }
-    const ip = chain[1];
-    this.sink.sample({
-      cpu: c,
-      time: this.#time,
-      pid: truth.pid,
-      tid: truth.tid,
-      ip,
-      period: this.#o.periodNs,
-      context: nested ? 3 : t.context,
-      callchain: chain,
-      words,
-      truncated,
-    });
+    const ip = chain
+      ? chain[1]
+      : st.img.frames[st.kernelIds.length ? st.kernelIds[0] : st.userIds[0]];
+    this.sink.sample(
+      new SampleRecord(
+        c,
+        this.#time,
+        truth.pid,
+        truth.tid,
+        ip,
+        this.#o.periodNs,
+        nested ? 3 : t.context,
+        chain ?? st,
+        words,
+        truncated,
+      ),
+    );
     truth.delivered = true;
     if (wants) {
-      // the truth is the thread's whole chain at the overflow (no reshape since)
-      truth.words = this.#truthWords.subarray(0, 2 * t.fillWords(this.#truthWords));
+      truth.words = this.#truthWords.subarray(0, 2 * truth.simStack.fillWords(this.#truthWords));
     }
     this.sink.truth(truth);
     truth.words = undefined;
     this.#m.delivered++;
     if (truncated) this.#m.truncated++;
-    if (sameChain(chain, truth.stack)) this.#m.exact++;
+    if (chain === undefined ? truth.simStack === st : sameChain(chain, truth.stack)) {
+      this.#m.exact++;
+    }
   }
 }
 
@@ -489,6 +491,44 @@ function geometric(r: Prng, p: number): number {
   if (p <= 0) return Infinity;
   if (p >= 1) return 1;
   return 1 + Math.floor(Math.log(1 - r.float()) / Math.log(1 - p));
+}
+
+/** Ground truth of one overflow; the BigInt stack is built only when read. */
+class TruthRecord implements SimTruth {
+  delivered = false;
+  words?: Uint32Array;
+
+  constructor(
+    readonly cpu: number,
+    readonly time: number,
+    readonly pid: number,
+    readonly tid: number,
+    readonly simStack: SimStack,
+  ) {}
+
+  get stack(): readonly bigint[] {
+    return this.simStack.chain();
+  }
+}
+
+/** One delivered sample; the BigInt callchain is built only when read. */
+class SampleRecord implements SimSample {
+  constructor(
+    readonly cpu: number,
+    readonly time: number,
+    readonly pid: number,
+    readonly tid: number,
+    readonly ip: bigint,
+    readonly period: number,
+    readonly context: number,
+    readonly source: SimStack | bigint[],
+    readonly words: Uint32Array | undefined,
+    readonly truncated: boolean,
+  ) {}
+
+  get callchain(): readonly bigint[] {
+    return this.source instanceof SimStack ? this.source.chain() : this.source;
+  }
 }
 
 function sameChain(a: readonly bigint[], b: readonly bigint[]): boolean {

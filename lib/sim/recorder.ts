@@ -257,7 +257,8 @@ class RingSink implements SampleSink {
     this.#pendingSample = undefined;
     const key = `${s.cpu}:${s.time}:${s.tid}`;
     const list = this.expected.get(key);
-    const h = hashWords(t.words ?? this.#wordsOf(t.stack), t.stack.length);
+    const words = t.words ?? this.#wordsOf(t.stack);
+    const h = hashWords(words, words.length >> 1);
     if (list) list.push(h);
     else this.expected.set(key, [h]);
   }

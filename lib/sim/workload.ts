@@ -306,18 +306,87 @@ const SITE_OFFSETS: readonly bigint[] = Array.from({ length: 60 }, (_, i) => Big
 const KERNEL_DEPTH = new Binomial(16, (8.2 - 2) / 16);
 const USER_DEPTH = new Binomial(27, (16.4 - 4) / 27);
 
+/**
+ * One drawn call stack, immutable: interned frame ids (see {@link Image.frames}), with the
+ * BigInt callchain built only when asked for. The simulator hands these around instead of
+ * BigInt arrays, so the hot path does no BigInt work at all.
+ */
+export class SimStack {
+  #chain: bigint[] | undefined;
+
+  /**
+   * @param img the image the ids belong to
+   * @param kernelIds kernel frame ids, leaf first
+   * @param userIds user frame ids, leaf first
+   */
+  constructor(
+    readonly img: Image,
+    readonly kernelIds: readonly number[],
+    readonly userIds: readonly number[],
+  ) {}
+
+  /** Entries of the callchain, markers included. */
+  get length(): number {
+    return (this.kernelIds.length ? this.kernelIds.length + 1 : 0) + this.userIds.length + 1;
+  }
+
+  /**
+   * The callchain in kernel order with PERF_CONTEXT markers (built once).
+   * @returns the callchain
+   */
+  chain(): bigint[] {
+    if (this.#chain) return this.#chain;
+    const f = this.img.frames;
+    const out: bigint[] = new Array(this.length);
+    let p = 0;
+    if (this.kernelIds.length) {
+      out[p++] = PERF_CONTEXT_KERNEL;
+      for (const id of this.kernelIds) out[p++] = f[id];
+    }
+    out[p++] = PERF_CONTEXT_USER;
+    for (const id of this.userIds) out[p++] = f[id];
+    this.#chain = out;
+    return out;
+  }
+
+  /**
+   * Write the callchain as u32 pairs (low, high) into `out`: no BigInt arithmetic, no allocation.
+   * @param out destination, at least `2 * length` words
+   * @returns entries written
+   */
+  fillWords(out: Uint32Array): number {
+    const img = this.img;
+    const lo = img.frameLo;
+    const hi = img.frameHi;
+    const k = this.kernelIds;
+    const u = this.userIds;
+    let p = 0;
+    if (k.length) {
+      out[p++] = lo[img.kernelMarker];
+      out[p++] = hi[img.kernelMarker];
+      for (let i = 0; i < k.length; i++) {
+        out[p++] = lo[k[i]];
+        out[p++] = hi[k[i]];
+      }
+    }
+    out[p++] = lo[img.userMarker];
+    out[p++] = hi[img.userMarker];
+    for (let i = 0; i < u.length; i++) {
+      out[p++] = lo[u[i]];
+      out[p++] = hi[u[i]];
+    }
+    return p >> 1;
+  }
+}
+
+const EMPTY_IDS: readonly number[] = Object.freeze([]);
+
 /** A simulated thread and its current call stack. */
 export class SimThread {
-  /** Kernel frames, leaf first (empty when running in user mode). */
-  kernel: bigint[] = [];
-  /** User frames, leaf first. */
-  user: bigint[] = [];
   /** Context level the thread is sampled in: 0 task, 1 softirq, 2 hardirq. */
   context = 0;
-  #chain: bigint[] | null = null;
-  #img: Image | undefined;
-  #kernelIds: number[] = [];
-  #userIds: number[] = [];
+  /** The current call stack (replaced, never mutated, by {@link SimThread.reshape}). */
+  stack: SimStack | undefined;
 
   /**
    * A thread with an empty stack (call {@link SimThread.reshape}).
@@ -332,6 +401,16 @@ export class SimThread {
     readonly comm: string,
     public mm: number,
   ) {}
+
+  /** Kernel frames, leaf first (empty when running in user mode). */
+  get kernel(): bigint[] {
+    return (this.stack?.kernelIds ?? EMPTY_IDS).map((id) => this.stack!.img.frames[id]);
+  }
+
+  /** User frames, leaf first. */
+  get user(): bigint[] {
+    return (this.stack?.userIds ?? EMPTY_IDS).map((id) => this.stack!.img.frames[id]);
+  }
 
   /**
    * Draw a fresh call stack.
@@ -372,54 +451,23 @@ export class SimThread {
     const entry = img.contextEntryIds[this.context];
     const n = Math.min(entry.length, kd - 1);
     for (let i = 0; i < n; i++) kernel[kd - n + i] = entry[i];
-    this.#img = img;
-    this.#kernelIds = kernel;
-    this.#userIds = user;
-    this.kernel = kernel.map((id) => img.frames[id]);
-    this.user = user.map((id) => img.frames[id]);
-    this.#chain = null;
+    this.stack = new SimStack(img, kernel, user);
   }
 
   /**
-   * The true callchain in kernel order with markers (cached until the next reshape).
+   * The true callchain in kernel order with markers (built once per stack).
    * @returns the callchain
    */
   chain(): bigint[] {
-    if (this.#chain) return this.#chain;
-    const out: bigint[] = [];
-    if (this.kernel.length) out.push(PERF_CONTEXT_KERNEL, ...this.kernel);
-    out.push(PERF_CONTEXT_USER, ...this.user);
-    this.#chain = out;
-    return out;
+    return this.stack!.chain();
   }
 
   /**
-   * Write {@link SimThread.chain} as u32 pairs (low, high) into `out`, from the interned frame
-   * halves: no BigInt arithmetic, no allocation.
+   * Write {@link SimThread.chain} as u32 pairs (low, high) into `out`.
    * @param out destination, at least `2 * chain().length` words
    * @returns entries written
    */
   fillWords(out: Uint32Array): number {
-    const img = this.#img!;
-    const lo = img.frameLo;
-    const hi = img.frameHi;
-    const k = this.#kernelIds;
-    const u = this.#userIds;
-    let p = 0;
-    if (k.length) {
-      out[p++] = lo[img.kernelMarker];
-      out[p++] = hi[img.kernelMarker];
-      for (let i = 0; i < k.length; i++) {
-        out[p++] = lo[k[i]];
-        out[p++] = hi[k[i]];
-      }
-    }
-    out[p++] = lo[img.userMarker];
-    out[p++] = hi[img.userMarker];
-    for (let i = 0; i < u.length; i++) {
-      out[p++] = lo[u[i]];
-      out[p++] = hi[u[i]];
-    }
-    return p >> 1;
+    return this.stack!.fillWords(out);
   }
 }

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { AttrFlag, defaultAttr, SampleType } from "../lib/abi/mod.ts";
-import { CaptureReader } from "../lib/capture/reader.ts";
+import { type ByteSource, CaptureReader, fileSource } from "../lib/capture/reader.ts";
 import { CaptureWriter, fileSink } from "../lib/capture/writer.ts";
 import { createRingMemory } from "../lib/ring/layout.ts";
 import { RingReader } from "../lib/ring/reader.ts";
@@ -82,17 +82,59 @@ try {
   );
 
   const reader = await CaptureReader.open(path);
+  let failures = 0;
   for (const frac of [0.001, 0.37, 0.5, 0.999]) {
-    const want = 1_000_000 + Math.floor((time - 1_000_000) * frac);
+    // off the 37 ns sample grid, so landing "just after" is tested too
+    const want = 1_000_000 + Math.floor((time - 1_000_000) * frac) + 5;
     const res = await reader.seekTime(want);
+    // Did it land right? Read on from the offset found (a 2 MiB window is plenty) and check
+    // that the first record delivered is the first sample at or after the target time.
+    const first = await firstRecordTime(path, res.offset, want);
+    const expected = 1_000_000 + Math.ceil((want - 1_000_000) / 37) * 37;
+    const landed = first === expected;
+    const small = res.bytesRead <= 65536;
+    if (!landed || !small) failures++;
     console.log(
       `seek t=${want} (${frac * 100}%): ${res.probes} probes, ${res.bytesRead} bytes read (${
-        res.bytesRead <= 65536 ? "<=" : ">"
-      } 64 KB)`,
+        small ? "<=" : ">"
+      } 64 KB); first record t=${first} ${
+        landed ? "= the first sample at/after t" : `!= ${expected} WRONG`
+      }`,
     );
   }
   reader.close();
+  if (failures) {
+    console.log(`${failures} seek(s) read more than 64 KB or landed wrong`);
+    Deno.exitCode = 1;
+  }
 } finally {
   await Deno.remove(dir, { recursive: true });
   console.log("deleted", "the temporary capture");
+}
+
+/**
+ * The time of the first record a read from `offset` with `minTime` delivers, reading at most a
+ * 2 MiB window of the file (the source ends there).
+ */
+async function firstRecordTime(file: string, offset: number, minTime: number): Promise<number> {
+  const src = await fileSource(file);
+  const end = offset + (2 << 20);
+  const windowed: ByteSource = {
+    readAt: (buf, position) =>
+      position >= end
+        ? Promise.resolve(0)
+        : src.readAt(buf.subarray(0, Math.min(buf.length, end - position)), position),
+    size: async () => Math.min(await src.size(), end),
+    close: () => src.close(),
+  };
+  const r = await CaptureReader.open(windowed);
+  let first = -1;
+  try {
+    await r.read((rec) => {
+      if (first < 0) first = rec.time;
+    }, { from: offset, minTime });
+  } finally {
+    r.close();
+  }
+  return first;
 }

@@ -23,6 +23,7 @@ import {
   formatRecordSummary,
   recordSimulation,
   simulationKallsyms,
+  truthLine,
 } from "../lib/sim/recorder.ts";
 import { getStrategy, SIM_STRATEGIES, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
 import { ExitCode, fail, failOn, warn } from "./_common.ts";
@@ -86,6 +87,7 @@ const program = new Command(COMMAND)
   )
   .option("--compare", "run every strategy on the same seeded workload and print one table")
   .option("--no-verify", "skip reading the capture back against the ground truth")
+  .option("--truth <file>", "also write the ground truth of every PMU overflow (NDJSON)")
   .option("-q, --quiet", "no progress, no summary")
   .addHelpText(
     "after",
@@ -115,6 +117,7 @@ const opts = program.opts<{
   format: string;
   compare?: boolean;
   verify: boolean;
+  truth?: string;
   quiet?: boolean;
 }>();
 
@@ -194,9 +197,35 @@ async function progressBar(): Promise<
   };
 }
 
+/** Buffered synchronous NDJSON writer for the ground truth (the simulator calls back synchronously). */
+function truthWriter(path: string) {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  let buf: string[] = [];
+  let size = 0;
+  const flush = () => {
+    let bytes = enc.encode(buf.join(""));
+    while (bytes.length) bytes = bytes.subarray(file.writeSync(bytes));
+    buf = [];
+    size = 0;
+  };
+  return {
+    line(text: string) {
+      buf.push(text, "\n");
+      size += text.length + 1;
+      if (size > 1 << 16) flush();
+    },
+    close() {
+      flush();
+      file.close();
+    },
+  };
+}
+
 const capturePath = opts.format === "perf" ? `${opts.output}.callring-tmp` : opts.output;
 try {
   const bar = await progressBar();
+  const truth = opts.truth !== undefined ? truthWriter(opts.truth) : undefined;
   let result;
   try {
     result = await recordSimulation(strategy, await captureFileSink(capturePath), {
@@ -210,9 +239,11 @@ try {
       verify: opts.verify,
       readBack: opts.verify ? () => captureFileSource(capturePath) : undefined,
       onProgress: bar?.update,
+      onTruth: truth ? (t, sample) => truth.line(truthLine(t, sample)) : undefined,
     });
   } finally {
     bar?.stop();
+    truth?.close();
   }
   if (opts.format === "perf") {
     try {

@@ -169,3 +169,22 @@ Deno.test("demo runs on built-in defaults and writes its flamegraph and speedsco
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("record --truth writes one ground-truth line per PMU overflow", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(RECORD, ["--duration", "10", "--truth", "truth.ndjson"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const overflows = Number(/overflows (\d+), delivered (\d+)/.exec(r.stderr)![1]);
+    const delivered = Number(/overflows (\d+), delivered (\d+)/.exec(r.stderr)![2]);
+    const lines = (await Deno.readTextFile(`${dir}/truth.ndjson`)).trim().split("\n");
+    assert.equal(lines.length, overflows);
+    const parsed = lines.map((l) => JSON.parse(l));
+    assert.equal(parsed.filter((t) => t.delivered).length, delivered);
+    for (const t of parsed) {
+      assert.ok(t.stack.length >= 2 && t.stack.includes("fffffffffffffe00"), "user marker");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

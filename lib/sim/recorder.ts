@@ -68,6 +68,11 @@ export interface SimRecordOptions
   readonly readBack?: () => ByteSource | Promise<ByteSource>;
   /** Called after each drain round with overflows simulated so far and in total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Receives the ground truth of every PMU overflow as it happens, with the sample delivered for
+   * it (undefined when none was). Both are only valid during the call.
+   */
+  readonly onTruth?: (truth: SimTruth, sample: SimSample | undefined) => void;
 }
 
 /** Ring accounting of one CPU. */
@@ -177,11 +182,13 @@ class RingSink implements SampleSink {
     period: 0,
   };
   readonly #verify: boolean;
+  readonly #onTruth: SimRecordOptions["onTruth"];
   /** Side-band records held back until the capture starts (the tool's synthesized events). */
   sideband: Uint8Array[] | null = [];
 
   constructor(cpus: number, dataSize: number, o: SimRecordOptions) {
     this.#verify = o.verify ?? true;
+    this.#onTruth = o.onTruth;
     this.rings = [];
     this.writers = [];
     this.samplers = [];
@@ -230,7 +237,7 @@ class RingSink implements SampleSink {
     this.sampleBytes += frags === 0
       ? sw.sampleSize(n)
       : sw.sampleSize(SIM_FRAGMENT_ENTRIES) + frags * 32 + (n - SIM_FRAGMENT_ENTRIES) * 8;
-    this.#pendingSample = this.#verify ? s : undefined;
+    this.#pendingSample = this.#verify || this.#onTruth ? s : undefined;
   }
 
   /**
@@ -252,6 +259,7 @@ class RingSink implements SampleSink {
   }
 
   truth(t: SimTruth): void {
+    this.#onTruth?.(t, this.#pendingSample);
     const s = this.#pendingSample;
     if (!t.delivered || s === undefined) return;
     this.#pendingSample = undefined;
@@ -692,4 +700,39 @@ export function simulationKallsyms(symbols: SymbolTable): string {
   const end = kernel.length ? kernel[kernel.length - 1].end : KERNEL_BASE;
   lines.push(`${end.toString(16)} T _etext`);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * One ground-truth line (JSON) for a PMU overflow: where and when, whether a sample was
+ * delivered, the true stack and, when a sample was delivered but differs, its callchain.
+ * Addresses are hex strings, kernel order (leaf first) with the PERF_CONTEXT markers.
+ *
+ * @param truth the overflow's ground truth
+ * @param sample the sample delivered for it, if any
+ * @returns one line of NDJSON (no newline)
+ * @example
+ * ```ts
+ * import { truthLine } from "./recorder.ts";
+ * console.log(truthLine({ cpu: 0, time: 5, pid: 1, tid: 1, stack: [0x400000n], delivered: false }, undefined));
+ * ```
+ */
+export function truthLine(truth: SimTruth, sample: SimSample | undefined): string {
+  const hex = (v: bigint) => v.toString(16);
+  const line: Record<string, unknown> = {
+    cpu: truth.cpu,
+    time: truth.time,
+    pid: truth.pid,
+    tid: truth.tid,
+    delivered: truth.delivered,
+    stack: truth.stack.map(hex),
+  };
+  if (sample && truth.delivered) {
+    const a = sample.callchain;
+    const b = truth.stack;
+    const same = a.length === b.length && a.every((v, i) => v === b[i]);
+    if (!same) line.sampled = a.map(hex);
+    line.sampleTime = sample.time;
+    if (sample.truncated) line.truncated = true;
+  }
+  return JSON.stringify(line);
 }

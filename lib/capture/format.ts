@@ -30,6 +30,8 @@ export const CHUNK_MAGIC: Uint8Array = new TextEncoder().encode("CRNGCHNK");
 export const CHUNK_HEADER_SIZE = 64;
 /** Largest payload a chunk may declare (sanity bound for readers). */
 export const MAX_CHUNK_PAYLOAD = 1 << 18;
+/** Most CPUs (rings) a capture header may declare (sanity bound for readers). */
+export const MAX_CPUS = 1 << 16;
 /** Chunk flag: the CPU stream is discontinuous before this chunk (overwrite snapshot). */
 export const CHUNK_FLAG_GAP = 1;
 
@@ -164,7 +166,8 @@ export function fileHeaderSize(bytes: Uint8Array): number {
  *
  * @param bytes The whole header (see {@linkcode fileHeaderSize}).
  * @returns The header.
- * @throws {FormatError} On a bad magic, version, CRC or attr.
+ * @throws {FormatError} On a bad magic, version, CRC, attr, CPU or event count, or
+ *   events running past the header.
  */
 export function decodeFileHeader(bytes: Uint8Array): CaptureHeader {
   const size = fileHeaderSize(bytes);
@@ -174,10 +177,16 @@ export function decodeFileHeader(bytes: Uint8Array): CaptureHeader {
   const v = new DataView(bytes.buffer, bytes.byteOffset, size);
   const crc = crc32(bytes, FILE_HEADER_FIXED, size, crc32(bytes, 0, 60));
   if (crc !== v.getUint32(60, true)) throw new FormatError("Capture header CRC mismatch", 60);
+  const cpus = v.getUint32(16, true);
+  if (cpus === 0 || cpus > MAX_CPUS) {
+    throw new FormatError(`Capture header CPU count ${cpus} is impossible`, 16);
+  }
   const nEvents = v.getUint32(20, true);
+  if (nEvents === 0) throw new FormatError("Capture header has no events", 20);
   const events: CaptureEvent[] = [];
   let p = FILE_HEADER_FIXED;
   for (let i = 0; i < nEvents; i++) {
+    if (p + 8 > size) throw new FormatError(`Capture header event ${i} runs past the header`, p);
     const attrSize = v.getUint32(p, true);
     const nIds = v.getUint32(p + 4, true);
     if (p + 8 + attrSize + nIds * 8 > size) {
@@ -192,7 +201,7 @@ export function decodeFileHeader(bytes: Uint8Array): CaptureHeader {
   return {
     version: v.getUint32(8, true),
     events,
-    cpus: v.getUint32(16, true),
+    cpus,
     clockid: v.getInt32(24, true),
     startTime: getU64(v, 32),
     syncDistance: v.getUint32(40, true),

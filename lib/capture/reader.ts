@@ -25,6 +25,7 @@ import {
 import {
   decodeFragment,
   hasSyncShape,
+  SYMBOL_HEADER_SIZE,
   SYNC_MAGIC_WORDS,
   SYNC_RECORD_SIZE,
 } from "../abi/extensions.ts";
@@ -144,8 +145,8 @@ export interface CpuStats {
   /**
    * Records (sync and LOST excluded) counted inside `damagedStreamBytes` by
    * walking their record headers: counted only when the headers tile the
-   * damaged bytes exactly and every sample, fragment, sync and LOST record
-   * has the size its own fields imply. Exact unless the damage itself left
+   * damaged bytes exactly and every sample, fragment, sync, LOST, symbol,
+   * COMM, FORK and EXIT record has the size its own fields imply. Exact unless the damage itself left
    * such a consistent framing with a different record count.
    */
   damagedRecords: number;
@@ -153,12 +154,16 @@ export interface CpuStats {
   uncountedBytes: number;
   /**
    * An estimate, not a count: records (sync and LOST excluded) in
-   * `uncountedBytes`. Where the record headers of those bytes still tile
-   * them (but some record's fields disagree with its size) their count;
-   * otherwise the bytes at the CPU's mean `streamRecords / bytes` (the whole
-   * read's mean when the CPU has no intact record; 0 when the read has
-   * none), rounded. Over one chunk of mixed records it is typically within
-   * a few records; it is never a bound.
+   * `uncountedBytes`. Where a damaged record header (or a record whose
+   * fields disagree with its size) sits among headers that are still
+   * valid, the records before it and those on the valid chain after it,
+   * plus the damaged span at the mean size of those (when there are at least
+   * 8 of them); where the headers tile but some record's fields disagree
+   * with its size, and too few records surround it, their count; otherwise
+   * the bytes at the CPU's mean `streamRecords / bytes` (the whole read's
+   * mean when the CPU has no intact record; 0 when the read has none),
+   * rounded. Over one chunk of mixed records it is typically within a few
+   * records; it is never a bound.
    */
   damagedEstimate: number;
 }
@@ -328,11 +333,42 @@ function trailerSize(sampleType: number): number {
   return n;
 }
 
+/** Fewest records counted around damage for their mean size to estimate the damaged part. */
+const MIN_LOCAL_RECORDS = 8;
+
+/** A record type perf or callring writes (kernel, perf user or callring extension records). */
+function plausibleType(type: number): boolean {
+  return (type > 0 && type < 128) || (type >= 0x4c00 && type <= 0x4cff);
+}
+
+/**
+ * Chains of valid record headers that end exactly at `len` (offsets
+ * relative to `off`, 8-aligned): `count[q / 8]` is the number of records
+ * (sync and LOST excluded) on the chain from `q`, or -1 when no valid chain
+ * starts there.
+ */
+function tailChains(bytes: Uint8Array, off: number, len: number): Int32Array {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = new Int32Array((len >> 3) + 1).fill(-1);
+  count[len >> 3] = 0;
+  for (let q = len - HEADER_SIZE; q >= 0; q -= 8) {
+    const type = v.getUint32(off + q, true);
+    const size = v.getUint16(off + q + 6, true);
+    if (size < HEADER_SIZE || size % 8 || q + size > len || !plausibleType(type)) continue;
+    const rest = count[(q + size) >> 3]!;
+    if (rest < 0) continue;
+    count[q >> 3] = rest + (type === RecordType.CALLRING_SYNC || type === RecordType.LOST ? 0 : 1);
+  }
+  return count;
+}
+
 /** A chunk found inside skipped bytes, its header trusted only for accounting. */
 interface DamagedChunk {
   cpu: number;
   position: number;
   length: number;
+  /** Its header has the GAP flag: the CPU stream restarts there (overwrite snapshot). */
+  gap: boolean;
   /** Records counted in its payload. */
   records: RecordCount | undefined;
 }
@@ -397,15 +433,18 @@ class DamageLedger {
   jump(cpu: number, from: number, to: number): void {
     let at = from;
     let covered = 0;
+    let span = to - from;
     for (const d of this.#take((d) => d.cpu === cpu && d.position >= from)) {
       if (d.position >= at && d.position + d.length <= to) {
+        // A lost GAP chunk restarted the stream: the bytes it skips were overwritten, not damaged.
+        if (d.gap) span -= d.position - at;
         this.lost(cpu, d.length, d.records);
         covered += d.length;
         at = d.position + d.length;
       } else this.#pending.push(d);
     }
-    this.lost(cpu, to - from - covered, undefined);
-    this.#residual += to - from - covered;
+    this.lost(cpu, span - covered, undefined);
+    this.#residual += span - covered;
   }
 
   /**
@@ -433,7 +472,7 @@ class DamageLedger {
     for (let cpu = 0; cpu < cpus; cpu++) {
       let at = expected.get(cpu);
       for (const d of this.#take((d) => d.cpu === cpu)) {
-        if (at === undefined || d.position === at) {
+        if (at === undefined || d.position === at || d.gap) {
           this.lost(cpu, d.length, d.records);
           at = d.position + d.length;
         } else bogus += d.length;
@@ -796,8 +835,9 @@ export class CaptureReader {
    * magic and own file offset may differ from the expected ones by at most
    * {@linkcode MAX_HEADER_FLIPS} bits, the CPU must exist, and the declared
    * lengths must tile the bytes exactly. When only the first header is
-   * plausible and the lengths do not tile (a damaged length), the bytes are
-   * taken as that one chunk.
+   * plausible and the lengths do not tile (a damaged length), or the bytes
+   * hold exactly one chunk by the first header's length and its CPU exists
+   * (a damaged magic or own offset), the bytes are taken as that one chunk.
    */
   #damagedChunks(bytes: Uint8Array, fileOffset: number): DamagedChunk[] | undefined {
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -814,6 +854,7 @@ export class CaptureReader {
       cpu: v.getUint32(q + 8, true),
       position: getU64(v, q + 24),
       length,
+      gap: (v.getUint16(q + 38, true) & CHUNK_FLAG_GAP) !== 0,
       records: this.#countRecords(bytes, q + CHUNK_HEADER_SIZE, length),
     });
     const chunks: DamagedChunk[] = [];
@@ -824,7 +865,10 @@ export class CaptureReader {
         q + CHUNK_HEADER_SIZE + length > bytes.length
       ) {
         const rest = bytes.length - CHUNK_HEADER_SIZE;
-        return plausible(0) && rest <= MAX_CHUNK_PAYLOAD ? [chunk(0, rest)] : undefined;
+        // One chunk whose magic or own offset took the damage: its CPU and length still fit.
+        const framed = rest >= 0 && v.getUint32(8, true) < this.header.cpus &&
+          v.getUint32(12, true) === rest;
+        return (plausible(0) || framed) && rest <= MAX_CHUNK_PAYLOAD ? [chunk(0, rest)] : undefined;
       }
       chunks.push(chunk(q, length));
       q += CHUNK_HEADER_SIZE + length;
@@ -834,21 +878,69 @@ export class CaptureReader {
 
   /**
    * Count the records (sync and LOST excluded) in damaged stream bytes by
-   * walking their headers.
+   * walking their headers. When a damaged record header breaks the walk,
+   * the records before the damage and those on a chain of valid headers
+   * that ends exactly at the end of the bytes are counted, and the gap
+   * between them is estimated at the mean of those records; that is an
+   * estimate (`consistent` false), made only from
+   * {@linkcode MIN_LOCAL_RECORDS} records or more (else the bytes are left
+   * to the CPU's mean).
    *
    * @returns The count, or undefined when the record sizes do not tile the bytes.
    */
   #countRecords(bytes: Uint8Array, off: number, len: number): RecordCount | undefined {
+    const head = this.#walkRecords(bytes, off, len);
+    const tiled = head.walked === len;
+    if (tiled && head.consistent) return { n: head.n, consistent: true };
+    // The head chain is right up to the damaged record (the first one whose
+    // size disagrees with its fields, or the walk's end), then may follow
+    // its damaged size: split it there or before, where head and tail
+    // together count the most.
+    const tail = tailChains(bytes, off, len);
+    const next = new Int32Array(tail.length).fill(len);
+    for (let i = tail.length - 2; i >= 0; i--) next[i] = tail[i]! >= 0 ? i * 8 : next[i + 1]!;
+    let best = { counted: -1, start: 0, end: len };
+    const marks = head.firstBad >= 0 ? head.marks.slice(0, head.firstBad + 1) : head.marks;
+    for (const m of marks) {
+      const q = next[(m.at >> 3) + 1]!;
+      const counted = m.n + tail[q >> 3]!;
+      if (counted > best.counted) best = { counted, start: m.at, end: q };
+    }
+    if (best.counted < MIN_LOCAL_RECORDS) {
+      return tiled ? { n: head.n, consistent: false } : undefined;
+    }
+    const rate = best.counted / (best.start + len - best.end);
+    const gap = Math.max(1, Math.round((best.end - best.start) * rate));
+    return { n: best.counted + gap, consistent: false };
+  }
+
+  /** Walk record headers from the start of damaged bytes as far as they tile. */
+  #walkRecords(
+    bytes: Uint8Array,
+    off: number,
+    len: number,
+  ): {
+    n: number;
+    consistent: boolean;
+    walked: number;
+    marks: { at: number; n: number }[];
+    firstBad: number;
+  } {
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const lostSize = 24 + (this.#sampleIdAll ? trailerSize(this.format.sampleType) : 0);
     let n = 0;
     let consistent = true;
-    for (let p = 0; p < len;) {
-      if (p + HEADER_SIZE > len) return undefined;
+    let p = 0;
+    const marks: { at: number; n: number }[] = [];
+    let firstBad = -1;
+    for (; p < len;) {
+      if (!consistent && firstBad < 0) firstBad = marks.length - 1;
+      marks.push({ at: p, n });
+      if (p + HEADER_SIZE > len) break;
       const at = off + p;
       const type = v.getUint32(at, true);
       const size = v.getUint16(at + 6, true);
-      if (size < HEADER_SIZE || size % 8 || p + size > len) return undefined;
+      if (size < HEADER_SIZE || size % 8 || p + size > len) break;
       if (type === RecordType.CALLRING_SYNC) {
         // The sync's own CRC may be what is damaged; its magic tells it from a flipped type.
         if (!hasSyncShape(v, at)) consistent = false;
@@ -862,6 +954,7 @@ export class CaptureReader {
           this.#lostIdAt(v, at);
         if (nearSync || nearLost) consistent = false;
         if (type === RecordType.SAMPLE && !this.#sampleFits(bytes, at, size)) consistent = false;
+        if (!this.#sizeFits(v, at, type, size)) consistent = false;
         if (type === RecordType.CALLRING_FRAGMENT) {
           try {
             decodeFragment(v, at);
@@ -873,7 +966,32 @@ export class CaptureReader {
       }
       p += size;
     }
-    return { n, consistent };
+    if (!consistent && firstBad < 0) firstBad = marks.length - 1;
+    return { n, consistent, walked: p, marks, firstBad };
+  }
+
+  /**
+   * Whether a symbol, COMM, FORK or EXIT record has the size its own fields
+   * imply (the side-band a recorder writes); other types are not checked here.
+   */
+  #sizeFits(v: DataView, at: number, type: number, size: number): boolean {
+    const trailer = this.#sampleIdAll ? trailerSize(this.format.sampleType) : 0;
+    switch (type) {
+      case RecordType.CALLRING_SYMBOL:
+        return size === SYMBOL_HEADER_SIZE +
+            ((v.getUint16(at + 28, true) + v.getUint16(at + 30, true) + 7) & ~7);
+      case RecordType.FORK:
+      case RecordType.EXIT:
+        return size === HEADER_SIZE + 24 + trailer;
+      case RecordType.COMM: {
+        const start = at + HEADER_SIZE + 8;
+        const end = at + size - trailer;
+        let nul = start;
+        while (nul < end && v.getUint8(nul) !== 0) nul++;
+        return nul < end && size === HEADER_SIZE + 8 + ((nul - start + 8) & ~7) + trailer;
+      }
+    }
+    return true;
   }
 
   /** Whether the u64 after the record header is an event id of the capture (any, without ids). */
@@ -955,7 +1073,8 @@ export class CaptureReader {
    * @returns Offset to pass to {@linkcode read} as `from`, and the bytes read.
    */
   async seekTime(time: number): Promise<SeekResult> {
-    const window = this.header.maxChunk + 2 * CHUNK_HEADER_SIZE + 64;
+    // maxChunk comes from the header: a chunk is never larger than MAX_CHUNK_PAYLOAD.
+    const window = Math.min(this.header.maxChunk, MAX_CHUNK_PAYLOAD) + 2 * CHUNK_HEADER_SIZE + 64;
     const buf = new Uint8Array(Math.max(window, 0x10000 + 2 * CHUNK_HEADER_SIZE));
     let bytesRead = 0;
     let probes = 0;

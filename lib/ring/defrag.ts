@@ -57,6 +57,12 @@ export interface DefragStats {
   fragments: number;
   /** Callchains cut to fit a 65535-byte record. */
   truncated: number;
+  /**
+   * Records whose fields contradict their size (a sample shorter than its sample_type, a
+   * fragment index outside its event): passed on untouched for the decoder to report, never
+   * reassembled.
+   */
+  malformed: number;
 }
 
 interface Pending {
@@ -138,6 +144,7 @@ export class Defragmenter {
     orphans: 0,
     fragments: 0,
     truncated: 0,
+    malformed: 0,
   };
   readonly #format: SampleFormat;
   readonly #maxPending: number;
@@ -184,10 +191,16 @@ export class Defragmenter {
     if (type === RecordType.CALLRING_FRAGMENT) {
       this.#fragment(view, rec);
     } else if (type === RecordType.SAMPLE && this.#format.sampleType & SampleType.CALLCHAIN) {
-      const layout = sampleLayout(view, 0, this.#format);
-      const seq = layout.cpuRes >= 0 ? view.getUint32(layout.cpuRes, true) : 0;
-      if (seq === 0) this.#enqueue({ rec, pending: undefined, dead: false });
-      else this.#head(view, rec, seq, layout);
+      const layout = safeLayout(view, this.#format);
+      if (layout === undefined) {
+        // damage the chunk CRC did not catch (or a forged record): not ours to reassemble
+        this.stats.malformed++;
+        this.#enqueue({ rec, pending: undefined, dead: false });
+      } else {
+        const seq = layout.cpuRes >= 0 ? view.getUint32(layout.cpuRes, true) : 0;
+        if (seq === 0) this.#enqueue({ rec, pending: undefined, dead: false });
+        else this.#head(view, rec, seq, layout);
+      }
     } else {
       this.#enqueue({ rec, pending: undefined, dead: false });
     }
@@ -277,6 +290,10 @@ export class Defragmenter {
       this.stats.duplicates++;
       return;
     }
+    if (f.count * 8 + FRAGMENT_HEADER_SIZE > rec.bytes.length || f.index > 0xffff) {
+      this.stats.malformed++;
+      return;
+    }
     p.pieces.set(
       f.index,
       rec.bytes.subarray(FRAGMENT_HEADER_SIZE, FRAGMENT_HEADER_SIZE + f.count * 8),
@@ -291,6 +308,8 @@ export class Defragmenter {
     if (!p.head || p.lastIndex < 0 || p.pieces.size !== p.lastIndex || p.received !== p.total) {
       return;
     }
+    // as many pieces as the last index, but are they 1..last? (a damaged index is not)
+    for (let i = 1; i <= p.lastIndex; i++) if (!p.pieces.has(i)) return;
     const head = p.head;
     const hb = head.bytes;
     const hv = new DataView(hb.buffer, hb.byteOffset, hb.byteLength);
@@ -356,4 +375,26 @@ function remember(set: Set<number>, order: number[], key: number): void {
   if (order.length > REMEMBER * 2) {
     for (const k of order.splice(0, order.length - REMEMBER)) set.delete(k);
   }
+}
+
+/**
+ * The sample's layout when the record is long enough for its sample_type and callchain; else
+ * undefined.
+ */
+function safeLayout(view: DataView, format: SampleFormat): SampleLayout | undefined {
+  let layout: SampleLayout;
+  try {
+    layout = sampleLayout(view, 0, format);
+  } catch (e) {
+    if (e instanceof RangeError || e instanceof FormatError) return undefined;
+    throw e;
+  }
+  const size = view.byteLength;
+  if (layout.callchain < 0 || layout.callchain + 8 > size) return undefined;
+  if (layout.cpuRes + 4 > size) return undefined;
+  const nr = view.getUint32(layout.callchain, true);
+  if (view.getUint32(layout.callchain + 4, true) !== 0 || layout.callchain + 8 + nr * 8 > size) {
+    return undefined;
+  }
+  return layout;
 }

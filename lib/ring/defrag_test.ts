@@ -83,3 +83,22 @@ Deno.test("defragmenter bounds pending events", () => {
   assert.equal(d.stats.incomplete, 90);
   assert.equal(d.stats.completed, 0);
 });
+
+Deno.test("defragmenter passes malformed records on instead of throwing (fuzz finds)", () => {
+  const recs = makeEvents(20);
+  // a SAMPLE cut to its header only, and a fragment whose index is beyond its event's pieces
+  const short: StreamRecord = { ...recs[0], bytes: recs[0].bytes.slice(0, 8) };
+  new DataView(short.bytes.buffer).setUint16(6, 8, true);
+  const fragIdx = recs.findIndex((r) =>
+    new DataView(r.bytes.buffer).getUint32(0, true) === RecordType.CALLRING_FRAGMENT
+  );
+  const frag = recs[fragIdx].bytes.slice();
+  new DataView(frag.buffer).setUint32(16, 9, true); // index 9
+  const mutated = [short, ...recs.slice(1)];
+  mutated[fragIdx] = { ...recs[fragIdx], bytes: frag };
+  const { d, samples } = run(mutated);
+  assert.ok(d.stats.malformed >= 1, "the short sample is counted malformed");
+  // every record comes out: the short one as is, the event with the bad index incomplete
+  assert.ok(samples >= 19);
+  assert.ok(d.stats.incomplete >= 1);
+});

@@ -166,11 +166,15 @@ export function fillRun(bytes: Uint8Array, at: number, length: number, value: nu
  * @param bytes The input (modified).
  * @param at Byte offset.
  * @param width 2, 4 or 8 bytes.
- * @param value Non-negative integer (for width 8, up to 2^64 - 1 as a number).
+ * @param value Non-negative integer; for width 8 up to 2^64 - 1, and values
+ *   from 2^64 on (which is what `2 ** 64 - 1` is as a number) write all ones.
  */
 export function writeUint(bytes: Uint8Array, at: number, width: 2 | 4 | 8, value: number): void {
-  let lo = value % 0x1_0000_0000;
-  let hi = Math.floor(value / 0x1_0000_0000);
+  // 2^64 - 1 is not a double: it rounds to 2^64, whose high word (2^32) would
+  // write as zeros. Values from 2^64 on saturate to all ones.
+  const saturated = value >= 2 ** 64;
+  let lo = saturated ? 0xffff_ffff : value % 0x1_0000_0000;
+  let hi = saturated ? 0xffff_ffff : Math.floor(value / 0x1_0000_0000);
   for (let i = 0; i < width && at + i < bytes.length; i++) {
     if (i === 4) lo = hi, hi = 0;
     bytes[at + i] = Math.floor(lo / 2 ** (8 * (i & 3))) & 0xff;
@@ -178,7 +182,8 @@ export function writeUint(bytes: Uint8Array, at: number, width: 2 | 4 | 8, value
 }
 
 /**
- * Replace `bytes[start, end)` with a second copy of itself.
+ * Replace `bytes[start, end)` with a second copy of itself (the span is
+ * clipped to the input).
  *
  * @param bytes The input (not modified).
  * @param start Span start.
@@ -186,6 +191,7 @@ export function writeUint(bytes: Uint8Array, at: number, width: 2 | 4 | 8, value
  * @returns The new input.
  */
 export function duplicateSpan(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  [start, end] = clampSpan(bytes, start, end);
   const out = new Uint8Array(bytes.length + (end - start));
   out.set(bytes.subarray(0, end), 0);
   out.set(bytes.subarray(start), end);
@@ -193,7 +199,7 @@ export function duplicateSpan(bytes: Uint8Array, start: number, end: number): Ui
 }
 
 /**
- * Remove `bytes[start, end)`.
+ * Remove `bytes[start, end)` (the span is clipped to the input).
  *
  * @param bytes The input (not modified).
  * @param start Span start.
@@ -201,10 +207,17 @@ export function duplicateSpan(bytes: Uint8Array, start: number, end: number): Ui
  * @returns The new input.
  */
 export function deleteSpan(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  [start, end] = clampSpan(bytes, start, end);
   const out = new Uint8Array(bytes.length - (end - start));
   out.set(bytes.subarray(0, start), 0);
   out.set(bytes.subarray(end), start);
   return out;
+}
+
+/** A span clipped to the input (a layout can be stale after an earlier mutation). */
+function clampSpan(bytes: Uint8Array, start: number, end: number): [number, number] {
+  const s = Math.max(0, Math.min(start, bytes.length));
+  return [s, Math.max(s, Math.min(end, bytes.length))];
 }
 
 /**

@@ -11,14 +11,18 @@
  * mmaps and symbols are realistic) with shifted times, written by
  * PerfDataWriter. Then it times:
  *   - walk:   forEachSampleInFile, every callchain entry read (hi/lo u32); no text
+ *   - decode raw: openPerfData(...).forEachRecord(), perf's time order, every
+ *     sample's fields and callchain entries read from the bytes (the path of
+ *     the script text below); no text
  *   - decode: openPerfData(...).records(), perf's time order, full objects; no text
  *   - script text: runPerfScript (lib/output/script_run.ts, the code behind
- *     `callring script -i FILE`) in this process, every line encoded and
+ *     `callring script -i FILE`) in this process, its UTF-8 output chunks
  *     written to /dev/null, as cli/script.ts writes stdout
  *   - `deno run -A cli/script.ts -i FILE > /dev/null` as a process (Deno
  *     start-up and module loading included, like perf's own start-up)
  *   - `perf script` and `perf report --stdio --no-children -g none` (stdout to /dev/null)
- * and prints MB/s, samples/s and the ratios. walk / decode are best of --runs;
+ * and prints MB/s, samples/s and the ratios, and the largest resident set
+ * of the two processes (`/usr/bin/time`, when installed). walk / decode are best of --runs;
  * the text rows and perf run once each (--runs 1 for the same rule everywhere).
  * Only the script-text rows do the same work as `perf script`; unless
  * --no-check-text, one more untimed run of each compares the two texts
@@ -30,7 +34,7 @@
 import { parseArgs } from "node:util";
 import { encodeRecord, encodeSample, RecordType } from "../lib/abi/mod.ts";
 import { runPerfScript } from "../lib/output/script_run.ts";
-import { openPerfData } from "../lib/perfdata/reader.ts";
+import { openPerfData, type RawRecord } from "../lib/perfdata/reader.ts";
 import { forEachSampleInFile, sampleLayout } from "../lib/perfdata/walker.ts";
 import { PerfDataWriter } from "../lib/perfdata/writer.ts";
 
@@ -105,6 +109,24 @@ async function timeIt<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: numb
   return { ms: best, value: value! };
 }
 
+/** Largest resident set (kB) of a command, through GNU time; undefined without it. */
+async function maxRss(cmd: string, args: string[]): Promise<number | undefined> {
+  try {
+    const out = await new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%M", cmd, ...args],
+      stdout: "null",
+      stderr: "piped",
+      env: { PERF_PAGER: "cat", PAGER: "cat" },
+    }).output();
+    if (!out.success) return undefined;
+    const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
+    const kb = Number(lines[lines.length - 1]);
+    return Number.isFinite(kb) ? kb : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function timePerf(args: string[], runs: number): Promise<number | undefined> {
   try {
     return (await timeIt(runs, async () => {
@@ -144,12 +166,11 @@ async function scriptText(
   digest?: TextDigest,
 ): Promise<{ samples: number; bytes: number }> {
   const out = await Deno.open("/dev/null", { write: true });
-  const encoder = new TextEncoder();
   let bytes = 0;
   try {
     const summary = await runPerfScript(path, {
-      write: (text) => {
-        let b = encoder.encode(text);
+      writeBytes: (chunk) => {
+        let b = chunk;
         bytes += b.length;
         digest?.update(b);
         while (b.length > 0) b = b.subarray(out.writeSync(b));
@@ -212,6 +233,32 @@ const walk = await timeIt(runs, async () => {
 });
 const samples = walk.value.samples;
 
+const decodeRaw = await timeIt(runs, async () => {
+  const file = await openPerfData(path!);
+  const layouts = file.info.events.map((e) =>
+    sampleLayout(e.format.sampleType, e.format.readFormat)
+  );
+  let n = 0;
+  let acc = 0;
+  await file.forEachRecord!((r: RawRecord) => {
+    if (r.type !== RecordType.SAMPLE || r.event === undefined || r.decoded !== undefined) return;
+    const l = layouts[r.event.index]!;
+    const v = r.view, at = r.offset;
+    n++;
+    if (l.tid >= 0) acc = (acc + v.getInt32(at + l.tid + 4, true)) | 0;
+    if (l.time >= 0) acc = (acc ^ v.getUint32(at + l.time, true)) | 0;
+    if (l.period >= 0) acc = (acc + v.getUint32(at + l.period, true)) | 0;
+    if (l.callchain >= 0) {
+      const nr = v.getUint32(at + l.callchain, true);
+      for (let i = 0, p = at + l.callchain + 8; i < nr; i++, p += 8) {
+        acc = (acc + (v.getUint32(p, true) ^ v.getUint32(p + 4, true))) | 0;
+      }
+    }
+  });
+  file.close();
+  return { n, acc };
+});
+
 const decode = await timeIt(Math.min(runs, 2), async () => {
   const file = await openPerfData(path!);
   let n = 0;
@@ -228,6 +275,7 @@ const decode = await timeIt(Math.min(runs, 2), async () => {
 
 const rows: [string, number | undefined][] = [
   ["walk (forEachSampleInFile, callchains read)", walk.ms],
+  ["decode raw (forEachRecord, ordered, fields)", decodeRaw.ms],
   ["decode (records(), ordered, full objects)", decode.ms],
 ];
 let ourText: { ms: number; value: { samples: number; bytes: number } } | undefined;
@@ -248,7 +296,10 @@ if (!values["no-perf"]) {
   ]);
 }
 
-console.log(`file: ${mb.toFixed(1)} MB, ${samples} samples (decode saw ${decode.value.n})`);
+console.log(
+  `file: ${mb.toFixed(1)} MB, ${samples} samples (decode saw ${decode.value.n}, ` +
+    `decode raw ${decodeRaw.value.n})`,
+);
 console.log("what".padEnd(46), "ms".padStart(9), "MB/s".padStart(9), "M samples/s".padStart(12));
 for (const [name, ms] of rows) {
   if (ms === undefined) {
@@ -281,7 +332,7 @@ if (ourText) {
     );
   }
 }
-for (const [name, ms] of rows.slice(2)) {
+for (const [name, ms] of rows.slice(3)) {
   if (ms === undefined || name.startsWith("our ")) continue;
   console.log(
     `ratio ${name} / walk = ${(ms / walk.ms).toFixed(1)}x; / decode = ${
@@ -302,6 +353,19 @@ if (perfScript !== undefined && ourText && ourCli !== undefined) {
       slower(ourCli / perfScript)
     } as a process; ${text}`,
   );
+}
+if (!values["no-script"]) {
+  const kb = (n: number | undefined) => (n === undefined ? "n/a" : `${(n / 1024).toFixed(0)} MB`);
+  const ours = await maxRss(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("../cli/script.ts", import.meta.url).pathname,
+    "-q",
+    "-i",
+    path,
+  ]);
+  const theirs = values["no-perf"] ? undefined : await maxRss("perf", ["script", "-i", path]);
+  console.log(`max RSS: our script CLI ${kb(ours)}, perf script ${kb(theirs)}`);
 }
 if (temp && !values.keep) await Deno.remove(temp);
 else if (temp) console.log(`kept ${temp}`);

@@ -21,11 +21,12 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`Usage: deno task bench [--quick] [--only micro|ring|decode|seek|sim|nmi]
+  console.log(`Usage: deno task bench [--quick] [--only micro|ring|decode|report|seek|sim|nmi]
 
 Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
   ring    ring writer ns/record vs LTTng/ftrace/perf, reader GB/s, fragment overhead
   decode  perf.data decode and perf-script text next to perf script / perf report (ratios)
+  report  cli/report.ts (--stdio, --no-children, --folded, ...) next to perf report: time, max RSS
   seek    >= 1 GB capture, seek to a time by sync points (bytes read)
   sim     simulated samples per second end to end, ring bytes per sample
   nmi     model checker: states explored and time per strategy at depth 3
@@ -46,6 +47,7 @@ const steps: Step[] = [
   { name: "micro", cmd: ["bench", "-A", "--no-check"] },
   { name: "ring", cmd: ["run", "-A", `${here}ring.ts`, ...quick] },
   { name: "decode", cmd: ["run", "-A", `${here}decode.ts`, ...quick] },
+  { name: "report", cmd: ["run", "-A", `${here}report.ts`, ...quick] },
   { name: "seek", cmd: ["run", "-A", `${here}seek.ts`, ...quick] },
   { name: "sim", cmd: ["run", "-A", `${here}sim.ts`, ...quick] },
   { name: "nmi", cmd: ["run", "-A", `${root}cli/nmi_check.ts`, "--depth", "3"] },

@@ -21,6 +21,9 @@
  *   (`stack baseline comparison`).
  * - Samples read, samples lost and truncated stacks are stated in `# callring:`
  *   lines before the perf-compatible text (on stderr for other outputs).
+ * - `-n` / `--show-nr-samples` adds perf's `Samples` column; weighting every
+ *   sample 1 instead of by its period (for every output) is
+ *   `--count-samples`, which perf has no equivalent of.
  *
  * Exit status: 0 ok, 1 bad or missing input, 2 usage error.
  *
@@ -80,7 +83,11 @@ const program = new Command(COMMAND)
   .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
   .option("--max-stack <n>", "largest number of callchain entries used", "127")
   .option("--event <name>", "event to report (default: the first with samples)")
-  .option("-n, --samples", "weight by sample count instead of period")
+  .option("-n, --show-nr-samples", "show a Samples column (self sample counts), like perf")
+  .option(
+    "--count-samples",
+    "weight samples 1 each instead of by period (callring; all outputs)",
+  )
   .option("--folded", "print folded stacks (stackcollapse-perf.pl format) instead")
   .option("--flamegraph <file>", "write a flamegraph: .svg or .html")
   .option("--speedscope <file>", "write a speedscope JSON profile")
@@ -99,7 +106,8 @@ interface ReportFlags extends FilterOptions {
   kallsyms?: string;
   maxStack: string;
   event?: string;
-  samples?: boolean;
+  showNrSamples?: boolean;
+  countSamples?: boolean;
   folded?: boolean;
   flamegraph?: string;
   speedscope?: string;
@@ -161,7 +169,7 @@ if (opts.flamegraph && !/\.(svg|html?)$/i.test(opts.flamegraph)) {
   usage(`--flamegraph file must end in .svg or .html: current "${opts.flamegraph}"`);
 }
 
-const weight = opts.samples ? "samples" : "period";
+const weight = opts.countSamples ? "samples" : "period";
 
 /** Progress on stderr for large inputs on a TTY (cli-progress is loaded only then). */
 async function progressReporter(): Promise<
@@ -277,6 +285,7 @@ try {
       callGraph: order,
       percentLimit,
       eventName,
+      showSamples: opts.showNrSamples === true,
     }));
   } else if (!opts.quiet) {
     for (const line of accountingLines(profile)) console.error(line);

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { fixture } from "../lib/testing/perf_tool.ts";
+import { fixture, perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
 import { samplesFromScript } from "../lib/output/_script_text_test_helper.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { ProfileBuilder } from "../lib/analyze/profile.ts";
 
 const REPORT = new URL("./report.ts", import.meta.url).pathname;
+const PERF_RUNS = await perfAvailable();
 
 // The fixtures' MMAP records name the binary at its recording path (testdata/README.md).
 try {
@@ -32,27 +33,16 @@ async function report(args: string[], cwd?: string): Promise<Run> {
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
 
-/** Drops our accounting lines and perf's tip; sorts blocks with equal percents. */
-function normalise(text: string): string {
+/**
+ * The perf-compatible part of a report, line by line: our `# callring:`
+ * lines and perf's random tip trailer dropped, nothing reordered.
+ */
+function perfPart(text: string): string {
   let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
   const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
   if (tip > 0) lines = lines.slice(0, tip - 1);
   while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  const headerEnd = lines.indexOf("#", lines.findIndex((l) => l.startsWith("# ....")));
-  const blocks: string[] = [];
-  for (const l of lines.slice(headerEnd + 1)) {
-    if (/^ +\d+\.\d\d%/.test(l)) blocks.push(l);
-    else if (blocks.length) blocks[blocks.length - 1] += "\n" + l;
-  }
-  const pct = (b: string) => b.split("\n")[0].split("%  ")[0];
-  const out: string[] = [];
-  for (let i = 0; i < blocks.length;) {
-    let j = i;
-    while (j < blocks.length && pct(blocks[j]) === pct(blocks[i])) j++;
-    out.push(...blocks.slice(i, j).map((b) => b.replace(/\n+$/, "")).sort());
-    i = j;
-  }
-  return [...lines.slice(0, headerEnd + 1), ...out].join("\n");
+  return lines.join("\n");
 }
 
 Deno.test("report --help exits 0 and lists the options", async () => {
@@ -113,10 +103,51 @@ for (const name of ["fp", "sys", "nocpu", "pipe", "dwarf"]) {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^# callring: samples read: \d+, kept: \d+, truncated stacks: 0\n/);
       const expected = await Deno.readTextFile(fixture(`${name}.report-${kind}.txt`));
-      assert.equal(normalise(r.stdout), normalise(expected));
+      // Line by line: entries of equal overhead in perf's order too.
+      assert.equal(perfPart(r.stdout), perfPart(expected));
     });
   }
 }
+
+Deno.test("report -n adds perf's Samples column; --count-samples weights by count", async () => {
+  const r = await report(["-i", fixture("fp.data"), "-n", "--no-children", "--sort", "sym"]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = perfPart(r.stdout).split("\n");
+  assert.equal(lines[6], "# Event count (approx.): 235000000"); // still the period
+  assert.equal(lines[8], "# Overhead       Samples  Symbol                ");
+  assert.equal(lines[9], "# ........  ............  ......................");
+  assert.equal(lines[11], "    99.79%           469  [.] leaf");
+  const counted = await report([
+    "-i",
+    fixture("fp.data"),
+    "--count-samples",
+    "--no-children",
+    "--sort",
+    "sym",
+    "-g",
+    "none",
+  ]);
+  assert.equal(counted.code, 0, counted.stderr);
+  assert.match(counted.stdout, /# Event count \(approx\.\): 470\n/);
+  assert.match(counted.stdout, /\n# Overhead {2}Symbol/);
+});
+
+Deno.test({
+  name: "report -n equals perf report -n on the fixtures (live perf)",
+  ignore: !PERF_RUNS,
+}, async () => {
+  const cases = ["fp", "sys", "nocpu", "pipe", "dwarf"].flatMap((name) => [
+    ["-i", fixture(`${name}.data`), "--stdio", "-n", "--children"],
+    ["-i", fixture(`${name}.data`), "--stdio", "-n", "--no-children", "--sort", "sym"],
+  ]);
+  const mismatches = await Promise.all(cases.map(async (args) => {
+    const [perf, ours] = await Promise.all([runPerf(["report", ...args]), report(args)]);
+    assert.equal(perf.code, 0, perf.stderr);
+    assert.equal(ours.code, 0, ours.stderr);
+    return perfPart(ours.stdout) === perfPart(perf.stdout) ? [] : [args.join(" ")];
+  }));
+  assert.deepEqual(mismatches.flat(), []);
+});
 
 Deno.test("report --folded equals folded stacks of the perf script text", async () => {
   const b = new ProfileBuilder();
@@ -130,12 +161,12 @@ Deno.test("report --folded equals folded stacks of the perf script text", async 
 });
 
 Deno.test("report --comm and --cpu filter the report", async () => {
-  const all = await report(["-i", fixture("fp.data"), "--folded", "-n", "-q"]);
+  const all = await report(["-i", fixture("fp.data"), "--folded", "--count-samples", "-q"]);
   const worker = await report([
     "-i",
     fixture("fp.data"),
     "--folded",
-    "-n",
+    "--count-samples",
     "-q",
     "--comm",
     "burn worker 1",

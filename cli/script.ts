@@ -3,45 +3,121 @@
  *
  *     deno run -A cli/script.ts -i perf.data -F comm,pid,tid,cpu,time,period,event,ip
  *
+ * Start-up is part of the run time, so the common command lines are parsed
+ * here directly; commander (`--help`, usage errors, anything unusual) and
+ * the shared CLI helpers (they load npm packages, hence Deno's Node layer)
+ * are loaded only when needed.
+ *
  * @module
  */
 
-import { Command } from "commander";
 import { runPerfScript } from "../lib/output/script_run.ts";
 import { PERF_SCRIPT_FIELDS, ScriptFieldError } from "../lib/output/perf_script.ts";
-import { ExitCode, fail, failOn, warn, writeStdout } from "./_common.ts";
 
-const program = new Command("script")
-  .description("Print the samples of a perf.data file, byte for byte as `perf script` does.")
-  .option(
-    "-i, --input <file>",
-    "input file (perf.data, pipe-mode data, or - for stdin)",
-    "perf.data",
-  )
-  .option(
-    "-F, --fields <list>",
-    `comma-separated fields, perf script style (+field / -field edit the defaults). Fields: ${
-      PERF_SCRIPT_FIELDS.join(",")
-    }`,
-  )
-  .option("--max-stack <n>", "largest number of callchain entries printed", "127")
-  .option("-G, --hide-call-graph", "do not print callchains")
-  .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
-  .option("-q, --quiet", "do not print warnings")
-  .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE))
-  .parse(Deno.args, { from: "user" });
-
-const opts = program.opts<{
+/** The parsed options. */
+interface ScriptOptions {
   input: string;
   fields?: string;
   maxStack: string;
   hideCallGraph?: boolean;
   kallsyms?: string;
   quiet?: boolean;
-}>();
+}
+
+/** The shared CLI helpers, loaded on first use. */
+let common: Promise<typeof import("./_common.ts")> | undefined;
+function loadCommon(): Promise<typeof import("./_common.ts")> {
+  return common ??= import("./_common.ts");
+}
+
+/** The commander program: `--help`, usage errors and the usage text. */
+async function program() {
+  const [{ Command }, { ExitCode }] = await Promise.all([import("commander"), loadCommon()]);
+  return new Command("script")
+    .description("Print the samples of a perf.data file, byte for byte as `perf script` does.")
+    .option(
+      "-i, --input <file>",
+      "input file (perf.data, pipe-mode data, or - for stdin)",
+      "perf.data",
+    )
+    .option(
+      "-F, --fields <list>",
+      `comma-separated fields, perf script style (+field / -field edit the defaults). Fields: ${
+        PERF_SCRIPT_FIELDS.join(",")
+      }`,
+    )
+    .option("--max-stack <n>", "largest number of callchain entries printed", "127")
+    .option("-G, --hide-call-graph", "do not print callchains")
+    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
+    .option("-q, --quiet", "do not print warnings")
+    .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE));
+}
+
+const VALUED: Readonly<Record<string, "input" | "fields" | "maxStack" | "kallsyms">> = {
+  "-i": "input",
+  "--input": "input",
+  "-F": "fields",
+  "--fields": "fields",
+  "--max-stack": "maxStack",
+  "--kallsyms": "kallsyms",
+};
+const FLAGS: Readonly<Record<string, "hideCallGraph" | "quiet">> = {
+  "-G": "hideCallGraph",
+  "--hide-call-graph": "hideCallGraph",
+  "-q": "quiet",
+  "--quiet": "quiet",
+};
+
+/**
+ * The plain forms commander parses the same way (`-i FILE`, `--input FILE`,
+ * `--input=FILE`, flags one per argument, values that do not start with a
+ * dash); undefined for anything else, which commander then handles.
+ */
+function quickParse(args: readonly string[]): ScriptOptions | undefined {
+  const o: ScriptOptions = { input: "perf.data", maxStack: "127" };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (Object.hasOwn(VALUED, name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined || v === "" || (v.startsWith("-") && v !== "-")) return undefined;
+      o[VALUED[name]!] = v;
+    } else if (Object.hasOwn(FLAGS, name) && eq < 0) {
+      o[FLAGS[name]!] = true;
+    } else return undefined;
+  }
+  return o;
+}
+
+const opts = quickParse(Deno.args) ??
+  (await program()).parse(Deno.args, { from: "user" }).opts<ScriptOptions>();
+
+/** Warnings, printed once the helpers are loaded (in order). */
+const warnings: string[] = [];
+async function flushWarnings(): Promise<void> {
+  if (warnings.length === 0) return;
+  const { warn } = await loadCommon();
+  for (const m of warnings.splice(0)) warn("script", m);
+}
+
+/**
+ * Write output bytes to stdout synchronously; a closed pipe (e.g. `| head`)
+ * ends the process quietly with status 0.
+ */
+function writeStdoutBytes(chunk: Uint8Array): void {
+  let bytes = chunk;
+  try {
+    while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw e;
+  }
+}
 
 const maxStack = Number(opts.maxStack);
 if (!Number.isInteger(maxStack) || maxStack < 0) {
+  const { ExitCode, fail } = await loadCommon();
   fail(
     "script",
     `--max-stack must be a non-negative integer: current "${opts.maxStack}"`,
@@ -55,17 +131,27 @@ try {
     maxStack,
     hideCallGraph: opts.hideCallGraph,
     kallsyms: opts.kallsyms,
-    write: writeStdout,
-    read: { onWarning: opts.quiet ? undefined : (m) => warn("script", m) },
+    writeBytes: writeStdoutBytes,
+    read: {
+      onWarning: opts.quiet ? undefined : (m) => {
+        warnings.push(m);
+        void flushWarnings();
+      },
+    },
   });
+  await flushWarnings();
   if (summary.lost > 0 && !opts.quiet) {
-    warn("script", `${summary.lost} events were lost (PERF_RECORD_LOST / LOST_SAMPLES)`);
+    (await loadCommon()).warn(
+      "script",
+      `${summary.lost} events were lost (PERF_RECORD_LOST / LOST_SAMPLES)`,
+    );
   }
 } catch (e) {
+  await flushWarnings();
   if (e instanceof ScriptFieldError) {
     console.error(e.message);
-    if (e.exitCode === 129) console.error("\n" + program.helpInformation());
+    if (e.exitCode === 129) console.error("\n" + (await program()).helpInformation());
     Deno.exit(e.exitCode);
   }
-  failOn("script", e);
+  (await loadCommon()).failOn("script", e);
 }

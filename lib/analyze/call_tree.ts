@@ -132,6 +132,59 @@ export function bottomUpTree(profile: Profile, select?: StackSelector): CallTree
   return acc.finish(profile);
 }
 
+/**
+ * Picks the frame that carries the self weight of a stack record.
+ *
+ * @param stack Stack record index.
+ * @returns A frame id of the record's path.
+ */
+export type SelfFrameSelector = (stack: number) => number;
+
+/**
+ * Per-record self frames a profile may carry (`Profile.stackSelf`): for each
+ * stack record, the frame id perf charges the self weight to, or -1 for the
+ * leaf frame.
+ */
+export interface StackSelfFrames {
+  /** Self frame per stack record (-1: the leaf frame). */
+  readonly stackSelf?: Int32Array;
+}
+
+/**
+ * The frame perf 6.1 charges a sample's self time to: the symbol of the
+ * sampled address itself (`al->sym`), not the inline frames perf puts in
+ * front of it in the callchain. For a leaf inside an inlined function the
+ * callchain reads `mix (inlined)`, `outer`, ... and `perf report` counts the
+ * self time under `outer`; for a leaf in a compiler clone or an alias
+ * (`handle_intel.constprop.0`, `clock_gettime@@GLIBC_2.17`) the callchain
+ * shows the DWARF name as `handle_intel (inlined)` while the self time goes
+ * to the symbol-table name, which appears nowhere in the callchain.
+ *
+ * Only the loader knows that symbol, so it is read from
+ * {@linkcode StackSelfFrames.stackSelf} when the profile carries it; without
+ * it (or where it is -1) the leaf frame is used.
+ *
+ * @param profile The profile.
+ * @param stack Stack record index.
+ * @returns The frame id.
+ * @example
+ * ```ts
+ * import { ProfileBuilder } from "./profile.ts";
+ * import { selfFrameOf } from "./call_tree.ts";
+ * const b = new ProfileBuilder();
+ * b.add({
+ *   frames: [{ sym: "leaf", dso: "/bin/x", kernel: false }, { sym: "main", dso: "/bin/x", kernel: false }],
+ *   weight: 1, pid: 1, tid: 1, cpu: 0, comm: "x", time: 0, context: "task", truncated: false,
+ * });
+ * const p = b.build();
+ * p.frames.names[selfFrameOf(p, 0)]; // "leaf"
+ * ```
+ */
+export function selfFrameOf(profile: Profile & StackSelfFrames, stack: number): number {
+  const own = profile.stackSelf?.[stack] ?? -1;
+  return own >= 0 ? own : profile.nodeFrame[profile.stackNode[stack]];
+}
+
 /** Self and total ("children") weight of one function. */
 export interface FunctionTotal {
   /** Frame id. */
@@ -147,12 +200,18 @@ export interface FunctionTotal {
 }
 
 /**
- * Per-function self and total weights, sorted by total descending.
+ * Per-function self and total weights, sorted by total descending. Self
+ * weight goes to the frame perf charges it to ({@linkcode selfFrameOf}).
  * @param profile The profile.
  * @param select Optional record selector.
+ * @param selfFrame Frame carrying each record's self weight (default {@linkcode selfFrameOf}).
  * @returns One entry per frame that occurs in a selected stack.
  */
-export function functionTotals(profile: Profile, select?: StackSelector): FunctionTotal[] {
+export function functionTotals(
+  profile: Profile & StackSelfFrames,
+  select?: StackSelector,
+  selfFrame: SelfFrameSelector = (i) => selfFrameOf(profile, i),
+): FunctionTotal[] {
   const n = profile.frames.size;
   const self = new Float64Array(n);
   const total = new Float64Array(n);
@@ -164,7 +223,7 @@ export function functionTotals(profile: Profile, select?: StackSelector): Functi
     const w = profile.stackWeight[i];
     const s = profile.stackSamples[i];
     const leaf = profile.stackNode[i];
-    const lf = profile.nodeFrame[leaf];
+    const lf = selfFrame(i);
     if (lf >= 0) {
       self[lf] += w;
       selfS[lf] += s;
@@ -175,6 +234,12 @@ export function functionTotals(profile: Profile, select?: StackSelector): Functi
       seen[f] = i;
       total[f] += w;
       totalS[f] += s;
+    }
+    // A self frame outside the path (a clone's symbol name) still counts in its total.
+    if (lf >= 0 && seen[lf] !== i) {
+      seen[lf] = i;
+      total[lf] += w;
+      totalS[lf] += s;
     }
   }
   const out: FunctionTotal[] = [];

@@ -6,6 +6,7 @@ import {
   focusTree,
   functionTotals,
   mergeTrees,
+  selfFrameOf,
   topDownTree,
   walkTree,
 } from "./call_tree.ts";
@@ -74,4 +75,38 @@ Deno.test("focusTree callees and callers; mergeTrees doubles", () => {
   const m = mergeTrees(topDownTree(p), topDownTree(p), p);
   eq(m.total, 20);
   eq(m.children[0].self, 8);
+});
+
+Deno.test("functionTotals and selfFrameOf charge self to the profile's stackSelf frame", () => {
+  const b = new ProfileBuilder();
+  const frame = (sym: string, inlined = false) => ({
+    sym,
+    dso: "/bin/prog",
+    kernel: false,
+    inlined,
+  });
+  const base = sampleOf([], 3);
+  b.add({ ...base, frames: [frame("mix", true), frame("outer"), frame("main")] });
+  b.add({ ...base, weight: 1, frames: [frame("handle_intel", true), frame("main")] });
+  const p = b.build();
+  eq(p.frames.names[selfFrameOf(p, 0)], "mix"); // no stackSelf: the leaf
+  const outer = p.frames.find("user", "outer", "/bin/prog");
+  // A clone's symbol name is not in the callchain at all (perf shows its DWARF name inlined).
+  const clone = p.frames.intern({
+    sym: "handle_intel.constprop.0",
+    dso: "/bin/prog",
+    kernel: false,
+  });
+  const withSelf = Object.assign(p, { stackSelf: Int32Array.of(outer, clone) });
+  eq(p.frames.names[selfFrameOf(withSelf, 0)], "outer");
+  const byName = Object.fromEntries(
+    functionTotals(withSelf).map((t) => [p.frames.names[t.frame], [t.self, t.total]]),
+  );
+  eq(byName, {
+    main: [0, 4],
+    outer: [3, 3],
+    mix: [0, 3],
+    handle_intel: [0, 1],
+    "handle_intel.constprop.0": [1, 1],
+  });
 });

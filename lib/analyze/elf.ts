@@ -103,6 +103,61 @@ export function fileSource(path: string): ByteSource {
   };
 }
 
+/**
+ * Copy this process's `[vdso]` image, as perf does to read the vdso of a
+ * recording (`tools/perf/util/vdso.c`): find the `[vdso]` line of
+ * `/proc/self/maps` and read that range from `/proc/self/mem`. The kernel
+ * maps the same image into every process, so it is the vdso of recordings
+ * made on this machine under the running kernel.
+ *
+ * @param procRoot Directory holding `maps` and `mem` (default `/proc/self`).
+ * @returns The image, or undefined when there is no vdso or it cannot be read.
+ * @example
+ * ```ts
+ * import { ElfFile, memorySource, readOwnVdso } from "./elf.ts";
+ * const image = readOwnVdso();
+ * if (image !== undefined) {
+ *   const vdso = ElfFile.parse(memorySource(image, "[vdso]"));
+ *   console.log(vdso.buildId());
+ * }
+ * ```
+ */
+export function readOwnVdso(procRoot = "/proc/self"): Uint8Array | undefined {
+  let maps: string;
+  try {
+    maps = Deno.readTextFileSync(`${procRoot}/maps`);
+  } catch {
+    return undefined;
+  }
+  const line = maps.split("\n").find((l) => l.endsWith(" [vdso]"));
+  if (line === undefined) return undefined;
+  const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+  if (m === null) return undefined;
+  const lo = parseInt(m[1], 16), hi = parseInt(m[2], 16);
+  if (!(hi > lo) || hi - lo > 1 << 24) return undefined;
+  let mem: Deno.FsFile;
+  try {
+    mem = Deno.openSync(`${procRoot}/mem`, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = new Uint8Array(hi - lo);
+    mem.seekSync(lo, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = mem.readSync(buf.subarray(got));
+      if (n === null || n === 0) break;
+      got += n;
+    }
+    return got === 0 ? undefined : buf.subarray(0, got);
+  } catch {
+    return undefined;
+  } finally {
+    mem.close();
+  }
+}
+
 /** ELF file type: executable. */
 export const ET_EXEC = 2;
 /** ELF file type: shared object / PIE. */

@@ -11,15 +11,7 @@
  * @module
  */
 
-import {
-  type RawSymbol,
-  STB_GLOBAL,
-  STB_LOCAL,
-  STB_WEAK,
-  STT_FUNC,
-  STT_OBJECT,
-  SymbolTable,
-} from "./symbols.ts";
+import { STB_GLOBAL, STB_LOCAL, STB_WEAK, SymbolTable } from "./symbols.ts";
 
 /** Kernel and module symbol tables. */
 export interface KernelSymbols {
@@ -60,18 +52,61 @@ export function keepsKallsymsType(type: string): boolean {
   return t === "T" || t === "W" || t === "D" || t === "B";
 }
 
-function bindingOf(type: string): number {
-  if (type === "W") return STB_WEAK;
-  return type >= "A" && type <= "Z" ? STB_GLOBAL : STB_LOCAL;
+/** Growable u32 column. */
+class U32s {
+  a = new Uint32Array(1024);
+  n = 0;
+  reserve(capacity: number): void {
+    if (capacity <= this.a.length) return;
+    const next = new Uint32Array(capacity);
+    next.set(this.a.subarray(0, this.n));
+    this.a = next;
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const next = new Uint32Array(this.a.length * 2);
+      next.set(this.a);
+      this.a = next;
+    }
+    this.a[this.n++] = v;
+  }
 }
 
-/** Incremental kallsyms parser: feed text chunks, then {@linkcode KallsymsParser.finish}. */
+const PAGE = 4096;
+/** Flag in a symbol's kind: its name has a `[` (a module symbol, for fixup_end). */
+const MODULE = 0x100;
+/** Flag in a symbol's kind: its name has a tab (`name\t[module]`). */
+const TABBED = 0x200;
+const TWO_32 = 0x1_0000_0000;
+const utf8 = new TextDecoder();
+const textEncoder = new TextEncoder();
+
+/**
+ * Incremental kallsyms parser: feed chunks (text or bytes), then
+ * {@linkcode KallsymsParser.finish}. Lines are parsed as bytes, addresses
+ * stay u32 halves (no BigInt) and names are decoded only when looked up,
+ * so loading the ~120k symbols of a distribution kernel allocates almost
+ * nothing but the text itself.
+ */
 export class KallsymsParser {
-  readonly #raw: RawSymbol[] = [];
-  readonly #names: string[] = [];
-  #pending = "";
+  /** Every byte fed so far (names point into it). */
+  #text = new Uint8Array(1 << 23);
+  #used = 0;
+  /** Offset in `#text` of the first byte not yet parsed (start of a partial line). */
+  #parsed = 0;
+  readonly #hi = new U32s();
+  readonly #lo = new U32s();
+  /** binding | MODULE | TABBED per symbol. */
+  readonly #kind = new U32s();
+  /** Name start, and end of the whole name (`name\t[module]` included), per symbol. */
+  readonly #nameStart = new U32s();
+  readonly #nameEnd = new U32s();
   #allZero = true;
   #lines = 0;
+  /** Whether the kept symbols came in address order so far. */
+  #sorted = true;
+  #lastHi = 0;
+  #lastLo = 0;
 
   /**
    * Feed a chunk of kallsyms text (lines may span chunks).
@@ -79,37 +114,122 @@ export class KallsymsParser {
    * @param text The chunk.
    */
   push(text: string): void {
-    const data = this.#pending + text;
-    let start = 0;
-    for (;;) {
-      const nl = data.indexOf("\n", start);
-      if (nl < 0) break;
-      this.#line(data.slice(start, nl));
-      start = nl + 1;
-    }
-    this.#pending = data.slice(start);
+    this.pushBytes(textEncoder.encode(text));
   }
 
-  #line(line: string): void {
-    // kallsyms__parse: hex address, one space, type char, one space, rest of line.
-    let i = 0;
-    while (i < line.length && isHex(line.charCodeAt(i))) i++;
-    if (i === 0 || i > 16 || line[i] !== " " || i + 2 >= line.length + 1) return;
-    const type = line[i + 1];
-    if (type === undefined || line[i + 2] !== " ") return;
-    const name = line.slice(i + 3);
-    const addr = BigInt("0x" + line.slice(0, i));
-    this.#lines++;
-    if (addr !== 0n) this.#allZero = false;
-    if (!keepsKallsymsType(type) || name.startsWith("$")) return;
-    this.#raw.push({
-      start: addr,
-      size: 0n,
-      binding: bindingOf(type),
-      type: type.toUpperCase() === "T" || type.toUpperCase() === "W" ? STT_FUNC : STT_OBJECT,
-      nameRef: this.#names.length,
-    });
-    this.#names.push(name);
+  /**
+   * Feed a chunk of kallsyms bytes (lines may span chunks; the bytes are copied).
+   *
+   * @param bytes The chunk.
+   */
+  pushBytes(bytes: Uint8Array): void {
+    this.#reserve(bytes.length).set(bytes);
+    this.#used += bytes.length;
+  }
+
+  /** Room for `n` more bytes at the end of the text (valid until the next call). */
+  #reserve(n: number): Uint8Array {
+    if (this.#used + n > this.#text.length) {
+      const next = new Uint8Array(Math.max(this.#text.length * 2, this.#used + n));
+      next.set(this.#text.subarray(0, this.#used));
+      this.#text = next;
+    }
+    return this.#text.subarray(this.#used, this.#used + n);
+  }
+
+  /**
+   * Read a whole file into the parser (the bytes go straight into its text).
+   *
+   * @param file An open file.
+   */
+  readAll(file: Deno.FsFile): void {
+    for (;;) {
+      const room = this.#reserve(Math.max(1 << 16, this.#text.length - this.#used));
+      const n = file.readSync(room);
+      if (n === null || n === 0) break;
+      this.#used += n;
+    }
+  }
+
+  /** Parse the lines fed since the last call (a final line may lack its newline). */
+  #parse(final: boolean): void {
+    const text = this.#text.subarray(0, this.#used);
+    const used = this.#used;
+    const cols = [this.#hi, this.#lo, this.#kind, this.#nameStart, this.#nameEnd];
+    // A kallsyms line is at least 20 bytes ("%016lx t x\n"): room for every symbol.
+    for (const c of cols) c.reserve(c.n + Math.ceil((used - this.#parsed) / 20) + 1);
+    const hiA = this.#hi.a, loA = this.#lo.a, kindA = this.#kind.a;
+    const startA = this.#nameStart.a, endA = this.#nameEnd.a;
+    let n = this.#hi.n;
+    let lines = this.#lines;
+    let allZero = this.#allZero, sorted = this.#sorted;
+    let lastHi = this.#lastHi, lastLo = this.#lastLo;
+    // Next `[` and tab at or after the current line (native forward searches, never rescanned).
+    let bracket = -1, tab = -1;
+    let p = this.#parsed;
+    while (p < used) {
+      let end = text.indexOf(0x0a, p);
+      if (end < 0) {
+        if (!final) break; // incomplete line: wait for more
+        end = used;
+      }
+      // kallsyms__parse: hex address, one space, type char, one space, name.
+      const start = p;
+      p = end + 1;
+      let i = start, hi = 0, lo = 0, d = 0;
+      // The usual line has 16 hex digits: two unrolled halves (-1 marks a non-digit).
+      const h = start + 17 <= end ? hex8(text, start) : -1;
+      const l = h >= 0 ? hex8(text, start + 8) : -1;
+      if (l >= 0 && HEX_VALUE[text[start + 16]!]! < 0) {
+        hi = h;
+        lo = l;
+        i = start + 16;
+      } else {
+        while (i < end && (d = HEX_VALUE[text[i]!]!) >= 0) {
+          hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+          lo = ((lo << 4) | d) >>> 0;
+          i++;
+        }
+      }
+      const digits = i - start;
+      if (digits === 0 || digits > 16 || i + 2 >= end || text[i] !== 0x20) continue;
+      if (text[i + 2] !== 0x20) continue;
+      const type = text[i + 1]!;
+      lines++;
+      if (hi !== 0 || lo !== 0) allZero = false;
+      // symbol_type__filter: T, W, D, B in either case; no `$` names.
+      const upper = type & ~0x20;
+      if (upper !== 0x54 && upper !== 0x57 && upper !== 0x44 && upper !== 0x42) continue;
+      const name = i + 3;
+      if (name < end && text[name] === 0x24) continue;
+      let kind = type === 0x57 ? STB_WEAK : type <= 0x5a ? STB_GLOBAL : STB_LOCAL;
+      if (bracket < name) {
+        bracket = text.indexOf(0x5b, name);
+        if (bracket < 0) bracket = Infinity;
+      }
+      if (bracket < end) kind |= MODULE;
+      if (tab < name) {
+        tab = text.indexOf(0x09, name);
+        if (tab < 0) tab = Infinity;
+      }
+      if (tab < end) kind |= TABBED;
+      if (hi < lastHi || (hi === lastHi && lo < lastLo)) sorted = false;
+      lastHi = hi;
+      lastLo = lo;
+      hiA[n] = hi;
+      loA[n] = lo;
+      kindA[n] = kind;
+      startA[n] = name;
+      endA[n] = end;
+      n++;
+    }
+    for (const c of cols) c.n = n;
+    this.#parsed = p > used ? used : p;
+    this.#lines = lines;
+    this.#allZero = allZero;
+    this.#sorted = sorted;
+    this.#lastHi = lastHi;
+    this.#lastLo = lastLo;
   }
 
   /**
@@ -118,9 +238,7 @@ export class KallsymsParser {
    * @returns Kernel and module symbols.
    */
   finish(): KernelSymbols {
-    if (this.#pending !== "") this.#line(this.#pending);
-    this.#pending = "";
-    const names = this.#names;
+    this.#parse(true);
     if (this.#allZero) {
       return {
         kernel: SymbolTable.build([], () => ""),
@@ -128,41 +246,201 @@ export class KallsymsParser {
         allZero: this.#lines > 0,
       };
     }
-    const all = SymbolTable.build(this.#raw, (r) => names[r], { isKallsyms: true });
-    type Fixed = { start: bigint; end: bigint; nameRef: number };
-    const kernelRaw: Fixed[] = [];
-    const kernelNames: string[] = [];
-    const moduleRaw = new Map<string, { raw: Fixed[]; names: string[] }>();
-    for (let i = 0; i < all.length; i++) {
-      const full = all.nameAt(i);
-      const start = all.startAt(i), end = all.endAt(i);
-      const tab = full.indexOf("\t");
-      let name = full, target = { raw: kernelRaw, names: kernelNames };
-      if (tab >= 0) {
-        name = full.slice(0, tab);
-        const mod = full.slice(tab + 1).replace(/^\[/, "").replace(/\]$/, "");
-        let m = moduleRaw.get(mod);
-        if (m === undefined) moduleRaw.set(mod, m = { raw: [], names: [] });
-        target = m;
+    const text = this.#text;
+    const n = this.#hi.n;
+    let sh = this.#hi.a, sl = this.#lo.a, kind = this.#kind.a;
+    let ns = this.#nameStart.a, ne = this.#nameEnd.a;
+    if (!this.#sorted) {
+      // Stable sort by start (perf's rb-tree keeps equal starts in file order).
+      const order: number[] = new Array(n);
+      for (let k = 0; k < n; k++) order[k] = k;
+      order.sort((a, b) => (sh[a]! - sh[b]!) || (sl[a]! - sl[b]!) || (a - b));
+      const permute = (from: Uint32Array) => {
+        const to = new Uint32Array(n);
+        for (let k = 0; k < n; k++) to[k] = from[order[k]!]!;
+        return to;
+      };
+      sh = permute(sh), sl = permute(sl), kind = permute(kind), ns = permute(ns), ne = permute(ne);
+    }
+    const fullName = (k: number) => utf8.decode(text.subarray(ns[k]!, ne[k]!));
+    // symbols__fixup_end, kallsyms variant (every kallsyms symbol has size 0): a
+    // symbol ends where the next starts, or on the next page after a
+    // kernel/module boundary; the last one a page after its page.
+    const eh = new Uint32Array(n), el = new Uint32Array(n);
+    for (let k = 0; k + 1 < n; k++) {
+      if ((kind[k]! & MODULE) !== (kind[k + 1]! & MODULE)) {
+        pageAfter(eh, el, k, sh[k]!, sl[k]!, PAGE);
+      } else {
+        eh[k] = sh[k + 1]!;
+        el[k] = sl[k + 1]!;
       }
-      target.raw.push({ start, end, nameRef: target.names.length });
-      target.names.push(name);
     }
-    const modules = new Map<string, SymbolTable>();
-    for (const [mod, m] of moduleRaw) {
-      modules.set(mod, SymbolTable.fromFixed(m.raw, (r) => m.names[r]));
-    }
-    return {
-      kernel: SymbolTable.fromFixed(kernelRaw, (r) => kernelNames[r]),
-      modules,
-      allZero: false,
+    if (n > 0) pageAfter(eh, el, n - 1, sh[n - 1]!, sl[n - 1]!, 0, PAGE);
+    // symbols__fixup_duplicate (of symbols sharing a start, keep
+    // choose_best_symbol's pick), then `name\t[module]` symbols go to their module.
+    const kernel = new TableBuilder(n, text);
+    const modules = new Map<string, TableBuilder>();
+    let lastModule = "", lastBuilder: TableBuilder | undefined;
+    const keep = (k: number) => {
+      if (!(kind[k]! & TABBED)) {
+        kernel.add(sh[k]!, sl[k]!, eh[k]!, el[k]!, ns[k]!, ne[k]!);
+        return;
+      }
+      const tab = text.indexOf(0x09, ns[k]!);
+      const mod = utf8.decode(text.subarray(tab + 1, ne[k]!)).replace(/^\[/, "").replace(
+        /\]$/,
+        "",
+      );
+      let b = mod === lastModule ? lastBuilder : modules.get(mod);
+      if (b === undefined) modules.set(mod, b = new TableBuilder(16, text));
+      lastModule = mod;
+      lastBuilder = b;
+      b.add(sh[k]!, sl[k]!, eh[k]!, el[k]!, ns[k]!, tab);
     };
+    const prefersFirst = (a: number, b: number): boolean => {
+      const za = eh[a] === sh[a] && el[a] === sl[a];
+      const zb = eh[b] === sh[b] && el[b] === sl[b];
+      if (zb && !za) return true;
+      if (za && !zb) return false;
+      const ba = kind[a]! & 0xff, bb = kind[b]! & 0xff;
+      const wa = ba === STB_WEAK, wb = bb === STB_WEAK;
+      if (wb && !wa) return true;
+      if (wa && !wb) return false;
+      const ga = ba === STB_GLOBAL, gb = bb === STB_GLOBAL;
+      if (ga && !gb) return true;
+      if (gb && !ga) return false;
+      const na = fullName(a), nb = fullName(b);
+      const ua = prefixUnderscores(na), ub = prefixUnderscores(nb);
+      if (ub > ua) return true;
+      if (ua > ub) return false;
+      // perf compares strlen (bytes); names are ASCII in practice.
+      if (na.length > nb.length) return true;
+      if (na.length < nb.length) return false;
+      // arch__choose_best_symbol: avoid "SyS" syscall aliases.
+      if (na.startsWith("SyS") || na.startsWith("compat_SyS")) return false;
+      return true;
+    };
+    let curr = 0;
+    for (let k = 1; k < n; k++) {
+      if (sh[curr] !== sh[k] || sl[curr] !== sl[k]) {
+        keep(curr);
+        curr = k;
+      } else if (!prefersFirst(curr, k)) curr = k;
+    }
+    if (n > 0) keep(curr);
+    const tables = new Map<string, SymbolTable>();
+    for (const [mod, b] of modules) tables.set(mod, b.table());
+    return { kernel: kernel.table(), modules: tables, allZero: false };
   }
 }
 
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+/** Accumulates the symbols of one table in order; names stay bytes until looked up. */
+class TableBuilder {
+  readonly #text: Uint8Array;
+  sh: Uint32Array;
+  sl: Uint32Array;
+  eh: Uint32Array;
+  el: Uint32Array;
+  /** Name start and end in the text, interleaved. */
+  names: Uint32Array;
+  n = 0;
+
+  constructor(capacity: number, text: Uint8Array) {
+    this.#text = text;
+    this.sh = new Uint32Array(capacity);
+    this.sl = new Uint32Array(capacity);
+    this.eh = new Uint32Array(capacity);
+    this.el = new Uint32Array(capacity);
+    this.names = new Uint32Array(capacity * 2);
+  }
+
+  add(sh: number, sl: number, eh: number, el: number, nameStart: number, nameEnd: number): void {
+    if (this.n === this.sh.length) {
+      const grow = (a: Uint32Array) => {
+        const b = new Uint32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.sh = grow(this.sh);
+      this.sl = grow(this.sl);
+      this.eh = grow(this.eh);
+      this.el = grow(this.el);
+      this.names = grow(this.names);
+    }
+    const k = this.n++;
+    this.sh[k] = sh;
+    this.sl[k] = sl;
+    this.eh[k] = eh;
+    this.el[k] = el;
+    this.names[2 * k] = nameStart;
+    this.names[2 * k + 1] = nameEnd;
+  }
+
+  table(): SymbolTable {
+    const n = this.n;
+    const text = this.#text, names = this.names;
+    return SymbolTable.fromSortedHalves(
+      this.sh.slice(0, n),
+      this.sl.slice(0, n),
+      this.eh.slice(0, n),
+      this.el.slice(0, n),
+      (k) => utf8.decode(text.subarray(names[2 * k]!, names[2 * k + 1]!)),
+    );
+  }
 }
+
+/**
+ * Set symbol `k`'s end to `roundup(start + add, 4096) + extra` (perf's
+ * `roundup(x, 4096)`), on u32 halves.
+ */
+function pageAfter(
+  endHi: Uint32Array,
+  endLo: Uint32Array,
+  k: number,
+  hi: number,
+  lo: number,
+  add: number,
+  extra = 0,
+): void {
+  // x = start + add + 4095, then clear the low 12 bits, then + extra.
+  let l = lo + add + (PAGE - 1);
+  let h = hi;
+  if (l >= TWO_32) {
+    l -= TWO_32;
+    h = (h + 1) >>> 0;
+  }
+  l = (l - (l % PAGE)) + extra;
+  if (l >= TWO_32) {
+    l -= TWO_32;
+    h = (h + 1) >>> 0;
+  }
+  endHi[k] = h;
+  endLo[k] = l;
+}
+
+function prefixUnderscores(name: string): number {
+  let n = 0;
+  while (n < name.length && name.charCodeAt(n) === 0x5f) n++;
+  return n;
+}
+
+/** The value of the 8 hex digits at `at`, or -1 when one of them is not a hex digit. */
+function hex8(text: Uint8Array, at: number): number {
+  const t = HEX_VALUE;
+  const a = t[text[at]!]!, b = t[text[at + 1]!]!, c = t[text[at + 2]!]!, d = t[text[at + 3]!]!;
+  const e = t[text[at + 4]!]!, f = t[text[at + 5]!]!, g = t[text[at + 6]!]!, h = t[text[at + 7]!]!;
+  if ((a | b | c | d | e | f | g | h) < 0) return -1;
+  return ((a << 28) | (b << 24) | (c << 20) | (d << 16) | (e << 12) | (f << 8) | (g << 4) | h) >>>
+    0;
+}
+
+/** Value of a hex digit by byte, -1 for other bytes. */
+const HEX_VALUE = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let c = 0; c < 10; c++) t[0x30 + c] = c;
+  for (let c = 0; c < 6; c++) t[0x61 + c] = t[0x41 + c] = 10 + c;
+  return t;
+})();
 
 /**
  * Parse kallsyms text held in memory.
@@ -197,15 +475,8 @@ export function loadKallsyms(path = "/proc/kallsyms"): KernelSymbols {
     throw new KallsymsError(path, `cannot open: ${(e as Error).message}`, { cause: e });
   }
   const parser = new KallsymsParser();
-  const decoder = new TextDecoder();
-  const buf = new Uint8Array(256 * 1024);
   try {
-    for (;;) {
-      const n = file.readSync(buf);
-      if (n === null || n === 0) break;
-      parser.push(decoder.decode(buf.subarray(0, n), { stream: true }));
-    }
-    parser.push(decoder.decode());
+    parser.readAll(file);
   } catch (e) {
     throw new KallsymsError(path, `read failed: ${(e as Error).message}`, { cause: e });
   } finally {

@@ -17,6 +17,19 @@
  * frame, as perf prints them. `FrameRef` objects are reused per (level, dso,
  * symbol) so the profile builder interns them without building keys.
  *
+ * Speed (memory grows with distinct callchains, not with samples):
+ * frame-pointer callchains are resolved once per distinct (raw chain words,
+ * pid, cpumode, event) and the frozen frames array is shared by every
+ * sample with that chain; entries of new chains go through a cache by
+ * (pid, cpumode, address), kernel addresses shared by all processes. A
+ * process's MMAP / FORK only invalidates its own entries; other side-band
+ * records that can change resolution clear the caches. {@linkcode loadProfile}
+ * reads perf.data through the reader's record visitor: samples whose chain is
+ * cached are taken from their bytes without being decoded, handed to the
+ * builder as one reused object with a number naming their frames, so the
+ * builder finds their stack record in one lookup. A `resolveUnmapped`
+ * callback turns the caches off (it may answer differently over time).
+ *
  * @example Build a profile and print its sample count
  * ```ts ignore
  * import { loadProfile } from "./load.ts";
@@ -48,7 +61,14 @@ import { SimulatedSymbols } from "./sim_symbols.ts";
 import { type ByteSource, CaptureReader, fileSource } from "../capture/reader.ts";
 import type { CaptureHeader } from "../capture/format.ts";
 import type { StreamRecord } from "../ring/defrag.ts";
-import { openPerfData, type PerfDataInfo } from "../perfdata/reader.ts";
+import {
+  openPerfData,
+  type PerfDataEvent,
+  type PerfDataInfo,
+  type RawRecord,
+} from "../perfdata/reader.ts";
+import { type SampleLayout, sampleLayout } from "../perfdata/walker.ts";
+import { getU64 } from "../abi/u64.ts";
 import { markerCpuMode } from "../output/perf_script.ts";
 import { type FilterOptions, sampleFilter, type SamplePredicate } from "./filter.ts";
 import {
@@ -279,8 +299,312 @@ type OwnSymbols = (ip: bigint) => { sym: string; dso: string } | undefined;
 
 /** A resolved callchain: frames (leaf-first) and whether it was cut. */
 interface ResolvedChain {
-  frames: FrameRef[];
+  frames: readonly FrameRef[];
   truncated: boolean;
+  /** The context told from the frames (set on cached chains). */
+  context?: SampleContext;
+  /**
+   * Cached chains: a number for their (frozen, shared) frames, unique per
+   * resolver, for {@linkcode ProfileBuilder.add}'s `framesKey`.
+   */
+  key?: number;
+}
+
+/** Most distinct callchains kept before the cache starts over. */
+const CHAIN_CACHE_LIMIT = 1 << 17;
+/** Most callchain words kept before the cache starts over (16 MiB). */
+const CHAIN_WORDS_LIMIT = 1 << 22;
+
+/** Fields per entry in {@linkcode ChainCache}'s `#meta`. */
+const META = 8;
+const M_HASH = 0, M_PID = 1, M_MODE = 2, M_ATTR = 3, M_LEN = 4, M_START = 5, M_GEN = 6;
+
+/**
+ * Resolved frame-pointer callchains by their raw words, pid, cpumode and
+ * event. An entry stays valid while its process's maps are as they were (a
+ * generation per process); machine-wide changes clear the cache. Struct of
+ * arrays: an open-addressing table of entry numbers, entry fields in one
+ * Int32Array, the words of all chains in one pool, so a lookup touches few
+ * cache lines and allocates nothing.
+ */
+class ChainCache {
+  /** Entry number + 1 per slot (0: empty). */
+  #table = new Int32Array(8192);
+  #mask = 8191;
+  #meta = new Int32Array(4096 * META);
+  #pool = new Uint32Array(1 << 15);
+  #poolUsed = 0;
+  #chains: ResolvedChain[] = [];
+  /** Map generation per process: bumped when its maps change. */
+  readonly #generations = new Map<number, number>();
+  readonly #attrIds = new Map<PerfEventAttr, number>();
+  #lastAttr: PerfEventAttr | undefined;
+  #lastAttrId = -1;
+
+  /** Hash of a chain's words (`u32[base, base + len)`), pid and cpumode. */
+  static hash(u32: Uint32Array, base: number, len: number, pid: number, mode: number): number {
+    let h = Math.imul(pid ^ 0x5bd1e995, 0x01000193) ^ mode;
+    for (let i = base; i < base + len; i++) {
+      h = Math.imul(h ^ u32[i], 0x01000193);
+      h ^= h >>> 13;
+    }
+    return h;
+  }
+
+  #attrId(attr: PerfEventAttr): number {
+    if (attr === this.#lastAttr) return this.#lastAttrId;
+    let id = this.#attrIds.get(attr);
+    if (id === undefined) this.#attrIds.set(attr, id = this.#attrIds.size);
+    this.#lastAttr = attr;
+    this.#lastAttrId = id;
+    return id;
+  }
+
+  /** The slot of the entry for these words (valid or stale), or the empty slot for them. */
+  #slot(
+    hash: number,
+    u32: Uint32Array,
+    base: number,
+    len: number,
+    pid: number,
+    mode: number,
+    attrId: number,
+  ): number {
+    const table = this.#table;
+    const meta = this.#meta;
+    const pool = this.#pool;
+    const mask = this.#mask;
+    for (let s = (hash ^ (hash >>> 16)) & mask;; s = (s + 1) & mask) {
+      const n = table[s];
+      if (n === 0) return s;
+      const m = (n - 1) * META;
+      if (
+        meta[m + M_HASH] !== hash || meta[m + M_LEN] !== len || meta[m + M_PID] !== pid ||
+        meta[m + M_MODE] !== mode || meta[m + M_ATTR] !== attrId
+      ) continue;
+      const start = meta[m + M_START];
+      let i = 0;
+      while (i < len && pool[start + i] === u32[base + i]) i++;
+      if (i === len) return s;
+    }
+  }
+
+  /** The chain cached for the words `u32[base, base + len)`, if still valid. */
+  get(
+    hash: number,
+    u32: Uint32Array,
+    base: number,
+    len: number,
+    pid: number,
+    mode: number,
+    attr: PerfEventAttr,
+  ): ResolvedChain | undefined {
+    const n = this.#table[this.#slot(hash, u32, base, len, pid | 0, mode, this.#attrId(attr))];
+    if (n === 0) return undefined;
+    if (this.#meta[(n - 1) * META + M_GEN] !== (this.#generations.get(pid) ?? 0)) return undefined;
+    return this.#chains[n - 1];
+  }
+
+  /** Cache a resolved chain (the words are copied; a stale entry for them is updated). */
+  set(
+    hash: number,
+    u32: Uint32Array,
+    base: number,
+    len: number,
+    pid: number,
+    mode: number,
+    attr: PerfEventAttr,
+    chain: ResolvedChain,
+  ): void {
+    const generation = this.#generations.get(pid) ?? 0;
+    const attrId = this.#attrId(attr);
+    let slot = this.#slot(hash, u32, base, len, pid | 0, mode, attrId);
+    const known = this.#table[slot];
+    if (known !== 0) {
+      this.#meta[(known - 1) * META + M_GEN] = generation;
+      this.#chains[known - 1] = chain;
+      return;
+    }
+    const count = this.#chains.length;
+    if (count >= CHAIN_CACHE_LIMIT || this.#poolUsed + len > CHAIN_WORDS_LIMIT) {
+      this.clear();
+      slot = this.#slot(hash, u32, base, len, pid | 0, mode, attrId);
+    }
+    const n = this.#chains.length;
+    if ((n + 1) * META > this.#meta.length) {
+      const meta = new Int32Array(this.#meta.length * 2);
+      meta.set(this.#meta);
+      this.#meta = meta;
+    }
+    if (this.#poolUsed + len > this.#pool.length) {
+      const pool = new Uint32Array(Math.max(this.#pool.length * 2, this.#poolUsed + len));
+      pool.set(this.#pool.subarray(0, this.#poolUsed));
+      this.#pool = pool;
+    }
+    const start = this.#poolUsed;
+    this.#pool.set(u32.subarray(base, base + len), start);
+    this.#poolUsed += len;
+    const m = n * META;
+    const meta = this.#meta;
+    meta[m + M_HASH] = hash;
+    meta[m + M_PID] = pid | 0;
+    meta[m + M_MODE] = mode;
+    meta[m + M_ATTR] = attrId;
+    meta[m + M_LEN] = len;
+    meta[m + M_START] = start;
+    meta[m + M_GEN] = generation;
+    this.#chains.push(chain);
+    this.#table[slot] = n + 1;
+    if ((n + 1) * 2 > this.#mask) this.#grow();
+  }
+
+  /** The maps of one process changed: its chains resolve anew. */
+  invalidateProcess(pid: number): void {
+    this.#generations.set(pid, (this.#generations.get(pid) ?? 0) + 1);
+  }
+
+  /** Forget everything. */
+  clear(): void {
+    if (this.#chains.length === 0) return;
+    this.#table.fill(0);
+    this.#chains = [];
+    this.#poolUsed = 0;
+  }
+
+  #grow(): void {
+    const len = this.#table.length * 2;
+    const table = new Int32Array(len);
+    const mask = len - 1;
+    const meta = this.#meta;
+    for (let n = 0; n < this.#chains.length; n++) {
+      const hash = meta[n * META + M_HASH];
+      let s = (hash ^ (hash >>> 16)) & mask;
+      while (table[s] !== 0) s = (s + 1) & mask;
+      table[s] = n + 1;
+    }
+    this.#table = table;
+    this.#mask = mask;
+  }
+}
+
+/** The {@linkcode AddressCache} "pid" of addresses outside any process's maps (kernel). */
+const SHARED_SPACE = -0x8000_0000;
+
+/** Most resolved addresses kept before the address cache starts over. */
+const ADDRESS_CACHE_LIMIT = 1 << 20;
+
+/**
+ * Resolved callchain entries by (pid, cpumode, address), for chains not in
+ * the {@linkcode ChainCache} yet: open addressing over int32 keys, frames
+ * in a parallel array. An entry stays valid while its process's map
+ * generation is unchanged. Call {@linkcode find}, and after a miss
+ * {@linkcode add} for the same address.
+ */
+class AddressCache {
+  /** Entry number + 1 per slot (0: empty). */
+  #table = new Int32Array(16384);
+  #mask = 16383;
+  /** Per entry: pid, generation * 8 + cpumode, high word, low word. */
+  #keys = new Int32Array(4 * 8192);
+  #frames: FrameRef[] = [];
+  #hasMap: boolean[] = [];
+  readonly #generations = new Map<number, number>();
+  #missSlot = -1;
+  #missKey = [0, 0, 0, 0];
+
+  /** The entry for the address: its number, or -1 (then {@linkcode add} may follow). */
+  find(pid: number, mode: number, hi: number, lo: number): number {
+    const p = pid | 0;
+    const g = (this.#generations.get(pid) ?? 0) * 8 + mode;
+    const h0 = lo | 0;
+    const h1 = hi | 0;
+    let h = Math.imul(h0, 0x9e3779b1) ^ Math.imul(h1 ^ p, 0x85ebca6b) ^ g;
+    h ^= h >>> 15;
+    const table = this.#table;
+    const keys = this.#keys;
+    const mask = this.#mask;
+    for (let s = h & mask;; s = (s + 1) & mask) {
+      const n = table[s];
+      if (n === 0) {
+        this.#missSlot = s;
+        const k = this.#missKey;
+        k[0] = p;
+        k[1] = g;
+        k[2] = h1;
+        k[3] = h0;
+        return -1;
+      }
+      const k = (n - 1) * 4;
+      if (keys[k + 3] === h0 && keys[k + 2] === h1 && keys[k] === p && keys[k + 1] === g) {
+        return n - 1;
+      }
+    }
+  }
+
+  /** The frame of entry `n`. */
+  frame(n: number): FrameRef {
+    return this.#frames[n];
+  }
+
+  /** Whether entry `n`'s address had a map. */
+  hasMap(n: number): boolean {
+    return this.#hasMap[n];
+  }
+
+  /** Cache what the address {@linkcode find} just missed resolved to. */
+  add(frame: FrameRef, hasMap: boolean): void {
+    if (this.#missSlot < 0) return;
+    const n = this.#frames.length;
+    if (n >= ADDRESS_CACHE_LIMIT) {
+      this.clear();
+      return;
+    }
+    const k = n * 4;
+    if (k + 4 > this.#keys.length) {
+      const keys = new Int32Array(this.#keys.length * 2);
+      keys.set(this.#keys);
+      this.#keys = keys;
+    }
+    this.#keys.set(this.#missKey, k);
+    this.#frames.push(frame);
+    this.#hasMap.push(hasMap);
+    this.#table[this.#missSlot] = n + 1;
+    this.#missSlot = -1;
+    if ((n + 1) * 2 > this.#mask) this.#grow();
+  }
+
+  /** The maps of one process changed: its addresses resolve anew. */
+  invalidateProcess(pid: number): void {
+    this.#generations.set(pid, (this.#generations.get(pid) ?? 0) + 1);
+    this.#missSlot = -1;
+  }
+
+  /** Forget everything. */
+  clear(): void {
+    this.#missSlot = -1;
+    if (this.#frames.length === 0) return;
+    this.#table.fill(0);
+    this.#frames = [];
+    this.#hasMap = [];
+  }
+
+  #grow(): void {
+    const len = this.#table.length * 2;
+    const table = new Int32Array(len);
+    const mask = len - 1;
+    const keys = this.#keys;
+    for (let n = 0; n < this.#frames.length; n++) {
+      const k = n * 4;
+      let h = Math.imul(keys[k + 3], 0x9e3779b1) ^ Math.imul(keys[k + 2] ^ keys[k], 0x85ebca6b) ^
+        keys[k + 1];
+      h ^= h >>> 15;
+      let s = h & mask;
+      while (table[s] !== 0) s = (s + 1) & mask;
+      table[s] = n + 1;
+    }
+    this.#table = table;
+    this.#mask = mask;
+  }
 }
 
 /** The two parts of a `--call-graph dwarf` chain before symbolization. */
@@ -291,6 +615,20 @@ interface UnwoundChain {
 }
 
 const NO_INLINES: readonly InlineNode[] = Object.freeze([]);
+
+/**
+ * The tag of frame objects, as `lib/analyze/profile.ts` reads it: each frame
+ * object is handed out for every occurrence of its frame and never changes,
+ * so the builder interns it by its number.
+ */
+const FRAME_TAG: unique symbol = Symbol.for("callring.frameTag");
+let nextTag = 0;
+
+/** Give a frame a process-unique tag (non-enumerable, read-only). */
+function tag<T extends object>(object: T): T {
+  Object.defineProperty(object, FRAME_TAG, { value: nextTag++ });
+  return object;
+}
 
 /**
  * Symbolizes callchains into shared {@linkcode FrameRef} objects.
@@ -306,13 +644,31 @@ class ChainResolver {
   readonly #symbolize: boolean;
   readonly #inline: boolean;
   readonly #maxStack: number;
-  readonly #frames = [new Map<string, FrameRef>(), new Map<string, FrameRef>()];
-  readonly #unresolved = [new Map<string, FrameRef>(), new Map<string, FrameRef>()];
+  /** Frames with a symbol: [level * 2 + inlined] -> dso -> symbol -> frame. */
+  readonly #frames: Map<string, Map<string, FrameRef>>[] = [
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map(),
+  ];
+  /** Frames without a symbol: [level] -> dso -> address -> frame. */
+  readonly #unresolved: Map<string, Map<bigint, FrameRef>>[] = [new Map(), new Map()];
   readonly #elfs = new ElfCache();
   readonly #out: FrameRef[] = [];
   readonly #hasMap: boolean[] = [];
   readonly #unmapped: UnmappedResolver | undefined;
   readonly #own: OwnSymbols | undefined;
+  /** Resolved frame-pointer chains; off with `resolveUnmapped`. */
+  readonly #chains: ChainCache | undefined;
+  /** Resolved callchain entries (used with the chain cache). */
+  readonly #addrs = new AddressCache();
+  #nextKey = 0;
+  #rawBuffer: ArrayBufferLike | undefined;
+  #rawWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  #rawView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #wordsBuffer: ArrayBufferLike | undefined;
+  #words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  #wordsView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(
     session: PerfSession,
@@ -328,6 +684,76 @@ class ChainResolver {
     this.#maxStack = maxStack;
     this.#unmapped = unmapped;
     this.#own = own;
+    // A caller's resolver may answer differently over time: its chains are never reused.
+    this.#chains = unmapped === undefined ? new ChainCache() : undefined;
+  }
+
+  /** Forget resolved chains (kernel maps or the capture's own symbols changed). */
+  invalidate(): void {
+    this.#chains?.clear();
+    this.#addrs.clear();
+  }
+
+  /** Forget the resolved chains of one process (its maps changed). */
+  invalidateProcess(pid: number): void {
+    this.#chains?.invalidateProcess(pid);
+    this.#addrs.invalidateProcess(pid);
+  }
+
+  /** {@linkcode #push} of the entry at byte `at` of `view` (words `lo`, `hi`), address cache first. */
+  #pushWord(
+    pid: number,
+    cpumode: number,
+    view: DataView,
+    at: number,
+    lo: number,
+    hi: number,
+  ): void {
+    if (this.#chains === undefined) return this.#push(pid, cpumode, view.getBigUint64(at, true));
+    const addrs = this.#addrs;
+    // Only user addresses resolve through the process's maps: others are shared by all pids.
+    const hit = addrs.find(cpumode === CpuMode.USER ? pid : SHARED_SPACE, cpumode, hi, lo);
+    if (hit >= 0) {
+      this.#out.push(addrs.frame(hit));
+      this.#hasMap.push(addrs.hasMap(hit));
+      return;
+    }
+    this.#push(pid, cpumode, view.getBigUint64(at, true));
+    const last = this.#out.length - 1;
+    addrs.add(this.#out[last], this.#hasMap[last]);
+  }
+
+  /**
+   * The chain resolved before for frame-pointer callchain words still in
+   * their bytes (`u32` words `[base, base + len)` of `buffer`), or undefined
+   * (then decode the sample and call {@linkcode resolve}).
+   */
+  cached(
+    buffer: ArrayBufferLike,
+    base: number,
+    len: number,
+    pid: number,
+    mode: number,
+    attr: PerfEventAttr,
+  ): ResolvedChain | undefined {
+    const cache = this.#chains;
+    if (cache === undefined) return undefined;
+    if (buffer !== this.#rawBuffer) {
+      this.#rawBuffer = buffer;
+      this.#rawWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+      this.#rawView = new DataView(buffer);
+    }
+    const words = this.#rawWords;
+    if (base + len > words.length) return undefined;
+    return cache.get(
+      ChainCache.hash(words, base, len, pid, mode),
+      words,
+      base,
+      len,
+      pid,
+      mode,
+      attr,
+    );
   }
 
   /** Resolve one sample (a promise only for DWARF samples whose inline frames are looked up). */
@@ -349,46 +775,140 @@ class ChainResolver {
         this.#dwarfChain(sample, sampleMode, pid, unwound, nodes)
       );
     }
+    const chain = sample.callchain;
+    if (chain === undefined) {
+      this.#out.length = 0;
+      this.#hasMap.length = 0;
+      return this.#finish(sample.ip ?? 0n, sampleMode, pid, false);
+    }
+    // One view per buffer (decoders often keep many chains in one): none per sample.
+    if (chain.buffer !== this.#wordsBuffer) {
+      this.#wordsBuffer = chain.buffer;
+      this.#words = new Uint32Array(chain.buffer, 0, chain.buffer.byteLength >>> 2);
+      this.#wordsView = new DataView(chain.buffer);
+    }
+    return this.#resolveWords(
+      this.#words,
+      chain.byteOffset >>> 2,
+      chain.length,
+      this.#wordsView,
+      pid,
+      sampleMode,
+      attr,
+      sample.ip ?? 0n,
+    );
+  }
+
+  /**
+   * Resolve a frame-pointer callchain of the sample with pid `pid`, header
+   * cpumode `sampleMode` and ip `sampleIp` whose `n` entries are the u32
+   * pairs `words[base, base + 2n)` (`view` holds the same bytes: entry `i`
+   * at byte `4 * base + 8 * i`). Cached chains come back as they were.
+   */
+  #resolveWords(
+    words: Uint32Array,
+    base: number,
+    n: number,
+    view: DataView,
+    pid: number,
+    sampleMode: number,
+    attr: PerfEventAttr,
+    sampleIp: bigint,
+  ): ResolvedChain {
     const limit = attr.sampleMaxStack > 0 ? attr.sampleMaxStack : DEFAULT_MAX_STACK;
     const out = this.#out;
     const hasMap = this.#hasMap;
     out.length = 0;
     hasMap.length = 0;
-    let truncated = false;
-    const chain = sample.callchain;
-    if (chain !== undefined) {
-      const words = new Uint32Array(chain.buffer, chain.byteOffset, chain.length * 2);
-      let cpumode = sampleMode;
-      let entries = 0;
-      let discarded = false;
-      for (let i = 0; i < chain.length; i++) {
-        const lo = words[2 * i];
-        if (words[2 * i + 1] === MARKER_HI && lo >= ContextMarkerLo.MAX) {
-          const next = markerCpuMode(lo, cpumode);
-          if (next < 0) {
-            discarded = true;
-            break;
-          }
-          cpumode = next;
-          continue;
-        }
-        entries++;
-        if (out.length < this.#maxStack) this.#push(pid, cpumode, chain[i]);
-      }
-      if (discarded) {
-        out.length = 0;
-        hasMap.length = 0;
-      }
-      truncated = entries >= limit || entries > this.#maxStack;
+    const len = n * 2;
+    const cache = this.#chains;
+    let hash = 0;
+    if (cache !== undefined) {
+      // Most samples repeat a callchain seen before: hash the raw words, reuse its frames.
+      hash = ChainCache.hash(words, base, len, pid, sampleMode);
+      const hit = cache.get(hash, words, base, len, pid, sampleMode, attr);
+      if (hit !== undefined) return hit;
     }
-    return this.#finish(sample, sampleMode, pid, truncated);
+    let cpumode = sampleMode;
+    let entries = 0;
+    let discarded = false;
+    for (let i = 0; i < n; i++) {
+      const lo = words[base + 2 * i];
+      const hi = words[base + 2 * i + 1];
+      if (hi === MARKER_HI && lo >= ContextMarkerLo.MAX) {
+        const next = markerCpuMode(lo, cpumode);
+        if (next < 0) {
+          discarded = true;
+          break;
+        }
+        cpumode = next;
+        continue;
+      }
+      entries++;
+      if (out.length < this.#maxStack) this.#pushWord(pid, cpumode, view, 4 * base + 8 * i, lo, hi);
+    }
+    if (discarded) {
+      out.length = 0;
+      hasMap.length = 0;
+    }
+    const truncated = entries >= limit || entries > this.#maxStack;
+    // Chains that fall back to the sample's own ip depend on more than their words.
+    if (cache === undefined || out.length === 0) {
+      return this.#finish(sampleIp, sampleMode, pid, truncated);
+    }
+    const resolved = this.#finish(sampleIp, sampleMode, pid, truncated);
+    const frozen: ResolvedChain = {
+      frames: Object.freeze(resolved.frames),
+      key: this.#nextKey++,
+      truncated,
+      context: inferContext(resolved.frames),
+    };
+    cache.set(hash, words, base, len, pid, sampleMode, attr, frozen);
+    return frozen;
+  }
+
+  /**
+   * {@linkcode resolve} for a frame-pointer sample still in its bytes: `n`
+   * callchain entries at byte `at` of `view` (4-aligned in its buffer).
+   */
+  resolveRaw(
+    view: DataView,
+    at: number,
+    n: number,
+    pid: number,
+    sampleMode: number,
+    attr: PerfEventAttr,
+    sampleIp: bigint,
+  ): ResolvedChain {
+    const buffer = view.buffer;
+    if (buffer !== this.#rawBuffer) {
+      this.#rawBuffer = buffer;
+      this.#rawWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+      this.#rawView = new DataView(buffer);
+    }
+    const byte = view.byteOffset + at;
+    return this.#resolveWords(
+      this.#rawWords,
+      byte >>> 2,
+      n,
+      this.#rawView,
+      pid,
+      sampleMode,
+      attr,
+      sampleIp,
+    );
   }
 
   /** The sample's own ip when nothing was pushed; the level of frames without a map. */
-  #finish(sample: Sample, sampleMode: number, pid: number, truncated: boolean): ResolvedChain {
+  #finish(
+    sampleIp: bigint,
+    sampleMode: number,
+    pid: number,
+    truncated: boolean,
+  ): { frames: FrameRef[]; truncated: boolean } {
     const out = this.#out;
     const hasMap = this.#hasMap;
-    if (out.length === 0) this.#push(pid, sampleMode, sample.ip ?? 0n);
+    if (out.length === 0) this.#push(pid, sampleMode, sampleIp);
     // Frames without a map print with the sample's own level (that of the first frame).
     const firstKernel = out[0].kernel;
     for (let i = 1; i < out.length; i++) {
@@ -441,7 +961,7 @@ class ChainResolver {
       if (nodes === undefined || nodes.length === 0) this.#push(pid, CpuMode.USER, user[i]);
       else this.#pushInlines(pid, user[i], nodes);
     }
-    return this.#finish(sample, sampleMode, pid, unwound.truncated);
+    return this.#finish(sample.ip ?? 0n, sampleMode, pid, unwound.truncated);
   }
 
   /** perf's `append_inlines`: one frame per node, at the entry's address, in the entry's dso. */
@@ -489,14 +1009,25 @@ class ChainResolver {
     inlined = false,
   ): FrameRef {
     const level = kernel ? 1 : 0;
-    const table = sym === undefined ? this.#unresolved[level] : this.#frames[level];
-    const key = sym === undefined
-      ? `${dso ?? ""}\u0000${ip}`
-      : `${dso ?? ""}\u0000${sym}${inlined ? "\u0000inlined" : ""}`;
-    let f = table.get(key);
+    const object = dso ?? "";
+    if (sym === undefined) {
+      const byDso = this.#unresolved[level];
+      let byIp = byDso.get(object);
+      if (byIp === undefined) byDso.set(object, byIp = new Map());
+      let f = byIp.get(ip);
+      if (f === undefined) {
+        f = tag(inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel });
+        byIp.set(ip, f);
+      }
+      return f;
+    }
+    const byDso = this.#frames[level * 2 + (inlined ? 1 : 0)];
+    let bySym = byDso.get(object);
+    if (bySym === undefined) byDso.set(object, bySym = new Map());
+    let f = bySym.get(sym);
     if (f === undefined) {
-      f = inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel };
-      table.set(key, f);
+      f = tag(inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel });
+      bySym.set(sym, f);
     }
     return f;
   }
@@ -512,15 +1043,69 @@ interface Decoded {
 
 const FRAMELESS: readonly FrameRef[] = Object.freeze([]);
 
-/** A symbolized sample item: the frames, their truncation and the context told from them. */
-function sampleItem(
-  base: ResolvedSample,
-  record: SampleRecord,
-  { frames, truncated }: ResolvedChain,
-): InputItem {
-  const context = inferContext(frames);
-  return { kind: "sample", sample: { ...base, frames, truncated, context }, record };
+/** A {@linkcode ResolvedSample} the fast path refills for every sample. */
+type MutableSample = { -readonly [K in keyof ResolvedSample]: ResolvedSample[K] };
+
+/**
+ * The one sample object of the fast path, refilled per sample. Its `ip` is
+ * read from the record's bytes only when asked (no BigInt per sample), so it
+ * is valid during the sink call only, like the object itself.
+ */
+class ScratchSample implements MutableSample {
+  frames: readonly FrameRef[] = FRAMELESS;
+  weight = 0;
+  pid = -1;
+  tid = -1;
+  cpu = -1;
+  comm = "";
+  time = 0;
+  context: SampleContext | undefined = undefined;
+  truncated = false;
+  event = -1;
+  eventName = "";
+  period = 0;
+  cpumode = 0;
+  offset = 0;
+  #ip = 0n;
+  #ipView: DataView | undefined;
+  #ipAt = -1;
+
+  /** The sampled instruction pointer. */
+  get ip(): bigint {
+    return this.#ipAt >= 0 ? this.#ipView!.getBigUint64(this.#ipAt, true) : this.#ip;
+  }
+
+  set ip(ip: bigint) {
+    this.#ip = ip;
+    this.#ipAt = -1;
+  }
+
+  /** Take the ip from `view` at `at` when it is asked for (-1: none, 0). */
+  ipAt(view: DataView, at: number): void {
+    this.#ip = 0n;
+    this.#ipView = view;
+    this.#ipAt = at;
+  }
 }
+
+/**
+ * Receives the samples of {@linkcode ItemMaker.feed}. The object is reused for
+ * the next sample: read it during the call, do not keep it. `framesKey`
+ * names the frames' contents (-1: none), as {@linkcode ProfileBuilder.add}
+ * takes it.
+ */
+type SampleSink = (sample: ResolvedSample, framesKey: number) => void;
+
+/** Record types whose side effects cannot change how a callchain resolves. */
+const CHAIN_NEUTRAL: ReadonlySet<number> = new Set([
+  RecordType.COMM,
+  RecordType.EXIT,
+  RecordType.THROTTLE,
+  RecordType.UNTHROTTLE,
+  RecordType.FINISHED_ROUND,
+  RecordType.SWITCH,
+  RecordType.SWITCH_CPU_WIDE,
+]);
 
 /** Turns decoded records into {@linkcode InputItem}s; shared by both input formats. */
 class ItemMaker {
@@ -529,6 +1114,9 @@ class ItemMaker {
   readonly #chains: ChainResolver;
   readonly #info: InputInfo;
   readonly #prefilter: SamplePredicate | undefined;
+  readonly #scratch = new ScratchSample();
+  #layoutFormat: PerfDataEvent["format"] | undefined;
+  #layout: SampleLayout | undefined;
 
   constructor(
     info: InputInfo,
@@ -553,48 +1141,181 @@ class ItemMaker {
     this.#prefilter = options.prefilter;
   }
 
-  /** The item of a record; a promise only while a DWARF sample's inline frames are looked up. */
-  item(d: Decoded): InputItem | Promise<InputItem> {
-    const record = d.record;
-    if (record.type === RecordType.SAMPLE && "sample" in record) {
-      const event = this.#info.events[d.event];
-      const s = record.sample;
-      const tid = s.tid ?? -1;
-      const base = {
-        frames: FRAMELESS,
-        weight: s.period ?? 1,
-        pid: s.pid ?? -1,
-        tid,
-        cpu: s.cpu ?? -1,
-        comm: this.session.threads.comm(tid),
-        time: s.time ?? 0,
-        context: undefined as SampleContext | undefined,
-        truncated: false,
-        event: d.event,
-        eventName: event?.name ?? "",
-        period: s.period ?? 1,
-        ip: s.ip ?? 0n,
-        cpumode: record.misc & 7,
-        offset: d.offset,
-      };
-      if (this.#prefilter && !this.#prefilter(base)) {
-        return { kind: "filtered", sample: base, record };
-      }
-      const attr = event?.attr;
-      if (attr === undefined) return { kind: "sample", sample: base, record };
-      const chain = this.#chains.resolve(s, record.misc, attr);
-      if (chain instanceof Promise) return chain.then((c) => sampleItem(base, record, c));
-      return sampleItem(base, record, chain);
+  /** Forget resolved callchains (the capture's own symbol table grew). */
+  invalidate(): void {
+    this.#chains.invalidate();
+  }
+
+  /** A new sample object (frames empty) with the attribution of `record`. */
+  #newSample(record: SampleRecord, event: number, offset: number): MutableSample {
+    const s = record.sample;
+    const tid = s.tid ?? -1;
+    return {
+      frames: FRAMELESS,
+      weight: s.period ?? 1,
+      pid: s.pid ?? -1,
+      tid,
+      cpu: s.cpu ?? -1,
+      comm: this.session.threads.comm(tid),
+      time: s.time ?? 0,
+      context: undefined,
+      truncated: false,
+      event,
+      eventName: this.#info.events[event]?.name ?? "",
+      period: s.period ?? 1,
+      ip: s.ip ?? 0n,
+      cpumode: record.misc & 7,
+      offset,
+    };
+  }
+
+  /** Refill the fast path's sample object with the attribution of `record` (frames empty). */
+  #refill(record: SampleRecord, event: number, offset: number): MutableSample {
+    const t = this.#scratch;
+    const s = record.sample;
+    const tid = s.tid ?? -1;
+    t.frames = FRAMELESS;
+    t.weight = s.period ?? 1;
+    t.pid = s.pid ?? -1;
+    t.tid = tid;
+    t.cpu = s.cpu ?? -1;
+    t.comm = this.session.threads.comm(tid);
+    t.time = s.time ?? 0;
+    t.context = undefined;
+    t.truncated = false;
+    t.event = event;
+    t.eventName = this.#info.events[event]?.name ?? "";
+    t.period = s.period ?? 1;
+    t.ip = s.ip ?? 0n;
+    t.cpumode = record.misc & 7;
+    t.offset = offset;
+    return t;
+  }
+
+  /** Field offsets of an event's samples (perf.data fast path). */
+  #layoutOf(event: PerfDataEvent): SampleLayout {
+    if (event.format !== this.#layoutFormat) {
+      this.#layoutFormat = event.format;
+      this.#layout = sampleLayout(event.format.sampleType, event.format.readFormat);
     }
+    return this.#layout!;
+  }
+
+  /**
+   * The fast path of {@linkcode feed} for a sample still in its bytes (a
+   * simple format, not decoded by the reader): when its callchain was
+   * resolved before, the sample goes to `sink` without being decoded.
+   * Returns false when the caller must decode it and call {@linkcode feed}.
+   */
+  feedRaw(r: RawRecord, sink: SampleSink): boolean {
+    const event = r.event;
+    const decoder = r.decoder;
+    if (r.type !== RecordType.SAMPLE || event === undefined || decoder === undefined) return false;
+    const view = r.view;
+    const s = r.offset;
+    if (!decoder.simple || !decoder.fits(view, s)) return false;
+    const attr = this.#info.events[event.index]?.attr;
+    if (attr === undefined) return false;
+    const layout = this.#layoutOf(event);
+    if (layout.callchain < 0) return false;
+    const byte = view.byteOffset + s + layout.callchain + 8;
+    if ((byte & 3) !== 0) return false;
+    const pid = layout.tid >= 0 ? view.getInt32(s + layout.tid, true) : -1;
+    const nr = view.getUint32(s + layout.callchain, true);
+    const mode = r.misc & 7;
+    const t = this.#scratch;
+    const tid = layout.tid >= 0 ? view.getInt32(s + layout.tid + 4, true) : -1;
+    const period = layout.period >= 0 ? getU64(view, s + layout.period) : 1;
+    t.frames = FRAMELESS;
+    t.weight = period;
+    t.pid = pid;
+    t.tid = tid;
+    t.cpu = layout.cpu >= 0 ? view.getUint32(s + layout.cpu, true) : -1;
+    t.comm = this.session.threads.comm(tid);
+    t.time = layout.time >= 0 ? getU64(view, s + layout.time) : 0;
+    t.context = undefined;
+    t.truncated = false;
+    t.event = event.index;
+    t.eventName = this.#info.events[event.index]?.name ?? "";
+    t.period = period;
+    t.ipAt(view, layout.ip >= 0 ? s + layout.ip : -1);
+    t.cpumode = mode;
+    t.offset = r.fileOffset;
+    if (this.#prefilter && !this.#prefilter(t)) {
+      sink(t, -1);
+      return true;
+    }
+    // Resolved from the bytes too when new: the sample is never decoded.
+    const chain = this.#chains.cached(view.buffer, byte >>> 2, nr * 2, pid, mode, attr) ??
+      this.#chains.resolveRaw(view, s + layout.callchain + 8, nr, pid, mode, attr, t.ip);
+    sink(withChain(t, chain), chain.key ?? -1);
+    return true;
+  }
+
+  /** Account or apply a non-sample record. */
+  #side(record: PerfRecord): void {
     if (record.type === RecordType.LOST && "lost" in record) {
       this.lost.lostRecords += record.lost;
     } else if (record.type === RecordType.LOST_SAMPLES && "lost" in record) {
       this.lost.lostSamples += record.lost;
     } else {
       this.session.apply(record);
+      const type = record.type;
+      if (CHAIN_NEUTRAL.has(type)) return;
+      // A process's own maps changed: only its chains resolve anew (kernel maps: all).
+      if ((type === RecordType.MMAP || type === RecordType.MMAP2) && "pid" in record) {
+        const mode = record.misc & 7;
+        const user = record.pid !== -1 && record.pid !== 0xffffffff &&
+          mode === CpuMode.USER;
+        if (user) return this.#chains.invalidateProcess(record.pid);
+      } else if (type === RecordType.FORK && "pid" in record) {
+        return this.#chains.invalidateProcess(record.pid);
+      }
+      this.#chains.invalidate();
     }
+  }
+
+  /** The item of a record; a promise only while a DWARF sample's inline frames are looked up. */
+  item(d: Decoded): InputItem | Promise<InputItem> {
+    const record = d.record;
+    if (record.type === RecordType.SAMPLE && "sample" in record) {
+      const sample = this.#newSample(record, d.event, d.offset);
+      if (this.#prefilter && !this.#prefilter(sample)) return { kind: "filtered", sample, record };
+      const attr = this.#info.events[d.event]?.attr;
+      if (attr === undefined) return { kind: "sample", sample, record };
+      const chain = this.#chains.resolve(record.sample, record.misc, attr);
+      if (chain instanceof Promise) {
+        return chain.then((c) => ({ kind: "sample", sample: withChain(sample, c), record }));
+      }
+      return { kind: "sample", sample: withChain(sample, chain), record };
+    }
+    this.#side(record);
     return { kind: "record", record, offset: d.offset, time: d.time };
   }
+
+  /**
+   * The fast path of {@linkcode item}: samples go to `sink` as one reused
+   * object (prefiltered ones with empty frames), other records are applied.
+   * A promise only while a DWARF sample's inline frames are looked up.
+   */
+  feed(record: PerfRecord, event: number, offset: number, sink: SampleSink): void | Promise<void> {
+    if (record.type !== RecordType.SAMPLE || !("sample" in record)) return this.#side(record);
+    const sample = this.#refill(record, event, offset);
+    if (this.#prefilter && !this.#prefilter(sample)) return sink(sample, -1);
+    const attr = this.#info.events[event]?.attr;
+    if (attr === undefined) return sink(sample, -1);
+    const chain = this.#chains.resolve(record.sample, record.misc, attr);
+    if (chain instanceof Promise) return chain.then((c) => sink(withChain(sample, c), -1));
+    sink(withChain(sample, chain), chain.key ?? -1);
+  }
+}
+
+/** Set a sample's frames, their truncation and the context told from them. */
+function withChain(sample: MutableSample, chain: ResolvedChain): MutableSample {
+  sample.frames = chain.frames;
+  sample.truncated = chain.truncated;
+  sample.context = chain.context ?? inferContext(chain.frames);
+  return sample;
 }
 
 /**
@@ -651,11 +1372,24 @@ export async function openRecords(
   path: string,
   options: OpenRecordsOptions = {},
 ): Promise<InputRecords> {
+  return await openInput(path, options);
+}
+
+/** An open input plus the fast path {@linkcode loadProfile} reads it through. */
+interface OpenInput extends InputRecords {
+  /**
+   * Read the whole input once instead of iterating it: samples go to `sink`
+   * as one reused object, other records are applied as iteration would.
+   */
+  drive(sink: SampleSink): Promise<void>;
+}
+
+async function openInput(path: string, options: OpenRecordsOptions): Promise<OpenInput> {
   const format = options.format ?? await detectInputFormat(path);
   return format === "capture" ? await openCapture(path, options) : await openPerf(path, options);
 }
 
-async function openPerf(path: string, options: OpenRecordsOptions): Promise<InputRecords> {
+async function openPerf(path: string, options: OpenRecordsOptions): Promise<OpenInput> {
   const lost = emptyLost();
   const accountant = new WarningAccountant(lost);
   const file = await openPerfData(path, {
@@ -699,17 +1433,45 @@ async function openPerf(path: string, options: OpenRecordsOptions): Promise<Inpu
     }
     closed = true;
   };
+  const syncFor = (record: PerfRecord, event: PerfDataEvent | undefined) => {
+    if (event !== undefined && event.index >= info.events.length) syncEvents();
+    else if (record.type === RecordType.HEADER_ATTR || record.type === RecordType.EVENT_UPDATE) {
+      syncEvents();
+    }
+  };
   async function* iterate(): AsyncGenerator<InputItem> {
     try {
       for await (const { record, event, offset, time } of file.records()) {
-        if (event !== undefined && event.index >= info.events.length) syncEvents();
-        else if (
-          record.type === RecordType.HEADER_ATTR || record.type === RecordType.EVENT_UPDATE
-        ) {
-          syncEvents();
-        }
+        syncFor(record, event);
         const item = m.item({ record, event: event?.index ?? -1, offset, time });
         yield item instanceof Promise ? await item : item;
+      }
+      syncEvents();
+    } finally {
+      close();
+      await m.session.close(); // ends the addr2line subprocesses
+    }
+  }
+  async function drive(sink: SampleSink): Promise<void> {
+    try {
+      if (file.forEachRecord !== undefined) {
+        // Records one by one through a reused view: samples whose callchain was
+        // resolved before are taken from their bytes, never decoded.
+        await file.forEachRecord((r: RawRecord) => {
+          const event = r.event;
+          if (event !== undefined && event.index >= info.events.length) syncEvents();
+          else if (r.type === RecordType.HEADER_ATTR || r.type === RecordType.EVENT_UPDATE) {
+            syncEvents();
+          }
+          if (r.decoded === undefined && m.feedRaw(r, sink)) return;
+          return m.feed(r.record(), event?.index ?? -1, r.fileOffset, sink);
+        });
+      } else {
+        for await (const { record, event, offset } of file.records()) {
+          syncFor(record, event);
+          const pending = m.feed(record, event?.index ?? -1, offset, sink);
+          if (pending !== undefined) await pending;
+        }
       }
       syncEvents();
     } finally {
@@ -728,6 +1490,7 @@ async function openPerf(path: string, options: OpenRecordsOptions): Promise<Inpu
     },
     session: m.session,
     close,
+    drive,
     [Symbol.asyncIterator]: iterate,
   };
 }
@@ -735,7 +1498,7 @@ async function openPerf(path: string, options: OpenRecordsOptions): Promise<Inpu
 /** Records queued between the capture reader and the consumer before reading pauses. */
 const CAPTURE_HIGH_WATER = 4096;
 
-async function openCapture(path: string, options: OpenRecordsOptions): Promise<InputRecords> {
+async function openCapture(path: string, options: OpenRecordsOptions): Promise<OpenInput> {
   const src = await fileSource(path);
   let queue: StreamRecord[] = [];
   let resumeProducer: (() => void) | undefined;
@@ -775,6 +1538,7 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
   const onExtension = (record: ExtensionRecord) => {
     if (record.type === RecordType.CALLRING_SYMBOL) {
       const v = new DataView(record.bytes.buffer, record.bytes.byteOffset, record.bytes.byteLength);
+      maker.invalidate();
       try {
         simSymbols.add(decodeSymbolRecord(v, 0));
       } catch (e) {
@@ -802,7 +1566,8 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
     reader.close();
     void maker.session.close(); // an iteration's end awaits it
   };
-  async function* iterate(): AsyncGenerator<InputItem> {
+  /** Start the reader; the queued records in batches until the capture ends. */
+  async function* batches(): AsyncGenerator<StreamRecord[]> {
     let done = false;
     let failure: unknown;
     const wake = () => {
@@ -827,25 +1592,45 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
       done = true;
       wake();
     });
-    try {
-      while (true) {
-        if (queue.length > 0) {
-          const batch = queue;
-          queue = [];
-          resumeProducer?.();
-          resumeProducer = undefined;
-          for (const rec of batch) {
-            const d = decodeCaptureRecord(rec, format, idAll, byId, onExtension);
-            if (d === undefined) continue;
-            const item = maker.item(d);
-            yield item instanceof Promise ? await item : item;
-          }
-          continue;
-        }
-        if (done) break;
-        await new Promise<void>((r) => wakeConsumer = r);
+    while (true) {
+      if (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        resumeProducer?.();
+        resumeProducer = undefined;
+        yield batch;
+        continue;
       }
-      if (failure !== undefined) throw failure;
+      if (done) break;
+      await new Promise<void>((r) => wakeConsumer = r);
+    }
+    if (failure !== undefined) throw failure;
+  }
+  async function* iterate(): AsyncGenerator<InputItem> {
+    try {
+      for await (const batch of batches()) {
+        for (const rec of batch) {
+          const d = decodeCaptureRecord(rec, format, idAll, byId, onExtension);
+          if (d === undefined) continue;
+          const item = maker.item(d);
+          yield item instanceof Promise ? await item : item;
+        }
+      }
+    } finally {
+      close();
+      await maker.session.close(); // ends the addr2line subprocesses
+    }
+  }
+  async function drive(sink: SampleSink): Promise<void> {
+    try {
+      for await (const batch of batches()) {
+        for (const rec of batch) {
+          const d = decodeCaptureRecord(rec, format, idAll, byId, onExtension);
+          if (d === undefined) continue;
+          const pending = maker.feed(d.record, d.event, d.offset, sink);
+          if (pending !== undefined) await pending;
+        }
+      }
     } finally {
       close();
       await maker.session.close(); // ends the addr2line subprocesses
@@ -860,6 +1645,7 @@ async function openCapture(path: string, options: OpenRecordsOptions): Promise<I
     },
     session: maker.session,
     close,
+    drive,
     [Symbol.asyncIterator]: iterate,
   };
 }
@@ -969,12 +1755,14 @@ export class UnknownEventError extends RangeError {
  * ```
  */
 export async function loadProfile(path: string, options: LoadOptions = {}): Promise<LoadResult> {
-  const filter = options.filter ? sampleFilter(options.filter) : undefined;
+  // Options that are all undefined filter nothing: no predicate to call per sample.
+  const given = (f: FilterOptions | undefined): f is FilterOptions =>
+    f !== undefined && Object.values(f).some((v) => v !== undefined);
+  const filter = given(options.filter) ? sampleFilter(options.filter) : undefined;
   // The context is told from symbols, which the prefilter runs before: it tests the rest.
-  const prefilter = options.filter
-    ? sampleFilter({ ...options.filter, context: undefined })
-    : undefined;
-  const input = await openRecords(path, { ...options, prefilter });
+  const rest = options.filter && { ...options.filter, context: undefined };
+  const prefilter = given(rest) ? sampleFilter(rest) : undefined;
+  const input = await openInput(path, { ...options, prefilter });
   const builders = new Map<number, ProfileBuilder>();
   const byWeight = options.weight === "samples";
   const builderFor = (event: number) => {
@@ -988,19 +1776,27 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   const totals = new Map<number, { samples: number; weight: number }>();
   let n = 0;
   const progress = options.onProgress;
+  // The last event's builder and totals: consecutive samples nearly always share the event.
+  let lastEvent = NaN;
+  let current = new ProfileBuilder();
+  let total = { samples: 0, weight: 0 };
   try {
-    for await (const item of input) {
-      if (item.kind === "record") continue;
-      const s = item.sample;
-      const sample = byWeight ? { ...s, weight: 1 } : s;
-      if (builderFor(s.event).add(sample)) {
+    await input.drive((s, framesKey) => {
+      if (s.event !== lastEvent) {
+        lastEvent = s.event;
+        current = builderFor(s.event);
         let t = totals.get(s.event);
         if (t === undefined) totals.set(s.event, t = { samples: 0, weight: 0 });
-        t.samples++;
-        t.weight += sample.weight;
+        total = t;
+      }
+      // The sink's object is reused per sample: counting samples rewrites its weight.
+      if (byWeight) (s as MutableSample).weight = 1;
+      if (current.add(s, framesKey)) {
+        total.samples++;
+        total.weight += s.weight;
       }
       if (progress && (++n & 1023) === 0) progress(input.bytesRead, input.info.size);
-    }
+    });
   } finally {
     input.close();
   }

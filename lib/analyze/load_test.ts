@@ -124,13 +124,44 @@ Deno.test({
 Deno.test({
   name: "loadProfile matches perf report on a workload recorded now",
   ignore: !PERF_RECORDS,
-}, async () => {
+}, async (t) => {
   const dir = await Deno.makeTempDir();
   try {
     const data = await recordBurn(dir, ["-g", "--sample-cpu", "-F", "997"], 120);
     const perf = await runPerf(["report", "-i", data, "--stdio", "--no-children", "--sort", "sym"]);
     assert.equal(perf.code, 0, perf.stderr);
     assert.equal(normalise(await ourReport(data, false, "callee")), normalise(perf.stdout));
+    // --children, line by line: entries of equal overhead in perf's order (callers
+    // above callees in one thread, then perf's rbtree order), call graphs included.
+    const busy = await recordBurn(dir, ["-g", "-F", "2000"], 300);
+    const loaded = await loadProfile(busy);
+    const strict = (text: string) => {
+      let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
+      const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
+      if (tip > 0) lines = lines.slice(0, tip - 1);
+      while (lines.length && lines[lines.length - 1] === "") lines.pop();
+      return lines;
+    };
+    for (const sort of ["sym", "comm,dso,sym"] as const) {
+      for (const extra of [[], ["-n"]]) {
+        await t.step(`--children --sort ${sort} ${extra.join(" ")}`, async () => {
+          const live = await runPerf(
+            ["report", "-i", busy, "--stdio", "--children", "--sort", sort, ...extra],
+          );
+          assert.equal(live.code, 0, live.stderr);
+          const ours = textReport(loaded.profile, {
+            sort: sort === "sym" ? ["sym"] : ["comm", "dso", "sym"],
+            children: true,
+            showSamples: extra.length > 0,
+            eventName: loaded.events[loaded.event].name,
+          });
+          const want = strict(live.stdout), got = strict(ours);
+          const at = want.findIndex((l, i) => l !== got[i]);
+          assert.equal(at, -1, `line ${at + 1}:\n  perf: ${want[at]}\n  ours: ${got[at]}`);
+          assert.equal(got.length, want.length);
+        });
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -447,6 +478,102 @@ Deno.test("openRecords and loadProfile read a callring capture (auto-detected)",
     assert.equal(r.profile.samples, 100);
     assert.equal(r.profile.lost.lostRecords, 3);
     assert.equal(r.events[0].name, "cpu-clock");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("repeated callchains resolve again after their process's maps change (MMAP, FORK)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/remap.data`;
+    const attr = defaultAttr({
+      type: 1,
+      config: 0n,
+      samplePeriod: 1000,
+      sampleType: SampleType.IP | SampleType.TID | SampleType.TIME | SampleType.CALLCHAIN |
+        SampleType.PERIOD,
+      flags: 2 ** AttrFlag.sampleIdAll,
+    });
+    const w = await PerfDataWriter.create(path, { events: [{ attr, name: "cpu-clock" }] });
+    const chain = BigUint64Array.from([0xfffffffffffffe00n, 0x401010n, 0x402020n]);
+    let time = 1;
+    const sample = (pid: number) =>
+      w.writeSample({ ip: 0x401010n, pid, tid: pid, time: time++, period: 1, callchain: chain });
+    const mmap = (pid: number, filename: string) =>
+      w.writeRecord({
+        type: RecordType.MMAP,
+        misc: 2, // PERF_RECORD_MISC_USER
+        size: 0,
+        pid,
+        tid: pid,
+        addr: 0x400000n,
+        len: 0x10000n,
+        pgoff: 0n,
+        filename,
+        sampleId: { pid, tid: pid, time: time++ },
+      });
+    await w.writeRecord({
+      type: RecordType.COMM,
+      misc: 0,
+      size: 0,
+      pid: 7,
+      tid: 7,
+      comm: "t",
+      sampleId: { pid: 7, tid: 7, time: time++ },
+    });
+    await sample(7);
+    await sample(7);
+    await sample(8); // no maps yet for either process
+    await mmap(7, "/nonexistent/first.so");
+    await sample(7);
+    await sample(8); // pid 8 is not affected by pid 7's map
+    await w.writeRecord({
+      type: RecordType.FORK,
+      misc: 0,
+      size: 0,
+      pid: 8,
+      ppid: 7,
+      tid: 8,
+      ptid: 7,
+      time: time,
+      sampleId: { pid: 8, tid: 8, time: time++ },
+    });
+    await sample(8); // inherited pid 7's maps
+    await mmap(7, "/nonexistent/second.so");
+    await sample(7);
+    await sample(8);
+    await w.close();
+
+    const dsos: string[] = [];
+    const arrays: (readonly FrameRef[])[] = [];
+    for await (const item of await openRecords(path)) {
+      if (item.kind !== "sample") continue;
+      dsos.push(`${item.sample.pid}:${item.sample.frames.map((f) => f.dso ?? "-").join(",")}`);
+      arrays.push(item.sample.frames);
+    }
+    assert.deepEqual(dsos, [
+      "7:-,-",
+      "7:-,-",
+      "8:-,-",
+      "7:/nonexistent/first.so,/nonexistent/first.so",
+      "8:-,-",
+      "8:/nonexistent/first.so,/nonexistent/first.so",
+      "7:/nonexistent/second.so,/nonexistent/second.so",
+      "8:/nonexistent/first.so,/nonexistent/first.so",
+    ]);
+    // The same chain in the same maps shares its resolved frames.
+    assert.equal(arrays[0], arrays[1]);
+    const r = await loadProfile(path);
+    assert.equal(r.profile.samples, 8);
+    const folded = foldedStacks(r.profile);
+    assert.equal(
+      folded,
+      ":8;[unknown];[unknown] 2\n" +
+        "t;[first.so];[first.so] 3\n" +
+        "t;[second.so];[second.so] 1\n" +
+        "t;[unknown];[unknown] 2\n",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

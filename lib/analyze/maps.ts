@@ -175,6 +175,17 @@ function isKernelEvent(ev: MmapEvent): boolean {
 export class MapList {
   #maps: MapEntry[] = [];
   #last: MapEntry | undefined;
+  #version = 0;
+
+  /**
+   * Changes on every {@linkcode MapList.insert}: caches of what addresses
+   * resolve to through this list are valid while it stays the same.
+   *
+   * @returns The version number.
+   */
+  get version(): number {
+    return this.#version;
+  }
 
   /**
    * The mappings of this list.
@@ -207,6 +218,7 @@ export class MapList {
     out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     this.#maps = out;
     this.#last = undefined;
+    this.#version++;
   }
 
   /**
@@ -295,6 +307,16 @@ export class AddressSpaces {
    */
   process(pid: number): MapList {
     return this.#process(pid);
+  }
+
+  /**
+   * The maps of a process, if any were recorded or inherited.
+   *
+   * @param pid Process id.
+   * @returns Its map list, or undefined (no list is created).
+   */
+  existingProcess(pid: number): MapList | undefined {
+    return this.#processes.get(pid);
   }
 
   #process(pid: number): MapList {

@@ -118,7 +118,7 @@ export class ProfileLimitError extends RangeError {
   }
 }
 
-/** Maximum number of distinct frames (frame ids are packed with node ids into one number key). */
+/** Maximum number of distinct frames. */
 export const MAX_FRAMES = 2 ** 26;
 /** Maximum number of trie nodes. */
 export const MAX_NODES = 2 ** 27;
@@ -136,6 +136,20 @@ export function emptyLost(): LostAccounting {
     damagedRecords: 0,
     damagedEstimate: 0,
   };
+}
+
+/**
+ * Registered symbol under which a symbolizer that hands out one
+ * {@linkcode FrameRef} object per frame, fields never changed, may tag it
+ * with a process-unique integer (a non-enumerable own property). Tagged
+ * frames are interned by their tag, without a key string or a WeakMap.
+ * `lib/analyze/load.ts` tags its frames.
+ */
+const FRAME_TAG: unique symbol = Symbol.for("callring.frameTag");
+
+/** What {@linkcode FRAME_TAG} looks like on a tagged frame. */
+interface Tagged {
+  readonly [FRAME_TAG]?: number;
 }
 
 /** Interned frames: id -> fields, and key -> id. */
@@ -156,6 +170,7 @@ export class FrameTable {
   readonly inlined: boolean[] = [];
   readonly #ids = new Map<string, number>();
   readonly #byObject = new WeakMap<FrameRef, number>();
+  readonly #byTag = new Map<number, number>();
 
   /** Number of interned frames. */
   get size(): number {
@@ -169,7 +184,17 @@ export class FrameTable {
    * @returns Its id.
    */
   intern(frame: FrameRef): number {
-    // Fast path: symbolizers that hand out one FrameRef object per frame skip the key build.
+    // Fast paths: symbolizers that hand out one FrameRef object per frame skip the key build.
+    const tag = (frame as Tagged)[FRAME_TAG];
+    if (tag !== undefined) {
+      let id = this.#byTag.get(tag);
+      if (id === undefined) {
+        const kind = frame.kernel ? "kernel" : "user";
+        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true);
+        this.#byTag.set(tag, id);
+      }
+      return id;
+    }
     let id = this.#byObject.get(frame);
     if (id === undefined) {
       const kind = frame.kernel ? "kernel" : "user";
@@ -289,6 +314,62 @@ export interface ProfileBuilderOptions {
   markTruncated?: boolean;
 }
 
+/** Path variant of a context marker frame (0: none). */
+const CONTEXT_VARIANT: Record<SampleContext, number> = { task: 0, softirq: 1, hardirq: 2, nmi: 3 };
+
+/**
+ * Open-addressing hash index from a pair of non-negative int32 keys to a
+ * non-negative int32 value (-1: absent). Look up a slot, then read it or
+ * insert at it; no deletion. Numbers stay small integers (no heap numbers,
+ * no string keys), which keeps the trie and stack indexes cheap per sample.
+ */
+class PairIndex {
+  /** Per slot: key a, key b, value (-1: empty); one cache line per probe. */
+  #slots = new Int32Array(3 * 1024).fill(-1);
+  #mask = 1023;
+  #size = 0;
+
+  /** The slot holding (a, b), or the empty slot where it belongs. */
+  slot(a: number, b: number): number {
+    const mask = this.#mask;
+    const slots = this.#slots;
+    let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ (b >>> 16), 0x85ebca6b);
+    h = (h ^ (h >>> 15)) & mask;
+    while (slots[3 * h + 2] >= 0 && (slots[3 * h] !== a || slots[3 * h + 1] !== b)) {
+      h = (h + 1) & mask;
+    }
+    return h;
+  }
+
+  /** The value at a slot (-1 when empty). */
+  valueAt(slot: number): number {
+    return this.#slots[3 * slot + 2];
+  }
+
+  /** Stores (a, b) -> value at the empty slot {@linkcode slot} returned. */
+  insertAt(slot: number, a: number, b: number, value: number): void {
+    const slots = this.#slots;
+    slots[3 * slot] = a;
+    slots[3 * slot + 1] = b;
+    slots[3 * slot + 2] = value;
+    if (++this.#size * 2 > this.#mask) this.#grow();
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    const len = (this.#mask + 1) * 2;
+    this.#slots = new Int32Array(3 * len).fill(-1);
+    this.#mask = len - 1;
+    for (let i = 0; i < old.length; i += 3) {
+      if (old[i + 2] < 0) continue;
+      const s = 3 * this.slot(old[i], old[i + 1]);
+      this.#slots[s] = old[i];
+      this.#slots[s + 1] = old[i + 1];
+      this.#slots[s + 2] = old[i + 2];
+    }
+  }
+}
+
 /** Name of the synthetic frame marking truncated stacks. */
 export const TRUNCATED_FRAME = "[truncated]";
 
@@ -304,8 +385,12 @@ export class ProfileBuilder {
   #nodeCount = 1; // node 0 is the root (no frame)
   #parent = new Int32Array(1024);
   #frame = new Int32Array(1024);
-  #childIndex = new Map<number, number>();
-  #stackIndex = new Map<number, number>();
+  readonly #childIndex = new PairIndex();
+  readonly #stackIndex = new PairIndex();
+  /** Stack record by (caller's frames key * 8 + path variant, class * 2 + truncated). */
+  readonly #stackByLeaf = new PairIndex();
+  /** Direct-mapped cache of recent sample classes, checked before the string-keyed index. */
+  readonly #recentClass = new Int32Array(256).fill(-1);
   #stackCount = 0;
   #stackNode = new Int32Array(1024);
   #stackClass = new Int32Array(1024);
@@ -338,27 +423,51 @@ export class ProfileBuilder {
 
   /**
    * Adds one sample (unless the filter rejects it).
+   *
+   * With `framesKey`, the caller names the contents of `sample.frames`: a
+   * non-negative integer below 2^28 that it passes again only with equal
+   * frames (the same frame objects in the same order), as a symbolizer that
+   * shares one frames array per distinct callchain can. The stack record is
+   * then found by (key, class) without walking the trie.
+   *
    * @param sample The sample; frames leaf-first.
+   * @param framesKey Optional name of the frames' contents (see above).
    * @returns True when kept.
    */
-  add(sample: StackSample): boolean {
+  add(sample: StackSample, framesKey = -1): boolean {
     this.#samplesRead++;
     if (this.#options.filter && !this.#options.filter(sample)) return false;
-    const path = this.#path;
-    path.length = 0;
     const truncated = sample.truncated && this.#options.markTruncated !== false;
-    if (truncated) path.push(this.#frames.internMarker(TRUNCATED_FRAME, "truncated"));
     const ctx = sample.context;
-    if (this.#options.contextMarkers && ctx !== undefined && ctx !== "task") {
-      path.push(this.#frames.internMarker(`[${ctx}]`, "marker"));
-    }
-    for (let i = sample.frames.length - 1; i >= 0; i--) {
-      path.push(this.#frames.intern(sample.frames[i]));
-    }
+    const marked = this.#options.contextMarkers === true && ctx !== undefined && ctx !== "task";
+    const frames = sample.frames;
     const cls = this.#internClass(sample.pid, sample.tid, sample.cpu, sample.comm, ctx);
-    this.#addPath(path, cls, sample.weight, 1, sample.truncated);
+    const sub = cls * 2 + (sample.truncated ? 1 : 0);
     if (sample.time < this.#timeMin) this.#timeMin = sample.time;
     if (sample.time > this.#timeMax) this.#timeMax = sample.time;
+    // Frames named by the caller: the stack record is found by (key, path variant, class)
+    // in one lookup, without walking the trie.
+    let leafKey = -1;
+    let memo = -1;
+    if (framesKey >= 0 && framesKey < 0x1000_0000) {
+      leafKey = framesKey * 8 + (truncated ? 1 : 0) +
+        (marked ? 2 * CONTEXT_VARIANT[ctx as SampleContext] : 0);
+      memo = this.#stackByLeaf.slot(leafKey, sub);
+      const idx = this.#stackByLeaf.valueAt(memo);
+      if (idx >= 0) {
+        this.#count(idx, sample.weight, 1, sample.truncated);
+        return true;
+      }
+    }
+    const path = this.#path;
+    path.length = 0;
+    if (truncated) path.push(this.#frames.internMarker(TRUNCATED_FRAME, "truncated"));
+    if (marked) path.push(this.#frames.internMarker(`[${ctx}]`, "marker"));
+    for (let i = frames.length - 1; i >= 0; i--) path.push(this.#frames.intern(frames[i]));
+    let node = 0;
+    for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
+    const idx = this.#addStack(node, cls, sample.weight, 1, sample.truncated);
+    if (memo >= 0) this.#stackByLeaf.insertAt(memo, leafKey, sub, idx);
     return true;
   }
 
@@ -442,6 +551,14 @@ export class ProfileBuilder {
     comm: string,
     context: SampleContext | undefined,
   ): number {
+    const slot = (Math.imul(tid, 0x9e3779b1) ^ Math.imul(cpu + 1, 0x85ebca6b) ^ pid) >>> 24;
+    const recent = this.#recentClass[slot];
+    if (recent >= 0) {
+      const c = this.#classes[recent];
+      if (
+        c.tid === tid && c.pid === pid && c.cpu === cpu && c.comm === comm && c.context === context
+      ) return recent;
+    }
     const key = `${pid}\u0000${tid}\u0000${cpu}\u0000${context ?? ""}\u0000${comm}`;
     let id = this.#classIndex.get(key);
     if (id === undefined) {
@@ -450,6 +567,7 @@ export class ProfileBuilder {
       this.#classes.push({ pid, tid, cpu, comm, context });
       this.#classIndex.set(key, id);
     }
+    this.#recentClass[slot] = id;
     return id;
   }
 
@@ -461,17 +579,35 @@ export class ProfileBuilder {
     truncated: boolean,
   ): void {
     let node = 0;
-    for (const frame of path) node = this.#child(node, frame);
-    const key = node * MAX_CLASSES * 2 + cls * 2 + (truncated ? 1 : 0);
-    let idx = this.#stackIndex.get(key);
-    if (idx === undefined) {
+    for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
+    this.#addStack(node, cls, weight, samples, truncated);
+  }
+
+  /** Add to the stack record of (node, class, truncated), created when new; its index. */
+  #addStack(
+    node: number,
+    cls: number,
+    weight: number,
+    samples: number,
+    truncated: boolean,
+  ): number {
+    const index = this.#stackIndex;
+    const sub = cls * 2 + (truncated ? 1 : 0);
+    const slot = index.slot(node, sub);
+    let idx = index.valueAt(slot);
+    if (idx < 0) {
       idx = this.#stackCount++;
       if (idx >= this.#stackNode.length) this.#growStacks();
-      this.#stackIndex.set(key, idx);
+      index.insertAt(slot, node, sub, idx);
       this.#stackNode[idx] = node;
       this.#stackClass[idx] = cls;
       this.#stackTruncated[idx] = truncated ? 1 : 0;
     }
+    this.#count(idx, weight, samples, truncated);
+    return idx;
+  }
+
+  #count(idx: number, weight: number, samples: number, truncated: boolean): void {
     this.#stackWeight[idx] += weight;
     this.#stackSamples[idx] += samples;
     this.#samplesKept += samples;
@@ -480,9 +616,10 @@ export class ProfileBuilder {
   }
 
   #child(parent: number, frame: number): number {
-    const key = parent * MAX_FRAMES + frame;
-    let id = this.#childIndex.get(key);
-    if (id !== undefined) return id;
+    const index = this.#childIndex;
+    const slot = index.slot(parent, frame);
+    let id = index.valueAt(slot);
+    if (id >= 0) return id;
     id = this.#nodeCount++;
     if (id >= MAX_NODES) throw new ProfileLimitError("node", MAX_NODES);
     if (id >= this.#parent.length) {
@@ -496,7 +633,7 @@ export class ProfileBuilder {
     }
     this.#parent[id] = parent;
     this.#frame[id] = frame;
-    this.#childIndex.set(key, id);
+    index.insertAt(slot, parent, frame, id);
     return id;
   }
 

@@ -82,3 +82,43 @@ Deno.test("unresolved frames are keyed by address and named 0x...", () => {
     })()
   );
 });
+
+Deno.test("add with a framesKey builds the same profile as without, per class and variant", () => {
+  const stacks = [["main", "a", "leaf"], ["main", "b"], ["main", "a", "leaf2"]];
+  // One frames array per stack, shared by every sample that has it (as load.ts does).
+  const shared = stacks.map((s) => sampleOf(s, 1).frames);
+  const plain = new ProfileBuilder({ contextMarkers: true });
+  const keyed = new ProfileBuilder({ contextMarkers: true });
+  for (let i = 0; i < 200; i++) {
+    const k = i % 3;
+    const s = {
+      ...sampleOf(stacks[k], 1 + (i % 5), { tid: 10 + (i % 4), cpu: i % 2 }),
+      frames: shared[k],
+      truncated: i % 7 === 0,
+      context: i % 11 === 0 ? "softirq" as const : "task" as const,
+    };
+    plain.add(s);
+    keyed.add(s, k);
+  }
+  const a = plain.build();
+  const b = keyed.build();
+  for (
+    const field of [
+      "nodeParent",
+      "nodeFrame",
+      "nodeSelf",
+      "stackNode",
+      "stackClass",
+      "stackWeight",
+      "stackSamples",
+      "stackTruncated",
+    ] as const
+  ) eq(b[field], a[field], field);
+  eq(b.classes, a.classes);
+  eq(b.frames.names, a.frames.names);
+  eq([b.samples, b.totalWeight, b.truncatedSamples], [
+    a.samples,
+    a.totalWeight,
+    a.truncatedSamples,
+  ]);
+});

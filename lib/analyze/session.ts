@@ -7,7 +7,7 @@
  */
 
 import { type PerfRecord, RecordType } from "../abi/mod.ts";
-import type { AddressResolver, ResolvedAddress } from "../output/perf_script.ts";
+import type { AddressResolver, ResolvedAddress, ResolverScope } from "../output/perf_script.ts";
 import {
   type InlineNode,
   inlineNodes,
@@ -16,9 +16,12 @@ import {
   type InlineTarget,
   inlineTarget,
 } from "./inlines.ts";
-import { AddressSpaces, mapIp } from "./maps.ts";
+import { AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER, mapIp } from "./maps.ts";
 import { Symbolizer, type SymbolizerOptions } from "./symbolize.ts";
 import { ThreadTable } from "./threads.ts";
+
+/** The scope of addresses no map list covers (they print raw and unresolved). */
+const NO_MAPS_SCOPE: ResolverScope = Object.freeze({ version: 0 });
 
 /**
  * Threads, maps and symbols of one recording.
@@ -94,7 +97,12 @@ export class PerfSession {
   }
 
   /**
-   * An {@linkcode AddressResolver} over this session's maps.
+   * An {@linkcode AddressResolver} over this session's maps. Its scopes
+   * ({@linkcode AddressResolver.scope}) are the machine's kernel map list
+   * and each process's map list: every address resolves the same while the
+   * list's `version` stays the same (and, with a function `withSymbols`,
+   * while its answer stays the same: callers that change it clear their
+   * caches).
    *
    * @param withSymbols Resolve symbols and dsos (loads ELF files and kallsyms);
    *   false resolves only the map-relative address perf prints. A function is
@@ -104,6 +112,11 @@ export class PerfSession {
   resolver(withSymbols: boolean | (() => boolean)): AddressResolver {
     const symbols = typeof withSymbols === "function" ? withSymbols : () => withSymbols;
     return {
+      scope: (pid, _tid, cpumode): ResolverScope => {
+        if (cpumode === CPUMODE_KERNEL) return this.spaces.kernel;
+        if (cpumode === CPUMODE_USER) return this.spaces.existingProcess(pid) ?? NO_MAPS_SCOPE;
+        return NO_MAPS_SCOPE;
+      },
       resolve: (pid, _tid, cpumode, addr): ResolvedAddress | undefined => {
         if (symbols()) {
           const r = this.symbolizer.resolve(this.spaces, pid, addr, cpumode);

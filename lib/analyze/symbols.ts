@@ -53,10 +53,16 @@ export interface BuildOptions {
 
 const TWO_32 = 0x1_0000_0000;
 const MASK_32 = 0xffff_ffffn;
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 
-/** Split a u64 into [hi, lo] u32 halves. */
+const SPLIT64 = new BigUint64Array(1);
+const SPLIT32 = new Uint32Array(SPLIT64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Split a u64 into [hi, lo] u32 halves (other values: their low 64 bits, two's complement). */
 function halves(value: bigint): [number, number] {
-  return [Number(value >> 32n), Number(value & MASK_32)];
+  SPLIT64[0] = value; // ToBigUint64: modulo 2^64, no BigInt allocated
+  return LITTLE_ENDIAN ? [SPLIT32[1]!, SPLIT32[0]!] : [SPLIT32[0]!, SPLIT32[1]!];
 }
 
 /** Count leading underscores, as perf's `prefix_underscores_count`. */
@@ -107,23 +113,64 @@ export class SymbolTable {
   readonly #names: (string | undefined)[];
   readonly #nameSource: NameSource;
 
-  private constructor(symbols: Working[], nameSource: NameSource) {
-    const n = symbols.length;
-    this.length = n;
-    this.#startHi = new Uint32Array(n);
-    this.#startLo = new Uint32Array(n);
-    this.#endHi = new Uint32Array(n);
-    this.#endLo = new Uint32Array(n);
-    this.#nameRefs = new Int32Array(n);
-    this.#names = new Array(n);
+  private constructor(
+    startHi: Uint32Array,
+    startLo: Uint32Array,
+    endHi: Uint32Array,
+    endLo: Uint32Array,
+    nameRefs: Int32Array,
+    names: (string | undefined)[],
+    nameSource: NameSource,
+  ) {
+    this.length = startHi.length;
+    this.#startHi = startHi;
+    this.#startLo = startLo;
+    this.#endHi = endHi;
+    this.#endLo = endLo;
+    this.#nameRefs = nameRefs;
+    this.#names = names;
     this.#nameSource = nameSource;
+  }
+
+  static #pack(symbols: Working[], nameSource: NameSource): SymbolTable {
+    const n = symbols.length;
+    const startHi = new Uint32Array(n), startLo = new Uint32Array(n);
+    const endHi = new Uint32Array(n), endLo = new Uint32Array(n);
+    const nameRefs = new Int32Array(n);
+    const names: (string | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const s = symbols[i];
-      [this.#startHi[i], this.#startLo[i]] = halves(s.start);
-      [this.#endHi[i], this.#endLo[i]] = halves(s.end);
-      this.#nameRefs[i] = s.nameRef;
-      this.#names[i] = s.name;
+      [startHi[i], startLo[i]] = halves(s.start);
+      [endHi[i], endLo[i]] = halves(s.end);
+      nameRefs[i] = s.nameRef;
+      names[i] = s.name;
     }
+    return new SymbolTable(startHi, startLo, endHi, endLo, nameRefs, names, nameSource);
+  }
+
+  /**
+   * Pack symbols whose `[start, end)` ranges, as u32 halves, are final and
+   * sorted by start (the BigInt-free path of kallsyms loading). Symbol `i`
+   * is named `nameSource(i)`, asked on first use.
+   *
+   * @param startHi High halves of the starts.
+   * @param startLo Low halves of the starts.
+   * @param endHi High halves of the (exclusive) ends.
+   * @param endLo Low halves of the ends.
+   * @param nameSource The name of symbol `i`.
+   * @returns The packed table.
+   */
+  static fromSortedHalves(
+    startHi: Uint32Array,
+    startLo: Uint32Array,
+    endHi: Uint32Array,
+    endLo: Uint32Array,
+    nameSource: NameSource,
+  ): SymbolTable {
+    const n = startHi.length;
+    const nameRefs = new Int32Array(n);
+    for (let i = 0; i < n; i++) nameRefs[i] = i;
+    return new SymbolTable(startHi, startLo, endHi, endLo, nameRefs, new Array(n), nameSource);
   }
 
   /**
@@ -137,6 +184,106 @@ export class SymbolTable {
    * @returns The packed table.
    */
   static build(raw: RawSymbol[], nameSource: NameSource, options: BuildOptions = {}): SymbolTable {
+    const n = raw.length;
+    // Work on u32 halves (BigInt only to split the inputs).
+    const sh0 = new Uint32Array(n), sl0 = new Uint32Array(n);
+    const zh0 = new Uint32Array(n), zl0 = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = raw[i]!;
+      if (r.start < 0n || r.start > MAX_U64 || r.size < 0n || r.size > MAX_U64) {
+        return SymbolTable.#buildBig(raw, nameSource, options);
+      }
+      [sh0[i], sl0[i]] = halves(r.start);
+      if (r.size !== 0n) [zh0[i], zl0[i]] = halves(r.size);
+    }
+    // Stable sort keeps file order among equal starts (rb-tree inserts equal keys to the right).
+    const order: number[] = new Array(n);
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      if (i > 0 && (sh0[i - 1]! > sh0[i]! || (sh0[i - 1] === sh0[i] && sl0[i - 1]! > sl0[i]!))) {
+        sorted = false;
+      }
+    }
+    if (!sorted) order.sort((a, b) => (sh0[a]! - sh0[b]!) || (sl0[a]! - sl0[b]!) || (a - b));
+    const sh = new Uint32Array(n), sl = new Uint32Array(n);
+    const eh = new Uint32Array(n), el = new Uint32Array(n);
+    const binding = new Uint8Array(n);
+    const nameRefs = new Int32Array(n);
+    const names: (string | undefined)[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const o = order[k]!;
+      const h = sh0[o]!, l = sl0[o]!;
+      sh[k] = h;
+      sl[k] = l;
+      // end = start + size (mod 2^64), start for size 0
+      const lo = l + zl0[o]!;
+      el[k] = lo >>> 0;
+      eh[k] = (h + zh0[o]! + (lo >= TWO_32 ? 1 : 0)) >>> 0;
+      binding[k] = raw[o]!.binding;
+      nameRefs[k] = raw[o]!.nameRef;
+    }
+    const nameOf = (k: number): string => (names[k] ??= nameSource(nameRefs[k]!));
+    const isZero = (k: number) => eh[k] === sh[k] && el[k] === sl[k];
+    // symbols__fixup_end: a zero-sized symbol ends where the next one starts (the
+    // kallsyms variant: a page past itself at a kernel/module boundary), the
+    // last one a page past its page.
+    const isKallsyms = options.isKallsyms === true;
+    for (let k = 1; k < n; k++) {
+      const prev = k - 1;
+      if (!isZero(prev)) continue;
+      if (isKallsyms && (nameOf(prev).includes("[") !== nameOf(k).includes("["))) {
+        roundupPageAt(eh, el, prev, eh[prev]!, el[prev]!, 4096, 0);
+      } else {
+        eh[prev] = sh[k]!;
+        el[prev] = sl[k]!;
+      }
+    }
+    if (n > 0 && isZero(n - 1)) roundupPageAt(eh, el, n - 1, sh[n - 1]!, sl[n - 1]!, 0, 4096);
+    // symbols__fixup_duplicate: of symbols sharing a start, keep choose_best_symbol's pick.
+    const prefersFirst = (a: number, b: number): boolean => {
+      const za = isZero(a), zb = isZero(b);
+      if (zb && !za) return true;
+      if (za && !zb) return false;
+      const wa = binding[a] === STB_WEAK, wb = binding[b] === STB_WEAK;
+      if (wb && !wa) return true;
+      if (wa && !wb) return false;
+      const ga = binding[a] === STB_GLOBAL, gb = binding[b] === STB_GLOBAL;
+      if (ga && !gb) return true;
+      if (gb && !ga) return false;
+      return prefersByName(nameOf(a), nameOf(b));
+    };
+    const kept: number[] = [];
+    let curr = 0;
+    for (let k = 1; k < n; k++) {
+      if (sh[curr] !== sh[k] || sl[curr] !== sl[k]) {
+        kept.push(curr);
+        curr = k;
+      } else if (!prefersFirst(curr, k)) curr = k;
+    }
+    if (n > 0) kept.push(curr);
+    if (kept.length === n) {
+      return new SymbolTable(sh, sl, eh, el, nameRefs, names, nameSource);
+    }
+    const m = kept.length;
+    const a = new Uint32Array(m), b = new Uint32Array(m);
+    const c = new Uint32Array(m), d = new Uint32Array(m);
+    const refs = new Int32Array(m);
+    const nm: (string | undefined)[] = new Array(m);
+    for (let q = 0; q < m; q++) {
+      const k = kept[q]!;
+      a[q] = sh[k]!;
+      b[q] = sl[k]!;
+      c[q] = eh[k]!;
+      d[q] = el[k]!;
+      refs[q] = nameRefs[k]!;
+      nm[q] = names[k];
+    }
+    return new SymbolTable(a, b, c, d, refs, nm, nameSource);
+  }
+
+  /** {@linkcode SymbolTable.build} on BigInts (inputs outside u64). */
+  static #buildBig(raw: RawSymbol[], nameSource: NameSource, options: BuildOptions): SymbolTable {
     const syms: Working[] = raw.map((r) => ({
       start: r.start,
       end: r.size !== 0n ? r.start + r.size : r.start,
@@ -144,12 +291,11 @@ export class SymbolTable {
       type: r.type,
       nameRef: r.nameRef,
     }));
-    // Stable sort keeps file order among equal starts (rb-tree inserts equal keys to the right).
     syms.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     const nameOf = (s: Working): string => (s.name ??= nameSource(s.nameRef));
     fixupEnd(syms, options.isKallsyms === true, nameOf);
     const kept = fixupDuplicate(syms, nameOf);
-    return new SymbolTable(kept, nameSource);
+    return SymbolTable.#pack(kept, nameSource);
   }
 
   /**
@@ -172,7 +318,7 @@ export class SymbolTable {
       nameRef: f.nameRef,
     }));
     syms.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    return new SymbolTable(syms, nameSource);
+    return SymbolTable.#pack(syms, nameSource);
   }
 
   /**
@@ -271,6 +417,47 @@ function fixupEnd(syms: Working[], isKallsyms: boolean, nameOf: (s: Working) => 
   }
   const last = syms[syms.length - 1];
   if (last.end === last.start) last.end = roundupPage(last.start) + 4096n;
+}
+
+/** The name rules of perf 6.1 `choose_best_symbol`: true when `na` wins over `nb`. */
+function prefersByName(na: string, nb: string): boolean {
+  const ua = prefixUnderscores(na), ub = prefixUnderscores(nb);
+  if (ub > ua) return true;
+  if (ua > ub) return false;
+  // perf compares strlen (bytes); names are ASCII in practice.
+  if (na.length > nb.length) return true;
+  if (na.length < nb.length) return false;
+  // arch__choose_best_symbol: avoid "SyS" syscall aliases.
+  if (na.startsWith("SyS") || na.startsWith("compat_SyS")) return false;
+  return true;
+}
+
+/**
+ * Set symbol `k`'s end to `roundup(x + add, 4096) + extra` for x = (hi, lo),
+ * modulo 2^64, on u32 halves.
+ */
+function roundupPageAt(
+  eh: Uint32Array,
+  el: Uint32Array,
+  k: number,
+  hi: number,
+  lo: number,
+  add: number,
+  extra: number,
+): void {
+  let l = lo + add + 4095;
+  let h = hi;
+  if (l >= TWO_32) {
+    l -= TWO_32;
+    h = (h + 1) >>> 0;
+  }
+  l = l - (l % 4096) + extra;
+  if (l >= TWO_32) {
+    l -= TWO_32;
+    h = (h + 1) >>> 0;
+  }
+  eh[k] = h;
+  el[k] = l;
 }
 
 /** perf 6.1 `choose_best_symbol`: true when `a` wins over `b`. */

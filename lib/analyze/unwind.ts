@@ -20,7 +20,10 @@
  *   `maxStack` frames (127 by default, the first IP included);
  * - when a mapped ELF has CFI but no FDE for the IP, libunwind's RBP-frame
  *   guess is used (`[rbp]` = caller RBP, `[rbp + 8]` = return address,
- *   rejected when RBP is 0, below the CFA or more than 0x4000 above it).
+ *   rejected when RBP is 0, below the CFA or more than 0x4000 above it);
+ * - `[vdso]` mappings are unwound with this process's own vdso image (its
+ *   `.eh_frame`), as perf does (`tools/perf/util/vdso.c` copies perf's own
+ *   `[vdso]`); see {@linkcode ElfCache}.
  *
  * {@linkcode fullCallchain} joins the kernel part of PERF_SAMPLE_CALLCHAIN
  * (callee order, context markers dropped) with the unwound user frames, the
@@ -29,7 +32,7 @@
  * @module
  */
 
-import { ElfError, ElfFile, PT_LOAD } from "./elf.ts";
+import { ElfError, ElfFile, memorySource, PT_LOAD, readOwnVdso } from "./elf.ts";
 import {
   CfiError,
   CfiTable,
@@ -510,12 +513,34 @@ export function fullCallchain(
   return out.concat(userFrames.slice(0, maxStack));
 }
 
+/** Options of {@linkcode ElfCache}. */
+export interface ElfCacheOptions {
+  /**
+   * Image used for `[vdso]` mappings: a file path (e.g. perf's build-id
+   * cache copy), `false` for none (the walk then ends in the vdso), or
+   * undefined (default) for this process's own vdso ({@linkcode readOwnVdso}),
+   * which is what perf 6.1 does (`tools/perf/util/vdso.c`).
+   */
+  vdso?: string | false;
+}
+
 /**
  * Opens and caches the ELF files behind mappings by file name; files that
- * cannot be opened or parsed are remembered as missing.
+ * cannot be opened or parsed are remembered as missing. `[vdso]` mappings
+ * get the vdso image of this process (see {@linkcode ElfCacheOptions.vdso}).
  */
 export class ElfCache {
   readonly #files = new Map<string, ElfFile | null>();
+  readonly #vdso: string | false | undefined;
+
+  /**
+   * Create an empty cache.
+   *
+   * @param options Where the `[vdso]` image comes from.
+   */
+  constructor(options: ElfCacheOptions = {}) {
+    this.#vdso = options.vdso;
+  }
 
   /** An {@linkcode ElfLoader} bound to this cache. */
   readonly loader: ElfLoader = (mapping) => this.open(mapping.filename);
@@ -523,36 +548,58 @@ export class ElfCache {
   /**
    * Open (once) the ELF file at a path.
    *
-   * @param filename Path of the mapped file.
-   * @returns The parsed file, or undefined for pseudo-files (`[vdso]`,
-   *   `//anon`) and unreadable files.
+   * @param filename Path of the mapped file, or `[vdso]`.
+   * @returns The parsed file, or undefined for other pseudo-files
+   *   (`[stack]`, `//anon`), unreadable files, and `[vdso]` when no vdso
+   *   image is available.
    */
   open(filename: string): ElfFile | undefined {
     let f = this.#files.get(filename);
     if (f === undefined) {
       f = null;
-      if (filename.startsWith("/") && !filename.startsWith("//")) {
-        try {
-          f = ElfFile.open(filename);
-        } catch (e) {
-          // Missing or non-ELF files end unwinding at that map, as in perf.
-          if (
-            !(e instanceof ElfError || e instanceof Deno.errors.NotFound ||
-              e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.IsADirectory)
-          ) {
-            throw e;
-          }
-          f = null;
-        }
+      if (filename === VDSO_NAME) {
+        f = this.#openVdso();
+      } else if (filename.startsWith("/") && !filename.startsWith("//")) {
+        f = openElf(filename);
       }
       this.#files.set(filename, f);
     }
     return f ?? undefined;
   }
 
+  #openVdso(): ElfFile | null {
+    if (this.#vdso === false) return null;
+    if (this.#vdso !== undefined) return openElf(this.#vdso);
+    const image = readOwnVdso();
+    if (image === undefined) return null;
+    try {
+      return ElfFile.parse(memorySource(image, VDSO_NAME));
+    } catch (e) {
+      if (!(e instanceof ElfError)) throw e;
+      return null;
+    }
+  }
+
   /** Close every opened file. */
   close(): void {
     for (const f of this.#files.values()) f?.close();
     this.#files.clear();
+  }
+}
+
+const VDSO_NAME = "[vdso]";
+
+/** Open an ELF file; missing or non-ELF files give null (unwinding ends at that map, as in perf). */
+function openElf(path: string): ElfFile | null {
+  try {
+    return ElfFile.open(path);
+  } catch (e) {
+    if (
+      !(e instanceof ElfError || e instanceof Deno.errors.NotFound ||
+        e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.IsADirectory)
+    ) {
+      throw e;
+    }
+    return null;
   }
 }

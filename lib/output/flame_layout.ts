@@ -53,7 +53,8 @@ interface Node {
   kind: FlameKind;
   total: number;
   self: number;
-  children: Map<string, Node>;
+  /** Children by the interned number of their (kind, name). */
+  children: Map<number, Node>;
 }
 
 /**
@@ -64,24 +65,54 @@ interface Node {
  */
 export function flameLayout(profile: Profile, options: FlameLayoutOptions = {}): FlameLayout {
   const root: Node = { name: "all", kind: "marker", total: 0, self: 0, children: new Map() };
-  const child = (n: Node, name: string, kind: FlameKind) => {
-    const key = kind + "\u0000" + name;
+  // (kind, name) pairs interned to numbers once per frame and per class, not per stack.
+  const keys = new Map<string, number>();
+  const keyOf = (name: string, kind: FlameKind) => {
+    const text = kind + "\u0000" + name;
+    let k = keys.get(text);
+    if (k === undefined) keys.set(text, k = keys.size);
+    return k;
+  };
+  const frameKey = new Int32Array(profile.frames.size).fill(-2); // -2 not yet named, -1 skipped
+  const frameName: string[] = [];
+  const classKey = new Int32Array(profile.classes.length).fill(-1);
+  const className: string[] = [];
+  const child = (n: Node, key: number, name: string, kind: FlameKind) => {
     let c = n.children.get(key);
     if (!c) n.children.set(key, c = { name, kind, total: 0, self: 0, children: new Map() });
     return c;
   };
+  const kinds = profile.frames.kinds;
+  const nodeParent = profile.nodeParent;
+  const nodeFrame = profile.nodeFrame;
+  const path: number[] = [];
   for (let i = 0; i < profile.stackCount; i++) {
     const w = options.weight === "samples" ? profile.stackSamples[i] : profile.stackWeight[i];
     let n = root;
     n.total += w;
     if (options.processRoot !== false) {
-      n = child(n, profile.classes[profile.stackClass[i]].comm.replace(/ /g, "_"), "process");
+      const cls = profile.stackClass[i];
+      if (classKey[cls] < 0) {
+        className[cls] = profile.classes[cls].comm.replace(/ /g, "_");
+        classKey[cls] = keyOf(className[cls], "process");
+      }
+      n = child(n, classKey[cls], className[cls], "process");
       n.total += w;
     }
-    for (const f of profile.pathOf(profile.stackNode[i])) {
-      const name = foldedFrameName(profile, f);
-      if (name === undefined) continue;
-      n = child(n, name, profile.frames.kinds[f]);
+    path.length = 0;
+    for (let node = profile.stackNode[i]; node > 0; node = nodeParent[node]) {
+      path.push(nodeFrame[node]);
+    }
+    for (let p = path.length - 1; p >= 0; p--) {
+      const f = path[p];
+      let key = frameKey[f];
+      if (key === -2) {
+        const name = foldedFrameName(profile, f);
+        key = frameKey[f] = name === undefined ? -1 : keyOf(name, kinds[f]);
+        if (name !== undefined) frameName[f] = name;
+      }
+      if (key < 0) continue;
+      n = child(n, key, frameName[f], kinds[f]);
       n.total += w;
     }
     n.self += w;

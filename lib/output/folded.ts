@@ -92,26 +92,42 @@ export function stackcollapseComm(comm: string): string {
  */
 export function foldedCounts(profile: Profile, options: FoldedOptions = {}): Map<string, number> {
   const out = new Map<string, number>();
-  const names = new Map<number, string | undefined>();
+  // Frame and process names once per frame / class (regexes), not once per stack.
+  const names: (string | null | undefined)[] = new Array(profile.frames.size);
   const name = (f: number) => {
-    if (!names.has(f)) names.set(f, foldedFrameName(profile, f, options.annotateKernel));
-    return names.get(f);
+    let n = names[f];
+    if (n === undefined) n = names[f] = foldedFrameName(profile, f, options.annotateKernel) ?? null;
+    return n;
   };
-  for (let i = 0; i < profile.stackCount; i++) {
-    const cls = profile.classes[profile.stackClass[i]];
-    const parts: string[] = [];
-    if (!options.omitProcessName) {
+  const pnames: (string | undefined)[] = new Array(profile.classes.length);
+  const pnameOf = (c: number) => {
+    let pname = pnames[c];
+    if (pname === undefined) {
+      const cls = profile.classes[c];
       const comm = options.exactComm ? cls.comm : stackcollapseComm(cls.comm);
-      let pname = comm;
+      pname = comm;
       if (options.includeTid) pname = `${comm}-${cls.pid}/${cls.tid}`;
       else if (options.includePid) pname = `${comm}-${cls.pid}`;
-      parts.push(pname.replace(/ /g, "_"));
+      pname = pnames[c] = pname.replace(/ /g, "_");
     }
-    for (const f of profile.pathOf(profile.stackNode[i])) {
-      const n = name(f);
-      if (n !== undefined) parts.push(n);
+    return pname;
+  };
+  const parts: string[] = [];
+  for (let i = 0; i < profile.stackCount; i++) {
+    parts.length = 0;
+    if (!options.omitProcessName) parts.push(pnameOf(profile.stackClass[i]));
+    for (let node = profile.stackNode[i]; node > 0; node = profile.nodeParent[node]) {
+      const n = name(profile.nodeFrame[node]);
+      if (n !== null) parts.push(n);
     }
     if (parts.length === 0) continue;
+    // Frames were collected leaf-first after the process name: put them root-first.
+    const first = options.omitProcessName ? 0 : 1;
+    for (let a = first, b = parts.length - 1; a < b; a++, b--) {
+      const t = parts[a];
+      parts[a] = parts[b];
+      parts[b] = t;
+    }
     const key = parts.join(";");
     const c = options.count === "samples" ? profile.stackSamples[i] : profile.stackWeight[i];
     out.set(key, (out.get(key) ?? 0) + c);

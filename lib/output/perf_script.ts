@@ -10,6 +10,7 @@
 import {
   ContextMarkerLo,
   CpuMode,
+  HEX_DIGITS,
   hexBig,
   padStart,
   type PerfEventAttr,
@@ -243,6 +244,12 @@ export interface ResolvedAddress {
   dso: string | undefined;
 }
 
+/** What resolutions depend on besides the address (see {@linkcode AddressResolver.scope}). */
+export interface ResolverScope {
+  /** Changes whenever some address of the scope may resolve differently. */
+  readonly version: number;
+}
+
 /** Resolves sample addresses (implemented by the symbolizer). */
 export interface AddressResolver {
   /**
@@ -255,6 +262,19 @@ export interface AddressResolver {
    * @returns The resolution, or undefined when no map covers the address.
    */
   resolve(pid: number, tid: number, cpumode: number, addr: bigint): ResolvedAddress | undefined;
+  /**
+   * Optional: the scope answering lookups for `(pid, tid, cpumode)`, such
+   * as a process's map list. Two lookups of one address through the same
+   * scope object, with its `version` unchanged, must resolve the same, so
+   * printers may cache the text printed per scope and address. Without it
+   * nothing is cached.
+   *
+   * @param pid Process id of the sample.
+   * @param tid Thread id of the sample.
+   * @param cpumode `PERF_RECORD_MISC_*` cpumode.
+   * @returns The scope.
+   */
+  scope?(pid: number, tid: number, cpumode: number): ResolverScope;
 }
 
 /**
@@ -278,12 +298,441 @@ export interface ScriptPrinterOptions {
 
 const MARKER_HI = 0xffffffff;
 
+const encoder = new TextEncoder();
+
+/**
+ * A reused output buffer for {@linkcode ScriptPrinter.print}: text is
+ * written as bytes and handed to the sink in large chunks.
+ */
+export class ScriptOutput {
+  /** The buffer (valid from 0 to {@linkcode ScriptOutput.pos}). */
+  buf: Uint8Array;
+  /** Bytes used. */
+  pos = 0;
+  readonly #sink: ((bytes: Uint8Array) => void) | undefined;
+
+  /**
+   * Create an output.
+   *
+   * @param sink Receives the bytes in order; a chunk is valid only during the
+   *   call. Without a sink the buffer grows and keeps everything.
+   * @param size Buffer size (default 1 MiB).
+   */
+  constructor(sink?: (bytes: Uint8Array) => void, size: number = 1 << 20) {
+    this.#sink = sink;
+    this.buf = new Uint8Array(Math.max(4096, size));
+  }
+
+  /**
+   * Make room for `n` more bytes at {@linkcode ScriptOutput.pos} (flushing
+   * first if needed).
+   *
+   * @param n Bytes wanted.
+   */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    if (this.#sink === undefined) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+      next.set(this.buf.subarray(0, this.pos));
+      this.buf = next;
+      return;
+    }
+    this.flush();
+    if (n > this.buf.length) this.buf = new Uint8Array(n * 2);
+  }
+
+  /**
+   * Append bytes.
+   *
+   * @param b The bytes.
+   */
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /**
+   * Append text, UTF-8 encoded.
+   *
+   * @param text The text.
+   */
+  text(text: string): void {
+    this.room(text.length * 3);
+    this.pos += encoder.encodeInto(text, this.buf.subarray(this.pos)).written;
+  }
+
+  /** Hand everything buffered to the sink (without a sink: nothing). */
+  flush(): void {
+    if (this.pos === 0 || this.#sink === undefined) return;
+    this.#sink(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+}
+
+/**
+ * The fields of one sample for {@linkcode ScriptPrinter.print}, as numbers:
+ * u64 addresses as u32 halves, the callchain as `nr` entries in a
+ * `DataView`. Reuse one instance.
+ */
+export class ScriptSampleFields {
+  /** Process id (-1 without TID). */
+  pid: number = -1;
+  /** Thread id (-1 without TID). */
+  tid: number = -1;
+  /** CPU (0 without CPU). */
+  cpu = 0;
+  /** Time in ns (0 without TIME). */
+  time = 0;
+  /** Period (0 without PERIOD). */
+  period = 0;
+  /** High half of the ip. */
+  ipHi = 0;
+  /** Low half of the ip. */
+  ipLo = 0;
+  /** High half of ADDR. */
+  addrHi = 0;
+  /** Low half of ADDR. */
+  addrLo = 0;
+  /** Record header `misc` (cpumode in the low 3 bits). */
+  misc = 0;
+  /** Whether the sample has a callchain. */
+  hasChain = false;
+  /** The view holding the callchain entries. */
+  chainView: DataView = new DataView(new ArrayBuffer(8));
+  /** Byte offset of callchain entry 0 in {@linkcode ScriptSampleFields.chainView}. */
+  chainAt = 0;
+  /** Number of callchain entries (markers included). */
+  chainNr = 0;
+
+  /**
+   * Fill from a decoded sample.
+   *
+   * @param sample The sample.
+   * @param misc The record header's `misc`.
+   * @returns This object.
+   */
+  fromSample(sample: Sample, misc: number): this {
+    this.pid = sample.pid ?? -1;
+    this.tid = sample.tid ?? -1;
+    this.cpu = sample.cpu ?? 0;
+    this.time = sample.time ?? 0;
+    this.period = sample.period ?? 0;
+    const ip = sample.ip ?? 0n;
+    this.ipHi = Number(ip >> 32n);
+    this.ipLo = Number(ip & 0xffffffffn);
+    const addr = sample.addr ?? 0n;
+    this.addrHi = Number(addr >> 32n);
+    this.addrLo = Number(addr & 0xffffffffn);
+    this.misc = misc;
+    const chain = sample.callchain;
+    this.hasChain = chain !== undefined;
+    if (chain !== undefined) {
+      this.chainView = new DataView(chain.buffer, chain.byteOffset, chain.byteLength);
+      this.chainAt = 0;
+      this.chainNr = chain.length;
+    } else this.chainNr = 0;
+    return this;
+  }
+}
+
+/** Largest number of entries of a {@linkcode U64Table} before it starts over. */
+const TABLE_MAX = 1 << 16;
+
+/** An open-addressing map from u64 keys (given as halves) to values; bounded. */
+class U64Table<V> {
+  #hi = new Uint32Array(1024);
+  #lo = new Uint32Array(1024);
+  #vals: (V | undefined)[] = new Array(1024).fill(undefined);
+  #mask = 1023;
+  #size = 0;
+
+  get(hi: number, lo: number): V | undefined {
+    const mask = this.#mask;
+    let i = (Math.imul(lo ^ (lo >>> 15), 0x2c1b3c6d) ^ Math.imul(hi, 0x297a2d39)) >>> 0 & mask;
+    while (true) {
+      const v = this.#vals[i];
+      if (v === undefined) return undefined;
+      if (this.#lo[i] === lo && this.#hi[i] === hi) return v;
+      i = (i + 1) & mask;
+    }
+  }
+
+  set(hi: number, lo: number, value: V): void {
+    if (this.#size >= TABLE_MAX) this.clear();
+    if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
+    const mask = this.#mask;
+    let i = (Math.imul(lo ^ (lo >>> 15), 0x2c1b3c6d) ^ Math.imul(hi, 0x297a2d39)) >>> 0 & mask;
+    while (this.#vals[i] !== undefined) {
+      if (this.#lo[i] === lo && this.#hi[i] === hi) {
+        this.#vals[i] = value;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+    this.#hi[i] = hi;
+    this.#lo[i] = lo;
+    this.#vals[i] = value;
+    this.#size++;
+  }
+
+  clear(): void {
+    this.#hi = new Uint32Array(1024);
+    this.#lo = new Uint32Array(1024);
+    this.#vals = new Array(1024).fill(undefined);
+    this.#mask = 1023;
+    this.#size = 0;
+  }
+
+  #grow(): void {
+    const hi = this.#hi, lo = this.#lo, vals = this.#vals;
+    const n = (this.#mask + 1) * 2;
+    this.#hi = new Uint32Array(n);
+    this.#lo = new Uint32Array(n);
+    this.#vals = new Array(n).fill(undefined);
+    this.#mask = n - 1;
+    this.#size = 0;
+    for (let i = 0; i < vals.length; i++) {
+      const v = vals[i];
+      if (v !== undefined) this.set(hi[i]!, lo[i]!, v);
+    }
+  }
+}
+
+/** Largest number of whole callchains a {@linkcode ChainTable} keeps before it starts over. */
+const CHAINS_MAX = 1 << 14;
+
+/**
+ * Printed callchains by their raw entries (and the sample's cpumode):
+ * samples repeat a small set of stacks, so most chains print with one
+ * lookup and one copy.
+ */
+class ChainTable {
+  #slots = new Int32Array(1024).fill(-1);
+  #mask = 1023;
+  #keys = new Uint32Array(4096);
+  #keysUsed = 0;
+  #start: number[] = [];
+  #nr: number[] = [];
+  #mode: number[] = [];
+  #hash: number[] = [];
+  #text: Uint8Array[] = [];
+  /** Version of the kernel scope the texts were made with. */
+  kernelVersion = -1;
+
+  static hash(view: DataView, at: number, nr: number, mode: number): number {
+    let h = Math.imul(nr, 0x9e3779b1) ^ mode;
+    for (let i = 0, n = nr * 2; i < n; i++) {
+      h = Math.imul(h ^ view.getUint32(at + 4 * i, true), 0x85ebca6b);
+      h ^= h >>> 13;
+    }
+    return h >>> 0;
+  }
+
+  get(view: DataView, at: number, nr: number, mode: number, hash: number): Uint8Array | undefined {
+    const mask = this.#mask;
+    const keys = this.#keys;
+    let i = hash & mask;
+    while (true) {
+      const e = this.#slots[i]!;
+      if (e < 0) return undefined;
+      if (this.#hash[e] === hash && this.#nr[e] === nr && this.#mode[e] === mode) {
+        const k = this.#start[e]!;
+        let same = true;
+        for (let j = 0, n = nr * 2; j < n; j++) {
+          if (keys[k + j] !== view.getUint32(at + 4 * j, true)) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return this.#text[e];
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  set(view: DataView, at: number, nr: number, mode: number, hash: number, text: Uint8Array): void {
+    if (this.#text.length >= CHAINS_MAX) this.clear();
+    if ((this.#text.length + 1) * 2 > this.#mask + 1) this.#grow();
+    const n = nr * 2;
+    if (this.#keysUsed + n > this.#keys.length) {
+      const next = new Uint32Array(Math.max(this.#keys.length * 2, this.#keysUsed + n));
+      next.set(this.#keys.subarray(0, this.#keysUsed));
+      this.#keys = next;
+    }
+    const k = this.#keysUsed;
+    for (let j = 0; j < n; j++) this.#keys[k + j] = view.getUint32(at + 4 * j, true);
+    this.#keysUsed += n;
+    const e = this.#text.length;
+    this.#start.push(k);
+    this.#nr.push(nr);
+    this.#mode.push(mode);
+    this.#hash.push(hash);
+    this.#text.push(text);
+    this.#insert(e);
+  }
+
+  #insert(e: number): void {
+    const mask = this.#mask;
+    let i = this.#hash[e]! & mask;
+    while (this.#slots[i]! >= 0) i = (i + 1) & mask;
+    this.#slots[i] = e;
+  }
+
+  #grow(): void {
+    const n = (this.#mask + 1) * 2;
+    this.#slots = new Int32Array(n).fill(-1);
+    this.#mask = n - 1;
+    for (let e = 0; e < this.#text.length; e++) this.#insert(e);
+  }
+
+  clear(): void {
+    this.#slots = new Int32Array(1024).fill(-1);
+    this.#mask = 1023;
+    this.#keys = new Uint32Array(4096);
+    this.#keysUsed = 0;
+    this.#start = [];
+    this.#nr = [];
+    this.#mode = [];
+    this.#hash = [];
+    this.#text = [];
+  }
+}
+
+/** Cached text of one resolver scope. */
+interface ScopeCache {
+  /** The scope's version the texts were made with. */
+  version: number;
+  /** Callchain lines (`\t<ip> <sym> (<dso>)\n`) by address. */
+  lines: U64Table<Uint8Array>;
+  /** sym/symoff/dso text after a one-line sample's ip, by address. */
+  syms: U64Table<Uint8Array>;
+  /** Whole printed callchains of samples of this (process) scope. */
+  chains: ChainTable;
+}
+
+/** Cached `comm pid/tid ` prefix of a thread. */
+interface PrefixCache {
+  comm: string;
+  pid: number;
+  /** The prefix when a callchain follows (comm not padded). */
+  chain: Uint8Array | undefined;
+  /** The prefix of a one-line sample (comm padded to 16). */
+  flat: Uint8Array | undefined;
+}
+
+/** Snapshot of the selected fields. */
+interface FieldFlags {
+  comm: boolean;
+  pid: boolean;
+  tid: boolean;
+  cpu: boolean;
+  time: boolean;
+  period: boolean;
+  event: boolean;
+  addr: boolean;
+  ip: boolean;
+  sym: boolean;
+  symoff: boolean;
+  dso: boolean;
+}
+
+function flagsOf(f: Set<string>): FieldFlags {
+  return {
+    comm: f.has("comm"),
+    pid: f.has("pid"),
+    tid: f.has("tid"),
+    cpu: f.has("cpu"),
+    time: f.has("time"),
+    period: f.has("period"),
+    event: f.has("event"),
+    addr: f.has("addr"),
+    ip: f.has("ip"),
+    sym: f.has("sym"),
+    symoff: f.has("symoff"),
+    dso: f.has("dso"),
+  };
+}
+
+const HEX_CODES = Uint8Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+/** Hex digits of a u32 (1..8). */
+function hexLen32(v: number): number {
+  return v === 0 ? 1 : 8 - (Math.clz32(v) >> 2);
+}
+
+/** Write `%*lx` of (hi, lo) right-aligned in `width` columns; returns the new position. */
+function writeHex(buf: Uint8Array, pos: number, hi: number, lo: number, width: number): number {
+  const len = hi === 0 ? hexLen32(lo) : hexLen32(hi) + 8;
+  for (let k = len; k < width; k++) buf[pos++] = SPACE;
+  let end = pos + len;
+  const stop = pos;
+  let v = lo;
+  for (let k = 0; k < 8 && end > stop; k++) {
+    buf[--end] = HEX_CODES[v & 15]!;
+    v >>>= 4;
+  }
+  v = hi;
+  while (end > stop) {
+    buf[--end] = HEX_CODES[v & 15]!;
+    v >>>= 4;
+  }
+  return pos + len;
+}
+
+/** Decimal digits of a non-negative integer below 2^53. */
+function decLen(v: number): number {
+  let n = 1;
+  while (v >= 10) {
+    v = Math.floor(v / 10);
+    n++;
+  }
+  return n;
+}
+
+/** Write a non-negative integer below 2^53 in `len` digits ending before `end`. */
+function writeDigits(buf: Uint8Array, end: number, v: number, len: number): void {
+  if (v < 0x8000_0000) {
+    for (let k = 0; k < len; k++) {
+      const q = (v / 10) | 0;
+      buf[--end] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    return;
+  }
+  for (let k = 0; k < len; k++) {
+    const q = Math.floor(v / 10);
+    buf[--end] = 0x30 + (v - q * 10);
+    v = q;
+  }
+}
+
+/** Above this, numbers are printed through `String()` (digit extraction is exact below 2^53). */
+const EXACT = 2 ** 53;
+
+function toBig(hi: number, lo: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** Formats samples as perf script prints them. */
 export class ScriptPrinter {
   readonly #f: Set<string>;
   readonly #resolver: AddressResolver;
   readonly #maxStack: number;
   readonly #nameWidth: number;
+  #flags: FieldFlags;
+  #scopes = new WeakMap<ResolverScope, ScopeCache>();
+  readonly #prefixes = new Map<number, PrefixCache>();
+  readonly #events = new Map<string, Uint8Array>();
+  #periodValue = -1;
+  #periodText: Uint8Array = new Uint8Array(0);
+  /** The padded `secs.` of the last second printed. */
+  #secsValue = -1;
+  #secsText: Uint8Array = new Uint8Array(0);
+  /** Scratch output for a callchain printed on a cache miss. */
+  readonly #scratch = new ScriptOutput(undefined, 1 << 16);
 
   /**
    * Create a printer.
@@ -301,6 +750,285 @@ export class ScriptPrinter {
     this.#resolver = resolver;
     this.#maxStack = options.maxStack ?? 127;
     this.#nameWidth = options.eventNameWidth ?? 0;
+    this.#flags = flagsOf(this.#f);
+  }
+
+  /**
+   * Take a changed field selection into account (and drop cached text):
+   * call after the selection given to the constructor was changed in place
+   * ({@linkcode checkScriptFields}, {@linkcode enablePipeCallchainFields}).
+   * {@linkcode ScriptPrinter.format} needs no refresh.
+   */
+  refresh(): void {
+    this.#flags = flagsOf(this.#f);
+    this.#scopes = new WeakMap();
+    this.#lastScope = this.#lastScopeCache = undefined;
+    this.#prefixes.clear();
+    this.#events.clear();
+    this.#lastEventName = this.#lastEventText = this.#lastPrefix = undefined;
+    this.#lastPrefixTid = NaN;
+  }
+
+  /**
+   * Print one sample into `out`, the same text as
+   * {@linkcode ScriptPrinter.format} (without inline expansion), with what
+   * can be cached cached: the `comm pid/tid` prefix per thread, and, when
+   * the resolver has scopes, callchain lines and whole callchains per scope.
+   *
+   * @param out The output.
+   * @param s The sample's fields.
+   * @param comm The thread's comm.
+   * @param eventName The event name.
+   * @param hasCallchain Whether the event records callchains.
+   */
+  print(
+    out: ScriptOutput,
+    s: ScriptSampleFields,
+    comm: string,
+    eventName: string,
+    hasCallchain: boolean,
+  ): void {
+    const fl = this.#flags;
+    const printChain = fl.ip && hasCallchain && s.hasChain;
+    const pid = s.pid, tid = s.tid;
+    const prefix = fl.comm || fl.pid || fl.tid
+      ? this.#prefix(comm, pid, tid, printChain)
+      : undefined;
+    let ev: Uint8Array | undefined;
+    if (fl.event) {
+      if (eventName === this.#lastEventName) ev = this.#lastEventText;
+      else {
+        ev = this.#events.get(eventName);
+        if (ev === undefined) {
+          ev = encoder.encode(`${padStart(eventName, this.#nameWidth)}: `);
+          this.#events.set(eventName, ev);
+        }
+        this.#lastEventName = eventName;
+        this.#lastEventText = ev;
+      }
+    }
+    out.room((prefix?.length ?? 0) + (ev?.length ?? 0) + 128);
+    const buf = out.buf;
+    let pos = out.pos;
+    if (prefix !== undefined) {
+      buf.set(prefix, pos);
+      pos += prefix.length;
+    }
+    if (fl.cpu) pos = this.#cpu(buf, pos, s.cpu);
+    if (fl.time) pos = this.#time(buf, pos, s.time);
+    if (fl.period) {
+      if (s.period !== this.#periodValue) {
+        this.#periodValue = s.period;
+        this.#periodText = encoder.encode(`${padStart(String(s.period), 10)} `);
+      }
+      buf.set(this.#periodText, pos);
+      pos += this.#periodText.length;
+    }
+    if (ev !== undefined) {
+      buf.set(ev, pos);
+      pos += ev.length;
+    }
+    if (fl.addr) pos = writeHex(buf, pos, s.addrHi, s.addrLo, 16);
+    if (!fl.ip) {
+      buf[pos++] = NEWLINE;
+      out.pos = pos;
+      return;
+    }
+    const cpumode = s.misc & 7;
+    if (printChain) {
+      buf[pos++] = NEWLINE;
+      out.pos = pos;
+      this.#printChain(out, s, cpumode);
+      out.room(1);
+      out.buf[out.pos++] = NEWLINE;
+      return;
+    }
+    buf[pos++] = SPACE;
+    pos = writeHex(buf, pos, s.ipHi, s.ipLo, 16);
+    out.pos = pos;
+    const scope = this.#resolver.scope?.(pid, tid, cpumode);
+    const cache = scope !== undefined ? this.#scopeCache(scope) : undefined;
+    let sym = cache?.syms.get(s.ipHi, s.ipLo);
+    if (sym === undefined) {
+      const r = this.#resolver.resolve(pid, tid, cpumode, toBig(s.ipHi, s.ipLo));
+      sym = encoder.encode(this.#symText(r) + "\n");
+      cache?.syms.set(s.ipHi, s.ipLo, sym);
+    }
+    out.bytes(sym);
+  }
+
+  #lastEventName: string | undefined = undefined;
+  #lastEventText: Uint8Array | undefined = undefined;
+  #lastPrefixTid = NaN;
+  #lastPrefix: PrefixCache | undefined = undefined;
+
+  #prefix(comm: string, pid: number, tid: number, printChain: boolean): Uint8Array {
+    let c = tid === this.#lastPrefixTid ? this.#lastPrefix : this.#prefixes.get(tid);
+    if (c === undefined || c.comm !== comm || c.pid !== pid) {
+      c = { comm, pid, chain: undefined, flat: undefined };
+      this.#prefixes.set(tid, c);
+    }
+    this.#lastPrefixTid = tid;
+    this.#lastPrefix = c;
+    const have = printChain ? c.chain : c.flat;
+    if (have !== undefined) return have;
+    const fl = this.#flags;
+    let t = "";
+    if (fl.comm) t += printChain ? `${comm} ` : `${padStart(comm, 16)} `;
+    if (fl.pid && fl.tid) t += `${padStart(String(pid), 5)}/${String(tid).padEnd(5)} `;
+    else if (fl.pid) t += `${padStart(String(pid), 5)} `;
+    else if (fl.tid) t += `${padStart(String(tid), 5)} `;
+    const bytes = encoder.encode(t);
+    if (printChain) c.chain = bytes;
+    else c.flat = bytes;
+    return bytes;
+  }
+
+  /** `[%03d] `. */
+  #cpu(buf: Uint8Array, pos: number, cpu: number): number {
+    if (cpu > 999 || cpu < 0 || !Number.isInteger(cpu)) {
+      const t = encoder.encode(`[${String(cpu).padStart(3, "0")}] `);
+      buf.set(t, pos);
+      return pos + t.length;
+    }
+    buf[pos] = 0x5b;
+    writeDigits(buf, pos + 4, cpu, 3);
+    buf[pos + 4] = 0x5d;
+    buf[pos + 5] = SPACE;
+    return pos + 6;
+  }
+
+  /** `%12s: ` of {@linkcode formatTime} (the `secs.` part cached per second). */
+  #time(buf: Uint8Array, pos: number, ns: number): number {
+    const secs = Math.floor(ns / 1e9);
+    const usecs = Math.floor((ns - secs * 1e9) / 1e3);
+    if (!(secs < EXACT && usecs >= 0 && usecs < 1e6)) {
+      const t = encoder.encode(`${padStart(formatTime(ns), 12)}: `);
+      buf.set(t, pos);
+      return pos + t.length;
+    }
+    if (secs !== this.#secsValue) {
+      const n = decLen(secs);
+      const t = new Uint8Array(Math.max(12, n + 7) - 6);
+      t.fill(SPACE);
+      writeDigits(t, t.length - 1, secs, n);
+      t[t.length - 1] = 0x2e;
+      this.#secsValue = secs;
+      this.#secsText = t;
+    }
+    const st = this.#secsText;
+    for (let k = 0; k < st.length; k++) buf[pos++] = st[k]!;
+    writeDigits(buf, pos + 6, usecs, 6);
+    pos += 6;
+    buf[pos++] = 0x3a;
+    buf[pos++] = SPACE;
+    return pos;
+  }
+
+  #lastScope: ResolverScope | undefined = undefined;
+  #lastScopeCache: ScopeCache | undefined = undefined;
+
+  #scopeCache(scope: ResolverScope): ScopeCache {
+    if (scope === this.#lastScope) {
+      const c = this.#lastScopeCache!;
+      if (c.version === scope.version) return c;
+    }
+    const c = this.#scopeCacheOf(scope);
+    this.#lastScope = scope;
+    this.#lastScopeCache = c;
+    return c;
+  }
+
+  #scopeCacheOf(scope: ResolverScope): ScopeCache {
+    let c = this.#scopes.get(scope);
+    if (c === undefined) {
+      c = {
+        version: scope.version,
+        lines: new U64Table(),
+        syms: new U64Table(),
+        chains: new ChainTable(),
+      };
+      this.#scopes.set(scope, c);
+    } else if (c.version !== scope.version) {
+      c.version = scope.version;
+      c.lines.clear();
+      c.syms.clear();
+      c.chains.clear();
+    }
+    return c;
+  }
+
+  /** The callchain lines of a sample (whole chains cached per process scope). */
+  #printChain(out: ScriptOutput, s: ScriptSampleFields, cpumode: number): void {
+    const resolver = this.#resolver;
+    const scratch = this.#scratch;
+    if (resolver.scope === undefined) {
+      scratch.pos = 0;
+      this.#buildChain(scratch, s, cpumode, undefined);
+      out.bytes(scratch.buf.subarray(0, scratch.pos));
+      return;
+    }
+    const user = this.#scopeCache(resolver.scope(s.pid, s.tid, CpuMode.USER));
+    const kernelVersion = resolver.scope(s.pid, s.tid, CpuMode.KERNEL).version;
+    const chains = user.chains;
+    if (chains.kernelVersion !== kernelVersion) {
+      chains.clear();
+      chains.kernelVersion = kernelVersion;
+    }
+    const view = s.chainView, at = s.chainAt, nr = s.chainNr;
+    const hash = ChainTable.hash(view, at, nr, cpumode);
+    let text = chains.get(view, at, nr, cpumode, hash);
+    if (text === undefined) {
+      scratch.pos = 0;
+      this.#buildChain(scratch, s, cpumode, resolver);
+      text = scratch.buf.slice(0, scratch.pos);
+      chains.set(view, at, nr, cpumode, hash, text);
+    }
+    out.bytes(text);
+  }
+
+  /** Print a callchain line by line (lines cached per scope when the resolver has scopes). */
+  #buildChain(
+    out: ScriptOutput,
+    s: ScriptSampleFields,
+    sampleMode: number,
+    resolver: AddressResolver | undefined,
+  ): void {
+    const view = s.chainView, at = s.chainAt, nr = s.chainNr;
+    const start = out.pos;
+    const pid = s.pid, tid = s.tid;
+    let cpumode = sampleMode;
+    let cache = resolver?.scope !== undefined
+      ? this.#scopeCache(resolver.scope(pid, tid, cpumode))
+      : undefined;
+    let printed = 0;
+    for (let i = 0; i < nr && printed < this.#maxStack; i++) {
+      const lo = view.getUint32(at + 8 * i, true);
+      const hi = view.getUint32(at + 8 * i + 4, true);
+      if (hi === MARKER_HI && lo >= ContextMarkerLo.MAX) {
+        const next = markerCpuMode(lo, cpumode);
+        if (next < 0) {
+          out.pos = start; // perf discards the whole chain on an unknown marker
+          return;
+        }
+        cpumode = next;
+        if (resolver?.scope !== undefined) {
+          cache = this.#scopeCache(resolver.scope(pid, tid, cpumode));
+        }
+        continue;
+      }
+      printed++;
+      let line = cache?.lines.get(hi, lo);
+      if (line === undefined) {
+        const ip = toBig(hi, lo);
+        const r = this.#resolver.resolve(pid, tid, cpumode, ip);
+        line = encoder.encode(
+          "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n",
+        );
+        cache?.lines.set(hi, lo, line);
+      }
+      out.bytes(line);
+    }
   }
 
   /**

@@ -15,13 +15,26 @@
  * @module
  */
 
-import { PerfContext, RecordType, type Sample, SampleType } from "../abi/mod.ts";
+import {
+  getU64,
+  PerfContext,
+  type PerfRecord,
+  RecordType,
+  type Sample,
+  SampleType,
+} from "../abi/mod.ts";
 import type { InlineNode } from "../analyze/inlines.ts";
 import { CPUMODE_USER } from "../analyze/maps.ts";
 import { ElfCache, unwindUser } from "../analyze/unwind.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { PerfSession } from "../analyze/session.ts";
-import { openPerfData, type PerfDataFile, type ReadOptions } from "../perfdata/reader.ts";
+import {
+  openPerfData,
+  type PerfDataFile,
+  type RawRecord,
+  type ReadOptions,
+} from "../perfdata/reader.ts";
+import { type SampleLayout, sampleLayout } from "../perfdata/walker.ts";
 import { detectInputFormat } from "../analyze/load.ts";
 import { type CaptureAsPerfData, openCaptureAsPerfData } from "../capture/perfdata_view.ts";
 import {
@@ -32,7 +45,9 @@ import {
   parseScriptFields,
   type ResolvedAddress,
   type ScriptFields,
+  ScriptOutput,
   ScriptPrinter,
+  ScriptSampleFields,
 } from "./perf_script.ts";
 
 /** Options of {@linkcode runPerfScript}. */
@@ -45,14 +60,23 @@ export interface RunScriptOptions {
   hideCallGraph?: boolean;
   /** kallsyms file for kernel symbols (default /proc/kallsyms). */
   kallsyms?: string;
+
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
   /** Expand DWARF-unwound user frames into inline frames (default true; false is perf's `--no-inline`). */
   inline?: boolean;
   /** The addr2line program for inline frames (default `addr2line` from PATH). */
   addr2line?: string;
-  /** Receives output text in order. */
-  write: (text: string) => void;
+  /**
+   * Receives output text in order (in chunks of about 1 MiB). One of
+   * `write` and `writeBytes` is required.
+   */
+  write?: (text: string) => void;
+  /**
+   * Receives the output as UTF-8 bytes in order, instead of `write` (no
+   * decoding); a chunk is valid only during the call.
+   */
+  writeBytes?: (bytes: Uint8Array) => void;
 }
 
 /** What a run printed and found. */
@@ -113,11 +137,67 @@ function withOwnSymbols(
   };
 }
 
+/** Where a simple sample keeps its fields (offsets from the record start, -1 when absent). */
+interface RawLayout {
+  format: PerfDataEvent["format"];
+  layout: SampleLayout;
+  addr: number;
+}
+
+function rawLayout(ev: PerfDataEvent): RawLayout {
+  const t = ev.format.sampleType;
+  let addr = -1;
+  if (t & SampleType.ADDR) {
+    addr = 8;
+    for (const bit of [SampleType.IDENTIFIER, SampleType.IP, SampleType.TID, SampleType.TIME]) {
+      if (t & bit) addr += 8;
+    }
+  }
+  return {
+    format: ev.format,
+    layout: sampleLayout(t, ev.format.readFormat),
+    addr,
+  };
+}
+
+/** The output sink: bytes as they are, or text decoded in order for `write`. */
+function outputSink(options: RunScriptOptions): {
+  sink: (bytes: Uint8Array) => void;
+  end: () => void;
+} {
+  if (options.writeBytes) return { sink: options.writeBytes, end: () => {} };
+  const write = options.write;
+  if (!write) throw new TypeError("runPerfScript needs a write or writeBytes option");
+  const decoder = new TextDecoder();
+  return {
+    sink: (bytes) => write(decoder.decode(bytes, { stream: true })),
+    end: () => {
+      const rest = decoder.decode();
+      if (rest) write(rest);
+    },
+  };
+}
+
 async function printRecords(
   file: PerfDataFile,
   options: RunScriptOptions,
 ): Promise<ScriptRunSummary> {
   const selection: ScriptFields = parseScriptFields(options.fields);
+  const { sink, end } = outputSink(options);
+  const session = new PerfSession(
+    options.kallsyms ? { kallsyms: options.kallsyms } : {},
+    options.addr2line !== undefined ? { program: options.addr2line } : {},
+  );
+  const inline = options.inline ?? true;
+  const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
+  const p = new ScriptPrinter(
+    selection,
+    withOwnSymbols(file, session.resolver(withSymbols)),
+    {
+      maxStack: options.maxStack ?? 127,
+      eventNameWidth: Math.max(0, ...file.info.events.map((e) => e.name.length)),
+    },
+  );
   const checked = new Set<number>();
   const check = () => {
     for (const ev of file.info.events) {
@@ -128,71 +208,136 @@ async function printRecords(
       }
       checked.add(ev.index);
     }
+    p.refresh();
   };
   check();
-  const session = new PerfSession(
-    options.kallsyms ? { kallsyms: options.kallsyms } : {},
-    options.addr2line !== undefined ? { program: options.addr2line } : {},
-  );
-  const inline = options.inline ?? true;
-  const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
-  const printer = new ScriptPrinter(
-    selection,
-    withOwnSymbols(file, session.resolver(withSymbols)),
-    {
-      maxStack: options.maxStack ?? 127,
-      eventNameWidth: Math.max(0, ...file.info.events.map((e) => e.name.length)),
-    },
-  );
   const summary: ScriptRunSummary = { samples: 0, records: 0, lost: 0, warnings: [], bytesRead: 0 };
   const elfCache = new ElfCache();
   const maxStack = options.maxStack ?? 127;
-  let out = "";
+  const out = new ScriptOutput(sink);
+  const fields = new ScriptSampleFields();
+  const layouts: (RawLayout | undefined)[] = [];
+
+  /** A decoded sample: DWARF unwinding and inline frames when the event has user stacks. */
+  const printDecoded = async (
+    sample: Sample,
+    misc: number,
+    event: PerfDataEvent,
+    hasCallchain: boolean,
+  ) => {
+    let s = sample;
+    const tid = s.tid ?? -1;
+    let inlines: InlineExpansion | undefined;
+    if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
+      const unwound = withUnwoundUserStack(s, event, session, elfCache, maxStack);
+      s = unwound.sample;
+      // Only a printed callchain shows inline frames (not -G, not without ip).
+      if (inline && hasCallchain && selection.fields.has("ip")) {
+        inlines = await inlineExpansion(session, s.pid ?? -1, s.callchain!, unwound.userStart);
+      }
+    }
+    if (inlines !== undefined) {
+      out.text(p.format(s, misc, session.threads.comm(tid), event.name, hasCallchain, inlines));
+    } else {
+      p.print(out, fields.fromSample(s, misc), session.threads.comm(tid), event.name, hasCallchain);
+    }
+  };
+
+  // The comm of the last thread printed, valid until a COMM or FORK is applied.
+  let commEpoch = 0, lastEpoch = -1, lastTid = 0, lastComm = "";
+  const commOf = (tid: number): string => {
+    if (tid !== lastTid || lastEpoch !== commEpoch) {
+      lastComm = session.threads.comm(tid);
+      lastTid = tid;
+      lastEpoch = commEpoch;
+    }
+    return lastComm;
+  };
+
+  const other = (record: PerfRecord) => {
+    if (record.type === RecordType.LOST && "lost" in record) {
+      summary.lost += record.lost;
+    } else if (record.type === RecordType.LOST_SAMPLES && "lost" in record) {
+      summary.lost += record.lost;
+    } else {
+      if (record.type === RecordType.COMM || record.type === RecordType.FORK) commEpoch++;
+      session.apply(record);
+    }
+  };
+
+  /** A sample left undecoded by the reader: printed straight from its bytes. */
+  const printRaw = (r: RawRecord, event: PerfDataEvent, hasCallchain: boolean) => {
+    let rl = layouts[event.index];
+    if (rl === undefined || rl.format !== event.format) {
+      rl = layouts[event.index] = rawLayout(event);
+    }
+    const l = rl.layout;
+    const view = r.view, at = r.offset;
+    const f = fields;
+    f.misc = r.misc;
+    if (l.tid >= 0) {
+      f.pid = view.getInt32(at + l.tid, true);
+      f.tid = view.getInt32(at + l.tid + 4, true);
+    } else f.pid = f.tid = -1;
+    if (l.ip >= 0) {
+      f.ipLo = view.getUint32(at + l.ip, true);
+      f.ipHi = view.getUint32(at + l.ip + 4, true);
+    } else f.ipLo = f.ipHi = 0;
+    f.time = l.time >= 0 ? getU64(view, at + l.time) : 0;
+    f.cpu = l.cpu >= 0 ? view.getUint32(at + l.cpu, true) : 0;
+    f.period = l.period >= 0 ? getU64(view, at + l.period) : 0;
+    if (rl.addr >= 0) {
+      f.addrLo = view.getUint32(at + rl.addr, true);
+      f.addrHi = view.getUint32(at + rl.addr + 4, true);
+    } else f.addrLo = f.addrHi = 0;
+    if (l.hasCallchain) {
+      f.hasChain = true;
+      f.chainView = view;
+      f.chainNr = view.getUint32(at + l.callchain, true);
+      f.chainAt = at + l.callchain + 8;
+    } else {
+      f.hasChain = false;
+      f.chainNr = 0;
+    }
+    p.print(out, f, commOf(f.tid), event.name, hasCallchain);
+  };
+
+  const callchains = (event: PerfDataEvent) =>
+    !options.hideCallGraph && (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
+
   try {
-    for await (const { record, event } of file.records()) {
-      summary.records++;
-      if (record.type === RecordType.SAMPLE && "sample" in record) {
-        if (!event) continue;
-        if (!checked.has(event.index)) check();
-        let s = record.sample;
-        const tid = s.tid ?? -1;
-        const hasCallchain = !options.hideCallGraph &&
-          (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
-        let inlines: InlineExpansion | undefined;
-        if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
-          const unwound = withUnwoundUserStack(s, event, session, elfCache, maxStack);
-          s = unwound.sample;
-          // Only a printed callchain shows inline frames (not -G, not without ip).
-          if (inline && hasCallchain && selection.fields.has("ip")) {
-            inlines = await inlineExpansion(session, s.pid ?? -1, s.callchain!, unwound.userStart);
-          }
+    if (file.forEachRecord !== undefined && !("symbols" in file)) {
+      await file.forEachRecord((r) => {
+        summary.records++;
+        if (r.type === RecordType.SAMPLE) {
+          const event = r.event;
+          if (!event) return;
+          if (!checked.has(event.index)) check();
+          summary.samples++;
+          const decoded = r.decoded;
+          if (decoded === undefined) return printRaw(r, event, callchains(event));
+          if (!("sample" in decoded)) return;
+          return printDecoded(decoded.sample, decoded.misc, event, callchains(event));
         }
-        out += printer.format(
-          s,
-          record.misc,
-          session.threads.comm(tid),
-          event.name,
-          hasCallchain,
-          inlines,
-        );
-        summary.samples++;
-        if (out.length > 1 << 16) {
-          options.write(out);
-          out = "";
-        }
-      } else if (record.type === RecordType.LOST && "lost" in record) {
-        summary.lost += record.lost;
-      } else if (record.type === RecordType.LOST_SAMPLES && "lost" in record) {
-        summary.lost += record.lost;
-      } else {
-        session.apply(record);
+        other(r.record());
+      });
+    } else {
+      for await (const { record, event } of file.records()) {
+        summary.records++;
+        if (record.type === RecordType.SAMPLE && "sample" in record) {
+          if (!event) continue;
+          if (!checked.has(event.index)) check();
+          summary.samples++;
+          await printDecoded(record.sample, record.misc, event, callchains(event));
+        } else other(record);
       }
     }
   } finally {
     elfCache.close();
     await session.close(); // ends the addr2line subprocesses
   }
-  if (out) options.write(out);
+  out.flush();
+  end();
   summary.warnings = [...file.warnings];
   summary.bytesRead = file.bytesRead;
   return summary;

@@ -151,20 +151,23 @@ export class EventMatcher {
    * Check perf's precondition for several events (`evlist__valid_sample_type`).
    *
    * @param source Input name for the message.
+   * @param offsetOf Input offset of an event's attr (its `sample_type`), for
+   *   the error; -1 when unknown.
    * @throws {FormatError} When several events exist but records carry no id.
    */
-  validate(source?: string): void {
+  validate(source?: string, offsetOf: (event: PerfDataEvent) => number = () => -1): void {
     if (this.events.length <= 1) return;
-    const t = this.events[0]!.format.sampleType;
+    const first = this.events[0]!;
+    const t = first.format.sampleType;
     for (const e of this.events) {
       if (
         sampleIdWordIndex(e.format.sampleType) !== this.#idPos ||
         trailerIdWordIndexFromEnd(e.format.sampleType) !== this.#isPos
       ) {
         throw new FormatError(
-          `Events ${this.events[0]!.name} and ${e.name} put the sample id at different positions ` +
+          `Events ${first.name} and ${e.name} put the sample id at different positions ` +
             "(perf: non matching sample_type)",
-          -1,
+          offsetOf(e),
           source,
         );
       }
@@ -173,7 +176,7 @@ export class EventMatcher {
       throw new FormatError(
         `${this.events.length} events but samples carry no ID or IDENTIFIER ` +
           "(perf: non matching sample_type)",
-        -1,
+        offsetOf(first),
         source,
       );
     }

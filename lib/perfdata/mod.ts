@@ -22,4 +22,10 @@ export * from "./writer.ts";
 export * from "./features.ts";
 export { defaultEventName, EventMatcher, makeEvent } from "./evlist.ts";
 export { OrderedQueue } from "./ordered.ts";
-export { type ByteReader, ChunkedInput, DEFAULT_CHUNK_SIZE, readerFromStream } from "./chunked.ts";
+export {
+  type ByteReader,
+  ChunkedInput,
+  DEFAULT_CHUNK_SIZE,
+  type InputChunk,
+  readerFromStream,
+} from "./chunked.ts";

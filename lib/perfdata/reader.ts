@@ -21,14 +21,23 @@
 import {
   decodeAttr,
   decodeRecord,
+  decodeSample,
   FormatError,
   getU64,
   KERNEL_RECORD_MAX,
   PERF_USER_RECORD_MAX,
   type PerfRecord,
   RecordType,
+  SampleDecoder,
+  SampleType,
 } from "../abi/mod.ts";
-import { type ByteReader, ChunkedInput, DEFAULT_CHUNK_SIZE, readerFromStream } from "./chunked.ts";
+import {
+  type ByteReader,
+  ChunkedInput,
+  DEFAULT_CHUNK_SIZE,
+  type InputChunk,
+  readerFromStream,
+} from "./chunked.ts";
 import { EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import {
   type BuildIdEntry,
@@ -42,7 +51,6 @@ import {
   FeatureCursor,
   HeaderFeature,
 } from "./features.ts";
-import { OrderedQueue } from "./ordered.ts";
 
 export type { PerfDataEvent } from "./evlist.ts";
 
@@ -127,8 +135,75 @@ export interface PerfDataFile {
    * @returns The records.
    */
   records(): AsyncIterableIterator<ReadRecord>;
+  /**
+   * Visit the records of the data section (once; instead of
+   * {@linkcode PerfDataFile.records}) in the same order, through one reused
+   * {@linkcode RawRecord}: samples of simple formats are not decoded unless
+   * the visitor asks. When the visitor returns a promise, the next record
+   * waits for it.
+   *
+   * @param visit Called per record; the record is valid until it returns
+   *   (or its promise settles).
+   * @returns When every record was visited.
+   */
+  forEachRecord?(visit: (record: RawRecord) => void | Promise<void>): Promise<void>;
   /** Release the input. */
   close(): void;
+}
+
+/**
+ * One record as {@linkcode PerfDataFile.forEachRecord} visits it: the raw
+ * bytes (`view` at `offset`), the header fields, the event and time, and the
+ * decoded record when the reader already decoded it. Reused for every
+ * record: copy what you keep.
+ */
+export class RawRecord {
+  /** Record type. */
+  type = 0;
+  /** Header `misc`. */
+  misc = 0;
+  /** Header `size`. */
+  size = 0;
+  /** The bytes holding the record (valid only during the visit). */
+  view: DataView = new DataView(new ArrayBuffer(8));
+  /** Offset of the record header in {@linkcode RawRecord.view}. */
+  offset = 0;
+  /** File (or stream) offset of the record. */
+  fileOffset = 0;
+  /** Sample time or `sample_id` trailer time, NaN when absent. */
+  timeOrNaN: number = NaN;
+  /** The record's event (kernel records), undefined for perf's user records. */
+  event: PerfDataEvent | undefined = undefined;
+  /** The record decoded, when the reader decoded it (everything but simple samples). */
+  decoded: PerfRecord | undefined = undefined;
+  /** The decoder of the event's samples (set for undecoded samples). */
+  decoder: SampleDecoder | undefined = undefined;
+
+  /**
+   * Sample time or `sample_id` trailer time, when present.
+   *
+   * @returns The time or undefined.
+   */
+  get time(): number | undefined {
+    const t = this.timeOrNaN;
+    return t === t ? t : undefined;
+  }
+
+  /**
+   * The record decoded (decoding an undecoded sample now).
+   *
+   * @returns The record.
+   */
+  record(): PerfRecord {
+    if (this.decoded !== undefined) return this.decoded;
+    const view = this.view, s = this.offset;
+    return this.decoded = {
+      type: RecordType.SAMPLE,
+      misc: this.misc,
+      size: this.size,
+      sample: this.decoder!.decode(view, s, this.fileOffset),
+    };
+  }
 }
 
 const ascii = new TextDecoder("latin1");
@@ -151,10 +226,20 @@ export async function openPerfData(path: string, options: ReadOptions = {}): Pro
     return await openPerfDataStream(Deno.stdin.readable, { source: "<stdin>", ...options });
   }
   const source = options.source ?? path;
-  const file = await Deno.open(path, { read: true });
+  // Regular files are opened and read synchronously (no event-loop round trips);
+  // anything else (FIFOs, devices, errors) goes the asynchronous way.
+  let regular = false;
   try {
-    const fileSize = (await file.stat()).size;
-    return await openFile(file, fileSize, { ...options, source });
+    regular = Deno.statSync(path).isFile;
+  } catch {
+    // let the open below report the problem
+  }
+  const file = regular
+    ? Deno.openSync(path, { read: true })
+    : await Deno.open(path, { read: true });
+  try {
+    const stat = regular ? file.statSync() : await file.stat();
+    return await openFile(file, stat.size, stat.isFile, { ...options, source });
   } catch (e) {
     file.close();
     throw e;
@@ -226,6 +311,9 @@ function emptyInfo(pipe: boolean, dataOffset: number, dataSize: number): PerfDat
   return { pipe, events: [], dataOffset, dataSize, features: [] };
 }
 
+/** Files whose header areas are read synchronously (regular files). */
+const syncFiles = new WeakSet<Deno.FsFile>();
+
 async function readAt(
   file: Deno.FsFile,
   offset: number,
@@ -241,11 +329,13 @@ async function readAt(
       source,
     );
   }
-  await file.seek(offset, Deno.SeekMode.Start);
+  const sync = syncFiles.has(file);
+  if (sync) file.seekSync(offset, Deno.SeekMode.Start);
+  else await file.seek(offset, Deno.SeekMode.Start);
   const out = new Uint8Array(length);
   let filled = 0;
   while (filled < length) {
-    const n = await file.read(out.subarray(filled));
+    const n = sync ? file.readSync(out.subarray(filled)) : await file.read(out.subarray(filled));
     if (n === null) throw new FormatError(`File ends inside ${what}`, offset + filled, source);
     filled += n;
   }
@@ -258,9 +348,16 @@ const MAX_HEADER_AREA = 64 << 20;
 async function openFile(
   file: Deno.FsFile,
   fileSize: number,
+  regular: boolean,
   options: ReadOptions & { source: string },
 ): Promise<PerfDataFile> {
   const source = options.source;
+  // Regular files are read synchronously (page cache: no event-loop round trip per chunk);
+  // FIFOs and devices asynchronously, so a writer in this process can make progress.
+  const data: ByteReader = regular
+    ? { read: (p) => file.read(p), readSync: (p) => file.readSync(p) }
+    : file;
+  if (regular) syncFiles.add(file);
   if (fileSize < PIPE_HEADER_SIZE) {
     throw new FormatError(
       `File of ${fileSize} bytes is too short for a perf.data header`,
@@ -273,12 +370,13 @@ async function openFile(
   const headerSize = getU64(new DataView(first.buffer), 8);
   if (headerSize === PIPE_HEADER_SIZE) {
     const input = new ChunkedInput(
-      file,
+      data,
       options.chunkSize ?? DEFAULT_CHUNK_SIZE,
       PIPE_HEADER_SIZE,
       fileSize - PIPE_HEADER_SIZE,
     );
-    await file.seek(PIPE_HEADER_SIZE, Deno.SeekMode.Start);
+    if (regular) file.seekSync(PIPE_HEADER_SIZE, Deno.SeekMode.Start);
+    else await file.seek(PIPE_HEADER_SIZE, Deno.SeekMode.Start);
     const info = emptyInfo(true, PIPE_HEADER_SIZE, fileSize - PIPE_HEADER_SIZE);
     const session = new Session(info, new EventMatcher(), input, options, file);
     await session.prefetchPipeHeader();
@@ -328,7 +426,8 @@ async function openFile(
     for (let j = 0; j < idsSize; j += 8) ids.push(getU64(iv, j));
     matcher.add(makeEvent(i, attr, ids));
   }
-  matcher.validate(source);
+  // sample_type sits 24 bytes into each attr.
+  matcher.validate(source, (e) => attrsOffset + e.index * attrSize + 24);
   if (dataOffset < headerSize || dataOffset > fileSize) {
     throw new FormatError(
       `Data section offset ${dataOffset} lies outside the ${fileSize}-byte file`,
@@ -361,12 +460,13 @@ async function openFile(
     }
   }
   const input = new ChunkedInput(
-    file,
+    data,
     options.chunkSize ?? DEFAULT_CHUNK_SIZE,
     dataOffset,
     Math.min(dataSize, fileSize - dataOffset),
   );
-  await file.seek(dataOffset, Deno.SeekMode.Start);
+  if (regular) file.seekSync(dataOffset, Deno.SeekMode.Start);
+  else await file.seek(dataOffset, Deno.SeekMode.Start);
   const session = new Session(info, matcher, input, options, file);
   session.truncatedFile = truncated;
   for (const w of warnings) session.warn(w);
@@ -498,6 +598,145 @@ const DUMMY_FORMAT = {
 /** `enum perf_event_update_type`: NAME. */
 const EVENT_UPDATE_NAME = 2;
 
+/** What the reader keeps per event: the sample decoder and where samples keep their time. */
+interface EventState {
+  format: PerfDataEvent["format"];
+  decoder: SampleDecoder;
+  /** Offset of TIME from the record start, or -1. */
+  timeAt: number;
+}
+
+/** Records decoded ahead of delivery: the reader refills when fewer are ready. */
+const READY_TARGET = 512;
+
+function eventState(event: PerfDataEvent): EventState {
+  const t = event.format.sampleType;
+  let timeAt = -1;
+  if (t & SampleType.TIME) {
+    timeAt = 8;
+    if (t & SampleType.IDENTIFIER) timeAt += 8;
+    if (t & SampleType.IP) timeAt += 8;
+    if (t & SampleType.TID) timeAt += 8;
+  }
+  return { format: event.format, decoder: new SampleDecoder(event.format), timeAt };
+}
+
+/** A growable list of slot numbers. */
+class SlotList {
+  a = new Int32Array(1024);
+  len = 0;
+
+  push(slot: number): void {
+    if (this.len === this.a.length) this.#grow(this.len + 1);
+    this.a[this.len++] = slot;
+  }
+
+  /** Make room for `n` entries in total. */
+  reserve(n: number): void {
+    if (n > this.a.length) this.#grow(n);
+  }
+
+  #grow(n: number): void {
+    const next = new Int32Array(Math.max(n, this.a.length * 2));
+    next.set(this.a.subarray(0, this.len));
+    this.a = next;
+  }
+}
+
+/**
+ * Records between reading and delivery, as columns indexed by slot number
+ * (typed arrays: storing a record costs no allocation and no write barrier).
+ * A slot holds either an undecoded sample (pinned input buffer and offset)
+ * or a decoded record.
+ */
+class Slots {
+  /** Id of the pinned input buffer of an undecoded sample, -1 for a decoded record. */
+  chunk = new Int32Array(1024);
+  /** Offset of the undecoded sample in its buffer. */
+  at = new Int32Array(1024);
+  fileOffset = new Float64Array(1024);
+  /** Time, NaN when none. */
+  time = new Float64Array(1024);
+  /** Event index, -1 for none. */
+  event = new Int32Array(1024);
+  /** Decoded records. */
+  record: (PerfRecord | undefined)[] = new Array(1024).fill(undefined);
+  readonly #free = new SlotList();
+  #used = 0;
+
+  alloc(): number {
+    const free = this.#free;
+    if (free.len > 0) return free.a[--free.len]!;
+    if (this.#used === this.chunk.length) this.#grow();
+    return this.#used++;
+  }
+
+  release(slot: number): void {
+    this.#free.push(slot);
+  }
+
+  #grow(): void {
+    const n = this.chunk.length * 2;
+    const int = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    const float = (a: Float64Array) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.chunk = int(this.chunk);
+    this.at = int(this.at);
+    this.fileOffset = float(this.fileOffset);
+    this.time = float(this.time);
+    this.event = int(this.event);
+    const rec = new Array<PerfRecord | undefined>(n).fill(undefined);
+    for (let k = 0; k < this.record.length; k++) rec[k] = this.record[k];
+    this.record = rec;
+  }
+}
+
+/**
+ * Stable sort of the slots `a[0, n)` by time: a natural merge sort (queued
+ * records are a few runs already in time order, one per CPU ring), merging
+ * through `tmp`. Ties keep arrival order, as perf's queue does.
+ */
+function sortSlots(a: Int32Array, n: number, tmp: Int32Array, time: Float64Array): void {
+  for (;;) {
+    // One pass: merge neighbouring runs pairwise into tmp, then copy back.
+    let i = 0, runs = 0;
+    while (i < n) {
+      let mid = i + 1;
+      while (mid < n && time[a[mid - 1]!]! <= time[a[mid]!]!) mid++;
+      let end = mid;
+      if (mid < n) {
+        end = mid + 1;
+        while (end < n && time[a[end - 1]!]! <= time[a[end]!]!) end++;
+      }
+      let x = i, y = mid, k = i;
+      while (x < mid && y < end) {
+        tmp[k++] = time[a[y]!]! < time[a[x]!]! ? a[y++]! : a[x++]!;
+      }
+      while (x < mid) tmp[k++] = a[x++]!;
+      while (y < end) tmp[k++] = a[y++]!;
+      runs++;
+      i = end;
+    }
+    a.set(tmp.subarray(0, n));
+    if (runs <= 1) return;
+  }
+}
+
+/**
+ * The reader proper. Records are read in batches from the reused chunk
+ * buffer: non-sample records and samples of complex formats are decoded
+ * (and checked) as they are read; samples of simple formats are only
+ * checked and stay in the buffer, pinned, until delivered, so reordering
+ * them allocates nothing. perf's ordered-events rules (as in
+ * `OrderedQueue`) decide the delivery order.
+ */
 class Session implements PerfDataFile {
   readonly info: PerfDataInfo;
   readonly warnings: string[] = [];
@@ -507,11 +746,31 @@ class Session implements PerfDataFile {
   readonly #options: ReadOptions & { source?: string };
   readonly #closer: Closeable;
   readonly #source: string;
-  #prefetched: ReadRecord[] = [];
+  readonly #ordered: boolean;
   #started = false;
   #closed = false;
   #nWarnings = 0;
   #unknownIds = 0;
+  readonly #slots = new Slots();
+  /** Slots ready for delivery: `#ready.a[#readyHead, #ready.len)`. */
+  readonly #ready = new SlotList();
+  #readyHead = 0;
+  /** Timed records waiting for their round (perf's ordered-events queue). */
+  readonly #pending = new SlotList();
+  #pendingSorted = true;
+  /** Merge scratch for sorting `#pending`. */
+  #scratch = new Int32Array(1024);
+  #maxTime = 0;
+  #nextFlush = 0;
+  /** Whether timed records are queued (ordered input whose first event has sample_id_all). */
+  #queueing: boolean | undefined = undefined;
+  readonly #states: (EventState | undefined)[] = [];
+  /** No more records will be read. */
+  #ended = false;
+  /** A read error to throw once the records before it are delivered. */
+  #error: unknown = undefined;
+  #hasError = false;
+  #finished = false;
 
   constructor(
     info: PerfDataInfo,
@@ -526,6 +785,7 @@ class Session implements PerfDataFile {
     this.#options = options;
     this.#closer = closer;
     this.#source = options.source ?? "<input>";
+    this.#ordered = options.ordered ?? true;
   }
 
   get bytesRead(): number {
@@ -553,60 +813,298 @@ class Session implements PerfDataFile {
       const type = input.view.getUint32(input.start, true);
       if (type < RecordType.HEADER_ATTR || type === RecordType.FINISHED_ROUND) break;
       if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) break;
-      const rec = await this.#next();
-      if (rec === null) break;
-      if (rec !== undefined) this.#prefetched.push(rec);
+      if (!(await this.#readOne(true))) break;
     }
-    this.#matcher.validate(this.#source);
+    this.#matcher.validate(this.#source, (e) => this.#attrOffsets.get(e.index) ?? -1);
+  }
+
+  #start(): void {
+    if (this.#started) throw new Error("records() can be called once per open perf.data input");
+    this.#started = true;
   }
 
   records(): AsyncIterableIterator<ReadRecord> {
-    if (this.#started) throw new Error("records() can be called once per open perf.data input");
-    this.#started = true;
-    return this.#iterate();
+    this.#start();
+    const done: IteratorResult<ReadRecord> = { value: undefined, done: true };
+    const it: AsyncIterableIterator<ReadRecord> = {
+      next: (): Promise<IteratorResult<ReadRecord>> => {
+        if (this.#readyHead < this.#ready.len) {
+          return Promise.resolve({ value: this.#deliver(), done: false });
+        }
+        return this.#nextSlow(done);
+      },
+      return: (): Promise<IteratorResult<ReadRecord>> => {
+        this.#stop();
+        return Promise.resolve(done);
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
-  async *#iterate(): AsyncIterableIterator<ReadRecord> {
-    const ordered = this.#options.ordered ?? true;
-    const queue = new OrderedQueue<ReadRecord>();
-    const useQueue = () => ordered && (this.info.events[0]?.sampleIdAll ?? false);
-    const prefetched = this.#prefetched;
-    this.#prefetched = [];
-    for (const r of prefetched) yield r;
-    while (true) {
-      const r = await this.#next();
-      if (r === null) break;
-      if (r === undefined) continue;
-      const type = r.record.type;
-      if (type === RecordType.FINISHED_ROUND) {
-        if (useQueue()) { for (const q of queue.flushRound()) yield q; }
-        yield r;
-      } else if (type < RecordType.HEADER_ATTR && useQueue() && !OrderedQueue.immediate(r.time)) {
-        queue.push(r.time!, r);
-      } else {
-        yield r;
-      }
+  async #nextSlow(done: IteratorResult<ReadRecord>): Promise<IteratorResult<ReadRecord>> {
+    if (this.#finished) return done;
+    try {
+      await this.#refill();
+    } catch (e) {
+      this.#stop();
+      throw e;
     }
-    for (const q of queue.flushAll()) yield q;
+    if (this.#readyHead < this.#ready.len) return { value: this.#deliver(), done: false };
+    return done;
+  }
+
+  async forEachRecord(visit: (record: RawRecord) => void | Promise<void>): Promise<void> {
+    this.#start();
+    const cur = new RawRecord();
+    const ready = this.#ready;
+    try {
+      while (true) {
+        while (this.#readyHead < ready.len) {
+          const slot = ready.a[this.#readyHead++]!;
+          this.#fillRaw(cur, slot);
+          try {
+            const p = visit(cur);
+            if (p !== undefined) await p;
+          } finally {
+            this.#recycle(slot);
+          }
+        }
+        ready.len = this.#readyHead = 0;
+        if (this.#finished) break;
+        await this.#refill();
+        if (ready.len === 0) break;
+      }
+    } finally {
+      this.#stop();
+    }
+  }
+
+  /** Refill the (drained) ready list; at the end, finish (warnings, pending error). */
+  async #refill(): Promise<void> {
+    this.#ready.len = this.#readyHead = 0;
+    if (!this.#ended) await this.#fill();
+    if (this.#ready.len > 0) return;
+    this.#finished = true;
+    if (this.#hasError) {
+      this.#hasError = false;
+      throw this.#error;
+    }
     if (this.#unknownIds) {
       this.warn(
         `${this.#source}: ${this.#unknownIds} records with an id not in the header skipped`,
       );
+      this.#unknownIds = 0;
     }
   }
 
-  /** Read and decode the next record: null at the end, undefined when skipped. */
-  async #next(): Promise<ReadRecord | null | undefined> {
+  /** End delivery: unpin and forget everything still queued. */
+  #stop(): void {
+    this.#finished = true;
+    this.#ended = true;
+    const ready = this.#ready, pending = this.#pending;
+    for (let i = this.#readyHead; i < ready.len; i++) this.#recycle(ready.a[i]!);
+    for (let i = 0; i < pending.len; i++) this.#recycle(pending.a[i]!);
+    ready.len = this.#readyHead = 0;
+    pending.len = 0;
+  }
+
+  #lastChunkId = -1;
+  #lastChunk: InputChunk | undefined = undefined;
+
+  /** The input buffer with this id (consecutive records mostly share one). */
+  #chunk(id: number): InputChunk {
+    if (id === this.#lastChunkId) return this.#lastChunk!;
+    const c = this.#input.chunkById(id);
+    this.#lastChunkId = id;
+    this.#lastChunk = c;
+    return c;
+  }
+
+  #eventAt(index: number): PerfDataEvent | undefined {
+    return index < 0 ? undefined : this.#matcher.events[index];
+  }
+
+  #deliver(): ReadRecord {
+    const slots = this.#slots;
+    const slot = this.#ready.a[this.#readyHead++]!;
+    const event = this.#eventAt(slots.event[slot]!);
+    const fileOffset = slots.fileOffset[slot]!;
+    let record = slots.record[slot];
+    if (record === undefined) {
+      const view = this.#chunk(slots.chunk[slot]!).view, s = slots.at[slot]!;
+      record = {
+        type: RecordType.SAMPLE,
+        misc: view.getUint16(s + 4, true),
+        size: view.getUint16(s + 6, true),
+        sample: this.#state(event!).decoder.decode(view, s, fileOffset),
+      };
+    }
+    const t = slots.time[slot]!;
+    const out: ReadRecord = { record, event, offset: fileOffset, time: t === t ? t : undefined };
+    this.#recycle(slot);
+    if (this.#readyHead === this.#ready.len) this.#ready.len = this.#readyHead = 0;
+    return out;
+  }
+
+  #fillRaw(cur: RawRecord, slot: number): void {
+    const slots = this.#slots;
+    cur.fileOffset = slots.fileOffset[slot]!;
+    cur.timeOrNaN = slots.time[slot]!;
+    const event = this.#eventAt(slots.event[slot]!);
+    cur.event = event;
+    const record = slots.record[slot];
+    cur.decoded = record;
+    if (record === undefined) {
+      const view = this.#chunk(slots.chunk[slot]!).view, s = slots.at[slot]!;
+      cur.view = view;
+      cur.offset = s;
+      cur.type = RecordType.SAMPLE;
+      cur.misc = view.getUint16(s + 4, true);
+      cur.size = view.getUint16(s + 6, true);
+      cur.decoder = this.#state(event!).decoder;
+    } else {
+      cur.type = record.type;
+      cur.misc = record.misc;
+      cur.size = record.size;
+      cur.decoder = undefined;
+    }
+  }
+
+  #lastEvent: PerfDataEvent | undefined = undefined;
+  #lastState: EventState | undefined = undefined;
+
+  #state(event: PerfDataEvent): EventState {
+    if (event === this.#lastEvent && this.#lastState!.format === event.format) {
+      return this.#lastState!;
+    }
+    let st = this.#states[event.index];
+    if (st === undefined || st.format !== event.format) {
+      st = eventState(event);
+      this.#states[event.index] = st;
+    }
+    this.#lastEvent = event;
+    this.#lastState = st;
+    return st;
+  }
+
+  #recycle(slot: number): void {
+    const slots = this.#slots;
+    const chunk = slots.chunk[slot]!;
+    if (chunk >= 0) this.#input.release(this.#chunk(chunk));
+    else slots.record[slot] = undefined;
+    slots.release(slot);
+  }
+
+  #useQueue(): boolean {
+    return this.#queueing ??= this.#ordered && (this.info.events[0]?.sampleIdAll ?? false);
+  }
+
+  /** Route a read record: queued for its round, or ready now. */
+  #route(slot: number, kernel: boolean): void {
+    const time = this.#slots.time[slot]!;
+    // OrderedQueue.immediate: no time, 0 and ~0 are delivered at once.
+    if (kernel && time === time && time !== 0 && time < 2 ** 64 - 1 && this.#useQueue()) {
+      const p = this.#pending;
+      const n = p.len;
+      if (n > 0 && this.#slots.time[p.a[n - 1]!]! > time) this.#pendingSorted = false;
+      // perf's queue_event: max_timestamp restarts when the queue was empty, and
+      // is otherwise the time of the tail (the largest queued).
+      if (n === 0 || time > this.#maxTime) this.#maxTime = time;
+      p.push(slot);
+    } else {
+      this.#ready.push(slot);
+    }
+  }
+
+  /** Move the queued records with time <= limit to the ready list, in order. */
+  #flushPending(limit: number): void {
+    const p = this.#pending;
+    const len = p.len;
+    if (len === 0) return;
+    const a = p.a;
+    const time = this.#slots.time;
+    if (!this.#pendingSorted) {
+      if (this.#scratch.length < len) this.#scratch = new Int32Array(a.length);
+      sortSlots(a, len, this.#scratch, time);
+      this.#pendingSorted = true;
+    }
+    let n = 0;
+    while (n < len && time[a[n]!]! <= limit) n++;
+    if (n === 0) return;
+    const ready = this.#ready;
+    ready.reserve(ready.len + n);
+    ready.a.set(a.subarray(0, n), ready.len);
+    ready.len += n;
+    a.copyWithin(0, n, len);
+    p.len = len - n;
+  }
+
+  /** Read records until enough are ready, the input ends or a read error is stashed. */
+  async #fill(): Promise<void> {
+    try {
+      while (this.#ready.len - this.#readyHead < READY_TARGET) {
+        if (this.#scanBuffered()) continue;
+        if (!(await this.#readOne(false))) break;
+      }
+    } catch (e) {
+      this.#ended = true;
+      this.#error = e;
+      this.#hasError = true;
+      return;
+    }
+  }
+
+  /**
+   * Process the records that are wholly in the buffer, without waiting;
+   * anything unusual (end of buffer, a bad size, a trailing payload, a stop)
+   * is left to {@linkcode Session.#readOne}.
+   *
+   * @returns Whether any record was processed.
+   */
+  #scanBuffered(): boolean {
+    const input = this.#input;
+    let any = false;
+    while (this.#ready.len - this.#readyHead < READY_TARGET && !this.#ended) {
+      const start = input.start;
+      const avail = input.end - start;
+      if (avail < 8) break;
+      const view = input.view;
+      const size = view.getUint16(start + 6, true);
+      if (size < 8 || avail < size) break;
+      const type = view.getUint32(start, true);
+      if (type === RecordType.HEADER_TRACING_DATA || type === RecordType.AUXTRACE) break;
+      if (this.#process(view, start, type, size, input.position, false) < 0) break;
+      any = true;
+    }
+    return any;
+  }
+
+  /** Mark the end of input: everything queued becomes ready. */
+  #end(): void {
+    this.#ended = true;
+    this.#flushPending(Infinity);
+  }
+
+  /**
+   * Read one record, waiting for input as needed. Returns false at the end
+   * of the input, and before a user record that changes the event list
+   * while records read earlier are still undelivered (so they are delivered
+   * under the state they were read in).
+   */
+  async #readOne(prefetch: boolean): Promise<boolean> {
+    if (this.#ended) return false;
     const input = this.#input;
     const source = this.#source;
-    if (!(await input.ensure(8))) {
+    if (input.end - input.start < 8 && !(await input.ensure(8))) {
       if (input.available > 0) {
         this.warn(
           `${source}: data ends inside a record header at offset ${input.position} ` +
             `(${input.available} bytes left): stopping`,
         );
       }
-      return null;
+      this.#end();
+      return false;
     }
     const offset = input.position;
     let view = input.view;
@@ -620,7 +1118,7 @@ class Session implements PerfDataFile {
         source,
       );
     }
-    if (!(await input.ensure(size))) {
+    if (input.end - input.start < size && !(await input.ensure(size))) {
       if (!this.info.pipe && !this.truncatedFile) {
         throw new FormatError(
           `Record type ${type} of ${size} bytes runs past the end of the data section ` +
@@ -633,44 +1131,133 @@ class Session implements PerfDataFile {
         `${source}: data truncated: record type ${type} of ${size} bytes at offset ${offset} ` +
           `is incomplete (${input.available} bytes left): stopping`,
       );
-      return null;
+      this.#end();
+      return false;
     }
     view = input.view;
     s = input.start;
-    try {
-      if (type <= KERNEL_RECORD_MAX && type !== 0) {
-        const event = this.#matcher.match(view, s, type, size);
-        if (!event) {
-          this.#unknownIds++;
-          return undefined;
-        }
-        const record = decodeRecord(view, s, event.format, event.sampleIdAll, offset);
-        const time = "sample" in record ? record.sample.time : record.sampleId?.time;
-        return { record, event, offset, time };
-      }
-      if (type < RecordType.HEADER_ATTR || type > PERF_USER_RECORD_MAX) {
-        this.warn(
-          `${source}: unknown record type ${type} (${size} bytes) at offset ${offset}: skipped`,
-        );
-        return undefined;
-      }
-      if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) {
-        throw new FormatError(
-          `PERF_RECORD_COMPRESSED${type === RecordType.COMPRESSED2 ? "2" : ""} (type ${type}): ` +
-            "zstd-compressed data from `perf record -z` is not supported yet; re-record without -z",
-          offset,
-          source,
-        );
-      }
-      const record = decodeRecord(view, s, DUMMY_FORMAT, false, offset);
-      this.#userRecord(type, view, s, size, offset);
-      const trailing = this.#trailingPayload(type, view, s, size);
-      if (trailing > 0) await this.#skipBytes(trailing, type, offset);
-      return { record, event: undefined, offset, time: undefined };
-    } finally {
-      // `s`/`size` refer to the buffer before any trailing payload was skipped.
-      if (input.position === offset) input.skip(size);
+    const trailing = this.#process(view, s, type, size, offset, prefetch);
+    if (trailing < 0) return false;
+    if (trailing > 0) {
+      const slot = this.#deferred;
+      this.#deferred = -1;
+      await this.#skipBytes(trailing, type, offset);
+      this.#route(slot, false);
     }
+    return true;
+  }
+
+  /** Stream offset of each HEADER_ATTR's `sample_type` by event index (pipe mode). */
+  readonly #attrOffsets = new Map<number, number>();
+
+  /** A user record routed only after its trailing payload was skipped. */
+  #deferred = -1;
+
+  /**
+   * Process the record at the input's start (all `size` bytes buffered) and
+   * consume it. Returns the bytes of payload that follow it (its slot is
+   * then in `#deferred`), or -1 to stop before it (nothing consumed).
+   */
+  #process(
+    view: DataView,
+    s: number,
+    type: number,
+    size: number,
+    offset: number,
+    prefetch: boolean,
+  ): number {
+    const input = this.#input;
+    const source = this.#source;
+    const slots = this.#slots;
+    if (type <= KERNEL_RECORD_MAX && type !== 0) {
+      input.skip(size);
+      const event = this.#matcher.match(view, s, type, size);
+      if (!event) {
+        this.#unknownIds++;
+        return 0;
+      }
+      let time: number;
+      let record: PerfRecord | undefined;
+      if (type === RecordType.SAMPLE) {
+        const st = this.#state(event);
+        if (st.decoder.fits(view, s)) {
+          const t = st.timeAt;
+          time = t >= 0
+            ? view.getUint32(s + t + 4, true) * 0x1_0000_0000 + view.getUint32(s + t, true)
+            : NaN;
+        } else {
+          const sample = st.decoder.simple
+            ? decodeSample(view, s, event.format, offset) // throws: the record is malformed
+            : st.decoder.decode(view, s, offset);
+          record = { type, misc: view.getUint16(s + 4, true), size, sample };
+          time = sample.time ?? NaN;
+        }
+      } else {
+        record = decodeRecord(view, s, event.format, event.sampleIdAll, offset);
+        time = record.sampleId?.time ?? NaN;
+      }
+      const slot = slots.alloc();
+      if (record === undefined) {
+        slots.chunk[slot] = input.pin().id;
+        slots.at[slot] = s;
+      } else {
+        slots.chunk[slot] = -1;
+        slots.record[slot] = record;
+      }
+      slots.fileOffset[slot] = offset;
+      slots.time[slot] = time;
+      slots.event[slot] = event.index;
+      this.#route(slot, true);
+      return 0;
+    }
+    if (type < RecordType.HEADER_ATTR || type > PERF_USER_RECORD_MAX) {
+      input.skip(size);
+      this.warn(
+        `${source}: unknown record type ${type} (${size} bytes) at offset ${offset}: skipped`,
+      );
+      return 0;
+    }
+    if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) {
+      input.skip(size);
+      throw new FormatError(
+        `PERF_RECORD_COMPRESSED${type === RecordType.COMPRESSED2 ? "2" : ""} (type ${type}): ` +
+          "zstd-compressed data from `perf record -z` is not supported yet; re-record without -z",
+        offset,
+        source,
+      );
+    }
+    if (
+      !prefetch && this.#readyHead < this.#ready.len &&
+      (type === RecordType.HEADER_ATTR || type === RecordType.EVENT_UPDATE ||
+        type === RecordType.HEADER_FEATURE)
+    ) {
+      return -1; // deliver what was read before it first
+    }
+    let record: PerfRecord;
+    let trailing: number;
+    try {
+      record = decodeRecord(view, s, DUMMY_FORMAT, false, offset);
+      this.#userRecord(type, view, s, size, offset);
+      trailing = this.#trailingPayload(type, view, s, size);
+    } finally {
+      input.skip(size);
+    }
+    if (type === RecordType.FINISHED_ROUND && this.#useQueue()) {
+      this.#flushPending(this.#nextFlush);
+      this.#nextFlush = this.#maxTime;
+    }
+    const slot = slots.alloc();
+    slots.chunk[slot] = -1;
+    slots.record[slot] = record;
+    slots.fileOffset[slot] = offset;
+    slots.time[slot] = NaN;
+    slots.event[slot] = -1;
+    if (trailing > 0) {
+      this.#deferred = slot;
+      return trailing;
+    }
+    this.#route(slot, false);
+    return 0;
   }
 
   #trailingPayload(type: number, view: DataView, s: number, size: number): number {
@@ -681,7 +1268,6 @@ class Session implements PerfDataFile {
 
   async #skipBytes(n: number, type: number, offset: number): Promise<void> {
     const input = this.#input;
-    input.skip(input.view.getUint16(input.start + 6, true));
     let left = n;
     while (left > 0) {
       const step = Math.min(left, 0x8000);
@@ -706,8 +1292,10 @@ class Session implements PerfDataFile {
         const attrSize = attr.size === 0 ? 64 : attr.size;
         const ids: number[] = [];
         for (let p = s + 8 + attrSize; p + 8 <= s + size; p += 8) ids.push(getU64(view, p));
+        this.#attrOffsets.set(matcher.events.length, offset + 8 + 24);
         matcher.add(makeEvent(matcher.events.length, attr, ids));
         info.events = matcher.events;
+        this.#queueing = undefined;
         break;
       }
       case RecordType.EVENT_UPDATE: {

@@ -1,32 +1,11 @@
 import assert from "node:assert/strict";
 import { perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
+import { runCli } from "../lib/testing/cli_run.ts";
 
-const RECORD = new URL("./record.ts", import.meta.url).pathname;
-const REPORT = new URL("./report.ts", import.meta.url).pathname;
-const SCRIPT = new URL("./script.ts", import.meta.url).pathname;
-const DEMO = new URL("./demo.ts", import.meta.url).pathname;
 const HAVE_PERF = await perfAvailable();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(script: string, args: string[], cwd?: string): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
-
 Deno.test("record --help exits 0 and names every option of the issue", async () => {
-  const r = await run(RECORD, ["--help"]);
+  const r = await runCli("record", ["--help"]);
   assert.equal(r.code, 0);
   for (
     const o of [
@@ -56,14 +35,14 @@ Deno.test("record usage errors exit 2 with one line", async () => {
       ["--bogus"],
     ]
   ) {
-    const r = await run(RECORD, args);
+    const r = await runCli("record", args);
     assert.equal(r.code, 2, args.join(" "));
     assert.match(r.stderr, /error/, args.join(" "));
   }
 });
 
 Deno.test("record --compare prints one row and one verdict per strategy", async () => {
-  const r = await run(RECORD, ["--compare", "--seed", "1", "--duration", "100"]);
+  const r = await runCli("record", ["--compare", "--seed", "1", "--duration", "100"]);
   assert.equal(r.code, 0, r.stderr);
   for (
     const s of ["naive-iret", "popf-ret", "linus-v2", "mainline", "vmalloc-sync-all", "kmalloc"]
@@ -82,7 +61,11 @@ Deno.test("record --compare prints one row and one verdict per strategy", async 
 Deno.test("record writes a capture that report and script read, with the accounting shown", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await run(RECORD, ["--duration", "40", "--fragments", "--deep-stacks", "0.02"], dir);
+    const r = await runCli(
+      "record",
+      ["--duration", "40", "--fragments", "--deep-stacks", "0.02"],
+      dir,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Captured and wrote [\d.]+ MB callring\.data \((\d+) samples\)/);
     assert.match(r.stderr, /read back: (\d+) samples, \d+ equal their ground truth/);
@@ -91,13 +74,13 @@ Deno.test("record writes a capture that report and script read, with the account
     for (const l of cpuLines) assert.match(l, /written = read \+ lost$/);
     const samples = Number(/\((\d+) samples\)/.exec(r.stderr)![1]);
 
-    const rep = await run(REPORT, ["--stdio", "--no-children", "--sort", "sym"], dir);
+    const rep = await runCli("report", ["--stdio", "--no-children", "--sort", "sym"], dir);
     assert.equal(rep.code, 0, rep.stderr);
     assert.match(rep.stdout, new RegExp(`# callring: samples read: ${samples}, kept: ${samples}`));
     assert.match(rep.stdout, /\[k\] do_syscall_64|\[k\] entry_SYSCALL_64/);
     assert.doesNotMatch(rep.stdout, /\[unknown\]/);
 
-    const scr = await run(SCRIPT, ["-i", "callring.data"], dir);
+    const scr = await runCli("script", ["-i", "callring.data"], dir);
     assert.equal(scr.code, 0, scr.stderr);
     assert.equal(scr.stdout.split("\n").filter((l) => / cpu-clock:/.test(l)).length, samples);
   } finally {
@@ -111,8 +94,8 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
-      const r = await run(
-        RECORD,
+      const r = await runCli(
+        "record",
         [
           "--format",
           "perf",
@@ -156,7 +139,7 @@ Deno.test({
 Deno.test("demo runs on built-in defaults and writes its flamegraph and speedscope files", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await run(DEMO, ["--lines", "20"], dir);
+    const r = await runCli("demo", ["--lines", "20"], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /== 1\. Every NMI strategy/);
     assert.match(r.stdout, /read back: 10000 samples/);
@@ -173,7 +156,7 @@ Deno.test("demo runs on built-in defaults and writes its flamegraph and speedsco
 Deno.test("record --truth writes one ground-truth line per PMU overflow", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await run(RECORD, ["--duration", "10", "--truth", "truth.ndjson"], dir);
+    const r = await runCli("record", ["--duration", "10", "--truth", "truth.ndjson"], dir);
     assert.equal(r.code, 0, r.stderr);
     const overflows = Number(/overflows (\d+), delivered (\d+)/.exec(r.stderr)![1]);
     const delivered = Number(/overflows (\d+), delivered (\d+)/.exec(r.stderr)![2]);

@@ -1,36 +1,16 @@
 import assert from "node:assert/strict";
-import { fixture, perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
+import { ensureFixtureBinary, fixture, perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
+import { type CliRun, runCli } from "../lib/testing/cli_run.ts";
 import { samplesFromScript } from "../lib/output/_script_text_test_helper.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { ProfileBuilder } from "../lib/analyze/profile.ts";
 
-const REPORT = new URL("./report.ts", import.meta.url).pathname;
 const PERF_RUNS = await perfAvailable();
 
-// The fixtures' MMAP records name the binary at its recording path (testdata/README.md).
-try {
-  await Deno.stat("/tmp/callring-fixture/burn");
-} catch {
-  await Deno.mkdir("/tmp/callring-fixture", { recursive: true });
-  await Deno.copyFile(fixture("bin/burn"), "/tmp/callring-fixture/burn");
-}
+await ensureFixtureBinary();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function report(args: string[], cwd?: string): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", REPORT, ...args],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+function report(args: string[], cwd?: string): Promise<CliRun> {
+  return runCli("report", args, cwd);
 }
 
 /**

@@ -162,3 +162,18 @@ export async function recordBurn(
   if (pipe) await Deno.writeFile(data, out.stdout);
   return data;
 }
+
+/**
+ * The fixtures' MMAP records name the burn binary at its recording path
+ * (`/tmp/callring-fixture/burn`, see testdata/README.md): put the committed
+ * copy there when it is missing, so symbols resolve as they did for perf.
+ */
+export async function ensureFixtureBinary(): Promise<void> {
+  const target = "/tmp/callring-fixture/burn";
+  try {
+    await Deno.stat(target);
+  } catch {
+    await Deno.mkdir("/tmp/callring-fixture", { recursive: true });
+    await Deno.copyFile(fixture("bin/burn"), target);
+  }
+}

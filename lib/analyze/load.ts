@@ -308,6 +308,12 @@ interface ResolvedChain {
    * resolver, for {@linkcode ProfileBuilder.add}'s `framesKey`.
    */
   key?: number;
+  /**
+   * DWARF samples whose leaf was expanded into inline frames: the symbol perf
+   * charges the self time to (that of the sampled address itself), when it
+   * is not the leaf frame.
+   */
+  self?: FrameRef;
 }
 
 /** Most distinct callchains kept before the cache starts over. */
@@ -956,22 +962,33 @@ class ChainResolver {
     this.#hasMap.length = 0;
     for (const ip of unwound.kernel) this.#push(pid, CpuMode.KERNEL, ip);
     const user = unwound.user;
+    let self: FrameRef | undefined;
     for (let i = 0; i < user.length; i++) {
       const nodes = inlines?.[i];
       if (nodes === undefined || nodes.length === 0) this.#push(pid, CpuMode.USER, user[i]);
-      else this.#pushInlines(pid, user[i], nodes);
+      else {
+        const own = this.#pushInlines(pid, user[i], nodes);
+        // The leaf's own symbol (perf's `al->sym`) carries the sample's self time.
+        if (i === 0 && this.#out.length === nodes.length && own !== this.#out[0]) self = own;
+      }
     }
-    return this.#finish(sample.ip ?? 0n, sampleMode, pid, unwound.truncated);
+    const chain: ResolvedChain = this.#finish(sample.ip ?? 0n, sampleMode, pid, unwound.truncated);
+    if (self !== undefined) chain.self = self;
+    return chain;
   }
 
-  /** perf's `append_inlines`: one frame per node, at the entry's address, in the entry's dso. */
-  #pushInlines(pid: number, ip: bigint, nodes: readonly InlineNode[]): void {
+  /**
+   * perf's `append_inlines`: one frame per node, at the entry's address, in
+   * the entry's dso. Returns the entry's own (non-inlined) symbol's frame.
+   */
+  #pushInlines(pid: number, ip: bigint, nodes: readonly InlineNode[]): FrameRef {
     const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, CpuMode.USER);
     const dso = r.map ? r.dso : undefined;
     for (const node of nodes) {
       this.#hasMap.push(true);
       this.#out.push(this.#frame(false, dso, node.sym, r.printedIp, node.inlined));
     }
+    return this.#frame(false, dso, r.sym, r.printedIp);
   }
 
   #push(pid: number, cpumode: number, ip: bigint): void {
@@ -1061,6 +1078,7 @@ class ScratchSample implements MutableSample {
   time = 0;
   context: SampleContext | undefined = undefined;
   truncated = false;
+  selfFrame: FrameRef | undefined = undefined;
   event = -1;
   eventName = "";
   period = 0;
@@ -1160,6 +1178,7 @@ class ItemMaker {
       time: s.time ?? 0,
       context: undefined,
       truncated: false,
+      selfFrame: undefined,
       event,
       eventName: this.#info.events[event]?.name ?? "",
       period: s.period ?? 1,
@@ -1183,6 +1202,7 @@ class ItemMaker {
     t.time = s.time ?? 0;
     t.context = undefined;
     t.truncated = false;
+    t.selfFrame = undefined;
     t.event = event;
     t.eventName = this.#info.events[event]?.name ?? "";
     t.period = s.period ?? 1;
@@ -1235,6 +1255,7 @@ class ItemMaker {
     t.time = layout.time >= 0 ? getU64(view, s + layout.time) : 0;
     t.context = undefined;
     t.truncated = false;
+    t.selfFrame = undefined;
     t.event = event.index;
     t.eventName = this.#info.events[event.index]?.name ?? "";
     t.period = period;
@@ -1314,6 +1335,7 @@ class ItemMaker {
 function withChain(sample: MutableSample, chain: ResolvedChain): MutableSample {
   sample.frames = chain.frames;
   sample.truncated = chain.truncated;
+  sample.selfFrame = chain.self;
   sample.context = chain.context ?? inferContext(chain.frames);
   return sample;
 }

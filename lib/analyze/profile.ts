@@ -65,6 +65,12 @@ export interface StackSample {
   readonly context: SampleContext | undefined;
   /** True when the callchain was cut short (max stack depth, damaged data, ...). */
   readonly truncated: boolean;
+  /**
+   * The frame perf charges the sample's self time to, when it is not the
+   * leaf frame (the sampled address's own symbol under an inlined leaf).
+   * Samples that differ only in it stay separate stack records.
+   */
+  readonly selfFrame?: FrameRef;
 }
 
 /** Kind of an interned frame, used for colouring and by outputs. */
@@ -397,6 +403,13 @@ export class ProfileBuilder {
   #stackWeight = new Float64Array(1024);
   #stackSamples = new Float64Array(1024);
   #stackTruncated = new Uint8Array(1024);
+  /** Self frame per stack record (-1: the leaf); allocated with the first one. */
+  #stackSelf: Int32Array | undefined;
+  /** Records with a self frame: (node, class * 2 + truncated) to a group id. */
+  readonly #selfGroup = new PairIndex();
+  /** Records with a self frame: (group id, self frame) to the record. */
+  readonly #selfStack = new PairIndex();
+  #selfGroups = 0;
   readonly #classes: SampleClass[] = [];
   readonly #classIndex = new Map<string, number>();
   #samplesRead = 0;
@@ -449,7 +462,8 @@ export class ProfileBuilder {
     // in one lookup, without walking the trie.
     let leafKey = -1;
     let memo = -1;
-    if (framesKey >= 0 && framesKey < 0x1000_0000) {
+    const selfFrame = sample.selfFrame;
+    if (framesKey >= 0 && framesKey < 0x1000_0000 && selfFrame === undefined) {
       leafKey = framesKey * 8 + (truncated ? 1 : 0) +
         (marked ? 2 * CONTEXT_VARIANT[ctx as SampleContext] : 0);
       memo = this.#stackByLeaf.slot(leafKey, sub);
@@ -466,7 +480,8 @@ export class ProfileBuilder {
     for (let i = frames.length - 1; i >= 0; i--) path.push(this.#frames.intern(frames[i]));
     let node = 0;
     for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
-    const idx = this.#addStack(node, cls, sample.weight, 1, sample.truncated);
+    const self = selfFrame === undefined ? -1 : this.#frames.intern(selfFrame);
+    const idx = this.#addStack(node, cls, sample.weight, 1, sample.truncated, self);
     if (memo >= 0) this.#stackByLeaf.insertAt(memo, leafKey, sub, idx);
     return true;
   }
@@ -479,6 +494,7 @@ export class ProfileBuilder {
    * @param weight Summed weight.
    * @param samples Number of samples it stands for.
    * @param truncated Whether these samples had truncated stacks.
+   * @param selfFrame Frame id (of `frames`) carrying the self weight; -1: the leaf.
    */
   addAggregated(
     rootFirstFrames: readonly number[],
@@ -487,13 +503,17 @@ export class ProfileBuilder {
     weight: number,
     samples: number,
     truncated: boolean,
+    selfFrame = -1,
   ): void {
     this.#samplesRead += samples;
     const path = this.#path;
     path.length = 0;
     for (const id of rootFirstFrames) path.push(this.#frames.internFrom(frames, id));
     const c = this.#internClass(cls.pid, cls.tid, cls.cpu, cls.comm, cls.context);
-    this.#addPath(path, c, weight, samples, truncated);
+    const self = selfFrame >= 0 ? this.#frames.internFrom(frames, selfFrame) : -1;
+    let node = 0;
+    for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
+    this.#addStack(node, c, weight, samples, truncated, self);
   }
 
   /**
@@ -533,6 +553,7 @@ export class ProfileBuilder {
       stackWeight: this.#stackWeight.slice(0, s),
       stackSamples: this.#stackSamples.slice(0, s),
       stackTruncated: this.#stackTruncated.slice(0, s),
+      ...(this.#stackSelf !== undefined ? { stackSelf: this.#stackSelf.slice(0, s) } : {}),
       classes: this.#classes.slice(),
       samplesRead: this.#samplesRead,
       samples: this.#samplesKept,
@@ -571,39 +592,67 @@ export class ProfileBuilder {
     return id;
   }
 
-  #addPath(
-    path: readonly number[],
-    cls: number,
-    weight: number,
-    samples: number,
-    truncated: boolean,
-  ): void {
-    let node = 0;
-    for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
-    this.#addStack(node, cls, weight, samples, truncated);
-  }
-
-  /** Add to the stack record of (node, class, truncated), created when new; its index. */
+  /**
+   * Add to the stack record of (node, class, truncated, self frame), created
+   * when new; its index. `self` -1: the leaf frame.
+   */
   #addStack(
     node: number,
     cls: number,
     weight: number,
     samples: number,
     truncated: boolean,
+    self = -1,
   ): number {
-    const index = this.#stackIndex;
     const sub = cls * 2 + (truncated ? 1 : 0);
+    if (self >= 0) return this.#addSelfStack(node, cls, sub, weight, samples, truncated, self);
+    const index = this.#stackIndex;
     const slot = index.slot(node, sub);
     let idx = index.valueAt(slot);
     if (idx < 0) {
-      idx = this.#stackCount++;
-      if (idx >= this.#stackNode.length) this.#growStacks();
+      idx = this.#newStack(node, cls, truncated);
       index.insertAt(slot, node, sub, idx);
-      this.#stackNode[idx] = node;
-      this.#stackClass[idx] = cls;
-      this.#stackTruncated[idx] = truncated ? 1 : 0;
     }
     this.#count(idx, weight, samples, truncated);
+    return idx;
+  }
+
+  /** {@linkcode #addStack} for a record with a self frame (keyed on it too). */
+  #addSelfStack(
+    node: number,
+    cls: number,
+    sub: number,
+    weight: number,
+    samples: number,
+    truncated: boolean,
+    self: number,
+  ): number {
+    const groups = this.#selfGroup;
+    const gs = groups.slot(node, sub);
+    let group = groups.valueAt(gs);
+    if (group < 0) groups.insertAt(gs, node, sub, group = this.#selfGroups++);
+    const index = this.#selfStack;
+    const slot = index.slot(group, self);
+    let idx = index.valueAt(slot);
+    if (idx < 0) {
+      idx = this.#newStack(node, cls, truncated);
+      index.insertAt(slot, group, self, idx);
+      if (this.#stackSelf === undefined) {
+        this.#stackSelf = new Int32Array(this.#stackNode.length).fill(-1);
+      }
+      this.#stackSelf[idx] = self;
+    }
+    this.#count(idx, weight, samples, truncated);
+    return idx;
+  }
+
+  /** A new, empty stack record. */
+  #newStack(node: number, cls: number, truncated: boolean): number {
+    const idx = this.#stackCount++;
+    if (idx >= this.#stackNode.length) this.#growStacks();
+    this.#stackNode[idx] = node;
+    this.#stackClass[idx] = cls;
+    this.#stackTruncated[idx] = truncated ? 1 : 0;
     return idx;
   }
 
@@ -656,6 +705,11 @@ export class ProfileBuilder {
     const t = new Uint8Array(len);
     t.set(this.#stackTruncated);
     this.#stackTruncated = t;
+    if (this.#stackSelf !== undefined) {
+      const self = new Int32Array(len).fill(-1);
+      self.set(this.#stackSelf);
+      this.#stackSelf = self;
+    }
   }
 }
 
@@ -685,6 +739,11 @@ export interface ProfileData {
   stackSamples: Float64Array;
   /** Distinct stack records: 1 when truncated. */
   stackTruncated: Uint8Array;
+  /**
+   * Distinct stack records: the frame carrying the self weight, -1 for the
+   * leaf (absent when no record has one; see {@linkcode StackSample.selfFrame}).
+   */
+  stackSelf?: Int32Array;
   /** Sample classes by id. */
   classes: SampleClass[];
   /** Samples offered to the builder, kept or filtered. */
@@ -729,6 +788,8 @@ export class Profile implements ProfileData {
   readonly stackSamples: Float64Array;
   /** Stack record truncation flags. */
   readonly stackTruncated: Uint8Array;
+  /** Stack record self frames (-1: the leaf), when any record has one. */
+  readonly stackSelf?: Int32Array;
   /** Sample classes. */
   readonly classes: SampleClass[];
   /** Samples read. */
@@ -762,6 +823,7 @@ export class Profile implements ProfileData {
     this.stackWeight = data.stackWeight;
     this.stackSamples = data.stackSamples;
     this.stackTruncated = data.stackTruncated;
+    if (data.stackSelf !== undefined) this.stackSelf = data.stackSelf;
     this.classes = data.classes;
     this.samplesRead = data.samplesRead;
     this.samples = data.samples;
@@ -810,6 +872,7 @@ export class Profile implements ProfileData {
         this.stackWeight[i],
         this.stackSamples[i],
         this.stackTruncated[i] === 1,
+        this.stackSelf?.[i] ?? -1,
       );
     }
     return b.build();
@@ -833,6 +896,7 @@ export function mergeProfiles(...profiles: Profile[]): Profile {
         p.stackWeight[i],
         p.stackSamples[i],
         p.stackTruncated[i] === 1,
+        p.stackSelf?.[i] ?? -1,
       );
     }
   }

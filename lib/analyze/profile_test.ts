@@ -122,3 +122,29 @@ Deno.test("add with a framesKey builds the same profile as without, per class an
     a.truncatedSamples,
   ]);
 });
+
+Deno.test("ProfileBuilder keys stack records on self frames and keeps them through select and merge", () => {
+  const b = new ProfileBuilder();
+  const outer = { sym: "outer", dso: "/bin/prog", kernel: false };
+  const alias = { sym: "outer.constprop.0", dso: "/bin/prog", kernel: false };
+  const frames = sampleOf(["main", "outer", "mix"]).frames;
+  b.add(sampleOf(["main", "outer", "mix"], 1), 7);
+  b.add({ ...sampleOf([], 2), frames, selfFrame: outer }, 7);
+  b.add({ ...sampleOf([], 3), frames, selfFrame: outer }, 7);
+  b.add({ ...sampleOf([], 4), frames, selfFrame: alias });
+  const p = b.build();
+  eq(p.stackCount, 3);
+  eq(Array.from(p.stackWeight), [1, 5, 4]);
+  const names = (q: typeof p) => Array.from(q.stackSelf!, (f) => f < 0 ? "-" : q.frames.names[f]);
+  eq(names(p), ["-", "outer", "outer.constprop.0"]);
+  eq(p.stackNode[0], p.stackNode[1]);
+  const picked = p.select((i) => i > 0);
+  eq(names(picked), ["outer", "outer.constprop.0"]);
+  const merged = mergeProfiles(p, p);
+  eq(names(merged), ["-", "outer", "outer.constprop.0"]);
+  eq(Array.from(merged.stackWeight), [2, 10, 8]);
+  // Without self frames, none is carried.
+  const plain = new ProfileBuilder();
+  plain.add(sampleOf(["main"]));
+  eq(plain.build().stackSelf, undefined);
+});

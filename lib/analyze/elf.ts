@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type RawSymbol, SymbolTable } from "./symbols.ts";
+import { SymbolTable } from "./symbols.ts";
 
 /** A malformed or unsupported ELF file. */
 export class ElfError extends Error {
@@ -501,19 +501,9 @@ export class ElfFile {
    * @throws {ElfError} On malformed tables.
    */
   readSymbols(type: number): ElfSymbolSection | undefined {
-    const index = this.sections.findIndex((s) => s.type === type);
-    if (index < 0) return undefined;
-    const sec = this.sections[index];
-    if (sec.size === 0n) return undefined;
-    const off = Number(sec.offset);
-    if (sec.entsize !== 24n) {
-      throw new ElfError(this.source.name, off, `${sec.name}: sh_entsize ${sec.entsize} != 24`);
-    }
-    if (sec.link >= this.sections.length) {
-      throw new ElfError(this.source.name, off, `${sec.name}: sh_link ${sec.link} out of range`);
-    }
-    const bytes = this.readSection(index);
-    const strings = this.readSection(sec.link);
+    const raw = this.readSymbolBytes(type);
+    if (raw === undefined) return undefined;
+    const { bytes, strings } = raw;
     const count = Math.floor(bytes.length / 24);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     const symbols: ElfSymbol[] = new Array(count);
@@ -529,6 +519,29 @@ export class ElfFile {
       };
     }
     return { symbols, strings };
+  }
+
+  /**
+   * Read a symbol table's raw bytes (24-byte `Elf64_Sym` entries) and its
+   * string table, with the checks of {@linkcode ElfFile.readSymbols}.
+   *
+   * @param type SHT_SYMTAB or SHT_DYNSYM.
+   * @returns The bytes, or undefined when absent.
+   * @throws {ElfError} On malformed tables.
+   */
+  readSymbolBytes(type: number): { bytes: Uint8Array; strings: Uint8Array } | undefined {
+    const index = this.sections.findIndex((s) => s.type === type);
+    if (index < 0) return undefined;
+    const sec = this.sections[index];
+    if (sec.size === 0n) return undefined;
+    const off = Number(sec.offset);
+    if (sec.entsize !== 24n) {
+      throw new ElfError(this.source.name, off, `${sec.name}: sh_entsize ${sec.entsize} != 24`);
+    }
+    if (sec.link >= this.sections.length) {
+      throw new ElfError(this.source.name, off, `${sec.name}: sh_link ${sec.link} out of range`);
+    }
+    return { bytes: this.readSection(index), strings: this.readSection(sec.link) };
   }
 
   /**
@@ -636,40 +649,115 @@ const STV_HIDDEN = 2;
  *   addresses are file offsets, i.e. what `map__map_ip` yields.
  */
 export function elfSymbolTable(symsElf: ElfFile, runtimeElf: ElfFile): SymbolTable {
-  const table = symsElf.readSymbols(SHT_SYMTAB) ?? symsElf.readSymbols(SHT_DYNSYM);
+  const table = symsElf.readSymbolBytes(SHT_SYMTAB) ?? symsElf.readSymbolBytes(SHT_DYNSYM);
   if (table === undefined) return SymbolTable.build([], () => "");
-  const raw: RawSymbol[] = [];
-  const { symbols, strings } = table;
-  for (const sym of symbols) {
-    const type = sym.info & 0xf;
-    const binding = sym.info >> 4;
-    const visibility = sym.other & 3;
-    if (sym.nameOffset === 0 || sym.shndx === SHN_UNDEF) continue;
-    const isLabel = type === STT_NOTYPE && sym.shndx !== SHN_ABS &&
-      visibility !== STV_HIDDEN && visibility !== STV_INTERNAL;
-    const isFuncOrObject = type === 2 || type === 10 || type === 1;
-    if (!isLabel && !isFuncOrObject) continue;
-    if (sym.shndx === SHN_ABS) continue;
-    let sec = symsElf.sections[sym.shndx];
-    if (sec === undefined) continue;
+  const { bytes, strings } = table;
+  const count = Math.floor(bytes.length / 24);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+
+  // Per section of the symbol file: -1 when its symbols are dropped, else
+  // 1 | (2 if the effective section's name contains "text"); plus the
+  // effective section's `sh_addr - sh_offset` as u32 halves.
+  const nsec = symsElf.sections.length;
+  const secKind = new Int8Array(nsec);
+  const secBiasHi = new Uint32Array(nsec), secBiasLo = new Uint32Array(nsec);
+  for (let i = 0; i < nsec; i++) {
+    let sec = symsElf.sections[i]!;
+    secKind[i] = -1;
     if ((sec.flags & BigInt(SHF_ALLOC)) === 0n) continue;
     if (sec.type === SHT_NOBITS) {
-      const runtimeSec = runtimeElf.sections[sym.shndx];
+      const runtimeSec = runtimeElf.sections[i];
       if (runtimeSec === undefined) continue;
       sec = runtimeSec;
     }
-    if (isLabel && !sec.name.includes("text")) continue;
-    const seg = runtimeElf.loadSegmentFor(sym.value);
-    const start = seg !== undefined
-      ? sym.value - (seg.vaddr - seg.offset)
-      : sym.value - (sec.addr - sec.offset);
-    raw.push({
-      start: BigInt.asUintN(64, start),
-      size: sym.size,
-      binding,
-      type,
-      nameRef: sym.nameOffset,
-    });
+    secKind[i] = sec.name.includes("text") ? 3 : 1;
+    [secBiasHi[i], secBiasLo[i]] = halves64(sec.addr - sec.offset);
   }
-  return SymbolTable.build(raw, (ref) => cString(strings, ref));
+  // PT_LOAD segments of the runtime binary, in order, as numbers when exact.
+  const segs = runtimeElf.programHeaders.filter((p) => p.type === PT_LOAD);
+  const nseg = segs.length;
+  const segStart = new Float64Array(nseg), segEnd = new Float64Array(nseg);
+  const segBiasHi = new Uint32Array(nseg), segBiasLo = new Uint32Array(nseg);
+  let segsExact = true;
+  for (let j = 0; j < nseg; j++) {
+    const p = segs[j]!;
+    const end = p.vaddr + p.memsz;
+    if (end > MAX_SAFE) segsExact = false;
+    segStart[j] = Number(p.vaddr);
+    segEnd[j] = Number(end);
+    [segBiasHi[j], segBiasLo[j]] = halves64(p.vaddr - p.offset);
+  }
+
+  const sh = new Uint32Array(count), sl = new Uint32Array(count);
+  const zh = new Uint32Array(count), zl = new Uint32Array(count);
+  const bind = new Uint8Array(count);
+  const refs = new Int32Array(count);
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const at = i * 24;
+    const nameOffset = view.getUint32(at, true);
+    const shndx = view.getUint16(at + 6, true);
+    if (nameOffset === 0 || shndx === SHN_UNDEF || shndx === SHN_ABS) continue;
+    const info = bytes[at + 4]!;
+    const type = info & 0xf;
+    const visibility = bytes[at + 5]! & 3;
+    const isLabel = type === STT_NOTYPE && visibility !== STV_HIDDEN &&
+      visibility !== STV_INTERNAL;
+    if (!isLabel && type !== 2 && type !== 10 && type !== 1) continue;
+    if (shndx >= nsec) continue;
+    const kind = secKind[shndx]!;
+    if (kind < 0 || (isLabel && (kind & 2) === 0)) continue;
+    const vlo = view.getUint32(at + 8, true), vhi = view.getUint32(at + 12, true);
+    // elf_read_program_header: the first PT_LOAD segment containing the value.
+    let seg = -1;
+    if (segsExact && vhi < SAFE_HI) {
+      const v = vhi * TWO_32 + vlo;
+      for (let j = 0; j < nseg; j++) {
+        if (v >= segStart[j]! && v < segEnd[j]!) {
+          seg = j;
+          break;
+        }
+      }
+    } else {
+      const v = (BigInt(vhi) << 32n) | BigInt(vlo);
+      for (let j = 0; j < nseg; j++) {
+        const p = segs[j]!;
+        if (v >= p.vaddr && v < p.vaddr + p.memsz) {
+          seg = j;
+          break;
+        }
+      }
+    }
+    const bhi = seg >= 0 ? segBiasHi[seg]! : secBiasHi[shndx]!;
+    const blo = seg >= 0 ? segBiasLo[seg]! : secBiasLo[shndx]!;
+    // start = value - bias (mod 2^64)
+    const lo = vlo - blo;
+    sl[n] = lo >>> 0;
+    sh[n] = (vhi - bhi - (lo < 0 ? 1 : 0)) >>> 0;
+    zl[n] = view.getUint32(at + 16, true);
+    zh[n] = view.getUint32(at + 20, true);
+    bind[n] = info >> 4;
+    refs[n] = nameOffset;
+    n++;
+  }
+  return SymbolTable.buildHalves(
+    sh.subarray(0, n),
+    sl.subarray(0, n),
+    zh.subarray(0, n),
+    zl.subarray(0, n),
+    bind.subarray(0, n),
+    refs.subarray(0, n),
+    (ref) => cString(strings, ref),
+  );
+}
+
+const TWO_32 = 0x1_0000_0000;
+/** High halves below this give values below 2^53. */
+const SAFE_HI = 0x20_0000;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A BigInt's low 64 bits (two's complement) as [hi, lo] u32 halves. */
+function halves64(value: bigint): [number, number] {
+  const v = BigInt.asUintN(64, value);
+  return [Number(v >> 32n), Number(v & 0xffff_ffffn)];
 }

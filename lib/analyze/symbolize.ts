@@ -39,6 +39,16 @@ export interface Resolution {
   mapRelativeIp: bigint;
   /** The address `perf script` prints in a callchain line for this ip. */
   printedIp: bigint;
+  /**
+   * The address `perf report` keys and prints an unresolved callchain entry
+   * by: perf 6.1 `add_callchain_ip` stores the raw runtime ip in the
+   * callchain cursor node (`callchain_list.ip`, and `al->addr` of
+   * `--children` entries via `fill_callchain_info`), so an unresolved frame
+   * of a mapped user DSO shows as the absolute address there, while the
+   * sample's own entry (`he->ip = al->addr`) and `perf script` use
+   * {@linkcode Resolution.mapRelativeIp}.
+   */
+  callchainIp: bigint;
   /** Whether the DSO is a kernel DSO (`[kernel.kallsyms]` or a module). */
   kernel: boolean;
 }
@@ -192,6 +202,7 @@ export class Symbolizer {
         dso: "[unknown]",
         mapRelativeIp: ip,
         printedIp: ip,
+        callchainIp: ip,
         kernel: false,
       };
     }
@@ -217,6 +228,7 @@ export class Symbolizer {
       dso: map.dso,
       mapRelativeIp: rel,
       printedIp: kernel ? ip : rel,
+      callchainIp: ip,
       kernel,
     };
   }

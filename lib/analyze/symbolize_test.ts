@@ -53,6 +53,27 @@ Deno.test("unmapped user address prints raw ip and [unknown] twice; mapped print
   assert.equal(formatCallchainLine(memfd, { ip: true }), "\t            a845");
 });
 
+Deno.test("perf report's callchain ip is the raw runtime ip; perf script's stays map-relative", () => {
+  const spaces = new AddressSpaces();
+  spaces.processMmap({
+    pid: 7,
+    tid: 7,
+    addr: 0x5583f3e9d000n,
+    len: 0x3cf4000n,
+    pgoff: 0x1b8e000n,
+    filename: "/memfd:jit (deleted)",
+    cpumode: CPUMODE_USER,
+  });
+  const sym = new Symbolizer({ kallsyms: parseKallsyms(KALLSYMS) });
+  const r = sym.resolve(spaces, 7, 0x5583f3ea0042n, CPUMODE_USER);
+  assert.equal(r.sym, undefined);
+  assert.equal(r.mapRelativeIp, 0x1b91042n);
+  assert.equal(r.printedIp, 0x1b91042n);
+  assert.equal(r.callchainIp, 0x5583f3ea0042n);
+  const unmapped = sym.resolve(spaces, 7, 0x1234n, CPUMODE_USER);
+  assert.equal(unmapped.callchainIp, 0x1234n);
+});
+
 // ---------------------------------------------------------------------------
 // Live comparison with perf script.
 

@@ -188,6 +188,8 @@ export class SymbolTable {
     // Work on u32 halves (BigInt only to split the inputs).
     const sh0 = new Uint32Array(n), sl0 = new Uint32Array(n);
     const zh0 = new Uint32Array(n), zl0 = new Uint32Array(n);
+    const bind0 = new Uint8Array(n);
+    const refs0 = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const r = raw[i]!;
       if (r.start < 0n || r.start > MAX_U64 || r.size < 0n || r.size > MAX_U64) {
@@ -195,7 +197,38 @@ export class SymbolTable {
       }
       [sh0[i], sl0[i]] = halves(r.start);
       if (r.size !== 0n) [zh0[i], zl0[i]] = halves(r.size);
+      bind0[i] = r.binding;
+      refs0[i] = r.nameRef;
     }
+    return SymbolTable.buildHalves(sh0, sl0, zh0, zl0, bind0, refs0, nameSource, options);
+  }
+
+  /**
+   * {@linkcode SymbolTable.build} on symbols given as u32-half columns in
+   * file order (the BigInt-free path of ELF symbol loading). The arrays
+   * are not modified.
+   *
+   * @param sh0 High halves of the starts.
+   * @param sl0 Low halves of the starts.
+   * @param zh0 High halves of the sizes.
+   * @param zl0 Low halves of the sizes.
+   * @param bind0 ELF binding (STB_*) per symbol.
+   * @param refs0 Name reference per symbol, resolved by `nameSource`.
+   * @param nameSource Resolves a name reference to a name (called lazily).
+   * @param options Fix-up variant.
+   * @returns The packed table.
+   */
+  static buildHalves(
+    sh0: Uint32Array,
+    sl0: Uint32Array,
+    zh0: Uint32Array,
+    zl0: Uint32Array,
+    bind0: Uint8Array,
+    refs0: Int32Array,
+    nameSource: NameSource,
+    options: BuildOptions = {},
+  ): SymbolTable {
+    const n = sh0.length;
     // Stable sort keeps file order among equal starts (rb-tree inserts equal keys to the right).
     const order: number[] = new Array(n);
     let sorted = true;
@@ -220,8 +253,8 @@ export class SymbolTable {
       const lo = l + zl0[o]!;
       el[k] = lo >>> 0;
       eh[k] = (h + zh0[o]! + (lo >= TWO_32 ? 1 : 0)) >>> 0;
-      binding[k] = raw[o]!.binding;
-      nameRefs[k] = raw[o]!.nameRef;
+      binding[k] = bind0[o]!;
+      nameRefs[k] = refs0[o]!;
     }
     const nameOf = (k: number): string => (names[k] ??= nameSource(nameRefs[k]!));
     const isZero = (k: number) => eh[k] === sh[k] && el[k] === sl[k];

@@ -663,6 +663,9 @@ class ChainResolver {
   readonly #out: FrameRef[] = [];
   readonly #hasMap: boolean[] = [];
   readonly #unmapped: UnmappedResolver | undefined;
+  /** The leaf's callchain node when it is a mapped but unresolved user address, and its self frame. */
+  #leafNode: FrameRef | undefined;
+  #leafSelf: FrameRef | undefined;
   readonly #own: OwnSymbols | undefined;
   /** Resolved frame-pointer chains; off with `resolveUnmapped`. */
   readonly #chains: ChainCache | undefined;
@@ -869,6 +872,7 @@ class ChainResolver {
       truncated,
       context: inferContext(resolved.frames),
     };
+    if (resolved.self !== undefined) frozen.self = resolved.self;
     cache.set(hash, words, base, len, pid, sampleMode, attr, frozen);
     return frozen;
   }
@@ -911,10 +915,13 @@ class ChainResolver {
     sampleMode: number,
     pid: number,
     truncated: boolean,
-  ): { frames: FrameRef[]; truncated: boolean } {
+  ): { frames: FrameRef[]; truncated: boolean; self?: FrameRef } {
     const out = this.#out;
     const hasMap = this.#hasMap;
     if (out.length === 0) this.#push(pid, sampleMode, sampleIp);
+    const leafSelf = out[0] === this.#leafNode ? this.#leafSelf : undefined;
+    this.#leafNode = undefined;
+    this.#leafSelf = undefined;
     // Frames without a map print with the sample's own level (that of the first frame).
     const firstKernel = out[0].kernel;
     for (let i = 1; i < out.length; i++) {
@@ -922,7 +929,12 @@ class ChainResolver {
         out[i] = this.#frame(firstKernel, undefined, undefined, out[i].ip ?? 0n);
       }
     }
-    return { frames: out.slice(), truncated };
+    const chain: { frames: FrameRef[]; truncated: boolean; self?: FrameRef } = {
+      frames: out.slice(),
+      truncated,
+    };
+    if (leafSelf !== undefined && leafSelf !== out[0]) chain.self = leafSelf;
+    return chain;
   }
 
   #unwind(sample: Sample, attr: PerfEventAttr, pid: number): UnwoundChain {
@@ -1015,6 +1027,17 @@ class ChainResolver {
       }
     }
     this.#hasMap.push(r.map !== undefined);
+    if (r.map !== undefined && r.sym === undefined && !kernel) {
+      // perf report: an unresolved callchain node is keyed by its absolute address, while the
+      // sample's own entry uses the map-relative one (he->ip = al->addr)
+      const node = this.#frame(kernel, r.dso, undefined, r.callchainIp);
+      if (this.#out.length === 0) {
+        this.#leafNode = node;
+        this.#leafSelf = this.#frame(kernel, r.dso, undefined, r.mapRelativeIp);
+      }
+      this.#out.push(node);
+      return;
+    }
     this.#out.push(this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp));
   }
 

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ensureFixtureBinary, fixture, perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
+import {
+  ensureFixtureBinary,
+  fixture,
+  perfAvailable,
+  perfCanRecord,
+  runPerf,
+} from "../lib/testing/perf_tool.ts";
 import { type CliRun, runCli } from "../lib/testing/cli_run.ts";
 import { samplesFromScript } from "../lib/output/_script_text_test_helper.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
@@ -233,3 +239,56 @@ Deno.test("report on pipe-mode data prints no Children column, like perf", async
   assert.match(r.stdout, /# Overhead {2}Symbol/);
   assert.ok(!r.stdout.includes("# Children"));
 });
+
+Deno.test({
+  name: "report equals live perf report where user frames have a map but no symbol (stripped)",
+  ignore: !(await perfCanRecord()) || !(await haveGcc()),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      // a stripped burn: its frames resolve to a map but no symbol, which perf keys by the
+      // absolute address in callchains and by the map-relative one in the sample's own entry
+      // (a build id of its own, so no build-id cache holds its symbols)
+      const id = crypto.randomUUID().replaceAll("-", "");
+      const cc = await new Deno.Command("gcc", {
+        args: ["-O1", "-fno-omit-frame-pointer", "-pthread", `-Wl,--build-id=0x${id}`, "-s"]
+          .concat(["-o", `${dir}/stripped`, fixture("src/burn.c")]),
+      }).output();
+      assert.equal(cc.code, 0);
+      const data = `${dir}/stripped.data`;
+      const rec = await runPerf(
+        ["record", "-q", "-e", "cpu-clock", "-g", "-o", data, "--", `${dir}/stripped`, "300"],
+        dir,
+      );
+      assert.equal(rec.code, 0, rec.stderr);
+      // the report body: perf's header, tip and our "# callring:" lines are all '#' lines
+      const body = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#"));
+      for (
+        const args of [
+          ["--children", "--sort", "sym"],
+          ["--children", "--sort", "comm,dso,sym"],
+          ["--no-children", "--sort", "sym"],
+          ["--no-children", "--sort", "comm,dso,sym"],
+        ]
+      ) {
+        const perf = await runPerf(["report", "-i", data, "--stdio", ...args]);
+        assert.equal(perf.code, 0, perf.stderr);
+        assert.match(perf.stdout, /\[\.\] 0x0000/, "the recording has unresolved user frames");
+        const ours = await report(["-i", data, "--stdio", ...args]);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.deepEqual(body(ours.stdout), body(perf.stdout), args.join(" "));
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+async function haveGcc(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("gcc", { args: ["--version"], stdout: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+}

@@ -723,8 +723,14 @@ class ChainResolver {
     // Only user addresses resolve through the process's maps: others are shared by all pids.
     const hit = addrs.find(cpumode === CpuMode.USER ? pid : SHARED_SPACE, cpumode, hi, lo);
     if (hit >= 0) {
-      this.#out.push(addrs.frame(hit));
-      this.#hasMap.push(addrs.hasMap(hit));
+      const f = addrs.frame(hit);
+      // an unresolved user leaf also needs its map-relative self frame: resolve it again
+      if (this.#out.length > 0 || f.sym !== undefined || f.kernel || !addrs.hasMap(hit)) {
+        this.#out.push(f);
+        this.#hasMap.push(addrs.hasMap(hit));
+        return;
+      }
+      this.#push(pid, cpumode, view.getBigUint64(at, true));
       return;
     }
     this.#push(pid, cpumode, view.getBigUint64(at, true));

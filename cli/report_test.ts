@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ensureFixtureBinary,
   fixture,
+  haveGcc,
   perfAvailable,
   perfCanRecord,
   runPerf,
@@ -242,7 +243,7 @@ Deno.test("report on pipe-mode data prints no Children column, like perf", async
 
 Deno.test({
   name: "report equals live perf report where user frames have a map but no symbol (stripped)",
-  ignore: !(await perfCanRecord()) || !(await haveGcc()),
+  ignore: !(await perfCanRecord()) || !haveGcc(),
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -283,12 +284,3 @@ Deno.test({
     }
   },
 });
-
-async function haveGcc(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("gcc", { args: ["--version"], stdout: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}

@@ -12,9 +12,12 @@ import { CaptureWriter, fileSink } from "../capture/writer.ts";
 import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
 import {
   fixture,
+  haveGcc,
+  INLINE_PROGRAM,
   perfAvailable,
   perfCanRecord,
   recordBurn,
+  recordDwarfProgram,
   runPerf,
 } from "../testing/perf_tool.ts";
 import { samplesFromScript } from "../output/_script_text_test_helper.ts";
@@ -579,43 +582,6 @@ Deno.test("repeated callchains resolve again after their process's maps change (
   }
 });
 
-const HAS_GCC = (() => {
-  try {
-    return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
-/** An always_inline leaf inside a noinline function; exits 0 (perf record exits with it). */
-const INLINE_PROGRAM = `#include <stdlib.h>
-#include <time.h>
-static volatile unsigned long sink;
-static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
-  for (int i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
-__attribute__((noinline)) static unsigned long outer(unsigned long x) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  x = mix(x + (unsigned long)ts.tv_nsec, 20000);
-  sink = x;
-  return x + 1;
-}
-int main(int argc, char **argv) {
-  long n = argc > 1 ? atol(argv[1]) : 2000;
-  unsigned long x = 88172645463325252ul;
-  for (long i = 0; i < n; i++) x = outer(x);
-  sink = x;
-  return 0;
-}
-`;
-
 /** A report without callring's own lines and perf's tip. */
 function reportPart(report: string): string {
   let lines = report.split("\n").filter((l) => !l.startsWith("# callring:"));
@@ -627,33 +593,11 @@ function reportPart(report: string): string {
 
 Deno.test({
   name: "loadProfile charges inline leaves' self time like perf report (live dwarf)",
-  ignore: !PERF_RECORDS || !HAS_GCC,
+  ignore: !PERF_RECORDS || !haveGcc(),
 }, async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/inl.c`, INLINE_PROGRAM);
-    const cc = await new Deno.Command("gcc", {
-      args: ["-O2", "-g", "-o", `${dir}/inl`, `${dir}/inl.c`],
-      stderr: "piped",
-    }).output();
-    assert.equal(cc.success, true, new TextDecoder().decode(cc.stderr));
-    const data = `${dir}/inl.data`;
-    const rec = await runPerf(
-      [
-        "record",
-        "-q",
-        "-e",
-        "cpu-clock",
-        "--call-graph",
-        "dwarf",
-        "-o",
-        data,
-        `${dir}/inl`,
-        "3000",
-      ],
-      dir,
-    );
-    assert.equal(rec.code, 0, rec.stderr);
+    const data = await recordDwarfProgram(dir, "inl", INLINE_PROGRAM, ["-O2", "-g"], ["3000"]);
     const { profile } = await loadProfile(data);
     assert.ok(profile.stackSelf !== undefined, "DWARF inline leaves carry self frames");
     for (const sort of ["sym", "comm,dso,sym"]) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ElfFile, memorySource, readOwnVdso } from "./elf.ts";
-import { perfCanRecord, runPerf } from "../testing/perf_tool.ts";
+import { perfCanRecord, recordDwarfProgram, runPerf } from "../testing/perf_tool.ts";
 import { RecordType } from "../abi/mod.ts";
 import {
   dwarfRegistersFromPerf,
@@ -502,30 +502,7 @@ Deno.test({
 }, async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/vdso.c`, VDSO_PROGRAM);
-    const cc = await new Deno.Command("gcc", {
-      args: ["-O1", "-g", "-o", `${dir}/vdso`, `${dir}/vdso.c`],
-      stderr: "piped",
-    }).output();
-    assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
-    const data = `${dir}/vdso.data`;
-    const rec = await runPerf(
-      [
-        "record",
-        "-q",
-        "-e",
-        "cpu-clock",
-        "--call-graph",
-        "dwarf",
-        "-o",
-        data,
-        "--",
-        `${dir}/vdso`,
-        "150",
-      ],
-      dir,
-    );
-    assert.equal(rec.code, 0, rec.stderr);
+    const data = await recordDwarfProgram(dir, "vdso", VDSO_PROGRAM, ["-O1", "-g"], ["150"]);
     const perf = await runPerf(["script", "-i", data], dir);
     assert.equal(perf.code, 0, perf.stderr);
     const ours = await new Deno.Command(Deno.execPath(), {

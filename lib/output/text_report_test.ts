@@ -7,7 +7,13 @@ import {
   TRUNCATED_FRAME,
 } from "../analyze/profile.ts";
 import { loadProfile, openRecords } from "../analyze/load.ts";
-import { perfCanRecord, runPerf } from "../testing/perf_tool.ts";
+import {
+  haveGcc,
+  INLINE_PROGRAM,
+  perfCanRecord,
+  recordDwarfProgram,
+  runPerf,
+} from "../testing/perf_tool.ts";
 import { accountingLines, parseSortKeys, textReport } from "./text_report.ts";
 import { formatPercent } from "./format.ts";
 import { samplesFromScript } from "./_script_text_test_helper.ts";
@@ -283,44 +289,6 @@ Deno.test("textReport charges self time to the profile's stackSelf frame, not an
 });
 
 const PERF_RECORDS = await perfCanRecord();
-const HAS_GCC = (() => {
-  try {
-    return new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
-/** An always_inline leaf inside a noinline function, and a clock_gettime caller (libc alias). */
-const INLINE_PROGRAM = `#include <stdlib.h>
-#include <time.h>
-static volatile unsigned long sink;
-static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
-  for (int i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
-__attribute__((noinline)) static unsigned long outer(unsigned long x) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  x = mix(x + (unsigned long)ts.tv_nsec, 20000);
-  sink = x;
-  return x + 1;
-}
-int main(int argc, char **argv) {
-  long n = argc > 1 ? atol(argv[1]) : 2000;
-  unsigned long x = 88172645463325252ul;
-  for (long i = 0; i < n; i++) x = outer(x);
-  /* keep x alive, but exit 0: perf record exits with the workload's status */
-  volatile unsigned long sink = x;
-  (void)sink;
-  return 0;
-}
-`;
 
 /**
  * The self frames perf uses, as the loader would give them: the symbol of
@@ -357,33 +325,11 @@ async function perfSelfFrames(path: string, profile: Profile): Promise<Int32Arra
 
 Deno.test({
   name: "textReport with perf's self frames equals perf report on inline leaves (live dwarf)",
-  ignore: !PERF_RECORDS || !HAS_GCC,
+  ignore: !PERF_RECORDS || !haveGcc(),
 }, async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/inl.c`, INLINE_PROGRAM);
-    const cc = await new Deno.Command("gcc", {
-      args: ["-O2", "-g", "-o", `${dir}/inl`, `${dir}/inl.c`],
-      stderr: "piped",
-    }).output();
-    assertEquals(cc.success, true, new TextDecoder().decode(cc.stderr));
-    const data = `${dir}/inl.data`;
-    const rec = await runPerf(
-      [
-        "record",
-        "-q",
-        "-e",
-        "cpu-clock",
-        "--call-graph",
-        "dwarf",
-        "-o",
-        data,
-        `${dir}/inl`,
-        "3000",
-      ],
-      dir,
-    );
-    assertEquals(rec.code, 0, rec.stderr);
+    const data = await recordDwarfProgram(dir, "inl", INLINE_PROGRAM, ["-O2", "-g"], ["3000"]);
     const { profile } = await loadProfile(data);
     const withSelf = Object.assign(profile, { stackSelf: await perfSelfFrames(data, profile) });
     // Only self entries (real symbols): perf's comparisons are a strict order there.

@@ -177,3 +177,89 @@ export async function ensureFixtureBinary(): Promise<void> {
     await Deno.copyFile(fixture("bin/burn"), target);
   }
 }
+
+let gccRuns: boolean | undefined;
+
+/**
+ * Whether `gcc` runs here (live tests compile their workloads).
+ *
+ * @returns True when `gcc --version` succeeds.
+ */
+export function haveGcc(): boolean {
+  if (gccRuns === undefined) {
+    try {
+      gccRuns = new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+    } catch {
+      gccRuns = false;
+    }
+  }
+  return gccRuns;
+}
+
+/**
+ * A C workload with an always_inline leaf (`mix`) inside a noinline function
+ * (`outer`) that also calls clock_gettime (a libc alias, into the vdso). It
+ * exits 0: perf record exits with its workload's status.
+ */
+export const INLINE_PROGRAM = `#include <stdlib.h>
+#include <time.h>
+static volatile unsigned long sink;
+static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
+  for (int i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+__attribute__((noinline)) static unsigned long outer(unsigned long x) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  x = mix(x + (unsigned long)ts.tv_nsec, 20000);
+  sink = x;
+  return x + 1;
+}
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 2000;
+  unsigned long x = 88172645463325252ul;
+  for (long i = 0; i < n; i++) x = outer(x);
+  sink = x;
+  return 0;
+}
+`;
+
+/**
+ * Compile a C program with gcc and record it with `perf record -e cpu-clock
+ * --call-graph dwarf`.
+ *
+ * @param dir Directory for the source, binary and recording.
+ * @param name Base name of the files.
+ * @param source The C source.
+ * @param gccArgs Compiler flags (e.g. `["-O2", "-g"]`).
+ * @param args Arguments of the program.
+ * @returns The perf.data path.
+ * @throws {Error} When gcc or perf record fails (with their stderr).
+ */
+export async function recordDwarfProgram(
+  dir: string,
+  name: string,
+  source: string,
+  gccArgs: string[],
+  args: string[],
+): Promise<string> {
+  await Deno.writeTextFile(`${dir}/${name}.c`, source);
+  const cc = await new Deno.Command("gcc", {
+    args: [...gccArgs, "-o", `${dir}/${name}`, `${dir}/${name}.c`],
+    stderr: "piped",
+  }).output();
+  if (!cc.success) throw new Error(`gcc failed: ${new TextDecoder().decode(cc.stderr)}`);
+  const data = `${dir}/${name}.data`;
+  const rec = await runPerf(
+    ["record", "-q", "-e", "cpu-clock", "--call-graph", "dwarf", "-o", data, "--"]
+      .concat([`${dir}/${name}`, ...args]),
+    dir,
+  );
+  if (rec.code !== 0) throw new Error(`perf record failed (${rec.code}): ${rec.stderr}`);
+  return data;
+}

@@ -225,11 +225,13 @@ export class Machine {
     const o = this.#o;
     const r = this.#r;
     const n = o.cpus;
-    const tick = o.periodNs / n;
     const end = Math.min(o.samples, this.#i + count);
     const first = this.#i;
     for (let i = first; i < end; i++) {
-      this.#time += tick;
+      // Overflows are spread evenly over the CPUs, periodNs / cpus apart, on an integer ns
+      // clock: perf timestamps are u64 ns, and a fractional time (100000 / 3 CPUs) would be
+      // truncated in the ring and no longer match its ground truth.
+      this.#time += overflowTick(i, o.periodNs, n);
       if (this.#time >= this.#nextRealloc) {
         this.#nextRealloc += o.reallocEveryNs;
         this.#realloc();
@@ -478,6 +480,19 @@ export class Machine {
       this.#m.exact++;
     }
   }
+}
+
+/**
+ * Integer ns between overflow `i - 1` and overflow `i` when `cpus` CPUs each overflow every
+ * `periodNs`: the ticks sum to `floor((i + 1) * periodNs / cpus)`, so the clock never drifts
+ * and stays an integer for every CPU count.
+ * @param i overflow index
+ * @param periodNs sample period per CPU
+ * @param cpus CPUs
+ * @returns ns to advance
+ */
+export function overflowTick(i: number, periodNs: number, cpus: number): number {
+  return Math.floor((i + 1) * periodNs / cpus) - Math.floor(i * periodNs / cpus);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Machine } from "./machine.ts";
+import { deepEqual as assertEquals, equal, ok, ok as assert } from "node:assert/strict";
+import { Machine, overflowTick } from "./machine.ts";
 import { MemorySink, PERF_CONTEXT_KERNEL, PERF_CONTEXT_USER } from "./sink.ts";
 import { formatComparison, runComparison } from "./compare.ts";
 import { kmallocBuffers, mainline, naiveIret, popfRet } from "./strategies/mod.ts";
@@ -92,4 +92,16 @@ Deno.test("formatComparison prints one row per strategy", () => {
   const text = formatComparison(rows);
   assertEquals(text.split("\n").length, rows.length + 2);
   assert(text.includes("mainline"));
+});
+
+Deno.test("overflowTick: integer ticks that sum to the exact overflow time for any CPU count", () => {
+  for (let cpus = 1; cpus <= 16; cpus++) {
+    let t = 0;
+    for (let i = 0; i < 1000; i++) {
+      const d = overflowTick(i, 100_000, cpus);
+      ok(Number.isInteger(d) && d >= 0, `${cpus} CPUs tick ${i}`);
+      t += d;
+    }
+    equal(t, Math.floor(1000 * 100_000 / cpus), `${cpus} CPUs`);
+  }
 });

@@ -156,3 +156,17 @@ Deno.test("the analyzer names simulated frames and tells the interrupted context
     await Deno.remove(path);
   }
 });
+
+Deno.test("read-back holds for every CPU count 1-16 with several seeds (integer ns clock)", async () => {
+  // 100,000 ns / 3, 6, 7, 12 ... CPUs is not an integer: with a fractional clock the ring's u64
+  // timestamps no longer matched their ground truth and every sample read back as UNEXPECTED
+  for (let cpus = 1; cpus <= 16; cpus++) {
+    for (const seed of [1, 2, 3]) {
+      const { result: r } = await record("mainline", { cpus, seed, durationMs: 3 });
+      const v = r.verification!;
+      assertBalanced(r);
+      equal(v.samples, r.metrics.delivered, `${cpus} CPUs seed ${seed}`);
+      equal(v.exact, r.metrics.exact, `${cpus} CPUs seed ${seed}`);
+    }
+  }
+});

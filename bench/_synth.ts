@@ -5,7 +5,7 @@
  */
 import { encodeRecord, encodeSample, RecordType } from "../lib/abi/mod.ts";
 import { openPerfData } from "../lib/perfdata/reader.ts";
-import { sampleLayout } from "../lib/perfdata/walker.ts";
+import { SampleLayout } from "../lib/abi/mod.ts";
 import { PerfDataWriter } from "../lib/perfdata/writer.ts";
 
 /**
@@ -31,7 +31,7 @@ export async function synthesizePerfData(
     const rec = r.record;
     if ("sample" in rec) {
       const bytes = encodeSample(rec.sample, r.event!.format, rec.misc);
-      const timeAt = sampleLayout(r.event!.format.sampleType, r.event!.format.readFormat).time;
+      const timeAt = SampleLayout.of(r.event!.format).time;
       samples.push({ bytes, timeAt, time: rec.sample.time ?? 0 });
     } else if (rec.type < RecordType.HEADER_ATTR && rec.type !== RecordType.EXIT) {
       header.push(encodeRecord(rec, r.event?.format.sampleType ?? 0));

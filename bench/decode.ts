@@ -35,7 +35,8 @@ import { parseArgs } from "node:util";
 import { RecordType } from "../lib/abi/mod.ts";
 import { runPerfScript } from "../lib/output/script_run.ts";
 import { openPerfData, type RawRecord } from "../lib/perfdata/reader.ts";
-import { forEachSampleInFile, sampleLayout } from "../lib/perfdata/walker.ts";
+import { forEachSampleInFile } from "../lib/perfdata/walker.ts";
+import { SampleLayout } from "../lib/abi/mod.ts";
 import { synthesizePerfData } from "./_synth.ts";
 
 const { values } = parseArgs({
@@ -191,9 +192,7 @@ const samples = walk.value.samples;
 
 const decodeRaw = await timeIt(runs, async () => {
   const file = await openPerfData(path!);
-  const layouts = file.info.events.map((e) =>
-    sampleLayout(e.format.sampleType, e.format.readFormat)
-  );
+  const layouts = file.info.events.map((e) => SampleLayout.of(e.format));
   let n = 0;
   let acc = 0;
   await file.forEachRecord!((r: RawRecord) => {

@@ -28,3 +28,5 @@ export * from "./attr.ts";
 export * from "./sample.ts";
 export * from "./records.ts";
 export * from "./mmap_page.ts";
+export * from "./layout.ts";
+export * from "./callchain.ts";

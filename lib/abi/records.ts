@@ -10,6 +10,7 @@
 import { HEADER_SIZE, MISC_MMAP_BUILD_ID, RecordType, SampleType } from "./constants.ts";
 import { FormatError } from "./errors.ts";
 import { ByteWriter, decodeSample, type Sample, type SampleFormat } from "./sample.ts";
+import { SampleLayout } from "./layout.ts";
 import { getU64 } from "./u64.ts";
 
 /** The `sample_id` trailer of non-sample records when `sample_id_all` is set. */
@@ -30,20 +31,14 @@ export interface SampleId {
   identifier?: number;
 }
 
-/** Byte size of the `sample_id` trailer for a sample_type. */
+/**
+ * Byte size of the `sample_id` trailer for a sample_type.
+ *
+ * @param sampleType The event's sample_type.
+ * @returns The size ({@linkcode SampleLayout.trailer}).
+ */
 export function sampleIdSize(sampleType: number): number {
-  let n = 0;
-  for (
-    const bit of [
-      SampleType.TID,
-      SampleType.TIME,
-      SampleType.ID,
-      SampleType.STREAM_ID,
-      SampleType.CPU,
-      SampleType.IDENTIFIER,
-    ]
-  ) if (sampleType & bit) n += 8;
-  return n;
+  return SampleLayout.ofType(sampleType).trailer.size;
 }
 
 /**
@@ -97,16 +92,10 @@ export function encodeSampleId(w: ByteWriter, id: SampleId, sampleType: number):
  * body word, or -1 when the sample carries no id (perf's `id_pos`).
  *
  * @param sampleType The sample_type.
- * @returns The word index or -1.
+ * @returns The word index or -1 ({@linkcode SampleLayout.idPos}).
  */
 export function sampleIdWordIndex(sampleType: number): number {
-  if (sampleType & SampleType.IDENTIFIER) return 0;
-  if (!(sampleType & SampleType.ID)) return -1;
-  let i = 0;
-  for (const bit of [SampleType.IP, SampleType.TID, SampleType.TIME, SampleType.ADDR]) {
-    if (sampleType & bit) i++;
-  }
-  return i;
+  return SampleLayout.ofType(sampleType).idPos;
 }
 
 /**
@@ -114,15 +103,10 @@ export function sampleIdWordIndex(sampleType: number): number {
  * from the end of the record (1 = last word), or -1 (perf's `is_pos`).
  *
  * @param sampleType The sample_type.
- * @returns The word index from the end or -1.
+ * @returns The word index from the end or -1 ({@linkcode SampleLayout.isPos}).
  */
 export function trailerIdWordIndexFromEnd(sampleType: number): number {
-  if (sampleType & SampleType.IDENTIFIER) return 1;
-  if (!(sampleType & SampleType.ID)) return -1;
-  let i = 1;
-  if (sampleType & SampleType.CPU) i++;
-  if (sampleType & SampleType.STREAM_ID) i++;
-  return i;
+  return SampleLayout.ofType(sampleType).isPos;
 }
 
 /** Fields shared by every decoded record. */

@@ -13,6 +13,7 @@ import type { PerfEventAttr } from "./attr.ts";
 import { BRANCH_HW_INDEX, HEADER_SIZE, ReadFormat, RecordType, SampleType } from "./constants.ts";
 import { FormatError } from "./errors.ts";
 import { align8 } from "./header.ts";
+import { SampleLayout } from "./layout.ts";
 import { getU64, setU64 } from "./u64.ts";
 
 /** What a sample decoder needs to know about its event. */
@@ -432,26 +433,7 @@ export class SampleDecoder {
     this.#rf = rf;
     this.simple = (t & ~SIMPLE_SAMPLE_BITS) === 0 &&
       (!(t & SampleType.READ) || !(rf & ReadFormat.GROUP));
-    let p = HEADER_SIZE;
-    for (
-      const bit of [
-        SampleType.IDENTIFIER,
-        SampleType.IP,
-        SampleType.TID,
-        SampleType.TIME,
-        SampleType.ADDR,
-        SampleType.ID,
-        SampleType.STREAM_ID,
-        SampleType.CPU,
-        SampleType.PERIOD,
-      ]
-    ) if (t & bit) p += 8;
-    if (t & SampleType.READ) {
-      p += 8 * (1 + (rf & ReadFormat.TOTAL_TIME_ENABLED ? 1 : 0) +
-        (rf & ReadFormat.TOTAL_TIME_RUNNING ? 1 : 0) + (rf & ReadFormat.ID ? 1 : 0) +
-        (rf & ReadFormat.LOST ? 1 : 0));
-    }
-    this.#fixedEnd = p;
+    this.#fixedEnd = SampleLayout.of(format).fixedEnd;
   }
 
   /**
@@ -734,15 +716,4 @@ export function encodeSample(s: Sample, format: SampleFormat, misc = 2): Uint8Ar
   }
   w.patchU16(6, w.length);
   return w.finish();
-}
-
-/**
- * Whether a callchain entry, given as (hi, lo) u32 halves, is a PERF_CONTEXT_* marker.
- *
- * @param hi High 32 bits.
- * @param lo Low 32 bits.
- * @returns True for markers (`entry >= PERF_CONTEXT_MAX`).
- */
-export function isContextMarker(hi: number, lo: number): boolean {
-  return hi === 0xffffffff && lo >>> 0 >= 0xfffff001;
 }

@@ -2,13 +2,7 @@ import assert from "node:assert/strict";
 import { defaultAttr } from "./attr.ts";
 import { ReadFormat, RecordType, SampleType } from "./constants.ts";
 import { FormatError } from "./errors.ts";
-import {
-  decodeSample,
-  encodeSample,
-  isContextMarker,
-  type Sample,
-  sampleFormatOf,
-} from "./sample.ts";
+import { decodeSample, encodeSample, type Sample, sampleFormatOf } from "./sample.ts";
 
 const ALL_BITS = Object.values(SampleType).reduce((a, b) => a | b, 0) & ~SampleType.WEIGHT;
 
@@ -129,15 +123,6 @@ Deno.test("decodeSample() names the offset when a callchain runs past the record
     assert.match(e.message, /callchain of 1000 entries runs past the 40-byte record/);
     return true;
   });
-});
-
-Deno.test("isContextMarker() matches PERF_CONTEXT_* and nothing below PERF_CONTEXT_MAX", () => {
-  assert.ok(isContextMarker(0xffffffff, 0xffffff80));
-  assert.ok(isContextMarker(0xffffffff, 0xfffffe00));
-  assert.ok(isContextMarker(0xffffffff, 0xfffff001));
-  assert.ok(!isContextMarker(0xffffffff, 0xfffff000));
-  assert.ok(!isContextMarker(0xffffffff, 0x81000000));
-  assert.ok(!isContextMarker(0, 0xffffff80));
 });
 
 Deno.test("ByteWriter grows without losing bytes at any write", async (t) => {

@@ -41,7 +41,7 @@
  */
 
 import {
-  ContextMarkerLo,
+  ChainWalk,
   CpuMode,
   decodeRecord,
   FormatError,
@@ -51,6 +51,7 @@ import {
   type Sample,
   type SampleFormat,
   sampleIdAll,
+  SampleLayout,
   type SampleRecord,
   SampleType,
 } from "../abi/mod.ts";
@@ -67,9 +68,7 @@ import {
   type PerfDataInfo,
   type RawRecord,
 } from "../perfdata/reader.ts";
-import { type SampleLayout, sampleLayout } from "../perfdata/walker.ts";
 import { getU64 } from "../abi/u64.ts";
-import { markerCpuMode } from "../output/perf_script.ts";
 import { type FilterOptions, sampleFilter, type SamplePredicate } from "./filter.ts";
 import {
   emptyLost,
@@ -291,8 +290,6 @@ export async function detectInputFormat(path: string): Promise<InputFormat> {
     file.close();
   }
 }
-
-const MARKER_HI = 0xffffffff;
 
 /** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
 type OwnSymbols = (ip: bigint) => { sym: string; dso: string } | undefined;
@@ -650,6 +647,7 @@ class ChainResolver {
   readonly #symbolize: boolean;
   readonly #inline: boolean;
   readonly #maxStack: number;
+  readonly #walk = new ChainWalk();
   /** Frames with a symbol: [level * 2 + inlined] -> dso -> symbol -> frame. */
   readonly #frames: Map<string, Map<string, FrameRef>>[] = [
     new Map(),
@@ -844,24 +842,16 @@ class ChainResolver {
       const hit = cache.get(hash, words, base, len, pid, sampleMode, attr);
       if (hit !== undefined) return hit;
     }
-    let cpumode = sampleMode;
     let entries = 0;
-    let discarded = false;
-    for (let i = 0; i < n; i++) {
-      const lo = words[base + 2 * i];
-      const hi = words[base + 2 * i + 1];
-      if (hi === MARKER_HI && lo >= ContextMarkerLo.MAX) {
-        const next = markerCpuMode(lo, cpumode);
-        if (next < 0) {
-          discarded = true;
-          break;
-        }
-        cpumode = next;
-        continue;
-      }
+    const walk = this.#walk;
+    walk.reset(view, 4 * base, n, sampleMode);
+    while (walk.next()) {
       entries++;
-      if (out.length < this.#maxStack) this.#pushWord(pid, cpumode, view, 4 * base + 8 * i, lo, hi);
+      if (out.length < this.#maxStack) {
+        this.#pushWord(pid, walk.cpumode, view, 4 * base + 8 * walk.index, walk.lo, walk.hi);
+      }
     }
+    const discarded = walk.discarded;
     if (discarded) {
       out.length = 0;
       hasMap.length = 0;
@@ -1245,7 +1235,7 @@ class ItemMaker {
   #layoutOf(event: PerfDataEvent): SampleLayout {
     if (event.format !== this.#layoutFormat) {
       this.#layoutFormat = event.format;
-      this.#layout = sampleLayout(event.format.sampleType, event.format.readFormat);
+      this.#layout = SampleLayout.of(event.format);
     }
     return this.#layout!;
   }

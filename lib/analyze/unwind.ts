@@ -32,6 +32,7 @@
  * @module
  */
 
+import { PerfContext } from "../abi/mod.ts";
 import { ElfError, ElfFile, memorySource, PT_LOAD, readOwnVdso } from "./elf.ts";
 import {
   CfiError,
@@ -480,11 +481,6 @@ function framePointerStep(regs: RegisterFile, currentCfa: bigint): StepOutcome |
   return { registers, ip, cfa: currentCfa + 16n, signalFrame: false };
 }
 
-/** perf's PERF_CONTEXT_MAX: callchain values at or above it are context markers. */
-const PERF_CONTEXT_MAX = 0xfffffffffffff001n;
-/** PERF_CONTEXT_USER. */
-const PERF_CONTEXT_USER = 0xfffffffffffffe00n;
-
 /**
  * The callchain `perf script` prints for a `--call-graph dwarf` sample: the
  * kernel entries of PERF_SAMPLE_CALLCHAIN (markers dropped, at most
@@ -504,8 +500,8 @@ export function fullCallchain(
   const out: bigint[] = [];
   if (callchain !== undefined) {
     for (const ip of callchain) {
-      if (ip === PERF_CONTEXT_USER) break;
-      if (ip >= PERF_CONTEXT_MAX) continue;
+      if (ip === PerfContext.USER) break;
+      if (ip >= PerfContext.MAX) continue;
       if (out.length >= maxStack) break;
       out.push(ip);
     }

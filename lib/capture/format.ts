@@ -13,7 +13,8 @@ import {
   FormatError,
   getU64,
   type PerfEventAttr,
-  SampleType,
+  RecordType,
+  SampleLayout,
   setU64,
 } from "../abi/mod.ts";
 import { crc32 } from "../ring/crc32.ts";
@@ -314,30 +315,10 @@ export function recordTime(
   sampleType: number,
   sampleIdAll: boolean,
 ): number {
-  if (!(sampleType & SampleType.TIME)) return -1;
-  const type = view.getUint32(offset, true);
-  if (type === 9) {
-    let p = 8;
-    if (sampleType & SampleType.IDENTIFIER) p += 8;
-    if (sampleType & SampleType.IP) p += 8;
-    if (sampleType & SampleType.TID) p += 8;
-    return p + 8 <= size ? getU64(view, offset + p) : -1;
+  const layout = SampleLayout.ofType(sampleType);
+  if (layout.time < 0) return -1;
+  if (view.getUint32(offset, true) === RecordType.CALLRING_SYNC) {
+    return size >= 40 ? getU64(view, offset + 32) : -1;
   }
-  if (type === 0x4c01) return size >= 40 ? getU64(view, offset + 32) : -1;
-  if (type >= 64 || !sampleIdAll) return -1;
-  let trailer = 0;
-  for (
-    const bit of [
-      SampleType.TID,
-      SampleType.TIME,
-      SampleType.ID,
-      SampleType.STREAM_ID,
-      SampleType.CPU,
-      SampleType.IDENTIFIER,
-    ]
-  ) {
-    if (sampleType & bit) trailer += 8;
-  }
-  const p = size - trailer + (sampleType & SampleType.TID ? 8 : 0);
-  return p >= 8 ? getU64(view, offset + p) : -1;
+  return layout.recordTime(view, offset, size, sampleIdAll);
 }

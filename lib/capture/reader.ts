@@ -20,6 +20,7 @@ import {
   RecordType,
   type SampleFormat,
   sampleFormatOf,
+  SampleLayout,
   SampleType,
 } from "../abi/mod.ts";
 import {
@@ -30,12 +31,7 @@ import {
   SYNC_RECORD_SIZE,
 } from "../abi/extensions.ts";
 import { crc32 } from "../ring/crc32.ts";
-import {
-  Defragmenter,
-  type DefragOptions,
-  sampleLayout,
-  type StreamRecord,
-} from "../ring/defrag.ts";
+import { Defragmenter, type DefragOptions, type StreamRecord } from "../ring/defrag.ts";
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
@@ -314,22 +310,6 @@ function popcount8(x: number): number {
 function popcount32(x: number): number {
   let n = 0;
   for (x >>>= 0; x; x = (x & (x - 1)) >>> 0) n++;
-  return n;
-}
-
-/** Bytes of the `sample_id` trailer of non-sample records. */
-function trailerSize(sampleType: number): number {
-  let n = 0;
-  for (
-    const bit of [
-      SampleType.TID,
-      SampleType.TIME,
-      SampleType.ID,
-      SampleType.STREAM_ID,
-      SampleType.CPU,
-      SampleType.IDENTIFIER,
-    ]
-  ) if (sampleType & bit) n += 8;
   return n;
 }
 
@@ -927,7 +907,7 @@ export class CaptureReader {
     firstBad: number;
   } {
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const lostSize = 24 + (this.#sampleIdAll ? trailerSize(this.format.sampleType) : 0);
+    const lostSize = 24 + (this.#sampleIdAll ? SampleLayout.of(this.format).trailer.size : 0);
     let n = 0;
     let consistent = true;
     let p = 0;
@@ -975,7 +955,7 @@ export class CaptureReader {
    * imply (the side-band a recorder writes); other types are not checked here.
    */
   #sizeFits(v: DataView, at: number, type: number, size: number): boolean {
-    const trailer = this.#sampleIdAll ? trailerSize(this.format.sampleType) : 0;
+    const trailer = this.#sampleIdAll ? SampleLayout.of(this.format).trailer.size : 0;
     switch (type) {
       case RecordType.CALLRING_SYMBOL:
         return size === SYMBOL_HEADER_SIZE +
@@ -1005,7 +985,7 @@ export class CaptureReader {
     try {
       decodeSample(rec, 0, this.format);
       if (!(this.format.sampleType & SampleType.CALLCHAIN)) return true;
-      const cc = sampleLayout(rec, 0, this.format).callchain;
+      const cc = SampleLayout.of(this.format).callchainAt(rec, 0);
       const end = cc + 8 + getU64(rec, cc) * 8;
       return (this.format.sampleType & AFTER_CALLCHAIN) ? end <= size : end === size;
     } catch {

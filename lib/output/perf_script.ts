@@ -8,7 +8,7 @@
  */
 
 import {
-  ContextMarkerLo,
+  ChainWalk,
   CpuMode,
   HEX_DIGITS,
   hexBig,
@@ -295,8 +295,6 @@ export interface ScriptPrinterOptions {
   /** Width of the event-name column (perf pads to the longest event name). */
   eventNameWidth?: number;
 }
-
-const MARKER_HI = 0xffffffff;
 
 const encoder = new TextEncoder();
 
@@ -721,6 +719,7 @@ export class ScriptPrinter {
   readonly #f: Set<string>;
   readonly #resolver: AddressResolver;
   readonly #maxStack: number;
+  readonly #walk = new ChainWalk();
   readonly #nameWidth: number;
   #flags: FieldFlags;
   #scopes = new WeakMap<ResolverScope, ScopeCache>();
@@ -1002,20 +1001,15 @@ export class ScriptPrinter {
       ? this.#scopeCache(resolver.scope(pid, tid, cpumode))
       : undefined;
     let printed = 0;
-    for (let i = 0; i < nr && printed < this.#maxStack; i++) {
-      const lo = view.getUint32(at + 8 * i, true);
-      const hi = view.getUint32(at + 8 * i + 4, true);
-      if (hi === MARKER_HI && lo >= ContextMarkerLo.MAX) {
-        const next = markerCpuMode(lo, cpumode);
-        if (next < 0) {
-          out.pos = start; // perf discards the whole chain on an unknown marker
-          return;
-        }
-        cpumode = next;
+    const walk = this.#walk;
+    walk.reset(view, at, nr, sampleMode);
+    while (printed < this.#maxStack && walk.next()) {
+      const hi = walk.hi, lo = walk.lo;
+      if (walk.cpumode !== cpumode) {
+        cpumode = walk.cpumode;
         if (resolver?.scope !== undefined) {
           cache = this.#scopeCache(resolver.scope(pid, tid, cpumode));
         }
-        continue;
       }
       printed++;
       let line = cache?.lines.get(hi, lo);
@@ -1029,6 +1023,7 @@ export class ScriptPrinter {
       }
       out.bytes(line);
     }
+    if (walk.discarded) out.pos = start; // perf discards the whole chain on an unknown marker
   }
 
   /**
@@ -1100,19 +1095,13 @@ export class ScriptPrinter {
     sampleMode: number,
     inlines: InlineExpansion | undefined,
   ): string {
-    const words = new Uint32Array(chain.buffer, chain.byteOffset, chain.length * 2);
-    let cpumode = sampleMode;
     let out = "";
     let printed = 0;
-    for (let i = 0; i < chain.length && printed < this.#maxStack; i++) {
-      const lo = words[2 * i]!;
-      const hi = words[2 * i + 1]!;
-      if (hi === MARKER_HI && lo >= ContextMarkerLo.MAX) {
-        const next = markerCpuMode(lo, cpumode);
-        if (next < 0) return ""; // perf discards the whole chain on an unknown marker
-        cpumode = next;
-        continue;
-      }
+    const walk = this.#walk;
+    const view = new DataView(chain.buffer, chain.byteOffset, chain.byteLength);
+    walk.reset(view, 0, chain.length, sampleMode);
+    while (printed < this.#maxStack && walk.next()) {
+      const i = walk.index, cpumode = walk.cpumode;
       printed++;
       const ip = chain[i]!;
       const r = this.#resolver.resolve(pid, tid, cpumode, ip);
@@ -1122,32 +1111,7 @@ export class ScriptPrinter {
       // perf's --max-stack bounds unwound entries, not the inline nodes they expand to.
       else for (const node of nodes) out += ipText + this.#symText(r, node) + "\n";
     }
-    return out;
-  }
-}
-
-/**
- * The cpumode a callchain marker switches to (perf's `add_callchain_ip`).
- *
- * @param lo Low 32 bits of the marker.
- * @param _current The cpumode before the marker.
- * @returns The cpumode after it, or -1 for a marker perf 6.1 does not know
- *   (perf then discards the whole callchain).
- */
-export function markerCpuMode(lo: number, _current: number): number {
-  switch (lo) {
-    case ContextMarkerLo.HV:
-      return CpuMode.HYPERVISOR;
-    case ContextMarkerLo.KERNEL:
-      return CpuMode.KERNEL;
-    case ContextMarkerLo.USER:
-      return CpuMode.USER;
-    case ContextMarkerLo.GUEST_KERNEL:
-      return CpuMode.GUEST_KERNEL;
-    case ContextMarkerLo.GUEST_USER:
-      return CpuMode.GUEST_USER;
-    default:
-      return -1;
+    return walk.discarded ? "" : out; // perf discards the whole chain on an unknown marker
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type PerfRecord,
   RecordType,
   type Sample,
+  SampleLayout,
   SampleType,
 } from "../abi/mod.ts";
 import type { InlineNode } from "../analyze/inlines.ts";
@@ -34,7 +35,6 @@ import {
   type RawRecord,
   type ReadOptions,
 } from "../perfdata/reader.ts";
-import { type SampleLayout, sampleLayout } from "../perfdata/walker.ts";
 import { detectInputFormat } from "../analyze/load.ts";
 import { type CaptureAsPerfData, openCaptureAsPerfData } from "../capture/perfdata_view.ts";
 import {
@@ -137,29 +137,6 @@ function withOwnSymbols(
   };
 }
 
-/** Where a simple sample keeps its fields (offsets from the record start, -1 when absent). */
-interface RawLayout {
-  format: PerfDataEvent["format"];
-  layout: SampleLayout;
-  addr: number;
-}
-
-function rawLayout(ev: PerfDataEvent): RawLayout {
-  const t = ev.format.sampleType;
-  let addr = -1;
-  if (t & SampleType.ADDR) {
-    addr = 8;
-    for (const bit of [SampleType.IDENTIFIER, SampleType.IP, SampleType.TID, SampleType.TIME]) {
-      if (t & bit) addr += 8;
-    }
-  }
-  return {
-    format: ev.format,
-    layout: sampleLayout(t, ev.format.readFormat),
-    addr,
-  };
-}
-
 /** The output sink: bytes as they are, or text decoded in order for `write`. */
 function outputSink(options: RunScriptOptions): {
   sink: (bytes: Uint8Array) => void;
@@ -216,7 +193,7 @@ async function printRecords(
   const maxStack = options.maxStack ?? 127;
   const out = new ScriptOutput(sink);
   const fields = new ScriptSampleFields();
-  const layouts: (RawLayout | undefined)[] = [];
+  const layouts: (SampleLayout | undefined)[] = [];
 
   /** A decoded sample: DWARF unwinding and inline frames when the event has user stacks. */
   const printDecoded = async (
@@ -267,11 +244,10 @@ async function printRecords(
 
   /** A sample left undecoded by the reader: printed straight from its bytes. */
   const printRaw = (r: RawRecord, event: PerfDataEvent, hasCallchain: boolean) => {
-    let rl = layouts[event.index];
-    if (rl === undefined || rl.format !== event.format) {
-      rl = layouts[event.index] = rawLayout(event);
+    let l = layouts[event.index];
+    if (l === undefined || l.format.sampleType !== event.format.sampleType) {
+      l = layouts[event.index] = SampleLayout.of(event.format);
     }
-    const l = rl.layout;
     const view = r.view, at = r.offset;
     const f = fields;
     f.misc = r.misc;
@@ -286,9 +262,9 @@ async function printRecords(
     f.time = l.time >= 0 ? getU64(view, at + l.time) : 0;
     f.cpu = l.cpu >= 0 ? view.getUint32(at + l.cpu, true) : 0;
     f.period = l.period >= 0 ? getU64(view, at + l.period) : 0;
-    if (rl.addr >= 0) {
-      f.addrLo = view.getUint32(at + rl.addr, true);
-      f.addrHi = view.getUint32(at + rl.addr + 4, true);
+    if (l.addr >= 0) {
+      f.addrLo = view.getUint32(at + l.addr, true);
+      f.addrHi = view.getUint32(at + l.addr + 4, true);
     } else f.addrLo = f.addrHi = 0;
     if (l.hasCallchain) {
       f.hasChain = true;

@@ -29,7 +29,7 @@ import {
   type PerfRecord,
   RecordType,
   SampleDecoder,
-  SampleType,
+  SampleLayout,
 } from "../abi/mod.ts";
 import {
   type ByteReader,
@@ -610,14 +610,7 @@ interface EventState {
 const READY_TARGET = 512;
 
 function eventState(event: PerfDataEvent): EventState {
-  const t = event.format.sampleType;
-  let timeAt = -1;
-  if (t & SampleType.TIME) {
-    timeAt = 8;
-    if (t & SampleType.IDENTIFIER) timeAt += 8;
-    if (t & SampleType.IP) timeAt += 8;
-    if (t & SampleType.TID) timeAt += 8;
-  }
+  const timeAt = SampleLayout.of(event.format).time;
   return { format: event.format, decoder: new SampleDecoder(event.format), timeAt };
 }
 

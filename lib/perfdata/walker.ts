@@ -18,91 +18,10 @@
  * @module
  */
 
-import { FormatError, getU64, ReadFormat, RecordType, SampleType } from "../abi/mod.ts";
+import { FormatError, RecordType, SampleLayout } from "../abi/mod.ts";
 import { ChunkedInput, DEFAULT_CHUNK_SIZE } from "./chunked.ts";
 import { EventMatcher, type PerfDataEvent } from "./evlist.ts";
 import { openPerfData, type PerfDataInfo } from "./reader.ts";
-
-/** Byte offsets of sample fields from the record start (-1 when absent). */
-export interface SampleLayout {
-  /** `IP` offset. */
-  ip: number;
-  /** `TID` offset (pid, then tid). */
-  tid: number;
-  /** `TIME` offset. */
-  time: number;
-  /** `CPU` offset. */
-  cpu: number;
-  /** `PERIOD` offset. */
-  period: number;
-  /** Offset of `READ`, or -1. */
-  read: number;
-  /** Fixed byte size of `READ` (non-group), or -1 for a group read (size from `nr`). */
-  readSize: number;
-  /** Offset of the callchain `nr` when no group read precedes it, else -1 (computed per record). */
-  callchain: number;
-  /** Whether the sample has a callchain. */
-  hasCallchain: boolean;
-}
-
-/**
- * Precompute the field offsets of a sample_type / read_format.
- *
- * @param sampleType `sample_type` bits.
- * @param readFormat `read_format` bits.
- * @returns The layout.
- */
-export function sampleLayout(sampleType: number, readFormat: number): SampleLayout {
-  let p = 8;
-  const at = (bit: number): number => {
-    if (!(sampleType & bit)) return -1;
-    const o = p;
-    p += 8;
-    return o;
-  };
-  at(SampleType.IDENTIFIER);
-  const ip = at(SampleType.IP);
-  const tid = at(SampleType.TID);
-  const time = at(SampleType.TIME);
-  at(SampleType.ADDR);
-  at(SampleType.ID);
-  at(SampleType.STREAM_ID);
-  const cpu = at(SampleType.CPU);
-  const period = at(SampleType.PERIOD);
-  let read = -1;
-  let readSize = 0;
-  if (sampleType & SampleType.READ) {
-    read = p;
-    if (readFormat & ReadFormat.GROUP) readSize = -1;
-    else {
-      readSize = 8 * (1 + (readFormat & ReadFormat.TOTAL_TIME_ENABLED ? 1 : 0) +
-        (readFormat & ReadFormat.TOTAL_TIME_RUNNING ? 1 : 0) +
-        (readFormat & ReadFormat.ID ? 1 : 0) +
-        (readFormat & ReadFormat.LOST ? 1 : 0));
-      p += readSize;
-    }
-  }
-  const hasCallchain = (sampleType & SampleType.CALLCHAIN) !== 0;
-  return {
-    ip,
-    tid,
-    time,
-    cpu,
-    period,
-    read,
-    readSize,
-    callchain: hasCallchain && readSize !== -1 ? p : -1,
-    hasCallchain,
-  };
-}
-
-function groupReadSize(view: DataView, at: number, readFormat: number): number {
-  const nr = getU64(view, at);
-  const per = 1 + (readFormat & ReadFormat.ID ? 1 : 0) + (readFormat & ReadFormat.LOST ? 1 : 0);
-  return 8 + 8 * ((readFormat & ReadFormat.TOTAL_TIME_ENABLED ? 1 : 0) +
-        (readFormat & ReadFormat.TOTAL_TIME_RUNNING ? 1 : 0)) +
-    nr * per * 8;
-}
 
 /**
  * A reused view of the current sample. Fields absent from the event's
@@ -184,7 +103,7 @@ export interface WalkStats {
  * @param start Offset of the first record.
  * @param end End of the valid bytes.
  * @param matcher The events.
- * @param layouts {@linkcode sampleLayout} per event index.
+ * @param layouts {@linkcode SampleLayout} per event index.
  * @param cursor The reused cursor.
  * @param callback Called per sample.
  * @param stats Counters to update.
@@ -247,9 +166,7 @@ export function forEachSample(
         } else cursor.period = 0;
         cursor.callchainNr = 0;
         if (l.hasCallchain) {
-          const cc = l.callchain >= 0
-            ? l.callchain
-            : l.read + groupReadSize(view, p + l.read, event.format.readFormat);
+          const cc = l.callchainAt(view, p);
           if (cc + 8 > size) {
             throw new FormatError(
               `Sample callchain nr runs past the ${size}-byte record`,
@@ -303,7 +220,7 @@ export async function forEachSampleInFile(
   opened.close();
   const matcher = new EventMatcher();
   for (const e of info.events) matcher.add(e);
-  const layouts = info.events.map((e) => sampleLayout(e.format.sampleType, e.format.readFormat));
+  const layouts = info.events.map((e) => SampleLayout.of(e.format));
   const stats: WalkStats = { records: 0, samples: 0, bytes: 0, unknownIds: 0 };
   const file = await Deno.open(path, { read: true });
   try {

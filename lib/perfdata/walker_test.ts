@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { FormatError, ReadFormat, RecordType, SampleType } from "../abi/mod.ts";
+import { FormatError, ReadFormat, RecordType, SampleLayout, SampleType } from "../abi/mod.ts";
 import { fixture, hasFixture, writeSynthetic } from "./_test_utils.ts";
 import { openPerfData } from "./reader.ts";
-import { forEachSampleInFile, sampleLayout } from "./walker.ts";
+import { forEachSampleInFile } from "./walker.ts";
 
 /** One line per sample from the reader (file order). */
 async function viaReader(path: string): Promise<string[]> {
@@ -68,7 +68,7 @@ Deno.test("walker: synthetic file, stats and a corrupt callchain", async () => {
   const v = new DataView(bytes.buffer);
   let p = stats.info.dataOffset;
   while (v.getUint32(p, true) !== RecordType.SAMPLE) p += v.getUint16(p + 6, true);
-  const nrAt = p + sampleLayout(stats.info.events[0]!.format.sampleType, 0).callchain;
+  const nrAt = p + SampleLayout.of(stats.info.events[0]!.format).callchain;
   v.setUint32(nrAt, 1000, true);
   await Deno.writeFile(path, bytes);
   await assert.rejects(
@@ -77,8 +77,8 @@ Deno.test("walker: synthetic file, stats and a corrupt callchain", async () => {
   );
 });
 
-Deno.test("sampleLayout: offsets follow perf's field order", () => {
-  const l = sampleLayout(
+Deno.test("SampleLayout: offsets follow perf's field order", () => {
+  const l = SampleLayout.ofType(
     SampleType.IP | SampleType.TID | SampleType.TIME | SampleType.CPU | SampleType.PERIOD |
       SampleType.READ | SampleType.CALLCHAIN,
     ReadFormat.ID | ReadFormat.LOST,
@@ -93,7 +93,7 @@ Deno.test("sampleLayout: offsets follow perf's field order", () => {
     24,
     72,
   ]);
-  const g = sampleLayout(SampleType.READ | SampleType.CALLCHAIN, ReadFormat.GROUP);
+  const g = SampleLayout.ofType(SampleType.READ | SampleType.CALLCHAIN, ReadFormat.GROUP);
   assert.equal(g.callchain, -1);
   assert.equal(g.readSize, -1);
 });

@@ -39,7 +39,7 @@ import {
   type PerfRecord,
   RecordType,
   type Sample,
-  SampleType,
+  SampleLayout,
 } from "../abi/mod.ts";
 import { EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import {
@@ -259,12 +259,9 @@ export abstract class RecordStream {
   #trackTime(view: DataView, size: number): void {
     const event = this.#matcher.match(view, 0, RecordType.SAMPLE, size);
     if (!event) return;
-    const t = event.format.sampleType;
-    if (!(t & SampleType.TIME)) return;
-    const word = (t & SampleType.IDENTIFIER ? 1 : 0) + (t & SampleType.IP ? 1 : 0) +
-      (t & SampleType.TID ? 1 : 0);
-    if (8 + word * 8 + 8 > size) return;
-    const time = getU64(view, 8 + word * 8);
+    const at = SampleLayout.of(event.format).time;
+    if (at < 0 || at + 8 > size) return;
+    const time = getU64(view, at);
     if (time < this.#firstTime) this.#firstTime = time;
     if (time > this.#lastTime) this.#lastTime = time;
   }

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { FormatError, ReadFormat, RecordType, type SampleFormat, SampleType } from "../abi/mod.ts";
+import { RecordType, type SampleFormat, SampleLayout, SampleType } from "../abi/mod.ts";
 import { decodeFragment, FRAGMENT_HEADER_SIZE, fragmentEventKey } from "../abi/extensions.ts";
 
 /** One record travelling through the reader pipeline. */
@@ -81,57 +81,16 @@ interface Slot {
   dead: boolean;
 }
 
-/** Offsets inside a SAMPLE record that reassembly needs. */
-export interface SampleLayout {
+/** Offsets inside a SAMPLE record that reassembly needs (from {@linkcode SampleLayout}). */
+interface ChainSpot {
   /** Offset of `cpu.res` (u32) or -1. */
   cpuRes: number;
   /** Offset of the callchain `nr` u64. */
   callchain: number;
 }
 
-/**
- * Locate `cpu.res` and the callchain in a SAMPLE record.
- *
- * @param view The view holding the record.
- * @param offset Byte offset of the record header.
- * @param format The sample format.
- * @returns Offsets relative to the record start (cpuRes -1 without CPU).
- * @throws {FormatError} When the sample has no CALLCHAIN or READ runs past the record.
- */
-export function sampleLayout(view: DataView, offset: number, format: SampleFormat): SampleLayout {
-  const t = format.sampleType;
-  if (!(t & SampleType.CALLCHAIN)) {
-    throw new FormatError("Cannot locate callchain: sample_type lacks CALLCHAIN", offset);
-  }
-  let p = 8;
-  for (
-    const bit of [
-      SampleType.IDENTIFIER,
-      SampleType.IP,
-      SampleType.TID,
-      SampleType.TIME,
-      SampleType.ADDR,
-      SampleType.ID,
-      SampleType.STREAM_ID,
-    ]
-  ) if (t & bit) p += 8;
-  let cpuRes = -1;
-  if (t & SampleType.CPU) {
-    cpuRes = p + 4;
-    p += 8;
-  }
-  if (t & SampleType.PERIOD) p += 8;
-  if (t & SampleType.READ) {
-    const rf = format.readFormat;
-    const times = (rf & ReadFormat.TOTAL_TIME_ENABLED ? 8 : 0) +
-      (rf & ReadFormat.TOTAL_TIME_RUNNING ? 8 : 0);
-    const per = 8 + (rf & ReadFormat.ID ? 8 : 0) + (rf & ReadFormat.LOST ? 8 : 0);
-    if (rf & ReadFormat.GROUP) {
-      const nr = view.getUint32(offset + p, true);
-      p += 8 + times + nr * per;
-    } else p += times + per;
-  }
-  return { cpuRes, callchain: p };
+function chainSpot(view: DataView, layout: SampleLayout): ChainSpot {
+  return { cpuRes: layout.cpu >= 0 ? layout.cpu + 4 : -1, callchain: layout.callchainAt(view, 0) };
 }
 
 /** Reassembles fragmented samples and releases records in order. */
@@ -147,6 +106,7 @@ export class Defragmenter {
     malformed: 0,
   };
   readonly #format: SampleFormat;
+  readonly #layout: SampleLayout;
   readonly #maxPending: number;
   readonly #maxQueued: number;
   readonly #pending = new Map<number, Pending>();
@@ -165,6 +125,7 @@ export class Defragmenter {
    */
   constructor(format: SampleFormat, options: DefragOptions = {}) {
     this.#format = format;
+    this.#layout = SampleLayout.of(format);
     this.#maxPending = options.maxPendingEvents ?? 4096;
     this.#maxQueued = options.maxQueuedRecords ?? 65536;
   }
@@ -191,7 +152,7 @@ export class Defragmenter {
     if (type === RecordType.CALLRING_FRAGMENT) {
       this.#fragment(view, rec);
     } else if (type === RecordType.SAMPLE && this.#format.sampleType & SampleType.CALLCHAIN) {
-      const layout = safeLayout(view, this.#format);
+      const layout = safeSpot(view, this.#layout);
       if (layout === undefined) {
         // damage the chunk CRC did not catch (or a forged record): not ours to reassemble
         this.stats.malformed++;
@@ -261,7 +222,7 @@ export class Defragmenter {
     return p;
   }
 
-  #head(view: DataView, rec: StreamRecord, seq: number, layout: SampleLayout): void {
+  #head(view: DataView, rec: StreamRecord, seq: number, layout: ChainSpot): void {
     const cpu = view.getUint32(layout.cpuRes - 4, true);
     const key = fragmentEventKey(cpu, seq);
     const p = this.#getPending(key);
@@ -313,7 +274,7 @@ export class Defragmenter {
     const head = p.head;
     const hb = head.bytes;
     const hv = new DataView(hb.buffer, hb.byteOffset, hb.byteLength);
-    const layout = sampleLayout(hv, 0, this.#format);
+    const layout = chainSpot(hv, this.#layout);
     const headNr = hv.getUint32(layout.callchain, true);
     const ccEnd = layout.callchain + 8 + headNr * 8;
     const rest = hb.length - ccEnd;
@@ -381,15 +342,10 @@ function remember(set: Set<number>, order: number[], key: number): void {
  * The sample's layout when the record is long enough for its sample_type and callchain; else
  * undefined.
  */
-function safeLayout(view: DataView, format: SampleFormat): SampleLayout | undefined {
-  let layout: SampleLayout;
-  try {
-    layout = sampleLayout(view, 0, format);
-  } catch (e) {
-    if (e instanceof RangeError || e instanceof FormatError) return undefined;
-    throw e;
-  }
+function safeSpot(view: DataView, sampleLayout: SampleLayout): ChainSpot | undefined {
   const size = view.byteLength;
+  if (sampleLayout.fixedEnd + 8 > size) return undefined;
+  const layout = chainSpot(view, sampleLayout);
   if (layout.callchain < 0 || layout.callchain + 8 > size) return undefined;
   if (layout.cpuRes + 4 > size) return undefined;
   const nr = view.getUint32(layout.callchain, true);

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { RecordType, SampleType } from "../abi/mod.ts";
+import { RecordType, SampleLayout, SampleType } from "../abi/mod.ts";
 import { FRAGMENT_HEADER_SIZE, FRAGMENT_MAX_ENTRIES, FragmentFlag } from "../abi/extensions.ts";
 import { MAX_RECORD_SIZE, RingWriter } from "./writer.ts";
 
@@ -130,21 +130,9 @@ export class SampleWriter {
     this.#hasStreamId = (sampleType & SampleType.STREAM_ID) !== 0;
     this.#hasCpu = (sampleType & SampleType.CPU) !== 0;
     this.#hasPeriod = (sampleType & SampleType.PERIOD) !== 0;
-    let words = 0;
-    for (
-      const bit of [
-        SampleType.IDENTIFIER,
-        SampleType.IP,
-        SampleType.TID,
-        SampleType.TIME,
-        SampleType.ID,
-        SampleType.STREAM_ID,
-      ]
-    ) if (sampleType & bit) words++;
-    this.#cpuWord = sampleType & SampleType.CPU ? words : -1;
-    if (sampleType & SampleType.CPU) words++;
-    if (sampleType & SampleType.PERIOD) words++;
-    this.#fixed = 8 + words * 8;
+    const layout = SampleLayout.ofType(sampleType);
+    this.#cpuWord = layout.cpu >= 0 ? (layout.cpu - 8) / 8 : -1;
+    this.#fixed = layout.fixedEnd;
     this.#head = options.headEntries ?? 128;
     this.#frag = options.fragmentEntries ?? 1024;
     const maxHead = (MAX_RECORD_SIZE - this.#fixed - 8) / 8;

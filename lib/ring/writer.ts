@@ -31,7 +31,14 @@
  * @module
  */
 
-import { HEADER_SIZE, MmapPage, RecordType, SampleType, setU64 } from "../abi/mod.ts";
+import {
+  HEADER_SIZE,
+  MmapPage,
+  RecordType,
+  SampleLayout,
+  setU64,
+  writeSampleId,
+} from "../abi/mod.ts";
 import { encodeSyncFields, SYNC_CRC_OFFSET, SYNC_RECORD_SIZE } from "../abi/extensions.ts";
 import { crc32 } from "./crc32.ts";
 import { loadTail, RingExt, type RingMemory, setStat, storeCounterHalves } from "./layout.ts";
@@ -118,7 +125,7 @@ export class RingWriter {
   readonly #overwrite: boolean;
   readonly #cpu: number;
   readonly #lostId: number;
-  readonly #trailerType: number;
+  readonly #trailer: SampleLayout;
   readonly #trailerSize: number;
   readonly #pid: number;
   readonly #tid: number;
@@ -155,8 +162,8 @@ export class RingWriter {
     this.#overwrite = ring.overwrite;
     this.#cpu = options.cpu ?? 0;
     this.#lostId = options.lostId ?? 0;
-    this.#trailerType = options.sampleIdAll ? (options.sampleType ?? 0) : 0;
-    this.#trailerSize = trailerSize(this.#trailerType);
+    this.#trailer = SampleLayout.ofType(options.sampleIdAll ? (options.sampleType ?? 0) : 0);
+    this.#trailerSize = this.#trailer.trailer.size;
     this.#pid = options.pid ?? -1;
     this.#tid = options.tid ?? -1;
     this.#syncDistance = options.syncDistance ?? 0;
@@ -438,7 +445,13 @@ export class RingWriter {
     v.setUint16(6, size, true);
     setU64(v, 8, this.#lostId);
     setU64(v, 16, this.#lost);
-    writeTrailer(v, 24, this.#trailerType, this.#pid, this.#tid, time, this.#lostId, this.#cpu);
+    writeSampleId(v, 24, this.#trailer, {
+      pid: this.#pid,
+      tid: this.#tid,
+      time,
+      id: this.#lostId,
+      cpu: this.#cpu,
+    });
     this.#copyIn(pos, this.#tmp, 0, size);
     this.stats.lostReported += this.#lost;
     this.stats.lostRecords++;
@@ -460,41 +473,4 @@ export class RingWriter {
     this.#lastSync = pos;
     this.stats.syncRecords++;
   }
-}
-
-function trailerSize(sampleType: number): number {
-  let n = 0;
-  if (sampleType & SampleType.TID) n += 8;
-  if (sampleType & SampleType.TIME) n += 8;
-  if (sampleType & SampleType.ID) n += 8;
-  if (sampleType & SampleType.STREAM_ID) n += 8;
-  if (sampleType & SampleType.CPU) n += 8;
-  if (sampleType & SampleType.IDENTIFIER) n += 8;
-  return n;
-}
-
-function writeTrailer(
-  v: DataView,
-  p: number,
-  t: number,
-  pid: number,
-  tid: number,
-  time: number,
-  id: number,
-  cpu: number,
-): void {
-  if (t & SampleType.TID) {
-    v.setInt32(p, pid, true);
-    v.setInt32(p + 4, tid, true);
-    p += 8;
-  }
-  if (t & SampleType.TIME) setU64(v, (p += 8) - 8, time);
-  if (t & SampleType.ID) setU64(v, (p += 8) - 8, id);
-  if (t & SampleType.STREAM_ID) setU64(v, (p += 8) - 8, id);
-  if (t & SampleType.CPU) {
-    v.setUint32(p, cpu, true);
-    v.setUint32(p + 4, 0, true);
-    p += 8;
-  }
-  if (t & SampleType.IDENTIFIER) setU64(v, p, id);
 }

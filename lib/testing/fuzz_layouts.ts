@@ -19,6 +19,7 @@
  */
 
 import { RecordType, SampleType } from "../abi/constants.ts";
+import { SampleLayout } from "../abi/layout.ts";
 import { crc32 } from "../ring/crc32.ts";
 import {
   type FuzzField,
@@ -103,20 +104,7 @@ function sampleFields(
   const st = shape.sampleType;
   const out: FuzzField[] = [];
   if (st & (SampleType.READ | SampleType.BRANCH_STACK)) return out;
-  let p = at + 8;
-  for (
-    const bit of [
-      SampleType.IDENTIFIER,
-      SampleType.IP,
-      SampleType.TID,
-      SampleType.TIME,
-      SampleType.ADDR,
-      SampleType.ID,
-      SampleType.STREAM_ID,
-      SampleType.CPU,
-      SampleType.PERIOD,
-    ]
-  ) if (st & bit) p += 8;
+  let p = at + SampleLayout.ofType(st).fixedEnd;
   const end = at + size;
   if (st & SampleType.CALLCHAIN) {
     if (p + 8 > end) return out;

@@ -44,6 +44,7 @@ export * from "./lib/analyze/symbols.ts";
 export * from "./lib/output/text_report.ts";
 export * from "./lib/output/folded.ts";
 export * from "./lib/output/speedscope.ts";
+export * from "./lib/output/pprof.ts";
 export * from "./lib/output/flame_layout.ts";
 export * from "./lib/output/flamegraph_svg.ts";
 export * from "./lib/output/flamegraph_html.ts";

@@ -14,7 +14,7 @@
  *   perf). On pipe-mode perf.data, perf 6.1 silently turns `--children` off
  *   (keeping caller-order graphs); callring does the same so reports match.
  * - `--folded` prints folded stacks instead of the text report;
- *   `--flamegraph` / `--speedscope` write files and suppress the text report
+ *   `--flamegraph` / `--speedscope` / `--pprof` write files and suppress the text report
  *   unless `--stdio` is also given.
  * - `--diff OTHER` compares the input (baseline) with OTHER: a table of the
  *   biggest changes, or with `--folded` the `difffolded.pl` lines
@@ -44,6 +44,7 @@ import { foldedStacks } from "../lib/output/folded.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
 import { flamegraphSvg } from "../lib/output/flamegraph_svg.ts";
 import { speedscopeFile } from "../lib/output/speedscope.ts";
+import { pprofBytes } from "../lib/output/pprof.ts";
 import {
   accountingLines,
   parseSortKeys,
@@ -91,6 +92,7 @@ const program = new Command(COMMAND)
   .option("--folded", "print folded stacks (stackcollapse-perf.pl format) instead")
   .option("--flamegraph <file>", "write a flamegraph: .svg or .html")
   .option("--speedscope <file>", "write a speedscope JSON profile")
+  .option("--pprof <file>", "write a gzipped pprof profile.proto (go tool pprof, Pyroscope, Parca)")
   .option("--diff <other>", "compare with another recording (input = baseline)")
   .option("-q, --quiet", "no warnings, no progress")
   .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE))
@@ -111,6 +113,7 @@ interface ReportFlags extends FilterOptions {
   folded?: boolean;
   flamegraph?: string;
   speedscope?: string;
+  pprof?: string;
   diff?: string;
   quiet?: boolean;
 }
@@ -254,7 +257,8 @@ try {
     Deno.exit(ExitCode.OK);
   }
 
-  const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined;
+  const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
+    opts.pprof !== undefined;
   if (opts.flamegraph !== undefined) {
     const title = `${input} (${eventName})`;
     const text = /\.svg$/i.test(opts.flamegraph)
@@ -265,6 +269,14 @@ try {
   if (opts.speedscope !== undefined) {
     const file = speedscopeFile(profile, { weight, name: input });
     await writeOutputFile(opts.speedscope, JSON.stringify(file));
+  }
+  if (opts.pprof !== undefined) {
+    const buildIds = new Map(
+      (result.info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]),
+    );
+    const bytes = pprofBytes(profile, { eventName, buildIds });
+    await Deno.writeFile(opts.pprof, bytes);
+    if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);
   }
   if (opts.folded) {
     if (!opts.quiet) { for (const line of accountingLines(profile)) console.error(line); }

@@ -41,7 +41,7 @@ import {
 } from "pprof-format";
 import type { Profile } from "../analyze/profile.ts";
 
-/** Options of {@linkcode pprofProfile}. */
+/** Options of {@linkcode pprofBytes}. */
 export interface PprofOptions {
   /** Event name for the second sample type (default `cpu-clock`). */
   eventName?: string;
@@ -74,7 +74,7 @@ export function pprofUnit(eventName: string): string {
  * @param options Event, unit, build ids.
  * @returns The `pprof-format` profile object.
  */
-export function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfile {
+function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfile {
   const strings = new StringTable();
   const str = (s: string) => strings.dedup(s);
   const eventName = options.eventName ?? "cpu-clock";

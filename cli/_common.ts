@@ -7,7 +7,15 @@
  */
 
 import pc from "picocolors";
+import type { Command } from "commander";
 import { FormatError } from "../lib/abi/mod.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+/** callring's version (`deno.json`), printed by every command's `--version`. */
+export const VERSION: string = denoJson.version;
+
+/** The `--version` text, in perf's form (`perf version 6.1.187`). */
+export const VERSION_TEXT = `callring version ${VERSION}`;
 
 const encoder = new TextEncoder();
 
@@ -54,9 +62,74 @@ export function useColor(): boolean {
  * @returns Never.
  */
 export function fail(command: string, message: string, code: number = ExitCode.DATA): never {
-  const prefix = `callring ${command}: error:`;
-  console.error(`${useColor() ? pc.red(prefix) : prefix} ${message}`);
+  console.error(errorText(command, message));
   Deno.exit(code);
+}
+
+/**
+ * The one error line every command prints: `callring <command>: error: <what>`
+ * (the prefix in red on a TTY). Several lines of `message` are joined into one.
+ *
+ * @param command The command name (`""` for `callring` itself).
+ * @param message The message.
+ * @returns The line, without a newline.
+ */
+export function errorText(command: string, message: string): string {
+  const prefix = command === "" ? "callring: error:" : `callring ${command}: error:`;
+  const what = message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join(" ");
+  return `${useColor() ? pc.red(prefix) : prefix} ${what}`;
+}
+
+/**
+ * Make a commander program report usage errors as one `callring <command>:
+ * error:` line with exit status 2 (commander's own `error: ...` text and its
+ * suggestion are folded into that line), exit 0 after `--help`, and answer
+ * `--version`.
+ *
+ * @param program The program.
+ * @param command The command name.
+ * @returns The same program.
+ */
+export function cliProgram(program: Command, command: string): Command {
+  return program
+    .version(VERSION_TEXT, "--version", "print the version and exit")
+    .configureOutput({
+      outputError: (text, write) =>
+        write(errorText(command, text.replace(/^error:\s*/, "")) + "\n"),
+    })
+    .exitOverride((err) => Deno.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE));
+}
+
+/**
+ * Check that an input path can be read as a file, failing with one line that
+ * names it (`x: Is a directory`, `x: No such file or directory`) and exit 1.
+ * `-` (stdin) always passes.
+ *
+ * @param command The command name.
+ * @param path The input path.
+ */
+export function checkInputFile(command: string, path: string): void {
+  const why = inputProblem(path);
+  if (why !== undefined) fail(command, why, ExitCode.DATA);
+}
+
+/**
+ * Why an input path cannot be read as a file, as one line naming it, or
+ * undefined when it can (or is `-`).
+ *
+ * @param path The input path.
+ * @returns The problem, or undefined.
+ */
+export function inputProblem(path: string): string | undefined {
+  if (path === "-") return undefined;
+  try {
+    if (Deno.statSync(path).isDirectory) return `${path}: Is a directory`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return `${path}: No such file or directory`;
+    if (e instanceof Deno.errors.PermissionDenied) return `${path}: Permission denied`;
+    return `${path}: ${errorLine(e)}`;
+  }
+  return undefined;
 }
 
 /**
@@ -126,4 +199,146 @@ export function failOn(command: string, e: unknown): never {
   }
   if (debug) throw e;
   fail(command, line, ExitCode.DATA);
+}
+
+/**
+ * perf record's `check_backup` (tools/perf/util/data.c): an existing
+ * non-empty output file is renamed to `NAME.old`, replacing an older
+ * `NAME.old`, so a new recording never destroys the last one. A directory
+ * is refused (perf would move it; `-o /tmp` should not).
+ *
+ * @param path The output path.
+ * @returns The `.old` path when something was moved, else undefined.
+ */
+export function backupOutput(path: string): string | undefined {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  if (st.isDirectory) throw new Deno.errors.IsADirectory(`${path}: Is a directory`);
+  if (st.size === 0) return undefined;
+  const old = `${path}.old`;
+  try {
+    Deno.removeSync(old, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  Deno.renameSync(path, old);
+  return old;
+}
+
+/** The kinds of text file the commands write. */
+export type OutputKind = "svg" | "html" | "json";
+
+/**
+ * What kind of file `head` (the first bytes of an existing file) is: one of
+ * the {@linkcode OutputKind}s, `empty`, or `other` (a perf.data, a capture,
+ * anything else).
+ *
+ * @param head The first bytes (64 are enough).
+ * @returns The kind.
+ */
+export function sniffOutputKind(head: Uint8Array): OutputKind | "empty" | "other" {
+  const text = new TextDecoder().decode(head).trimStart().toLowerCase();
+  if (text === "") return "empty";
+  if (text.startsWith("<?xml") || text.startsWith("<svg")) return "svg";
+  if (text.startsWith("<!doctype html") || text.startsWith("<html")) return "html";
+  if (text.startsWith("{") || text.startsWith("[")) return "json";
+  return "other";
+}
+
+/**
+ * Refuse (one line, exit 1) to overwrite an existing file that is not of the
+ * kind about to be written (say `--speedscope perf.data`) unless `force`
+ * (`-f`); a directory is always refused.
+ *
+ * @param command The command name.
+ * @param path The output path.
+ * @param kind What will be written.
+ * @param force Overwrite whatever is there.
+ */
+export function checkOutputFile(
+  command: string,
+  path: string,
+  kind: OutputKind,
+  force: boolean,
+): void {
+  let file: Deno.FsFile;
+  try {
+    if (Deno.statSync(path).isDirectory) fail(command, `${path}: Is a directory`);
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    fail(command, `${path}: ${errorLine(e)}`);
+  }
+  const head = new Uint8Array(64);
+  let n: number | null;
+  try {
+    n = file.readSync(head);
+  } finally {
+    file.close();
+  }
+  const found = sniffOutputKind(head.subarray(0, n ?? 0));
+  if (found === kind || found === "empty" || force) return;
+  fail(
+    command,
+    `${path} exists and is not ${kind === "json" ? "a JSON" : `an ${kind.toUpperCase()}`} ` +
+      "file: not overwritten (use -f to overwrite it)",
+  );
+}
+
+/** A progress bar on stderr (see {@linkcode progressBar}). */
+export interface ProgressBar {
+  /** Show `value` of `total`; the bar appears on the first call. */
+  update(value: number, total: number): void;
+  /** Remove the bar and show the cursor again. */
+  stop(): void;
+}
+
+/** Show the terminal cursor (cli-progress hides it while a bar is shown). */
+const SHOW_CURSOR = new TextEncoder().encode("\x1b[?25h");
+
+/**
+ * A progress bar on stderr (`cli-progress`, loaded only here). While it is
+ * shown, Ctrl-C (SIGINT) removes it and shows the cursor again before the
+ * process exits with status 130, as a shell reports a SIGINT.
+ *
+ * @param format cli-progress format (`reading {bar} {percentage}%`).
+ * @returns The bar.
+ */
+export async function progressBar(format: string): Promise<ProgressBar> {
+  const { default: progress } = await import("cli-progress");
+  const bar = new progress.SingleBar({
+    format,
+    clearOnComplete: true,
+    hideCursor: true,
+  }, progress.Presets.shades_classic);
+  let shown = false;
+  const stop = () => {
+    if (!shown) return;
+    shown = false;
+    bar.stop();
+    Deno.removeSignalListener("SIGINT", interrupted);
+    Deno.stderr.writeSync(SHOW_CURSOR);
+  };
+  const interrupted = () => {
+    stop();
+    Deno.exit(130);
+  };
+  return {
+    update(value, total) {
+      if (!shown) {
+        bar.start(total, value);
+        Deno.addSignalListener("SIGINT", interrupted);
+        shown = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(value);
+      }
+    },
+    stop,
+  };
 }

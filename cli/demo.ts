@@ -3,11 +3,13 @@
  *
  * 1. Runs every NMI strategy of the seed thread on the same seeded workload and prints the
  *    comparison table (which ones corrupt the IST frame, lose NMIs, fault inside the NMI).
- * 2. Records the mainline strategy through the perf mmap rings into `callring.data`, with
+ * 2. Records the mainline strategy through the perf mmap rings into `DIR/callring.data`, with
  *    continuation fragments for deep recursions, and checks the capture against the ground
  *    truth.
  * 3. Reports on it like `perf report --no-children --sort sym`, and writes an interactive
- *    flamegraph (`out/flamegraph.html`) and a speedscope profile (`out/speedscope.json`).
+ *    flamegraph (`DIR/flamegraph.html`) and a speedscope profile (`DIR/speedscope.json`).
+ *
+ * DIR is `--out`, by default a new temporary directory: the demo writes nothing where it runs.
  *
  *     deno task demo [--seed N] [--out DIR]
  *
@@ -24,85 +26,110 @@ import { textReport } from "../lib/output/text_report.ts";
 import { comparisonVerdicts, formatComparison, runComparison } from "../lib/sim/compare.ts";
 import { formatRecordSummary, recordSimulation } from "../lib/sim/recorder.ts";
 import { mainline } from "../lib/sim/strategies/mod.ts";
-import { ExitCode, fail, failOn, writeStdout } from "./_common.ts";
+import { ExitCode, fail, failOn, VERSION_TEXT, writeStdout } from "./_common.ts";
 
 const COMMAND = "demo";
-const HELP = `usage: deno task demo [--seed N] [--out DIR] [--lines N]
+const HELP = `usage: callring demo [--seed N] [--out DIR] [--lines N]
 
 Simulate every NMI strategy of "x86: NMI-safe trap handlers" (LKML 2010) on one seeded
 workload, record the mainline one through perf mmap rings into callring.data, check it
 against the ground truth, and report on it (text, flamegraph HTML, speedscope JSON).
 
   --seed N    PRNG seed (default 1)
-  --out DIR   where the flamegraph and speedscope files go (default out)
+  --out DIR   where callring.data, the flamegraph and the speedscope file go
+              (default: a new temporary directory, printed at the end)
   --lines N   lines of the text report to print (default 40)
-  -h, --help  this text`;
+  -h, --help  this text
+  --version   print the version`;
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      seed: { type: "string", default: "1" },
-      out: { type: "string", default: "out" },
-      lines: { type: "string", default: "40" },
-      help: { type: "boolean", short: "h" },
-    },
-  }).values;
-} catch (e) {
-  fail(COMMAND, `${(e as Error).message}\n\n${HELP}`, ExitCode.USAGE);
-}
-if (args.help) {
-  console.log(HELP);
-  Deno.exit(ExitCode.OK);
-}
-const seed = Number(args.seed);
-const lines = Number(args.lines);
-if (!Number.isInteger(seed) || seed < 0) fail(COMMAND, `--seed must be an integer >= 0`, 2);
-if (!Number.isInteger(lines) || lines < 0) fail(COMMAND, `--lines must be an integer >= 0`, 2);
-
-const capture = "callring.data";
-try {
-  const rows = runComparison(seed, { samples: 10_000 });
-  writeStdout(
-    `== 1. Every NMI strategy on the same workload (seed ${seed}, 4 CPUs, 10,000 overflows)\n\n` +
-      formatComparison(rows) + "\n\n" + comparisonVerdicts(rows).join("\n") + "\n\n",
-  );
-
-  writeStdout(`== 2. Recording mainline through the perf mmap rings into ${capture}\n\n`);
-  const result = await recordSimulation(mainline, await fileSink(capture), {
-    seed,
-    fragments: true,
-    pDeepStack: 0.002,
-    readBack: () => fileSource(capture),
-  });
-  writeStdout(formatRecordSummary(result, capture) + "\n\n");
-  const v = result.verification;
-  if (!v || !v.balanced || v.unexpected > 0 || v.exact !== result.metrics.exact) {
-    fail(COMMAND, "the capture does not read back as written", ExitCode.DATA);
+/**
+ * Run `callring demo` with the given arguments.
+ *
+ * @param argv The command-line arguments (without the command name).
+ */
+export async function main(argv: string[]): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        seed: { type: "string", default: "1" },
+        out: { type: "string" },
+        lines: { type: "string", default: "40" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    }).values;
+  } catch (e) {
+    fail(COMMAND, (e as Error).message, ExitCode.USAGE);
   }
+  if (args.help) {
+    console.log(HELP);
+    Deno.exit(ExitCode.OK);
+  }
+  if (args.version) {
+    console.log(VERSION_TEXT);
+    Deno.exit(ExitCode.OK);
+  }
+  const seed = Number(args.seed);
+  const lines = Number(args.lines);
+  if (!Number.isInteger(seed) || seed < 0) fail(COMMAND, `--seed must be an integer >= 0`, 2);
+  if (!Number.isInteger(lines) || lines < 0) fail(COMMAND, `--lines must be an integer >= 0`, 2);
 
-  writeStdout(`== 3. deno task report -i ${capture} --stdio --no-children --sort sym\n\n`);
-  const loaded = await loadProfile(capture, { onWarning: (m) => console.error(m) });
-  const report = textReport(loaded.profile, { children: false, sort: ["sym"], callGraph: "none" });
-  const shown = report.split("\n");
-  writeStdout(shown.slice(0, lines).join("\n") + (shown.length > lines ? "\n    ...\n" : "\n"));
-  await Deno.mkdir(args.out, { recursive: true });
-  const html = `${args.out}/flamegraph.html`;
-  const json = `${args.out}/speedscope.json`;
-  await Deno.writeTextFile(
-    html,
-    flamegraphHtml(loaded.profile, { title: `${capture} (mainline)` }),
-  );
-  await Deno.writeTextFile(json, JSON.stringify(speedscopeFile(loaded.profile, { name: capture })));
-  writeStdout(
-    `\nwrote ${html} (open it in a browser: zoom, search, tooltips) and ${json} ` +
-      `(load it at https://www.speedscope.app)\n` +
-      `next: deno task report -i ${capture} --context softirq\n` +
-      `      deno task script -i ${capture}\n` +
-      `      deno task record --compare --int3 0.01   (kprobes single-stepping inside the NMI)\n` +
-      `      deno task nmi-check                      (every NMI arrival point, model-checked)\n`,
-  );
-} catch (e) {
-  failOn(COMMAND, e);
+  // Everything goes into one directory (a new temporary one unless --out), never the current one.
+  const out = args.out ?? await Deno.makeTempDir({ prefix: "callring-demo-" });
+  await Deno.mkdir(out, { recursive: true });
+  const capture = `${out}/callring.data`;
+  try {
+    const rows = runComparison(seed, { samples: 10_000 });
+    writeStdout(
+      `== 1. Every NMI strategy on the same workload (seed ${seed}, 4 CPUs, 10,000 overflows)\n\n` +
+        formatComparison(rows) + "\n\n" + comparisonVerdicts(rows).join("\n") + "\n\n",
+    );
+
+    writeStdout(`== 2. Recording mainline through the perf mmap rings into ${capture}\n\n`);
+    const result = await recordSimulation(mainline, await fileSink(capture), {
+      seed,
+      fragments: true,
+      pDeepStack: 0.002,
+      readBack: () => fileSource(capture),
+    });
+    writeStdout(formatRecordSummary(result, capture) + "\n\n");
+    const v = result.verification;
+    if (!v || !v.balanced || v.unexpected > 0 || v.exact !== result.metrics.exact) {
+      fail(COMMAND, "the capture does not read back as written", ExitCode.DATA);
+    }
+
+    writeStdout(`== 3. deno task report -i ${capture} --stdio --no-children --sort sym\n\n`);
+    const loaded = await loadProfile(capture, { onWarning: (m) => console.error(m) });
+    const report = textReport(loaded.profile, {
+      children: false,
+      sort: ["sym"],
+      callGraph: "none",
+    });
+    const shown = report.split("\n");
+    writeStdout(shown.slice(0, lines).join("\n") + (shown.length > lines ? "\n    ...\n" : "\n"));
+    const html = `${out}/flamegraph.html`;
+    const json = `${out}/speedscope.json`;
+    await Deno.writeTextFile(
+      html,
+      flamegraphHtml(loaded.profile, { title: `${capture} (mainline)` }),
+    );
+    await Deno.writeTextFile(
+      json,
+      JSON.stringify(speedscopeFile(loaded.profile, { name: capture })),
+    );
+    writeStdout(
+      `\nwrote ${html} (open it in a browser: zoom, search, tooltips) and ${json} ` +
+        `(load it at https://www.speedscope.app)\n` +
+        `next: deno task report -i ${capture} --context softirq\n` +
+        `      deno task script -i ${capture}\n` +
+        `      deno task record --compare --int3 0.01   (kprobes single-stepping inside the NMI)\n` +
+        `      deno task nmi-check                      (every NMI arrival point, model-checked)\n`,
+    );
+  } catch (e) {
+    failOn(COMMAND, e);
+  }
 }
+
+if (import.meta.main) await main(Deno.args);

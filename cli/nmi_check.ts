@@ -12,9 +12,10 @@ import { parseArgs } from "node:util";
 import { checkAll, type Profile, PROFILES } from "../lib/sim/check.ts";
 import { CHECK_STRATEGIES, getStrategy, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
 import { formatNotes, formatTraces, formatVerdictTable } from "../lib/sim/verdicts.ts";
+import { ExitCode, fail as failWith, VERSION_TEXT } from "./_common.ts";
 
 const HELP =
-  `usage: nmi_check [--strategy NAME]... [--depth N] [--faults N] [--profile P]... [--no-traces]
+  `usage: callring nmi-check [--strategy NAME]... [--depth N] [--faults N] [--profile P]... [--no-traces]
 
 Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
   --strategy NAME  strategy to check (repeatable; default all): ${
@@ -26,11 +27,13 @@ Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
                    (mixed: #PF, int3, #DB and MCE in one schedule)
   --mce-anywhere   let MCE hit NMI entry/exit assembly too (the 2012 hole)
   --no-traces      print only the verdict table
-  -h, --help       this text`;
+  -h, --help       this text
+  --version        print the version`;
+
+const COMMAND = "nmi-check";
 
 function fail(msg: string): never {
-  console.error(`nmi_check: ${msg}\n\n${HELP}`);
-  Deno.exit(2);
+  failWith(COMMAND, msg, ExitCode.USAGE);
 }
 
 function positiveInt(name: string, v: string | undefined, dflt: number): number {
@@ -42,64 +45,78 @@ function positiveInt(name: string, v: string | undefined, dflt: number): number 
   return n;
 }
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      strategy: { type: "string", multiple: true },
-      depth: { type: "string" },
-      faults: { type: "string" },
-      profile: { type: "string", multiple: true },
-      "mce-anywhere": { type: "boolean" },
-      "no-traces": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-} catch (e) {
-  fail(e instanceof Error ? e.message : String(e));
-}
-const v = args.values;
-if (v.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-let strategies = CHECK_STRATEGIES;
-if (v.strategy) {
+/**
+ * Run `callring nmi-check` with the given arguments.
+ *
+ * @param argv The command-line arguments (without the command name).
+ */
+export function main(argv: string[]): void {
+  let args;
   try {
-    strategies = v.strategy.map(getStrategy);
+    args = parseArgs({
+      args: argv,
+      options: {
+        strategy: { type: "string", multiple: true },
+        depth: { type: "string" },
+        faults: { type: "string" },
+        profile: { type: "string", multiple: true },
+        "mce-anywhere": { type: "boolean" },
+        "no-traces": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (e) {
-    if (e instanceof UnknownStrategyError) fail(e.message);
-    throw e;
+    fail(e instanceof Error ? e.message : String(e));
   }
-}
-const profiles = (v.profile ?? PROFILES) as string[];
-for (const p of profiles) {
-  if (!(PROFILES as readonly string[]).includes(p)) {
-    fail(`unknown profile "${p}" (known: ${PROFILES.join(", ")})`);
+  const v = args.values;
+  if (v.help) {
+    console.log(HELP);
+    Deno.exit(0);
   }
-}
-const nmis = positiveInt("depth", v.depth, 3);
-const faults = positiveInt("faults", v.faults, 2);
+  if (v.version) {
+    console.log(VERSION_TEXT);
+    Deno.exit(0);
+  }
+  let strategies = CHECK_STRATEGIES;
+  if (v.strategy) {
+    try {
+      strategies = v.strategy.map(getStrategy);
+    } catch (e) {
+      if (e instanceof UnknownStrategyError) fail(e.message);
+      throw e;
+    }
+  }
+  const profiles = (v.profile ?? PROFILES) as string[];
+  for (const p of profiles) {
+    if (!(PROFILES as readonly string[]).includes(p)) {
+      fail(`unknown profile "${p}" (known: ${PROFILES.join(", ")})`);
+    }
+  }
+  const nmis = positiveInt("depth", v.depth, 3);
+  const faults = positiveInt("faults", v.faults, 2);
 
-const t0 = performance.now();
-const results = checkAll(
-  strategies,
-  { nmis, faults, mceAnywhere: v["mce-anywhere"] ?? false },
-  profiles as Profile[],
-);
-console.log(formatVerdictTable(results));
-const states = results.reduce((a, r) => a + r.states, 0);
-console.log(
-  `\n${results.length} explorations, ${states} states, ${
-    (performance.now() - t0).toFixed(0)
-  } ms (depth ${nmis} NMIs, ${faults} faults)`,
-);
-const notes = formatNotes(results);
-if (notes) console.log(`\n${notes}`);
-if (!v["no-traces"]) {
-  const traces = formatTraces(results);
-  if (traces) console.log(`\nCounter-examples (shortest, BFS):\n${traces}`);
+  const t0 = performance.now();
+  const results = checkAll(
+    strategies,
+    { nmis, faults, mceAnywhere: v["mce-anywhere"] ?? false },
+    profiles as Profile[],
+  );
+  console.log(formatVerdictTable(results));
+  const states = results.reduce((a, r) => a + r.states, 0);
+  console.log(
+    `\n${results.length} explorations, ${states} states, ${
+      (performance.now() - t0).toFixed(0)
+    } ms (depth ${nmis} NMIs, ${faults} faults)`,
+  );
+  const notes = formatNotes(results);
+  if (notes) console.log(`\n${notes}`);
+  if (!v["no-traces"]) {
+    const traces = formatTraces(results);
+    if (traces) console.log(`\nCounter-examples (shortest, BFS):\n${traces}`);
+  }
 }
+
+if (import.meta.main) main(Deno.args);

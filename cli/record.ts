@@ -25,8 +25,8 @@ import {
   simulationKallsyms,
   truthLine,
 } from "../lib/sim/recorder.ts";
-import { getStrategy, SIM_STRATEGIES, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
-import { ExitCode, fail, failOn, warn } from "./_common.ts";
+import { CHECK_STRATEGIES, SIM_STRATEGIES } from "../lib/sim/strategies/mod.ts";
+import { backupOutput, cliProgram, ExitCode, fail, failOn, progressBar, warn } from "./_common.ts";
 
 const COMMAND = "record";
 
@@ -42,234 +42,230 @@ function number(min: number, max: number, integer = false) {
   };
 }
 
-const program = new Command(COMMAND)
-  .description(
-    'Simulate perf sampling callchains through an NMI strategy (seed thread "x86: NMI-safe ' +
-      'trap handlers") and record them through perf mmap rings into a capture.',
-  )
-  .option("--cpus <n>", "simulated CPUs", number(1, 1024, true), 4)
-  .option("--duration <ms>", "simulated run time in ms", number(0.001, 1e7), 250)
-  .option("-F, --frequency <hz>", "PMU overflows per second per CPU", number(1, 1e8), 10_000)
-  .option(
-    "--strategy <name>",
-    `NMI strategy: ${SIM_STRATEGIES.map((s) => s.name).join(", ")}`,
-    "mainline",
-  )
-  .option(
-    "--seed <n>",
-    "PRNG seed (same seed, same capture byte for byte)",
-    number(0, 2 ** 32, true),
-    1,
-  )
-  .option("--fragments", "send callchains deeper than 255 entries as continuation fragments")
-  .option(
-    "--deep-stacks <p>",
-    "chance per stack change of a 256-1279 frame recursion",
-    number(0, 1),
-    0.002,
-  )
-  .option(
-    "--sync-distance <bytes>",
-    "sync record at least every this many ring bytes (0 = off)",
-    number(0, 2 ** 30, true),
-    65536,
-  )
-  .option("--overwrite", "flight-recorder rings (write_backward), snapshotted at the end")
-  .option("-m, --mmap-pages <n>", "data pages per ring (power of two)", number(1, 65536, true), 128)
-  .option("--int3 <p>", "chance per NMI step of a kprobe int3 (single-stepped)", number(0, 1), 0)
-  .option("--mce <p>", "chance per NMI step of a machine check", number(0, 1), 0)
-  .option("--extra-nmi <p>", "chance per NMI step of another NMI source", number(0, 1), 0.03)
-  .option("-o, --output <file>", "output file", "callring.data")
-  .option(
-    "--format <fmt>",
-    "callring (capture with fragments and sync points) or perf (perf.data)",
-    "callring",
-  )
-  .option("--compare", "run every strategy on the same seeded workload and print one table")
-  .option("--no-verify", "skip reading the capture back against the ground truth")
-  .option("--truth <file>", "also write the ground truth of every PMU overflow (NDJSON)")
-  .option("-q, --quiet", "no progress, no summary")
-  .addHelpText(
-    "after",
-    "\nExit status: 0 ok, 1 read-back check failed or bad output path, 2 usage error.",
-  )
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    Deno.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
-  });
+/**
+ * Run `callring record` with the given arguments.
+ *
+ * @param args The command-line arguments (without the command name).
+ */
+export async function main(args: string[]): Promise<void> {
+  const program = new Command(COMMAND)
+    .description(
+      'Simulate perf sampling callchains through an NMI strategy (seed thread "x86: NMI-safe ' +
+        'trap handlers") and record them through perf mmap rings into a capture.',
+    )
+    .option("--cpus <n>", "simulated CPUs", number(1, 1024, true), 4)
+    .option("--duration <ms>", "simulated run time in ms", number(0.001, 1e7), 250)
+    .option("-F, --frequency <hz>", "PMU overflows per second per CPU", number(1, 1e8), 10_000)
+    .option(
+      "--strategy <name>",
+      `NMI strategy: ${SIM_STRATEGIES.map((s) => s.name).join(", ")}`,
+      "mainline",
+    )
+    .option(
+      "--seed <n>",
+      "PRNG seed (same seed, same capture byte for byte)",
+      number(0, 2 ** 32, true),
+      1,
+    )
+    .option("--fragments", "send callchains deeper than 255 entries as continuation fragments")
+    .option(
+      "--deep-stacks <p>",
+      "chance per stack change of a 256-1279 frame recursion",
+      number(0, 1),
+      0.002,
+    )
+    .option(
+      "--sync-distance <bytes>",
+      "sync record at least every this many ring bytes (0 = off)",
+      number(0, 2 ** 30, true),
+      65536,
+    )
+    .option("--overwrite", "flight-recorder rings (write_backward), snapshotted at the end")
+    .option(
+      "-m, --mmap-pages <n>",
+      "data pages per ring (power of two)",
+      number(1, 65536, true),
+      128,
+    )
+    .option("--int3 <p>", "chance per NMI step of a kprobe int3 (single-stepped)", number(0, 1), 0)
+    .option("--mce <p>", "chance per NMI step of a machine check", number(0, 1), 0)
+    .option("--extra-nmi <p>", "chance per NMI step of another NMI source", number(0, 1), 0.03)
+    .option("-o, --output <file>", "output file", "callring.data")
+    .option(
+      "--format <fmt>",
+      "callring (capture with fragments and sync points) or perf (perf.data)",
+      "callring",
+    )
+    .option("--compare", "run every strategy on the same seeded workload and print one table")
+    .option("--no-verify", "skip reading the capture back against the ground truth")
+    .option("--truth <file>", "also write the ground truth of every PMU overflow (NDJSON)")
+    .option("-q, --quiet", "no progress, no summary")
+    .addHelpText(
+      "after",
+      "\nExit status: 0 ok, 1 read-back check failed or bad output path, 2 usage error.",
+    );
+  cliProgram(program, COMMAND).parse(args, { from: "user" });
+  const opts = program.opts<{
+    cpus: number;
+    duration: number;
+    frequency: number;
+    strategy: string;
+    seed: number;
+    fragments?: boolean;
+    deepStacks: number;
+    syncDistance: number;
+    overwrite?: boolean;
+    mmapPages: number;
+    int3: number;
+    mce: number;
+    extraNmi: number;
+    output: string;
+    format: string;
+    compare?: boolean;
+    verify: boolean;
+    truth?: string;
+    quiet?: boolean;
+  }>();
 
-program.parse(["deno", "record", ...Deno.args]);
-const opts = program.opts<{
-  cpus: number;
-  duration: number;
-  frequency: number;
-  strategy: string;
-  seed: number;
-  fragments?: boolean;
-  deepStacks: number;
-  syncDistance: number;
-  overwrite?: boolean;
-  mmapPages: number;
-  int3: number;
-  mce: number;
-  extraNmi: number;
-  output: string;
-  format: string;
-  compare?: boolean;
-  verify: boolean;
-  truth?: string;
-  quiet?: boolean;
-}>();
+  function usage(message: string): never {
+    fail(COMMAND, message, ExitCode.USAGE);
+  }
 
-function usage(message: string): never {
-  fail(COMMAND, message, ExitCode.USAGE);
-}
+  if (opts.format !== "callring" && opts.format !== "perf") {
+    usage(`--format must be callring or perf: current "${opts.format}"`);
+  }
+  if ((opts.mmapPages & (opts.mmapPages - 1)) !== 0) {
+    usage(`--mmap-pages must be a power of two: current ${opts.mmapPages}`);
+  }
+  if (opts.syncDistance !== 0 && opts.syncDistance < 256) {
+    usage(`--sync-distance must be 0 or at least 256 bytes: current ${opts.syncDistance}`);
+  }
 
-if (opts.format !== "callring" && opts.format !== "perf") {
-  usage(`--format must be callring or perf: current "${opts.format}"`);
-}
-if ((opts.mmapPages & (opts.mmapPages - 1)) !== 0) {
-  usage(`--mmap-pages must be a power of two: current ${opts.mmapPages}`);
-}
-if (opts.syncDistance !== 0 && opts.syncDistance < 256) {
-  usage(`--sync-distance must be 0 or at least 256 bytes: current ${opts.syncDistance}`);
-}
-
-const machine = {
-  seed: opts.seed,
-  cpus: opts.cpus,
-  pInt3: opts.int3,
-  pMce: opts.mce,
-  pExtraNmi: opts.extraNmi,
-  pDeepStack: opts.deepStacks,
-};
-
-if (opts.compare) {
-  const periodNs = Math.round(1e9 / opts.frequency);
-  const samples = Math.max(1, Math.round(opts.duration * 1e6 / periodNs) * opts.cpus);
-  const { seed, ...rest } = machine;
-  const rows = runComparison(seed, {
-    ...rest,
-    samples,
-    periodNs,
-    maxStack: opts.fragments ? Infinity : 255,
-  });
-  console.log(
-    `# ${samples} PMU overflows per strategy, ${opts.cpus} CPUs, seed ${seed}, ` +
-      `${opts.frequency} Hz per CPU`,
-  );
-  console.log(formatComparison(rows) + "\n\n" + comparisonVerdicts(rows).join("\n"));
-  Deno.exit(ExitCode.OK);
-}
-
-let strategy;
-try {
-  strategy = getStrategy(opts.strategy);
-} catch (e) {
-  if (e instanceof UnknownStrategyError) usage(e.message);
-  throw e;
-}
-if (!SIM_STRATEGIES.includes(strategy)) {
-  usage(
-    `--strategy ${opts.strategy} is a model-checker variant; simulate one of ` +
-      SIM_STRATEGIES.map((s) => s.name).join(", "),
-  );
-}
-
-async function progressBar(): Promise<
-  { update: (done: number, total: number) => void; stop: () => void } | undefined
-> {
-  if (opts.quiet || !Deno.stderr.isTerminal()) return undefined;
-  const { default: progress } = await import("cli-progress");
-  const bar = new progress.SingleBar({
-    format: "simulating {bar} {percentage}% | {value}/{total} overflows",
-    clearOnComplete: true,
-    hideCursor: true,
-  }, progress.Presets.shades_classic);
-  let started = false;
-  return {
-    update: (done, total) => {
-      if (!started) bar.start(total, 0);
-      started = true;
-      bar.update(done);
-    },
-    stop: () => started && bar.stop(),
+  const machine = {
+    seed: opts.seed,
+    cpus: opts.cpus,
+    pInt3: opts.int3,
+    pMce: opts.mce,
+    pExtraNmi: opts.extraNmi,
+    pDeepStack: opts.deepStacks,
   };
-}
 
-/** Buffered synchronous NDJSON writer for the ground truth (the simulator calls back synchronously). */
-function truthWriter(path: string) {
-  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
-  const enc = new TextEncoder();
-  let buf: string[] = [];
-  let size = 0;
-  const flush = () => {
-    let bytes = enc.encode(buf.join(""));
-    while (bytes.length) bytes = bytes.subarray(file.writeSync(bytes));
-    buf = [];
-    size = 0;
-  };
-  return {
-    line(text: string) {
-      buf.push(text, "\n");
-      size += text.length + 1;
-      if (size > 1 << 16) flush();
-    },
-    close() {
-      flush();
-      file.close();
-    },
-  };
-}
-
-const capturePath = opts.format === "perf" ? `${opts.output}.callring-tmp` : opts.output;
-try {
-  const bar = await progressBar();
-  const truth = opts.truth !== undefined ? truthWriter(opts.truth) : undefined;
-  let result;
-  try {
-    result = await recordSimulation(strategy, await captureFileSink(capturePath), {
-      ...machine,
-      durationMs: opts.duration,
-      frequencyHz: opts.frequency,
-      fragments: opts.fragments ?? false,
-      syncDistance: opts.syncDistance,
-      overwrite: opts.overwrite ?? false,
-      ringPages: opts.mmapPages,
-      verify: opts.verify,
-      readBack: opts.verify ? () => captureFileSource(capturePath) : undefined,
-      onProgress: bar?.update,
-      onTruth: truth ? (t, sample) => truth.line(truthLine(t, sample)) : undefined,
+  if (opts.compare) {
+    const periodNs = Math.round(1e9 / opts.frequency);
+    const samples = Math.max(1, Math.round(opts.duration * 1e6 / periodNs) * opts.cpus);
+    const { seed, ...rest } = machine;
+    const rows = runComparison(seed, {
+      ...rest,
+      samples,
+      periodNs,
+      maxStack: opts.fragments ? Infinity : 255,
     });
-  } finally {
-    bar?.stop();
-    truth?.close();
+    console.log(
+      `# ${samples} PMU overflows per strategy, ${opts.cpus} CPUs, seed ${seed}, ` +
+        `${opts.frequency} Hz per CPU`,
+    );
+    console.log(formatComparison(rows) + "\n\n" + comparisonVerdicts(rows).join("\n"));
+    Deno.exit(ExitCode.OK);
   }
-  if (opts.format === "perf") {
-    try {
-      const conv = await exportSimulationPerfData(capturePath, opts.output);
-      const kallsyms = `${opts.output}.kallsyms`;
-      await Deno.writeTextFile(kallsyms, simulationKallsyms(result.symbols));
-      if (!opts.quiet) {
-        console.error(
-          `callring record: wrote perf.data ${opts.output}: ${conv.records} records, ` +
-            `${conv.read.defragmented} fragmented samples reassembled, ` +
-            `${conv.droppedExtensions} extension records dropped\n` +
-            `callring record: simulated kernel symbols in ${kallsyms}: ` +
-            `perf report -i ${opts.output} --kallsyms ${kallsyms}`,
-        );
-      }
-    } finally {
-      await Deno.remove(capturePath);
+
+  const strategy = SIM_STRATEGIES.find((s) => s.name === opts.strategy);
+  if (strategy === undefined) {
+    const known = SIM_STRATEGIES.map((s) => s.name).join(", ");
+    usage(
+      CHECK_STRATEGIES.some((s) => s.name === opts.strategy)
+        ? `--strategy ${opts.strategy} is a model-checker variant (nmi-check); simulate one of ${known}`
+        : `unknown strategy "${opts.strategy}" (known: ${known})`,
+    );
+  }
+
+  async function progress(): Promise<
+    { update: (done: number, total: number) => void; stop: () => void } | undefined
+  > {
+    if (opts.quiet || !Deno.stderr.isTerminal()) return undefined;
+    return await progressBar("simulating {bar} {percentage}% | {value}/{total} overflows");
+  }
+
+  /** Buffered synchronous NDJSON writer for the ground truth (the simulator calls back synchronously). */
+  function truthWriter(path: string) {
+    const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    const enc = new TextEncoder();
+    let buf: string[] = [];
+    let size = 0;
+    const flush = () => {
+      let bytes = enc.encode(buf.join(""));
+      while (bytes.length) bytes = bytes.subarray(file.writeSync(bytes));
+      buf = [];
+      size = 0;
+    };
+    return {
+      line(text: string) {
+        buf.push(text, "\n");
+        size += text.length + 1;
+        if (size > 1 << 16) flush();
+      },
+      close() {
+        flush();
+        file.close();
+      },
+    };
+  }
+
+  const capturePath = opts.format === "perf" ? `${opts.output}.callring-tmp` : opts.output;
+  try {
+    // perf record keeps the previous recording as NAME.old instead of overwriting it.
+    const old = backupOutput(opts.output);
+    if (old !== undefined && !opts.quiet) {
+      console.error(`callring record: kept the previous ${opts.output} as ${old}`);
     }
+    const bar = await progress();
+    const truth = opts.truth !== undefined ? truthWriter(opts.truth) : undefined;
+    let result;
+    try {
+      result = await recordSimulation(strategy, await captureFileSink(capturePath), {
+        ...machine,
+        durationMs: opts.duration,
+        frequencyHz: opts.frequency,
+        fragments: opts.fragments ?? false,
+        syncDistance: opts.syncDistance,
+        overwrite: opts.overwrite ?? false,
+        ringPages: opts.mmapPages,
+        verify: opts.verify,
+        readBack: opts.verify ? () => captureFileSource(capturePath) : undefined,
+        onProgress: bar?.update,
+        onTruth: truth ? (t, sample) => truth.line(truthLine(t, sample)) : undefined,
+      });
+    } finally {
+      bar?.stop();
+      truth?.close();
+    }
+    if (opts.format === "perf") {
+      try {
+        const conv = await exportSimulationPerfData(capturePath, opts.output);
+        const kallsyms = `${opts.output}.kallsyms`;
+        await Deno.writeTextFile(kallsyms, simulationKallsyms(result.symbols));
+        if (!opts.quiet) {
+          console.error(
+            `callring record: wrote perf.data ${opts.output}: ${conv.records} records, ` +
+              `${conv.read.defragmented} fragmented samples reassembled, ` +
+              `${conv.droppedExtensions} extension records dropped\n` +
+              `callring record: simulated kernel symbols in ${kallsyms}: ` +
+              `perf report -i ${opts.output} --kallsyms ${kallsyms}`,
+          );
+        }
+      } finally {
+        await Deno.remove(capturePath);
+      }
+    }
+    if (!opts.quiet) console.error(formatRecordSummary(result, opts.output));
+    const v = result.verification;
+    const ringLoss = result.cpus.some((c) => c.dropped > 0 || c.overwritten > 0);
+    if (v && (!v.balanced || v.unexpected > 0 || (v.exact !== result.metrics.exact && !ringLoss))) {
+      warn(COMMAND, "read-back check failed: the capture differs from what was written");
+      Deno.exit(ExitCode.DATA);
+    }
+  } catch (e) {
+    failOn(COMMAND, e);
   }
-  if (!opts.quiet) console.error(formatRecordSummary(result, opts.output));
-  const v = result.verification;
-  const ringLoss = result.cpus.some((c) => c.dropped > 0 || c.overwritten > 0);
-  if (v && (!v.balanced || v.unexpected > 0 || (v.exact !== result.metrics.exact && !ringLoss))) {
-    warn(COMMAND, "read-back check failed: the capture differs from what was written");
-    Deno.exit(ExitCode.DATA);
-  }
-} catch (e) {
-  failOn(COMMAND, e);
 }
+
+if (import.meta.main) await main(Deno.args);

@@ -139,7 +139,7 @@ Deno.test({
 Deno.test("demo runs on built-in defaults and writes its flamegraph and speedscope files", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await runCli("demo", ["--lines", "20"], dir);
+    const r = await runCli("demo", ["--lines", "20", "--out", "out"], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /== 1\. Every NMI strategy/);
     assert.match(r.stdout, /read back: 10000 samples/);

@@ -52,257 +52,286 @@ import {
   type SortKey,
   textReport,
 } from "../lib/output/text_report.ts";
-import { ExitCode, fail, failOn, warn, writeStdout } from "./_common.ts";
+import {
+  checkInputFile,
+  checkOutputFile,
+  cliProgram,
+  ExitCode,
+  fail,
+  failOn,
+  progressBar,
+  warn,
+  writeStdout,
+} from "./_common.ts";
 
 const COMMAND = "report";
 
-const program = new Command(COMMAND)
-  .description(
-    "Profile a perf.data file (or callring capture) like `perf report`: text call tree, " +
-      "folded stacks, flamegraphs, speedscope, differential profiles.",
-  )
-  .option(
-    "-i, --input <file>",
-    "input: perf.data, pipe-mode data, - for stdin, or a callring capture " +
-      "(default perf.data, or callring.data when only that exists)",
-  )
-  .option("--stdio", "text report on stdout (the default output)")
-  .option("--children", "accumulate callers' time into callees (default with callchains)")
-  .option("--no-children", "only self time per entry")
-  .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,tid,cpu", "comm,dso,sym")
-  .option("-g, --call-graph <order>", "call graph order: caller, callee or none")
-  .option(
-    "--percent-limit <pct>",
-    "hide entries and graph branches below this percent (default: entries 0, graphs 0.5)",
-  )
-  .option("--cpu <list>", "only samples on these CPUs (0-3,5)")
-  .option("--pid <list>", "only these process ids")
-  .option("--tid <list>", "only these thread ids")
-  .option("--comm <list>", "only these command names")
-  .option("--context <list>", "only these contexts: task, softirq, hardirq, nmi")
-  .option("--time <start,end>", "only samples in this time window (seconds)")
-  .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
-  .option("--max-stack <n>", "largest number of callchain entries used", "127")
-  .option("--event <name>", "event to report (default: the first with samples)")
-  .option("-n, --show-nr-samples", "show a Samples column (self sample counts), like perf")
-  .option(
-    "--count-samples",
-    "weight samples 1 each instead of by period (callring; all outputs)",
-  )
-  .option("--folded", "print folded stacks (stackcollapse-perf.pl format) instead")
-  .option("--flamegraph <file>", "write a flamegraph: .svg or .html")
-  .option("--speedscope <file>", "write a speedscope JSON profile")
-  .option("--pprof <file>", "write a gzipped pprof profile.proto (go tool pprof, Pyroscope, Parca)")
-  .option("--diff <other>", "compare with another recording (input = baseline)")
-  .option("-q, --quiet", "no warnings, no progress")
-  .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE))
-  .parse(Deno.args, { from: "user" });
+/**
+ * Run `callring report` with the given arguments.
+ *
+ * @param args The command-line arguments (without the command name).
+ */
+export async function main(args: string[]): Promise<void> {
+  const program = new Command(COMMAND)
+    .description(
+      "Profile a perf.data file (or callring capture) like `perf report`: text call tree, " +
+        "folded stacks, flamegraphs, speedscope, differential profiles.",
+    )
+    .option(
+      "-i, --input <file>",
+      "input: perf.data, pipe-mode data, - for stdin, or a callring capture " +
+        "(default perf.data, or callring.data when only that exists)",
+    )
+    .option("--stdio", "text report on stdout (the default output)")
+    .option("--children", "accumulate callers' time into callees (default with callchains)")
+    .option("--no-children", "only self time per entry")
+    .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,tid,cpu", "comm,dso,sym")
+    .option("-g, --call-graph <order>", "call graph order: caller, callee or none")
+    .option(
+      "--percent-limit <pct>",
+      "hide entries and graph branches below this percent (default: entries 0, graphs 0.5)",
+    )
+    .option("--cpu <list>", "only samples on these CPUs (0-3,5)")
+    .option("--pid <list>", "only these process ids")
+    .option("--tid <list>", "only these thread ids")
+    .option("--comm <list>", "only these command names")
+    .option("--context <list>", "only these contexts: task, softirq, hardirq, nmi")
+    .option("--time <start,end>", "only samples in this time window (seconds)")
+    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
+    .option("--max-stack <n>", "largest number of callchain entries used", "127")
+    .option("--event <name>", "event to report (default: the first with samples)")
+    .option("-n, --show-nr-samples", "show a Samples column (self sample counts), like perf")
+    .option(
+      "--count-samples",
+      "weight samples 1 each instead of by period (callring; all outputs)",
+    )
+    .option("--folded", "print folded stacks (stackcollapse-perf.pl format) instead")
+    .option("--flamegraph <file>", "write a flamegraph: .svg or .html")
+    .option("--speedscope <file>", "write a speedscope JSON profile")
+    .option(
+      "--pprof <file>",
+      "write a gzipped pprof profile.proto (go tool pprof, Pyroscope, Parca)",
+    )
+    .option("--diff <other>", "compare with another recording (input = baseline)")
+    .option("-q, --quiet", "no warnings, no progress")
+    .option("-f, --force", "overwrite --flamegraph / --speedscope files of another kind");
+  cliProgram(program, COMMAND).parse(args, { from: "user" });
 
-interface ReportFlags extends FilterOptions {
-  input?: string;
-  stdio?: boolean;
-  children?: boolean;
-  sort: string;
-  callGraph?: string;
-  percentLimit?: string;
-  kallsyms?: string;
-  maxStack: string;
-  event?: string;
-  showNrSamples?: boolean;
-  countSamples?: boolean;
-  folded?: boolean;
-  flamegraph?: string;
-  speedscope?: string;
-  pprof?: string;
-  diff?: string;
-  quiet?: boolean;
-}
+  interface ReportFlags extends FilterOptions {
+    input?: string;
+    stdio?: boolean;
+    children?: boolean;
+    sort: string;
+    callGraph?: string;
+    percentLimit?: string;
+    kallsyms?: string;
+    maxStack: string;
+    event?: string;
+    showNrSamples?: boolean;
+    countSamples?: boolean;
+    folded?: boolean;
+    flamegraph?: string;
+    speedscope?: string;
+    pprof?: string;
+    diff?: string;
+    quiet?: boolean;
+    force?: boolean;
+  }
 
-const opts = program.opts<ReportFlags>();
-// commander sets `children` to true by default once `--no-children` exists; see rawArgs.
-const childrenGiven = Deno.args.some((a) => a === "--children" || a === "--no-children");
+  const opts = program.opts<ReportFlags>();
+  // commander sets `children` to true by default once `--no-children` exists; see rawArgs.
+  const childrenGiven = args.some((a) => a === "--children" || a === "--no-children");
 
-function usage(message: string): never {
-  fail(COMMAND, message, ExitCode.USAGE);
-}
+  function usage(message: string): never {
+    fail(COMMAND, message, ExitCode.USAGE);
+  }
 
-function defaultInput(): string {
-  const exists = (p: string) => {
-    try {
-      Deno.statSync(p);
-      return true;
-    } catch {
-      return false;
-    }
+  function defaultInput(): string {
+    const exists = (p: string) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!exists("perf.data") && exists("callring.data")) return "callring.data";
+    return "perf.data";
+  }
+
+  const input = opts.input ?? defaultInput();
+  let sort: SortKey[];
+  const filter: FilterOptions = {
+    cpu: opts.cpu,
+    pid: opts.pid,
+    tid: opts.tid,
+    comm: opts.comm,
+    context: opts.context,
+    time: opts.time,
   };
-  if (!exists("perf.data") && exists("callring.data")) return "callring.data";
-  return "perf.data";
-}
-
-const input = opts.input ?? defaultInput();
-let sort: SortKey[];
-const filter: FilterOptions = {
-  cpu: opts.cpu,
-  pid: opts.pid,
-  tid: opts.tid,
-  comm: opts.comm,
-  context: opts.context,
-  time: opts.time,
-};
-try {
-  sort = parseSortKeys(opts.sort);
-  sampleFilter(filter);
-} catch (e) {
-  if (e instanceof FilterSyntaxError || e instanceof ReportOptionError) usage(e.message);
-  throw e;
-}
-const percentLimit = opts.percentLimit === undefined ? undefined : Number(opts.percentLimit);
-if (percentLimit !== undefined && !(Number.isFinite(percentLimit) && percentLimit >= 0)) {
-  usage(`--percent-limit must be a non-negative number: current "${opts.percentLimit}"`);
-}
-const maxStack = Number(opts.maxStack);
-if (!Number.isInteger(maxStack) || maxStack < 1) {
-  usage(`--max-stack must be a positive integer: current "${opts.maxStack}"`);
-}
-const callGraph = opts.callGraph;
-if (callGraph !== undefined && !["caller", "callee", "none"].includes(callGraph)) {
-  usage(`-g/--call-graph must be caller, callee or none: current "${callGraph}"`);
-}
-if (opts.flamegraph && !/\.(svg|html?)$/i.test(opts.flamegraph)) {
-  usage(`--flamegraph file must end in .svg or .html: current "${opts.flamegraph}"`);
-}
-
-const weight = opts.countSamples ? "samples" : "period";
-
-/** Progress on stderr for large inputs on a TTY (cli-progress is loaded only then). */
-async function progressReporter(): Promise<
-  { update: LoadOptions["onProgress"]; stop: () => void } | undefined
-> {
-  if (opts.quiet || input === "-" || !Deno.stderr.isTerminal()) return undefined;
-  let size = 0;
   try {
-    size = Deno.statSync(input).size;
-  } catch {
-    return undefined;
+    sort = parseSortKeys(opts.sort);
+    sampleFilter(filter);
+  } catch (e) {
+    if (e instanceof FilterSyntaxError || e instanceof ReportOptionError) usage(e.message);
+    throw e;
   }
-  if (size < 16 << 20) return undefined;
-  const { default: progress } = await import("cli-progress");
-  const bar = new progress.SingleBar({
-    format: "reading {bar} {percentage}% | {value}/{total} MiB",
-    clearOnComplete: true,
-    hideCursor: true,
-  }, progress.Presets.shades_classic);
-  const mib = (n: number) => Math.round(n / (1 << 20));
-  bar.start(mib(size), 0);
-  return {
-    update: (read: number) => bar.update(mib(read)),
-    stop: () => bar.stop(),
-  };
-}
-
-async function load(path: string): Promise<LoadResult> {
-  const bar = await progressReporter();
-  try {
-    return await loadProfile(path, {
-      filter,
-      weight,
-      kallsyms: opts.kallsyms,
-      maxStack,
-      event: opts.event,
-      onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
-      onProgress: bar?.update,
-    });
-  } finally {
-    bar?.stop();
+  const percentLimit = opts.percentLimit === undefined ? undefined : Number(opts.percentLimit);
+  if (percentLimit !== undefined && !(Number.isFinite(percentLimit) && percentLimit >= 0)) {
+    usage(`--percent-limit must be a non-negative number: current "${opts.percentLimit}"`);
   }
-}
-
-function hasCallchains(result: LoadResult): boolean {
-  const ev = result.info.events[result.event];
-  return ev !== undefined && (ev.attr.sampleType & SampleType.CALLCHAIN) !== 0;
-}
-
-async function writeOutputFile(path: string, text: string): Promise<void> {
-  await Deno.writeTextFile(path, text);
-  if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${path}`);
-}
-
-try {
-  const result = await load(input);
-  const profile = result.profile;
-  const eventName = result.events[result.event]?.name ?? "cpu-clock";
-  if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
-  if (opts.context !== undefined && profile.samples === 0 && !opts.quiet) {
-    warn(
-      COMMAND,
-      `--context ${opts.context}: no sample of ${input} matched (the context is told from ` +
-        "the interrupt entry functions on the kernel stack)",
-    );
+  const maxStack = Number(opts.maxStack);
+  if (!Number.isInteger(maxStack) || maxStack < 1) {
+    usage(`--max-stack must be a positive integer: current "${opts.maxStack}"`);
   }
-
-  if (opts.diff !== undefined) {
-    const other = await load(opts.diff);
-    if (opts.folded) {
-      writeStdout(diffFolded(
-        foldedStacks(profile, { count: weight }),
-        foldedStacks(other.profile, { count: weight }),
-      ));
-    } else {
-      writeStdout(
-        `# callring: baseline ${input}: ${profile.samples} samples; ` +
-          `comparison ${opts.diff}: ${other.profile.samples} samples\n` +
-          diffTable(diffProfiles(profile, other.profile)),
-      );
-    }
-    Deno.exit(ExitCode.OK);
+  const callGraph = opts.callGraph;
+  if (callGraph !== undefined && !["caller", "callee", "none"].includes(callGraph)) {
+    usage(`-g/--call-graph must be caller, callee or none: current "${callGraph}"`);
   }
-
-  const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
-    opts.pprof !== undefined;
+  if (opts.flamegraph && !/\.(svg|html?)$/i.test(opts.flamegraph)) {
+    usage(`--flamegraph file must end in .svg or .html: current "${opts.flamegraph}"`);
+  }
   if (opts.flamegraph !== undefined) {
-    const title = `${input} (${eventName})`;
-    const text = /\.svg$/i.test(opts.flamegraph)
-      ? flamegraphSvg(profile, { title, weight })
-      : flamegraphHtml(profile, { title, weight });
-    await writeOutputFile(opts.flamegraph, text);
+    const kind = /\.svg$/i.test(opts.flamegraph) ? "svg" : "html";
+    checkOutputFile(COMMAND, opts.flamegraph, kind, opts.force === true);
   }
   if (opts.speedscope !== undefined) {
-    const file = speedscopeFile(profile, { weight, name: input });
-    await writeOutputFile(opts.speedscope, JSON.stringify(file));
+    checkOutputFile(COMMAND, opts.speedscope, "json", opts.force === true);
   }
-  if (opts.pprof !== undefined) {
-    const buildIds = new Map(
-      (result.info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]),
-    );
-    const bytes = pprofBytes(profile, { eventName, buildIds });
-    await Deno.writeFile(opts.pprof, bytes);
-    if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);
-  }
-  if (opts.folded) {
-    if (!opts.quiet) { for (const line of accountingLines(profile)) console.error(line); }
-    writeStdout(foldedStacks(profile, { count: weight }));
-  } else if (!fileOutputs || opts.stdio) {
-    const callchains = hasCallchains(result);
-    let children = childrenGiven ? opts.children === true : callchains;
-    let order = callGraph as "caller" | "callee" | "none" | undefined;
-    if (children && result.info.pipe) {
-      // perf 6.1 decides on cumulation before the pipe's attrs arrive: no Children column.
-      order ??= "caller";
-      children = false;
+
+  const weight = opts.countSamples ? "samples" : "period";
+
+  /** Progress on stderr for large inputs on a TTY (cli-progress is loaded only then). */
+  async function progressReporter(path: string): Promise<
+    { update: LoadOptions["onProgress"]; stop: () => void } | undefined
+  > {
+    if (opts.quiet || path === "-" || !Deno.stderr.isTerminal()) return undefined;
+    let size = 0;
+    try {
+      size = Deno.statSync(path).size;
+    } catch {
+      return undefined;
     }
-    if (!callchains) order = "none";
-    writeStdout(textReport(profile, {
-      children,
-      sort,
-      callGraph: order,
-      percentLimit,
-      eventName,
-      showSamples: opts.showNrSamples === true,
-    }));
-  } else if (!opts.quiet) {
-    for (const line of accountingLines(profile)) console.error(line);
+    if (size < 16 << 20) return undefined;
+    const bar = await progressBar("reading {bar} {percentage}% | {value}/{total} MiB");
+    const mib = (n: number) => Math.round(n / (1 << 20));
+    bar.update(0, mib(size));
+    return { update: (read: number) => bar.update(mib(read), mib(size)), stop: bar.stop };
   }
-} catch (e) {
-  if (e instanceof UnknownEventError) usage(e.message);
-  failOn(COMMAND, e);
+
+  async function load(path: string): Promise<LoadResult> {
+    checkInputFile(COMMAND, path);
+    const bar = await progressReporter(path);
+    try {
+      return await loadProfile(path, {
+        filter,
+        weight,
+        kallsyms: opts.kallsyms,
+        maxStack,
+        event: opts.event,
+        onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
+        onProgress: bar?.update,
+      });
+    } finally {
+      bar?.stop();
+    }
+  }
+
+  function hasCallchains(result: LoadResult): boolean {
+    const ev = result.info.events[result.event];
+    return ev !== undefined && (ev.attr.sampleType & SampleType.CALLCHAIN) !== 0;
+  }
+
+  async function writeOutputFile(path: string, text: string): Promise<void> {
+    await Deno.writeTextFile(path, text);
+    if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${path}`);
+  }
+
+  try {
+    const result = await load(input);
+    const profile = result.profile;
+    const eventName = result.events[result.event]?.name ?? "cpu-clock";
+    if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
+    if (profile.samples === 0 && profile.samplesRead > 0 && !opts.quiet) {
+      const given = (["cpu", "pid", "tid", "comm", "context", "time"] as const)
+        .filter((k) => filter[k] !== undefined).map((k) => `--${k} ${filter[k]}`);
+      if (given.length > 0) {
+        warn(
+          COMMAND,
+          `${given.join(" ")}: none of the ${profile.samplesRead} samples of ${input} matched` +
+            (opts.context !== undefined
+              ? " (the context is told from the interrupt entry functions on the kernel stack)"
+              : ""),
+        );
+      }
+    }
+
+    if (opts.diff !== undefined) {
+      const other = await load(opts.diff);
+      if (opts.folded) {
+        writeStdout(diffFolded(
+          foldedStacks(profile, { count: weight }),
+          foldedStacks(other.profile, { count: weight }),
+        ));
+      } else {
+        writeStdout(
+          `# callring: baseline ${input}: ${profile.samples} samples; ` +
+            `comparison ${opts.diff}: ${other.profile.samples} samples\n` +
+            diffTable(diffProfiles(profile, other.profile)),
+        );
+      }
+      Deno.exit(ExitCode.OK);
+    }
+
+    const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
+      opts.pprof !== undefined;
+    if (opts.flamegraph !== undefined) {
+      const title = `${input} (${eventName})`;
+      const text = /\.svg$/i.test(opts.flamegraph)
+        ? flamegraphSvg(profile, { title, weight })
+        : flamegraphHtml(profile, { title, weight });
+      await writeOutputFile(opts.flamegraph, text);
+    }
+    if (opts.speedscope !== undefined) {
+      const file = speedscopeFile(profile, { weight, name: input });
+      await writeOutputFile(opts.speedscope, JSON.stringify(file));
+    }
+    if (opts.pprof !== undefined) {
+      const buildIds = new Map(
+        (result.info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]),
+      );
+      const bytes = pprofBytes(profile, { eventName, buildIds });
+      await Deno.writeFile(opts.pprof, bytes);
+      if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);
+    }
+    if (opts.folded) {
+      if (!opts.quiet) { for (const line of accountingLines(profile)) console.error(line); }
+      writeStdout(foldedStacks(profile, { count: weight }));
+    } else if (!fileOutputs || opts.stdio) {
+      const callchains = hasCallchains(result);
+      let children = childrenGiven ? opts.children === true : callchains;
+      let order = callGraph as "caller" | "callee" | "none" | undefined;
+      if (children && result.info.pipe) {
+        // perf 6.1 decides on cumulation before the pipe's attrs arrive: no Children column.
+        order ??= "caller";
+        children = false;
+      }
+      if (!callchains) order = "none";
+      writeStdout(textReport(profile, {
+        children,
+        sort,
+        callGraph: order,
+        percentLimit,
+        eventName,
+        showSamples: opts.showNrSamples === true,
+      }));
+    } else if (!opts.quiet) {
+      for (const line of accountingLines(profile)) console.error(line);
+    }
+  } catch (e) {
+    if (e instanceof UnknownEventError) usage(e.message);
+    failOn(COMMAND, e);
+  }
 }
+
+if (import.meta.main) await main(Deno.args);

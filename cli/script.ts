@@ -12,7 +12,11 @@
  */
 
 import { runPerfScript } from "../lib/output/script_run.ts";
-import { PERF_SCRIPT_FIELDS, ScriptFieldError } from "../lib/output/perf_script.ts";
+import {
+  parseScriptFields,
+  ScriptFieldError,
+  SUPPORTED_SCRIPT_FIELDS,
+} from "../lib/output/perf_script.ts";
 
 /** The parsed options. */
 interface ScriptOptions {
@@ -32,8 +36,8 @@ function loadCommon(): Promise<typeof import("./_common.ts")> {
 
 /** The commander program: `--help`, usage errors and the usage text. */
 async function program() {
-  const [{ Command }, { ExitCode }] = await Promise.all([import("commander"), loadCommon()]);
-  return new Command("script")
+  const [{ Command }, { cliProgram }] = await Promise.all([import("commander"), loadCommon()]);
+  const program = new Command("script")
     .description("Print the samples of a perf.data file, byte for byte as `perf script` does.")
     .option(
       "-i, --input <file>",
@@ -43,14 +47,14 @@ async function program() {
     .option(
       "-F, --fields <list>",
       `comma-separated fields, perf script style (+field / -field edit the defaults). Fields: ${
-        PERF_SCRIPT_FIELDS.join(",")
+        SUPPORTED_SCRIPT_FIELDS.join(",")
       }`,
     )
     .option("--max-stack <n>", "largest number of callchain entries printed", "127")
     .option("-G, --hide-call-graph", "do not print callchains")
     .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
-    .option("-q, --quiet", "do not print warnings")
-    .exitOverride((err) => Deno.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE));
+    .option("-q, --quiet", "do not print warnings");
+  return cliProgram(program, "script");
 }
 
 const VALUED: Readonly<Record<string, "input" | "fields" | "maxStack" | "kallsyms">> = {
@@ -90,68 +94,96 @@ function quickParse(args: readonly string[]): ScriptOptions | undefined {
   return o;
 }
 
-const opts = quickParse(Deno.args) ??
-  (await program()).parse(Deno.args, { from: "user" }).opts<ScriptOptions>();
-
-/** Warnings, printed once the helpers are loaded (in order). */
-const warnings: string[] = [];
-async function flushWarnings(): Promise<void> {
-  if (warnings.length === 0) return;
-  const { warn } = await loadCommon();
-  for (const m of warnings.splice(0)) warn("script", m);
-}
-
 /**
- * Write output bytes to stdout synchronously; a closed pipe (e.g. `| head`)
- * ends the process quietly with status 0.
+ * Run `callring script` with the given arguments.
+ *
+ * @param args The command-line arguments (without the command name).
  */
-function writeStdoutBytes(chunk: Uint8Array): void {
-  let bytes = chunk;
-  try {
-    while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
-  } catch (e) {
-    if (e instanceof Deno.errors.BrokenPipe) Deno.exit(0);
-    throw e;
+export async function main(args: string[]): Promise<void> {
+  const opts = quickParse(args) ??
+    (await program()).parse(args, { from: "user" }).opts<ScriptOptions>();
+
+  /** Warnings, printed once the helpers are loaded (in order). */
+  const warnings: string[] = [];
+  async function flushWarnings(): Promise<void> {
+    if (warnings.length === 0) return;
+    const { warn } = await loadCommon();
+    for (const m of warnings.splice(0)) warn("script", m);
   }
-}
 
-const maxStack = Number(opts.maxStack);
-if (!Number.isInteger(maxStack) || maxStack < 0) {
-  const { ExitCode, fail } = await loadCommon();
-  fail(
-    "script",
-    `--max-stack must be a non-negative integer: current "${opts.maxStack}"`,
-    ExitCode.USAGE,
-  );
-}
+  /**
+   * Write output bytes to stdout synchronously; a closed pipe (e.g. `| head`)
+   * ends the process quietly with status 0.
+   */
+  function writeStdoutBytes(chunk: Uint8Array): void {
+    let bytes = chunk;
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+      throw e;
+    }
+  }
 
-try {
-  const summary = await runPerfScript(opts.input, {
-    fields: opts.fields,
-    maxStack,
-    hideCallGraph: opts.hideCallGraph,
-    kallsyms: opts.kallsyms,
-    writeBytes: writeStdoutBytes,
-    read: {
-      onWarning: opts.quiet ? undefined : (m) => {
-        warnings.push(m);
-        void flushWarnings();
-      },
-    },
-  });
-  await flushWarnings();
-  if (summary.lost > 0 && !opts.quiet) {
-    (await loadCommon()).warn(
+  const maxStack = Number(opts.maxStack);
+  if (!Number.isInteger(maxStack) || maxStack < 0) {
+    const { ExitCode, fail } = await loadCommon();
+    fail(
       "script",
-      `${summary.lost} events were lost (PERF_RECORD_LOST / LOST_SAMPLES)`,
+      `--max-stack must be a non-negative integer: current "${opts.maxStack}"`,
+      ExitCode.USAGE,
     );
   }
-} catch (e) {
-  await flushWarnings();
-  if (e instanceof ScriptFieldError) {
-    console.error(e.message);
-    if (e.exitCode === 129) console.error("\n" + (await program()).helpInformation());
-    Deno.exit(e.exitCode);
+
+  try {
+    parseScriptFields(opts.fields); // perf checks -F before it opens the input
+  } catch (e) {
+    if (!(e instanceof ScriptFieldError)) throw e;
+    const { ExitCode, fail } = await loadCommon();
+    if (e.exitCode === 129) fail("script", `${e.message} (-F ${opts.fields})`, ExitCode.USAGE);
+    fail("script", e.message, ExitCode.USAGE);
   }
-  (await loadCommon()).failOn("script", e);
+  if (opts.input !== "-") {
+    let problem: string | undefined;
+    try {
+      if (Deno.statSync(opts.input).isDirectory) problem = `${opts.input}: Is a directory`;
+    } catch {
+      problem = (await loadCommon()).inputProblem(opts.input);
+    }
+    if (problem !== undefined) (await loadCommon()).fail("script", problem);
+  }
+
+  try {
+    const summary = await runPerfScript(opts.input, {
+      fields: opts.fields,
+      maxStack,
+      hideCallGraph: opts.hideCallGraph,
+      kallsyms: opts.kallsyms,
+      writeBytes: writeStdoutBytes,
+      read: {
+        onWarning: opts.quiet ? undefined : (m) => {
+          warnings.push(m);
+          void flushWarnings();
+        },
+      },
+    });
+    await flushWarnings();
+    if (summary.lost > 0 && !opts.quiet) {
+      (await loadCommon()).warn(
+        "script",
+        `${summary.lost} events were lost (PERF_RECORD_LOST / LOST_SAMPLES)`,
+      );
+    }
+  } catch (e) {
+    await flushWarnings();
+    if (e instanceof ScriptFieldError) {
+      // perf prints its usage after "Invalid field requested." (exit 129); one line is enough.
+      const { ExitCode, fail } = await loadCommon();
+      if (e.exitCode === 129) fail("script", `${e.message} (-F ${opts.fields})`, ExitCode.USAGE);
+      fail("script", e.message, ExitCode.DATA);
+    }
+    (await loadCommon()).failOn("script", e);
+  }
 }
+
+if (import.meta.main) await main(Deno.args);

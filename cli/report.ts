@@ -8,6 +8,9 @@
  *     deno task report -i before.data --diff after.data
  *
  * Decisions (where perf has no equivalent or callring differs):
+ * - `-i` also reads `perf script` text (perf's default output or `-F` lists,
+ *   with or without callchains), told by content: `report -i out.txt --folded`
+ *   gives what the perf.data it was printed from gives.
  * - `-i` defaults to `perf.data`; when that file does not exist and
  *   `callring.data` does, `callring.data` is read instead.
  * - `--children` is the default when the samples carry callchains (as in
@@ -38,6 +41,8 @@ import {
   type LoadResult,
   UnknownEventError,
 } from "../lib/analyze/load.ts";
+import { loadScriptTextProfile } from "../lib/analyze/script_text_load.ts";
+import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded, diffProfiles, diffTable } from "../lib/analyze/diff.ts";
 import { SampleType } from "../lib/abi/mod.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
@@ -79,7 +84,7 @@ export async function main(args: string[]): Promise<void> {
     )
     .option(
       "-i, --input <file>",
-      "input: perf.data, pipe-mode data, - for stdin, or a callring capture " +
+      "input: perf.data, pipe-mode data, - for stdin, a callring capture, or perf script text " +
         "(default perf.data, or callring.data when only that exists)",
     )
     .option("--stdio", "text report on stdout (the default output)")
@@ -221,6 +226,12 @@ export async function main(args: string[]): Promise<void> {
 
   async function load(path: string): Promise<LoadResult> {
     checkInputFile(COMMAND, path);
+    // perf script text (told by content): until the input layer detects it.
+    if (await isPerfScriptTextFile(path)) {
+      const result = await loadScriptTextProfile(path, { filter, weight, event: opts.event });
+      if (!opts.quiet) { for (const w of result.warnings) warn(COMMAND, w); }
+      return result;
+    }
     const bar = await progressReporter(path);
     try {
       return await loadProfile(path, {

@@ -1,14 +1,15 @@
 /**
  * speedscope file format (https://www.speedscope.app/file-format-schema.json):
  * shared frames (`name`, `file` = dso), one `sampled` profile per thread or per
- * process, stacks root-first, weights = summed period (or sample counts).
+ * process, named after the thread's last comm (after an exec, the program it
+ * became), stacks root-first, weights = summed period (or sample counts).
  * Each distinct stack becomes one weighted sample, so the file size grows with
  * distinct stacks, not samples.
  *
  * @module
  */
 
-import type { Profile } from "../analyze/profile.ts";
+import type { Profile, SampleClass } from "../analyze/profile.ts";
 
 /** speedscope frame. */
 export interface SpeedscopeFrame {
@@ -88,15 +89,27 @@ export function speedscopeFile(profile: Profile, options: SpeedscopeOptions = {}
     frames.push(dso === undefined ? { name } : { name, file: dso });
   }
   const byProcess = options.groupBy === "process";
+  const keyOf = (c: SampleClass) => byProcess ? `${c.pid}` : `${c.pid}/${c.tid}`;
+  // A thread is named after its last comm (what it exec'd: `gzip`, not the `sh` it was forked
+  // from), as perf's thread__comm_str does; classes are numbered in order of first appearance,
+  // a process after the comm of its main thread (pid == tid) when it has samples.
+  const names = new Map<string, { comm: string; main: boolean }>();
+  for (const c of profile.classes) {
+    const key = keyOf(c);
+    const main = c.pid === c.tid;
+    const seen = names.get(key);
+    if (seen === undefined || main || !seen.main) names.set(key, { comm: c.comm, main });
+  }
   const groups = new Map<string, SpeedscopeSampledProfile>();
   for (let i = 0; i < profile.stackCount; i++) {
     const c = profile.classes[profile.stackClass[i]];
-    const key = byProcess ? `${c.pid}` : `${c.pid}/${c.tid}`;
+    const key = keyOf(c);
     let g = groups.get(key);
     if (!g) {
+      const comm = names.get(key)!.comm;
       g = {
         type: "sampled",
-        name: byProcess ? `${c.comm} [${c.pid}]` : `${c.comm} [${c.pid}/${c.tid}]`,
+        name: byProcess ? `${comm} [${c.pid}]` : `${comm} [${c.pid}/${c.tid}]`,
         unit: options.weight === "samples" ? "none" : options.unit ?? "nanoseconds",
         startValue: 0,
         endValue: 0,

@@ -100,3 +100,22 @@ Deno.test("speedscope output validates against speedscope's published schema", a
   delete broken.shared;
   ok(validate(top, root, broken).length >= 2);
 });
+
+Deno.test("speedscope: threads are named after exec, not after the comm they were forked with", () => {
+  const b = new ProfileBuilder();
+  // pid 20 forks, the child 21 runs as `sh` and then execs gzip; the parent stays `sh`
+  b.add(sampleOf(["main", "fork"], 1, { pid: 20, tid: 20, comm: "sh" }));
+  b.add(sampleOf(["main", "fork"], 1, { pid: 21, tid: 21, comm: "sh" }));
+  b.add(sampleOf(["main", "deflate"], 5, { pid: 21, tid: 21, comm: "gzip", cpu: 1 }));
+  b.add(sampleOf(["worker"], 2, { pid: 21, tid: 22, comm: "gzip-worker" }));
+  const p = b.build();
+  eq(speedscopeFile(p).profiles.map((x) => [x.name, x.endValue]), [
+    ["gzip [21/21]", 6],
+    ["gzip-worker [21/22]", 2],
+    ["sh [20/20]", 1],
+  ]);
+  eq(speedscopeFile(p, { groupBy: "process" }).profiles.map((x) => x.name), [
+    "gzip [21]",
+    "sh [20]",
+  ]);
+});

@@ -1,0 +1,109 @@
+/**
+ * A profile from `perf script` text ({@linkcode readPerfScriptText}), shaped
+ * like {@linkcode loadProfile}'s result so `report` treats it like a
+ * recording: one profile per event, the first event with samples chosen
+ * unless one is named, perf-report filters applied.
+ *
+ * Until the input layer (lib/input) detects formats itself, `report` asks
+ * {@linkcode isPerfScriptTextFile} first and calls this for text.
+ *
+ * What text cannot say is left unknown, never guessed: the execution context
+ * (so `--context` keeps nothing), pid when perf printed the tid only (-1),
+ * build ids (none), truncation (none marked).
+ *
+ * @module
+ */
+
+import { defaultAttr } from "../abi/attr.ts";
+import { SampleType } from "../abi/mod.ts";
+import { readPerfScriptText } from "../input/perf_script_text.ts";
+import { sampleFilter } from "./filter.ts";
+import { type LoadOptions, type LoadResult, UnknownEventError } from "./load.ts";
+import { ProfileBuilder } from "./profile.ts";
+
+/** Options of {@linkcode loadScriptTextProfile}: those of {@linkcode loadProfile} that apply to text. */
+export type ScriptTextLoadOptions = Pick<LoadOptions, "filter" | "weight" | "event">;
+
+/**
+ * Reads `perf script` text into a profile.
+ * @param path The text file.
+ * @param options Filters, weighting, event.
+ * @returns The result; `info.events` carries attrs with just the sample bits the text showed
+ * (CALLCHAIN when frame lines were printed, PERIOD when a period was).
+ * @throws {import("../input/perf_script_text.ts").ScriptTextSyntaxError} On a line that is no
+ * sample header outside a sample.
+ */
+export async function loadScriptTextProfile(
+  path: string,
+  options: ScriptTextLoadOptions = {},
+): Promise<LoadResult> {
+  const given = options.filter !== undefined &&
+    Object.values(options.filter).some((v) => v !== undefined);
+  const filter = given ? sampleFilter(options.filter!) : undefined;
+  const events = new Map<
+    string,
+    { index: number; builder: ProfileBuilder; samples: number; weight: number; bits: number }
+  >();
+  const bySamples = options.weight === "samples";
+  const { warnings } = await readPerfScriptText(path, (s) => {
+    let e = events.get(s.eventName);
+    if (e === undefined) {
+      e = {
+        index: events.size,
+        builder: new ProfileBuilder({ filter }),
+        samples: 0,
+        weight: 0,
+        bits: 0,
+      };
+      events.set(s.eventName, e);
+    }
+    if (s.period !== undefined) e.bits |= SampleType.PERIOD;
+    if (s.callchain) e.bits |= SampleType.CALLCHAIN;
+    const sample = bySamples ? { ...s, weight: 1 } : s;
+    if (e.builder.add(sample)) {
+      e.samples++;
+      e.weight += sample.weight;
+    }
+  });
+  const list = [...events.entries()];
+  const summaries = list.map(([name, e]) => ({
+    index: e.index,
+    name,
+    samples: e.samples,
+    weight: e.weight,
+  }));
+  let chosen = list.findIndex(([, e]) => e.builder.samplesRead > 0);
+  if (options.event !== undefined) {
+    const want = options.event;
+    chosen = list.findIndex(([name, e]) =>
+      typeof want === "number" ? e.index === want : name === want || name.split(":")[0] === want
+    );
+    if (chosen < 0) throw new UnknownEventError(want, list.map(([n]) => n));
+  }
+  const builder = chosen >= 0 ? list[chosen][1].builder : new ProfileBuilder();
+  let size: number | undefined;
+  try {
+    size = (await Deno.stat(path)).size;
+  } catch {
+    size = undefined;
+  }
+  return {
+    profile: builder.build(),
+    events: summaries,
+    event: chosen,
+    warnings,
+    info: {
+      // perf script text is perf.data's samples rendered by perf: no header, no side band.
+      format: "perf.data",
+      source: path,
+      pipe: false,
+      events: list.map(([name, e]) => ({
+        index: e.index,
+        name,
+        attr: defaultAttr({ sampleType: e.bits }),
+      })),
+      size,
+    },
+    bytesRead: size ?? 0,
+  };
+}

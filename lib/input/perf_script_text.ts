@@ -18,6 +18,8 @@
  *   (`[unknown]` when unresolved), the object (`[unknown]` when unmapped;
  *   inline frames print none, and their object stays unknown: the text does
  *   not say which of the neighbouring objects holds the address);
+ * - a callchain of 127 entries (what perf script prints at most) is marked
+ *   truncated, as a perf.data chain cut at `--max-stack` is;
  * - lines that are neither (tracepoint payloads, `-F srcline` lines, `#`
  *   comments of `perf script --header`) are counted and named in warnings.
  *
@@ -69,8 +71,12 @@ export interface ScriptTextSample {
   readonly time: number;
   /** Unknown from text. */
   readonly context: undefined;
-  /** Unknown from text: false. */
-  readonly truncated: false;
+  /**
+   * The callchain shows as many entries as perf script prints at most
+   * (`PERF_MAX_STACK_DEPTH`, 127): perf cut it there, as callring's own
+   * reader marks chains cut at `--max-stack`.
+   */
+  readonly truncated: boolean;
   /** Event name as printed (`cpu-clock`, `cycles:u`). */
   readonly eventName: string;
   /** Frames came from callchain lines (false: the ip on the header line, `perf script -G`). */
@@ -88,17 +94,22 @@ export class ScriptTextSyntaxError extends SyntaxError {
    * @param source Input name.
    * @param line Line number.
    * @param text The line.
+   * @param reason What is wrong with it.
    */
-  constructor(source: string, line: number, text: string) {
-    super(
-      `${source}: line ${line}: not a perf script sample line: ${
-        JSON.stringify(text.slice(0, 80))
-      }`,
-    );
+  constructor(
+    source: string,
+    line: number,
+    text: string,
+    reason = "not a perf script sample line",
+  ) {
+    super(`${source}: line ${line}: ${reason}: ${JSON.stringify(text.slice(0, 80))}`);
     this.name = "ScriptTextSyntaxError";
     this.line = line;
   }
 }
+
+/** Most callchain entries perf script prints (`scripting_max_stack`). */
+const PERF_MAX_STACK_DEPTH = 127;
 
 /** Longest line accepted (bounds the parser's memory on input without newlines). */
 const MAX_LINE = 1 << 24;
@@ -382,7 +393,7 @@ export class ScriptTextParser {
       comm: h.comm,
       time: h.time,
       context: undefined,
-      truncated: false,
+      truncated: this.#callchain && frames.length >= PERF_MAX_STACK_DEPTH,
       eventName: h.event,
       callchain: this.#callchain,
       line: this.#headerLine,

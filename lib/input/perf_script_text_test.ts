@@ -208,3 +208,19 @@ Deno.test("perf script -G output: one frame per sample, on the header line", asy
     eq(samples[0].frames[0].kernel, true);
   }
 });
+
+Deno.test("input without newlines: an error after 16 MiB, not unbounded memory", () => {
+  const p = new ScriptTextParser({ source: "big.txt", onSample: () => {} });
+  const chunk = "x".repeat(1 << 20);
+  throws(() => {
+    for (let i = 0; i < 20; i++) p.push(chunk);
+  }, /big.txt: line 1: line longer than 16 MiB/);
+});
+
+Deno.test("a callchain of 127 entries (perf script's limit) is marked truncated, 126 is not", () => {
+  const sample = (n: number) =>
+    "deep 1/1 [000] 1.000000: 1 cpu-clock: \n" +
+    "\t            1243 deep+0x3 (/bin/burn)\n".repeat(n) +
+    "\n";
+  eq(parseAll(sample(127) + sample(126)).samples.map((s) => s.truncated), [true, false]);
+});

@@ -1187,9 +1187,11 @@ class ItemMaker {
   #newSample(record: SampleRecord, event: number, offset: number): MutableSample {
     const s = record.sample;
     const tid = s.tid ?? -1;
+    // perf's evsel__parse_sample: attr.sample_period unless the sample has PERIOD.
+    const period = s.period ?? this.#info.events[event]?.attr.samplePeriod ?? 1;
     return {
       frames: FRAMELESS,
-      weight: s.period ?? 1,
+      weight: period,
       pid: s.pid ?? -1,
       tid,
       cpu: s.cpu ?? -1,
@@ -1200,7 +1202,7 @@ class ItemMaker {
       selfFrame: undefined,
       event,
       eventName: this.#info.events[event]?.name ?? "",
-      period: s.period ?? 1,
+      period,
       ip: s.ip ?? 0n,
       cpumode: record.misc & 7,
       offset,
@@ -1212,8 +1214,9 @@ class ItemMaker {
     const t = this.#scratch;
     const s = record.sample;
     const tid = s.tid ?? -1;
+    const period = s.period ?? this.#info.events[event]?.attr.samplePeriod ?? 1;
     t.frames = FRAMELESS;
-    t.weight = s.period ?? 1;
+    t.weight = period;
     t.pid = s.pid ?? -1;
     t.tid = tid;
     t.cpu = s.cpu ?? -1;
@@ -1224,7 +1227,7 @@ class ItemMaker {
     t.selfFrame = undefined;
     t.event = event;
     t.eventName = this.#info.events[event]?.name ?? "";
-    t.period = s.period ?? 1;
+    t.period = period;
     t.ip = s.ip ?? 0n;
     t.cpumode = record.misc & 7;
     t.offset = offset;
@@ -1264,7 +1267,7 @@ class ItemMaker {
     const mode = r.misc & 7;
     const t = this.#scratch;
     const tid = layout.tid >= 0 ? view.getInt32(s + layout.tid + 4, true) : -1;
-    const period = layout.period >= 0 ? getU64(view, s + layout.period) : 1;
+    const period = layout.period >= 0 ? getU64(view, s + layout.period) : attr.samplePeriod;
     t.frames = FRAMELESS;
     t.weight = period;
     t.pid = pid;

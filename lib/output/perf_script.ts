@@ -1,236 +1,28 @@
 /**
  * perf-script-style text output, byte for byte as perf 6.1 prints it for the
- * fields comm, pid, tid, cpu, time, period, event, ip, sym, dso, symoff and
- * addr: field parsing (`-F`, with `+field` / `-field` and `type:` prefixes),
- * the attribute checks perf makes before printing, and one sample's text.
+ * fields comm, pid, tid, cpu, time, period, event, trace, ip, sym, dso,
+ * symoff and addr: one sample's text. The field selection lives in
+ * `script_fields.ts`, the byte buffer and digit writers in `script_bytes.ts`
+ * (both re-exported here).
  *
  * @module
  */
 
-import {
-  ChainWalk,
-  CpuMode,
-  HEX_DIGITS,
-  hexBig,
-  padStart,
-  type PerfEventAttr,
-  type Sample,
-  SampleType,
-} from "../abi/mod.ts";
+import { ChainWalk, CpuMode, hexBig, padStart, type Sample } from "../abi/mod.ts";
 import type { InlineNode } from "../analyze/inlines.ts";
+import {
+  decLen,
+  EXACT,
+  NEWLINE,
+  ScriptOutput,
+  SPACE,
+  writeDigits,
+  writeHex,
+} from "./script_bytes.ts";
+import type { ScriptFields } from "./script_fields.ts";
 
-/** Every field name perf script 6.1 accepts in `-F`. */
-export const PERF_SCRIPT_FIELDS: readonly string[] = [
-  "comm",
-  "tid",
-  "pid",
-  "time",
-  "cpu",
-  "event",
-  "trace",
-  "ip",
-  "sym",
-  "dso",
-  "addr",
-  "symoff",
-  "srcline",
-  "period",
-  "iregs",
-  "uregs",
-  "brstack",
-  "brstacksym",
-  "flags",
-  "data_src",
-  "weight",
-  "bpf-output",
-  "brstackinsn",
-  "brstackinsnlen",
-  "brstackoff",
-  "callindent",
-  "insn",
-  "insnlen",
-  "synth",
-  "phys_addr",
-  "metric",
-  "misc",
-  "srccode",
-  "ipc",
-  "tod",
-  "data_page_size",
-  "code_page_size",
-  "ins_lat",
-];
-
-/** The fields callring prints. */
-export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
-  "comm",
-  "tid",
-  "pid",
-  "time",
-  "cpu",
-  "event",
-  "ip",
-  "sym",
-  "dso",
-  "addr",
-  "symoff",
-  "period",
-];
-
-/** perf's default fields for software events (those the sample lacks are dropped silently). */
-export const DEFAULT_SCRIPT_FIELDS: readonly string[] = [
-  "comm",
-  "tid",
-  "cpu",
-  "time",
-  "period",
-  "event",
-  "ip",
-  "sym",
-  "symoff",
-  "dso",
-];
-
-/** Why a `-F` request cannot be printed; `exitCode` is what perf exits with. */
-export class ScriptFieldError extends Error {
-  /** The exit code perf uses for the same problem (129 usage, 255 attribute). */
-  readonly exitCode: number;
-
-  /**
-   * Create the error.
-   *
-   * @param message The message, as perf prints it.
-   * @param exitCode perf's exit code.
-   */
-  constructor(message: string, exitCode: number) {
-    super(message);
-    this.name = "ScriptFieldError";
-    this.exitCode = exitCode;
-  }
-}
-
-/** A parsed `-F` request. */
-export interface ScriptFields {
-  /** The selected fields. */
-  fields: Set<string>;
-  /** Whether the user named the fields (perf's `user_set`): missing attributes are errors. */
-  userSet: boolean;
-  /** Fields the user removed with `-field` (perf's `user_unset_fields`). */
-  removed: Set<string>;
-}
-
-/**
- * Parse perf script's `-F` argument.
- *
- * @param spec The argument (e.g. `comm,tid,ip` or `+period` or `sw:ip,sym`), or undefined for defaults.
- * @returns The selection.
- * @throws {ScriptFieldError} "Invalid field requested." (exit 129) for an unknown field, or a
- *   "not supported" error for a perf field callring does not print yet.
- *
- * @example
- * ```ts
- * import { parseScriptFields } from "./perf_script.ts";
- * console.log([...parseScriptFields("comm,tid,ip").fields]); // ["comm", "tid", "ip"]
- * ```
- */
-export function parseScriptFields(spec: string | undefined): ScriptFields {
-  if (spec === undefined) {
-    return { fields: new Set(DEFAULT_SCRIPT_FIELDS), userSet: false, removed: new Set() };
-  }
-  let body = spec;
-  const colon = body.indexOf(":");
-  if (colon >= 0) {
-    const type = body.slice(0, colon);
-    if (!["hw", "sw", "trace", "raw", "synth"].includes(type)) {
-      throw new ScriptFieldError(`Invalid event type in field string.`, 129);
-    }
-    body = body.slice(colon + 1);
-  }
-  const tokens = body.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
-  const relative = tokens.length > 0 && (tokens[0]!.startsWith("+") || tokens[0]!.startsWith("-"));
-  const fields = new Set<string>(relative ? DEFAULT_SCRIPT_FIELDS : []);
-  const removed = new Set<string>();
-  for (const token of tokens) {
-    const op = token[0] === "+" || token[0] === "-" ? token[0] : "";
-    const name = op ? token.slice(1) : token;
-    if (!PERF_SCRIPT_FIELDS.includes(name)) {
-      throw new ScriptFieldError("Invalid field requested.", 129);
-    }
-    if (!SUPPORTED_SCRIPT_FIELDS.includes(name)) {
-      throw new ScriptFieldError(
-        `Cannot print field '${name}': callring supports ${SUPPORTED_SCRIPT_FIELDS.join(",")}`,
-        255,
-      );
-    }
-    if (op === "-") {
-      fields.delete(name);
-      removed.add(name);
-    } else fields.add(name);
-  }
-  return { fields, userSet: true, removed };
-}
-
-/**
- * Check a field selection against an event's attr exactly as perf script's
- * `evsel__check_attr` does: fields the samples cannot provide are an error
- * when the user named them and are dropped silently otherwise.
- *
- * @param selection The parsed fields (dropped fields are removed in place when not user-set).
- * @param attr The event's attr.
- * @param eventName The event name for messages (e.g. `cpu-clock`).
- * @throws {ScriptFieldError} With perf's message and exit code 255.
- */
-export function checkScriptFields(
-  selection: ScriptFields,
-  attr: PerfEventAttr,
-  eventName: string,
-): void {
-  const f = selection.fields;
-  const st = attr.sampleType;
-  if (f.has("symoff") && !f.has("sym")) {
-    throw new ScriptFieldError("Display of offsets requested but symbol is notselected.", 255);
-  }
-  const need = (field: string, bit: number, attrName: string) => {
-    if (!f.has(field) || st & bit) return;
-    if (selection.userSet) {
-      throw new ScriptFieldError(
-        `Samples for '${eventName}' event do not have ${attrName} attribute set. Cannot print '${field}' field.`,
-        255,
-      );
-    }
-    f.delete(field);
-  };
-  need("ip", SampleType.IP, "IP");
-  need("addr", SampleType.ADDR, "ADDR");
-  if ((f.has("sym") || f.has("dso")) && !(st & (SampleType.IP | SampleType.ADDR))) {
-    if (selection.userSet) {
-      throw new ScriptFieldError(
-        "Display of symbols requested but neither sample IP nor sample address\navailable. Hence, no addresses to convert to symbols.",
-        255,
-      );
-    }
-    f.delete("sym");
-    f.delete("dso");
-    f.delete("symoff");
-  }
-  need("tid", SampleType.TID, "TID");
-  need("pid", SampleType.TID, "TID");
-  need("time", SampleType.TIME, "TIME");
-  need("cpu", SampleType.CPU, "CPU");
-  need("period", SampleType.PERIOD, "PERIOD");
-}
-
-/**
- * perf script's pipe-mode quirk (`process_attr`): when an attr that records
- * callchains arrives in the stream, `ip` and `sym` are switched on unless the
- * user removed them with `-ip` / `-sym`. File-mode input never does this.
- *
- * @param selection The field selection, changed in place.
- */
-export function enablePipeCallchainFields(selection: ScriptFields): void {
-  if (!selection.removed.has("ip")) selection.fields.add("ip");
-  if (!selection.removed.has("sym")) selection.fields.add("sym");
-}
+export * from "./script_fields.ts";
+export { ScriptOutput } from "./script_bytes.ts";
 
 /** Where an address lands, as perf resolves it through the thread's maps. */
 export interface ResolvedAddress {
@@ -299,76 +91,6 @@ export interface ScriptPrinterOptions {
 const encoder = new TextEncoder();
 
 /**
- * A reused output buffer for {@linkcode ScriptPrinter.print}: text is
- * written as bytes and handed to the sink in large chunks.
- */
-export class ScriptOutput {
-  /** The buffer (valid from 0 to {@linkcode ScriptOutput.pos}). */
-  buf: Uint8Array;
-  /** Bytes used. */
-  pos = 0;
-  readonly #sink: ((bytes: Uint8Array) => void) | undefined;
-
-  /**
-   * Create an output.
-   *
-   * @param sink Receives the bytes in order; a chunk is valid only during the
-   *   call. Without a sink the buffer grows and keeps everything.
-   * @param size Buffer size (default 1 MiB).
-   */
-  constructor(sink?: (bytes: Uint8Array) => void, size: number = 1 << 20) {
-    this.#sink = sink;
-    this.buf = new Uint8Array(Math.max(4096, size));
-  }
-
-  /**
-   * Make room for `n` more bytes at {@linkcode ScriptOutput.pos} (flushing
-   * first if needed).
-   *
-   * @param n Bytes wanted.
-   */
-  room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    if (this.#sink === undefined) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-      next.set(this.buf.subarray(0, this.pos));
-      this.buf = next;
-      return;
-    }
-    this.flush();
-    if (n > this.buf.length) this.buf = new Uint8Array(n * 2);
-  }
-
-  /**
-   * Append bytes.
-   *
-   * @param b The bytes.
-   */
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /**
-   * Append text, UTF-8 encoded.
-   *
-   * @param text The text.
-   */
-  text(text: string): void {
-    this.room(text.length * 3);
-    this.pos += encoder.encodeInto(text, this.buf.subarray(this.pos)).written;
-  }
-
-  /** Hand everything buffered to the sink (without a sink: nothing). */
-  flush(): void {
-    if (this.pos === 0 || this.#sink === undefined) return;
-    this.#sink(this.buf.subarray(0, this.pos));
-    this.pos = 0;
-  }
-}
-
-/**
  * The fields of one sample for {@linkcode ScriptPrinter.print}, as numbers:
  * u64 addresses as u32 halves, the callchain as `nr` entries in a
  * `DataView`. Reuse one instance.
@@ -402,6 +124,8 @@ export class ScriptSampleFields {
   chainAt = 0;
   /** Number of callchain entries (markers included). */
   chainNr = 0;
+  /** A tracepoint's decoded payload (`-F trace`), undefined when none. */
+  traceText: string | undefined = undefined;
 
   /**
    * Fill from a decoded sample.
@@ -423,6 +147,7 @@ export class ScriptSampleFields {
     this.addrHi = Number(addr >> 32n);
     this.addrLo = Number(addr & 0xffffffffn);
     this.misc = misc;
+    this.traceText = undefined;
     const chain = sample.callchain;
     this.hasChain = chain !== undefined;
     if (chain !== undefined) {
@@ -628,6 +353,7 @@ interface FieldFlags {
   time: boolean;
   period: boolean;
   event: boolean;
+  trace: boolean;
   addr: boolean;
   ip: boolean;
   sym: boolean;
@@ -644,6 +370,7 @@ function flagsOf(f: Set<string>): FieldFlags {
     time: f.has("time"),
     period: f.has("period"),
     event: f.has("event"),
+    trace: f.has("trace"),
     addr: f.has("addr"),
     ip: f.has("ip"),
     sym: f.has("sym"),
@@ -651,64 +378,6 @@ function flagsOf(f: Set<string>): FieldFlags {
     dso: f.has("dso"),
   };
 }
-
-const HEX_CODES = Uint8Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
-const SPACE = 0x20;
-const NEWLINE = 0x0a;
-
-/** Hex digits of a u32 (1..8). */
-function hexLen32(v: number): number {
-  return v === 0 ? 1 : 8 - (Math.clz32(v) >> 2);
-}
-
-/** Write `%*lx` of (hi, lo) right-aligned in `width` columns; returns the new position. */
-function writeHex(buf: Uint8Array, pos: number, hi: number, lo: number, width: number): number {
-  const len = hi === 0 ? hexLen32(lo) : hexLen32(hi) + 8;
-  for (let k = len; k < width; k++) buf[pos++] = SPACE;
-  let end = pos + len;
-  const stop = pos;
-  let v = lo;
-  for (let k = 0; k < 8 && end > stop; k++) {
-    buf[--end] = HEX_CODES[v & 15]!;
-    v >>>= 4;
-  }
-  v = hi;
-  while (end > stop) {
-    buf[--end] = HEX_CODES[v & 15]!;
-    v >>>= 4;
-  }
-  return pos + len;
-}
-
-/** Decimal digits of a non-negative integer below 2^53. */
-function decLen(v: number): number {
-  let n = 1;
-  while (v >= 10) {
-    v = Math.floor(v / 10);
-    n++;
-  }
-  return n;
-}
-
-/** Write a non-negative integer below 2^53 in `len` digits ending before `end`. */
-function writeDigits(buf: Uint8Array, end: number, v: number, len: number): void {
-  if (v < 0x8000_0000) {
-    for (let k = 0; k < len; k++) {
-      const q = (v / 10) | 0;
-      buf[--end] = 0x30 + (v - q * 10);
-      v = q;
-    }
-    return;
-  }
-  for (let k = 0; k < len; k++) {
-    const q = Math.floor(v / 10);
-    buf[--end] = 0x30 + (v - q * 10);
-    v = q;
-  }
-}
-
-/** Above this, numbers are printed through `String()` (digit extraction is exact below 2^53). */
-const EXACT = 2 ** 53;
 
 function toBig(hi: number, lo: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
@@ -806,6 +475,14 @@ export class ScriptPrinter {
         this.#lastEventText = ev;
       }
     }
+    const trace = fl.trace ? s.traceText : undefined;
+    if (trace !== undefined) {
+      // Rare enough to print through text: flush the fixed part first.
+      this.#printStart(out, s, prefix, ev);
+      out.text(trace);
+      this.#printRest(out, s, printChain, fl);
+      return;
+    }
     out.room((prefix?.length ?? 0) + (ev?.length ?? 0) + 128);
     const buf = out.buf;
     let pos = out.pos;
@@ -854,6 +531,57 @@ export class ScriptPrinter {
       cache?.syms.set(s.ipHi, s.ipLo, sym);
     }
     out.bytes(sym);
+  }
+
+  /** prefix, cpu, time, period and event name of {@linkcode ScriptPrinter.print}. */
+  #printStart(
+    out: ScriptOutput,
+    s: ScriptSampleFields,
+    prefix: Uint8Array | undefined,
+    ev: Uint8Array | undefined,
+  ): void {
+    const fl = this.#flags;
+    out.room((prefix?.length ?? 0) + (ev?.length ?? 0) + 128);
+    const buf = out.buf;
+    let pos = out.pos;
+    if (prefix !== undefined) {
+      buf.set(prefix, pos);
+      pos += prefix.length;
+    }
+    if (fl.cpu) pos = this.#cpu(buf, pos, s.cpu);
+    if (fl.time) pos = this.#time(buf, pos, s.time);
+    if (fl.period) {
+      const t = encoder.encode(`${padStart(String(s.period), 10)} `);
+      buf.set(t, pos);
+      pos += t.length;
+    }
+    if (ev !== undefined) {
+      buf.set(ev, pos);
+      pos += ev.length;
+    }
+    out.pos = pos;
+  }
+
+  /** addr and ip/callchain after the trace text (perf's order in `process_event`). */
+  #printRest(out: ScriptOutput, s: ScriptSampleFields, printChain: boolean, fl: FieldFlags): void {
+    out.room(64);
+    if (fl.addr) out.pos = writeHex(out.buf, out.pos, s.addrHi, s.addrLo, 16);
+    if (!fl.ip) {
+      out.buf[out.pos++] = NEWLINE;
+      return;
+    }
+    const cpumode = s.misc & 7;
+    if (printChain) {
+      out.buf[out.pos++] = NEWLINE;
+      this.#printChain(out, s, cpumode);
+      out.room(1);
+      out.buf[out.pos++] = NEWLINE;
+      return;
+    }
+    out.buf[out.pos++] = SPACE;
+    out.pos = writeHex(out.buf, out.pos, s.ipHi, s.ipLo, 16);
+    const r = this.#resolver.resolve(s.pid, s.tid, cpumode, toBig(s.ipHi, s.ipLo));
+    out.text(this.#symText(r) + "\n");
   }
 
   #lastEventName: string | undefined = undefined;
@@ -1036,6 +764,7 @@ export class ScriptPrinter {
    * @param hasCallchain Whether the event records callchains.
    * @param inlines Inline nodes replacing callchain entries (DWARF-unwound
    *   user frames); entries without nodes print as usual.
+   * @param traceText A tracepoint's decoded payload (printed for `-F trace`).
    * @returns The text.
    */
   format(
@@ -1045,6 +774,7 @@ export class ScriptPrinter {
     eventName: string,
     hasCallchain: boolean,
     inlines?: InlineExpansion,
+    traceText?: string,
   ): string {
     const f = this.#f;
     const printChain = f.has("ip") && hasCallchain && sample.callchain !== undefined;
@@ -1060,6 +790,7 @@ export class ScriptPrinter {
     if (f.has("time")) out += `${padStart(formatTime(sample.time ?? 0), 12)}: `;
     if (f.has("period")) out += `${padStart(String(sample.period ?? 0), 10)} `;
     if (f.has("event")) out += `${padStart(eventName, this.#nameWidth)}: `;
+    if (f.has("trace") && traceText !== undefined) out += traceText;
     if (f.has("addr")) out += padStart(hexBig(sample.addr ?? 0n), 16);
     if (f.has("ip")) {
       const cpumode = misc & 7;

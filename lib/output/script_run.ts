@@ -35,17 +35,22 @@ import {
   type RawRecord,
   type ReadOptions,
 } from "../perfdata/reader.ts";
+import { TracepointPrinter } from "./tracepoint_print.ts";
 import { detectInputFormat } from "../analyze/load.ts";
 import { type CaptureAsPerfData, openCaptureAsPerfData } from "../capture/perfdata_view.ts";
 import {
   type AddressResolver,
   checkScriptFields,
   enablePipeCallchainFields,
+  enableTracepointCallchainFields,
   type InlineExpansion,
   parseScriptFields,
   type ResolvedAddress,
   type ScriptFields,
+  scriptFieldsFor,
   ScriptOutput,
+  ScriptOutputType,
+  scriptOutputType,
   ScriptPrinter,
   ScriptSampleFields,
 } from "./perf_script.ts";
@@ -159,35 +164,70 @@ async function printRecords(
   file: PerfDataFile,
   options: RunScriptOptions,
 ): Promise<ScriptRunSummary> {
-  const selection: ScriptFields = parseScriptFields(options.fields);
+  const request: ScriptFields = parseScriptFields(options.fields);
   const { sink, end } = outputSink(options);
   const session = new PerfSession(
     options.kallsyms ? { kallsyms: options.kallsyms } : {},
     options.addr2line !== undefined ? { program: options.addr2line } : {},
   );
   const inline = options.inline ?? true;
-  const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
-  const p = new ScriptPrinter(
-    selection,
-    withOwnSymbols(file, session.resolver(withSymbols)),
-    {
-      maxStack: options.maxStack ?? 127,
-      eventNameWidth: Math.max(0, ...file.info.events.map((e) => e.name.length)),
-    },
-  );
+  // perf keeps one field selection per output type (`output[type]`), checked
+  // against the first event of the type.
+  const byType = new Map<number, { selection: ScriptFields; printer: ScriptPrinter }>();
+  const nameWidth = () => Math.max(0, ...file.info.events.map((e) => e.name.length));
+  const useCallchain = () =>
+    !options.hideCallGraph &&
+    (file.info.pipe || file.info.events.some((e) => recordsCallchains(e)));
+  const typeOf = (ev: PerfDataEvent) => {
+    const ot = scriptOutputType(ev.attr.type);
+    let t = byType.get(ot);
+    if (t === undefined) {
+      const selection = scriptFieldsFor(request, ev.attr.type);
+      const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
+      const printer = new ScriptPrinter(
+        selection,
+        withOwnSymbols(file, session.resolver(withSymbols)),
+        { maxStack: options.maxStack ?? 127, eventNameWidth: nameWidth() },
+      );
+      t = { selection, printer };
+      byType.set(ot, t);
+      checkScriptFields(selection, ev.attr, ev.name);
+      if (
+        ot === ScriptOutputType.TRACEPOINT && useCallchain() &&
+        file.info.events.some((e) =>
+          e.attr.type === ev.attr.type && (e.attr.sampleType & SampleType.CALLCHAIN) !== 0
+        )
+      ) enableTracepointCallchainFields(selection);
+      printer.refresh();
+    }
+    return t;
+  };
   const checked = new Set<number>();
   const check = () => {
     for (const ev of file.info.events) {
       if (checked.has(ev.index)) continue;
-      checkScriptFields(selection, ev.attr, ev.name);
-      if (file.info.pipe && !options.hideCallGraph && recordsCallchains(ev)) {
-        enablePipeCallchainFields(selection);
-      }
       checked.add(ev.index);
+      const t = typeOf(ev);
+      if (file.info.pipe && !options.hideCallGraph && recordsCallchains(ev)) {
+        enablePipeCallchainFields(t.selection);
+        t.printer.refresh();
+      }
     }
-    p.refresh();
   };
   check();
+  const printerOf = (ev: PerfDataEvent) => typeOf(ev).printer;
+  let tracepoints: TracepointPrinter | undefined;
+  const traceText = (ev: PerfDataEvent, raw: Uint8Array): string | undefined => {
+    if (scriptOutputType(ev.attr.type) !== ScriptOutputType.TRACEPOINT) return undefined;
+    const data = file.info.tracingData;
+    if (data === undefined) {
+      untraced++;
+      return undefined;
+    }
+    tracepoints ??= new TracepointPrinter(data);
+    return tracepoints.format(Number(ev.attr.config), raw);
+  };
+  let untraced = 0;
   const summary: ScriptRunSummary = { samples: 0, records: 0, lost: 0, warnings: [], bytesRead: 0 };
   const elfCache = new ElfCache();
   const maxStack = options.maxStack ?? 127;
@@ -209,14 +249,24 @@ async function printRecords(
       const unwound = withUnwoundUserStack(s, event, session, elfCache, maxStack);
       s = unwound.sample;
       // Only a printed callchain shows inline frames (not -G, not without ip).
-      if (inline && hasCallchain && selection.fields.has("ip")) {
+      if (inline && hasCallchain && typeOf(event).selection.fields.has("ip")) {
         inlines = await inlineExpansion(session, s.pid ?? -1, s.callchain!, unwound.userStart);
       }
     }
+    if (s.period === undefined) s = { ...s, period: event.attr.samplePeriod };
+    const t = typeOf(event);
+    const p = t.printer;
+    const trace = s.raw !== undefined && t.selection.fields.has("trace")
+      ? traceText(event, s.raw)
+      : undefined;
     if (inlines !== undefined) {
-      out.text(p.format(s, misc, session.threads.comm(tid), event.name, hasCallchain, inlines));
+      out.text(
+        p.format(s, misc, session.threads.comm(tid), event.name, hasCallchain, inlines, trace),
+      );
     } else {
-      p.print(out, fields.fromSample(s, misc), session.threads.comm(tid), event.name, hasCallchain);
+      const f = fields.fromSample(s, misc);
+      f.traceText = trace;
+      p.print(out, f, session.threads.comm(tid), event.name, hasCallchain);
     }
   };
 
@@ -261,7 +311,8 @@ async function printRecords(
     } else f.ipLo = f.ipHi = 0;
     f.time = l.time >= 0 ? getU64(view, at + l.time) : 0;
     f.cpu = l.cpu >= 0 ? view.getUint32(at + l.cpu, true) : 0;
-    f.period = l.period >= 0 ? getU64(view, at + l.period) : 0;
+    // perf's evsel__parse_sample: attr.sample_period unless the sample has PERIOD.
+    f.period = l.period >= 0 ? getU64(view, at + l.period) : event.attr.samplePeriod;
     if (l.addr >= 0) {
       f.addrLo = view.getUint32(at + l.addr, true);
       f.addrHi = view.getUint32(at + l.addr + 4, true);
@@ -275,7 +326,8 @@ async function printRecords(
       f.hasChain = false;
       f.chainNr = 0;
     }
-    p.print(out, f, commOf(f.tid), event.name, hasCallchain);
+    f.traceText = undefined;
+    printerOf(event).print(out, f, commOf(f.tid), event.name, hasCallchain);
   };
 
   const callchains = (event: PerfDataEvent) =>
@@ -315,6 +367,19 @@ async function printRecords(
   out.flush();
   end();
   summary.warnings = [...file.warnings];
+  const late: string[] = [];
+  if (untraced > 0) {
+    late.push(
+      `${untraced} tracepoint samples not decoded: the file has no tracing data (payload not printed)`,
+    );
+  }
+  for (const [what, n] of tracepoints?.undecoded ?? []) {
+    late.push(`${n} tracepoint samples not decoded: ${what} (payload not printed)`);
+  }
+  for (const m of late) {
+    summary.warnings.push(m);
+    options.read?.onWarning?.(m);
+  }
   summary.bytesRead = file.bytesRead;
   return summary;
 }

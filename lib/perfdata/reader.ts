@@ -38,7 +38,9 @@ import {
   type InputChunk,
   readerFromStream,
 } from "./chunked.ts";
-import { EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
+import { compressedPayload, Decompressor } from "./compressed.ts";
+import { parseTracingData, type TracingData } from "./tracing_data.ts";
+import { defaultEventName, EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import {
   type BuildIdEntry,
   decodeBuildIds,
@@ -95,6 +97,8 @@ export interface PerfDataInfo {
   buildIds?: { pid: number; filename: string; buildId: string; misc: number }[];
   /** SAMPLE_TIME. */
   sampleTime?: { first: number; last: number };
+  /** Tracepoint formats (TRACING_DATA feature, or the pipe-mode HEADER_TRACING_DATA payload). */
+  tracingData?: TracingData;
 }
 
 /** One record delivered by {@linkcode PerfDataFile.records}. */
@@ -447,8 +451,12 @@ async function openFile(
     );
   }
   if (dataSize === 0) {
-    warnings.push(
-      `${source}: data size is 0 (was perf record properly terminated?): no records to read`,
+    // perf warns the same and then fails ("failed to process sample", exit 255).
+    throw new FormatError(
+      "The file's data size field is 0 which is unexpected: " +
+        "was the 'perf record' command properly terminated?",
+      48,
+      source,
     );
   }
   if (headerSize === FILE_HEADER_SIZE) {
@@ -509,6 +517,7 @@ async function readFeatureSections(
 }
 
 const FEATURE_DECODERS = new Set<number>([
+  HeaderFeature.TRACING_DATA,
   HeaderFeature.EVENT_DESC,
   HeaderFeature.HOSTNAME,
   HeaderFeature.OSRELEASE,
@@ -537,6 +546,14 @@ function applyFeature(
   const c = new FeatureCursor(view, start, size, fileOffset, featureName(bit));
   try {
     switch (bit) {
+      case HeaderFeature.TRACING_DATA:
+        info.tracingData = parseTracingData(
+          new Uint8Array(view.buffer, view.byteOffset + start, size),
+          fileOffset,
+          "",
+        );
+        nameTracepoints(info);
+        break;
       case HeaderFeature.HOSTNAME:
         info.hostname = decodeStringFeature(c);
         break;
@@ -586,6 +603,23 @@ function applyFeature(
   }
   return undefined;
 }
+
+/**
+ * Tracepoint events without a recorded name take `system:name` from the
+ * tracing data, as perf's `evsel__name` does through the event's tp_format.
+ */
+function nameTracepoints(info: PerfDataInfo): void {
+  const data = info.tracingData;
+  if (data === undefined) return;
+  for (const ev of info.events) {
+    if (ev.attr.type !== PERF_TYPE_TRACEPOINT || ev.name !== defaultEventName(ev.attr)) continue;
+    const f = data.events.get(Number(ev.attr.config));
+    if (f !== undefined) ev.name = `${f.system}:${f.name}`;
+  }
+}
+
+/** `PERF_TYPE_TRACEPOINT`. */
+const PERF_TYPE_TRACEPOINT = 2;
 
 const DUMMY_FORMAT = {
   sampleType: 0,
@@ -794,6 +828,7 @@ class Session implements PerfDataFile {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#decompressor.close();
     this.#closer.close();
   }
 
@@ -1066,8 +1101,11 @@ class Session implements PerfDataFile {
       const size = view.getUint16(start + 6, true);
       if (size < 8 || avail < size) break;
       const type = view.getUint32(start, true);
-      if (type === RecordType.HEADER_TRACING_DATA || type === RecordType.AUXTRACE) break;
-      if (this.#process(view, start, type, size, input.position, false) < 0) break;
+      if (
+        type === RecordType.HEADER_TRACING_DATA || type === RecordType.AUXTRACE ||
+        type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2
+      ) break;
+      if (this.#process(view, start, type, size, input.position, false, false) < 0) break;
       any = true;
     }
     return any;
@@ -1076,6 +1114,12 @@ class Session implements PerfDataFile {
   /** Mark the end of input: everything queued becomes ready. */
   #end(): void {
     this.#ended = true;
+    const left = this.#decompressor.leftover;
+    if (left > 0) {
+      this.warn(
+        `${this.#source}: compressed data ends inside a record (${left} bytes left): dropped`,
+      );
+    }
     this.#flushPending(Infinity);
   }
 
@@ -1129,15 +1173,64 @@ class Session implements PerfDataFile {
     }
     view = input.view;
     s = input.start;
-    const trailing = this.#process(view, s, type, size, offset, prefetch);
+    if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) {
+      await this.#decompress(view, s, type, size, offset);
+      return true;
+    }
+    const trailing = this.#process(view, s, type, size, offset, prefetch, false);
     if (trailing < 0) return false;
     if (trailing > 0) {
       const slot = this.#deferred;
       this.#deferred = -1;
-      await this.#skipBytes(trailing, type, offset);
+      if (type === RecordType.HEADER_TRACING_DATA && trailing <= MAX_HEADER_AREA) {
+        const bytes = await input.take(trailing);
+        if (bytes === null) {
+          throw new FormatError(
+            `Tracing data of ${trailing} bytes after record type ${type} runs past the end of the data`,
+            offset,
+            source,
+          );
+        }
+        try {
+          this.info.tracingData = parseTracingData(bytes, offset + size, source);
+          nameTracepoints(this.info);
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+          this.warn(`${source}: ${e.message}: tracepoint payloads will not be printed`);
+        }
+      } else await this.#skipBytes(trailing, type, offset);
       this.#route(slot, false);
     }
     return true;
+  }
+
+  readonly #decompressor = new Decompressor();
+
+  /**
+   * A COMPRESSED / COMPRESSED2 record: decompress its payload (one zstd
+   * stream per file) and process the records in it, in place of the record,
+   * as perf's `perf_session__process_compressed_event` does.
+   */
+  async #decompress(view: DataView, s: number, type: number, size: number, offset: number) {
+    const payload = compressedPayload(view, s, type, size, offset, this.#source);
+    this.#input.skip(size);
+    const bytes = await this.#decompressor.push(payload, offset, this.#source);
+    const inner = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let p = 0; p < bytes.length;) {
+      const t = inner.getUint32(p, true);
+      const n = inner.getUint16(p + 6, true);
+      const trailing = this.#process(inner, p, t, n, offset, true, true);
+      if (trailing > 0) {
+        const slot = this.#deferred;
+        this.#deferred = -1;
+        this.#route(slot, false);
+        this.warn(
+          `${this.#source}: record type ${t} inside PERF_RECORD_COMPRESSED at offset ${offset} ` +
+            `announces ${trailing} bytes of payload outside it: payload ignored`,
+        );
+      }
+      p += n;
+    }
   }
 
   /** Stream offset of each HEADER_ATTR's `sample_type` by event index (pipe mode). */
@@ -1158,12 +1251,13 @@ class Session implements PerfDataFile {
     size: number,
     offset: number,
     prefetch: boolean,
+    inner: boolean,
   ): number {
     const input = this.#input;
     const source = this.#source;
     const slots = this.#slots;
     if (type <= KERNEL_RECORD_MAX && type !== 0) {
-      input.skip(size);
+      if (!inner) input.skip(size);
       const event = this.#matcher.match(view, s, type, size);
       if (!event) {
         this.#unknownIds++;
@@ -1173,7 +1267,14 @@ class Session implements PerfDataFile {
       let record: PerfRecord | undefined;
       if (type === RecordType.SAMPLE) {
         const st = this.#state(event);
-        if (st.decoder.fits(view, s)) {
+        if (inner) {
+          // Decompressed bytes are not pinned input: decode now.
+          const sample = st.decoder.simple && !st.decoder.fits(view, s)
+            ? decodeSample(view, s, event.format, offset)
+            : st.decoder.decode(view, s, offset);
+          record = { type, misc: view.getUint16(s + 4, true), size, sample };
+          time = sample.time ?? NaN;
+        } else if (st.decoder.fits(view, s)) {
           const t = st.timeAt;
           time = t >= 0
             ? view.getUint32(s + t + 4, true) * 0x1_0000_0000 + view.getUint32(s + t, true)
@@ -1204,17 +1305,18 @@ class Session implements PerfDataFile {
       return 0;
     }
     if (type < RecordType.HEADER_ATTR || type > PERF_USER_RECORD_MAX) {
-      input.skip(size);
+      if (!inner) input.skip(size);
       this.warn(
         `${source}: unknown record type ${type} (${size} bytes) at offset ${offset}: skipped`,
       );
       return 0;
     }
     if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) {
-      input.skip(size);
+      // Only inside decompressed data (the reader decompresses the outer ones).
       throw new FormatError(
-        `PERF_RECORD_COMPRESSED${type === RecordType.COMPRESSED2 ? "2" : ""} (type ${type}): ` +
-          "zstd-compressed data from `perf record -z` is not supported yet; re-record without -z",
+        `PERF_RECORD_COMPRESSED${
+          type === RecordType.COMPRESSED2 ? "2" : ""
+        } nested in compressed data`,
         offset,
         source,
       );
@@ -1233,7 +1335,7 @@ class Session implements PerfDataFile {
       this.#userRecord(type, view, s, size, offset);
       trailing = this.#trailingPayload(type, view, s, size);
     } finally {
-      input.skip(size);
+      if (!inner) input.skip(size);
     }
     if (type === RecordType.FINISHED_ROUND && this.#useQueue()) {
       this.#flushPending(this.#nextFlush);
@@ -1254,7 +1356,8 @@ class Session implements PerfDataFile {
   }
 
   #trailingPayload(type: number, view: DataView, s: number, size: number): number {
-    if (type === RecordType.HEADER_TRACING_DATA && size >= 16) return view.getUint32(s + 8, true);
+    // perf <= 4.x writes the record as 12 bytes (header + u32 size), later 16 (padded).
+    if (type === RecordType.HEADER_TRACING_DATA && size >= 12) return view.getUint32(s + 8, true);
     if (type === RecordType.AUXTRACE && size >= 16) return getU64(view, s + 8);
     return 0;
   }
@@ -1288,6 +1391,7 @@ class Session implements PerfDataFile {
         this.#attrOffsets.set(matcher.events.length, offset + 8 + 24);
         matcher.add(makeEvent(matcher.events.length, attr, ids));
         info.events = matcher.events;
+        nameTracepoints(info);
         this.#queueing = undefined;
         break;
       }

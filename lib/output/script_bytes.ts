@@ -1,0 +1,148 @@
+/**
+ * Byte output of perf script text: a reused buffer handed to the sink in
+ * large chunks, and the digit writers the printer's hot path uses instead of
+ * building strings.
+ *
+ * @module
+ */
+
+import { HEX_DIGITS } from "../abi/mod.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * A reused output buffer for {@linkcode ScriptPrinter.print}: text is
+ * written as bytes and handed to the sink in large chunks.
+ */
+export class ScriptOutput {
+  /** The buffer (valid from 0 to {@linkcode ScriptOutput.pos}). */
+  buf: Uint8Array;
+  /** Bytes used. */
+  pos = 0;
+  readonly #sink: ((bytes: Uint8Array) => void) | undefined;
+
+  /**
+   * Create an output.
+   *
+   * @param sink Receives the bytes in order; a chunk is valid only during the
+   *   call. Without a sink the buffer grows and keeps everything.
+   * @param size Buffer size (default 1 MiB).
+   */
+  constructor(sink?: (bytes: Uint8Array) => void, size: number = 1 << 20) {
+    this.#sink = sink;
+    this.buf = new Uint8Array(Math.max(4096, size));
+  }
+
+  /**
+   * Make room for `n` more bytes at {@linkcode ScriptOutput.pos} (flushing
+   * first if needed).
+   *
+   * @param n Bytes wanted.
+   */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    if (this.#sink === undefined) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+      next.set(this.buf.subarray(0, this.pos));
+      this.buf = next;
+      return;
+    }
+    this.flush();
+    if (n > this.buf.length) this.buf = new Uint8Array(n * 2);
+  }
+
+  /**
+   * Append bytes.
+   *
+   * @param b The bytes.
+   */
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /**
+   * Append text, UTF-8 encoded.
+   *
+   * @param text The text.
+   */
+  text(text: string): void {
+    this.room(text.length * 3);
+    this.pos += encoder.encodeInto(text, this.buf.subarray(this.pos)).written;
+  }
+
+  /** Hand everything buffered to the sink (without a sink: nothing). */
+  flush(): void {
+    if (this.pos === 0 || this.#sink === undefined) return;
+    this.#sink(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+}
+
+/** ASCII codes of the hex digits. */
+const HEX_CODES = Uint8Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
+/** ASCII space. */
+export const SPACE = 0x20;
+/** ASCII newline. */
+export const NEWLINE = 0x0a;
+
+/** Hex digits of a u32 (1..8). */
+export function hexLen32(v: number): number {
+  return v === 0 ? 1 : 8 - (Math.clz32(v) >> 2);
+}
+
+/** Write `%*lx` of (hi, lo) right-aligned in `width` columns; returns the new position. */
+export function writeHex(
+  buf: Uint8Array,
+  pos: number,
+  hi: number,
+  lo: number,
+  width: number,
+): number {
+  const len = hi === 0 ? hexLen32(lo) : hexLen32(hi) + 8;
+  for (let k = len; k < width; k++) buf[pos++] = SPACE;
+  let end = pos + len;
+  const stop = pos;
+  let v = lo;
+  for (let k = 0; k < 8 && end > stop; k++) {
+    buf[--end] = HEX_CODES[v & 15]!;
+    v >>>= 4;
+  }
+  v = hi;
+  while (end > stop) {
+    buf[--end] = HEX_CODES[v & 15]!;
+    v >>>= 4;
+  }
+  return pos + len;
+}
+
+/** Decimal digits of a non-negative integer below 2^53. */
+export function decLen(v: number): number {
+  let n = 1;
+  while (v >= 10) {
+    v = Math.floor(v / 10);
+    n++;
+  }
+  return n;
+}
+
+/** Write a non-negative integer below 2^53 in `len` digits ending before `end`. */
+export function writeDigits(buf: Uint8Array, end: number, v: number, len: number): void {
+  if (v < 0x8000_0000) {
+    for (let k = 0; k < len; k++) {
+      const q = (v / 10) | 0;
+      buf[--end] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    return;
+  }
+  for (let k = 0; k < len; k++) {
+    const q = Math.floor(v / 10);
+    buf[--end] = 0x30 + (v - q * 10);
+    v = q;
+  }
+}
+
+/** Above this, numbers are printed through `String()` (digit extraction is exact below 2^53). */
+export const EXACT = 2 ** 53;

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { checkAll, type Profile, PROFILES } from "../lib/sim/check.ts";
+import { check, type CheckResult, type Profile, PROFILES } from "../lib/sim/check.ts";
 import { CHECK_STRATEGIES, getStrategy, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
 import { formatNotes, formatTraces, formatVerdictTable } from "../lib/sim/verdicts.ts";
 import { ExitCode, fail as failWith, VERSION_TEXT } from "./_common.ts";
@@ -27,8 +27,13 @@ Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
                    (mixed: #PF, int3, #DB and MCE in one schedule)
   --mce-anywhere   let MCE hit NMI entry/exit assembly too (the 2012 hole)
   --no-traces      print only the verdict table
+  -q, --quiet      no progress on stderr
   -h, --help       this text
-  --version        print the version`;
+  --version        print the version
+
+Progress goes to stderr: one line per exploration (a live state count on a terminal).
+Each distinct counter-example is printed once, with the profiles that found it and the
+machine state at the failing step.`;
 
 const COMMAND = "nmi-check";
 
@@ -62,6 +67,7 @@ export function main(argv: string[]): void {
         profile: { type: "string", multiple: true },
         "mce-anywhere": { type: "boolean" },
         "no-traces": { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -99,11 +105,27 @@ export function main(argv: string[]): void {
   const faults = positiveInt("faults", v.faults, 2);
 
   const t0 = performance.now();
-  const results = checkAll(
-    strategies,
-    { nmis, faults, mceAnywhere: v["mce-anywhere"] ?? false },
-    profiles as Profile[],
-  );
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const progress = (text: string) => {
+    if (!v.quiet) Deno.stderr.writeSync(enc.encode(text));
+  };
+  const results: CheckResult[] = [];
+  const total = strategies.length * profiles.length;
+  for (const s of strategies) {
+    for (const p of profiles as Profile[]) {
+      const tag = `[${results.length + 1}/${total}] ${s.name} ${p}`;
+      const r = check(s, p, {
+        nmis,
+        faults,
+        mceAnywhere: v["mce-anywhere"] ?? false,
+        onProgress: tty ? (n) => progress(`\r${tag}: ${n} states...`) : undefined,
+      });
+      results.push(r);
+      const bad = r.violations.length ? `${r.violations.length} violated` : "all hold";
+      progress(`${tty ? "\r" : ""}${tag}: ${r.states} states, ${r.ms.toFixed(0)} ms, ${bad}\n`);
+    }
+  }
   console.log(formatVerdictTable(results));
   const states = results.reduce((a, r) => a + r.states, 0);
   console.log(

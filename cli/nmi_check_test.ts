@@ -60,3 +60,48 @@ Deno.test("nmi_check --mce-anywhere: mainline's MCE-in-entry hole is reported an
   assert(r.stdout.includes("mainline: ist-frame-live (pf+mce)"));
   assert(!r.stdout.includes("UNEXPECTED"));
 });
+
+Deno.test("nmi_check: every strategy, each explained; traces once with machine state; progress", async () => {
+  const r = await run("--profile", "pf", "--profile", "pf+int3");
+  assertEquals(r.code, 0, r.stderr);
+  for (
+    const s of [
+      "naive-iret",
+      "popf-ret",
+      "linus-v1",
+      "linus-v2-posted",
+      "rip-at-iret",
+      "linus-v2",
+      "rip-range",
+      "rip-range-fixed",
+      "avi-two-stacks",
+      "rsp-range",
+      "vmalloc-sync-all",
+      "kmalloc",
+      "nmi-no-traps",
+      "mainline",
+    ]
+  ) {
+    const rows = r.stdout.split("\n").filter((l) => new RegExp(`^${s}\\s+pf(\\+int3)?\\s`).test(l));
+    assertEquals(rows.length, 2, s);
+  }
+  assert(!r.stdout.includes("UNEXPECTED"), r.stdout);
+  // a trace both profiles find is printed once, with both profiles
+  const heads = r.stdout.split("\n").filter((l) => l.startsWith("--- "));
+  assertEquals(new Set(heads).size, heads.length);
+  assert(heads.includes("--- naive-iret [pf, pf+int3] cr2-preserved (10 steps)"), heads.join("\n"));
+  const traces = r.stdout.split("\n--- ").slice(1).map((t) => t.split("\n").slice(1).join("\n"));
+  const sameStrategy = new Map<string, string[]>();
+  for (const [i, h] of heads.entries()) {
+    const key = h.replace(/ \[.*$/, "") + h.replace(/^.*\] /, " ");
+    const list = sameStrategy.get(key) ?? [];
+    assert(!list.includes(traces[i]), `${h} repeated`);
+    sameStrategy.set(key, [...list, traces[i]]);
+  }
+  assert(r.stdout.includes("machine state after the failing step:"));
+  assert(/flags: NMIs (un)?blocked, latch/.test(r.stdout));
+  assert(/slot NMI IST top: return to/.test(r.stdout));
+  assert(r.stdout.includes("WARN: int3 taken in NMI context"));
+  // progress: one line per exploration on stderr
+  assertEquals(r.stderr.split("\n").filter((l) => /^\[\d+\/28\] /.test(l)).length, 28, r.stderr);
+});

@@ -44,18 +44,42 @@ Deno.test("record usage errors exit 2 with one line", async () => {
 Deno.test("record --compare prints one row and one verdict per strategy", async () => {
   const r = await runCli("record", ["--compare", "--seed", "1", "--duration", "100"]);
   assert.equal(r.code, 0, r.stderr);
-  for (
-    const s of ["naive-iret", "popf-ret", "linus-v2", "mainline", "vmalloc-sync-all", "kmalloc"]
-  ) {
+  const checker: Record<string, RegExp> = {
+    "naive-iret": /checker \[pf\]: violates ist-frame-live, cr2-preserved, no-early-unmask$/,
+    "popf-ret": /checker \[pf\]: violates cr2-preserved$/,
+    "linus-v1": /checker \[pf\]: violates ist-frame-live, cr2-preserved$/,
+    "linus-v2-posted": /checker \[pf\]: violates ist-frame-live, cr2-preserved, no-early-unmask$/,
+    "rip-at-iret": /checker \[pf\]: violates ist-frame-live, nmi-latch, cr2-preserved/,
+    "linus-v2": /checker \[pf\]: holds$/,
+    "rip-range": /checker \[pf\]: violates ist-frame-live$/,
+    "rip-range-fixed": /checker \[pf\]: holds$/,
+    "avi-two-stacks": /checker \[pf\]: violates .*handler-not-nested$/,
+    "rsp-range": /checker \[pf\]: violates nmi-latch$/,
+    "vmalloc-sync-all": /checker \[pf\]: holds$/,
+    "kmalloc": /checker \[pf\]: holds$/,
+    "nmi-no-traps": /checker \[pf\]: holds$/,
+    "mainline": /checker \[pf\]: holds$/,
+  };
+  for (const [s, verdict] of Object.entries(checker)) {
     const rows = r.stdout.split("\n").filter((l) => l.startsWith(s + " "));
     assert.equal(rows.length, 2, s);
+    assert.match(rows[1], verdict, s);
   }
   assert.match(r.stdout, /^naive-iret +UNSAFE: \d+ IST frame overwrites/m);
-  for (const s of ["linus-v2", "mainline", "vmalloc-sync-all", "kmalloc"]) {
+  assert.match(r.stdout, /^rsp-range +UNSAFE: \d+ NMIs lost beyond the latch/m);
+  for (const s of ["linus-v2", "rip-range-fixed", "mainline", "vmalloc-sync-all", "kmalloc"]) {
     assert.match(r.stdout, new RegExp(`^${s} +safe:`, "m"), s);
   }
-  assert.match(r.stdout, /^vmalloc-sync-all +safe: never faults in the NMI/m);
+  assert.match(r.stdout, /^vmalloc-sync-all +safe: never faults in the NMI; pays .* assumed cost/m);
   assert.match(r.stdout, /^kmalloc +safe: never faults in the NMI/m);
+});
+
+Deno.test("record --compare --int3: no-traps strategies WARN and break, mainline holds", async () => {
+  const r = await runCli("record", ["--compare", "--duration", "50", "--int3", "0.02"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^nmi-no-traps +UNSAFE: .*\d+ WARNs \(int3 \d+/m);
+  assert.match(r.stdout, /^kmalloc +UNSAFE: .*checker \[pf\+int3\]: violates ist-frame-live/m);
+  assert.match(r.stdout, /^mainline +safe: .*checker \[pf\+int3\]: holds$/m);
 });
 
 Deno.test("record writes a capture that report and script read, with the accounting shown", async () => {

@@ -67,7 +67,12 @@ export interface CheckOptions {
   readonly mceAnywhere?: boolean;
   /** Safety cap on stored states (default 2,000,000). */
   readonly maxStates?: number;
+  /** Called every {@link PROGRESS_EVERY} states with the states stored so far. */
+  readonly onProgress?: (states: number) => void;
 }
+
+/** States between two {@link CheckOptions.onProgress} calls. */
+export const PROGRESS_EVERY = 20_000;
 
 /** A counter-example. */
 export interface Violation {
@@ -79,6 +84,8 @@ export interface Violation {
   readonly trace: readonly string[];
   /** The same schedule as machine-readable choices (replayable in the simulator). */
   readonly choices: readonly Choice[];
+  /** The machine state right after the failing step ({@link Cpu.describe}). */
+  readonly state: readonly string[];
 }
 
 /** Outcome of one exploration. */
@@ -99,6 +106,9 @@ export interface CheckResult {
   readonly ms: number;
   /** False if maxStates cut the search short. */
   readonly complete: boolean;
+  /** WARNs a {@link Strategy.warnOnTrap} strategy raised on some path, one per exception
+   * kind (undefined for strategies that do not warn). */
+  readonly warnings?: readonly string[];
 }
 
 interface Node {
@@ -199,6 +209,7 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
   const nodes: Node[] = [root];
   const seen = new Set<string>([nodeKey(root)]);
   const found = new Map<InvariantName, Violation>();
+  const warnings = new Map<number, string>();
   let complete = true;
 
   for (let i = 0; i < nodes.length; i++) {
@@ -236,8 +247,14 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
       if (fresh) {
         for (const inv of INVARIANTS) {
           if ((fresh & INV_BIT[inv]) && !found.has(inv)) {
-            found.set(inv, buildViolation(nodes, child, inv, next.messageOf(inv)));
+            found.set(inv, buildViolation(nodes, child, inv, next.messageOf(inv), next));
           }
+        }
+      }
+      const warned = next.warned & ~cpu.warned;
+      if (warned) {
+        for (let k = 0; k < next.warnMessages.length; k++) {
+          if ((warned & (1 << k)) && !warnings.has(k)) warnings.set(k, next.warnMessages[k]);
         }
       }
       if (next.crashed) continue;
@@ -249,6 +266,7 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
       }
       seen.add(key);
       nodes.push(child);
+      if (opts.onProgress && nodes.length % PROGRESS_EVERY === 0) opts.onProgress(nodes.length);
     }
   }
   const verdicts = {} as Record<InvariantName, "holds" | "violated">;
@@ -262,6 +280,9 @@ export function check(strategy: Strategy, profile: Profile, opts: CheckOptions =
     states: nodes.length,
     ms: performance.now() - t0,
     complete,
+    warnings: strategy.warnOnTrap
+      ? [...warnings.keys()].sort((a, b) => a - b).map((k) => warnings.get(k)!)
+      : undefined,
   };
 }
 
@@ -274,7 +295,13 @@ function nodeKey(n: Node): string {
   return `${n.nmis},${n.faults},${n.mces}#${n.cpu!.key()}`;
 }
 
-function buildViolation(nodes: Node[], last: Node, inv: InvariantName, msg: string): Violation {
+function buildViolation(
+  nodes: Node[],
+  last: Node,
+  inv: InvariantName,
+  msg: string,
+  cpu: Cpu,
+): Violation {
   const path: Node[] = [last];
   let p = last.parent;
   while (p > 0) {
@@ -284,7 +311,13 @@ function buildViolation(nodes: Node[], last: Node, inv: InvariantName, msg: stri
   path.reverse();
   const trace = path.map((x, i) => `${i + 1}. ${x.label}`);
   trace.push(`=> ${inv} violated: ${msg.replace(/^[a-z0-9-]+: /, "")}`);
-  return { invariant: inv, message: msg, trace, choices: path.map((x) => x.choice!) };
+  return {
+    invariant: inv,
+    message: msg,
+    trace,
+    choices: path.map((x) => x.choice!),
+    state: cpu.describe(),
+  };
 }
 
 /**

@@ -5,11 +5,46 @@
 import { Machine, type MachineOptions, type SimMetrics } from "./machine.ts";
 import { SIM_STRATEGIES } from "./strategies/mod.ts";
 import { CountingSink } from "./sink.ts";
-import type { Strategy } from "./cpu.ts";
+import { INVARIANTS, type Strategy } from "./cpu.ts";
+import { check, type CheckResult, type Profile } from "./check.ts";
+
+/**
+ * The model-checker profiles that match a simulation's exception sources: #PF always, plus
+ * int3 / #DB / MCE when the run injects them (one single-exception profile each, which keeps
+ * the check to about a second per profile).
+ * @param o machine options
+ * @returns the profiles
+ */
+export function profilesFor(o: Omit<MachineOptions, "seed">): Profile[] {
+  const p: Profile[] = [];
+  if ((o.pInt3 ?? 0) > 0) p.push("pf+int3");
+  if ((o.pDb ?? 0) > 0) p.push("pf+db");
+  if ((o.pMce ?? 0) > 0) p.push("pf+mce");
+  return p.length ? p : ["pf"];
+}
+
+/**
+ * Model-check each strategy under the given profiles (depth 3 NMIs, 2 faults).
+ * @param strategies strategies
+ * @param profiles profiles
+ * @param mceAnywhere let MCE hit the entry/exit assembly too
+ * @returns per strategy name, its results (one per profile)
+ */
+export function checkStrategies(
+  strategies: readonly Strategy[],
+  profiles: readonly Profile[],
+  mceAnywhere = false,
+): Map<string, CheckResult[]> {
+  const out = new Map<string, CheckResult[]>();
+  for (const s of strategies) {
+    out.set(s.name, profiles.map((p) => check(s, p, { nmis: 3, faults: 2, mceAnywhere })));
+  }
+  return out;
+}
 
 /** Options for {@link runComparison}: machine options without the seed, plus strategies. */
 export interface ComparisonOptions extends Omit<MachineOptions, "seed"> {
-  /** Strategies to compare (default: the simulator's six). */
+  /** Strategies to compare (default: every strategy of the thread). */
   readonly strategies?: readonly Strategy[];
 }
 
@@ -69,9 +104,14 @@ export function formatComparison(rows: readonly SimMetrics[]): string {
  * console.log(comparisonVerdicts(runComparison(1, { samples: 2000 })).join("\n"));
  * ```
  */
-export function comparisonVerdicts(rows: readonly SimMetrics[]): string[] {
+export function comparisonVerdicts(
+  rows: readonly SimMetrics[],
+  checks?: ReadonlyMap<string, readonly CheckResult[]>,
+): string[] {
   const w = Math.max(...rows.map((r) => r.strategy.length));
   return rows.map((r) => {
+    const checked = checks?.get(r.strategy);
+    const model = checked ? ` | checker ${checkerVerdict(checked)}` : "";
     const broke: string[] = [];
     if (r.istCorruptions) {
       broke.push(`${r.istCorruptions} IST frame overwrites (each a crash on real hardware)`);
@@ -81,12 +121,34 @@ export function comparisonVerdicts(rows: readonly SimMetrics[]): string[] {
     if (r.attempted > r.delivered) {
       broke.push(`${r.attempted - r.delivered} samples never delivered`);
     }
+    const warns = Object.entries(r.warnings);
+    if (warns.length) {
+      broke.push(
+        `${warns.reduce((a, [, n]) => a + n, 0)} WARNs (${
+          warns.map(([k, n]) => `${k} ${n}`).join(", ")
+        })`,
+      );
+    }
     const cost = r.pageFaultsInNmi
       ? `survives ${r.pageFaultsInNmi} vmalloc faults inside the NMI`
       : r.syncLatencyNs
-      ? `never faults in the NMI; pays ${(r.syncLatencyNs / 1e6).toFixed(1)} ms of eager syncs`
+      ? `never faults in the NMI; pays ${
+        (r.syncLatencyNs / 1e6).toFixed(1)
+      } ms of eager syncs (an assumed cost per mm, --sync-ns)`
       : "never faults in the NMI";
     const verdict = broke.length ? `UNSAFE: ${broke.join(", ")}` : `safe: ${cost}`;
-    return `${r.strategy.padEnd(w)}  ${verdict}`;
+    return `${r.strategy.padEnd(w)}  ${verdict}${model}`;
   });
+}
+
+/**
+ * One model-checker verdict for a strategy over some profiles: "[pf] holds" or the violated
+ * invariants, with the profiles that violate them.
+ * @param results the strategy's results
+ * @returns the verdict text
+ */
+export function checkerVerdict(results: readonly CheckResult[]): string {
+  const profiles = results.map((r) => r.profile).join(",");
+  const bad = INVARIANTS.filter((i) => results.some((r) => r.verdicts[i] === "violated"));
+  return bad.length ? `[${profiles}]: violates ${bad.join(", ")}` : `[${profiles}]: holds`;
 }

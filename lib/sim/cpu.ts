@@ -33,9 +33,38 @@ export const Slot = {
   MceIst: 4,
   /** Linus' %rsp-range nested frame built in the interrupted stack's red zone. */
   RedZone: 5,
+  /** Top of Avi's second NMI IST stack (seed L7212-7233): delivery alternates when the
+   * strategy flips `tss.nmi_ist` ({@link Cpu.nmiIstSel}). */
+  NmiIst2: 6,
   /** First per-level kernel-stack slot (#PF pushes its frame on the current stack). */
-  Kstack: 6,
+  Kstack: 7,
 } as const;
+
+/**
+ * Readable name of a frame slot.
+ * @param s slot index ({@link Slot})
+ * @returns e.g. "NMI IST top", "kernel stack 2"
+ */
+export function slotName(s: number): string {
+  switch (s) {
+    case Slot.NmiIst:
+      return "NMI IST top";
+    case Slot.Copy:
+      return "stack copy";
+    case Slot.Outer:
+      return "outermost copy";
+    case Slot.DbIst:
+      return "debug IST top";
+    case Slot.MceIst:
+      return "MCE IST top";
+    case Slot.RedZone:
+      return "red zone";
+    case Slot.NmiIst2:
+      return "NMI IST2 top";
+    default:
+      return `kernel stack ${s - Slot.Kstack}`;
+  }
+}
 
 /** Deepest activation stack a CPU can hold (task included). */
 export const MAX_DEPTH = 12;
@@ -131,6 +160,9 @@ export interface Strategy {
   readonly vmallocBuffers: boolean;
   /** Cost in ns per address space of one eager vmalloc_sync_all walk (0: lazy faults). */
   readonly syncLatencyNs: number;
+  /** "NMI can never take traps" (Ingo, L1158-1161): every exception taken in NMI context is
+   * a WARN, counted and named per kind ({@link Cpu.warned}). */
+  readonly warnOnTrap?: boolean;
   /** Return from an exception taken while this strategy is installed (iret or popf/ret). */
   exceptionReturn(cpu: Cpu, slot: number): void;
   /** True when a nested NMI arriving now would be recognised (the strategy's guard). */
@@ -166,6 +198,8 @@ export interface CpuStats {
   earlyUnmasks: number;
   /** Crashes (state garbage). */
   crashes: number;
+  /** WARNs of a {@link Strategy.warnOnTrap} strategy, by exception kind ({@link Kind}). */
+  readonly warns: number[];
 }
 
 function newStats(): CpuStats {
@@ -181,6 +215,7 @@ function newStats(): CpuStats {
     faultsInNmi: 0,
     earlyUnmasks: 0,
     crashes: 0,
+    warns: [0, 0, 0, 0, 0, 0],
   };
 }
 
@@ -200,8 +235,19 @@ export class Cpu {
   readonly slots: Int32Array = new Int32Array(NSLOTS);
   /** Strategy per-cpu variables (meaning defined by the strategy). */
   readonly vars: Int32Array = new Int32Array(4);
-  /** Hardware NMI blocking (set by NMI delivery, cleared by any iret). */
+  /** Frame slot that holds each activation's own return frame (its IST top or kernel stack). */
+  readonly frameSlot: Int8Array = new Int8Array(MAX_DEPTH);
+  /** Which NMI IST stack the TSS points at: 0 {@link Slot.NmiIst}, 1 {@link Slot.NmiIst2}. */
+  nmiIstSel = 0;
+  /** Hardware NMI blocking (set by NMI delivery, cleared by any iret, even one that faults). */
   nmiBlocked = false;
+  /** A faulting iret unblocked NMIs; the latched NMI is taken at the fault handler's first
+   * instruction, once the step has moved the pc there ({@link Cpu.step}). */
+  iretFaulted = false;
+  /** Kinds ({@link Kind} bits) a {@link Strategy.warnOnTrap} strategy warned about. */
+  warned = 0;
+  /** First WARN message per kind, by {@link Kind} code ("" if none). */
+  readonly warnMessages: string[] = KIND_NAMES.map(() => "");
   /** One-bit NMI latch. */
   latch = false;
   /** Number of the latched NMI (traces only). */
@@ -272,6 +318,9 @@ export class Cpu {
     this.pc[0] = 0;
     this.slots.fill(0);
     this.vars.fill(0);
+    this.frameSlot.fill(0);
+    this.nmiIstSel = 0;
+    this.iretFaulted = false;
     this.nmiBlocked = false;
     this.latch = false;
     this.cr2 = 0;
@@ -307,6 +356,11 @@ export class Cpu {
     this.cr2In.set(o.cr2In);
     this.slots.set(o.slots);
     this.vars.set(o.vars);
+    this.frameSlot.set(o.frameSlot);
+    this.nmiIstSel = o.nmiIstSel;
+    this.iretFaulted = o.iretFaulted;
+    this.warned = o.warned;
+    for (let i = 0; i < this.warnMessages.length; i++) this.warnMessages[i] = o.warnMessages[i];
     this.nmiBlocked = o.nmiBlocked;
     this.latch = o.latch;
     this.latchNo = o.latchNo;
@@ -337,10 +391,13 @@ export class Cpu {
    */
   key(): string {
     const d = this.depth;
-    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}|${this.cr2}|` +
+    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${this.nmiIstSel}|` +
+      `${this.warned}|${this.cr2}|` +
       `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.ledgerKey()}|${this.violations}|` +
       `${this.vars.join(",")}|${this.slots.join(",")}|`;
-    for (let i = 0; i <= d; i++) k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]},`;
+    for (let i = 0; i <= d; i++) {
+      k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]}:${this.frameSlot[i]},`;
+    }
     return k;
   }
 
@@ -396,13 +453,62 @@ export class Cpu {
   }
 
   /**
+   * The machine state as readable lines: flags, the activation stack (what each level runs
+   * next and which slot holds its return frame), every non-empty frame slot with the frame
+   * it holds, and the strategy's per-cpu variables. Printed by nmi-check at a failing step.
+   * @returns lines of text
+   */
+  describe(): string[] {
+    const flags = [
+      `NMIs ${this.nmiBlocked ? "blocked" : "unblocked"}`,
+      `latch ${this.latch ? `full (NMI#${this.latchNo})` : "empty"}`,
+      `TF=${+this.tf}`,
+      `DF=${+this.df}`,
+      `cr2=${this.cr2}`,
+      `preempt_count${(this.preempt & NMI_MASK) ? " & NMI_MASK" : "=0"}`,
+    ];
+    if (this.nmiIstSel !== 0 || this.frameSlot.includes(Slot.NmiIst2)) {
+      flags.push(`tss.nmi_ist=stack${this.nmiIstSel + 1}`);
+    }
+    const out = [`flags: ${flags.join(", ")}`];
+    for (let d = this.depth; d >= 0; d--) {
+      const own = d > 0 ? `, frame in ${slotName(this.frameSlot[d])}` : "";
+      out.push(`  level ${d}: ${this.nameOf(d)} at '${this.stepName(d)}'${own}`);
+    }
+    for (let s = 0; s < NSLOTS; s++) {
+      const f = this.slots[s];
+      if (!(f & F_VALID)) continue;
+      const d = frameDepth(f);
+      const p = framePc(f);
+      const live = d < this.depth && this.pc[d] === p;
+      const to = d <= this.depth
+        ? `${this.nameOf(d)} at '${this.stepNameAt(d, p)}'`
+        : `dead level ${d}`;
+      const extra = (f & F_CS_BAD ? ", CS zeroed" : "") + (f & F_TF ? ", TF" : "") +
+        (f & F_DF ? ", DF" : "") + (live ? "" : " (stale)");
+      out.push(`  slot ${slotName(s)}: return to ${to}${extra}`);
+    }
+    out.push(`  vars: [${this.vars.join(", ")}]`);
+    return out;
+  }
+
+  /**
    * Readable name of the step activation `d` will execute next.
    * @param d activation index
    * @returns the step name
    */
   stepName(d: number): string {
+    return this.stepNameAt(d, this.pc[d]);
+  }
+
+  /**
+   * Readable name of step `pc` of activation `d`'s program.
+   * @param d activation index
+   * @param pc step index
+   * @returns the step name
+   */
+  stepNameAt(d: number, pc: number): string {
     const k = this.kind[d];
-    const pc = this.pc[d];
     if (k === Kind.Nmi) return this.strategy.nmi[pc]?.name ?? `pc ${pc}`;
     if (k === Kind.Task) return "task code";
     return pc === EXC_BODY ? "handler body" : "exception return";
@@ -461,7 +567,7 @@ export class Cpu {
    */
   excSlot(d: number): number {
     const k = this.kind[d];
-    if (k === Kind.Nmi) return Slot.NmiIst;
+    if (k === Kind.Nmi) return this.frameSlot[d];
     if (k === Kind.Int3 || k === Kind.Db) return Slot.DbIst;
     if (k === Kind.Mce) return Slot.MceIst;
     return Slot.Kstack + d;
@@ -486,10 +592,12 @@ export class Cpu {
   deliverNmi(no: number): void {
     this.nmiBlocked = true;
     const d = this.depth;
-    this.slots[Slot.NmiIst] = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
+    const slot = this.nmiIstSel ? Slot.NmiIst2 : Slot.NmiIst;
+    this.slots[slot] = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
     this.tf = false;
     this.df = false;
     const n = this.push(Kind.Nmi);
+    this.frameSlot[n] = slot;
     this.nmiNo[n] = no;
     this.cr2In[n] = this.cr2;
     this.stats.nmiDelivered++;
@@ -527,11 +635,22 @@ export class Cpu {
    */
   raise(kind: KindCode): void {
     const d = this.depth;
-    if (this.innermostNmi() >= 0 && kind !== Kind.Mce) this.stats.faultsInNmi++;
+    const inNmi = this.innermostNmi() >= 0;
+    if (inNmi && kind !== Kind.Mce) this.stats.faultsInNmi++;
+    if (inNmi && this.strategy.warnOnTrap) {
+      this.stats.warns[kind]++;
+      if (!(this.warned & (1 << kind))) {
+        this.warned |= 1 << kind;
+        this.warnMessages[kind] = `WARN: ${KIND_NAMES[kind]} taken in NMI context at '${
+          this.stepName(d)
+        }'`;
+      }
+    }
     const frame = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
     this.tf = false;
     const n = this.push(kind);
-    this.slots[this.excSlot(n)] = frame;
+    this.frameSlot[n] = this.excSlot(n);
+    this.slots[this.frameSlot[n]] = frame;
     if (kind === Kind.Pf) this.cr2 = ++this.faultSeq;
     this.checkFrames();
   }
@@ -551,6 +670,7 @@ export class Cpu {
     this.pc[n] = 0;
     this.nmiNo[n] = 0;
     this.cr2In[n] = 0;
+    this.frameSlot[n] = 0;
     return n;
   }
 
@@ -563,21 +683,27 @@ export class Cpu {
     if (this.runExitPending && d === this.runOwner) this.endRunPeriod();
     if (this.runOwner > d) this.runOwner--;
     const inherit = this.cr2In[d];
+    const slot = this.frameSlot[d];
     for (let i = d; i < this.depth; i++) {
       this.kind[i] = this.kind[i + 1];
       this.pc[i] = this.pc[i + 1];
       this.nmiNo[i] = this.nmiNo[i + 1];
       this.cr2In[i] = this.cr2In[i + 1];
+      this.frameSlot[i] = this.frameSlot[i + 1];
     }
+    this.frameSlot[d] = slot;
     this.depth--;
     this.cr2In[d] = inherit;
   }
 
   /**
    * iret through a frame slot: unblocks NMIs, resumes the frame's target, then takes a latched
-   * NMI. A frame with a zeroed CS faults instead.
+   * NMI. A frame with a zeroed CS faults (#GP) instead, and NMIs are unblocked all the same:
+   * "An execution of the IRET instruction unblocks NMIs even if the instruction causes a fault"
+   * (Intel SDM vol. 3, 6.7.1). That is why Linus' emulated NMI runs "without us actually
+   * having access to the whole NMI blocking that the CPU does for a real NMI" (L3349-3356).
    * @param slot frame slot
-   * @returns false if the iret faulted (#GP on a bad CS); the caller handles it
+   * @returns false if the iret faulted (#GP on a bad CS); the caller jumps to its #GP code
    */
   iret(slot: number): boolean {
     const f = this.slots[slot];
@@ -585,25 +711,37 @@ export class Cpu {
     if (this.runExitPending && top === this.runOwner && this.kind[top] === Kind.Nmi) {
       this.endRunPeriod(); // the run's final iret (even one that faults) ends its period
     }
-    if (f & F_CS_BAD) return false;
+    if (f & F_CS_BAD) {
+      this.iretFaulted = this.nmiBlocked;
+      this.nmiBlocked = false;
+      return false;
+    }
     const wasBlocked = this.nmiBlocked;
     this.nmiBlocked = false;
     this.resume(f);
     if (this.crashed) return true;
-    if (wasBlocked && this.innermostNmi() >= 0) {
-      this.stats.earlyUnmasks++;
-      if (!this.strategy.guardArmed(this)) {
-        this.violate(
-          "no-early-unmask",
-          `iret unmasked NMIs while ${this.nameOf(this.outermostNmi())} is live and unguarded`,
-        );
-      }
-    }
+    if (wasBlocked) this.unmasked("iret");
     if (this.latch) {
       this.latch = false;
       this.deliverNmi(this.latchNo);
     }
     return true;
+  }
+
+  /**
+   * NMIs were just unmasked by an iret: with an NMI still live, the strategy's guard must be
+   * armed (no-early-unmask).
+   * @param how "iret" or "faulting iret"
+   */
+  unmasked(how: string): void {
+    if (this.innermostNmi() < 0) return;
+    this.stats.earlyUnmasks++;
+    if (!this.strategy.guardArmed(this)) {
+      this.violate(
+        "no-early-unmask",
+        `${how} unmasked NMIs while ${this.nameOf(this.outermostNmi())} is live and unguarded`,
+      );
+    }
   }
 
   /**
@@ -734,6 +872,15 @@ export class Cpu {
         return;
       }
       s.exec(this);
+      if (this.iretFaulted) {
+        // the #GP handler starts with NMIs unblocked: a latched NMI interrupts it at once
+        this.iretFaulted = false;
+        this.unmasked("faulting iret");
+        if (this.latch && !this.crashed) {
+          this.latch = false;
+          this.deliverNmi(this.latchNo);
+        }
+      }
       if (
         this.runExitPending && this.depth === d && this.runOwner === d &&
         this.strategy.nmi[this.pc[d]]?.entersHandler

@@ -7,7 +7,7 @@
  * overflow, and per-strategy metrics.
  * @module
  */
-import { Cpu, EXC_BODY, Kind, type KindCode, type Strategy } from "./cpu.ts";
+import { Cpu, EXC_BODY, Kind, KIND_NAMES, type KindCode, type Strategy } from "./cpu.ts";
 import { setHandlerHook } from "./strategies/program.ts";
 import { PageTables } from "./memory.ts";
 import { Prng } from "./prng.ts";
@@ -29,10 +29,20 @@ export interface MachineOptions {
   readonly processes?: number;
   /** Chance per NMI-program step that another NMI (second counter, watchdog) arrives (default 0.03). */
   readonly pExtraNmi?: number;
-  /** Chance per faultable step of an int3 (kprobe, single-stepped) in the handler (default 0). */
+  /** Chance per exception-raising step of the NMI handler (the steps where the model checker
+   * raises #PF / int3 / #DB) of an int3 (kprobe, single-stepped; default 0). */
   readonly pInt3?: number;
-  /** Chance per faultable step of an MCE inside the handler (default 0). */
+  /** Chance per exception-raising step of the NMI handler of a data-breakpoint #DB (default 0). */
+  readonly pDb?: number;
+  /** Chance per step in NMI context of a machine check, at every step where the model checker
+   * lets one hit: C code (the NMI handler, exception bodies), or any step with
+   * {@link MachineOptions.mceAnywhere} (default 0). At most one MCE live at a time. */
   readonly pMce?: number;
+  /** Let MCE hit the NMI entry/exit assembly too (the checker's `--mce-anywhere`; default false). */
+  readonly mceAnywhere?: boolean;
+  /** Cost of one eager vmalloc_sync_all per live mm in ns: a **parameter**, the thread gives no
+   * figure (default: the strategy's `syncLatencyNs`, 500). */
+  readonly syncNsPerMm?: number;
   /** Chance the user-stack walk meets a non-present page (default 0.02). */
   readonly pUserPageMissing?: number;
   /** Chance an overflow lands in the switch_to window (cr3 switched, current not yet; default 0.01). */
@@ -75,6 +85,10 @@ export interface SimMetrics {
   cr2Corruptions: number;
   /** Exceptions (#PF, int3, #DB) taken in NMI context. */
   faultsInNmi: number;
+  /** WARNs of a "no traps in NMI" strategy, by exception name (#PF, int3, #DB, MCE). */
+  warnings: Record<string, number>;
+  /** Exceptions the machine raised, by `"<kind> at '<step>'"`: where they hit. */
+  injected: Record<string, number>;
   /** Page faults (vmalloc faults) taken in NMI context. */
   pageFaultsInNmi: number;
   /** vmalloc faults filled into the wrong mm (current->mm lookup in the switch window). */
@@ -137,7 +151,10 @@ export class Machine {
       processes: 6,
       pExtraNmi: 0.03,
       pInt3: 0,
+      pDb: 0,
       pMce: 0,
+      mceAnywhere: false,
+      syncNsPerMm: strategy.syncLatencyNs,
       pUserPageMissing: 0.02,
       pSwitchWindow: 0.01,
       reallocEveryNs: 2_000_000,
@@ -168,6 +185,8 @@ export class Machine {
       istCorruptions: 0,
       cr2Corruptions: 0,
       faultsInNmi: 0,
+      warnings: {},
+      injected: {},
       pageFaultsInNmi: 0,
       wrongMmFills: 0,
       syncLatencyNs: 0,
@@ -265,9 +284,16 @@ export class Machine {
    * @returns a copy of the metrics
    */
   metrics(): SimMetrics {
-    const m = { ...this.#m };
+    const m = {
+      ...this.#m,
+      warnings: {} as Record<string, number>,
+      injected: { ...this.#m.injected },
+    };
     for (const c of this.#cpus) {
       const s = c.cpu.stats;
+      s.warns.forEach((n, k) => {
+        if (n) m.warnings[KIND_NAMES[k]] = (m.warnings[KIND_NAMES[k]] ?? 0) + n;
+      });
       m.nmisLostBeyondLatch += s.nmisLostBeyondLatch;
       m.hwLatchDrops += s.hwLost;
       m.istCorruptions += s.istCorruptions;
@@ -318,7 +344,7 @@ export class Machine {
   #realloc(): void {
     const eager = this.strategy.syncLatencyNs > 0;
     this.#bufSlot = this.#pt.vmallocNewPgd(eager);
-    if (eager) this.#m.syncLatencyNs += this.strategy.syncLatencyNs * this.#pt.liveMms;
+    if (eager) this.#m.syncLatencyNs += this.#o.syncNsPerMm * this.#pt.liveMms;
   }
 
   #overflow(ctx: CpuCtx, c: number): void {
@@ -350,8 +376,11 @@ export class Machine {
       }
       const fault = this.#faultAt(ctx);
       if (fault === Kind.Pf) this.#m.pageFaultsInNmi++;
-      if (fault !== 0) cpu.raise(fault as KindCode);
-      else this.stepCpu(ctx.cpu, ctx.cr3Mm, ctx.thread.mm);
+      if (fault !== 0) {
+        const at = `${KIND_NAMES[fault]} at '${cpu.stepName(cpu.depth)}'`;
+        this.#m.injected[at] = (this.#m.injected[at] ?? 0) + 1;
+        cpu.raise(fault as KindCode);
+      } else this.stepCpu(ctx.cpu, ctx.cr3Mm, ctx.thread.mm);
       if (cpu.crashed) break;
     }
     if (cpu.crashed) {
@@ -368,21 +397,29 @@ export class Machine {
     ctx.pending.length = 0;
   }
 
-  /** Decide whether the next step of the top activation raises an exception. */
+  /**
+   * Decide whether the next step of the top activation raises an exception, at every point
+   * where the model checker may raise one (`check.ts`): #PF / int3 / #DB at the NMI handler's
+   * exception-raising steps, MCE at any step of C code in NMI context (or any step at all with
+   * `mceAnywhere`) while no MCE is live.
+   */
   #faultAt(ctx: CpuCtx): number {
     const cpu = ctx.cpu;
+    const o = this.#o;
     const d = cpu.depth;
+    if (
+      o.pMce > 0 && cpu.innermostNmi() >= 0 && (o.mceAnywhere || cpu.addrOf(d) === "c") &&
+      !cpu.kind.subarray(1, d + 1).includes(Kind.Mce) && this.#r.float() < o.pMce
+    ) return Kind.Mce;
     if (cpu.kind[d] !== Kind.Nmi) return 0;
     const pc = cpu.pc[d];
     if (!this.#faultable[pc]) return 0;
-    if (this.#touchesBuffer[pc]) {
-      if (this.strategy.vmallocBuffers && !this.#pt.present(ctx.cr3Mm, this.#bufSlot)) {
-        return Kind.Pf;
-      }
-      return 0;
-    }
-    if (this.#o.pInt3 > 0 && this.#r.float() < this.#o.pInt3) return Kind.Int3;
-    if (this.#o.pMce > 0 && this.#r.float() < this.#o.pMce) return Kind.Mce;
+    if (
+      this.#touchesBuffer[pc] && this.strategy.vmallocBuffers &&
+      !this.#pt.present(ctx.cr3Mm, this.#bufSlot)
+    ) return Kind.Pf;
+    if (o.pInt3 > 0 && this.#r.float() < o.pInt3) return Kind.Int3;
+    if (o.pDb > 0 && this.#r.float() < o.pDb) return Kind.Db;
     return 0;
   }
 

@@ -105,3 +105,35 @@ Deno.test("overflowTick: integer ticks that sum to the exact overflow time for a
     equal(t, Math.floor(1000 * 100_000 / cpus), `${cpus} CPUs`);
   }
 });
+
+Deno.test("--int3 / --db / --mce fire at every step where the model checker raises them", () => {
+  const m = new Machine(kmallocBuffers, {
+    seed: 4,
+    samples: 4000,
+    pInt3: 0.05,
+    pDb: 0.05,
+    pMce: 0.05,
+  }, new MemorySink()).run();
+  const at = Object.keys(m.injected);
+  for (const k of ["int3", "#DB"]) {
+    // both exception-raising handler steps, not only the one after the buffer touch
+    ok(at.includes(`${k} at 'handler: write per-cpu callchain buffer'`), at.join("\n"));
+    ok(at.includes(`${k} at 'handler: walk user stack / run patched code'`), at.join("\n"));
+  }
+  // MCE: every C step in NMI context, exception bodies included, never the entry assembly
+  for (
+    const step of ["handler: nmi_enter, start PMU handler", "handler: nmi_exit", "handler body"]
+  ) {
+    ok(at.some((a) => a === `MCE at '${step}'`), `${step}: ${at.join("\n")}`);
+  }
+  ok(!at.some((a) => a.includes("MCE at 'entry") || a.includes("MCE at 'iret")), at.join("\n"));
+  const anywhere = new Machine(
+    mainline,
+    { seed: 4, samples: 4000, pMce: 0.05, mceAnywhere: true },
+    new MemorySink(),
+  ).run();
+  ok(
+    Object.keys(anywhere.injected).some((a) => /^MCE at 'nmi: /.test(a)),
+    Object.keys(anywhere.injected).join("\n"),
+  );
+});

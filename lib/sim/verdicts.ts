@@ -13,11 +13,16 @@ import type { CheckResult, Profile, Violation } from "./check.ts";
  * @returns the table text
  */
 export function formatVerdictTable(results: readonly CheckResult[]): string {
-  const head = ["strategy", "profile", ...INVARIANTS, "states", "ms"];
+  const head = ["strategy", "profile", ...INVARIANTS, "WARN", "states", "ms"];
   const rows = results.map((r) => [
     r.strategy,
     r.profile,
     ...INVARIANTS.map((i) => r.verdicts[i]),
+    r.warnings === undefined
+      ? "-"
+      : r.warnings.length
+      ? r.warnings.map((w) => w.replace(/^WARN: (\S+).*$/, "$1")).join(",")
+      : "none",
     `${r.states}${r.complete ? "" : "+"}`,
     r.ms.toFixed(0),
   ]);
@@ -85,6 +90,39 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
       "keys on preempt_count & NMI_MASK, L299, hooked in paranoid_restore, L403-412)",
   },
   {
+    id: "v1-ist",
+    strategies: ["linus-v1"],
+    invariants: ["ist-frame-live"],
+    note: "Ingo's objection to v1: the nested NMI enters through the IST and has overwritten " +
+      "the frame nmi_frame points at before any of its code runs (L1147-1152); Linus' answer, " +
+      "copy the frame first (L1226-1229), is linus-v2-posted",
+  },
+  {
+    id: "no-cr2",
+    strategies: ["linus-v1", "linus-v2-posted", "avi-two-stacks"],
+    invariants: ["cr2-preserved"],
+    note: "the posting does not save cr2; a #PF inside the NMI clobbers the interrupted " +
+      "code's cr2 (Avi, L5537-5547; Linus: the NMI must save it, L7581-7583)",
+  },
+  {
+    id: "v2-mov-iret",
+    strategies: ["linus-v2-posted"],
+    invariants: ["ist-frame-live"],
+    note: "Mathieu's window (L2370-2396): after a fault's iret unmasked NMIs, an NMI between " +
+      "'movl $0,nmi_stack_ptr' and 'iret' is not seen as nested and copies its frame over the " +
+      "live copy; Linus: 'if the NMI happens at this particular %rip' (L2073-2080, L2579-2582)",
+  },
+  {
+    id: "gp-unblocked",
+    strategies: ["linus-v2-posted", "rip-at-iret"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    note: "the faulting iret unblocks NMIs (Intel SDM 6.7.1), so the emulated NMI's set-up runs " +
+      "unprotected: an NMI before the #GP handler's flag store is taken as a first NMI and " +
+      "overwrites the copy. Linus: the two values 'need to be set in an NMI-safe way without " +
+      "us actually having access to the whole NMI blocking' (L3349-3362); the #GP handler is " +
+      "not in the thread (L3344), linus-v2 sets both atomically and %rip-checks its entry",
+  },
+  {
     id: "v2-posted",
     strategies: ["rip-at-iret"],
     invariants: ["ist-frame-live", "cr2-preserved", "no-early-unmask"],
@@ -107,6 +145,22 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
       "is_unnested_nmi without the nesting test and overwrites the copy (seed-spec [note] §2.4)",
   },
   {
+    id: "avi-third",
+    strategies: ["avi-two-stacks"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    note: "Avi's two stacks (L7212-7233): a nested NMI runs on the other stack and clears the " +
+      "flag on exit; a third live level lands back on the first stack and overwrites its frame " +
+      "(seed-spec [note] §2.5: 'A third live level would land back on the first stack')",
+  },
+  {
+    id: "avi-reentrant",
+    strategies: ["avi-two-stacks"],
+    invariants: ["handler-not-nested"],
+    note: "by design: every non-special NMI runs the handler nested on the other stack, so the " +
+      "perf handler must be reentrant (Frederic: the per-context buffers assume 'none of these " +
+      "contexts can nest locally', L2650-2651)",
+  },
+  {
     id: "rsp-latch",
     strategies: ["rsp-range"],
     invariants: ["nmi-latch"],
@@ -124,7 +178,7 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
   },
   {
     id: "no-pf-only",
-    strategies: ["vmalloc-sync-all", "kmalloc"],
+    strategies: ["vmalloc-sync-all", "kmalloc", "nmi-no-traps"],
     invariants: ["ist-frame-live", "no-early-unmask"],
     profiles: WITH_OTHER_IST,
     cause: ["int3", "db", "mce"],
@@ -218,17 +272,32 @@ export function formatNotes(results: readonly CheckResult[]): string {
 }
 
 /**
- * Format every counter-example trace.
+ * Format every distinct counter-example once: a trace found under several profiles (the same
+ * schedule, the same failure) is printed once with all its profiles. Each trace ends with the
+ * machine state at the failing step (flags, which slot holds which frame).
  * @param results checker results
  * @returns the traces text
  */
 export function formatTraces(results: readonly CheckResult[]): string {
-  const out: string[] = [];
+  const distinct = new Map<string, { r: CheckResult; v: Violation; profiles: Profile[] }>();
   for (const r of results) {
     for (const v of r.violations) {
-      out.push(`--- ${r.strategy} [${r.profile}] ${v.invariant} (${v.choices.length} steps)`);
-      out.push(...v.trace.map((t) => `  ${t}`));
+      const key = `${r.strategy}\0${v.invariant}\0${v.trace.join("\n")}`;
+      const seen = distinct.get(key);
+      if (seen) seen.profiles.push(r.profile);
+      else distinct.set(key, { r, v, profiles: [r.profile] });
     }
+  }
+  const out: string[] = [];
+  for (const { r, v, profiles } of distinct.values()) {
+    out.push(
+      `--- ${r.strategy} [${profiles.join(", ")}] ${v.invariant} (${v.choices.length} steps)`,
+    );
+    out.push(...v.trace.map((t) => `  ${t}`));
+    out.push("  machine state after the failing step:", ...v.state.map((l) => `    ${l}`));
+  }
+  for (const r of results) {
+    for (const w of r.warnings ?? []) out.push(`--- ${r.strategy} [${r.profile}] ${w}`);
   }
   return out.join("\n");
 }

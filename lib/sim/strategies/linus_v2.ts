@@ -1,23 +1,36 @@
 /**
- * Linus' v2 (seed §2.3, L1985-2090, code L3210-3322): a per-cpu nesting flag, a copy of the
- * hardware frame below the IST top, a nested NMI that zeroes the copy's CS (so the outer
- * NMI's final iret faults and the #GP handler replays the NMI) and returns with popf/jmp, and
- * a %rip test for an NMI that hits the final iret.
+ * Linus' v2 (seed §2.3): a copy of the hardware frame below the IST top, a nested NMI that
+ * zeroes the copy's CS (so the outer NMI's final iret faults and the fault handler replays the
+ * NMI) and returns with popf/jmp. Three variants, from the first sketch to the repaired code:
  *
- * Two variants:
- * - `rip-at-iret`: the code as posted. IRET_RACE jumps to the handler past the point that sets
- *   the nesting flag (seed-spec [note] §2.3), and cr2 is not saved. It also keeps the copy
- *   whose CS an earlier nested NMI zeroed, so the racing NMI's handler run (the replay) is
- *   followed by a faulting final iret and a second #GP replay: two replays for one blocked
- *   period (nmi-latch; the per-period replay count in `cpu.ts` finds it).
- * - `linus-v2`: the repaired reading: IRET_RACE re-arms the flag, cr2 is saved (Linus,
- *   L7581-7583), the #GP replay sets flag and CS atomically (cmpxchg16b, L3349-3362), and the
- *   entry %rip test also covers the #GP fixup instruction. Without that last repair the checker
- *   finds NMI -> #PF -> NMI (nested, CS zeroed) -> #PF iret unmasks -> final iret faults with
- *   nesting already 0 -> NMI in the #GP fixup is taken as a first NMI and overwrites the copy:
- *   the "fake NMI running unblocked" gap Linus names at L3349-3362.
+ * - `linus-v2-posted` (L2050-2090, the first posting, one variable): "check if the NMI was
+ *   nested, by looking at whether the percpu nmi-stack-pointer is non-NULL", copy "the five
+ *   words that the NMI pushed" ("6* pushq 48(%rsp)"), `movq %rsp,nmi_stack_ptr`, and the exit
+ *   `movl $0,%__percpu_seg:nmi_stack_ptr; iret`. No %rip check: Linus names the window
+ *   himself ("There is a single-instruction window ... between the two final instructions",
+ *   L2073-2080) and Mathieu spells the failure out (L2370-2396): "if an NMI comes in after the
+ *   movl instruction, it will not detect that it is nested and will re-use the percpu
+ *   nmi_stack_ptr stack". This is also Linus' answer to Ingo's objection to v1 ("subtract a
+ *   small bit off %rsp, and copy the three words or so", L1226-1229): see `linus_v1.ts`.
+ * - `rip-at-iret` (L3210-3322, the code "with the %rip in place"): a nesting byte plus the
+ *   pointer, `cmpq $nmi_iret_address,0(%rsp)` at entry, IRET_RACE as posted. Two things are
+ *   not Linus' code and are labelled so in every step name: (1) IRET_RACE as posted jumps to
+ *   regular_nmi_code past the point that sets the nesting flag (seed-spec [note] §2.3), kept;
+ *   (2) the iret-fault (#GP) handler. Linus never wrote one: "I didn't fill in the iret fault
+ *   details, because I thought that would be trivial" (L3344-3347), then "We want to set up
+ *   that same nesting code for the faked NMI call, but now I made it be two separate
+ *   variables, and they need to be set in an NMI-safe way without us actually having access
+ *   to the whole NMI blocking" (L3349-3356). The project's #GP handler does the obvious thing
+ *   non-atomically, one store per step, with NMIs already unblocked by the faulting iret
+ *   (Intel SDM 6.7.1), so the checker explores an NMI between the stores. cr2 is not saved.
+ * - `linus-v2`: the repaired reading. IRET_RACE re-arms the flag and restores the copy's CS
+ *   (the racing NMI is the pending replay); cr2 is saved (Linus, L7581-7583); the #GP handler
+ *   sets CS and the flag in one atomic step ("make the two percpu values adjacent, and use
+ *   cmpxchg16b", L3358-3360); and the entry %rip test also covers the #GP handler's entry,
+ *   before that cmpxchg16b (like the sysenter fixup Linus cites, L2579-2582). Without the last
+ *   repair an NMI at the #GP entry is taken as a first NMI and overwrites the copy.
  *
- * vars: [0] nesting, [1] saved cr2.
+ * vars: [0] nesting (the pointer itself in `linus-v2-posted`), [1] saved cr2.
  * @module
  */
 import {
@@ -32,33 +45,80 @@ import {
 } from "../cpu.ts";
 import { buildProgram, handlerBody, iretReturn, labelPc, type StepDef } from "./program.ts";
 
-function defsFor(posted: boolean): StepDef[] {
-  const defs: StepDef[] = [
+/** Which reading of Linus' v2. */
+type Variant = "posted" | "rip" | "repaired";
+
+/** The project's #GP handler (Linus left it unwritten, L3344-3347). */
+const GP = "[#GP handler, not in the thread: L3344]";
+
+function defsFor(v: Variant): StepDef[] {
+  const repaired = v === "repaired";
+  const gp: StepDef[] = repaired
+    ? [
+      {
+        label: "gp",
+        name: "#GP on iret: cmpxchg16b {CS restored, nesting = 0xff} (atomic, L3358-3360)",
+        addr: "entry",
+        run(cpu) {
+          cpu.slots[Slot.Copy] &= ~F_CS_BAD;
+          cpu.vars[0] = 1;
+        },
+      },
+    ]
+    : [
+      {
+        label: "gp",
+        name: `${GP} restore CS from C[40]`,
+        addr: "entry",
+        run(cpu) {
+          cpu.slots[Slot.Copy] &= ~F_CS_BAD;
+        },
+      },
+      {
+        label: "gpflag",
+        name: v === "posted"
+          ? `${GP} nmi_stack_ptr = copy`
+          : `${GP} nesting = 0xff (a second store, L3349-3356)`,
+        addr: "entry",
+        run(cpu) {
+          cpu.vars[0] = 1;
+        },
+      },
+    ];
+  return [
     {
       label: "entry",
-      name: "entry: test nesting flag and %rip == nmi_iret",
+      name: v === "posted"
+        ? "nmi: nmi_stack_ptr != NULL? (no %rip check)"
+        : "nmi: nesting flag? %rip == nmi_iret_address?",
       addr: "entry",
       run(cpu) {
         if (cpu.vars[0] !== 0) return "nested";
+        if (v === "posted") return;
         const f = cpu.slots[Slot.NmiIst];
         const d = frameDepth(f);
         if (cpu.kind[d] !== Kind.Nmi) return;
         const p = framePc(f);
-        if (p === iretPc || (!posted && p === gpPc)) return "race";
+        if (p === iretPc[v] || (repaired && p === gpPc[v])) return "race";
       },
     },
     {
       label: "copy",
-      name: "copy hardware frame below IST top",
+      name: v === "posted"
+        ? "6* pushq 48(%rsp): copy the hardware frame"
+        : "subq $64,%rsp; 5* pushq 96(%rsp): copy the hardware frame" +
+          (repaired ? ", save cr2" : ""),
       addr: "entry",
       run(cpu) {
         cpu.slots[Slot.Copy] = cpu.slots[Slot.NmiIst];
-        if (!posted) cpu.vars[1] = cpu.cr2;
+        if (repaired) cpu.vars[1] = cpu.cr2;
       },
     },
     {
       label: "setnest",
-      name: "nmi_stack_ptr = rsp; nesting = 0xff",
+      name: v === "posted"
+        ? "movq %rsp,nmi_stack_ptr"
+        : "movq %rsp,nmi_stack_ptr; movb $0xff,nmi_stack_nesting",
       addr: "entry",
       run(cpu) {
         cpu.vars[0] = 1;
@@ -67,15 +127,15 @@ function defsFor(posted: boolean): StepDef[] {
     ...handlerBody(),
     {
       label: "rcr2",
-      name: posted ? "restore registers" : "restore cr2",
+      name: repaired ? "restore cr2" : "restore registers (cr2 not saved)",
       addr: "entry",
       run(cpu) {
-        if (!posted) cpu.cr2 = cpu.vars[1];
+        if (repaired) cpu.cr2 = cpu.vars[1];
       },
     },
     {
       label: "clear",
-      name: "nesting = 0",
+      name: v === "posted" ? "movl $0,nmi_stack_ptr" : "nmi_exit: movb $0,nmi_stack_nesting",
       addr: "entry",
       run(cpu) {
         cpu.vars[0] = 0;
@@ -83,30 +143,30 @@ function defsFor(posted: boolean): StepDef[] {
     },
     {
       label: "iret",
-      name: "nmi_iret: iret through the copy",
+      name: "nmi_iret_address: iret through the copy (faults if CS was zeroed)",
       addr: "entry",
       run(cpu) {
         return cpu.iret(Slot.Copy) ? null : "gp";
       },
     },
-    {
+    ...(v === "posted" ? [] : [{
       label: "race",
-      name: posted
-        ? "IRET_RACE: rsp = nmi_stack_ptr, goto REGULAR (flag left clear)"
-        : "IRET_RACE: rsp = nmi_stack_ptr, nesting = 0xff",
+      name: repaired
+        ? "nmi_might_be_nested: rsp = nmi_stack_ptr, nesting = 0xff, CS restored"
+        : "nmi_might_be_nested: rsp = nmi_stack_ptr; jmp regular_nmi_code (flag left clear)",
       addr: "entry",
-      run(cpu) {
+      run(cpu: Cpu) {
         cpu.splice(cpu.depth - 1);
-        if (!posted) {
+        if (repaired) {
           cpu.vars[0] = 1;
           cpu.slots[Slot.Copy] &= ~F_CS_BAD; // this NMI is the pending replay
         }
         return "h.start";
       },
-    },
+    } as StepDef]),
     {
       label: "nested",
-      name: "NESTED: save CS, zero the copy's CS",
+      name: "nmi_nested_corrupt_and_return: save CS in C[40], zero the copy's CS",
       addr: "entry",
       run(cpu) {
         cpu.slots[Slot.Copy] |= F_CS_BAD;
@@ -114,25 +174,19 @@ function defsFor(posted: boolean): StepDef[] {
     },
     {
       label: "nestret",
-      name: "NESTED: popf; jmp back (NMIs stay blocked)",
+      name: "popfq; jmp *(%rsp) (NMIs stay blocked)",
       addr: "entry",
       run(cpu) {
         cpu.popfRet(Slot.NmiIst);
         return null;
       },
     },
-    {
-      label: "gp",
-      name: "#GP on iret: restore CS, nesting = 0xff (atomic)",
-      addr: "entry",
-      run(cpu) {
-        cpu.slots[Slot.Copy] &= ~F_CS_BAD;
-        cpu.vars[0] = 1;
-      },
-    },
+    ...gp,
     {
       label: "gpiret",
-      name: "#GP handler: iret into REGULAR (emulated NMI)",
+      name: repaired
+        ? "#GP handler: iret into regular_nmi_code (emulated NMI)"
+        : `${GP} iret into regular_nmi_code (emulated NMI)`,
       addr: "entry",
       run(cpu) {
         const s = Slot.Kstack + cpu.depth;
@@ -143,38 +197,60 @@ function defsFor(posted: boolean): StepDef[] {
       },
     },
   ];
-  return defs;
 }
 
-const probe = defsFor(false);
-const iretPc = labelPc(probe, "iret");
-const hStartPc = labelPc(probe, "h.start");
-const gpPc = labelPc(probe, "gp");
+const VARIANTS: readonly Variant[] = ["posted", "rip", "repaired"];
+const iretPc = {} as Record<Variant, number>;
+const gpPc = {} as Record<Variant, number>;
+for (const v of VARIANTS) {
+  const d = defsFor(v);
+  iretPc[v] = labelPc(d, "iret");
+  gpPc[v] = labelPc(d, "gp");
+}
+const hStartPc = labelPc(defsFor("posted"), "h.start");
+if (VARIANTS.some((v) => labelPc(defsFor(v), "h.start") !== hStartPc)) {
+  throw new Error("linus_v2: handler start differs between variants");
+}
 
-function guard(cpu: Cpu): boolean {
-  if (cpu.vars[0] !== 0) return true;
-  const n = cpu.innermostNmi();
-  return n >= 0 && n === cpu.depth && cpu.pc[n] === iretPc;
+function guardFor(v: Variant): (cpu: Cpu) => boolean {
+  return (cpu) => {
+    if (cpu.vars[0] !== 0) return true;
+    if (v === "posted") return false;
+    const n = cpu.innermostNmi();
+    if (n < 0 || n !== cpu.depth) return false;
+    return cpu.pc[n] === iretPc[v] || (v === "repaired" && cpu.pc[n] === gpPc[v]);
+  };
 }
 
 /** Linus v2 with the posted races repaired. */
 export const linusV2: Strategy = {
   name: "linus-v2",
-  description: "Linus v2: nesting flag + stack copy + faulting-iret replay, repaired (§2.3)",
-  nmi: buildProgram(defsFor(false)),
+  description: "Linus v2 repaired: flag + copy + faulting-iret replay, atomic #GP set-up (§2.3)",
+  nmi: buildProgram(defsFor("repaired")),
   vmallocBuffers: true,
   syncLatencyNs: 0,
   exceptionReturn: iretReturn,
-  guardArmed: guard,
+  guardArmed: guardFor("repaired"),
 };
 
-/** Linus v2 exactly as posted: the %rip test at the final iret and IRET_RACE skipping the flag. */
-export const ripAtIret: Strategy = {
-  name: "rip-at-iret",
-  description: "Linus v2 as posted: %rip test at the final iret, IRET_RACE skips the flag (§2.3)",
-  nmi: buildProgram(defsFor(true)),
+/** Linus v2 as first posted (L2050-2090): one pointer, frame copy, no %rip check. */
+export const linusV2Posted: Strategy = {
+  name: "linus-v2-posted",
+  description: "Linus v2 first posting: nmi_stack_ptr + copy, no %rip check (L2050-2090)",
+  nmi: buildProgram(defsFor("posted")),
   vmallocBuffers: true,
   syncLatencyNs: 0,
   exceptionReturn: iretReturn,
-  guardArmed: guard,
+  guardArmed: guardFor("posted"),
+};
+
+/** Linus v2 code with the %rip check (L3210-3322); #GP handler the project's, non-atomic. */
+export const ripAtIret: Strategy = {
+  name: "rip-at-iret",
+  description: "Linus v2 code with the %rip check (L3210-3322); #GP handler ours, non-atomic",
+  nmi: buildProgram(defsFor("rip")),
+  vmallocBuffers: true,
+  syncLatencyNs: 0,
+  exceptionReturn: iretReturn,
+  guardArmed: guardFor("rip"),
 };

@@ -33,7 +33,12 @@ export const naiveIret: Strategy = {
 
 /**
  * Same NMI path with callchain buffers kept in sync eagerly by `vmalloc_sync_all` (seed §2.7):
- * no #PF in NMI, at a latency cost per vmalloc.
+ * no #PF in NMI, at a latency cost per vmalloc. The cost is a **parameter**, not a figure from
+ * the thread: nobody measured a walk ("Bad latency is bad latency", Linus L2947-2961; "tens of
+ * thousands" of page tables, L2720-2753). The default, 500 ns per live mm, is one PGD entry
+ * copied per mm under `pgd_lock` plus the list walk; the simulator's `syncNsPerMm` option
+ * (record `--sync-ns`) overrides it. On x86-64 the walk does nothing at all (the kernel half
+ * shares its lower-level tables; Linus L3830-3843): the model is the x86-32 case.
  */
 export const vmallocSyncAll: Strategy = {
   ...naiveIret,
@@ -50,4 +55,21 @@ export const kmallocBuffers: Strategy = {
   description: "per-cpu pointers to kmalloc'd buffers: never a vmalloc fault (§2.8)",
   vmallocBuffers: false,
   syncLatencyNs: 0,
+};
+
+/**
+ * "NMI can never take traps" (Ingo, L1158-1161; Linus: "It's possible to do that, but quite
+ * frankly, it's a pain", L11573-11582): the naive NMI path with kmalloc'd callchain buffers (no
+ * vmalloc fault) and Ingo's `WARN_ONCE()`: every exception taken in NMI context is a WARN,
+ * counted and named per kind. The rule is an assertion, not a mechanism: when a kprobe, a data
+ * breakpoint or an MCE does hit the NMI, the iret still unmasks NMIs (Avi: kgdb-style bans
+ * cannot cover NMI callees or data breakpoints, L7133-7134).
+ */
+export const nmiNoTraps: Strategy = {
+  ...naiveIret,
+  name: "nmi-no-traps",
+  description: "Ingo: NMIs never trap (kmalloc buffers) + WARN on each trap in NMI (L1158-1161)",
+  vmallocBuffers: false,
+  syncLatencyNs: 0,
+  warnOnTrap: true,
 };

@@ -54,6 +54,12 @@ function number(min: number, max: number, integer = false) {
  * @param args The command-line arguments (without the command name).
  */
 export async function main(args: string[]): Promise<void> {
+  // `--live` (before any `--`) records for real: cli/record_live.ts parses its own options.
+  const dashes = args.indexOf("--");
+  if ((dashes < 0 ? args : args.slice(0, dashes)).includes("--live")) {
+    const { recordLive } = await import("./record_live.ts");
+    return await recordLive(args);
+  }
   const program = new Command(COMMAND)
     .description(
       'Simulate perf sampling callchains through an NMI strategy (seed thread "x86: NMI-safe ' +
@@ -129,6 +135,7 @@ export async function main(args: string[]): Promise<void> {
     .option("--no-verify", "skip reading the capture back against the ground truth")
     .option("--truth <file>", "also write the ground truth of every PMU overflow (NDJSON)")
     .option("-q, --quiet", "no progress, no summary")
+    .option("--live", "record real callchains through the kernel's perf rings (--live --help)")
     .addHelpText(
       "after",
       "\nExit status: 0 ok, 1 read-back check failed or bad output path, 2 usage error.",

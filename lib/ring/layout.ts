@@ -198,6 +198,9 @@ export function storeCounter(
 
 /**
  * Load a u64 counter stored with {@linkcode storeCounterHalves} (reader side).
+ * The high half is read before and after the low half and the load retried
+ * when it changed, so a producer that stores the u64 in one 64-bit write
+ * without the seqcount (the kernel's `data_head`) is never read torn either.
  *
  * @param words The control page as Int32 words.
  * @param seqOffset Byte offset of the seqcount.
@@ -210,8 +213,9 @@ export function loadCounter(words: Int32Array, seqOffset: number, valueOffset: n
   for (;;) {
     const s1 = Atomics.load(words, s);
     if (s1 & 1) continue;
-    const lo = Atomics.load(words, v) >>> 0;
     const hi = Atomics.load(words, v + 1) >>> 0;
+    const lo = Atomics.load(words, v) >>> 0;
+    if (Atomics.load(words, v + 1) >>> 0 !== hi) continue;
     if (Atomics.load(words, s) === s1) return hi * TWO_32 + lo;
   }
 }

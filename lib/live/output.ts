@@ -1,0 +1,226 @@
+/**
+ * Where a live recording's records go: a callring capture (one stream per
+ * ring, chunk headers as the file's sync points with CRCs, plus one stream for
+ * the synthesized side-band) or a perf.data file that `perf report` reads,
+ * written the way `perf record` writes one: the synthesized side-band first,
+ * then each drain pass over the rings followed by `PERF_RECORD_FINISHED_ROUND`
+ * (`record__mmap_read_all()`), and the BUILD_ID feature from the MMAP2 build
+ * ids seen.
+ *
+ * @module
+ */
+
+import {
+  decodeRecord,
+  encodeRecord,
+  type PerfEventAttr,
+  type PerfRecord,
+  RecordType,
+  sampleFormatOf,
+} from "../abi/mod.ts";
+import { CHUNK_FLAG_GAP } from "../capture/format.ts";
+import { CaptureWriter, fileSink } from "../capture/writer.ts";
+import { PerfDataWriter } from "../perfdata/writer.ts";
+import { LIVE_CLOCKID } from "./events.ts";
+
+/** A destination of a live recording. */
+export interface LiveOutput {
+  /** Write synthesized side-band records (before any ring data). */
+  sideband(records: PerfRecord[]): Promise<void>;
+  /**
+   * Write whole records drained from one ring.
+   *
+   * @param stream Ring index.
+   * @param bytes Whole records, back to back.
+   * @param position Stream position of `bytes[0]`.
+   * @param gap The stream is discontinuous before these bytes (an overwrite snapshot).
+   */
+  records(stream: number, bytes: Uint8Array, position: number, gap: boolean): Promise<void>;
+  /** End one drain pass over every ring. */
+  endRound(): Promise<void>;
+  /** Finish the file. */
+  close(): Promise<void>;
+  /** Bytes written so far (headers included where known). */
+  readonly bytes: number;
+}
+
+/** What an output needs to know about the recording. */
+export interface LiveOutputInfo {
+  /** The attr every event shares. */
+  attr: PerfEventAttr;
+  /** The event's name. */
+  eventName: string;
+  /** Kernel event ids, one per opened fd. */
+  ids: number[];
+  /** Number of rings. */
+  rings: number;
+  /** Command line to store (perf.data CMDLINE). */
+  cmdline: string[];
+}
+
+/** Capture output: ring `i` is stream `i`, the synthesized side-band is stream `rings`. */
+export class CaptureOutput implements LiveOutput {
+  readonly #w: CaptureWriter;
+  readonly #sidebandStream: number;
+  #sidebandPos = 0;
+
+  private constructor(w: CaptureWriter, rings: number) {
+    this.#w = w;
+    this.#sidebandStream = rings;
+  }
+
+  /**
+   * Create the capture file.
+   *
+   * @param path Output path.
+   * @param info The recording.
+   * @returns The output.
+   */
+  static async create(path: string, info: LiveOutputInfo): Promise<CaptureOutput> {
+    const w = await CaptureWriter.create(await fileSink(path), {
+      events: [{ attr: info.attr, ids: info.ids }],
+      cpus: info.rings + 1,
+      clockid: LIVE_CLOCKID,
+      startTime: Date.now() * 1e6,
+      syncDistance: 0,
+      maxChunk: 1 << 16,
+    });
+    return new CaptureOutput(w, info.rings);
+  }
+
+  /** @inheritdoc */
+  get bytes(): number {
+    return this.#w.stats.bytes;
+  }
+
+  /** @inheritdoc */
+  async sideband(records: PerfRecord[]): Promise<void> {
+    if (!records.length) return;
+    const sampleType = this.#w.header.events[0]!.attr.sampleType;
+    const parts = records.map((r) => encodeRecord(r, sampleType));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    await this.#w.addRecords(this.#sidebandStream, all, this.#sidebandPos);
+    this.#sidebandPos += all.length;
+    this.#w.endRound();
+  }
+
+  /** @inheritdoc */
+  async records(stream: number, bytes: Uint8Array, position: number, gap: boolean): Promise<void> {
+    await this.#w.addRecords(stream, bytes, position, gap ? CHUNK_FLAG_GAP : 0);
+  }
+
+  /** @inheritdoc */
+  endRound(): Promise<void> {
+    this.#w.endRound();
+    return Promise.resolve();
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.#w.close();
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** perf.data output (file mode). */
+export class PerfOutput implements LiveOutput {
+  readonly #w: PerfDataWriter;
+  readonly #buildIds: { pid: number; filename: string; buildId: string; misc?: number }[];
+  readonly #seen = new Set<string>();
+  readonly #attr: PerfEventAttr;
+  #sinceRound = 0;
+
+  private constructor(
+    w: PerfDataWriter,
+    buildIds: { pid: number; filename: string; buildId: string }[],
+    attr: PerfEventAttr,
+  ) {
+    this.#w = w;
+    this.#buildIds = buildIds;
+    this.#attr = attr;
+  }
+
+  /**
+   * Create the perf.data file.
+   *
+   * @param path Output path.
+   * @param info The recording.
+   * @returns The output.
+   */
+  static async create(path: string, info: LiveOutputInfo): Promise<PerfOutput> {
+    // The writer reads `buildIds` when it closes: entries are added as MMAP2 records pass.
+    const buildIds: { pid: number; filename: string; buildId: string }[] = [];
+    const w = await PerfDataWriter.create(path, {
+      events: [{ attr: info.attr, ids: info.ids, name: info.eventName }],
+      cmdline: info.cmdline,
+      buildIds,
+      autoFinishedRound: false,
+    });
+    return new PerfOutput(w, buildIds, info.attr);
+  }
+
+  /** @inheritdoc */
+  get bytes(): number {
+    return this.#w.dataBytes;
+  }
+
+  #noteBuildId(rec: PerfRecord): void {
+    if (rec.type !== RecordType.MMAP2 || !("buildId" in rec) || !rec.buildId) return;
+    const key = rec.filename;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    const kernel = (rec.misc & 7) === 1;
+    this.#buildIds.push({
+      pid: kernel ? -1 : rec.pid,
+      filename: rec.filename,
+      buildId: hex(rec.buildId),
+      misc: kernel ? 1 : 2,
+    });
+  }
+
+  /** @inheritdoc */
+  async sideband(records: PerfRecord[]): Promise<void> {
+    for (const r of records) {
+      this.#noteBuildId(r);
+      await this.#w.writeRecord(r);
+    }
+    await this.#w.finishRound();
+  }
+
+  /** @inheritdoc */
+  async records(_stream: number, bytes: Uint8Array, _position: number): Promise<void> {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const format = sampleFormatOf(this.#attr);
+    let p = 0;
+    while (p + 8 <= bytes.length) {
+      const size = v.getUint16(p + 6, true);
+      if (v.getUint32(p, true) === RecordType.MMAP2) {
+        this.#noteBuildId(decodeRecord(v, p, format, true));
+      }
+      await this.#w.write(bytes.subarray(p, p + size));
+      p += size;
+    }
+    this.#sinceRound += bytes.length;
+  }
+
+  /** @inheritdoc */
+  async endRound(): Promise<void> {
+    if (this.#sinceRound === 0) return;
+    this.#sinceRound = 0;
+    await this.#w.finishRound();
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.endRound();
+    await this.#w.close();
+  }
+}

@@ -1,0 +1,713 @@
+/**
+ * `record --live`: open one perf event per CPU (per CPU and thread for
+ * `-p` / `-t`, redirected with `PERF_EVENT_IOC_SET_OUTPUT` into one ring per
+ * CPU, as `perf record` does), map each ring, synthesize the side-band of
+ * what already runs, enable, and drain every ring on a timer through the
+ * project's {@linkcode RingReader} into a {@linkcode LiveOutput} until the
+ * workload exits, the duration ends or {@linkcode LiveRecorder.stop} is
+ * called (Ctrl-C). Models `__cmd_record()` (tools/perf/builtin-record.c):
+ * `evlist__prepare_workload()` (spawn, hold before exec, `enable_on_exec`),
+ * `record__synthesize()`, `record__mmap_read_all()` + FINISHED_ROUND per pass.
+ *
+ * Flight-recorder mode (`--overwrite`) maps the rings read-only with
+ * `write_backward`; {@linkcode LiveRecorder.snapshot} (SIGUSR2, and at the end)
+ * pauses each ring (`PERF_EVENT_IOC_PAUSE_OUTPUT`), copies it with
+ * {@linkcode snapshotOverwrite}, and keeps only the records written since the
+ * previous snapshot, as perf's `overwrite_rb_find_range()` does. Bytes the
+ * kernel overwrote before a snapshot could copy them are counted.
+ *
+ * Loss is accounted per ring: the kernel's `PERF_RECORD_LOST` (records it
+ * could not write: ring full) and `PERF_RECORD_LOST_SAMPLES`, `THROTTLE` /
+ * `UNTHROTTLE`, and the recorder's own drops (ring bytes that did not parse
+ * as records, counted in bytes).
+ *
+ * Kernel records never exceed the 64 KiB record limit (the kernel bounds a
+ * sample by `perf_event_max_stack`), so live rings never need continuation
+ * fragments; the kernel writes no callring sync records either: the capture's
+ * chunk headers are its sync points.
+ *
+ * @module
+ */
+
+import { encodeAttr, type PerfEventAttr, type PerfRecord, RecordType } from "../abi/mod.ts";
+import { snapshotOverwrite } from "../ring/reader.ts";
+import { liveAttr, type LiveEvent } from "./events.ts";
+import type { LiveOutput, LiveOutputInfo } from "./output.ts";
+import { KernelRing } from "./ring.ts";
+import {
+  type BuildIdReader,
+  kernelMapRecord,
+  onlineCpus,
+  synthesizeProcesses,
+  type SynthesizeStats,
+  threadsOf,
+} from "./synthesize.ts";
+import {
+  closeFd,
+  Errno,
+  eventId,
+  ioctl,
+  mkfifo,
+  perfEventOpen,
+  PerfIoc,
+  strerror,
+  SysError,
+} from "./sys.ts";
+
+/** What to record. */
+export type LiveTarget =
+  | { kind: "command"; argv: string[] }
+  | { kind: "pid"; pid: number }
+  | { kind: "tid"; tid: number }
+  | { kind: "system" };
+
+/** Options of a live recording. */
+export interface LiveRecordOptions {
+  /** The target (`-- CMD`, `-p`, `-t`, `-a` / `-C`). */
+  target: LiveTarget;
+  /** CPUs to record on (`-C`); default every online CPU. */
+  cpus?: number[];
+  /** The event (`-e`). */
+  event: LiveEvent;
+  /** Samples per second (`-F`, default 4000). */
+  frequency?: number;
+  /** Sample period (`-c`). */
+  period?: number;
+  /** Frame-pointer callchains (`-g`). */
+  callchain?: boolean;
+  /** Flight-recorder rings. */
+  overwrite?: boolean;
+  /** Data pages per ring (a power of two; default 128 = 512 KiB, perf's default). */
+  mmapPages?: number;
+  /** Stop after this many ms. */
+  durationMs?: number;
+  /** Drain interval in ms (default 10). */
+  pollMs?: number;
+  /** Build ids of mapped files for the synthesized MMAP2 records. */
+  buildIdOf?: BuildIdReader;
+  /** Command line to store in a perf.data. */
+  cmdline?: string[];
+}
+
+/** Accounting of one ring. */
+export interface LiveRingStats {
+  /** Ring index (capture stream). */
+  ring: number;
+  /** CPU of the ring. */
+  cpu: number;
+  /** PERF_RECORD_SAMPLE records read. */
+  samples: number;
+  /** Records read (all types). */
+  records: number;
+  /** Ring bytes read. */
+  bytes: number;
+  /** Bytes of samples read (for bytes per sample). */
+  sampleBytes: number;
+  /** PERF_RECORD_LOST records. */
+  lostRecords: number;
+  /** Sum of their `lost` counts (records the kernel dropped: ring full). */
+  lost: number;
+  /** PERF_RECORD_LOST_SAMPLES records. */
+  lostSamplesRecords: number;
+  /** Sum of their counts. */
+  lostSamples: number;
+  /** PERF_RECORD_THROTTLE records. */
+  throttle: number;
+  /** PERF_RECORD_UNTHROTTLE records. */
+  unthrottle: number;
+  /** Ring bytes the recorder dropped (did not parse as records). */
+  droppedBytes: number;
+  /** Overwrite mode: bytes the kernel overwrote before a snapshot copied them. */
+  overwrittenBytes: number;
+  /** Overwrite mode: snapshots taken. */
+  snapshots: number;
+}
+
+/** The result of a live recording. */
+export interface LiveRecordResult {
+  /** Per ring accounting. */
+  rings: LiveRingStats[];
+  /** Event fds opened. */
+  events: number;
+  /** Wall time from enable to stop, ms. */
+  elapsedMs: number;
+  /** Bytes of the output. */
+  outputBytes: number;
+  /** What the synthesize step read. */
+  synthesized: SynthesizeStats & { records: number };
+  /** Exit status of a spawned workload (undefined for other targets or when killed by us). */
+  workloadStatus?: Deno.CommandStatus;
+  /** Why the recording stopped. */
+  stopReason: "workload exited" | "duration" | "stopped" | "target exited";
+  /** The attr used. */
+  attr: PerfEventAttr;
+  /** The event's name. */
+  eventName: string;
+}
+
+/** perf_event_open failed; the message is perf's, on one line, with its hint. */
+export class LiveOpenError extends Error {
+  /** The errno value. */
+  readonly errno: number;
+
+  /**
+   * Create the error.
+   *
+   * @param message The one-line message.
+   * @param errnoValue The errno value.
+   */
+  constructor(message: string, errnoValue: number) {
+    super(message);
+    this.name = "LiveOpenError";
+    this.errno = errnoValue;
+  }
+}
+
+function paranoid(): string {
+  try {
+    return Deno.readTextFileSync("/proc/sys/kernel/perf_event_paranoid").trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * perf's `evsel__open_strerror()` for the errors a recording meets, on one line.
+ *
+ * @param e The errno.
+ * @param event The event name.
+ * @param target What was opened (`pid 12`, `CPU 3`).
+ * @returns The message.
+ */
+export function openErrorMessage(e: number, event: string, target: string): string {
+  switch (e) {
+    case Errno.EPERM:
+    case Errno.EACCES:
+      return `Access to performance monitoring and observability operations is limited ` +
+        `(perf_event_open for ${event} on ${target}: ${strerror(e)}): ` +
+        `perf_event_paranoid setting is ${paranoid()}; consider adjusting ` +
+        `/proc/sys/kernel/perf_event_paranoid (-1: no restriction, 0: allow kernel and CPU ` +
+        `profiling, 1: allow kernel profiling, 2: user-space measurements only) or running ` +
+        `with CAP_PERFMON (see https://www.kernel.org/doc/html/latest/admin-guide/perf-security.html)`;
+    case Errno.ESRCH:
+      return `The sys_perf_event_open() syscall returned with 3 (No such process) for event ` +
+        `(${event}): ${target} does not exist`;
+    case Errno.ENOENT:
+    case Errno.ENODEV:
+    case Errno.EOPNOTSUPP:
+      return `The ${event} event is not supported (sys_perf_event_open() returned ${e} ` +
+        `(${strerror(e)}) on ${target})`;
+    case Errno.EMFILE:
+      return `Too many events are opened (${target}): try again after reducing the number of ` +
+        `events or raising the open file limit (ulimit -n)`;
+    default:
+      return `The sys_perf_event_open() syscall returned with ${e} (${strerror(e)}) for ` +
+        `event (${event}) on ${target}; /bin/dmesg | grep -i perf may provide additional information`;
+  }
+}
+
+function newStats(ring: number, cpu: number): LiveRingStats {
+  return {
+    ring,
+    cpu,
+    samples: 0,
+    records: 0,
+    bytes: 0,
+    sampleBytes: 0,
+    lostRecords: 0,
+    lost: 0,
+    lostSamplesRecords: 0,
+    lostSamples: 0,
+    throttle: 0,
+    unthrottle: 0,
+    droppedBytes: 0,
+    overwrittenBytes: 0,
+    snapshots: 0,
+  };
+}
+
+/**
+ * Count the records of drained bytes; returns how many bytes tile into whole
+ * records (the rest cannot be parsed and is the recorder's own drop).
+ */
+function account(s: LiveRingStats, bytes: Uint8Array): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 0;
+  while (p + 8 <= bytes.length) {
+    const size = v.getUint16(p + 6, true);
+    if (size < 8 || (size & 7) !== 0 || p + size > bytes.length) break;
+    const type = v.getUint32(p, true);
+    s.records++;
+    switch (type) {
+      case RecordType.SAMPLE:
+        s.samples++;
+        s.sampleBytes += size;
+        break;
+      case RecordType.LOST:
+        s.lostRecords++;
+        s.lost += v.getUint32(p + 16, true) + v.getUint32(p + 20, true) * 0x1_0000_0000;
+        break;
+      case RecordType.LOST_SAMPLES:
+        s.lostSamplesRecords++;
+        s.lostSamples += v.getUint32(p + 8, true) + v.getUint32(p + 12, true) * 0x1_0000_0000;
+        break;
+      case RecordType.THROTTLE:
+        s.throttle++;
+        break;
+      case RecordType.UNTHROTTLE:
+        s.unthrottle++;
+        break;
+    }
+    p += size;
+  }
+  s.bytes += p;
+  s.droppedBytes += bytes.length - p;
+  return p;
+}
+
+interface Ring {
+  kernel: KernelRing;
+  cpu: number;
+  stats: LiveRingStats;
+  staging: Uint8Array;
+  /** Overwrite mode: bytes written backwards at the previous snapshot. */
+  prevHead: number;
+}
+
+const HOLD_SCRIPT = 'read _ < "$0"; exec "$@"';
+
+/** A live recording: {@linkcode LiveRecorder.open}, then {@linkcode LiveRecorder.run}. */
+export class LiveRecorder {
+  /** The attr every event was opened with. */
+  readonly attr: PerfEventAttr;
+  readonly #o: LiveRecordOptions;
+  readonly #fds: number[];
+  readonly #ids: number[];
+  readonly #rings: Ring[];
+  readonly #child: Deno.ChildProcess | undefined;
+  readonly #fifo: string | undefined;
+  #stopRequested = false;
+  #snapshotRequested = false;
+  #wake: (() => void) | undefined;
+
+  private constructor(
+    o: LiveRecordOptions,
+    attr: PerfEventAttr,
+    fds: number[],
+    ids: number[],
+    rings: Ring[],
+    child: Deno.ChildProcess | undefined,
+    fifo: string | undefined,
+  ) {
+    this.#o = o;
+    this.attr = attr;
+    this.#fds = fds;
+    this.#ids = ids;
+    this.#rings = rings;
+    this.#child = child;
+    this.#fifo = fifo;
+  }
+
+  /**
+   * Spawn the workload (held before its exec), open and map the events.
+   *
+   * @param o The options.
+   * @returns The recorder, events disabled.
+   * @throws {LiveOpenError} When an event cannot be opened (permission, no such task or event).
+   */
+  static async open(o: LiveRecordOptions): Promise<LiveRecorder> {
+    const cpus = o.cpus ?? onlineCpus();
+    const pages = o.mmapPages ?? 128;
+    if (pages < 1 || (pages & (pages - 1)) !== 0) {
+      throw new RangeError(`Cannot record: mmap pages must be a power of two: current ${pages}`);
+    }
+    let tids: number[];
+    let child: Deno.ChildProcess | undefined;
+    let fifo: string | undefined;
+    const t = o.target;
+    if (t.kind === "command") {
+      const dir = await Deno.makeTempDir({ prefix: "callring-live-" });
+      fifo = `${dir}/go`;
+      mkfifo(fifo);
+      child = new Deno.Command("/bin/sh", {
+        args: ["-c", HOLD_SCRIPT, fifo, ...t.argv],
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+      tids = [child.pid];
+    } else if (t.kind === "pid") {
+      const list = threadsOf(t.pid);
+      if (!list?.length) {
+        throw new LiveOpenError(
+          `Couldn't create thread/CPU maps: No such process (pid ${t.pid})`,
+          Errno.ESRCH,
+        );
+      }
+      tids = list;
+    } else if (t.kind === "tid") {
+      tids = [t.tid];
+    } else tids = [-1];
+
+    const make = (buildId: boolean) =>
+      liveAttr({
+        event: o.event,
+        frequency: o.frequency,
+        period: o.period,
+        callchain: o.callchain,
+        overwrite: o.overwrite,
+        inherit: t.kind === "command" || t.kind === "pid",
+        enableOnExec: t.kind === "command",
+        buildId,
+      });
+    let withBuildId = true;
+    let attr = make(true);
+    const fds: number[] = [];
+    const ids: number[] = [];
+    const rings: Ring[] = [];
+    const cleanup = () => {
+      for (const r of rings) r.kernel.close();
+      for (const fd of fds) closeFd(fd);
+      if (child) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      if (fifo) Deno.removeSync(fifo.slice(0, fifo.lastIndexOf("/")), { recursive: true });
+    };
+    try {
+      for (const cpu of cpus) {
+        let leader = -1;
+        for (const tid of tids) {
+          let fd: number;
+          try {
+            fd = perfEventOpen(encodeAttr(attr), tid, cpu);
+          } catch (e) {
+            if (!(e instanceof SysError)) throw e;
+            let err = e;
+            fd = -1;
+            // perf's evsel__detect_missing_features(): kernels before 5.12 refuse build_id.
+            if (e.errno === Errno.EINVAL && withBuildId && fds.length === 0) {
+              withBuildId = false;
+              attr = make(false);
+              try {
+                fd = perfEventOpen(encodeAttr(attr), tid, cpu);
+              } catch (e2) {
+                if (!(e2 instanceof SysError)) throw e2;
+                err = e2;
+              }
+            }
+            if (fd < 0) {
+              // A thread of a -p target that exited while its siblings were opened.
+              if (err.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
+              throw new LiveOpenError(
+                openErrorMessage(err.errno, o.event.name, where(tid, cpu)),
+                err.errno,
+              );
+            }
+          }
+          fds.push(fd);
+          ids.push(eventId(fd));
+          if (leader < 0) {
+            leader = fd;
+            const kernel = new KernelRing(fd, pages, o.overwrite ?? false);
+            rings.push({
+              kernel,
+              cpu,
+              stats: newStats(rings.length, cpu),
+              staging: new Uint8Array(kernel.memory.dataSize),
+              prevHead: 0,
+            });
+          } else {
+            ioctl(fd, PerfIoc.SET_OUTPUT, leader);
+          }
+        }
+      }
+    } catch (e) {
+      cleanup();
+      if (e instanceof SysError) throw new LiveOpenError(e.message, e.errno);
+      throw e;
+    }
+    return new LiveRecorder(o, attr, fds, ids, rings, child, fifo);
+  }
+
+  /** What an output needs to know (attr, ids, ring count). */
+  get info(): LiveOutputInfo {
+    return {
+      attr: this.attr,
+      eventName: this.#o.event.name,
+      ids: this.#ids,
+      rings: this.#rings.length,
+      cmdline: this.#o.cmdline ?? ["callring", "record", "--live"],
+    };
+  }
+
+  /** Pid of the spawned workload (command targets). */
+  get workloadPid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Ask the run loop to stop (Ctrl-C); it drains what is left and returns. */
+  stop(): void {
+    this.#stopRequested = true;
+    this.#wake?.();
+  }
+
+  /** Ask the run loop for a flight-recorder snapshot (SIGUSR2). */
+  requestSnapshot(): void {
+    this.#snapshotRequested = true;
+    this.#wake?.();
+  }
+
+  /**
+   * Synthesize, enable, and drain until the end; then disable, drain the
+   * rest (or take the final snapshot), and release everything.
+   *
+   * @param out Where the records go (closed at the end).
+   * @returns The accounting.
+   */
+  async run(out: LiveOutput): Promise<LiveRecordResult> {
+    const o = this.#o;
+    const t = o.target;
+    let synthesized: SynthesizeStats & { records: number } = {
+      processes: 0,
+      threads: 0,
+      vanished: 0,
+      records: 0,
+    };
+    let stopReason: LiveRecordResult["stopReason"] = "stopped";
+    let workloadStatus: Deno.CommandStatus | undefined;
+    let t0 = performance.now();
+    try {
+      const side: PerfRecord[] = [];
+      const kmap = kernelMapRecord();
+      if (kmap) side.push(kmap);
+      if (t.kind !== "command") {
+        const pid = t.kind === "pid" ? t.pid : t.kind === "tid" ? pidOfTid(t.tid) : undefined;
+        const syn = synthesizeProcesses(
+          t.kind === "system" ? "all" : pid !== undefined ? [pid] : [],
+          o.buildIdOf,
+        );
+        side.push(...syn.records);
+        synthesized = { ...syn.stats, records: syn.records.length };
+      }
+      await out.sideband(side);
+
+      let exited = false;
+      const status = this.#child?.status.then((s) => {
+        exited = true;
+        workloadStatus = s;
+        this.#wake?.();
+        return s;
+      });
+      t0 = performance.now();
+      if (this.#child && this.#fifo) {
+        const go = await Promise.race([
+          Deno.open(this.#fifo, { write: true }),
+          status!.then(() => undefined),
+        ]);
+        if (go) {
+          await go.write(new Uint8Array([10]));
+          go.close();
+        }
+      } else {
+        for (const fd of this.#fds) ioctl(fd, PerfIoc.ENABLE);
+      }
+      const deadline = o.durationMs !== undefined ? t0 + o.durationMs : Infinity;
+      const poll = o.pollMs ?? 10;
+      for (;;) {
+        if (this.#snapshotRequested && o.overwrite) {
+          this.#snapshotRequested = false;
+          await this.#snapshotAll(out);
+        }
+        if (!o.overwrite) await this.#drainAll(out);
+        if (this.#stopRequested) break;
+        if (exited) {
+          stopReason = "workload exited";
+          break;
+        }
+        const now = performance.now();
+        if (now >= deadline) {
+          stopReason = "duration";
+          break;
+        }
+        if (t.kind === "pid" || t.kind === "tid") {
+          const id = t.kind === "pid" ? t.pid : t.tid;
+          try {
+            Deno.statSync(`/proc/${id}`);
+          } catch {
+            stopReason = "target exited";
+            break;
+          }
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(poll, Math.max(0, deadline - now)));
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.#wake = done;
+        });
+        this.#wake = undefined;
+      }
+      for (const fd of this.#fds) ioctl(fd, PerfIoc.DISABLE);
+      if (o.overwrite) await this.#snapshotAll(out);
+      else await this.#drainAll(out);
+      const elapsedMs = performance.now() - t0;
+      if (this.#child && !exited) {
+        try {
+          this.#child.kill("SIGTERM");
+        } catch {
+          // exited meanwhile
+        }
+      }
+      if (this.#child) {
+        const s = await this.#child.status;
+        if (exited) workloadStatus = s;
+      }
+      await out.close();
+      return {
+        rings: this.#rings.map((r) => r.stats),
+        events: this.#fds.length,
+        elapsedMs,
+        outputBytes: out.bytes,
+        synthesized,
+        workloadStatus,
+        stopReason,
+        attr: this.attr,
+        eventName: o.event.name,
+      };
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Unmap the rings, close the fds, remove the hold FIFO (idempotent). */
+  close(): void {
+    for (const r of this.#rings) r.kernel.close();
+    for (const fd of this.#fds.splice(0)) closeFd(fd);
+    if (this.#fifo) {
+      try {
+        Deno.removeSync(this.#fifo.slice(0, this.#fifo.lastIndexOf("/")), { recursive: true });
+      } catch {
+        // removed already
+      }
+    }
+  }
+
+  async #drainAll(out: LiveOutput): Promise<void> {
+    let any = false;
+    for (const r of this.#rings) {
+      const reader = r.kernel.reader!;
+      let n = 0;
+      let position = -1;
+      reader.drain((bytes, pos) => {
+        if (position < 0) position = pos;
+        r.staging.set(bytes, n);
+        n += bytes.length;
+      });
+      if (n === 0) continue;
+      const whole = account(r.stats, r.staging.subarray(0, n));
+      if (whole > 0) {
+        await out.records(r.stats.ring, r.staging.subarray(0, whole), position, false);
+        any = true;
+      }
+    }
+    if (any) await out.endRound();
+  }
+
+  async #snapshotAll(out: LiveOutput): Promise<void> {
+    for (const r of this.#rings) {
+      r.kernel.pause(true);
+      let snap;
+      try {
+        snap = snapshotOverwrite(r.kernel.memory);
+      } finally {
+        r.kernel.pause(false);
+      }
+      r.stats.snapshots++;
+      const fresh = snap.head - r.prevHead;
+      let bytes = snap.bytes;
+      if (fresh < bytes.length) bytes = bytes.subarray(bytes.length - fresh);
+      else r.stats.overwrittenBytes += fresh - bytes.length;
+      r.prevHead = snap.head;
+      if (!bytes.length) continue;
+      const whole = account(r.stats, bytes);
+      if (whole > 0) {
+        await out.records(r.stats.ring, bytes.subarray(0, whole), snap.head - bytes.length, true);
+      }
+    }
+    await out.endRound();
+  }
+}
+
+function where(tid: number, cpu: number): string {
+  return tid < 0 ? `CPU ${cpu}` : cpu < 0 ? `tid ${tid}` : `tid ${tid} CPU ${cpu}`;
+}
+
+function pidOfTid(tid: number): number | undefined {
+  try {
+    const m = /^Tgid:\s+(\d+)$/m.exec(Deno.readTextFileSync(`/proc/${tid}/status`));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The end-of-recording summary: perf's `[ perf record: Captured and wrote ... ]`
+ * line, rates, and the per-CPU loss table (like the simulator's).
+ *
+ * @param r The result.
+ * @param output The file written.
+ * @returns Lines of text (no trailing newline).
+ */
+export function formatLiveSummary(r: LiveRecordResult, output: string): string {
+  const sum = (f: (s: LiveRingStats) => number) => r.rings.reduce((n, s) => n + f(s), 0);
+  const samples = sum((s) => s.samples);
+  const lost = sum((s) => s.lost) + sum((s) => s.lostSamples);
+  const lines = [
+    `[ callring record: ${r.eventName}, ${r.events} events on ${r.rings.length} rings, ` +
+    `${(r.elapsedMs / 1000).toFixed(3)} s, ${r.stopReason} ]`,
+    `[ callring record: Captured and wrote ${(r.outputBytes / (1 << 20)).toFixed(3)} MB ` +
+    `${output} (${samples} samples) ]`,
+    `  ${(samples / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)} samples/s, ` +
+    `${(sum((s) => s.sampleBytes) / Math.max(1, samples)).toFixed(1)} ring bytes per sample, ` +
+    `${lost} lost` +
+    (r.synthesized.records
+      ? `, ${r.synthesized.records} side-band records synthesized for ${r.synthesized.processes} ` +
+        `processes`
+      : ""),
+  ];
+  const overwrite = r.rings.some((s) => s.snapshots > 0);
+  const head = [
+    "cpu",
+    "samples",
+    "records",
+    "LOST recs",
+    "lost",
+    "LOST_SAMPLES",
+    "throttle",
+    "unthrottle",
+    "dropped B",
+    ...(overwrite ? ["snapshots", "overwritten B"] : []),
+  ];
+  const rows = r.rings.map((s) => [
+    String(s.cpu),
+    String(s.samples),
+    String(s.records),
+    String(s.lostRecords),
+    String(s.lost),
+    String(s.lostSamples),
+    String(s.throttle),
+    String(s.unthrottle),
+    String(s.droppedBytes),
+    ...(overwrite ? [String(s.snapshots), String(s.overwrittenBytes)] : []),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
+  const fmt = (cells: string[]) => "  " + cells.map((c, i) => c.padStart(w[i]!)).join("  ");
+  lines.push(fmt(head), ...rows.map(fmt));
+  return lines.join("\n");
+}

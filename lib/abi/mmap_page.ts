@@ -37,6 +37,13 @@ export const MmapPage = {
 
 /** `sizeof(struct perf_event_mmap_page)`. */
 export const MMAP_PAGE_STRUCT_SIZE = 1088;
+/**
+ * What the kernel stores in `size`: `offsetof(struct perf_event_mmap_page, __reserved)`
+ * ("header size up to __reserved[] fields", `perf_event_init_userpage()`).
+ */
+export const MMAP_PAGE_HEADER_SIZE = 96;
+/** `capabilities` bit 1, `cap_bit0_is_deprecated`: set by every kernel since 3.12. */
+export const CAP_BIT0_IS_DEPRECATED = 2;
 /** The control page occupies one 4 KiB page. */
 export const MMAP_PAGE_SIZE = 4096;
 
@@ -81,8 +88,10 @@ export function writeDataTail(page: DataView, tail: number): void {
 }
 
 /**
- * Initialise a control page the way the kernel does for a fresh ring:
- * `version` 0, `compat_version` 0, `data_offset` = one page, `data_size`.
+ * Initialise a control page the way the kernel does for a fresh ring
+ * (`perf_event_init_userpage()`): `version` 0, `compat_version` 0,
+ * `cap_bit0_is_deprecated`, `size` = {@linkcode MMAP_PAGE_HEADER_SIZE},
+ * `data_offset` = one page, `data_size`.
  *
  * @param page A view of the (zeroed) control page.
  * @param dataSize Size of the data area, a power of two.
@@ -96,5 +105,6 @@ export function initMmapPage(page: DataView, dataSize: number): void {
   }
   setU64(page, MmapPage.dataOffset, MMAP_PAGE_SIZE);
   setU64(page, MmapPage.dataSize, dataSize);
-  page.setUint32(MmapPage.size, MMAP_PAGE_STRUCT_SIZE, true);
+  setU64(page, MmapPage.capabilities, CAP_BIT0_IS_DEPRECATED);
+  page.setUint32(MmapPage.size, MMAP_PAGE_HEADER_SIZE, true);
 }

@@ -23,6 +23,9 @@ Deno.test("data_head and data_tail are u64 at their offsets", () => {
   initMmapPage(page, 1 << 16);
   assert.equal(page.getUint32(MmapPage.dataSize, true), 65536);
   assert.equal(page.getUint32(MmapPage.dataOffset, true), 4096);
+  // perf_event_init_userpage(): size = offsetof(__reserved), cap_bit0_is_deprecated.
+  assert.equal(page.getUint32(MmapPage.size, true), 96);
+  assert.equal(page.getUint32(MmapPage.capabilities, true), 2);
   writeDataHead(page, 2 ** 40 + 8);
   writeDataTail(page, 2 ** 33);
   assert.equal(page.getUint32(1024, true), 8);

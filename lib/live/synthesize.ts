@@ -138,7 +138,7 @@ export function mmapRecordsOf(
     if (m.perms[2] !== "x") continue;
     const path = m.path === "" ? "//anon" : m.path;
     let buildId: string | undefined;
-    if (buildIdOf && path.startsWith("/")) {
+    if (buildIdOf && m.path.startsWith("/")) {
       if (!ids.has(path)) ids.set(path, buildIdOf(path));
       buildId = ids.get(path);
     }

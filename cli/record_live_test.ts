@@ -112,7 +112,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const burn = await buildBurn(dir);
-    const child = new Deno.Command(burn, { args: ["3000"], stdout: "null" }).spawn();
+    const child = new Deno.Command(burn, { args: ["30000"], stdout: "null" }).spawn();
     try {
       await new Promise((r) => setTimeout(r, 100));
       const out = `${dir}/p.callring`;

@@ -15,6 +15,7 @@
  */
 
 import { Command, InvalidArgumentError } from "commander";
+import { AttrType } from "../lib/abi/mod.ts";
 import { ElfFile } from "../lib/analyze/elf.ts";
 import { parseEvent, UnknownEventError } from "../lib/live/events.ts";
 import { CaptureOutput, type LiveOutput, PerfOutput } from "../lib/live/output.ts";
@@ -140,6 +141,12 @@ export async function recordLive(args: string[]): Promise<void> {
     throw e;
   }
 
+  if (event.type === AttrType.TRACEPOINT && o.format === "perf") {
+    usage(
+      `--format perf with the tracepoint ${event.name}: perf needs the tracing data feature ` +
+        "(HEADER_TRACING_DATA) to read it, which callring does not write; record a capture",
+    );
+  }
   let rec: LiveRecorder;
   try {
     rec = await LiveRecorder.open({

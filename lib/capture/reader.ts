@@ -30,6 +30,7 @@ import {
   SYNC_MAGIC_WORDS,
   SYNC_RECORD_SIZE,
 } from "../abi/extensions.ts";
+import { OrderedEvents } from "../perfdata/ordered_events.ts";
 import { crc32 } from "../ring/crc32.ts";
 import { Defragmenter, type DefragOptions, type StreamRecord } from "../ring/defrag.ts";
 import {
@@ -229,58 +230,6 @@ export interface SeekResult {
   bytesRead: number;
   /** Probe reads made. */
   probes: number;
-}
-
-class RecordHeap {
-  #a: StreamRecord[] = [];
-  #serial: number[] = [];
-  #next = 0;
-  get size(): number {
-    return this.#a.length;
-  }
-  peekTime(): number {
-    return this.#a[0].time;
-  }
-  #less(i: number, j: number): boolean {
-    const a = this.#a[i].time, b = this.#a[j].time;
-    return a < b || (a === b && this.#serial[i] < this.#serial[j]);
-  }
-  #swap(i: number, j: number): void {
-    const a = this.#a, s = this.#serial;
-    [a[i], a[j]] = [a[j], a[i]];
-    [s[i], s[j]] = [s[j], s[i]];
-  }
-  push(r: StreamRecord): void {
-    this.#a.push(r);
-    this.#serial.push(this.#next++);
-    let i = this.#a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.#less(i, p)) break;
-      this.#swap(i, p);
-      i = p;
-    }
-  }
-  pop(): StreamRecord {
-    const top = this.#a[0];
-    const lastR = this.#a.pop()!;
-    const lastS = this.#serial.pop()!;
-    if (this.#a.length) {
-      this.#a[0] = lastR;
-      this.#serial[0] = lastS;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < this.#a.length && this.#less(l, m)) m = l;
-        if (r < this.#a.length && this.#less(r, m)) m = r;
-        if (m === i) break;
-        this.#swap(i, m);
-        i = m;
-      }
-    }
-    return top;
-  }
 }
 
 /** Skipped ranges larger than this are not parsed for the chunks they held. */
@@ -584,7 +533,7 @@ export class CaptureReader {
     const minTime = options.minTime ?? -Infinity;
     const maxReorder = options.maxReorder ?? 1_000_000;
     const defrag = new Defragmenter(this.format, options.defrag);
-    const heap = new RecordHeap();
+    const heap = new OrderedEvents<StreamRecord>();
     const expected = new Map<number, number>();
     const lastTime = new Map<number, number>();
     let round = -1;
@@ -647,10 +596,10 @@ export class CaptureReader {
       out.length = 0;
     };
     const release = (limit: number) => {
-      while (heap.size && heap.peekTime() <= limit) {
-        defrag.push(heap.pop());
+      heap.flushUpTo(limit, (record) => {
+        defrag.push(record);
         for (let r = defrag.pop(); r; r = defrag.pop()) emit(r);
-      }
+      });
     };
 
     const bufSize = Math.max(1 << 20, 2 * (MAX_CHUNK_PAYLOAD + CHUNK_HEADER_SIZE));
@@ -1001,7 +950,7 @@ export class CaptureReader {
     salvage: boolean,
     expected: Map<number, number>,
     lastTime: Map<number, number>,
-    heap: RecordHeap,
+    heap: OrderedEvents<StreamRecord>,
     cpuStats: (cpu: number) => CpuStats,
     warn: (s: number, e: number, m: string) => void,
   ): { maxTime: number; bytes: number } {
@@ -1028,7 +977,7 @@ export class CaptureReader {
       if (t > maxT) maxT = t;
       const type = v.getUint32(off + p, true);
       if (type !== RecordType.CALLRING_SYNC && type !== RecordType.LOST) cs.streamRecords++;
-      heap.push({
+      heap.push(t, {
         bytes: buf.slice(off + p, off + p + size),
         cpu: c.cpu,
         time: t,

@@ -23,7 +23,7 @@ export * from "./features.ts";
 export * from "./tracing_data.ts";
 export { compressedPayload, Decompressor } from "./compressed.ts";
 export { defaultEventName, EventMatcher, makeEvent } from "./evlist.ts";
-export { OrderedQueue } from "./ordered.ts";
+export { OrderedEvents } from "./ordered_events.ts";
 export {
   type ByteReader,
   ChunkedInput,

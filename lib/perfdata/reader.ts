@@ -4,7 +4,9 @@
  * HEADER_ATTR / HEADER_FEATURE / EVENT_UPDATE records in the stream), from a
  * path, `-` (stdin) or any stream. The data section is read in chunks into
  * one reused buffer; records come out decoded, in perf's ordered-events order
- * by default (the order `perf script` prints) or in file order.
+ * by default (the order `perf script` prints) or in file order. This module
+ * is the framing (records, trailing payloads, `perf record -z` data); the
+ * header and feature sections are `header.ts`, the order `ordered_events.ts`.
  *
  * @example Count the samples of a file
  * ```ts ignore
@@ -39,67 +41,34 @@ import {
   readerFromStream,
 } from "./chunked.ts";
 import { compressedPayload, Decompressor } from "./compressed.ts";
-import { parseTracingData, type TracingData } from "./tracing_data.ts";
-import { defaultEventName, EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import {
-  type BuildIdEntry,
-  decodeBuildIds,
-  decodeEventDesc,
-  decodeNrCpus,
-  decodeSampleTime,
-  decodeStringFeature,
-  decodeStringList,
-  FEATURE_BITS,
-  FeatureCursor,
-  HeaderFeature,
-} from "./features.ts";
+  applyFeature,
+  checkMagic,
+  emptyInfo,
+  MAX_HEADER_AREA,
+  nameTracepoints,
+  type PerfDataInfo,
+  PIPE_HEADER_SIZE,
+  readAt,
+  readFileHeader,
+  syncFiles,
+} from "./header.ts";
+import { OrderedEvents } from "./ordered_events.ts";
+import { parseTracingData } from "./tracing_data.ts";
+import { EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
+import { FEATURE_BITS, HeaderFeature } from "./features.ts";
 
 export type { PerfDataEvent } from "./evlist.ts";
+export {
+  FILE_HEADER_SIZE,
+  LEGACY_FILE_HEADER_SIZE,
+  PERF_MAGIC,
+  type PerfDataInfo,
+  PIPE_HEADER_SIZE,
+} from "./header.ts";
 
-/** `"PERFILE2"` as the first 8 bytes of a little-endian file. */
-export const PERF_MAGIC = "PERFILE2";
-/** Size of `struct perf_file_header` with the feature bitmap. */
-export const FILE_HEADER_SIZE = 104;
-/** Size of the pre-feature-bitmap header perf still accepts (`offsetof(adds_features)`). */
-export const LEGACY_FILE_HEADER_SIZE = 72;
-/** Size of the pipe-mode header `{magic, size}`. */
-export const PIPE_HEADER_SIZE = 16;
 /** Most warnings kept in {@linkcode PerfDataFile.warnings}. */
 export const MAX_WARNINGS = 100;
-
-/** What the header, attrs and feature sections (or pipe-mode header records) say. */
-export interface PerfDataInfo {
-  /** Pipe-mode data (`perf record -o -`). */
-  pipe: boolean;
-  /** The events (evsels) in index order. In pipe mode, those seen so far. */
-  events: PerfDataEvent[];
-  /** File offset of the data section (16 in pipe mode). */
-  dataOffset: number;
-  /** Size of the data section (bytes available after the header in pipe mode). */
-  dataSize: number;
-  /** Feature bits that are set (file: `adds_features`; pipe: HEADER_FEATURE records). */
-  features: number[];
-  /** HOSTNAME. */
-  hostname?: string;
-  /** OSRELEASE. */
-  osRelease?: string;
-  /** VERSION (perf's version). */
-  version?: string;
-  /** ARCH. */
-  arch?: string;
-  /** NRCPUS online. */
-  nrCpusOnline?: number;
-  /** NRCPUS available. */
-  nrCpusAvailable?: number;
-  /** CMDLINE (argv of perf record). */
-  cmdline?: string[];
-  /** BUILD_ID entries (`misc & 7` is the cpumode: 1 kernel, 2 user). */
-  buildIds?: { pid: number; filename: string; buildId: string; misc: number }[];
-  /** SAMPLE_TIME. */
-  sampleTime?: { first: number; last: number };
-  /** Tracepoint formats (TRACING_DATA feature, or the pipe-mode HEADER_TRACING_DATA payload). */
-  tracingData?: TracingData;
-}
 
 /** One record delivered by {@linkcode PerfDataFile.records}. */
 export interface ReadRecord {
@@ -210,7 +179,6 @@ export class RawRecord {
   }
 }
 
-const ascii = new TextDecoder("latin1");
 const utf8 = new TextDecoder();
 
 interface Closeable {
@@ -291,64 +259,6 @@ export async function openPerfDataStream(
   return session;
 }
 
-function checkMagic(bytes: Uint8Array, source: string): void {
-  const magic = ascii.decode(bytes.subarray(0, 8));
-  if (magic === PERF_MAGIC) return;
-  if (magic === "2ELIFREP") {
-    throw new FormatError(
-      "Big-endian perf.data (byte-swapped PERFILE2 magic) is not supported",
-      0,
-      source,
-    );
-  }
-  if (magic === "PERFFILE") {
-    throw new FormatError("Version 1 perf.data (PERFFILE magic) is not supported", 0, source);
-  }
-  throw new FormatError(
-    `Not a perf.data file: magic ${JSON.stringify(magic)}, expected "PERFILE2"`,
-    0,
-    source,
-  );
-}
-
-function emptyInfo(pipe: boolean, dataOffset: number, dataSize: number): PerfDataInfo {
-  return { pipe, events: [], dataOffset, dataSize, features: [] };
-}
-
-/** Files whose header areas are read synchronously (regular files). */
-const syncFiles = new WeakSet<Deno.FsFile>();
-
-async function readAt(
-  file: Deno.FsFile,
-  offset: number,
-  length: number,
-  fileSize: number,
-  what: string,
-  source: string,
-): Promise<Uint8Array> {
-  if (offset < 0 || length < 0 || offset + length > fileSize) {
-    throw new FormatError(
-      `${what} (${length} bytes at ${offset}) lies outside the ${fileSize}-byte file`,
-      offset,
-      source,
-    );
-  }
-  const sync = syncFiles.has(file);
-  if (sync) file.seekSync(offset, Deno.SeekMode.Start);
-  else await file.seek(offset, Deno.SeekMode.Start);
-  const out = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    const n = sync ? file.readSync(out.subarray(filled)) : await file.read(out.subarray(filled));
-    if (n === null) throw new FormatError(`File ends inside ${what}`, offset + filled, source);
-    filled += n;
-  }
-  return out;
-}
-
-/** Largest attrs/ids/feature area read into memory at once (sanity bound). */
-const MAX_HEADER_AREA = 64 << 20;
-
 async function openFile(
   file: Deno.FsFile,
   fileSize: number,
@@ -386,87 +296,13 @@ async function openFile(
     await session.prefetchPipeHeader();
     return session;
   }
-  if (headerSize !== FILE_HEADER_SIZE && headerSize !== LEGACY_FILE_HEADER_SIZE) {
-    throw new FormatError(
-      `Header size ${headerSize} is neither ${FILE_HEADER_SIZE} nor ${LEGACY_FILE_HEADER_SIZE} ` +
-        "(perf: incompatible file format)",
-      8,
-      source,
-    );
-  }
-  const hb = await readAt(file, 0, headerSize, fileSize, "file header", source);
-  const hv = new DataView(hb.buffer);
-  const attrSize = getU64(hv, 16);
-  const attrsOffset = getU64(hv, 24);
-  const attrsSize = getU64(hv, 32);
-  const dataOffset = getU64(hv, 40);
-  const dataSize = getU64(hv, 48);
-  if (attrSize === 0) throw new FormatError("attr_size is 0", 16, source);
-  if (attrSize < 64 + 16 || attrSize % 8 !== 0 || attrSize > 4096) {
-    throw new FormatError(`attr_size ${attrSize} is not a perf_file_attr size`, 16, source);
-  }
-  if (attrsSize > MAX_HEADER_AREA) {
-    throw new FormatError(`Attrs section of ${attrsSize} bytes is implausible`, 32, source);
-  }
-  const nrAttrs = Math.floor(attrsSize / attrSize);
-  const attrBytes = await readAt(file, attrsOffset, nrAttrs * attrSize, fileSize, "attrs", source);
-  const av = new DataView(attrBytes.buffer);
-  const matcher = new EventMatcher();
-  for (let i = 0; i < nrAttrs; i++) {
-    const at = i * attrSize;
-    const attr = decodeAttr(av, at, attrSize - 16, attrsOffset + at);
-    const idsOffset = getU64(av, at + attrSize - 16);
-    const idsSize = getU64(av, at + attrSize - 8);
-    if (idsSize % 8 !== 0 || idsSize > MAX_HEADER_AREA) {
-      throw new FormatError(
-        `ids section of attr ${i} has size ${idsSize}`,
-        attrsOffset + at + attrSize - 8,
-        source,
-      );
-    }
-    const idBytes = await readAt(file, idsOffset, idsSize, fileSize, `ids of attr ${i}`, source);
-    const iv = new DataView(idBytes.buffer);
-    const ids: number[] = [];
-    for (let j = 0; j < idsSize; j += 8) ids.push(getU64(iv, j));
-    matcher.add(makeEvent(i, attr, ids));
-  }
-  // sample_type sits 24 bytes into each attr.
-  matcher.validate(source, (e) => attrsOffset + e.index * attrSize + 24);
-  if (dataOffset < headerSize || dataOffset > fileSize) {
-    throw new FormatError(
-      `Data section offset ${dataOffset} lies outside the ${fileSize}-byte file`,
-      40,
-      source,
-    );
-  }
-  const info = emptyInfo(false, dataOffset, dataSize);
-  info.events = matcher.events;
-  const warnings: string[] = [];
-  const dataEnd = dataOffset + dataSize;
-  const truncated = dataEnd > fileSize;
-  if (truncated) {
-    warnings.push(
-      `${source}: data section ends at ${dataEnd} but the file has ${fileSize} bytes ` +
-        "(truncated file): reading what is there",
-    );
-  }
-  if (dataSize === 0) {
-    // perf warns the same and then fails ("failed to process sample", exit 255).
-    throw new FormatError(
-      "The file's data size field is 0 which is unexpected: " +
-        "was the 'perf record' command properly terminated?",
-      48,
-      source,
-    );
-  }
-  if (headerSize === FILE_HEADER_SIZE) {
-    for (let bit = 0; bit < FEATURE_BITS; bit++) {
-      if ((hb[72 + (bit >> 3)]! >> (bit & 7)) & 1) info.features.push(bit);
-    }
-    if (!truncated && info.features.length) {
-      await readFeatureSections(file, fileSize, dataEnd, info, matcher, warnings, source);
-    }
-  }
+  const { info, matcher, warnings, truncated } = await readFileHeader(
+    file,
+    fileSize,
+    headerSize,
+    source,
+  );
+  const dataOffset = info.dataOffset, dataSize = info.dataSize;
   const input = new ChunkedInput(
     data,
     options.chunkSize ?? DEFAULT_CHUNK_SIZE,
@@ -480,146 +316,6 @@ async function openFile(
   for (const w of warnings) session.warn(w);
   return session;
 }
-
-async function readFeatureSections(
-  file: Deno.FsFile,
-  fileSize: number,
-  tableOffset: number,
-  info: PerfDataInfo,
-  matcher: EventMatcher,
-  warnings: string[],
-  source: string,
-): Promise<void> {
-  const n = info.features.length;
-  if (tableOffset + n * 16 > fileSize) {
-    warnings.push(`${source}: feature table at ${tableOffset} runs past the end of the file`);
-    return;
-  }
-  const table = new DataView(
-    (await readAt(file, tableOffset, n * 16, fileSize, "feature table", source)).buffer,
-  );
-  for (let i = 0; i < n; i++) {
-    const bit = info.features[i]!;
-    if (!FEATURE_DECODERS.has(bit)) continue;
-    const offset = getU64(table, i * 16);
-    const size = getU64(table, i * 16 + 8);
-    if (offset + size > fileSize || size > MAX_HEADER_AREA) {
-      warnings.push(
-        `${source}: feature ${featureName(bit)} section (${size} bytes at ${offset}) ` +
-          "lies outside the file: ignored",
-      );
-      continue;
-    }
-    const bytes = await readAt(file, offset, size, fileSize, "feature section", source);
-    const msg = applyFeature(info, matcher, bit, new DataView(bytes.buffer), 0, size, offset);
-    if (msg) warnings.push(`${source}: ${msg}`);
-  }
-}
-
-const FEATURE_DECODERS = new Set<number>([
-  HeaderFeature.TRACING_DATA,
-  HeaderFeature.EVENT_DESC,
-  HeaderFeature.HOSTNAME,
-  HeaderFeature.OSRELEASE,
-  HeaderFeature.VERSION,
-  HeaderFeature.ARCH,
-  HeaderFeature.NRCPUS,
-  HeaderFeature.CMDLINE,
-  HeaderFeature.BUILD_ID,
-  HeaderFeature.SAMPLE_TIME,
-]);
-
-function featureName(bit: number): string {
-  return Object.entries(HeaderFeature).find(([, v]) => v === bit)?.[0] ?? `#${bit}`;
-}
-
-/** Apply one feature payload to `info`; returns a warning message on malformed payloads. */
-function applyFeature(
-  info: PerfDataInfo,
-  matcher: EventMatcher,
-  bit: number,
-  view: DataView,
-  start: number,
-  size: number,
-  fileOffset: number,
-): string | undefined {
-  const c = new FeatureCursor(view, start, size, fileOffset, featureName(bit));
-  try {
-    switch (bit) {
-      case HeaderFeature.TRACING_DATA:
-        info.tracingData = parseTracingData(
-          new Uint8Array(view.buffer, view.byteOffset + start, size),
-          fileOffset,
-          "",
-        );
-        nameTracepoints(info);
-        break;
-      case HeaderFeature.HOSTNAME:
-        info.hostname = decodeStringFeature(c);
-        break;
-      case HeaderFeature.OSRELEASE:
-        info.osRelease = decodeStringFeature(c);
-        break;
-      case HeaderFeature.VERSION:
-        info.version = decodeStringFeature(c);
-        break;
-      case HeaderFeature.ARCH:
-        info.arch = decodeStringFeature(c);
-        break;
-      case HeaderFeature.NRCPUS: {
-        const n = decodeNrCpus(c);
-        info.nrCpusAvailable = n.available;
-        info.nrCpusOnline = n.online;
-        break;
-      }
-      case HeaderFeature.CMDLINE:
-        info.cmdline = decodeStringList(c);
-        break;
-      case HeaderFeature.SAMPLE_TIME:
-        info.sampleTime = decodeSampleTime(c);
-        break;
-      case HeaderFeature.BUILD_ID:
-        info.buildIds = decodeBuildIds(c).map((e: BuildIdEntry) => ({
-          pid: e.pid,
-          filename: e.filename,
-          buildId: e.buildId,
-          misc: e.misc,
-        }));
-        break;
-      case HeaderFeature.EVENT_DESC: {
-        const descs = decodeEventDesc(c);
-        descs.forEach((d, i) => {
-          const event = matcher.events[i];
-          if (!event) return;
-          if (d.name) event.name = d.name;
-          matcher.addIds(event, d.ids);
-        });
-        break;
-      }
-    }
-  } catch (e) {
-    if (e instanceof FormatError) return `${e.message}: feature ignored`;
-    throw e;
-  }
-  return undefined;
-}
-
-/**
- * Tracepoint events without a recorded name take `system:name` from the
- * tracing data, as perf's `evsel__name` does through the event's tp_format.
- */
-function nameTracepoints(info: PerfDataInfo): void {
-  const data = info.tracingData;
-  if (data === undefined) return;
-  for (const ev of info.events) {
-    if (ev.attr.type !== PERF_TYPE_TRACEPOINT || ev.name !== defaultEventName(ev.attr)) continue;
-    const f = data.events.get(Number(ev.attr.config));
-    if (f !== undefined) ev.name = `${f.system}:${f.name}`;
-  }
-}
-
-/** `PERF_TYPE_TRACEPOINT`. */
-const PERF_TYPE_TRACEPOINT = 2;
 
 const DUMMY_FORMAT = {
   sampleType: 0,
@@ -726,43 +422,12 @@ class Slots {
 }
 
 /**
- * Stable sort of the slots `a[0, n)` by time: a natural merge sort (queued
- * records are a few runs already in time order, one per CPU ring), merging
- * through `tmp`. Ties keep arrival order, as perf's queue does.
- */
-function sortSlots(a: Int32Array, n: number, tmp: Int32Array, time: Float64Array): void {
-  for (;;) {
-    // One pass: merge neighbouring runs pairwise into tmp, then copy back.
-    let i = 0, runs = 0;
-    while (i < n) {
-      let mid = i + 1;
-      while (mid < n && time[a[mid - 1]!]! <= time[a[mid]!]!) mid++;
-      let end = mid;
-      if (mid < n) {
-        end = mid + 1;
-        while (end < n && time[a[end - 1]!]! <= time[a[end]!]!) end++;
-      }
-      let x = i, y = mid, k = i;
-      while (x < mid && y < end) {
-        tmp[k++] = time[a[y]!]! < time[a[x]!]! ? a[y++]! : a[x++]!;
-      }
-      while (x < mid) tmp[k++] = a[x++]!;
-      while (y < end) tmp[k++] = a[y++]!;
-      runs++;
-      i = end;
-    }
-    a.set(tmp.subarray(0, n));
-    if (runs <= 1) return;
-  }
-}
-
-/**
  * The reader proper. Records are read in batches from the reused chunk
  * buffer: non-sample records and samples of complex formats are decoded
  * (and checked) as they are read; samples of simple formats are only
  * checked and stay in the buffer, pinned, until delivered, so reordering
- * them allocates nothing. perf's ordered-events rules (as in
- * `OrderedQueue`) decide the delivery order.
+ * them allocates nothing. The {@linkcode OrderedEvents} queue (perf's
+ * ordered-events rules) decides the delivery order.
  */
 class Session implements PerfDataFile {
   readonly info: PerfDataInfo;
@@ -783,12 +448,9 @@ class Session implements PerfDataFile {
   readonly #ready = new SlotList();
   #readyHead = 0;
   /** Timed records waiting for their round (perf's ordered-events queue). */
-  readonly #pending = new SlotList();
-  #pendingSorted = true;
-  /** Merge scratch for sorting `#pending`. */
-  #scratch = new Int32Array(1024);
-  #maxTime = 0;
-  #nextFlush = 0;
+  readonly #pending = new OrderedEvents<number>();
+  /** Moves a slot from the queue to the ready list. */
+  readonly #toReady = (slot: number) => this.#ready.push(slot);
   /** Whether timed records are queued (ordered input whose first event has sample_id_all). */
   #queueing: boolean | undefined = undefined;
   readonly #states: (EventState | undefined)[] = [];
@@ -930,11 +592,10 @@ class Session implements PerfDataFile {
   #stop(): void {
     this.#finished = true;
     this.#ended = true;
-    const ready = this.#ready, pending = this.#pending;
+    const ready = this.#ready;
     for (let i = this.#readyHead; i < ready.len; i++) this.#recycle(ready.a[i]!);
-    for (let i = 0; i < pending.len; i++) this.#recycle(pending.a[i]!);
+    this.#pending.flushAll((slot) => this.#recycle(slot));
     ready.len = this.#readyHead = 0;
-    pending.len = 0;
   }
 
   #lastChunkId = -1;
@@ -1031,41 +692,11 @@ class Session implements PerfDataFile {
   /** Route a read record: queued for its round, or ready now. */
   #route(slot: number, kernel: boolean): void {
     const time = this.#slots.time[slot]!;
-    // OrderedQueue.immediate: no time, 0 and ~0 are delivered at once.
-    if (kernel && time === time && time !== 0 && time < 2 ** 64 - 1 && this.#useQueue()) {
-      const p = this.#pending;
-      const n = p.len;
-      if (n > 0 && this.#slots.time[p.a[n - 1]!]! > time) this.#pendingSorted = false;
-      // perf's queue_event: max_timestamp restarts when the queue was empty, and
-      // is otherwise the time of the tail (the largest queued).
-      if (n === 0 || time > this.#maxTime) this.#maxTime = time;
-      p.push(slot);
+    if (kernel && !OrderedEvents.immediate(time) && this.#useQueue()) {
+      this.#pending.push(time, slot);
     } else {
       this.#ready.push(slot);
     }
-  }
-
-  /** Move the queued records with time <= limit to the ready list, in order. */
-  #flushPending(limit: number): void {
-    const p = this.#pending;
-    const len = p.len;
-    if (len === 0) return;
-    const a = p.a;
-    const time = this.#slots.time;
-    if (!this.#pendingSorted) {
-      if (this.#scratch.length < len) this.#scratch = new Int32Array(a.length);
-      sortSlots(a, len, this.#scratch, time);
-      this.#pendingSorted = true;
-    }
-    let n = 0;
-    while (n < len && time[a[n]!]! <= limit) n++;
-    if (n === 0) return;
-    const ready = this.#ready;
-    ready.reserve(ready.len + n);
-    ready.a.set(a.subarray(0, n), ready.len);
-    ready.len += n;
-    a.copyWithin(0, n, len);
-    p.len = len - n;
   }
 
   /** Read records until enough are ready, the input ends or a read error is stashed. */
@@ -1120,7 +751,7 @@ class Session implements PerfDataFile {
         `${this.#source}: compressed data ends inside a record (${left} bytes left): dropped`,
       );
     }
-    this.#flushPending(Infinity);
+    this.#pending.flushAll(this.#toReady);
   }
 
   /**
@@ -1338,8 +969,7 @@ class Session implements PerfDataFile {
       if (!inner) input.skip(size);
     }
     if (type === RecordType.FINISHED_ROUND && this.#useQueue()) {
-      this.#flushPending(this.#nextFlush);
-      this.#nextFlush = this.#maxTime;
+      this.#pending.finishedRound(this.#toReady);
     }
     const slot = slots.alloc();
     slots.chunk[slot] = -1;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeRecord, decodeSample, RecordType } from "../abi/mod.ts";
 import { cpuClockAttr, fixture, hasFixture } from "./_test_utils.ts";
-import { OrderedQueue } from "./ordered.ts";
 import { openPerfData, type RawRecord, type ReadOptions, type ReadRecord } from "./reader.ts";
 import { kernelMmapRecord, PerfDataWriter } from "./writer.ts";
 
@@ -97,10 +96,100 @@ Deno.test("records() keeps every delivered sample intact while it reads on (buff
   assert.ok(samples > 100);
 });
 
+interface Entry<T> {
+  time: number;
+  seq: number;
+  item: T;
+}
+
+function byTimeThenSeq<T>(a: Entry<T>, b: Entry<T>): number {
+  return a.time - b.time || a.seq - b.seq;
+}
+
+/** The reference model of perf's ordered-events queue: an array sorted per round. */
+class ReferenceQueue<T> {
+  #pending: Entry<T>[] = [];
+  #sorted = true;
+  #seq = 0;
+  #maxTime = 0;
+  #nextFlush = 0;
+  /** Time of the last delivered record (perf's `last_flush`). */
+  lastFlush = 0;
+  /** Records queued with a time below {@linkcode ReferenceQueue.lastFlush} (perf's `nr_unordered_events`). */
+  unordered = 0;
+
+  /** Number of queued records. */
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Whether perf would deliver a record with this time immediately.
+   *
+   * @param time The record time or undefined.
+   * @returns True for no time, 0 and ~0.
+   */
+  static immediate(time: number | undefined): boolean {
+    return time === undefined || time === 0 || time >= 2 ** 64 - 1;
+  }
+
+  /**
+   * Queue a record with a timestamp (callers deliver untimed records themselves).
+   *
+   * @param time The record time (> 0).
+   * @param item The record.
+   */
+  push(time: number, item: T): void {
+    const p = this.#pending;
+    if (p.length && p[p.length - 1]!.time > time) this.#sorted = false;
+    if (time < this.lastFlush) this.unordered++;
+    // perf's queue_event: max_timestamp restarts when the queue was empty, and
+    // is otherwise the time of the tail (the largest queued).
+    if (p.length === 0 || time > this.#maxTime) this.#maxTime = time;
+    p.push({ time, seq: this.#seq++, item });
+  }
+
+  #take(limit: number): T[] {
+    const p = this.#pending;
+    if (!this.#sorted) {
+      p.sort(byTimeThenSeq);
+      this.#sorted = true;
+    }
+    let n = 0;
+    while (n < p.length && p[n]!.time <= limit) n++;
+    if (n === 0) return [];
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = p[i]!.item;
+    this.lastFlush = p[n - 1]!.time;
+    this.#pending = n === p.length ? [] : p.slice(n);
+    return out;
+  }
+
+  /**
+   * Handle a FINISHED_ROUND.
+   *
+   * @returns The records to deliver now, in order.
+   */
+  flushRound(): T[] {
+    const out = this.#take(this.#nextFlush);
+    this.#nextFlush = this.#maxTime;
+    return out;
+  }
+
+  /**
+   * Deliver everything (end of input).
+   *
+   * @returns The remaining records in order.
+   */
+  flushAll(): T[] {
+    return this.#take(Infinity);
+  }
+}
+
 /**
  * A file whose rounds interleave two CPUs (each CPU's records in time order,
  * the CPUs not), with COMM/MMAP records between the samples: the reader's
- * order must be the one of the reference {@linkcode OrderedQueue}.
+ * order must be the one of the reference {@linkcode ReferenceQueue}.
  */
 async function writeInterleaved(path: string): Promise<void> {
   const w = await PerfDataWriter.create(path, {
@@ -147,17 +236,17 @@ Deno.test("ordered reading equals perf's ordered-events queue on interleaved CPU
   const path = await Deno.makeTempFile({ suffix: ".data" });
   try {
     await writeInterleaved(path);
-    // Reference: file order through OrderedQueue, as perf's ordered_events does.
+    // Reference: file order through ReferenceQueue, as perf's ordered_events does.
     const fileOrder = await viaRecords(path, { ordered: false });
     const file = await openPerfData(path, { ordered: false });
-    const queue = new OrderedQueue<string>();
+    const queue = new ReferenceQueue<string>();
     const want: string[] = [];
     let k = 0;
     for await (const r of file.records()) {
       const text = fileOrder[k++]!;
       if (r.record.type === RecordType.FINISHED_ROUND) {
         want.push(...queue.flushRound(), text);
-      } else if (r.record.type < RecordType.HEADER_ATTR && !OrderedQueue.immediate(r.time)) {
+      } else if (r.record.type < RecordType.HEADER_ATTR && !ReferenceQueue.immediate(r.time)) {
         queue.push(r.time!, text);
       } else want.push(text);
     }

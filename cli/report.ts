@@ -102,7 +102,8 @@ export async function main(args: string[]): Promise<void> {
     .option("--comm <list>", "only these command names")
     .option("--context <list>", "only these contexts: task, softirq, hardirq, nmi")
     .option("--time <start,end>", "only samples in this time window (seconds)")
-    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
+    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
+    .option("--symfs <dir>", "look for symbol files relative to this directory (as perf)")
     .option("--max-stack <n>", "largest number of callchain entries used", "127")
     .option("--event <name>", "event to report (default: the first with samples)")
     .option("-n, --show-nr-samples", "show a Samples column (self sample counts), like perf")
@@ -130,6 +131,7 @@ export async function main(args: string[]): Promise<void> {
     callGraph?: string;
     percentLimit?: string;
     kallsyms?: string;
+    symfs?: string;
     maxStack: string;
     event?: string;
     showNrSamples?: boolean;
@@ -238,6 +240,7 @@ export async function main(args: string[]): Promise<void> {
         filter,
         weight,
         kallsyms: opts.kallsyms,
+        symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
         maxStack,
         event: opts.event,
         onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),

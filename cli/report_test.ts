@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
-  ensureFixtureBinary,
   fixture,
+  fixtureEnv,
   haveGcc,
   perfAvailable,
   perfCanRecord,
+  perfFixtureArgs,
   runPerf,
+  runPerfFixture,
 } from "../lib/testing/perf_tool.ts";
 import { type CliRun, runCli } from "../lib/testing/cli_run.ts";
 import { samplesFromScript } from "../lib/output/_script_text_test_helper.ts";
@@ -14,10 +16,14 @@ import { ProfileBuilder } from "../lib/analyze/profile.ts";
 
 const PERF_RUNS = await perfAvailable();
 
-await ensureFixtureBinary();
-
+/**
+ * Run `cli/report.ts`; on a committed fixture only with the fixtures' own
+ * symbols (testdata/symbols: `--symfs`, `--kallsyms`, `HOME`), as for perf.
+ */
 function report(args: string[], cwd?: string): Promise<CliRun> {
-  return runCli("report", args, cwd);
+  const onFixture = args.some((a) => a.startsWith(fixture("")) && a.endsWith(".data"));
+  if (!onFixture) return runCli("report", args, cwd);
+  return runCli("report", [...args, ...perfFixtureArgs()], cwd, fixtureEnv());
 }
 
 /**
@@ -128,7 +134,7 @@ Deno.test({
     ["-i", fixture(`${name}.data`), "--stdio", "-n", "--no-children", "--sort", "sym"],
   ]);
   const mismatches = await Promise.all(cases.map(async (args) => {
-    const [perf, ours] = await Promise.all([runPerf(["report", ...args]), report(args)]);
+    const [perf, ours] = await Promise.all([runPerfFixture(["report", ...args]), report(args)]);
     assert.equal(perf.code, 0, perf.stderr);
     assert.equal(ours.code, 0, ours.stderr);
     return perfPart(ours.stdout) === perfPart(perf.stdout) ? [] : [args.join(" ")];

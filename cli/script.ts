@@ -25,6 +25,7 @@ interface ScriptOptions {
   maxStack: string;
   hideCallGraph?: boolean;
   kallsyms?: string;
+  symfs?: string;
   quiet?: boolean;
 }
 
@@ -52,18 +53,22 @@ async function program() {
     )
     .option("--max-stack <n>", "largest number of callchain entries printed", "127")
     .option("-G, --hide-call-graph", "do not print callchains")
-    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
+    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
+    .option("--symfs <dir>", "look for symbol files relative to this directory (as perf)")
     .option("-q, --quiet", "do not print warnings");
   return cliProgram(program, "script");
 }
 
-const VALUED: Readonly<Record<string, "input" | "fields" | "maxStack" | "kallsyms">> = {
+const VALUED: Readonly<
+  Record<string, "input" | "fields" | "maxStack" | "kallsyms" | "symfs">
+> = {
   "-i": "input",
   "--input": "input",
   "-F": "fields",
   "--fields": "fields",
   "--max-stack": "maxStack",
   "--kallsyms": "kallsyms",
+  "--symfs": "symfs",
 };
 const FLAGS: Readonly<Record<string, "hideCallGraph" | "quiet">> = {
   "-G": "hideCallGraph",
@@ -159,6 +164,7 @@ export async function main(args: string[]): Promise<void> {
       maxStack,
       hideCallGraph: opts.hideCallGraph,
       kallsyms: opts.kallsyms,
+      symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fixture } from "../lib/testing/perf_tool.ts";
+import { fixture, fixtureEnv } from "../lib/testing/perf_tool.ts";
 
 Deno.test("examples/top_functions.ts prints the top self functions and writes an SVG", async () => {
   const dir = await Deno.makeTempDir();
@@ -12,6 +12,8 @@ Deno.test("examples/top_functions.ts prints the top self functions and writes an
         fixture("sys.data"),
         `${dir}/f.svg`,
       ],
+      // The recorded burn by its build-id from the fixtures' cache, not this machine's files.
+      env: fixtureEnv(),
       stdout: "piped",
       stderr: "piped",
     }).output();

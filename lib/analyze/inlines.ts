@@ -33,6 +33,7 @@
  * @module
  */
 
+import { joinSymfs, type SymbolSourceOptions, userCandidates } from "./buildid_cache.ts";
 import { ElfFile, SHT_DYNSYM, SHT_SYMTAB } from "./elf.ts";
 
 /** perf's `MAX_INLINE_NEST`: records kept after the first one. */
@@ -317,14 +318,14 @@ export interface InlineTarget {
   textOffset: bigint;
 }
 
-/** Options of {@linkcode inlineTarget} (the symbolizer's search roots). */
-export interface InlineTargetOptions {
-  /** Debug-info roots (perf's `/usr/lib/debug`); default `["/usr/lib/debug"]`. */
-  debugRoots?: string[];
-  /** perf build-id cache directory; default `$HOME/.debug`; "" disables it. */
+/** Options of {@linkcode inlineTarget}: the symbolizer's sources and the DSO's build-id. */
+export interface InlineTargetOptions extends SymbolSourceOptions {
+  /** perf build-id cache directory (older name of `buildIdDir`). */
   buildIdCache?: string;
   /** Expected build-ids by file name (from the perf.data header or MMAP2). */
   buildIds?: Map<string, string>;
+  /** The DSO's build-id as the recording names it (wins over `buildIds`). */
+  buildId?: string;
 }
 
 function tryOpenElf(path: string): ElfFile | undefined {
@@ -334,45 +335,6 @@ function tryOpenElf(path: string): ElfFile | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * perf's symbol-source candidates for a user DSO, in `dso__load` order
- * (debuglink, build-id cache, distro debug dirs, build-id debug dir, the file).
- *
- * @param filename The DSO path from the MMAP record.
- * @param debugLink The runtime image's `.gnu_debuglink` name, if any.
- * @param buildId The expected build-id, if known.
- * @param options Search roots.
- * @returns Candidate paths, best first (the file itself last).
- */
-export function symbolSourceCandidates(
-  filename: string,
-  debugLink: string | undefined,
-  buildId: string | undefined,
-  options: InlineTargetOptions = {},
-): string[] {
-  const roots = options.debugRoots ?? ["/usr/lib/debug"];
-  const cache = options.buildIdCache ?? (Deno.env.get("HOME") ?? "") + "/.debug";
-  const out: string[] = [];
-  const dir = filename.slice(0, Math.max(0, filename.lastIndexOf("/")));
-  if (debugLink !== undefined) {
-    out.push(debugLink, `${dir}/${debugLink}`, `${dir}/.debug/${debugLink}`);
-    for (const r of roots) out.push(`${r}${dir}/${debugLink}`);
-  }
-  if (buildId !== undefined && buildId.length > 2) {
-    const rel = `.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}`;
-    if (cache !== "" && cache !== "/.debug") {
-      out.push(`${cache}/${rel}/elf`, `${cache}/${rel}/debug`);
-    }
-    for (const r of roots) {
-      out.push(`${r}${filename}.debug`, `${r}${filename}`, `${r}/${rel}.debug`);
-    }
-  } else {
-    for (const r of roots) out.push(`${r}${filename}.debug`, `${r}${filename}`);
-  }
-  out.push(filename);
-  return out;
 }
 
 /**
@@ -391,20 +353,19 @@ export function inlineTarget(filename: string, options: InlineTargetOptions = {}
   if (filename.startsWith("[") || filename.startsWith("/tmp/perf-")) {
     return { file: undefined, textOffset: 0n };
   }
-  const runtimeFile = tryOpenElf(filename);
+  const local = joinSymfs(options.symfs, filename);
+  const runtimeFile = tryOpenElf(local);
   const opened: ElfFile[] = runtimeFile ? [runtimeFile] : [];
   try {
-    const buildId = options.buildIds?.get(filename) ?? runtimeFile?.buildId();
+    const buildId = options.buildId ?? options.buildIds?.get(filename) ?? runtimeFile?.buildId();
     let syms: ElfFile | undefined, runtime: ElfFile | undefined;
     let symsPath: string | undefined;
-    const candidates = symbolSourceCandidates(
-      filename,
-      runtimeFile?.debugLink(),
-      buildId,
-      options,
-    );
+    const candidates = userCandidates(filename, buildId, runtimeFile?.debugLink(), {
+      ...options,
+      buildIdDir: options.buildIdDir ?? options.buildIdCache,
+    });
     for (const path of candidates) {
-      const elf = path === filename ? runtimeFile : tryOpenElf(path);
+      const elf = path === local ? runtimeFile : tryOpenElf(path);
       if (elf === undefined) continue;
       if (elf !== runtimeFile) opened.push(elf);
       if (buildId !== undefined && elf.buildId() !== buildId) continue;
@@ -419,7 +380,7 @@ export function inlineTarget(filename: string, options: InlineTargetOptions = {}
     let textOffset = 0n;
     const text = runtime?.sections.find((s) => s.name === ".text");
     if (text !== undefined) textOffset = BigInt.asUintN(64, text.addr - text.offset);
-    const a2lPath = symsPath ?? filename;
+    const a2lPath = symsPath ?? local;
     const a2lElf = symsPath !== undefined ? syms : runtimeFile;
     const hasLines = a2lElf !== undefined && a2lElf.sectionIndex(".debug_line") >= 0;
     return { file: hasLines ? a2lPath : undefined, textOffset };

@@ -81,6 +81,7 @@ import {
 } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
+import type { SymbolSourceOptions } from "./buildid_cache.ts";
 import { DEFAULT_MAX_STACK, ElfCache, fullCallchain, unwindUserDetailed } from "./unwind.ts";
 
 /** The kinds of input {@linkcode openRecords} recognises. */
@@ -163,6 +164,8 @@ export type InputItem =
 export interface OpenRecordsOptions {
   /** kallsyms file for kernel symbols (perf's `--kallsyms`; default /proc/kallsyms). */
   kallsyms?: string;
+  /** Where symbols come from (perf's `--symfs`, `--vmlinux`, build-id cache). */
+  symbols?: SymbolSourceOptions;
   /** Largest number of callchain entries used per sample (perf's `--max-stack`, default 127). */
   maxStack?: number;
   /** Read granularity of perf.data input in bytes (default 1 MiB). */
@@ -657,7 +660,7 @@ class ChainResolver {
   ];
   /** Frames without a symbol: [level] -> dso -> address -> frame. */
   readonly #unresolved: Map<string, Map<bigint, FrameRef>>[] = [new Map(), new Map()];
-  readonly #elfs = new ElfCache();
+  readonly #elfs = new ElfCache({ resolvePath: (f) => this.#session.symbolizer.dataPath(f) });
   readonly #out: FrameRef[] = [];
   readonly #hasMap: boolean[] = [];
   readonly #unmapped: UnmappedResolver | undefined;
@@ -1164,7 +1167,12 @@ class ItemMaker {
     this.#info = info;
     this.lost = lost;
     this.session = new PerfSession(
-      options.kallsyms ? { kallsyms: options.kallsyms } : {},
+      {
+        ...options.symbols,
+        ...(options.kallsyms ? { kallsyms: options.kallsyms } : {}),
+        buildIdTable: () => info.perf?.buildIds,
+        onWarning: options.onWarning,
+      },
       options.addr2line !== undefined ? { program: options.addr2line } : {},
     );
     this.#chains = new ChainResolver(

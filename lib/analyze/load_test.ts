@@ -12,6 +12,7 @@ import { CaptureWriter, fileSink } from "../capture/writer.ts";
 import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
 import {
   fixture,
+  fixtureSymbolOptions,
   haveGcc,
   INLINE_PROGRAM,
   perfAvailable,
@@ -19,6 +20,7 @@ import {
   recordBurn,
   recordDwarfProgram,
   runPerf,
+  runPerfFixture,
 } from "../testing/perf_tool.ts";
 import { samplesFromScript } from "../output/_script_text_test_helper.ts";
 import { foldedStacks } from "../output/folded.ts";
@@ -31,20 +33,8 @@ const PERF_RUNS = await perfAvailable();
 const PERF_RECORDS = await perfCanRecord();
 const FIXTURES = ["fp", "sys", "nocpu", "pipe", "dwarf"];
 
-/**
- * The fixtures' MMAP records name the profiled binary at its recording path;
- * put the committed copy there (what testdata/README.md tells perf users to do).
- */
-async function ensureFixtureBinary(): Promise<void> {
-  const target = "/tmp/callring-fixture/burn";
-  try {
-    await Deno.stat(target);
-  } catch {
-    await Deno.mkdir("/tmp/callring-fixture", { recursive: true });
-    await Deno.copyFile(fixture("bin/burn"), target);
-  }
-}
-await ensureFixtureBinary();
+/** Fixtures are symbolized from their own symbols (testdata/symbols), never this machine's. */
+const FIX = fixtureSymbolOptions();
 
 /** Drops our accounting lines and perf's random tip trailer; sorts blocks with equal percents. */
 function normalise(report: string): string {
@@ -70,8 +60,13 @@ function normalise(report: string): string {
   return [...head, ...sorted.flat()].join("\n");
 }
 
-async function ourReport(path: string, children: boolean, order: "caller" | "callee") {
-  const r = await loadProfile(path);
+async function ourReport(
+  path: string,
+  children: boolean,
+  order: "caller" | "callee",
+  options: Parameters<typeof loadProfile>[1] = {},
+) {
+  const r = await loadProfile(path, options);
   return textReport(r.profile, {
     sort: ["sym"],
     children,
@@ -90,6 +85,7 @@ for (const name of FIXTURES) {
         fixture(`${name}.data`),
         children,
         kind === "children" ? "caller" : "callee",
+        FIX,
       );
       assert.equal(normalise(ours), normalise(expected));
     });
@@ -103,7 +99,7 @@ Deno.test({
   for (const name of FIXTURES.filter((n) => n !== "pipe")) {
     for (const children of [false, true]) {
       await t.step(`${name}.data ${children ? "--children" : "--no-children"}`, async () => {
-        const perf = await runPerf([
+        const perf = await runPerfFixture([
           "report",
           "-i",
           fixture(`${name}.data`),
@@ -117,6 +113,7 @@ Deno.test({
           fixture(`${name}.data`),
           children,
           children ? "caller" : "callee",
+          FIX,
         );
         assert.equal(normalise(ours), normalise(perf.stdout));
       });
@@ -177,7 +174,7 @@ for (const name of ["fp", "sys", "nocpu", "pipe", "dwarf"]) {
       b.add(s);
     }
     const expected = foldedStacks(b.build());
-    const { profile } = await loadProfile(fixture(`${name}.data`));
+    const { profile } = await loadProfile(fixture(`${name}.data`), FIX);
     assert.ok(expected.length > 100);
     assert.equal(foldedStacks(profile), expected);
   });
@@ -187,7 +184,7 @@ Deno.test("DWARF user frames expand into inlined frames; inline: false or no add
   const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
   const symsOf = async (options: Parameters<typeof openRecords>[1]) => {
     const seen = new Map<string, FrameRef>();
-    for await (const item of await openRecords(fixture("dwarf.data"), options)) {
+    for await (const item of await openRecords(fixture("dwarf.data"), { ...FIX, ...options })) {
       if (item.kind !== "sample") continue;
       for (const f of item.sample.frames) seen.set(`${f.sym}${f.inlined ? " (inlined)" : ""}`, f);
     }
@@ -231,7 +228,7 @@ Deno.test("filters keep exactly the samples the perf script text says they shoul
   for (const filter of cases) {
     const keep = sampleFilter(filter);
     const want = script.filter(keep);
-    const { profile } = await loadProfile(fixture("fp.data"), { filter });
+    const { profile } = await loadProfile(fixture("fp.data"), { ...FIX, filter });
     const msg = JSON.stringify(filter);
     assert.equal(profile.samplesRead, script.length, msg);
     assert.equal(profile.samples, want.length, msg);
@@ -240,7 +237,7 @@ Deno.test("filters keep exactly the samples the perf script text says they shoul
 });
 
 Deno.test("weight 'samples' counts samples; the event summary names cpu-clock", async () => {
-  const r = await loadProfile(fixture("sys.data"), { weight: "samples" });
+  const r = await loadProfile(fixture("sys.data"), { ...FIX, weight: "samples" });
   assert.equal(r.profile.totalWeight, r.profile.samples);
   assert.equal(r.events[r.event].name, "cpu-clock");
   assert.ok(r.events.length >= 2, "sys.data has cpu-clock and a dummy event");
@@ -249,7 +246,7 @@ Deno.test("weight 'samples' counts samples; the event summary names cpu-clock", 
 
 Deno.test("openRecords yields every sample in perf script order with symbolized frames", async () => {
   const script = samplesFromScript(await Deno.readTextFile(fixture("fp.script-sym.txt")));
-  const input = await openRecords(fixture("fp.data"));
+  const input = await openRecords(fixture("fp.data"), FIX);
   let i = 0;
   let others = 0;
   for await (const item of input) {

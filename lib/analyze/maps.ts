@@ -47,6 +47,8 @@ export interface MmapEvent {
   cpumode: number;
   /** PROT_* bits (MMAP2 only). */
   prot?: number;
+  /** Hex build-id of an MMAP2 record with `PERF_RECORD_MISC_MMAP_BUILD_ID`. */
+  buildId?: string;
 }
 
 /** A FORK record (also used for thread creation, where pid === ppid). */
@@ -78,6 +80,8 @@ export interface MapEntry {
   readonly kind: MapKind;
   /** DSO name perf prints for this map (`dso->name`). */
   readonly dso: string;
+  /** Build-id the MMAP2 record carried (perf sets it on the DSO when none is known). */
+  readonly buildId?: string;
 }
 
 /**
@@ -163,7 +167,15 @@ export function mapEntryFor(ev: MmapEvent): MapEntry {
   if (isNoDso(ev.filename)) {
     return { start, end, pgoff: ev.pgoff, filename: ev.filename, kind: "nodso", dso: ev.filename };
   }
-  return { start, end, pgoff: ev.pgoff, filename: ev.filename, kind: "file", dso: ev.filename };
+  const file: MapEntry = {
+    start,
+    end,
+    pgoff: ev.pgoff,
+    filename: ev.filename,
+    kind: "file",
+    dso: ev.filename,
+  };
+  return ev.buildId === undefined ? file : { ...file, buildId: ev.buildId };
 }
 
 function isKernelEvent(ev: MmapEvent): boolean {

@@ -14,7 +14,6 @@ import {
   InlineResolver,
   type InlineResolverOptions,
   type InlineTarget,
-  inlineTarget,
 } from "./inlines.ts";
 import { AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER, mapIp } from "./maps.ts";
 import { Symbolizer, type SymbolizerOptions } from "./symbolize.ts";
@@ -90,6 +89,9 @@ export class PerfSession {
             filename: record.filename,
             cpumode: record.misc & 7,
             prot: "prot" in record ? record.prot : undefined,
+            buildId: "buildId" in record && record.buildId
+              ? Array.from(record.buildId, (b) => b.toString(16).padStart(2, "0")).join("")
+              : undefined,
           });
         }
         break;
@@ -156,7 +158,7 @@ export class PerfSession {
     if (r.map === undefined || r.map.kind !== "file" || r.sym === undefined) return [];
     let target = this.#inlineTargets.get(r.map.filename);
     if (target === undefined) {
-      target = inlineTarget(r.map.filename, this.#symbolizerOptions);
+      target = this.symbolizer.inlineTarget(r.map);
       this.#inlineTargets.set(r.map.filename, target);
     }
     if (target.file === undefined) return [];

@@ -13,16 +13,51 @@
  *
  * User symbols come from the first of perf's candidate files that has a
  * `.symtab` (debuglink targets, the build-id cache, `/usr/lib/debug/...`,
- * the binary itself), with the binary itself as the runtime image; the
- * binary's `.dynsym` is used when no `.symtab` exists. Kernel symbols come
- * from kallsyms (`--kallsyms FILE`, default `/proc/kallsyms`).
+ * the binary itself, all under `--symfs`; see {@linkcode userCandidates}),
+ * with the first that has a `.dynsym` as the runtime image. A DSO's build-id
+ * is the one the recording names (the header's build-id table, else its
+ * MMAP2 record), else the local file's; a candidate whose build-id differs
+ * is never used (perf's `symsrc__init`). `[vdso]` is this process's own vdso
+ * only when its build-id is the recorded one (perf's `vdso__dso_findnew`
+ * writes its own vdso to a file), after the build-id cache's `vdso`.
+ *
+ * Kernel symbols come from the kallsyms or vmlinux {@linkcode kernelSource}
+ * picks by the recorded kernel build-id, relocated as perf's `ref_reloc_sym`
+ * does: the recorded kernel MMAP names `_text` (or `_stext`) and its address
+ * (pgoff); symbols move by that address minus the symbol's in the file.
+ * The kernel DSO is named by the first kernel entry of the build-id table
+ * that is not a module (perf's `machine__process_kernel_mmap_event`), a
+ * module by its table entry (`__event_process_build_id`), else
+ * `[kernel.kallsyms]` and `[module]`.
  *
  * @module
  */
 
-import { ElfFile, elfSymbolTable, SHT_DYNSYM, SHT_SYMTAB } from "./elf.ts";
+import {
+  joinSymfs,
+  type KernelSource,
+  kernelSource,
+  type SymbolSourceOptions,
+  userCandidates,
+} from "./buildid_cache.ts";
+import {
+  cString,
+  ElfFile,
+  elfSymbolTable,
+  memorySource,
+  readOwnVdso,
+  SHT_DYNSYM,
+  SHT_SYMTAB,
+} from "./elf.ts";
+import { type InlineTarget, inlineTarget } from "./inlines.ts";
 import { type KernelSymbols, loadKallsyms } from "./kallsyms.ts";
-import { type AddressSpaces, CPUMODE_KERNEL, type MapEntry, mapIp } from "./maps.ts";
+import {
+  type AddressSpaces,
+  CPUMODE_KERNEL,
+  kernelModuleDsoName,
+  type MapEntry,
+  mapIp,
+} from "./maps.ts";
 import { type RawSymbol, STB_GLOBAL, STT_FUNC, SymbolTable } from "./symbols.ts";
 
 /** The result of resolving one address. */
@@ -53,18 +88,43 @@ export interface Resolution {
   kernel: boolean;
 }
 
+/** One entry of a recording's build-id table (perf.data `HEADER_BUILD_ID`). */
+export interface BuildIdTableEntry {
+  /** The DSO path (or `[kernel.kallsyms]`, `[vdso]`, a module path). */
+  filename: string;
+  /** Hex build-id ("" when none was recorded). */
+  buildId: string;
+  /** `misc & 7` is the cpumode: 1 kernel, 2 user. */
+  misc: number;
+}
+
 /** Options for {@linkcode Symbolizer}. */
-export interface SymbolizerOptions {
-  /** kallsyms file (perf's `--kallsyms`) or pre-parsed symbols; default `/proc/kallsyms`. */
+export interface SymbolizerOptions extends Omit<SymbolSourceOptions, "kallsyms"> {
+  /**
+   * kallsyms file (perf's `--kallsyms`) or pre-parsed symbols; default: what
+   * {@linkcode kernelSource} picks by the recorded kernel build-id.
+   */
   kallsyms?: string | KernelSymbols;
-  /** Debug-info roots searched like perf's `/usr/lib/debug`; default `["/usr/lib/debug"]`. */
-  debugRoots?: string[];
-  /** perf build-id cache directory; default `$HOME/.debug`; "" disables it. */
+  /** perf build-id cache directory (older name of `buildIdDir`). */
   buildIdCache?: string;
-  /** Image to use for `[vdso]`; default: this process's own vdso (same kernel). */
+  /** Image to use for `[vdso]`; default: the build-id cache, then this process's own vdso. */
   vdso?: string;
-  /** Expected build-ids by file name (from the perf.data header or MMAP2). */
+  /** Expected build-ids by file name (overrides the build-id table). */
   buildIds?: Map<string, string>;
+  /** The recording's build-id table, asked on first use (its header is read by then). */
+  buildIdTable?: () => readonly BuildIdTableEntry[] | undefined;
+  /** Receives each warning perf prints on stderr (e.g. a missing kernel symbol file). */
+  onWarning?: (message: string) => void;
+}
+
+/** The build-id table, indexed the way perf's dsos use it. */
+interface BuildIdIndex {
+  /** User DSO build-ids by path. */
+  user: Map<string, string>;
+  /** The kernel entry (first kernel entry that is not a module). */
+  kernel: { filename: string; buildId: string | undefined } | undefined;
+  /** Module table entries by `[name]`. */
+  modules: Map<string, string>;
 }
 
 const EMPTY = SymbolTable.build([], () => "");
@@ -103,8 +163,13 @@ function tryOpenElf(path: string): ElfFile | undefined {
  */
 export class Symbolizer {
   readonly #options: SymbolizerOptions;
+  readonly #sources: SymbolSourceOptions;
   readonly #tables = new Map<string, SymbolTable>();
   #kernel: KernelSymbols | undefined;
+  #index: BuildIdIndex | undefined;
+  /** Added to kernel addresses before lookup (ref_reloc_sym relocation); undefined until known. */
+  #kernelDelta: bigint | undefined;
+  #kernelSource: KernelSource | undefined;
 
   /**
    * Create a symbolizer.
@@ -113,27 +178,110 @@ export class Symbolizer {
    */
   constructor(options: SymbolizerOptions = {}) {
     this.#options = options;
-    if (typeof options.kallsyms === "object") this.#kernel = options.kallsyms;
+    const { kallsyms: _k, buildIdCache, ...rest } = options;
+    this.#sources = {
+      ...rest,
+      kallsyms: typeof options.kallsyms === "string" ? options.kallsyms : undefined,
+      buildIdDir: options.buildIdDir ?? buildIdCache,
+    };
+    if (typeof options.kallsyms === "object") {
+      this.#kernel = options.kallsyms;
+      this.#kernelDelta = 0n;
+    }
+  }
+
+  /** The build-id table, indexed on first use. */
+  #ids(): BuildIdIndex {
+    if (this.#index !== undefined) return this.#index;
+    const index: BuildIdIndex = { user: new Map(), kernel: undefined, modules: new Map() };
+    for (const e of this.#options.buildIdTable?.() ?? []) {
+      const id = /^[0-9a-f]+$/.test(e.buildId) && /[1-9a-f]/.test(e.buildId)
+        ? e.buildId
+        : undefined;
+      if ((e.misc & 7) === CPUMODE_KERNEL) {
+        const mod = e.filename.startsWith("[kernel") ? undefined : kernelModuleDsoName(e.filename);
+        if (mod !== undefined) {
+          if (!index.modules.has(mod)) index.modules.set(mod, e.filename);
+        } else index.kernel ??= { filename: e.filename, buildId: id };
+      } else if ((e.misc & 7) === 2 && id !== undefined) {
+        if (!index.user.has(e.filename)) index.user.set(e.filename, id);
+      }
+    }
+    return this.#index = index;
   }
 
   /**
-   * Kernel symbols, loaded on first use. A missing or unreadable kallsyms
-   * file yields empty tables (perf then prints `[unknown]`).
+   * Where the kernel symbols come from for this recording (decided on first use).
+   *
+   * @returns The source.
+   */
+  kernelSource(): KernelSource {
+    if (this.#kernelSource === undefined) {
+      this.#kernelSource = kernelSource(this.#ids().kernel?.buildId, this.#sources, elfBuildId);
+      if (this.#kernelSource.kind === "none" && this.#kernelSource.warning !== undefined) {
+        this.#options.onWarning?.(this.#kernelSource.warning);
+      }
+    }
+    return this.#kernelSource;
+  }
+
+  /**
+   * Kernel symbols, loaded on first use from {@linkcode Symbolizer.kernelSource}.
+   * A missing or unreadable file yields empty tables (perf then prints `[unknown]`).
    *
    * @returns The kernel symbols.
    */
   kernelSymbols(): KernelSymbols {
     if (this.#kernel === undefined) {
-      const path = typeof this.#options.kallsyms === "string"
-        ? this.#options.kallsyms
-        : "/proc/kallsyms";
+      const src = this.kernelSource();
       try {
-        this.#kernel = loadKallsyms(path);
+        this.#kernel = src.kind === "kallsyms"
+          ? loadKallsyms(src.path)
+          : src.kind === "vmlinux"
+          ? vmlinuxSymbols(src.path)
+          : { kernel: EMPTY, modules: new Map(), allZero: false };
       } catch {
         this.#kernel = { kernel: EMPTY, modules: new Map(), allZero: false };
       }
     }
     return this.#kernel;
+  }
+
+  /**
+   * perf's `kallsyms__delta`: the kernel MMAP record names the relocation
+   * symbol (`[kernel.kallsyms]_text`) and its recorded address (pgoff); the
+   * symbol file's address of that name minus it moves every kernel symbol.
+   */
+  #delta(spaces: AddressSpaces | undefined): bigint {
+    if (this.#kernelDelta !== undefined) return this.#kernelDelta;
+    const recorded = spaces?.kernel.entries().find((m) => m.kind === "kernel");
+    if (spaces === undefined || recorded === undefined) return 0n;
+    let delta = 0n;
+    const at = recorded.filename.indexOf("]_");
+    if (at >= 0 && recorded.pgoff !== 0n) {
+      const name = recorded.filename.slice(at + 2);
+      const table = this.kernelSymbols().kernel;
+      for (let i = 0; i < table.length; i++) {
+        if (table.nameAt(i) === name) {
+          delta = table.startAt(i) - recorded.pgoff;
+          break;
+        }
+      }
+    }
+    return this.#kernelDelta = delta;
+  }
+
+  /**
+   * The DSO name perf prints for a map: kernel and module maps take their
+   * build-id table names; the rest keep the map's.
+   *
+   * @param map The mapping.
+   * @returns The name.
+   */
+  dsoName(map: MapEntry): string {
+    if (map.kind === "kernel") return this.#ids().kernel?.filename ?? map.dso;
+    if (map.kind === "module") return this.#ids().modules.get(map.dso) ?? map.dso;
+    return map.dso;
   }
 
   /**
@@ -154,7 +302,7 @@ export class Symbolizer {
         table = this.kernelSymbols().modules.get(map.dso.slice(1, -1)) ?? EMPTY;
         break;
       case "file":
-        table = this.#loadUser(map.filename);
+        table = this.#loadUser(map.filename, map.buildId);
         break;
       case "vdso":
         table = this.#loadVdso();
@@ -183,6 +331,7 @@ export class Symbolizer {
     if (map === undefined && cpumode === CPUMODE_KERNEL) {
       map = this.#kernelTextMapFor(spaces, ip) ?? this.#moduleMapFor(ip);
     }
+    if (map !== undefined && (map.kind === "kernel" || map.kind === "module")) this.#delta(spaces);
     return this.resolveInMap(map, ip);
   }
 
@@ -209,7 +358,8 @@ export class Symbolizer {
     const kernel = map.kind === "kernel" || map.kind === "module";
     const rel = mapIp(map, ip);
     // Module symbols are kept absolute; look them up by ip (map_ip is an offset).
-    const lookupAddr = map.kind === "module" ? ip : rel;
+    let lookupAddr = map.kind === "module" ? ip : rel;
+    if (kernel) lookupAddr = BigInt.asUintN(64, lookupAddr + (this.#kernelDelta ?? 0n));
     const table = this.tableFor(map);
     const i = table.find(lookupAddr);
     let sym: string | undefined, symoff = 0n;
@@ -225,7 +375,7 @@ export class Symbolizer {
       map,
       sym,
       symoff,
-      dso: map.dso,
+      dso: kernel ? this.dsoName(map) : map.dso,
       mapRelativeIp: rel,
       printedIp: kernel ? ip : rel,
       callchainIp: ip,
@@ -242,7 +392,8 @@ export class Symbolizer {
   #kernelTextMapFor(spaces: AddressSpaces, ip: bigint): MapEntry | undefined {
     const table = this.kernelSymbols().kernel;
     if (table.length === 0) return undefined;
-    const start = table.startAt(0), end = table.endAt(table.length - 1);
+    const delta = this.#delta(spaces);
+    const start = table.startAt(0) - delta, end = table.endAt(table.length - 1) - delta;
     if (ip < start || ip >= end) return undefined;
     const recorded = spaces.kernel.entries().find((m) => m.kind === "kernel");
     return {
@@ -271,43 +422,82 @@ export class Symbolizer {
     return undefined;
   }
 
-  #expectedBuildId(filename: string, runtime: ElfFile | undefined): string | undefined {
-    return this.#options.buildIds?.get(filename) ?? runtime?.buildId();
+  /**
+   * Where the bytes of a mapped file are read from (perf's `dso__data_fd`:
+   * the build-id cache copy, then the path under `--symfs`), for unwinding.
+   *
+   * @param filename The recorded file name (or `[vdso]`).
+   * @returns A path; `null` when no file may stand in for it (a recorded
+   *   vdso build-id that this process's vdso does not have); undefined for
+   *   the default (the path itself, this process's vdso).
+   */
+  dataPath(filename: string): string | null | undefined {
+    const cache = this.#sources.buildIdDir ?? (Deno.env.get("HOME") ?? "") + "/.debug";
+    const cached = (id: string | undefined, name: string) => {
+      if (id === undefined || cache === "" || cache === "/.debug") return undefined;
+      const p = `${cache}/.build-id/${id.slice(0, 2)}/${id.slice(2)}/${name}`;
+      return isRegularFile(p) ? p : undefined;
+    };
+    if (filename === "[vdso]") {
+      if (this.#options.vdso !== undefined) return this.#options.vdso;
+      const id = this.#ids().user.get("[vdso]");
+      const hit = cached(id, "vdso");
+      if (hit !== undefined) return hit;
+      if (id === undefined) return undefined;
+      const own = ownVdso();
+      try {
+        return own?.buildId() === id ? undefined : null;
+      } finally {
+        own?.close();
+      }
+    }
+    if (!filename.startsWith("/") || filename.startsWith("//")) return undefined;
+    const local = joinSymfs(this.#sources.symfs, filename);
+    const id = this.#options.buildIds?.get(filename) ?? this.#ids().user.get(filename);
+    return cached(id, "elf") ?? local;
   }
 
-  #candidates(filename: string, runtime: ElfFile | undefined, buildId: string | undefined) {
-    const roots = this.#options.debugRoots ?? ["/usr/lib/debug"];
-    const cache = this.#options.buildIdCache ?? (Deno.env.get("HOME") ?? "") + "/.debug";
-    const out: string[] = [];
-    const dir = filename.slice(0, Math.max(0, filename.lastIndexOf("/")));
-    const link = runtime?.debugLink();
-    if (link !== undefined) {
-      out.push(link, `${dir}/${link}`, `${dir}/.debug/${link}`);
-      for (const r of roots) out.push(`${r}${dir}/${link}`);
+  /**
+   * The file addr2line reads for a user DSO's inline frames (perf's
+   * `dso->symsrc_filename`), found as the DSO's symbols are.
+   *
+   * @param map A file-backed mapping.
+   * @returns The target.
+   */
+  inlineTarget(map: MapEntry): InlineTarget {
+    const local = tryOpenElf(joinSymfs(this.#sources.symfs, map.filename));
+    try {
+      const buildId = this.#expectedBuildId(map.filename, map.buildId, local);
+      return inlineTarget(map.filename, { ...this.#sources, buildId });
+    } finally {
+      local?.close();
     }
-    if (buildId !== undefined && buildId.length > 2) {
-      const rel = `.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}`;
-      if (cache !== "" && cache !== "/.debug") {
-        out.push(`${cache}/${rel}/elf`, `${cache}/${rel}/debug`);
-      }
-      for (const r of roots) {
-        out.push(`${r}${filename}.debug`, `${r}${filename}`, `${r}/${rel}.debug`);
-      }
-    } else {
-      for (const r of roots) out.push(`${r}${filename}.debug`, `${r}${filename}`);
-    }
-    out.push(filename);
-    return out;
   }
 
-  #loadUser(filename: string): SymbolTable {
-    const runtimeFile = tryOpenElf(filename);
+  #expectedBuildId(
+    filename: string,
+    mmapBuildId: string | undefined,
+    runtime: ElfFile | undefined,
+  ): string | undefined {
+    return this.#options.buildIds?.get(filename) ?? this.#ids().user.get(filename) ??
+      mmapBuildId ?? runtime?.buildId();
+  }
+
+  #loadUser(filename: string, mmapBuildId: string | undefined): SymbolTable {
+    const local = joinSymfs(this.#sources.symfs, filename);
+    const runtimeFile = tryOpenElf(local);
     const opened: ElfFile[] = runtimeFile ? [runtimeFile] : [];
     try {
-      const buildId = this.#expectedBuildId(filename, runtimeFile);
+      const buildId = this.#expectedBuildId(filename, mmapBuildId, runtimeFile);
       let syms: ElfFile | undefined, runtime: ElfFile | undefined;
-      for (const path of this.#candidates(filename, runtimeFile, buildId)) {
-        const elf = path === filename ? runtimeFile : tryOpenElf(path);
+      const candidates = userCandidates(
+        filename,
+        buildId,
+        runtimeFile?.debugLink(),
+        this.#sources,
+      );
+      for (const path of candidates) {
+        const elf = path === local ? runtimeFile : tryOpenElf(path);
         if (elf === undefined) continue;
         if (elf !== runtimeFile) opened.push(elf);
         if (buildId !== undefined && elf.buildId() !== buildId) continue;
@@ -327,45 +517,82 @@ export class Symbolizer {
   }
 
   #loadVdso(): SymbolTable {
-    try {
-      const path = this.#options.vdso;
-      const elf = path !== undefined ? ElfFile.open(path) : ownVdso();
-      if (elf === undefined) return EMPTY;
-      try {
-        return elfSymbolTable(elf, elf);
-      } finally {
-        elf.close();
+    const expected = this.#ids().user.get("[vdso]") ?? this.#options.buildIds?.get("[vdso]");
+    const images: (() => ElfFile | undefined)[] = [];
+    if (this.#options.vdso !== undefined) images.push(() => tryOpenElf(this.#options.vdso!));
+    else {
+      const cache = this.#sources.buildIdDir ?? (Deno.env.get("HOME") ?? "") + "/.debug";
+      if (expected !== undefined && cache !== "" && cache !== "/.debug") {
+        images.push(() =>
+          tryOpenElf(`${cache}/.build-id/${expected.slice(0, 2)}/${expected.slice(2)}/vdso`)
+        );
       }
-    } catch {
-      return EMPTY;
+      images.push(ownVdso);
     }
+    for (const open of images) {
+      let elf: ElfFile | undefined;
+      try {
+        elf = open();
+        if (elf === undefined) continue;
+        if (expected !== undefined && elf.buildId() !== expected) continue;
+        return elfSymbolTable(elf, elf);
+      } catch {
+        continue;
+      } finally {
+        elf?.close();
+      }
+    }
+    return EMPTY;
   }
 }
 
-/** Read this process's `[vdso]` image via /proc/self/maps and /proc/self/mem. */
+/** This process's `[vdso]` image (what perf writes to a file for its vdso dso). */
 function ownVdso(): ElfFile | undefined {
-  const maps = Deno.readTextFileSync("/proc/self/maps");
-  const line = maps.split("\n").find((l) => l.endsWith("[vdso]"));
-  if (line === undefined) return undefined;
-  const [lo, hi] = line.split(" ")[0].split("-").map((h) => parseInt(h, 16));
-  const mem = Deno.openSync("/proc/self/mem", { read: true });
+  const bytes = readOwnVdso();
+  return bytes === undefined ? undefined : ElfFile.parse(memorySource(bytes, "[vdso]"));
+}
+
+/** The build-id of an ELF file, undefined when it is not one. */
+function elfBuildId(path: string): string | undefined {
+  const elf = tryOpenElf(path);
   try {
-    const buf = new Uint8Array(hi - lo);
-    mem.seekSync(lo, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < buf.length) {
-      const n = mem.readSync(buf.subarray(got));
-      if (n === null || n === 0) break;
-      got += n;
-    }
-    return ElfFile.parse({
-      name: "[vdso]",
-      size: got,
-      read: (o, l) => buf.subarray(o, Math.min(got, o + l)),
-      close: () => {},
-    });
+    return elf?.buildId();
+  } catch {
+    return undefined;
   } finally {
-    mem.close();
+    elf?.close();
+  }
+}
+
+/**
+ * Kernel symbols of a vmlinux image: its `.symtab` function and object
+ * symbols at their link addresses, ended as kallsyms symbols are.
+ */
+function vmlinuxSymbols(path: string): KernelSymbols {
+  const elf = ElfFile.open(path);
+  try {
+    const table = elf.readSymbols(SHT_SYMTAB);
+    if (table === undefined) return { kernel: EMPTY, modules: new Map(), allZero: false };
+    const raw: RawSymbol[] = [];
+    for (const sym of table.symbols) {
+      const type = sym.info & 0xf;
+      if (sym.shndx === 0 || sym.nameOffset === 0 || (type !== STT_FUNC && type !== 1)) continue;
+      raw.push({
+        start: sym.value,
+        size: sym.size,
+        binding: sym.info >> 4,
+        type,
+        nameRef: sym.nameOffset,
+      });
+    }
+    const strings = table.strings;
+    return {
+      kernel: SymbolTable.build(raw, (ref) => cString(strings, ref)),
+      modules: new Map(),
+      allZero: false,
+    };
+  } finally {
+    elf.close();
   }
 }
 

@@ -518,6 +518,12 @@ export interface ElfCacheOptions {
    * which is what perf 6.1 does (`tools/perf/util/vdso.c`).
    */
   vdso?: string | false;
+  /**
+   * Where the bytes of a mapped file are (perf's `dso__data_fd`: the build-id
+   * cache, then the path under `--symfs`): a path, `null` for none, or
+   * undefined for the recorded path itself (and this process's vdso).
+   */
+  resolvePath?: (filename: string) => string | null | undefined;
 }
 
 /**
@@ -528,14 +534,16 @@ export interface ElfCacheOptions {
 export class ElfCache {
   readonly #files = new Map<string, ElfFile | null>();
   readonly #vdso: string | false | undefined;
+  readonly #resolve: ((filename: string) => string | null | undefined) | undefined;
 
   /**
    * Create an empty cache.
    *
-   * @param options Where the `[vdso]` image comes from.
+   * @param options Where the `[vdso]` image and mapped files come from.
    */
   constructor(options: ElfCacheOptions = {}) {
     this.#vdso = options.vdso;
+    this.#resolve = options.resolvePath;
   }
 
   /** An {@linkcode ElfLoader} bound to this cache. */
@@ -553,7 +561,12 @@ export class ElfCache {
     let f = this.#files.get(filename);
     if (f === undefined) {
       f = null;
-      if (filename === VDSO_NAME) {
+      const path = this.#resolve?.(filename);
+      if (path === null) {
+        // nothing may stand in for this file
+      } else if (path !== undefined) {
+        f = openElf(path);
+      } else if (filename === VDSO_NAME) {
         f = this.#openVdso();
       } else if (filename.startsWith("/") && !filename.startsWith("//")) {
         f = openElf(filename);

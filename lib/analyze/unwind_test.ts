@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { ElfFile, memorySource, readOwnVdso } from "./elf.ts";
-import { perfCanRecord, recordDwarfProgram, runPerf } from "../testing/perf_tool.ts";
+import {
+  FIXTURE_SYMBOLS,
+  perfCanRecord,
+  recordDwarfProgram,
+  runPerf,
+} from "../testing/perf_tool.ts";
 import { RecordType } from "../abi/mod.ts";
 import {
   dwarfRegistersFromPerf,
@@ -320,7 +325,9 @@ Deno.test("fullCallchain: kernel entries without markers, then user frames", () 
 
 const fixtureData = new URL("../../testdata/dwarf.data", import.meta.url);
 const fixtureScript = new URL("../../testdata/dwarf.script.txt", import.meta.url);
-const fixtureBurn = new URL("../../testdata/bin/burn", import.meta.url);
+/** The recorded DSOs under the fixtures' symfs root (testdata/symbols), never this machine's. */
+const inFixtureRoot = (filename: string) =>
+  filename.startsWith("/") && !filename.startsWith("//") ? FIXTURE_SYMBOLS + filename : filename;
 
 interface ProcessMaps {
   maps: UnwindMapping[];
@@ -331,7 +338,7 @@ function fixtureUsable(buildIds: BuildIdEntry[]): string | undefined {
   try {
     for (const b of buildIds) {
       if (b.pid === -1 || !b.filename.startsWith("/")) continue;
-      const path = b.filename.endsWith("/burn") ? fixtureBurn.pathname : b.filename;
+      const path = inFixtureRoot(b.filename);
       const elf = cache.open(path);
       if (elf === undefined) return `${b.filename} is not readable`;
       if (elf.buildId() !== b.buildId) return `${b.filename} build-id differs from the recording`;
@@ -347,8 +354,7 @@ function unwindFixture(): { expected: ScriptSample[]; got: string[][]; stops: st
   const { attr, records } = readPerfData(fixtureData);
   const processes = new Map<number, ProcessMaps>();
   const cache = new ElfCache();
-  const loader = (m: UnwindMapping) =>
-    cache.open(m.filename.endsWith("/burn") ? fixtureBurn.pathname : m.filename);
+  const loader = (m: UnwindMapping) => cache.open(inFixtureRoot(m.filename));
   const rows: { time: number; frames: string[]; stop: string }[] = [];
   try {
     for (const r of records) {

@@ -37,6 +37,7 @@ import {
 } from "../perfdata/reader.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
 import { detectInputFormat } from "../analyze/load.ts";
+import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
 import { type CaptureAsPerfData, openCaptureAsPerfData } from "../capture/perfdata_view.ts";
 import {
   type AddressResolver,
@@ -65,6 +66,8 @@ export interface RunScriptOptions {
   hideCallGraph?: boolean;
   /** kallsyms file for kernel symbols (default /proc/kallsyms). */
   kallsyms?: string;
+  /** Where symbols come from (perf's `--symfs`, `--vmlinux`, build-id cache). */
+  symbols?: SymbolSourceOptions;
 
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
@@ -167,7 +170,12 @@ async function printRecords(
   const request: ScriptFields = parseScriptFields(options.fields);
   const { sink, end } = outputSink(options);
   const session = new PerfSession(
-    options.kallsyms ? { kallsyms: options.kallsyms } : {},
+    {
+      ...options.symbols,
+      ...(options.kallsyms ? { kallsyms: options.kallsyms } : {}),
+      buildIdTable: () => file.info.buildIds,
+      onWarning: options.read?.onWarning,
+    },
     options.addr2line !== undefined ? { program: options.addr2line } : {},
   );
   const inline = options.inline ?? true;
@@ -229,7 +237,7 @@ async function printRecords(
   };
   let untraced = 0;
   const summary: ScriptRunSummary = { samples: 0, records: 0, lost: 0, warnings: [], bytesRead: 0 };
-  const elfCache = new ElfCache();
+  const elfCache = new ElfCache({ resolvePath: (f) => session.symbolizer.dataPath(f) });
   const maxStack = options.maxStack ?? 127;
   const out = new ScriptOutput(sink);
   const fields = new ScriptSampleFields();

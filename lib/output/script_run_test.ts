@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
   fixture,
+  fixtureSymbolOptions,
   perfAvailable,
   perfCanRecord,
   recordBurn,
   runPerf,
+  runPerfFixture,
 } from "../testing/perf_tool.ts";
 import { runPerfScript, type RunScriptOptions } from "./script_run.ts";
 import { ScriptFieldError } from "./perf_script.ts";
@@ -13,6 +15,8 @@ const PERF_RUNS = await perfAvailable();
 const PERF_RECORDS = await perfCanRecord();
 const IP_FIELDS = "comm,pid,tid,cpu,time,period,event,ip";
 const SYM_FIELDS = IP_FIELDS + ",sym,dso,symoff";
+/** Fixtures are symbolized (and unwound) from their own symbols only (testdata/symbols). */
+const FIX = fixtureSymbolOptions();
 
 async function script(path: string, options: Omit<RunScriptOptions, "write">): Promise<string> {
   const parts: string[] = [];
@@ -31,27 +35,34 @@ const FIXTURES: [name: string, fields: string][] = [
 for (const [name, fields] of FIXTURES) {
   Deno.test(`runPerfScript() equals the committed perf script output for ${name}.data`, async () => {
     const expected = await Deno.readTextFile(fixture(`${name}.script.txt`));
-    const actual = await script(fixture(`${name}.data`), { fields });
+    const actual = await script(fixture(`${name}.data`), { ...FIX, fields });
     assert.equal(actual, expected);
   });
   Deno.test(`runPerfScript() equals it with 7-byte chunks for ${name}.data`, async () => {
     const expected = await Deno.readTextFile(fixture(`${name}.script.txt`));
-    const actual = await script(fixture(`${name}.data`), { fields, read: { chunkSize: 7 } });
+    const actual = await script(fixture(`${name}.data`), {
+      ...FIX,
+      fields,
+      read: { chunkSize: 7 },
+    });
     assert.equal(actual, expected);
   });
 }
 
 Deno.test("runPerfScript() rejects cpu on a file without PERF_SAMPLE_CPU with perf's message", async () => {
   const expected = (await Deno.readTextFile(fixture("nocpu.script-cpu.stderr.txt"))).trim();
-  await assert.rejects(() => script(fixture("nocpu.data"), { fields: IP_FIELDS }), (e: unknown) => {
-    assert.ok(e instanceof ScriptFieldError);
-    assert.equal(e.message, expected);
-    assert.equal(
-      e.exitCode,
-      Number((Deno.readTextFileSync(fixture("nocpu.script-cpu.exit.txt"))).trim()),
-    );
-    return true;
-  });
+  await assert.rejects(
+    () => script(fixture("nocpu.data"), { ...FIX, fields: IP_FIELDS }),
+    (e: unknown) => {
+      assert.ok(e instanceof ScriptFieldError);
+      assert.equal(e.message, expected);
+      assert.equal(
+        e.exitCode,
+        Number((Deno.readTextFileSync(fixture("nocpu.script-cpu.exit.txt"))).trim()),
+      );
+      return true;
+    },
+  );
 });
 
 Deno.test({
@@ -63,9 +74,9 @@ Deno.test({
       await t.step(`${name}.data -F ${f ?? "(default)"}`, async () => {
         const args = ["script", "-i", fixture(`${name}.data`)];
         if (f) args.push("-F", f);
-        const perf = await runPerf(args);
+        const perf = await runPerfFixture(args);
         assert.equal(perf.code, 0, perf.stderr);
-        assert.equal(await script(fixture(`${name}.data`), { fields: f }), perf.stdout);
+        assert.equal(await script(fixture(`${name}.data`), { ...FIX, fields: f }), perf.stdout);
       });
     }
   }
@@ -107,9 +118,9 @@ Deno.test("runPerfScript() prints dwarf.data unexpanded with inline: false or wi
   );
   assert.notEqual(expected, await Deno.readTextFile(fixture("dwarf.script.txt")));
   const path = fixture("dwarf.data");
-  assert.equal(await script(path, { fields: IP_FIELDS, inline: false }), expected);
+  assert.equal(await script(path, { ...FIX, fields: IP_FIELDS, inline: false }), expected);
   assert.equal(
-    await script(path, { fields: IP_FIELDS, addr2line: "/nonexistent/addr2line" }),
+    await script(path, { ...FIX, fields: IP_FIELDS, addr2line: "/nonexistent/addr2line" }),
     expected,
   );
 });
@@ -129,12 +140,12 @@ Deno.test("runPerfScript() starts addr2line only for DWARF-unwound inputs", asyn
       }
     };
     for (const name of ["fp", "sys", "pipe"]) {
-      await script(fixture(`${name}.data`), { fields: SYM_FIELDS, addr2line: wrapper });
+      await script(fixture(`${name}.data`), { ...FIX, fields: SYM_FIELDS, addr2line: wrapper });
       assert.equal(await started(), 0, `${name}.data started addr2line`);
     }
     const expected = await Deno.readTextFile(fixture("dwarf.script-sym.txt"));
     assert.equal(
-      await script(fixture("dwarf.data"), { fields: SYM_FIELDS, addr2line: wrapper }),
+      await script(fixture("dwarf.data"), { ...FIX, fields: SYM_FIELDS, addr2line: wrapper }),
       expected,
     );
     // One process per DSO with line tables (burn and libc), asked with perf's arguments.
@@ -151,9 +162,19 @@ Deno.test({
   ignore: !PERF_RUNS,
 }, async () => {
   for (const f of [IP_FIELDS, SYM_FIELDS]) {
-    const perf = await runPerf(["script", "--no-inline", "-i", fixture("dwarf.data"), "-F", f]);
+    const perf = await runPerfFixture([
+      "script",
+      "--no-inline",
+      "-i",
+      fixture("dwarf.data"),
+      "-F",
+      f,
+    ]);
     assert.equal(perf.code, 0, perf.stderr);
-    assert.equal(await script(fixture("dwarf.data"), { fields: f, inline: false }), perf.stdout);
+    assert.equal(
+      await script(fixture("dwarf.data"), { ...FIX, fields: f, inline: false }),
+      perf.stdout,
+    );
   }
 });
 

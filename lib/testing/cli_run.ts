@@ -31,13 +31,19 @@ export function cliPath(name: string): string {
  * @param name The command (`report` runs `cli/report.ts`).
  * @param args Its arguments.
  * @param cwd Working directory (default: this process's).
+ * @param env More environment variables (e.g. `HOME`).
  * @returns Status and output.
  */
-export async function runCli(name: string, args: string[], cwd?: string): Promise<CliRun> {
+export async function runCli(
+  name: string,
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cliPath(name), ...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();

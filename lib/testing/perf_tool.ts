@@ -17,6 +17,76 @@ export function fixture(name: string): string {
   return new URL(name, fixtureDir).pathname;
 }
 
+/**
+ * The fixtures' own symbols (`testdata/symbols/`, see testdata/README.md): a
+ * perf `--symfs` root holding the recorded user DSOs and their debug files,
+ * and a `HOME` whose `.debug/` build-id cache holds the recording kernel's
+ * kallsyms. Given these, neither perf nor callring reads this machine's
+ * kernel symbols, `/usr/lib` or `~/.debug` for a fixture.
+ */
+export const FIXTURE_SYMBOLS: string = fixture("symbols");
+
+/**
+ * The recording kernel's kallsyms in the fixtures' build-id cache.
+ *
+ * @returns Its path.
+ */
+export function fixtureKallsyms(): string {
+  const dir = `${FIXTURE_SYMBOLS}/.debug/[kernel.kallsyms]`;
+  const id = [...Deno.readDirSync(dir)].map((e) => e.name).sort()[0];
+  return `${dir}/${id}/kallsyms`;
+}
+
+/**
+ * callring options that symbolize a fixture from its own symbols only.
+ *
+ * @returns `kallsyms` and `symbols` for loadProfile / runPerfScript.
+ */
+export function fixtureSymbolOptions(): {
+  kallsyms: string;
+  symbols: { symfs: string; buildIdDir: string };
+} {
+  return {
+    kallsyms: fixtureKallsyms(),
+    symbols: { symfs: FIXTURE_SYMBOLS, buildIdDir: `${FIXTURE_SYMBOLS}/.debug` },
+  };
+}
+
+/**
+ * Environment of a subprocess (perf or a callring CLI) run on a fixture:
+ * `HOME` is the fixtures' build-id cache root, and Deno keeps its own cache
+ * directory (which it would otherwise put under `HOME`).
+ *
+ * @returns The variables.
+ */
+export function fixtureEnv(): Record<string, string> {
+  const home = Deno.env.get("HOME") ?? "";
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const denoDir = Deno.env.get("DENO_DIR") ?? (xdg ? `${xdg}/deno` : `${home}/.cache/deno`);
+  return { HOME: FIXTURE_SYMBOLS, DENO_DIR: denoDir };
+}
+
+/**
+ * perf arguments with the same effect (after the subcommand): `--symfs`,
+ * `--kallsyms`.
+ *
+ * @returns The arguments.
+ */
+export function perfFixtureArgs(): string[] {
+  return ["--symfs", FIXTURE_SYMBOLS, "--kallsyms", fixtureKallsyms()];
+}
+
+/**
+ * Run perf on a fixture with only the fixtures' symbols: `HOME` is
+ * `testdata/symbols` and {@linkcode perfFixtureArgs} follow the subcommand.
+ *
+ * @param args Subcommand and its arguments (e.g. `["script", "-i", path]`).
+ * @returns Status and output.
+ */
+export function runPerfFixture(args: string[]): Promise<PerfRun> {
+  return runPerf([args[0], ...perfFixtureArgs(), ...args.slice(1)], undefined, fixtureEnv());
+}
+
 /** Result of running perf. */
 export interface PerfRun {
   /** Exit status. */
@@ -32,13 +102,18 @@ export interface PerfRun {
  *
  * @param args The arguments.
  * @param cwd Working directory.
+ * @param env More environment variables (e.g. `HOME`).
  * @returns Status and output.
  */
-export async function runPerf(args: string[], cwd?: string): Promise<PerfRun> {
+export async function runPerf(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<PerfRun> {
   const out = await new Deno.Command("perf", {
     args,
     cwd,
-    env: { PERF_PAGER: "cat", PAGER: "cat", LC_ALL: "C" },
+    env: { PERF_PAGER: "cat", PAGER: "cat", LC_ALL: "C", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -161,21 +236,6 @@ export async function recordBurn(
   }
   if (pipe) await Deno.writeFile(data, out.stdout);
   return data;
-}
-
-/**
- * The fixtures' MMAP records name the burn binary at its recording path
- * (`/tmp/callring-fixture/burn`, see testdata/README.md): put the committed
- * copy there when it is missing, so symbols resolve as they did for perf.
- */
-export async function ensureFixtureBinary(): Promise<void> {
-  const target = "/tmp/callring-fixture/burn";
-  try {
-    await Deno.stat(target);
-  } catch {
-    await Deno.mkdir("/tmp/callring-fixture", { recursive: true });
-    await Deno.copyFile(fixture("bin/burn"), target);
-  }
 }
 
 let gccRuns: boolean | undefined;

@@ -40,6 +40,9 @@ export * from "./lib/analyze/maps.ts";
 export * from "./lib/analyze/kallsyms.ts";
 export * from "./lib/analyze/elf.ts";
 export * from "./lib/analyze/symbols.ts";
+export * from "./lib/analyze/buildid_cache.ts";
+export * from "./lib/analyze/demangle.ts";
+export * from "./lib/analyze/plt.ts";
 
 export * from "./lib/output/text_report.ts";
 export * from "./lib/output/folded.ts";

@@ -164,7 +164,10 @@ export class PerfSession {
     if (target.file === undefined) return [];
     this.#inliner ??= new InlineResolver(this.#inlineOptions);
     const addr = BigInt.asUintN(64, r.mapRelativeIp + target.textOffset);
-    return inlineNodes(await this.#inliner.lookup(target.file, addr), r.sym);
+    const records = await this.#inliner.lookup(target.file, addr);
+    // perf's new_inline_sym demangles addr2line's names before comparing them.
+    const named = records.map((x) => ({ ...x, func: this.symbolizer.demangleName(x.func) }));
+    return inlineNodes(named, r.sym);
   }
 
   /** End the addr2line subprocesses started by {@linkcode PerfSession.inlineNodes}. */

@@ -49,7 +49,9 @@ import {
   SHT_DYNSYM,
   SHT_SYMTAB,
 } from "./elf.ts";
+import { Demangler } from "./demangle.ts";
 import { type InlineTarget, inlineTarget } from "./inlines.ts";
+import { findPlt, type PltSymbol, pltSymbols } from "./plt.ts";
 import { type KernelSymbols, loadKallsyms } from "./kallsyms.ts";
 import {
   type AddressSpaces,
@@ -115,6 +117,10 @@ export interface SymbolizerOptions extends Omit<SymbolSourceOptions, "kallsyms">
   buildIdTable?: () => readonly BuildIdTableEntry[] | undefined;
   /** Receives each warning perf prints on stderr (e.g. a missing kernel symbol file). */
   onWarning?: (message: string) => void;
+  /** Demangle user-space C++ and Rust names as perf does (default true; perf's `--no-demangle`). */
+  demangle?: boolean;
+  /** The demangler (default: one c++filt-backed {@linkcode Demangler} per symbolizer). */
+  demangler?: Demangler;
 }
 
 /** The build-id table, indexed the way perf's dsos use it. */
@@ -165,11 +171,14 @@ export class Symbolizer {
   readonly #options: SymbolizerOptions;
   readonly #sources: SymbolSourceOptions;
   readonly #tables = new Map<string, SymbolTable>();
+  /** Synthesized `name@plt` symbols per file-backed DSO (perf's dso__synthesize_plt_symbols). */
+  readonly #plt = new Map<string, PltSymbol[]>();
   #kernel: KernelSymbols | undefined;
   #index: BuildIdIndex | undefined;
   /** Added to kernel addresses before lookup (ref_reloc_sym relocation); undefined until known. */
   #kernelDelta: bigint | undefined;
   #kernelSource: KernelSource | undefined;
+  #demangler: Demangler | undefined;
 
   /**
    * Create a symbolizer.
@@ -361,9 +370,14 @@ export class Symbolizer {
     let lookupAddr = map.kind === "module" ? ip : rel;
     if (kernel) lookupAddr = BigInt.asUintN(64, lookupAddr + (this.#kernelDelta ?? 0n));
     const table = this.tableFor(map);
-    const i = table.find(lookupAddr);
+    const plt = map.kind === "file" ? this.#plt.get(map.filename) : undefined;
+    const stub = plt !== undefined ? findPlt(plt, lookupAddr) : undefined;
+    const i = stub === undefined ? table.find(lookupAddr) : -1;
     let sym: string | undefined, symoff = 0n;
-    if (i >= 0) {
+    if (stub !== undefined) {
+      sym = stub.name;
+      symoff = lookupAddr - stub.start;
+    } else if (i >= 0) {
       sym = table.nameAt(i);
       const start = table.startAt(i), end = table.endAt(i);
       // __symbol__fprintf_symname_offs
@@ -474,6 +488,21 @@ export class Symbolizer {
     }
   }
 
+  /**
+   * A user-space name as perf prints it (demangled unless `demangle: false`),
+   * e.g. the function names addr2line reports for inline frames.
+   *
+   * @param name The name from the ELF file or addr2line.
+   * @returns The printed name.
+   */
+  demangleName(name: string): string {
+    return this.#options.demangle === false ? name : this.#getDemangler().demangle(name);
+  }
+
+  #getDemangler(): Demangler {
+    return this.#demangler ??= this.#options.demangler ?? new Demangler();
+  }
+
   #expectedBuildId(
     filename: string,
     mmapBuildId: string | undefined,
@@ -508,7 +537,14 @@ export class Symbolizer {
       if (syms === undefined && runtime === undefined) return EMPTY;
       syms ??= runtime!;
       runtime ??= syms;
-      return elfSymbolTable(syms, runtime);
+      let table = elfSymbolTable(syms, runtime);
+      const demangler = this.#options.demangle === false ? undefined : this.#getDemangler();
+      if (demangler !== undefined) table = table.renamed((names) => demangler.demangleAll(names));
+      if (table.length > 0) {
+        const plt = pltSymbols(runtime, (n) => demangler?.demangle(n) ?? n);
+        if (plt.length > 0) this.#plt.set(filename, plt);
+      }
+      return table;
     } catch {
       return EMPTY;
     } finally {

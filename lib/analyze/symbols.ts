@@ -355,6 +355,31 @@ export class SymbolTable {
   }
 
   /**
+   * The same symbols with their names passed through `rename` (all names
+   * at once, e.g. one demangler batch); addresses are shared.
+   *
+   * @param rename Maps every name, in table order, to the name to keep.
+   * @returns The renamed table (this table when no name changes).
+   */
+  renamed(rename: (names: readonly string[]) => readonly string[]): SymbolTable {
+    const before: string[] = [];
+    for (let i = 0; i < this.length; i++) before.push(this.nameAt(i));
+    const after = rename(before);
+    if (after.every((n, i) => n === before[i])) return this;
+    const refs = new Int32Array(this.length);
+    for (let i = 0; i < this.length; i++) refs[i] = i;
+    return new SymbolTable(
+      this.#startHi,
+      this.#startLo,
+      this.#endHi,
+      this.#endLo,
+      refs,
+      [...after],
+      (ref) => after[ref]!,
+    );
+  }
+
+  /**
    * Find the symbol containing an address.
    *
    * @param addr Address in the table's address space.

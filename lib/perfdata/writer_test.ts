@@ -17,6 +17,7 @@ import {
   syntheticCallchain,
   writeSynthetic,
 } from "./_test_utils.ts";
+import { runPerfFixture } from "../testing/perf_tool.ts";
 import { HeaderFeature } from "./features.ts";
 import { openPerfData, type ReadRecord } from "./reader.ts";
 import { PerfDataPipeWriter, PerfDataWriter } from "./writer.ts";
@@ -57,8 +58,8 @@ function reencode(r: ReadRecord): Uint8Array {
   return encodeRecord(rec, r.event?.format.sampleType ?? 0);
 }
 
-async function perfQuiet(args: string[]): Promise<string> {
-  const { code, stdout, stderr } = await runPerf(args);
+async function perfQuiet(args: string[], onFixture = false): Promise<string> {
+  const { code, stdout, stderr } = await (onFixture ? runPerfFixture(args) : runPerf(args));
   assert.equal(code, 0, `perf ${args.join(" ")} failed: ${stderr}`);
   assert.equal(stderr, "", `perf ${args.join(" ")} warned`);
   return stdout;
@@ -71,11 +72,12 @@ for (const name of ["fp", "sys", "pipe", "dwarf", "nocpu"]) {
     fn: async () => {
       const out = await Deno.makeTempFile({ suffix: ".data" });
       await copyFile(fixture(`${name}.data`), out);
-      const original = await runPerf(["script", "-i", fixture(`${name}.data`)]);
-      const copy = await perfQuiet(["script", "-i", out]);
+      // Symbolized from the fixtures' own symbols (testdata/symbols), not this machine's.
+      const original = await runPerfFixture(["script", "-i", fixture(`${name}.data`)]);
+      const copy = await perfQuiet(["script", "-i", out], true);
       assert.ok(copy.length > 1000);
       assert.equal(copy, original.stdout);
-      await perfQuiet(["report", "--stdio", "-i", out]);
+      await perfQuiet(["report", "--stdio", "-i", out], true);
       // Our reader agrees with itself on the copy.
       const a = await openPerfData(out);
       assert.equal(a.info.pipe, false);

@@ -3,18 +3,21 @@
 // for perf's default output and the -F ...,sym,dso,symoff variant, and for a live recording.
 import assert from "node:assert/strict";
 import {
-  ensureFixtureBinary,
   fixture,
+  fixtureEnv,
   perfCanRecord,
+  perfFixtureArgs,
   recordBurn,
   runPerf,
 } from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
 
-await ensureFixtureBinary();
-
+/** `cli/report.ts`; a committed fixture only with the fixtures' own symbols (testdata/symbols). */
 async function report(args: string[]): Promise<string> {
-  const out = await runCli("report", [...args, "-q"]);
+  const onFixture = args.some((a) => a.startsWith(fixture("")) && a.endsWith(".data"));
+  const out = onFixture
+    ? await runCli("report", [...args, "-q", ...perfFixtureArgs()], undefined, fixtureEnv())
+    : await runCli("report", [...args, "-q"]);
   assert.equal(out.code, 0, out.stderr);
   return out.stdout;
 }

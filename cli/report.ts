@@ -21,7 +21,8 @@
  *   unless `--stdio` is also given.
  * - `--diff OTHER` compares the input (baseline) with OTHER: a table of the
  *   biggest changes, or with `--folded` the `difffolded.pl` lines
- *   (`stack baseline comparison`).
+ *   (`stack baseline comparison`); with an HTML `--flamegraph`, a
+ *   differential flame graph (widths from OTHER, red grew, blue shrank).
  * - Samples read, samples lost and truncated stacks are stated in `# callring:`
  *   lines before the perf-compatible text (on stderr for other outputs).
  * - `-n` / `--show-nr-samples` adds perf's `Samples` column; weighting every
@@ -113,6 +114,10 @@ export async function main(args: string[]): Promise<void> {
     )
     .option("--folded", "print folded stacks (stackcollapse-perf.pl format) instead")
     .option("--flamegraph <file>", "write a flamegraph: .svg or .html")
+    .option("--title <text>", "flamegraph title (default: input and event)")
+    .option("--width <px>", "flamegraph width in pixels (HTML default: the window's)")
+    .option("--palette <name>", "HTML flamegraph palette: hot, cold or gray", "hot")
+    .option("--minwidth <px>", "HTML flamegraph: leave out frames narrower than this", "0.1")
     .option("--speedscope <file>", "write a speedscope JSON profile")
     .option(
       "--pprof <file>",
@@ -138,6 +143,10 @@ export async function main(args: string[]): Promise<void> {
     countSamples?: boolean;
     folded?: boolean;
     flamegraph?: string;
+    title?: string;
+    width?: string;
+    palette: string;
+    minwidth: string;
     speedscope?: string;
     pprof?: string;
     diff?: string;
@@ -207,6 +216,18 @@ export async function main(args: string[]): Promise<void> {
   }
 
   const weight = opts.countSamples ? "samples" : "period";
+  const htmlFlamegraph = opts.flamegraph !== undefined && !/\.svg$/i.test(opts.flamegraph);
+  const width = opts.width === undefined ? undefined : Number(opts.width);
+  if (width !== undefined && !(Number.isInteger(width) && width >= 100 && width <= 100000)) {
+    usage(`--width must be a whole number of pixels, 100 or more: current "${opts.width}"`);
+  }
+  const minWidth = Number(opts.minwidth);
+  if (!(Number.isFinite(minWidth) && minWidth >= 0)) {
+    usage(`--minwidth must be a non-negative number: current "${opts.minwidth}"`);
+  }
+  if (!["hot", "cold", "gray"].includes(opts.palette)) {
+    usage(`--palette must be hot, cold or gray: current "${opts.palette}"`);
+  }
 
   /** Progress on stderr for large inputs on a TTY (cli-progress is loaded only then). */
   async function progressReporter(path: string): Promise<
@@ -230,7 +251,12 @@ export async function main(args: string[]): Promise<void> {
     checkInputFile(COMMAND, path);
     // perf script text (told by content): until the input layer detects it.
     if (await isPerfScriptTextFile(path)) {
-      const result = await loadScriptTextProfile(path, { filter, weight, event: opts.event });
+      const result = await loadScriptTextProfile(path, {
+        filter,
+        weight,
+        event: opts.event,
+        timeline: htmlFlamegraph,
+      });
       if (!opts.quiet) { for (const w of result.warnings) warn(COMMAND, w); }
       return result;
     }
@@ -243,6 +269,7 @@ export async function main(args: string[]): Promise<void> {
         symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
         maxStack,
         event: opts.event,
+        timeline: htmlFlamegraph,
         onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
         onProgress: bar?.update,
       });
@@ -280,8 +307,27 @@ export async function main(args: string[]): Promise<void> {
       }
     }
 
+    const htmlOptions = {
+      weight,
+      eventName,
+      palette: opts.palette,
+      minWidth,
+      ...(width !== undefined ? { width } : {}),
+    } as const;
     if (opts.diff !== undefined) {
       const other = await load(opts.diff);
+      if (htmlFlamegraph) {
+        // Widths from the comparison, colours by the change from the baseline.
+        await writeOutputFile(
+          opts.flamegraph!,
+          flamegraphHtml(other.profile, {
+            ...htmlOptions,
+            title: opts.title ?? `${input} -> ${opts.diff} (${eventName})`,
+            baseline: profile,
+          }),
+        );
+        if (!opts.stdio && !opts.folded) Deno.exit(ExitCode.OK);
+      }
       if (opts.folded) {
         writeStdout(diffFolded(
           foldedStacks(profile, { count: weight }),
@@ -300,10 +346,10 @@ export async function main(args: string[]): Promise<void> {
     const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
       opts.pprof !== undefined;
     if (opts.flamegraph !== undefined) {
-      const title = `${input} (${eventName})`;
-      const text = /\.svg$/i.test(opts.flamegraph)
-        ? flamegraphSvg(profile, { title, weight })
-        : flamegraphHtml(profile, { title, weight });
+      const title = opts.title ?? `${input} (${eventName})`;
+      const text = htmlFlamegraph
+        ? flamegraphHtml(profile, { ...htmlOptions, title })
+        : flamegraphSvg(profile, { title, weight, ...(width !== undefined ? { width } : {}) });
       await writeOutputFile(opts.flamegraph, text);
     }
     if (opts.speedscope !== undefined) {

@@ -1744,6 +1744,8 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
   event?: string | number;
   /** Add root-most `[nmi]` / `[hardirq]` / `[softirq]` frames where the context is known. */
   contextMarkers?: boolean;
+  /** Keep each sample's time and stack (the flame chart of the HTML flamegraph). */
+  timeline?: boolean;
   /** Called now and then with bytes read and the total (undefined for streams). */
   onProgress?: (bytesRead: number, total: number | undefined) => void;
 }
@@ -1820,7 +1822,11 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   const builderFor = (event: number) => {
     let b = builders.get(event);
     if (b === undefined) {
-      b = new ProfileBuilder({ filter, contextMarkers: options.contextMarkers });
+      b = new ProfileBuilder({
+        filter,
+        contextMarkers: options.contextMarkers,
+        timeline: options.timeline,
+      });
       builders.set(event, b);
     }
     return b;

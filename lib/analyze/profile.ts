@@ -320,6 +320,19 @@ export interface ProfileBuilderOptions {
   contextMarkers?: boolean;
   /** Insert a root-most `[truncated]` frame for truncated stacks. Default true. */
   markTruncated?: boolean;
+  /**
+   * Keep every kept sample's time and stack record, in arrival order
+   * ({@linkcode ProfileData.timeline}; 12 bytes per sample). Default false.
+   */
+  timeline?: boolean;
+}
+
+/** Kept samples in arrival order (see {@linkcode ProfileBuilderOptions.timeline}). */
+export interface ProfileTimeline {
+  /** Sample time in ns. */
+  readonly time: Float64Array;
+  /** Index of the sample's stack record. */
+  readonly stack: Int32Array;
 }
 
 /** Path variant of a context marker frame (0: none). */
@@ -368,6 +381,9 @@ export class ProfileBuilder {
   #timeMin = Infinity;
   #timeMax = -Infinity;
   #path: number[] = [];
+  #tlCount = 0;
+  #tlTime: Float64Array | undefined;
+  #tlStack: Int32Array | undefined;
 
   /**
    * Creates the instance.
@@ -419,6 +435,7 @@ export class ProfileBuilder {
       const idx = this.#stackByLeaf.valueAt(memo);
       if (idx >= 0) {
         this.#count(idx, sample.weight, 1, sample.truncated);
+        if (this.#options.timeline) this.#record(sample.time, idx);
         return true;
       }
     }
@@ -432,7 +449,26 @@ export class ProfileBuilder {
     const self = selfFrame === undefined ? -1 : this.#frames.intern(selfFrame);
     const idx = this.#addStack(node, cls, sample.weight, 1, sample.truncated, self);
     if (memo >= 0) this.#stackByLeaf.insertAt(memo, leafKey, sub, idx);
+    if (this.#options.timeline) this.#record(sample.time, idx);
     return true;
+  }
+
+  /** Appends one sample to the timeline. */
+  #record(time: number, stack: number): void {
+    const n = this.#tlCount++;
+    if (this.#tlTime === undefined || n >= this.#tlTime.length) {
+      const len = Math.max(1024, n * 2);
+      const t = new Float64Array(len);
+      const s = new Int32Array(len);
+      if (this.#tlTime !== undefined) {
+        t.set(this.#tlTime);
+        s.set(this.#tlStack!);
+      }
+      this.#tlTime = t;
+      this.#tlStack = s;
+    }
+    this.#tlTime[n] = time;
+    this.#tlStack![n] = stack;
   }
 
   /**
@@ -511,6 +547,14 @@ export class ProfileBuilder {
       lost: { ...this.lost },
       timeMin: this.#timeMin,
       timeMax: this.#timeMax,
+      ...(this.#options.timeline
+        ? {
+          timeline: {
+            time: (this.#tlTime ?? new Float64Array(0)).slice(0, this.#tlCount),
+            stack: (this.#tlStack ?? new Int32Array(0)).slice(0, this.#tlCount),
+          },
+        }
+        : {}),
     });
   }
 
@@ -709,6 +753,8 @@ export interface ProfileData {
   timeMin: number;
   /** Latest kept sample time (ns), -Infinity when none. */
   timeMax: number;
+  /** Kept samples in arrival order, when the builder was asked to keep them. */
+  timeline?: ProfileTimeline;
 }
 
 /** An immutable interned profile. Node 0 is the root; stacks are root-first paths in the trie. */
@@ -755,6 +801,8 @@ export class Profile implements ProfileData {
   readonly timeMin: number;
   /** Latest time. */
   readonly timeMax: number;
+  /** Kept samples in arrival order (only with {@linkcode ProfileBuilderOptions.timeline}). */
+  readonly timeline?: ProfileTimeline;
 
   /**
    * Creates the instance.
@@ -781,6 +829,7 @@ export class Profile implements ProfileData {
     this.lost = data.lost;
     this.timeMin = data.timeMin;
     this.timeMax = data.timeMax;
+    if (data.timeline !== undefined) this.timeline = data.timeline;
   }
 
   /** Number of trie nodes including the root. */

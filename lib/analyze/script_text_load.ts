@@ -22,7 +22,7 @@ import { type LoadOptions, type LoadResult, UnknownEventError } from "./load.ts"
 import { ProfileBuilder } from "./profile.ts";
 
 /** Options of {@linkcode loadScriptTextProfile}: those of {@linkcode loadProfile} that apply to text. */
-export type ScriptTextLoadOptions = Pick<LoadOptions, "filter" | "weight" | "event">;
+export type ScriptTextLoadOptions = Pick<LoadOptions, "filter" | "weight" | "event" | "timeline">;
 
 /**
  * Reads `perf script` text into a profile.
@@ -50,7 +50,7 @@ export async function loadScriptTextProfile(
     if (e === undefined) {
       e = {
         index: events.size,
-        builder: new ProfileBuilder({ filter }),
+        builder: new ProfileBuilder({ filter, timeline: options.timeline }),
         samples: 0,
         weight: 0,
         bits: 0,

@@ -21,7 +21,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`Usage: deno task bench [--quick] [--only micro|ring|decode|report|seek|sim|nmi|live]
+  console.log(`Usage: deno task bench [--quick] [--only micro|ring|decode|report|seek|sim|flame|nmi|live]
 
 Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
   ring    ring writer ns/record vs LTTng/ftrace/perf, reader GB/s, fragment overhead
@@ -29,6 +29,7 @@ Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
   report  cli/report.ts (--stdio, --no-children, --folded, ...) next to perf report: time, max RSS
   seek    >= 1 GB capture, seek to a time by sync points (bytes read)
   sim     simulated samples per second end to end, ring bytes per sample
+  flame   HTML flamegraph at 10k / 1M samples: build time, size, chromium open time
   nmi     model checker: states explored and time per strategy at depth 3
   live    record --live next to perf record -p: samples/s, recorder CPU, bytes/sample, lost
 --quick uses smaller inputs (for a smoke run).`);
@@ -51,6 +52,7 @@ const steps: Step[] = [
   { name: "report", cmd: ["run", "-A", `${here}report.ts`, ...quick] },
   { name: "seek", cmd: ["run", "-A", `${here}seek.ts`, ...quick] },
   { name: "sim", cmd: ["run", "-A", `${here}sim.ts`, ...quick] },
+  { name: "flame", cmd: ["run", "-A", `${here}flamegraph.ts`, ...quick] },
   { name: "nmi", cmd: ["run", "-A", `${root}cli/nmi_check.ts`, "--depth", "3"] },
   { name: "live", cmd: ["run", "-A", `${here}live.ts`, ...quick] },
 ];

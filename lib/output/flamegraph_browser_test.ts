@@ -196,7 +196,8 @@ Deno.test({
           ok((await find(page, n)) !== null, n);
         }
         eq(await find(page, "k_sys"), null);
-        eq(await page.getAttribute("body", "data-drawn"), "9"); // leaf + 7 callers, leaf callee
+        // callers: leaf; work_a; run; main, worker; prog, prog; work_b; run; main; prog. callees: leaf
+        eq(await page.getAttribute("body", "data-drawn"), "12");
 
         // flame chart of a thread, in time order: work_a (30 ms) left of work_b (10 ms)
         await page.click("#view-chart");

@@ -155,29 +155,36 @@ export function flameData(profile: Profile, options: FlameDataOptions = {}): Fla
   };
   const bySamples = options.weight === "samples";
   /** Adds a profile's stacks; returns each stack record's leaf node. */
+  const baseSelf: number[] = [];
   const add = (p: Profile, into: "total" | "base"): Int32Array => {
     const leafOf = new Int32Array(p.stackCount);
     const t = p.frames;
     const frameName = new Int32Array(t.size).fill(-2); // -2 not yet named, -1 skipped
     const frameKind = new Uint8Array(t.size);
     const classNode = new Int32Array(p.classes.length).fill(-1);
+    // Flame node of each trie node for the process it was last reached from: the walk up
+    // from a stack's leaf stops at the first trie node already placed for this process.
+    const memoProc = new Int32Array(p.nodeCount).fill(-1);
+    const memoNode = new Int32Array(p.nodeCount);
     const path: number[] = [];
-    const sums = into === "total" ? tree.total : tree.base;
+    const selfs = into === "total" ? tree.self : baseSelf;
     for (let i = 0; i < p.stackCount; i++) {
       const w = bySamples ? p.stackSamples[i] : p.stackWeight[i];
       const cls = p.stackClass[i];
       if (classNode[cls] < 0) {
         classNode[cls] = child(0, intern(p.classes[cls].comm), 1);
       }
-      let n = classNode[cls];
-      sums[0] += w;
-      sums[n] += w;
+      const proc = classNode[cls];
       path.length = 0;
-      for (let node = p.stackNode[i]; node > 0; node = p.nodeParent[node]) {
-        path.push(p.nodeFrame[node]);
+      let node = p.stackNode[i];
+      while (node > 0 && memoProc[node] !== proc) {
+        path.push(node);
+        node = p.nodeParent[node];
       }
+      let n = node > 0 ? memoNode[node] : proc;
       for (let k = path.length - 1; k >= 0; k--) {
-        const f = path[k];
+        const trie = path[k];
+        const f = p.nodeFrame[trie];
         if (frameName[f] === -2) {
           const name = foldedFrameName(p, f);
           frameName[f] = name === undefined ? -1 : intern(name);
@@ -193,17 +200,27 @@ export function flameData(profile: Profile, options: FlameDataOptions = {}): Fla
             ? 4
             : 2;
         }
-        if (frameName[f] < 0) continue;
-        n = child(n, frameName[f], frameKind[f]);
-        sums[n] += w;
+        if (frameName[f] >= 0) n = child(n, frameName[f], frameKind[f]);
+        memoProc[trie] = proc;
+        memoNode[trie] = n;
       }
-      if (into === "total") tree.self[n] += w;
+      while (selfs.length < tree.parent.length) selfs.push(0);
+      selfs[n] += w;
       leafOf[i] = n;
     }
     return leafOf;
   };
   const leafOf = add(profile, "total");
   if (options.baseline) add(options.baseline, "base");
+  // Totals from the self weights: children always have larger ids than their parents.
+  for (let i = 0; i < tree.parent.length; i++) {
+    tree.total[i] = tree.self[i];
+    tree.base[i] = baseSelf[i] ?? 0;
+  }
+  for (let i = tree.parent.length - 1; i > 0; i--) {
+    tree.total[tree.parent[i]] += tree.total[i];
+    tree.base[tree.parent[i]] += tree.base[i];
+  }
 
   // Prune: the minimum width doubles until the tree fits in maxNodes.
   const total = tree.total[0];

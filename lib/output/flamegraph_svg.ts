@@ -39,8 +39,10 @@ export function frameColor(name: string, kind: FlameKind): string {
   for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
   const v = (h % 1000) / 1000;
   switch (kind) {
-    case "kernel":
-      return `rgb(${Math.round(200 + 55 * v)},${Math.round(120 + 60 * v)},${Math.round(20 * v)})`;
+    case "kernel": // aqua, as in the HTML page: apart from the warm user frames at a glance
+      return `rgb(${Math.round(50 + 60 * v)},${Math.round(165 + 55 * v)},${
+        Math.round(165 + 55 * v)
+      })`;
     case "marker":
       return `rgb(${Math.round(150 + 40 * v)},${Math.round(110 + 30 * v)},${
         Math.round(210 + 40 * v)

@@ -6,9 +6,10 @@
  *
  *     deno run -A bench/flamegraph.ts [--quick]
  *
- * Profiles are synthetic and seeded: stacks 5-30 deep over 400 functions
- * whose next frame depends on the previous one (prefixes are shared, as in
- * real programs), a few kernel leaves, four threads, 1 ms apart.
+ * Profiles are synthetic and seeded: up to 50 000 distinct stacks 5-30 deep
+ * over 400 functions whose next frame depends on the previous one (prefixes
+ * are shared, as in real programs), a few kernel leaves, drawn with a skewed
+ * frequency; four threads, samples 1 ms apart.
  *
  * @module
  */
@@ -25,6 +26,9 @@ const { values } = parseArgs({
 
 const CHROMIUM = "/usr/bin/chromium";
 
+/** Distinct stacks of the synthetic profiles. */
+const POOL = 50_000;
+
 function synthetic(samples: number, functions = 400): Profile {
   const b = new ProfileBuilder({ timeline: true });
   const user: FrameRef[] = [];
@@ -35,8 +39,9 @@ function synthetic(samples: number, functions = 400): Profile {
   }
   let seed = 12345;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const frames: FrameRef[] = [];
-  for (let i = 0; i < samples; i++) {
+  // A pool of distinct stacks (leaf-first), drawn with a skewed frequency as real hot paths are.
+  const pool: FrameRef[][] = [];
+  for (let k = 0; k < Math.min(samples, POOL); k++) {
     const root: FrameRef[] = [];
     let f = 0;
     const depth = 5 + Math.floor(rnd() * 26);
@@ -44,8 +49,10 @@ function synthetic(samples: number, functions = 400): Profile {
       f = (f * 7 + Math.floor(rnd() ** 3 * 12)) % functions;
       root.push(d > depth - 4 && rnd() < 0.3 ? kernel[f] : user[f]);
     }
-    frames.length = 0;
-    for (let d = root.length - 1; d >= 0; d--) frames.push(root[d]);
+    pool.push(root.reverse());
+  }
+  for (let i = 0; i < samples; i++) {
+    const frames = pool[Math.floor(rnd() ** 2 * pool.length)];
     b.add({
       frames,
       weight: 1e6,

@@ -52,7 +52,8 @@ const CSS = `
 :root { --bg: #f8f8f8; --fg: #111; --panel: #fff; --border: #ccc; }
 @media (prefers-color-scheme: dark) { :root { --bg: #1b1b1f; --fg: #e8e8e8; --panel: #26262b; --border: #444; } }
 body { margin: 0; font: 12px Verdana, sans-serif; background: var(--bg); color: var(--fg); }
-header { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 8px 10px; }
+header { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 8px 10px;
+  position: sticky; top: 0; background: var(--bg); z-index: 1; }
 header h1 { font-size: 16px; margin: 0 auto 0 0; font-weight: normal; }
 input#search { background: var(--panel); color: var(--fg); border: 1px solid var(--border); padding: 3px 6px; width: 200px; }
 button, select { background: var(--panel); color: var(--fg); border: 1px solid var(--border); padding: 3px 8px; cursor: pointer; }
@@ -449,6 +450,10 @@ const SCRIPT = String.raw`
     state: function () { return JSON.parse(JSON.stringify(S)); },
   };
   readHash(); updateSearch(); render();
+  // Flame view: the root is at the bottom of a tall page; show it first, as one reads upwards.
+  if (S.view === "flame" && canvas.getBoundingClientRect().bottom > window.innerHeight) {
+    window.scrollTo(0, document.body.scrollHeight);
+  }
   document.body.dataset.loadMs = (performance.now() - T0).toFixed(1);
   document.body.dataset.ready = "1";
 })();

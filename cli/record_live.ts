@@ -27,7 +27,7 @@ import {
 } from "../lib/live/recorder.ts";
 import { parseCpuList } from "../lib/live/synthesize.ts";
 import { LiveUnavailableError } from "../lib/live/sys.ts";
-import { backupOutput, cliProgram, ExitCode, fail, failOn } from "./_common.ts";
+import { backupOutput, cliProgram, ExitCode, fail, failOn, warn } from "./_common.ts";
 
 const COMMAND = "record";
 
@@ -169,6 +169,7 @@ export async function recordLive(args: string[]): Promise<void> {
     }
     failOn(COMMAND, e);
   }
+  for (const w of rec.warnings) warn(COMMAND, w);
   try {
     backupOutput(o.output);
     const out: LiveOutput = o.format === "perf"

@@ -129,6 +129,8 @@ export interface LiveAttrOptions {
   enableOnExec?: boolean;
   /** Ask the kernel for build ids in MMAP2 records (kernel >= 5.12). */
   buildId?: boolean;
+  /** User space only (`exclude_kernel`, `exclude_hv`): perf's fallback under perf_event_paranoid 2. */
+  excludeKernel?: boolean;
 }
 
 /** `PERF_SAMPLE_*` of a live recording without callchains (perf record's default plus CPU). */
@@ -172,6 +174,7 @@ export function liveAttr(o: LiveAttrOptions): PerfEventAttr {
   if (o.enableOnExec) flags.push(AttrFlag.enableOnExec);
   if (o.overwrite) flags.push(AttrFlag.writeBackward);
   if (o.buildId) flags.push(AttrFlag.buildId);
+  if (o.excludeKernel) flags.push(AttrFlag.excludeKernel, AttrFlag.excludeHv);
   return defaultAttr({
     type: o.event.type,
     config: o.event.config,

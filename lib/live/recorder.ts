@@ -280,6 +280,8 @@ const HOLD_SCRIPT = 'read _ < "$0"; exec "$@"';
 export class LiveRecorder {
   /** The attr every event was opened with. */
   readonly attr: PerfEventAttr;
+  /** Fallbacks taken while opening (perf prints them as warnings). */
+  readonly warnings: string[];
   readonly #o: LiveRecordOptions;
   readonly #fds: number[];
   readonly #ids: number[];
@@ -298,7 +300,9 @@ export class LiveRecorder {
     rings: Ring[],
     child: Deno.ChildProcess | undefined,
     fifo: string | undefined,
+    warnings: string[],
   ) {
+    this.warnings = warnings;
     this.#o = o;
     this.attr = attr;
     this.#fds = fds;
@@ -349,7 +353,10 @@ export class LiveRecorder {
       tids = [t.tid];
     } else tids = [-1];
 
-    const make = (buildId: boolean) =>
+    let withBuildId = true;
+    let excludeKernel = false;
+    const warnings: string[] = [];
+    const make = () =>
       liveAttr({
         event: o.event,
         frequency: o.frequency,
@@ -358,10 +365,34 @@ export class LiveRecorder {
         overwrite: o.overwrite,
         inherit: t.kind === "command" || t.kind === "pid",
         enableOnExec: t.kind === "command",
-        buildId,
+        buildId: withBuildId,
+        excludeKernel,
       });
-    let withBuildId = true;
-    let attr = make(true);
+    let attr = make();
+    // perf's evsel__detect_missing_features() and evsel__fallback(), tried on the first open:
+    // kernels before 5.12 refuse build_id; perf_event_paranoid 2 refuses kernel samples.
+    const openOne = (tid: number, cpu: number): number | SysError => {
+      for (;;) {
+        try {
+          return perfEventOpen(encodeAttr(attr), tid, cpu);
+        } catch (e) {
+          if (!(e instanceof SysError)) throw e;
+          if (fds.length === 0 && e.errno === Errno.EINVAL && withBuildId) {
+            withBuildId = false;
+          } else if (
+            fds.length === 0 && (e.errno === Errno.EACCES || e.errno === Errno.EPERM) &&
+            !excludeKernel && t.kind !== "system"
+          ) {
+            excludeKernel = true;
+            warnings.push(
+              `kernel.perf_event_paranoid=${paranoid()}, trying to fall back to excluding ` +
+                "kernel and hypervisor samples",
+            );
+          } else return e;
+          attr = make();
+        }
+      }
+    };
     const fds: number[] = [];
     const ids: number[] = [];
     const rings: Ring[] = [];
@@ -381,32 +412,14 @@ export class LiveRecorder {
       for (const cpu of cpus) {
         let leader = -1;
         for (const tid of tids) {
-          let fd: number;
-          try {
-            fd = perfEventOpen(encodeAttr(attr), tid, cpu);
-          } catch (e) {
-            if (!(e instanceof SysError)) throw e;
-            let err = e;
-            fd = -1;
-            // perf's evsel__detect_missing_features(): kernels before 5.12 refuse build_id.
-            if (e.errno === Errno.EINVAL && withBuildId && fds.length === 0) {
-              withBuildId = false;
-              attr = make(false);
-              try {
-                fd = perfEventOpen(encodeAttr(attr), tid, cpu);
-              } catch (e2) {
-                if (!(e2 instanceof SysError)) throw e2;
-                err = e2;
-              }
-            }
-            if (fd < 0) {
-              // A thread of a -p target that exited while its siblings were opened.
-              if (err.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
-              throw new LiveOpenError(
-                openErrorMessage(err.errno, o.event.name, where(tid, cpu)),
-                err.errno,
-              );
-            }
+          const fd = openOne(tid, cpu);
+          if (fd instanceof SysError) {
+            // A thread of a -p target that exited while its siblings were opened.
+            if (fd.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
+            throw new LiveOpenError(
+              openErrorMessage(fd.errno, o.event.name, where(tid, cpu)),
+              fd.errno,
+            );
           }
           fds.push(fd);
           ids.push(eventId(fd));
@@ -427,10 +440,18 @@ export class LiveRecorder {
       }
     } catch (e) {
       cleanup();
+      if (e instanceof SysError && e.call === "mmap" && e.errno === Errno.EPERM) {
+        throw new LiveOpenError(
+          "Permission error mapping pages: consider increasing " +
+            "/proc/sys/kernel/perf_event_mlock_kb, or try again with a smaller value of " +
+            `-m/--mmap-pages (current value: ${pages})`,
+          e.errno,
+        );
+      }
       if (e instanceof SysError) throw new LiveOpenError(e.message, e.errno);
       throw e;
     }
-    return new LiveRecorder(o, attr, fds, ids, rings, child, fifo);
+    return new LiveRecorder(o, attr, fds, ids, rings, child, fifo, warnings);
   }
 
   /** What an output needs to know (attr, ids, ring count). */

@@ -12,7 +12,8 @@
  * - lost: samples the kernel reported lost (LOST + LOST_SAMPLES records).
  *
  * Samples and losses of every file are counted by the same reader (the
- * `# callring:` header lines of `cli/report.ts`). callring is run twice, into
+ * `# callring:` header lines of `cli/report.ts`). callring is run twice (read-back check
+ * off, `--no-verify`, so only recording is timed), into
  * a capture and into a perf.data (`--format perf`).
  *
  *     deno run -A bench/live.ts [--quick] [--seconds 2] [--rates 1000,10000,50000]
@@ -115,13 +116,31 @@ for (const rate of rates) {
       [
         "callring capture",
         `${dir}/live-${rate}.callring`,
-        [Deno.execPath(), "run", "-A", `${root}cli/record.ts`, "--live", "-q", ...common]
+        [
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${root}cli/record.ts`,
+          "--live",
+          "-q",
+          "--no-verify",
+          ...common,
+        ]
           .concat(["--duration", String(seconds * 1000), "-o", `${dir}/live-${rate}.callring`]),
       ],
       [
         "callring --format perf",
         `${dir}/live-${rate}.data`,
-        [Deno.execPath(), "run", "-A", `${root}cli/record.ts`, "--live", "-q", ...common]
+        [
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${root}cli/record.ts`,
+          "--live",
+          "-q",
+          "--no-verify",
+          ...common,
+        ]
           .concat(["--duration", String(seconds * 1000), "--format", "perf"])
           .concat(["-o", `${dir}/live-${rate}.data`]),
       ],

@@ -27,6 +27,7 @@ import {
 } from "../lib/live/recorder.ts";
 import { parseCpuList } from "../lib/live/synthesize.ts";
 import { LiveUnavailableError } from "../lib/live/sys.ts";
+import { formatVerification, verifyLiveCapture } from "../lib/live/verify.ts";
 import { backupOutput, cliProgram, ExitCode, fail, failOn, warn } from "./_common.ts";
 
 const COMMAND = "record";
@@ -82,6 +83,7 @@ export async function recordLive(args: string[]): Promise<void> {
     .option("-o, --output <file>", "output file", "callring.data")
     .option("--format <fmt>", "callring (capture) or perf (perf.data)", "callring")
     .option("-q, --quiet", "no summary")
+    .option("--no-verify", "skip reading the capture back against what was drained")
     .addHelpText(
       "after",
       "\nExit status: 0 ok (or the workload's status), 1 an event cannot be opened, 2 usage error.",
@@ -104,6 +106,7 @@ export async function recordLive(args: string[]): Promise<void> {
     output: string;
     format: string;
     quiet?: boolean;
+    verify: boolean;
   }>();
   const argv = program.args;
   const usage = (m: string): never => fail(COMMAND, m, ExitCode.USAGE);
@@ -188,7 +191,18 @@ export async function recordLive(args: string[]): Promise<void> {
       Deno.removeSignalListener("SIGTERM", onInt);
       if (o.overwrite) Deno.removeSignalListener("SIGUSR2", onUsr2);
     }
-    if (!o.quiet) console.error(formatLiveSummary(result, o.output));
+    const check = o.verify && o.format === "callring"
+      ? await verifyLiveCapture(o.output, result)
+      : undefined;
+    if (!o.quiet) {
+      console.error(
+        formatLiveSummary(result, o.output) + (check ? "\n" + formatVerification(check) : ""),
+      );
+    }
+    if (check && !check.balanced) {
+      warn(COMMAND, "read-back check failed: the capture differs from what was drained");
+      Deno.exit(ExitCode.DATA);
+    }
     const ws = result.workloadStatus;
     Deno.exit(ws && !ws.success ? (ws.code || ExitCode.DATA) : ExitCode.OK);
   } catch (e) {

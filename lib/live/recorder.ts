@@ -135,6 +135,8 @@ export interface LiveRecordResult {
   outputBytes: number;
   /** What the synthesize step read. */
   synthesized: SynthesizeStats & { records: number };
+  /** Side-band records written besides the synthesized ones (the kernel map record). */
+  sidebandExtra: number;
   /** Exit status of a spawned workload (undefined for other targets or when killed by us). */
   workloadStatus?: Deno.CommandStatus;
   /** Why the recording stopped. */
@@ -499,12 +501,14 @@ export class LiveRecorder {
       records: 0,
     };
     let stopReason: LiveRecordResult["stopReason"] = "stopped";
+    let sidebandExtra = 0;
     let workloadStatus: Deno.CommandStatus | undefined;
     let t0 = performance.now();
     try {
       const side: PerfRecord[] = [];
       const kmap = kernelMapRecord();
       if (kmap) side.push(kmap);
+      sidebandExtra = side.length;
       if (t.kind !== "command") {
         const pid = t.kind === "pid" ? t.pid : t.kind === "tid" ? pidOfTid(t.tid) : undefined;
         const syn = synthesizeProcesses(
@@ -595,6 +599,7 @@ export class LiveRecorder {
         elapsedMs,
         outputBytes: out.bytes,
         synthesized,
+        sidebandExtra,
         workloadStatus,
         stopReason,
         attr: this.attr,

@@ -21,7 +21,8 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`Usage: deno task bench [--quick] [--only micro|ring|decode|report|seek|sim|flame|nmi|live]
+  console.log(
+    `Usage: deno task bench [--quick] [--only micro|ring|decode|report|seek|sim|flame|nmi|live]
 
 Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
   ring    ring writer ns/record vs LTTng/ftrace/perf, reader GB/s, fragment overhead
@@ -32,7 +33,8 @@ Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
   flame   HTML flamegraph at 10k / 1M samples: build time, size, chromium open time
   nmi     model checker: states explored and time per strategy at depth 3
   live    record --live next to perf record -p: samples/s, recorder CPU, bytes/sample, lost
---quick uses smaller inputs (for a smoke run).`);
+--quick uses smaller inputs (for a smoke run).`,
+  );
   Deno.exit(0);
 }
 

@@ -1,11 +1,14 @@
 // report --flamegraph x.html: options reach the page data, the flame chart comes from the sample
 // times of the perf.data, and --diff with an HTML flamegraph writes a differential graph.
 import assert from "node:assert/strict";
-import { ensureFixtureBinary, fixture } from "../lib/testing/perf_tool.ts";
-import { runCli } from "../lib/testing/cli_run.ts";
+import { fixture, fixtureEnv, perfFixtureArgs } from "../lib/testing/perf_tool.ts";
+import { type CliRun, runCli } from "../lib/testing/cli_run.ts";
 import type { FlameData } from "../lib/output/flamegraph_data.ts";
 
-await ensureFixtureBinary();
+/** `cli/report.ts` on fixtures, with the fixtures' own symbols only (testdata/symbols). */
+function report(args: string[]): Promise<CliRun> {
+  return runCli("report", [...args, ...perfFixtureArgs()], undefined, fixtureEnv());
+}
 
 async function pageData(path: string): Promise<FlameData> {
   const html = await Deno.readTextFile(path);
@@ -18,7 +21,7 @@ Deno.test("report --flamegraph .html: title, width, palette, unit, threads from 
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/f.html`;
-    const r = await runCli("report", [
+    const r = await report([
       "-i",
       fixture("fp.data"),
       "--flamegraph",
@@ -57,7 +60,7 @@ Deno.test("report --diff with an HTML flamegraph writes a differential graph", a
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/d.html`;
-    const r = await runCli("report", [
+    const r = await report([
       "-i",
       fixture("fp.data"),
       "--diff",
@@ -81,7 +84,7 @@ Deno.test("report rejects bad --palette / --width / --minwidth with exit 2", asy
   for (
     const args of [["--palette", "rainbow"], ["--width", "12"], ["--minwidth", "-1"]]
   ) {
-    const r = await runCli("report", ["-i", fixture("fp.data"), "--flamegraph", "x.html", ...args]);
+    const r = await report(["-i", fixture("fp.data"), "--flamegraph", "x.html", ...args]);
     assert.equal(r.code, 2, args.join(" "));
     assert.match(r.stderr, new RegExp(args[0]));
   }

@@ -106,116 +106,127 @@ async function open(page: Page, url: string): Promise<void> {
   await page.waitForSelector("body[data-ready='1']", { timeout: 10000 });
 }
 
+/**
+ * Writes `html` to a temporary file, opens it in a 1000x500 page and runs `fn`; no page
+ * errors may happen meanwhile.
+ */
+async function withFlamePage(
+  html: string,
+  fn: (page: Page, ctx: import("playwright-core").BrowserContext, url: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "callring-flame-" });
+  const url = `file://${dir}/flame.html`;
+  await Deno.writeTextFile(`${dir}/flame.html`, html);
+  try {
+    await withBrowser(async (ctx) => {
+      const page = await ctx.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.setViewportSize({ width: 1000, height: 500 });
+      await open(page, url);
+      await fn(page, ctx, url);
+      eq(errors, []);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "flamegraph HTML: canvas frames, zoom, search, views, hash, tooltip in headless chromium",
   ignore: !haveChromium(),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "callring-flame-" });
-    const file = `${dir}/flame.html`;
-    await Deno.writeTextFile(
-      file,
-      flamegraphHtml(profile(), { title: "browser test", eventName: "cpu-clock" }),
-    );
-    try {
-      await withBrowser(async (ctx) => {
-        const page = await ctx.newPage();
-        const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        await page.setViewportSize({ width: 1000, height: 500 });
-        await open(page, `file://${file}`);
-        // structure: all; prog; [truncated]; main; main; run; k_entry; k_sys; work_a; leaf;
-        // work_b; leaf; worker; run; work_a; leaf
-        eq(await page.getAttribute("body", "data-view"), "flame");
-        eq(await page.getAttribute("body", "data-drawn"), "16");
+    const html = flamegraphHtml(profile(), { title: "browser test", eventName: "cpu-clock" });
+    await withFlamePage(html, async (page, ctx, url) => {
+      // structure: all; prog; [truncated]; main; main; run; k_entry; k_sys; work_a; leaf;
+      // work_b; leaf; worker; run; work_a; leaf
+      eq(await page.getAttribute("body", "data-view"), "flame");
+      eq(await page.getAttribute("body", "data-drawn"), "16");
 
-        // a screenshot and the canvas pixels: frames are drawn, in their kind's colours
-        const png = await page.locator("#canvas").screenshot();
-        ok(png.length > 2000, `screenshot of ${png.length} bytes`);
-        const leaf = (await find(page, "leaf"))!;
-        const [r, g, b] = await pixel(page, { x: leaf.x, y: leaf.y + 5 });
-        ok(r > 200 && b < 60 && g > 70, `user frame warm: ${[r, g, b]}`);
-        const [kr, kg, kb] = await pixel(page, {
-          ...(await find(page, "k_sys"))!,
-          y: (await find(page, "k_sys"))!.y + 5,
-        });
-        ok(kg > kr + 60 && kb > kr + 60, `kernel frame aqua: ${[kr, kg, kb]}`);
-        const all = (await find(page, "all"))!;
-        ok(all.y > leaf.y, "flame: root at the bottom");
-
-        // search (regexp, case toggle) and the matched share
-        await page.fill("#search", "^WORK_");
-        eq(await page.textContent("#matched"), "Matched: 88.0%"); // 44 of 50 samples
-        const workA = (await find(page, "work_a"))!;
-        eq(await pixel(page, { x: workA.x, y: workA.y + 5 }), [230, 0, 230]);
-        await page.check("#case");
-        eq(await page.textContent("#matched"), "Matched: 0.0%");
-        await page.fill("#search", "^work_");
-        eq(await page.textContent("#matched"), "Matched: 88.0%");
-
-        // click to zoom: work_b fills the width, work_a is not drawn; the hash keeps it
-        const before = (await find(page, "work_b"))!;
-        await page.mouse.click(before.x, before.y);
-        eq(await page.getAttribute("body", "data-zoomed"), "work_b");
-        eq(await find(page, "work_a"), null);
-        const zoomed = (await find(page, "work_b"))!;
-        ok(Math.abs(zoomed.x - 500) < 30, `zoomed frame centred: ${zoomed.x}`);
-        const hash = await page.evaluate(() => location.hash);
-        ok(/zoom=\d+/.test(hash) && hash.includes("q=%5Ework_") && hash.includes("case=1"), hash);
-        // a new page on the same URL shows the same picture
-        const again = await ctx.newPage();
-        await again.setViewportSize({ width: 1000, height: 500 });
-        await open(again, `file://${file}${hash}`);
-        eq(await again.getAttribute("body", "data-zoomed"), "work_b");
-        eq(await again.inputValue("#search"), "^work_");
-        eq(await again.isChecked("#case"), true);
-        await again.close();
-        await page.click("#reset");
-        ok((await find(page, "work_a")) !== null);
-
-        // tooltip in the event's unit: ms for cpu-clock
-        const leaf2 = (await find(page, "leaf"))!;
-        await page.mouse.move(leaf2.x, leaf2.y);
-        const tip = (await page.textContent("#tooltip")) ?? "";
-        ok(/leaf {2}\[user\]\n\d+\.\d+ ms \(\d+\.\d+%\)/.test(tip), tip);
-
-        // icicle: root at the top
-        await page.click("#view-icicle");
-        eq(await page.getAttribute("body", "data-view"), "icicle");
-        ok((await find(page, "all"))!.y < (await find(page, "leaf"))!.y);
-
-        // sandwich of leaf (key s over it): callers above, no unrelated frames
-        await page.click("#view-flame");
-        const l3 = (await find(page, "leaf"))!;
-        await page.mouse.move(l3.x, l3.y);
-        await page.keyboard.press("s");
-        eq(await page.getAttribute("body", "data-view"), "sandwich");
-        eq(await page.getAttribute("body", "data-zoomed"), "leaf");
-        for (const n of ["work_a", "work_b", "run", "main", "worker", "prog"]) {
-          ok((await find(page, n)) !== null, n);
-        }
-        eq(await find(page, "k_sys"), null);
-        // callers: leaf; work_a; run; main, worker; prog, prog; work_b; run; main; prog. callees: leaf
-        eq(await page.getAttribute("body", "data-drawn"), "12");
-
-        // flame chart of a thread, in time order: work_a (30 ms) left of work_b (10 ms)
-        await page.click("#view-chart");
-        eq(await page.getAttribute("body", "data-view"), "chart");
-        eq(await page.locator("#thread option").count(), 2);
-        const a = (await find(page, "work_a"))!;
-        const bb = (await find(page, "work_b"))!;
-        ok(a.x < bb.x, "time order");
-        await page.mouse.move(bb.x, bb.y);
-        ok(/from \d+\.\d+ ms to \d+\.\d+ ms/.test((await page.textContent("#tooltip")) ?? ""));
-        await page.selectOption("#thread", "1");
-        eq(await find(page, "work_b"), null);
-        ok((await find(page, "worker")) !== null);
-        eq(errors, []);
+      // a screenshot and the canvas pixels: frames are drawn, in their kind's colours
+      const png = await page.locator("#canvas").screenshot();
+      ok(png.length > 2000, `screenshot of ${png.length} bytes`);
+      const leaf = (await find(page, "leaf"))!;
+      const [r, g, b] = await pixel(page, { x: leaf.x, y: leaf.y + 5 });
+      ok(r > 200 && b < 60 && g > 70, `user frame warm: ${[r, g, b]}`);
+      const [kr, kg, kb] = await pixel(page, {
+        ...(await find(page, "k_sys"))!,
+        y: (await find(page, "k_sys"))!.y + 5,
       });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+      ok(kg > kr + 60 && kb > kr + 60, `kernel frame aqua: ${[kr, kg, kb]}`);
+      const all = (await find(page, "all"))!;
+      ok(all.y > leaf.y, "flame: root at the bottom");
+
+      // search (regexp, case toggle) and the matched share
+      await page.fill("#search", "^WORK_");
+      eq(await page.textContent("#matched"), "Matched: 88.0%"); // 44 of 50 samples
+      const workA = (await find(page, "work_a"))!;
+      eq(await pixel(page, { x: workA.x, y: workA.y + 5 }), [230, 0, 230]);
+      await page.check("#case");
+      eq(await page.textContent("#matched"), "Matched: 0.0%");
+      await page.fill("#search", "^work_");
+      eq(await page.textContent("#matched"), "Matched: 88.0%");
+
+      // click to zoom: work_b fills the width, work_a is not drawn; the hash keeps it
+      const before = (await find(page, "work_b"))!;
+      await page.mouse.click(before.x, before.y);
+      eq(await page.getAttribute("body", "data-zoomed"), "work_b");
+      eq(await find(page, "work_a"), null);
+      const zoomed = (await find(page, "work_b"))!;
+      ok(Math.abs(zoomed.x - 500) < 30, `zoomed frame centred: ${zoomed.x}`);
+      const hash = await page.evaluate(() => location.hash);
+      ok(/zoom=\d+/.test(hash) && hash.includes("q=%5Ework_") && hash.includes("case=1"), hash);
+      // a new page on the same URL shows the same picture
+      const again = await ctx.newPage();
+      await again.setViewportSize({ width: 1000, height: 500 });
+      await open(again, `${url}${hash}`);
+      eq(await again.getAttribute("body", "data-zoomed"), "work_b");
+      eq(await again.inputValue("#search"), "^work_");
+      eq(await again.isChecked("#case"), true);
+      await again.close();
+      await page.click("#reset");
+      ok((await find(page, "work_a")) !== null);
+
+      // tooltip in the event's unit: ms for cpu-clock
+      const leaf2 = (await find(page, "leaf"))!;
+      await page.mouse.move(leaf2.x, leaf2.y);
+      const tip = (await page.textContent("#tooltip")) ?? "";
+      ok(/leaf {2}\[user\]\n\d+\.\d+ ms \(\d+\.\d+%\)/.test(tip), tip);
+
+      // icicle: root at the top
+      await page.click("#view-icicle");
+      eq(await page.getAttribute("body", "data-view"), "icicle");
+      ok((await find(page, "all"))!.y < (await find(page, "leaf"))!.y);
+
+      // sandwich of leaf (key s over it): callers above, no unrelated frames
+      await page.click("#view-flame");
+      const l3 = (await find(page, "leaf"))!;
+      await page.mouse.move(l3.x, l3.y);
+      await page.keyboard.press("s");
+      eq(await page.getAttribute("body", "data-view"), "sandwich");
+      eq(await page.getAttribute("body", "data-zoomed"), "leaf");
+      for (const n of ["work_a", "work_b", "run", "main", "worker", "prog"]) {
+        ok((await find(page, n)) !== null, n);
+      }
+      eq(await find(page, "k_sys"), null);
+      // callers: leaf; work_a; run; main, worker; prog, prog; work_b; run; main; prog. callees: leaf
+      eq(await page.getAttribute("body", "data-drawn"), "12");
+
+      // flame chart of a thread, in time order: work_a (30 ms) left of work_b (10 ms)
+      await page.click("#view-chart");
+      eq(await page.getAttribute("body", "data-view"), "chart");
+      eq(await page.locator("#thread option").count(), 2);
+      const a = (await find(page, "work_a"))!;
+      const bb = (await find(page, "work_b"))!;
+      ok(a.x < bb.x, "time order");
+      await page.mouse.move(bb.x, bb.y);
+      ok(/from \d+\.\d+ ms to \d+\.\d+ ms/.test((await page.textContent("#tooltip")) ?? ""));
+      await page.selectOption("#thread", "1");
+      eq(await find(page, "work_b"), null);
+      ok((await find(page, "worker")) !== null);
+    });
   },
 });
 
@@ -231,15 +242,9 @@ Deno.test({
     const after = new ProfileBuilder();
     for (let i = 0; i < 30; i++) after.add(sampleOf(["main", "grow"], 1));
     for (let i = 0; i < 10; i++) after.add(sampleOf(["main", "shrink"], 1));
-    const dir = await Deno.makeTempDir({ prefix: "callring-flame-" });
-    const file = `${dir}/diff.html`;
-    await Deno.writeTextFile(file, flamegraphHtml(after.build(), { baseline: before.build() }));
-    try {
-      await withBrowser(async (ctx) => {
-        const page = await ctx.newPage();
-        const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        await open(page, `file://${file}`);
+    await withFlamePage(
+      flamegraphHtml(after.build(), { baseline: before.build() }),
+      async (page) => {
         const g = (await find(page, "grow"))!;
         const s = (await find(page, "shrink"))!;
         const [gr, gg, gb] = await pixel(page, { x: g.x, y: g.y + 5 });
@@ -248,11 +253,8 @@ Deno.test({
         ok(sb === 255 && sr < 150 && sg < 150, `shrunk: ${[sr, sg, sb]}`);
         await page.mouse.move(g.x, g.y);
         ok(((await page.textContent("#tooltip")) ?? "").includes("change +50.00%"));
-        eq(errors, []);
-      });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+      },
+    );
   },
 });
 
@@ -269,21 +271,9 @@ Deno.test({
     eq(data.total, big.totalWeight);
     eq(data.nodes[3], big.totalWeight); // the `all` root spans everything
     eq(data.threads.length, 4);
-    const dir = await Deno.makeTempDir({ prefix: "callring-flame-" });
-    const file = `${dir}/big.html`;
-    await Deno.writeTextFile(file, html);
-    try {
-      await withBrowser(async (ctx) => {
-        const page = await ctx.newPage();
-        const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        await open(page, `file://${file}`);
-        ok(Number(await page.getAttribute("body", "data-drawn")) > 100);
-        eq(errors, []);
-      });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await withFlamePage(html, async (page) => {
+      ok(Number(await page.getAttribute("body", "data-drawn")) > 100);
+    });
   },
 });
 

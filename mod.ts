@@ -51,6 +51,7 @@ export * from "./lib/output/pprof.ts";
 export * from "./lib/output/flame_layout.ts";
 export * from "./lib/output/flamegraph_svg.ts";
 export * from "./lib/output/flamegraph_html.ts";
+export * from "./lib/output/flamegraph_data.ts";
 export { formatPercent } from "./lib/output/format.ts";
 export * from "./lib/output/perf_script.ts";
 export * from "./lib/output/script_run.ts";

@@ -938,6 +938,15 @@ class ChainResolver {
 
   #unwind(sample: Sample, attr: PerfEventAttr, pid: number): UnwoundChain {
     const spaces = this.#session.spaces;
+    // perf's evsel__parse_sample keeps dyn_size as the stack size, and
+    // thread__resolve_callchain_unwind bails out on 0: no user frames at all.
+    if (sample.stackUser!.dynSize === 0) {
+      return {
+        kernel: fullCallchain(sample.callchain, [], this.#maxStack),
+        user: [],
+        truncated: false,
+      };
+    }
     const result = unwindUserDetailed(
       { mask: attr.sampleRegsUser, regs: sample.regsUser!.regs },
       sample.stackUser!,

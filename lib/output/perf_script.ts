@@ -765,6 +765,9 @@ export class ScriptPrinter {
    * @param inlines Inline nodes replacing callchain entries (DWARF-unwound
    *   user frames); entries without nodes print as usual.
    * @param traceText A tracepoint's decoded payload (printed for `-F trace`).
+   * @param plainFrom Callchain index from which entries are DWARF-unwound user
+   *   frames: printed as addresses even where they look like context markers
+   *   (an unwound `ffffffffffffffff` terminator), as perf appends them.
    * @returns The text.
    */
   format(
@@ -775,6 +778,7 @@ export class ScriptPrinter {
     hasCallchain: boolean,
     inlines?: InlineExpansion,
     traceText?: string,
+    plainFrom?: number,
   ): string {
     const f = this.#f;
     const printChain = f.has("ip") && hasCallchain && sample.callchain !== undefined;
@@ -795,7 +799,7 @@ export class ScriptPrinter {
     if (f.has("ip")) {
       const cpumode = misc & 7;
       if (printChain) {
-        out += "\n" + this.#chain(sample.callchain!, pid, tid, cpumode, inlines);
+        out += "\n" + this.#chain(sample.callchain!, pid, tid, cpumode, inlines, plainFrom);
       } else {
         out += " " + padStart(hexBig(sample.ip ?? 0n), 16);
         out += this.#symText(this.#resolver.resolve(pid, tid, cpumode, sample.ip ?? 0n));
@@ -825,14 +829,11 @@ export class ScriptPrinter {
     tid: number,
     sampleMode: number,
     inlines: InlineExpansion | undefined,
+    plainFrom = chain.length,
   ): string {
     let out = "";
     let printed = 0;
-    const walk = this.#walk;
-    const view = new DataView(chain.buffer, chain.byteOffset, chain.byteLength);
-    walk.reset(view, 0, chain.length, sampleMode);
-    while (printed < this.#maxStack && walk.next()) {
-      const i = walk.index, cpumode = walk.cpumode;
+    const entry = (i: number, cpumode: number) => {
       printed++;
       const ip = chain[i]!;
       const r = this.#resolver.resolve(pid, tid, cpumode, ip);
@@ -841,8 +842,16 @@ export class ScriptPrinter {
       if (nodes === undefined || nodes.length === 0) out += ipText + this.#symText(r) + "\n";
       // perf's --max-stack bounds unwound entries, not the inline nodes they expand to.
       else for (const node of nodes) out += ipText + this.#symText(r, node) + "\n";
+    };
+    const walk = this.#walk;
+    const view = new DataView(chain.buffer, chain.byteOffset, chain.byteLength);
+    walk.reset(view, 0, Math.min(plainFrom, chain.length), sampleMode);
+    while (printed < this.#maxStack && walk.next()) entry(walk.index, walk.cpumode);
+    if (walk.discarded) return ""; // perf discards the whole chain on an unknown marker
+    for (let i = plainFrom; i < chain.length && printed < this.#maxStack; i++) {
+      entry(i, CpuMode.USER);
     }
-    return walk.discarded ? "" : out; // perf discards the whole chain on an unknown marker
+    return out;
   }
 }
 

@@ -226,3 +226,21 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "--call-graph dwarf with small stack copies: unwound frames end in ffffffffffffffff like perf",
+  ignore: !PERF_RECORDS,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const burn = await buildBurn(dir);
+    await record(`${dir}/d.data`, ["-e", "cpu-clock", "--call-graph", "dwarf,512"], [burn, "100"]);
+    const fields = "comm,tid,time,ip,sym";
+    const expected = await perfScript(`${dir}/d.data`, ["-F", fields]);
+    // perf appends what libunwind returns, the bogus last frame included.
+    assert.match(expected, /\tffffffffffffffff \[unknown\]\n/);
+    assert.equal((await script(`${dir}/d.data`, { fields })).text, expected);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -253,9 +253,11 @@ async function printRecords(
     let s = sample;
     const tid = s.tid ?? -1;
     let inlines: InlineExpansion | undefined;
+    let plainFrom: number | undefined;
     if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
       const unwound = withUnwoundUserStack(s, event, session, elfCache, maxStack);
       s = unwound.sample;
+      plainFrom = unwound.userStart;
       // Only a printed callchain shows inline frames (not -G, not without ip).
       if (inline && hasCallchain && typeOf(event).selection.fields.has("ip")) {
         inlines = await inlineExpansion(session, s.pid ?? -1, s.callchain!, unwound.userStart);
@@ -267,10 +269,10 @@ async function printRecords(
     const trace = s.raw !== undefined && t.selection.fields.has("trace")
       ? traceText(event, s.raw)
       : undefined;
-    if (inlines !== undefined) {
-      out.text(
-        p.format(s, misc, session.threads.comm(tid), event.name, hasCallchain, inlines, trace),
-      );
+    // Unwound frames print through format(): they are never context markers.
+    if (inlines !== undefined || plainFrom !== undefined) {
+      const comm = session.threads.comm(tid);
+      out.text(p.format(s, misc, comm, event.name, hasCallchain, inlines, trace, plainFrom));
     } else {
       const f = fields.fromSample(s, misc);
       f.traceText = trace;
@@ -417,7 +419,9 @@ function withUnwoundUserStack(
   maxStack: number,
 ): { sample: Sample; userStart: number } {
   const pid = s.pid ?? -1;
-  const user = unwindUser(
+  // perf's evsel__parse_sample keeps dyn_size as the stack size, and
+  // thread__resolve_callchain_unwind bails out on 0: no user frames at all.
+  const user = s.stackUser!.dynSize === 0 ? [] : unwindUser(
     { mask: ev.attr.sampleRegsUser, regs: s.regsUser!.regs },
     s.stackUser!,
     (addr) => session.spaces.lookup(pid, addr, CPUMODE_USER),

@@ -9,8 +9,10 @@
  */
 
 import {
+  AttrFlag,
   AttrType,
   FormatError,
+  hasFlag,
   type PerfEventAttr,
   RecordType,
   type SampleFormat,
@@ -64,19 +66,71 @@ const HARDWARE_NAMES = [
   "ref-cycles",
 ];
 
+/** perf's `evsel__hw_cache` / `_op` / `_result` (first alias of each). */
+const CACHE_TYPES = ["L1-dcache", "L1-icache", "LLC", "dTLB", "iTLB", "branch", "node"];
+const CACHE_OPS = [["load", "loads"], ["store", "stores"], ["prefetch", "prefetches"]];
+const CACHE_RESULTS = ["refs", "misses"];
+
 /**
- * The name perf gives an event that has no EVENT_DESC name (software and
- * hardware events by config, others as `type:config`).
+ * perf's `evsel__add_modifiers`: `:kuh` when some privilege level is
+ * excluded, `p`s for `precise_ip`, `H`/`G` when host or guest is excluded
+ * against the default.
+ */
+function modifiers(attr: PerfEventAttr): string {
+  let m = "";
+  const ex = (bit: number) => hasFlag(attr, bit);
+  let guestDefault = false;
+  if (ex(AttrFlag.excludeKernel) || ex(AttrFlag.excludeUser) || ex(AttrFlag.excludeHv)) {
+    if (!ex(AttrFlag.excludeKernel)) m += "k";
+    if (!ex(AttrFlag.excludeUser)) m += "u";
+    if (!ex(AttrFlag.excludeHv)) m += "h";
+    guestDefault = true;
+  }
+  const precise = Math.floor(attr.flags / 2 ** AttrFlag.preciseIp) % 4;
+  if (precise) {
+    m += "ppp".slice(0, precise);
+    guestDefault = true;
+  }
+  if (ex(AttrFlag.excludeHost) || ex(AttrFlag.excludeGuest) === guestDefault) {
+    if (!ex(AttrFlag.excludeHost)) m += "H";
+    if (!ex(AttrFlag.excludeGuest)) m += "G";
+  }
+  return m ? ":" + m : "";
+}
+
+/**
+ * The name perf gives an event that has no EVENT_DESC name (perf's
+ * `evsel__name`: hardware, software, cache and raw events by config with
+ * their modifiers, others as `type:config`).
  *
  * @param attr The attr.
  * @returns The name.
  */
 export function defaultEventName(attr: PerfEventAttr): string {
   const config = Number(attr.config);
-  if (attr.type === AttrType.SOFTWARE && SOFTWARE_NAMES[config]) return SOFTWARE_NAMES[config]!;
-  if (attr.type === AttrType.HARDWARE && HARDWARE_NAMES[config]) return HARDWARE_NAMES[config]!;
+  if (attr.type === AttrType.SOFTWARE && SOFTWARE_NAMES[config]) {
+    return SOFTWARE_NAMES[config]! + modifiers(attr);
+  }
+  if (attr.type === AttrType.HARDWARE && HARDWARE_NAMES[config]) {
+    return HARDWARE_NAMES[config]! + modifiers(attr);
+  }
+  if (attr.type === PERF_TYPE_HW_CACHE) {
+    const type = config & 0xff, op = (config >>> 8) & 0xff, result = (config >>> 16) & 0xff;
+    if (CACHE_TYPES[type] && CACHE_OPS[op] && CACHE_RESULTS[result] && attr.config < 2n ** 24n) {
+      const name = result
+        ? `${CACHE_TYPES[type]}-${CACHE_OPS[op]![0]}-${CACHE_RESULTS[result]}`
+        : `${CACHE_TYPES[type]}-${CACHE_OPS[op]![1]}`;
+      return name + modifiers(attr);
+    }
+  }
+  if (attr.type === PERF_TYPE_RAW) return `raw 0x${attr.config.toString(16)}${modifiers(attr)}`;
   return `${attr.type}:0x${attr.config.toString(16)}`;
 }
+
+/** `PERF_TYPE_HW_CACHE`. */
+const PERF_TYPE_HW_CACHE = 3;
+/** `PERF_TYPE_RAW`. */
+const PERF_TYPE_RAW = 4;
 
 /**
  * Build a {@linkcode PerfDataEvent}.

@@ -62,6 +62,11 @@ export interface PerfDataInfo {
   buildIds?: { pid: number; filename: string; buildId: string; misc: number }[];
   /** SAMPLE_TIME. */
   sampleTime?: { first: number; last: number };
+  /**
+   * AUX area data seen so far (PERF_RECORD_AUXTRACE payloads, not decoded):
+   * the AUXTRACE_INFO type's name (`intel_pt`, `cs_etm`...), records, bytes.
+   */
+  aux?: { pmu: string; records: number; bytes: number };
   /** Tracepoint formats (TRACING_DATA feature, or the pipe-mode HEADER_TRACING_DATA payload). */
   tracingData?: TracingData;
 }

@@ -336,6 +336,41 @@ interface EventState {
   timeAt: number;
 }
 
+/** perf's `enum auxtrace_type` names. */
+const AUXTRACE_TYPES = [
+  "unknown",
+  "intel_pt",
+  "intel_bts",
+  "cs_etm",
+  "arm_spe",
+  "s390_cpumsf",
+  "hisi_ptt",
+];
+
+/**
+ * AUX area data (Intel PT, BTS, CoreSight, SPE...), which callring does not
+ * decode: counted, named once in a warning, and kept in `info.aux`.
+ */
+class AuxTally {
+  type = -1;
+  readonly #info: PerfDataInfo;
+  constructor(info: PerfDataInfo) {
+    this.#info = info;
+  }
+  add(bytes: number): void {
+    const a = this.#info.aux ??= { pmu: "", records: 0, bytes: 0 };
+    a.records++;
+    a.bytes += bytes;
+  }
+  warning(): string | undefined {
+    const a = this.#info.aux;
+    if (a === undefined) return undefined;
+    a.pmu = AUXTRACE_TYPES[this.type] ?? (this.type < 0 ? "unknown" : `type ${this.type}`);
+    return `AUX area data not decoded: ${a.bytes} bytes in ${a.records} PERF_RECORD_AUXTRACE ` +
+      `records (${a.pmu}); perf decodes it into synthesized samples, callring prints none of them`;
+  }
+}
+
 /** Records decoded ahead of delivery: the reader refills when fewer are ready. */
 const READY_TARGET = 512;
 
@@ -752,6 +787,14 @@ class Session implements PerfDataFile {
       );
     }
     this.#pending.flushAll(this.#toReady);
+    const aux = this.#aux.warning();
+    if (aux !== undefined) this.warn(`${this.#source}: ${aux}`);
+  }
+
+  /** AUX area data seen (PERF_RECORD_AUXTRACE payloads). */
+  #auxTally: AuxTally | undefined = undefined;
+  get #aux(): AuxTally {
+    return this.#auxTally ??= new AuxTally(this.info);
   }
 
   /**
@@ -829,7 +872,10 @@ class Session implements PerfDataFile {
           if (!(e instanceof FormatError)) throw e;
           this.warn(`${source}: ${e.message}: tracepoint payloads will not be printed`);
         }
-      } else await this.#skipBytes(trailing, type, offset);
+      } else {
+        if (type === RecordType.AUXTRACE) this.#aux.add(trailing);
+        await this.#skipBytes(trailing, type, offset);
+      }
       this.#route(slot, false);
     }
     return true;
@@ -1013,6 +1059,9 @@ class Session implements PerfDataFile {
     const info = this.info;
     const matcher = this.#matcher;
     switch (type) {
+      case RecordType.AUXTRACE_INFO:
+        if (size >= 16) this.#aux.type = view.getUint32(s + 8, true);
+        break;
       case RecordType.HEADER_ATTR: {
         const attr = decodeAttr(view, s + 8, size - 8, offset + 8);
         const attrSize = attr.size === 0 ? 64 : attr.size;

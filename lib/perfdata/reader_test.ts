@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FormatError, isContextMarker, RecordType, setU64 } from "../abi/mod.ts";
 import {
+  cpuClockAttr,
   fixture,
   hasFixture,
   HAVE_PERF,
@@ -9,6 +10,7 @@ import {
   writeSynthetic,
 } from "./_test_utils.ts";
 import { HeaderFeature } from "./features.ts";
+import { PerfDataWriter } from "./writer.ts";
 import { openPerfData, openPerfDataStream, type ReadOptions, type ReadRecord } from "./reader.ts";
 
 async function readAll(path: string, options: ReadOptions = {}) {
@@ -421,4 +423,41 @@ Deno.test({
     assert.ok(ours.length > 5, `only ${ours.length} samples`);
     assert.deepEqual(ours, theirs);
   },
+});
+
+Deno.test("reader: AUX area data (AUXTRACE_INFO + AUXTRACE payloads) is counted and named, not dropped silently", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".data" });
+  try {
+    const w = await PerfDataWriter.create(path, {
+      events: [{ attr: cpuClockAttr(), name: "cpu-clock" }],
+    });
+    // struct perf_record_auxtrace_info: header, u32 type (1 = intel_pt), u32 reserved.
+    const info = new Uint8Array(16);
+    const iv = new DataView(info.buffer);
+    iv.setUint32(0, RecordType.AUXTRACE_INFO, true);
+    iv.setUint16(6, 16, true);
+    iv.setUint32(8, 1, true);
+    await w.write(info);
+    for (const n of [4096, 1000]) {
+      // struct perf_record_auxtrace: header, size, offset, reference, idx, tid, cpu, reserved.
+      const rec = new Uint8Array(48);
+      const rv = new DataView(rec.buffer);
+      rv.setUint32(0, RecordType.AUXTRACE, true);
+      rv.setUint16(6, 48, true);
+      rv.setBigUint64(8, BigInt(n), true);
+      await w.writeWithPayload(rec, new Uint8Array(n).fill(0xa5));
+    }
+    await w.writeSample({ ip: 0x401000n, pid: 1, tid: 1, time: 5, cpu: 0, period: 1 });
+    await w.close();
+    const { info: got, records, warnings } = await readAll(path);
+    assert.equal(records.filter((r) => r.record.type === RecordType.SAMPLE).length, 1);
+    assert.deepEqual(got.aux, { pmu: "intel_pt", records: 2, bytes: 5096 });
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /AUX area data not decoded: 5096 bytes in 2 PERF_RECORD_AUXTRACE records \(intel_pt\)/,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
 });

@@ -256,6 +256,21 @@ export abstract class RecordStream {
     if (this.#autoRound && this.#sinceRound >= this.#roundBytes) await this.finishRound();
   }
 
+  /**
+   * Write a record followed by the payload its header announces but does
+   * not count (PERF_RECORD_AUXTRACE's AUX data, PERF_RECORD_HEADER_TRACING_DATA's
+   * tracing data), as perf record writes them.
+   *
+   * @param bytes The record; its header size must equal `bytes.length`.
+   * @param payload The bytes after it.
+   * @throws {RangeError} When the size field disagrees with the length or the writer is closed.
+   */
+  async writeWithPayload(bytes: Uint8Array, payload: Uint8Array): Promise<void> {
+    await this.write(bytes);
+    this.#sinceRound += payload.length;
+    await this.#append(payload);
+  }
+
   #trackTime(view: DataView, size: number): void {
     const event = this.#matcher.match(view, 0, RecordType.SAMPLE, size);
     if (!event) return;

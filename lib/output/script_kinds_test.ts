@@ -228,7 +228,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "--call-graph dwarf with small stack copies: unwound frames end in ffffffffffffffff like perf",
+  name:
+    "--call-graph dwarf with small stack copies: unwound frames end in ffffffffffffffff like perf",
   ignore: !PERF_RECORDS,
 }, async () => {
   const dir = await Deno.makeTempDir();

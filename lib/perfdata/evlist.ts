@@ -76,7 +76,7 @@ const CACHE_RESULTS = ["refs", "misses"];
  * excluded, `p`s for `precise_ip`, `H`/`G` when host or guest is excluded
  * against the default.
  */
-function modifiers(attr: PerfEventAttr): string {
+function modifiersOf(attr: PerfEventAttr): string {
   let m = "";
   const ex = (bit: number) => hasFlag(attr, bit);
   let guestDefault = false;
@@ -104,10 +104,13 @@ function modifiers(attr: PerfEventAttr): string {
  * their modifiers, others as `type:config`).
  *
  * @param attr The attr.
+ * @param withModifiers Append perf's modifiers (default true; false for
+ *   the bare names writers give their events).
  * @returns The name.
  */
-export function defaultEventName(attr: PerfEventAttr): string {
+export function defaultEventName(attr: PerfEventAttr, withModifiers = true): string {
   const config = Number(attr.config);
+  const modifiers = withModifiers ? modifiersOf : () => "";
   if (attr.type === AttrType.SOFTWARE && SOFTWARE_NAMES[config]) {
     return SOFTWARE_NAMES[config]! + modifiers(attr);
   }
@@ -138,7 +141,7 @@ const PERF_TYPE_RAW = 4;
  * @param index Index in the attr list.
  * @param attr The attr.
  * @param ids Its sample ids.
- * @param name Its name (default: {@linkcode defaultEventName}).
+ * @param name Its name (default: {@linkcode defaultEventName} without modifiers).
  * @returns The event.
  */
 export function makeEvent(
@@ -153,7 +156,7 @@ export function makeEvent(
     format: sampleFormatOf(attr),
     sampleIdAll: sampleIdAll(attr),
     ids,
-    name: name ?? defaultEventName(attr),
+    name: name ?? defaultEventName(attr, false),
   };
 }
 

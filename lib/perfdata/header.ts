@@ -202,7 +202,7 @@ export async function readFileHeader(
     const iv = new DataView(idBytes.buffer);
     const ids: number[] = [];
     for (let j = 0; j < idsSize; j += 8) ids.push(getU64(iv, j));
-    matcher.add(makeEvent(i, attr, ids));
+    matcher.add(makeEvent(i, attr, ids, defaultEventName(attr)));
   }
   // sample_type sits 24 bytes into each attr.
   matcher.validate(source, (e) => attrsOffset + e.index * attrSize + 24);

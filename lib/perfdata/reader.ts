@@ -55,7 +55,7 @@ import {
 } from "./header.ts";
 import { OrderedEvents } from "./ordered_events.ts";
 import { parseTracingData } from "./tracing_data.ts";
-import { EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
+import { defaultEventName, EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import { FEATURE_BITS, HeaderFeature } from "./features.ts";
 
 export type { PerfDataEvent } from "./evlist.ts";
@@ -1068,7 +1068,7 @@ class Session implements PerfDataFile {
         const ids: number[] = [];
         for (let p = s + 8 + attrSize; p + 8 <= s + size; p += 8) ids.push(getU64(view, p));
         this.#attrOffsets.set(matcher.events.length, offset + 8 + 24);
-        matcher.add(makeEvent(matcher.events.length, attr, ids));
+        matcher.add(makeEvent(matcher.events.length, attr, ids, defaultEventName(attr)));
         info.events = matcher.events;
         nameTracepoints(info);
         this.#queueing = undefined;

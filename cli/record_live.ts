@@ -16,9 +16,14 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { AttrType } from "../lib/abi/mod.ts";
-import { ElfFile } from "../lib/analyze/elf.ts";
+import { ElfFile, findBuildIdNote, memorySource, readOwnVdso } from "../lib/analyze/elf.ts";
 import { parseEvent, UnknownEventError } from "../lib/live/events.ts";
-import { CaptureOutput, type LiveOutput, PerfOutput } from "../lib/live/output.ts";
+import {
+  CaptureOutput,
+  type KnownBuildId,
+  type LiveOutput,
+  PerfOutput,
+} from "../lib/live/output.ts";
 import {
   formatLiveSummary,
   LiveOpenError,
@@ -53,6 +58,29 @@ function buildIdOf(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The running kernel's build id (/sys/kernel/notes) and the vdso's, as perf records them. */
+function knownBuildIds(): KnownBuildId[] {
+  const out: KnownBuildId[] = [];
+  try {
+    const id = findBuildIdNote(Deno.readFileSync("/sys/kernel/notes"));
+    if (id) out.push({ filename: "[kernel.kallsyms]", buildId: id, misc: 1 });
+  } catch {
+    // no notes: perf then records no kernel build id either
+  }
+  const vdso = readOwnVdso();
+  if (vdso) {
+    try {
+      const elf = ElfFile.parse(memorySource(vdso, "[vdso]"));
+      const id = elf.buildId();
+      elf.close();
+      if (id) out.push({ filename: "[vdso]", buildId: id, misc: 2 });
+    } catch {
+      // unreadable vdso image: left out
+    }
+  }
+  return out;
 }
 
 /**
@@ -165,6 +193,17 @@ export async function recordLive(args: string[]): Promise<void> {
       pollMs: o.poll,
       buildIdOf,
       cmdline: ["callring", "record", ...args],
+      // perf record --overwrite --switch-output=signal prints a line per dump; so do we.
+      onStarted: o.overwrite && !o.quiet
+        ? () =>
+          console.error(
+            "[ callring record: flight recorder running: SIGUSR2 takes a snapshot, Ctrl-C ends ]",
+          )
+        : undefined,
+      onSnapshot: o.overwrite && !o.quiet
+        ? (i, records, bytes) =>
+          console.error(`[ callring record: snapshot ${i}: ${records} records, ${bytes} bytes ]`)
+        : undefined,
     });
   } catch (e) {
     if (e instanceof LiveOpenError || e instanceof LiveUnavailableError) {
@@ -175,9 +214,8 @@ export async function recordLive(args: string[]): Promise<void> {
   for (const w of rec.warnings) warn(COMMAND, w);
   try {
     backupOutput(o.output);
-    const out: LiveOutput = o.format === "perf"
-      ? await PerfOutput.create(o.output, rec.info)
-      : await CaptureOutput.create(o.output, rec.info);
+    // Signals are handled from before the output file exists: a script that waits for the
+    // file can send SIGUSR2 / SIGINT safely.
     const onInt = () => rec.stop();
     const onUsr2 = () => rec.requestSnapshot();
     Deno.addSignalListener("SIGINT", onInt);
@@ -185,6 +223,9 @@ export async function recordLive(args: string[]): Promise<void> {
     if (o.overwrite) Deno.addSignalListener("SIGUSR2", onUsr2);
     let result;
     try {
+      const out: LiveOutput = o.format === "perf"
+        ? await PerfOutput.create(o.output, rec.info, knownBuildIds())
+        : await CaptureOutput.create(o.output, rec.info);
       result = await rec.run(out);
     } finally {
       Deno.removeSignalListener("SIGINT", onInt);

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { liveUnavailableReason } from "../lib/live/probe.ts";
-import { runCli } from "../lib/testing/cli_run.ts";
+import { cliPath, runCli } from "../lib/testing/cli_run.ts";
 import { buildBurn, perfCanRecord, runPerf } from "../lib/testing/perf_tool.ts";
 
 const reason = liveUnavailableReason();
@@ -107,6 +107,13 @@ Deno.test({
         assert.doesNotMatch(ourSide.stdout, /warning/i);
         assertSameTop(ourSide.stdout, perfSide.stdout, 2, only);
       }
+      // Every build id perf records for the workload is in callring's BUILD_ID feature.
+      const ids = (f: string) =>
+        runPerf(["buildid-list", "-i", f]).then((r) => r.stdout.trim().split("\n"));
+      const perfIds = await ids(perfData);
+      const ourIds = await ids(ours);
+      assert.ok(perfIds.some((l) => l.endsWith(burn)), perfIds.join("\n"));
+      assert.deepEqual(perfIds.filter((l) => !ourIds.includes(l)), []);
       // leaf is the hot function of burn, in all three.
       const top = entries(
         (await runPerf(["report", "-i", ours, ...REPORT, "--no-children"])).stdout,
@@ -144,22 +151,47 @@ Deno.test({
       assert.equal(rep.code, 0, rep.stderr);
       assert.ok((entries(rep.stdout).get("[.] leaf") ?? 0) > 50, rep.stdout);
 
+      // Flight recorder: two SIGUSR2 snapshots, then Ctrl-C (SIGINT) takes the last one.
       const ow = `${dir}/ow.callring`;
-      const w = await runCli("record", [
-        "--live",
-        "--overwrite",
-        "-m",
-        "4",
-        "-g",
-        "-p",
-        String(child.pid),
-        "--duration",
-        "400",
-        "-o",
-        ow,
-      ]);
-      assert.equal(w.code, 0, w.stderr);
-      assert.match(w.stderr, /snapshots\s+overwritten B/);
+      const rec = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cliPath("record"), "--live", "--overwrite", "-m", "4", "-g", "-p"]
+          .concat([String(child.pid), "-o", ow]),
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      // Each signal is sent once the recorder has shown it handled the previous one; a
+      // recorder that never does is killed, so the test fails instead of hanging.
+      const guard = setTimeout(() => rec.kill("SIGKILL"), 60_000);
+      const lines = rec.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      const waitFor = async (text: string) => {
+        while (!seen.includes(text)) {
+          const { value, done } = await lines.read();
+          if (done) throw new Error(`recorder ended before "${text}": ${seen}`);
+          seen += value;
+        }
+      };
+      await waitFor("flight recorder running");
+      rec.kill("SIGUSR2");
+      await waitFor("snapshot 1:");
+      rec.kill("SIGUSR2");
+      await waitFor("snapshot 2:");
+      rec.kill("SIGINT");
+      await waitFor("read back:");
+      for (;;) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        seen += value;
+      }
+      const w = await rec.status;
+      clearTimeout(guard);
+      const stderr = seen;
+      assert.equal(w.code, 0, stderr);
+      assert.match(stderr, /snapshots\s+overwritten B/);
+      assert.match(stderr, /, stopped \]/);
+      const rows = stderr.split("\n").filter((l) => /^\s+\d+(\s+\d+){10}$/.test(l));
+      assert.ok(rows.length > 0, stderr);
+      for (const row of rows) assert.equal(row.trim().split(/\s+/)[9], "3", row);
       const wr = await runCli("report", ["-i", ow, ...REPORT, "--no-children"]);
       assert.equal(wr.code, 0, wr.stderr);
       assert.ok((entries(wr.stdout).get("[.] leaf") ?? 0) > 50, wr.stdout);

@@ -5,7 +5,7 @@
  * written the way `perf record` writes one: the synthesized side-band first,
  * then each drain pass over the rings followed by `PERF_RECORD_FINISHED_ROUND`
  * (`record__mmap_read_all()`), and the BUILD_ID feature from the MMAP2 build
- * ids seen.
+ * ids seen plus those known up front (the running kernel's, the vdso's).
  *
  * @module
  */
@@ -56,6 +56,16 @@ export interface LiveOutputInfo {
   rings: number;
   /** Command line to store (perf.data CMDLINE). */
   cmdline: string[];
+}
+
+/** A BUILD_ID feature entry known before the data (the running kernel, the vdso). */
+export interface KnownBuildId {
+  /** `[kernel.kallsyms]`, `[vdso]`, or a path. */
+  filename: string;
+  /** Lower-case hex. */
+  buildId: string;
+  /** cpumode: 1 kernel, 2 user. */
+  misc: number;
 }
 
 /** Capture output: ring `i` is stream `i`, the synthesized side-band is stream `rings`. */
@@ -134,13 +144,13 @@ function hex(bytes: Uint8Array): string {
 export class PerfOutput implements LiveOutput {
   readonly #w: PerfDataWriter;
   readonly #buildIds: { pid: number; filename: string; buildId: string; misc?: number }[];
-  readonly #seen = new Set<string>();
+  readonly #seen: Set<string> = new Set();
   readonly #attr: PerfEventAttr;
   #sinceRound = 0;
 
   private constructor(
     w: PerfDataWriter,
-    buildIds: { pid: number; filename: string; buildId: string }[],
+    buildIds: { pid: number; filename: string; buildId: string; misc?: number }[],
     attr: PerfEventAttr,
   ) {
     this.#w = w;
@@ -155,16 +165,24 @@ export class PerfOutput implements LiveOutput {
    * @param info The recording.
    * @returns The output.
    */
-  static async create(path: string, info: LiveOutputInfo): Promise<PerfOutput> {
+  static async create(
+    path: string,
+    info: LiveOutputInfo,
+    known: KnownBuildId[] = [],
+  ): Promise<PerfOutput> {
     // The writer reads `buildIds` when it closes: entries are added as MMAP2 records pass.
-    const buildIds: { pid: number; filename: string; buildId: string }[] = [];
+    // perf writes the host machine's pid (-1) in every entry (machine__write_buildid_table).
+    const buildIds: { pid: number; filename: string; buildId: string; misc?: number }[] = known
+      .map((k) => ({ pid: -1, ...k }));
     const w = await PerfDataWriter.create(path, {
       events: [{ attr: info.attr, ids: info.ids, name: info.eventName }],
       cmdline: info.cmdline,
       buildIds,
       autoFinishedRound: false,
     });
-    return new PerfOutput(w, buildIds, info.attr);
+    const out = new PerfOutput(w, buildIds, info.attr);
+    for (const k of known) out.#seen.add(k.filename);
+    return out;
   }
 
   /** @inheritdoc */
@@ -179,7 +197,7 @@ export class PerfOutput implements LiveOutput {
     this.#seen.add(key);
     const kernel = (rec.misc & 7) === 1;
     this.#buildIds.push({
-      pid: kernel ? -1 : rec.pid,
+      pid: -1,
       filename: rec.filename,
       buildId: hex(rec.buildId),
       misc: kernel ? 1 : 2,

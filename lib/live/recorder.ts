@@ -87,6 +87,10 @@ export interface LiveRecordOptions {
   buildIdOf?: BuildIdReader;
   /** Command line to store in a perf.data. */
   cmdline?: string[];
+  /** Called once the events are enabled (or the workload released to exec). */
+  onStarted?: () => void;
+  /** Called after each flight-recorder snapshot with its number and what it kept. */
+  onSnapshot?: (index: number, records: number, bytes: number) => void;
 }
 
 /** Accounting of one ring. */
@@ -291,7 +295,8 @@ export class LiveRecorder {
   readonly #child: Deno.ChildProcess | undefined;
   readonly #fifo: string | undefined;
   #stopRequested = false;
-  #snapshotRequested = false;
+  #snapshotsPending = 0;
+  #snapshots = 0;
   #wake: (() => void) | undefined;
 
   private constructor(
@@ -480,7 +485,7 @@ export class LiveRecorder {
 
   /** Ask the run loop for a flight-recorder snapshot (SIGUSR2). */
   requestSnapshot(): void {
-    this.#snapshotRequested = true;
+    this.#snapshotsPending++;
     this.#wake?.();
   }
 
@@ -540,11 +545,12 @@ export class LiveRecorder {
       } else {
         for (const fd of this.#fds) ioctl(fd, PerfIoc.ENABLE);
       }
+      o.onStarted?.();
       const deadline = o.durationMs !== undefined ? t0 + o.durationMs : Infinity;
       const poll = o.pollMs ?? 10;
       for (;;) {
-        if (this.#snapshotRequested && o.overwrite) {
-          this.#snapshotRequested = false;
+        while (this.#snapshotsPending > 0 && o.overwrite) {
+          this.#snapshotsPending--;
           await this.#snapshotAll(out);
         }
         if (!o.overwrite) await this.#drainAll(out);
@@ -645,6 +651,8 @@ export class LiveRecorder {
   }
 
   async #snapshotAll(out: LiveOutput): Promise<void> {
+    let records = 0;
+    let kept = 0;
     for (const r of this.#rings) {
       r.kernel.pause(true);
       let snap;
@@ -660,12 +668,17 @@ export class LiveRecorder {
       else r.stats.overwrittenBytes += fresh - bytes.length;
       r.prevHead = snap.head;
       if (!bytes.length) continue;
+      const before = r.stats.records;
       const whole = account(r.stats, bytes);
+      records += r.stats.records - before;
+      kept += whole;
       if (whole > 0) {
         await out.records(r.stats.ring, bytes.subarray(0, whole), snap.head - bytes.length, true);
       }
     }
     await out.endRound();
+    this.#snapshots++;
+    this.#o.onSnapshot?.(this.#snapshots, records, kept);
   }
 }
 

@@ -940,7 +940,10 @@ class ChainResolver {
     const spaces = this.#session.spaces;
     // perf's evsel__parse_sample keeps dyn_size as the stack size, and
     // thread__resolve_callchain_unwind bails out on 0: no user frames at all.
-    if (sample.stackUser!.dynSize === 0) {
+    // ... and a process without any map has no unwinder registered (unwind__prepare_access).
+    if (
+      sample.stackUser!.dynSize === 0 || (spaces.existingProcess(pid)?.entries().length ?? 0) === 0
+    ) {
       return {
         kernel: fullCallchain(sample.callchain, [], this.#maxStack),
         user: [],

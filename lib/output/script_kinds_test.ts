@@ -245,3 +245,23 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "leader sampling {a,b}:S (PERF_SAMPLE_READ groups): one line per member, read-derived periods",
+  ignore: !PERF_RECORDS,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const burn = await buildBurn(dir);
+    for (const [name, events] of [["g.data", "{cpu-clock,task-clock}:S"]] as const) {
+      await record(`${dir}/${name}`, ["-e", events], [burn, "100"]);
+      const fields = "comm,tid,time,period,event,ip";
+      const expected = await perfScript(`${dir}/${name}`, ["-F", fields]);
+      if (name === "g.data") assert.match(expected, / task-clock: /);
+      assert.equal((await script(`${dir}/${name}`, { fields })).text, expected, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

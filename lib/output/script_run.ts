@@ -36,6 +36,7 @@ import {
   type ReadOptions,
 } from "../perfdata/reader.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import { SampleReadSplitter } from "../perfdata/sample_read.ts";
 import { detectInputFormat } from "../analyze/load.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
 import { type CaptureAsPerfData, openCaptureAsPerfData } from "../capture/perfdata_view.ts";
@@ -343,6 +344,17 @@ async function printRecords(
   const callchains = (event: PerfDataEvent) =>
     !options.hideCallGraph && (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
 
+  // PERF_SAMPLE_READ: one line per read value that advanced, as perf delivers them.
+  const reads = new SampleReadSplitter(() => file.info.events);
+  const printSample = async (sample: Sample, misc: number, event: PerfDataEvent) => {
+    const deliveries = reads.split(event, sample);
+    if (deliveries === undefined) return printDecoded(sample, misc, event, callchains(event));
+    for (const d of deliveries) {
+      if (!checked.has(d.event.index)) check();
+      await printDecoded({ ...sample, period: d.period }, misc, d.event, callchains(d.event));
+    }
+  };
+
   try {
     if (file.forEachRecord !== undefined && !("symbols" in file)) {
       await file.forEachRecord((r) => {
@@ -355,7 +367,7 @@ async function printRecords(
           const decoded = r.decoded;
           if (decoded === undefined) return printRaw(r, event, callchains(event));
           if (!("sample" in decoded)) return;
-          return printDecoded(decoded.sample, decoded.misc, event, callchains(event));
+          return printSample(decoded.sample, decoded.misc, event);
         }
         other(r.record());
       });
@@ -366,7 +378,7 @@ async function printRecords(
           if (!event) continue;
           if (!checked.has(event.index)) check();
           summary.samples++;
-          await printDecoded(record.sample, record.misc, event, callchains(event));
+          await printSample(record.sample, record.misc, event);
         } else other(record);
       }
     }
@@ -378,6 +390,9 @@ async function printRecords(
   end();
   summary.warnings = [...file.warnings];
   const late: string[] = [];
+  if (reads.unknownIds > 0) {
+    late.push(`${reads.unknownIds} PERF_SAMPLE_READ values with an id of no event: not printed`);
+  }
   if (untraced > 0) {
     late.push(
       `${untraced} tracepoint samples not decoded: the file has no tracing data (payload not printed)`,

@@ -24,6 +24,7 @@ export * from "./tracing_data.ts";
 export { compressedPayload, Decompressor } from "./compressed.ts";
 export { defaultEventName, EventMatcher, makeEvent } from "./evlist.ts";
 export { OrderedEvents } from "./ordered_events.ts";
+export { type ReadDelivery, SampleReadSplitter } from "./sample_read.ts";
 export {
   type ByteReader,
   ChunkedInput,

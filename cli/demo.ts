@@ -101,7 +101,10 @@ export async function main(argv: string[]): Promise<void> {
     }
 
     writeStdout(`== 3. deno task report -i ${capture} --stdio --no-children --sort sym\n\n`);
-    const loaded = await loadProfile(capture, { onWarning: (m) => console.error(m) });
+    const loaded = await loadProfile(capture, {
+      onWarning: (m) => console.error(m),
+      timeline: true, // the flamegraph page's per-thread timeline
+    });
     const report = textReport(loaded.profile, {
       children: false,
       sort: ["sym"],

@@ -2,6 +2,8 @@ import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { ProfileBuilder } from "../analyze/profile.ts";
 import { sampleOf } from "../analyze/_test_samples.ts";
 import { speedscopeFile } from "./speedscope.ts";
+import { loadProfile } from "../analyze/load.ts";
+import { perfCanRecord, runPerf } from "../testing/perf_tool.ts";
 import { speedscopeReleaseDir } from "./_speedscope_package_test_helper.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -118,4 +120,38 @@ Deno.test("speedscope: threads are named after exec, not after the comm they wer
     "gzip [21]",
     "sh [20]",
   ]);
+});
+
+Deno.test({
+  name: "speedscope: a live `sh -c 'exec gzip'` recording names the thread gzip",
+  ignore: !(await perfCanRecord()),
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = `${dir}/exec.data`;
+    const r = await runPerf([
+      "record",
+      "-q",
+      "-e",
+      "cpu-clock",
+      "-F",
+      "2000",
+      "-o",
+      data,
+      "--",
+      "sh",
+      "-c",
+      "head -c 8000000 /dev/urandom > in; exec gzip -c in > out.gz",
+    ], dir);
+    eq(r.code, 0, r.stderr);
+    const { profile } = await loadProfile(data);
+    const names = speedscopeFile(profile).profiles.map((p) => p.name.split(" ")[0]);
+    ok(names.includes("gzip"), names.join(", "));
+    // the pid that exec'd gzip has no profile named sh
+    const gzip = speedscopeFile(profile).profiles.find((p) => p.name.startsWith("gzip "))!;
+    const pid = /\[(\d+)\//.exec(gzip.name)![1];
+    ok(!speedscopeFile(profile).profiles.some((p) => p.name.startsWith(`sh [${pid}/`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

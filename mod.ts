@@ -92,6 +92,8 @@ export { formatTraces, formatVerdictTable } from "./lib/sim/verdicts.ts";
 export { CHECK_STRATEGIES, getStrategy, SIM_STRATEGIES } from "./lib/sim/strategies/mod.ts";
 export * from "./lib/sim/cpu.ts";
 export {
+  DEPTH_PRESETS,
+  type DepthPreset,
   type SymbolRange as SimSymbolRange,
   SymbolTable as SimSymbolTable,
 } from "./lib/sim/workload.ts";

@@ -23,7 +23,7 @@ import { loadProfile } from "../lib/analyze/load.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
 import { speedscopeFile } from "../lib/output/speedscope.ts";
 import { textReport } from "../lib/output/text_report.ts";
-import { comparisonVerdicts, formatComparison, runComparison } from "../lib/sim/compare.ts";
+import { comparisonReport } from "../lib/sim/compare.ts";
 import { formatRecordSummary, recordSimulation } from "../lib/sim/recorder.ts";
 import { mainline } from "../lib/sim/strategies/mod.ts";
 import { ExitCode, fail, failOn, VERSION_TEXT, writeStdout } from "./_common.ts";
@@ -81,10 +81,10 @@ export async function main(argv: string[]): Promise<void> {
   await Deno.mkdir(out, { recursive: true });
   const capture = `${out}/callring.data`;
   try {
-    const rows = runComparison(seed, { samples: 10_000 });
+    // the same table as `record --compare --seed N` on its defaults
     writeStdout(
-      `== 1. Every NMI strategy on the same workload (seed ${seed}, 4 CPUs, 10,000 overflows)\n\n` +
-        formatComparison(rows) + "\n\n" + comparisonVerdicts(rows).join("\n") + "\n\n",
+      `== 1. Every NMI strategy on the same workload (= deno task record --compare --seed ${seed})` +
+        `\n\n${comparisonReport(seed)}\n\n`,
     );
 
     writeStdout(`== 2. Recording mainline through the perf mmap rings into ${capture}\n\n`);

@@ -17,13 +17,7 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { captureFileSink, captureFileSource } from "../mod.ts";
-import {
-  checkStrategies,
-  comparisonVerdicts,
-  formatComparison,
-  profilesFor,
-  runComparison,
-} from "../lib/sim/compare.ts";
+import { comparisonReport } from "../lib/sim/compare.ts";
 import {
   exportSimulationPerfData,
   formatRecordSummary,
@@ -196,18 +190,12 @@ export async function main(args: string[]): Promise<void> {
     const periodNs = Math.round(1e9 / opts.frequency);
     const samples = Math.max(1, Math.round(opts.duration * 1e6 / periodNs) * opts.cpus);
     const { seed, ...rest } = machine;
-    const rows = runComparison(seed, {
+    console.log(comparisonReport(seed, {
       ...rest,
       samples,
       periodNs,
       maxStack: opts.fragments ? Infinity : 255,
-    });
-    const checks = checkStrategies(SIM_STRATEGIES, profilesFor(machine), machine.mceAnywhere);
-    console.log(
-      `# ${samples} PMU overflows per strategy, ${opts.cpus} CPUs, seed ${seed}, ` +
-        `${opts.frequency} Hz per CPU`,
-    );
-    console.log(formatComparison(rows) + "\n\n" + comparisonVerdicts(rows, checks).join("\n"));
+    }));
     Deno.exit(ExitCode.OK);
   }
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
+import { loadProfile } from "../lib/analyze/load.ts";
+import { flameLayout } from "../lib/output/flame_layout.ts";
 
 const HAVE_PERF = await perfAvailable();
 
@@ -170,6 +172,18 @@ Deno.test("demo runs on built-in defaults and writes its flamegraph and speedsco
     assert.match(r.stdout, /# Samples: 10K of event 'cpu-clock'/);
     const html = await Deno.readTextFile(`${dir}/out/flamegraph.html`);
     assert.match(html, /<html/i);
+    // a handful of program roots with recognisable stacks, not hundreds of random processes
+    const { profile } = await loadProfile(`${dir}/out/callring.data`);
+    const roots = flameLayout(profile).rects.filter((x) => x.depth === 0).map((x) => x.name);
+    assert.deepEqual(roots.sort(), ["httpd", "postgres", "xz"]);
+    for (const sym of ["event_loop", "lzma_code", "ExecProcNode", "entry_SYSCALL_64"]) {
+      assert.ok(html.includes(`"${sym}"`), sym);
+    }
+    assert.ok(html.length < 2_000_000, `flamegraph ${html.length} bytes`);
+    // one table for one seed: the demo prints exactly what record --compare --seed 1 prints
+    const compare = await runCli("record", ["--compare", "--seed", "1"]);
+    assert.equal(compare.code, 0, compare.stderr);
+    assert.ok(r.stdout.includes(compare.stdout.trimEnd()), "demo table = record --compare table");
     const json = JSON.parse(await Deno.readTextFile(`${dir}/out/speedscope.json`));
     assert.equal(json.$schema, "https://www.speedscope.app/file-format-schema.json");
   } finally {

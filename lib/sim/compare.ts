@@ -152,3 +152,38 @@ export function checkerVerdict(results: readonly CheckResult[]): string {
   const bad = INVARIANTS.filter((i) => results.some((r) => r.verdicts[i] === "violated"));
   return bad.length ? `[${profiles}]: violates ${bad.join(", ")}` : `[${profiles}]: holds`;
 }
+
+/**
+ * The workload `record --compare` and the demo run by default: 4 CPUs, 250 ms at 10 kHz per
+ * CPU (10,000 overflows), a deep recursion on 0.2 % of stack changes, callchains cut at 255.
+ * One seed gives one table, whichever command prints it.
+ */
+export const COMPARISON_DEFAULTS: Readonly<Omit<MachineOptions, "seed">> = {
+  cpus: 4,
+  samples: 10_000,
+  periodNs: 100_000,
+  pDeepStack: 0.002,
+  pExtraNmi: 0.03,
+  maxStack: 255,
+};
+
+/**
+ * The whole comparison as `record --compare` prints it: a header naming the workload, the
+ * metrics table, and one verdict line per strategy with the model checker's verdict for the
+ * profiles the run's exception sources call for.
+ * @param seed PRNG seed
+ * @param options machine options (default {@link COMPARISON_DEFAULTS})
+ * @returns the text (no trailing newline)
+ */
+export function comparisonReport(
+  seed: number,
+  options: ComparisonOptions = COMPARISON_DEFAULTS,
+): string {
+  const o = { ...COMPARISON_DEFAULTS, ...options };
+  const rows = runComparison(seed, o);
+  const checks = checkStrategies(o.strategies ?? SIM_STRATEGIES, profilesFor(o), o.mceAnywhere);
+  const hz = Math.round(1e9 / (o.periodNs ?? 100_000));
+  return `# ${o.samples} PMU overflows per strategy, ${o.cpus} CPUs, seed ${seed}, ` +
+    `${hz} Hz per CPU\n` + formatComparison(rows) + "\n\n" +
+    comparisonVerdicts(rows, checks).join("\n");
+}

@@ -12,7 +12,14 @@ import { setHandlerHook } from "./strategies/program.ts";
 import { PageTables } from "./memory.ts";
 import { Prng } from "./prng.ts";
 import { PERF_CONTEXT_USER, type SampleSink, type SimSample, type SimTruth } from "./sink.ts";
-import { Image, SimStack, SimThread, type SymbolTable } from "./workload.ts";
+import {
+  type DepthPreset,
+  Image,
+  PROGRAMS,
+  SimStack,
+  SimThread,
+  type SymbolTable,
+} from "./workload.ts";
 import type { Choice } from "./check.ts";
 
 /** Simulation parameters. */
@@ -51,6 +58,9 @@ export interface MachineOptions {
   readonly reallocEveryNs?: number;
   /** A fork happens this often (default 1 ms). */
   readonly forkEveryNs?: number;
+  /** Which of Ingo's two whole-chain length histograms stacks follow (seed L8677-8727;
+   * default "aldebaran", mean 16.4; "phoenix", mean 8.2). */
+  readonly depthPreset?: DepthPreset;
   /** Chance a stack reshape draws a deep recursion of 256-1279 user frames (default 0). */
   readonly pDeepStack?: number;
   /**
@@ -117,7 +127,7 @@ export class Machine {
   readonly symbols: SymbolTable;
   readonly #o: Required<MachineOptions>;
   readonly #r: Prng;
-  readonly #img = new Image();
+  readonly #img: Image;
   readonly #pt = new PageTables();
   readonly #threads: SimThread[] = [];
   readonly #cpus: CpuCtx[] = [];
@@ -136,6 +146,7 @@ export class Machine {
   /** NMI-program steps until another NMI source fires (geometric, one draw per arrival). */
   #untilExtraNmi = 0;
   #nextFork = 0;
+  #forks = 0;
 
   /**
    * Build the machine: processes, page tables, per-cpu vmalloc'd callchain buffers.
@@ -162,8 +173,10 @@ export class Machine {
       vmallocFaultUsesCr3: true,
       pDeepStack: 0,
       maxStack: 255,
+      depthPreset: "aldebaran",
       ...opts,
     };
+    this.#img = new Image(this.#o.depthPreset);
     this.#r = new Prng(opts.seed);
     this.#faultable = Uint8Array.from(strategy.nmi, (st) => st.faultable ? 1 : 0);
     this.#touchesBuffer = Uint8Array.from(
@@ -309,9 +322,10 @@ export class Machine {
     const pid = this.#nextPid;
     this.#nextPid += 2;
     const mm = this.#pt.newMm();
-    const comm = `app${pid}`;
+    const program = this.#forks++ % PROGRAMS.length;
+    const comm = PROGRAMS[program].name;
     for (let k = 0; k < 2; k++) {
-      const t = new SimThread(pid, pid + k, comm, mm);
+      const t = new SimThread(pid, pid + k, comm, mm, program);
       t.reshape(this.#r, this.#img, this.#o.pDeepStack);
       this.#threads.push(t);
       this.sink.fork?.(pid, 1, pid + k, 1, this.#time);

@@ -7,7 +7,9 @@
  * - samples/s: samples in the file / recording seconds;
  * - recorder CPU: user + system seconds of the recorder process
  *   (`/usr/bin/time`; start-up included: deno's runtime and perf's symbol
- *   setup alike), and that CPU time per 1000 samples;
+ *   setup alike), that CPU time per 1000 samples, and per 1000 samples above
+ *   the same recorder's CPU at `-F 1` (start-up, synthesize and polling
+ *   without samples; measured once per recorder);
  * - bytes/sample: output file size / samples;
  * - lost: samples the kernel reported lost (LOST + LOST_SAMPLES records).
  *
@@ -81,7 +83,11 @@ async function timed(cmd: string[]): Promise<{ cpu: number; rssMb: number; ok: b
   }).output();
   const [u, s, m] = (await Deno.readTextFile(report)).trim().split("\n").pop()!.split(" ")
     .map(Number);
-  if (!out.success) console.error(new TextDecoder().decode(out.stderr).trim());
+  if (!out.success) {
+    console.error(
+      `${cmd.join(" ")}: exit ${out.code} ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
   return { cpu: u! + s!, rssMb: m! / 1024, ok: out.success };
 }
 
@@ -99,8 +105,9 @@ async function counts(file: string): Promise<{ samples: number; lost: number }> 
 
 const burn = await buildBurn(dir);
 const rows: Row[] = [];
+const baseline = new Map<string, number>();
 for (const rate of rates) {
-  const work = new Deno.Command(burn, { args: [String((seconds * 3 + 20) * 1000)], stdout: "null" })
+  const work = new Deno.Command(burn, { args: ["3600000"], stdout: "null" })
     .spawn();
   try {
     await new Promise((r) => setTimeout(r, 200));
@@ -146,6 +153,12 @@ for (const rate of rates) {
       ],
     ];
     for (const [recorder, file, cmd] of runs) {
+      if (!baseline.has(recorder)) {
+        // The same recorder at -F 1: start-up, synthesize and polling without samples.
+        const idle = cmd.map((a, i) => cmd[i - 1] === "-F" ? "1" : a);
+        const b = await timed(idle);
+        if (b.ok) baseline.set(recorder, b.cpu);
+      }
       const t = await timed(cmd);
       if (!t.ok) {
         console.log(`${recorder} at ${rate} Hz failed`);
@@ -163,7 +176,11 @@ for (const rate of rates) {
       });
     }
   } finally {
-    work.kill("SIGKILL");
+    try {
+      work.kill("SIGKILL");
+    } catch {
+      console.log(`burn exited during the ${rate} Hz rows (their samples are short)`);
+    }
     await work.status;
   }
 }
@@ -180,6 +197,7 @@ const head = [
   "samples/s",
   "CPU s",
   "CPU ms/1k samples",
+  "above -F 1",
   "bytes/sample",
   "lost",
   "max RSS MB",
@@ -191,12 +209,17 @@ const cells = rows.map((r) => [
   (r.samples / seconds).toFixed(0),
   r.cpu.toFixed(2),
   (r.cpu * 1e6 / Math.max(1, r.samples)).toFixed(1),
+  ((r.cpu - (baseline.get(r.recorder) ?? NaN)) * 1e6 / Math.max(1, r.samples)).toFixed(1),
   (r.bytes / Math.max(1, r.samples)).toFixed(1),
   String(r.lost),
   r.rssMb.toFixed(0),
 ]);
 const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
 const line = (c: string[]) => c.map((x, i) => i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!));
+console.log(
+  "# baseline CPU s at -F 1 (start-up, synthesize, polling): " +
+    [...baseline].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "),
+);
 console.log(line(head).join("  "));
 for (const c of cells) console.log(line(c).join("  "));
 for (const rate of rates) {

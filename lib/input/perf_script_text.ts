@@ -111,6 +111,9 @@ export class ScriptTextSyntaxError extends SyntaxError {
 /** Most callchain entries perf script prints (`scripting_max_stack`). */
 const PERF_MAX_STACK_DEPTH = 127;
 
+/** Most frames kept per sample (bounds the memory of one sample). */
+export const MAX_FRAMES = 65536;
+
 /** Longest line accepted (bounds the parser's memory on input without newlines). */
 const MAX_LINE = 1 << 24;
 
@@ -253,6 +256,8 @@ export interface SkippedLines {
   comments: number;
   /** Lines inside a sample that are not frames (`-F srcline`, tracepoint payloads). */
   other: number;
+  /** Frame lines beyond {@linkcode MAX_FRAMES} of one sample (such samples are marked truncated). */
+  deep: number;
 }
 
 /**
@@ -269,8 +274,9 @@ export class ScriptTextParser {
   #frames: ScriptTextFrame[] = [];
   #callchain = false;
   /** Skipped lines by kind. */
-  readonly skipped: SkippedLines = { comments: 0, other: 0 };
+  readonly skipped: SkippedLines = { comments: 0, other: 0, deep: 0 };
   #firstOther = 0;
+  #firstDeep = 0;
   /** Samples delivered. */
   samples = 0;
 
@@ -325,6 +331,12 @@ export class ScriptTextParser {
           `and were skipped (first at line ${this.#firstOther})`,
       );
     }
+    if (this.skipped.deep > 0) {
+      out.push(
+        `${this.#source}: ${this.skipped.deep} frame lines beyond ${MAX_FRAMES} in one sample ` +
+          `were skipped and their samples marked truncated (first at line ${this.#firstDeep})`,
+      );
+    }
     return out;
   }
 
@@ -333,8 +345,9 @@ export class ScriptTextParser {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (line.startsWith("\t")) {
       const frame = this.#header === undefined ? undefined : parseFrameText(line.slice(1));
-      if (frame !== undefined) this.#frames.push(frame);
-      else this.#other();
+      if (frame === undefined) this.#other();
+      else if (this.#frames.length < MAX_FRAMES) this.#frames.push(frame);
+      else this.#cut();
       return;
     }
     if (line.trim() === "") {
@@ -362,6 +375,10 @@ export class ScriptTextParser {
       const frame = parseFrameText(header.rest.trimStart());
       if (frame !== undefined) this.#frames.push(frame);
     }
+  }
+
+  #cut(): void {
+    if (this.skipped.deep++ === 0) this.#firstDeep = this.#line;
   }
 
   #other(): void {

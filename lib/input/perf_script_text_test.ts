@@ -1,6 +1,7 @@
 import { deepStrictEqual as eq, ok, throws } from "node:assert/strict";
 import {
   looksLikePerfScriptText,
+  MAX_FRAMES,
   parseFrameText,
   parseHeaderLine,
   readPerfScriptText,
@@ -152,7 +153,7 @@ Deno.test("samples: leaf-first frames, unmapped frames in the leaf's mode, skipp
     250000,
     true,
   ]);
-  eq(p.skipped, { comments: 1, other: 1 });
+  eq(p.skipped, { comments: 1, other: 1, deep: 0 });
   eq(p.warnings, [
     "t.txt: 1 lines inside samples are not callchain frames and were skipped (first at line 10)",
   ]);
@@ -223,4 +224,14 @@ Deno.test("a callchain of 127 entries (perf script's limit) is marked truncated,
     "\t            1243 deep+0x3 (/bin/burn)\n".repeat(n) +
     "\n";
   eq(parseAll(sample(127) + sample(126)).samples.map((s) => s.truncated), [true, false]);
+});
+
+Deno.test("a sample with more frame lines than MAX_FRAMES keeps MAX_FRAMES, counted and named", () => {
+  const text = "x 1/1 [000] 1.000000: 1 cpu-clock: \n" + "\t1 f (/bin/x)\n".repeat(MAX_FRAMES + 3) +
+    "\n";
+  const { samples, p } = parseAll(text, 1 << 16);
+  eq(samples[0].frames.length, MAX_FRAMES);
+  eq(samples[0].truncated, true);
+  eq(p.skipped.deep, 3);
+  ok(p.warnings[0].includes(`3 frame lines beyond ${MAX_FRAMES} in one sample`));
 });

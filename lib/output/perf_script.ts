@@ -20,6 +20,7 @@ import {
   writeHex,
 } from "./script_bytes.ts";
 import type { ScriptFields } from "./script_fields.ts";
+import { DataSrcColumn, splitWeight } from "./mem_info.ts";
 
 export * from "./script_fields.ts";
 export { ScriptOutput } from "./script_bytes.ts";
@@ -126,6 +127,12 @@ export class ScriptSampleFields {
   chainNr = 0;
   /** A tracepoint's decoded payload (`-F trace`), undefined when none. */
   traceText: string | undefined = undefined;
+  /** PERF_SAMPLE_DATA_SRC (0 without). */
+  dataSrc = 0n;
+  /** PERF_SAMPLE_WEIGHT / WEIGHT_STRUCT as recorded (0 without). */
+  weight = 0n;
+  /** Whether {@linkcode ScriptSampleFields.weight} is a WEIGHT_STRUCT. */
+  weightStruct = false;
 
   /**
    * Fill from a decoded sample.
@@ -148,6 +155,8 @@ export class ScriptSampleFields {
     this.addrLo = Number(addr & 0xffffffffn);
     this.misc = misc;
     this.traceText = undefined;
+    this.dataSrc = sample.dataSrc ?? 0n;
+    this.weight = sample.weight ?? 0n;
     const chain = sample.callchain;
     this.hasChain = chain !== undefined;
     if (chain !== undefined) {
@@ -355,6 +364,9 @@ interface FieldFlags {
   event: boolean;
   trace: boolean;
   addr: boolean;
+  dataSrc: boolean;
+  weight: boolean;
+  insLat: boolean;
   ip: boolean;
   sym: boolean;
   symoff: boolean;
@@ -372,6 +384,9 @@ function flagsOf(f: Set<string>): FieldFlags {
     event: f.has("event"),
     trace: f.has("trace"),
     addr: f.has("addr"),
+    dataSrc: f.has("data_src"),
+    weight: f.has("weight"),
+    insLat: f.has("ins_lat"),
     ip: f.has("ip"),
     sym: f.has("sym"),
     symoff: f.has("symoff"),
@@ -476,10 +491,10 @@ export class ScriptPrinter {
       }
     }
     const trace = fl.trace ? s.traceText : undefined;
-    if (trace !== undefined) {
+    if (trace !== undefined || fl.dataSrc || fl.weight || fl.insLat) {
       // Rare enough to print through text: flush the fixed part first.
       this.#printStart(out, s, prefix, ev);
-      out.text(trace);
+      if (trace !== undefined) out.text(trace);
       this.#printRest(out, s, printChain, fl);
       return;
     }
@@ -566,6 +581,9 @@ export class ScriptPrinter {
   #printRest(out: ScriptOutput, s: ScriptSampleFields, printChain: boolean, fl: FieldFlags): void {
     out.room(64);
     if (fl.addr) out.pos = writeHex(out.buf, out.pos, s.addrHi, s.addrLo, 16);
+    const mem = this.#memText(fl, s.dataSrc, s.weight, s.weightStruct);
+    if (mem) out.text(mem);
+    out.room(64);
     if (!fl.ip) {
       out.buf[out.pos++] = NEWLINE;
       return;
@@ -582,6 +600,18 @@ export class ScriptPrinter {
     out.pos = writeHex(out.buf, out.pos, s.ipHi, s.ipLo, 16);
     const r = this.#resolver.resolve(s.pid, s.tid, cpumode, toBig(s.ipHi, s.ipLo));
     out.text(this.#symText(r) + "\n");
+  }
+
+  readonly #dataSrc = new DataSrcColumn();
+
+  /** data_src, weight, ins_lat columns (perf's order after addr). */
+  #memText(fl: FieldFlags, dataSrc: bigint, weight: bigint, struct: boolean): string {
+    let t = "";
+    if (fl.dataSrc) t += this.#dataSrc.format(dataSrc);
+    const w = splitWeight(weight, struct);
+    if (fl.weight) t += padStart(w.weight.toString(), 16);
+    if (fl.insLat) t += padStart(String(w.insLat), 16);
+    return t;
   }
 
   #lastEventName: string | undefined = undefined;
@@ -768,6 +798,7 @@ export class ScriptPrinter {
    * @param plainFrom Callchain index from which entries are DWARF-unwound user
    *   frames: printed as addresses even where they look like context markers
    *   (an unwound `ffffffffffffffff` terminator), as perf appends them.
+   * @param weightStruct Whether the sample's weight is a PERF_SAMPLE_WEIGHT_STRUCT.
    * @returns The text.
    */
   format(
@@ -779,6 +810,7 @@ export class ScriptPrinter {
     inlines?: InlineExpansion,
     traceText?: string,
     plainFrom?: number,
+    weightStruct?: boolean,
   ): string {
     const f = this.#f;
     const printChain = f.has("ip") && hasCallchain && sample.callchain !== undefined;
@@ -796,6 +828,12 @@ export class ScriptPrinter {
     if (f.has("event")) out += `${padStart(eventName, this.#nameWidth)}: `;
     if (f.has("trace") && traceText !== undefined) out += traceText;
     if (f.has("addr")) out += padStart(hexBig(sample.addr ?? 0n), 16);
+    out += this.#memText(
+      this.#flags,
+      sample.dataSrc ?? 0n,
+      sample.weight ?? 0n,
+      weightStruct ?? false,
+    );
     if (f.has("ip")) {
       const cpumode = misc & 7;
       if (printChain) {

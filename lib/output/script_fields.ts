@@ -66,6 +66,9 @@ export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "addr",
   "symoff",
   "period",
+  "data_src",
+  "weight",
+  "ins_lat",
 ];
 
 /** perf's default fields for hardware and software events (those the sample lacks are dropped silently). */
@@ -142,8 +145,26 @@ const SYNTH_FIELDS: readonly string[] = [
   "symoff",
   "dso",
 ];
-/** perf 6.1's default fields of raw PMU events (the memory fields callring prints: addr). */
-const RAW_FIELDS: readonly string[] = [...DEFAULT_SCRIPT_FIELDS, "addr"];
+/**
+ * perf 6.1's default fields of raw PMU events that callring prints (perf's
+ * also has phys_addr, data_page_size and code_page_size: see
+ * {@linkcode UNPRINTED_RAW_BITS}).
+ */
+const RAW_FIELDS: readonly string[] = [
+  ...DEFAULT_SCRIPT_FIELDS,
+  "addr",
+  "data_src",
+  "weight",
+  "ins_lat",
+];
+
+/**
+ * Sample bits whose columns perf prints by default for raw PMU events and
+ * callring does not (PHYS_ADDR, DATA_PAGE_SIZE, CODE_PAGE_SIZE): a caller
+ * names them in a warning.
+ */
+export const UNPRINTED_RAW_BITS: number = SampleType.PHYS_ADDR | SampleType.DATA_PAGE_SIZE |
+  SampleType.CODE_PAGE_SIZE;
 
 /**
  * perf's default fields of an output type.
@@ -336,6 +357,9 @@ export function checkScriptFields(
   need("pid", SampleType.TID, "TID");
   need("time", SampleType.TIME, "TIME");
   need("cpu", SampleType.CPU, "CPU");
+  need("data_src", SampleType.DATA_SRC, "DATA_SRC");
+  need("weight", SampleType.WEIGHT | SampleType.WEIGHT_STRUCT, "WEIGHT");
+  need("ins_lat", SampleType.WEIGHT_STRUCT, "WEIGHT_STRUCT");
 }
 
 /**

@@ -31,7 +31,8 @@ async function script(
 /** `perf record ARGS -- CMD` into `out` (pipe mode: `-o -` captured into `out`). */
 async function record(out: string, args: string[], cmd: string[], pipe = false): Promise<void> {
   const r = await new Deno.Command("perf", {
-    args: ["record", "-q", "-o", pipe ? "-" : out, ...args, "--", ...cmd],
+    // -N: no build-id cache writes (parallel tests race on ~/.debug).
+    args: ["record", "-q", "-N", "-o", pipe ? "-" : out, ...args, "--", ...cmd],
     env: { PERF_PAGER: "cat", LC_ALL: "C" },
     stdout: "piped",
     stderr: "piped",

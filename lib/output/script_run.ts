@@ -55,6 +55,7 @@ import {
   scriptOutputType,
   ScriptPrinter,
   ScriptSampleFields,
+  UNPRINTED_RAW_BITS,
 } from "./perf_script.ts";
 
 /** Options of {@linkcode runPerfScript}. */
@@ -202,6 +203,14 @@ async function printRecords(
       byType.set(ot, t);
       checkScriptFields(selection, ev.attr, ev.name);
       if (
+        ot === ScriptOutputType.RAW && !selection.userSet && ev.attr.sampleType & UNPRINTED_RAW_BITS
+      ) {
+        options.read?.onWarning?.(
+          `${ev.name}: samples carry phys_addr / data_page_size / code_page_size, which perf ` +
+            "script prints by default and callring does not: those columns are missing",
+        );
+      }
+      if (
         ot === ScriptOutputType.TRACEPOINT && useCallchain() &&
         file.info.events.some((e) =>
           e.attr.type === ev.attr.type && (e.attr.sampleType & SampleType.CALLCHAIN) !== 0
@@ -273,10 +282,14 @@ async function printRecords(
     // Unwound frames print through format(): they are never context markers.
     if (inlines !== undefined || plainFrom !== undefined) {
       const comm = session.threads.comm(tid);
-      out.text(p.format(s, misc, comm, event.name, hasCallchain, inlines, trace, plainFrom));
+      const struct = (event.attr.sampleType & SampleType.WEIGHT_STRUCT) !== 0;
+      out.text(
+        p.format(s, misc, comm, event.name, hasCallchain, inlines, trace, plainFrom, struct),
+      );
     } else {
       const f = fields.fromSample(s, misc);
       f.traceText = trace;
+      f.weightStruct = (event.attr.sampleType & SampleType.WEIGHT_STRUCT) !== 0;
       p.print(out, f, session.threads.comm(tid), event.name, hasCallchain);
     }
   };
@@ -365,7 +378,15 @@ async function printRecords(
           if (!checked.has(event.index)) check();
           summary.samples++;
           const decoded = r.decoded;
-          if (decoded === undefined) return printRaw(r, event, callchains(event));
+          if (decoded === undefined) {
+            // A (non-group) READ sample is simple, but delivered per read value.
+            if ((event.attr.sampleType & SampleType.READ) === 0) {
+              return printRaw(r, event, callchains(event));
+            }
+            const rec = r.record();
+            if ("sample" in rec) return printSample(rec.sample, rec.misc, event);
+            return;
+          }
           if (!("sample" in decoded)) return;
           return printSample(decoded.sample, decoded.misc, event);
         }

@@ -8,6 +8,8 @@
  *     deno run -A cli/record.ts --fragments --deep-stacks 0.01
  *     deno run -A cli/record.ts --format perf -o perf.data && perf script -i perf.data
  *     deno run -A cli/record.ts --compare --seed 1       # every strategy, one table
+ *     deno run -A cli/record.ts --ring subbuf --subbuf-size 16384 --subbuf-padding header
+ *     deno run -A cli/record.ts --overwrite tail-push     # or backward, spare-subbuf
  *
  * Exit status: 0 ok, 1 when the read-back check fails (a sample differs from what was written,
  * or written != read + lost on a CPU), 2 usage error.
@@ -86,7 +88,26 @@ export async function main(args: string[]): Promise<void> {
       number(0, 2 ** 30, true),
       65536,
     )
-    .option("--overwrite", "flight-recorder rings (write_backward), snapshotted at the end")
+    .option(
+      "--overwrite [design]",
+      "flight-recorder rings: backward (perf's write_backward, the default), tail-push (Peter) " +
+        "or spare-subbuf (Mathieu), snapshotted while running and at the end",
+    )
+    .option(
+      "--snapshot-interval <ms>",
+      "flight recorder: snapshot every this many simulated ms",
+      number(0.001, 1e7),
+    )
+    .option("--ring <layout>", "stream (perf) or subbuf (sub-buffers, Mathieu/Steven)", "stream")
+    .option(
+      "--subbuf-size <bytes>",
+      "sub-buffer size (power of two, 4096 .. half the ring)",
+      number(4096, 2 ** 30, true),
+      16384,
+    )
+    .option("--subbuf-padding <style>", "sub-buffer end padding: nop (records) or header", "nop")
+    .option("--fragment-spread", "fragment i of a CPU c sample goes to CPU (c + i) % cpus")
+    .option("--compact-fragments", "16-byte fragment headers instead of 32")
     .option(
       "-m, --mmap-pages <n>",
       "data pages per ring (power of two)",
@@ -144,7 +165,13 @@ export async function main(args: string[]): Promise<void> {
     fragments?: boolean;
     deepStacks: number;
     syncDistance: number;
-    overwrite?: boolean;
+    overwrite?: boolean | string;
+    snapshotInterval?: number;
+    ring: string;
+    subbufSize: number;
+    subbufPadding: string;
+    fragmentSpread?: boolean;
+    compactFragments?: boolean;
     mmapPages: number;
     int3: number;
     db: number;
@@ -169,6 +196,20 @@ export async function main(args: string[]): Promise<void> {
   }
   if ((opts.mmapPages & (opts.mmapPages - 1)) !== 0) {
     usage(`--mmap-pages must be a power of two: current ${opts.mmapPages}`);
+  }
+  const designs = ["backward", "tail-push", "spare-subbuf"] as const;
+  const design = opts.overwrite === true ? "backward" : opts.overwrite || undefined;
+  if (design !== undefined && !(designs as readonly string[]).includes(design)) {
+    usage(`--overwrite must be ${designs.join(", ")}: current "${design}"`);
+  }
+  if (opts.ring !== "stream" && opts.ring !== "subbuf") {
+    usage(`--ring must be stream or subbuf: current "${opts.ring}"`);
+  }
+  if (opts.subbufPadding !== "nop" && opts.subbufPadding !== "header") {
+    usage(`--subbuf-padding must be nop or header: current "${opts.subbufPadding}"`);
+  }
+  if ((opts.subbufSize & (opts.subbufSize - 1)) !== 0) {
+    usage(`--subbuf-size must be a power of two: current ${opts.subbufSize}`);
   }
   if (opts.syncDistance !== 0 && opts.syncDistance < 256) {
     usage(`--sync-distance must be 0 or at least 256 bytes: current ${opts.syncDistance}`);
@@ -258,7 +299,15 @@ export async function main(args: string[]): Promise<void> {
         frequencyHz: opts.frequency,
         fragments: opts.fragments ?? false,
         syncDistance: opts.syncDistance,
-        overwrite: opts.overwrite ?? false,
+        overwriteDesign: design as (typeof designs)[number] | undefined,
+        snapshotIntervalNs: opts.snapshotInterval === undefined
+          ? undefined
+          : opts.snapshotInterval * 1e6,
+        ring: opts.ring as "stream" | "subbuf",
+        subbufSize: opts.subbufSize,
+        subbufPadding: opts.subbufPadding as "nop" | "header",
+        fragmentSpread: opts.fragmentSpread,
+        compactFragments: opts.compactFragments,
         ringPages: opts.mmapPages,
         verify: opts.verify,
         readBack: opts.verify ? () => captureFileSource(capturePath) : undefined,

@@ -56,6 +56,12 @@ export const RecordType = {
   CALLRING_SYNC: 0x4c01,
   /** callring extension: a symbol of the simulated machine (address range and name). */
   CALLRING_SYMBOL: 0x4c02,
+  /** callring extension: the header of a sub-buffer (start time, used bytes, CRC). */
+  CALLRING_SUBBUF: 0x4c03,
+  /** callring extension: padding to the end of a sub-buffer (Ingo's NOP event, seed L8142). */
+  CALLRING_PAD: 0x4c04,
+  /** callring extension: a continuation fragment with a 16-byte header. */
+  CALLRING_FRAGMENT_COMPACT: 0x4c05,
 } as const;
 
 /** First record type of the range reserved for callring extensions (never written to perf.data). */

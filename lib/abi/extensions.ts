@@ -393,3 +393,156 @@ export function decodeSymbolRecord(
     dso: fromUtf8.decode(bytes.subarray(nameLen)),
   };
 }
+
+/**
+ * Bytes before the entries of a compact fragment record (`CALLRING_FRAGMENT_COMPACT`, 0x4c05):
+ * the perf header and one u64 cookie, Peter's "a header (u64), a cookie (u64) and the entry
+ * (u64)" (seed L9262-9265).
+ *
+ * | off | size | field |
+ * |---|---|---|
+ * | 0 | 8 | `perf_event_header` {type 0x4c05, misc = {@linkcode FragmentFlag} bits, size} |
+ * | 8 | 4 | seq (the head sample's `cpu.res`) |
+ * | 12 | 2 | index (1..65535) |
+ * | 14 | 2 | cpu |
+ * | 16 | 8 * count | callchain entries; count = (size - 16) / 8 |
+ *
+ * It carries no total: the event is complete when the LAST piece and every index before it
+ * arrived.
+ */
+export const COMPACT_FRAGMENT_HEADER_SIZE = 16;
+/** Most entries one compact fragment holds (`size` is a u16). */
+export const COMPACT_FRAGMENT_MAX_ENTRIES: number = Math.floor(
+  (0xfff8 - COMPACT_FRAGMENT_HEADER_SIZE) / 8,
+);
+
+/**
+ * Decode a full (0x4c00) or compact (0x4c05) fragment record; a compact one reports `total` 0
+ * (unknown until the LAST piece).
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @param fileOffset Offset used in error messages.
+ * @returns The fragment (entries stay in `view`).
+ * @throws {FormatError} When the type is neither fragment type or the sizes disagree.
+ *
+ * @example
+ * ```ts
+ * import { decodeAnyFragment } from "./extensions.ts";
+ * const v = new DataView(new ArrayBuffer(24));
+ * v.setUint32(0, 0x4c05, true); v.setUint16(4, 2, true); v.setUint16(6, 24, true);
+ * v.setUint32(8, 7, true); v.setUint16(12, 1, true); v.setUint16(14, 3, true);
+ * console.log(decodeAnyFragment(v, 0).count); // 1
+ * ```
+ */
+export function decodeAnyFragment(view: DataView, offset: number, fileOffset = offset): Fragment {
+  const type = view.getUint32(offset, true);
+  if (type !== RecordType.CALLRING_FRAGMENT_COMPACT) {
+    return decodeFragment(view, offset, fileOffset);
+  }
+  const size = view.getUint16(offset + 6, true);
+  if (size < COMPACT_FRAGMENT_HEADER_SIZE + 8) {
+    throw new FormatError(`Cannot decode compact fragment: size ${size} is below 24`, fileOffset);
+  }
+  const seq = view.getUint32(offset + 8, true);
+  const cpu = view.getUint16(offset + 14, true);
+  return {
+    cpu,
+    seq,
+    eventKey: fragmentEventKey(cpu, seq),
+    index: view.getUint16(offset + 12, true),
+    flags: view.getUint16(offset + 4, true),
+    total: 0,
+    count: (size - COMPACT_FRAGMENT_HEADER_SIZE) / 8,
+    entriesOffset: offset + COMPACT_FRAGMENT_HEADER_SIZE,
+  };
+}
+
+/**
+ * Size of the sub-buffer header record (`CALLRING_SUBBUF`, 0x4c03) that opens every
+ * sub-buffer of a sub-buffer ring (Mathieu's framing, seed L7758-7766: "records written after
+ * a synchronization point start at the beginning of a page").
+ *
+ * | off | size | field |
+ * |---|---|---|
+ * | 0 | 8 | `perf_event_header` {type 0x4c03, misc = {@linkcode SubbufPadding}, size 48} |
+ * | 8 | 8 | own stream offset (a multiple of the sub-buffer size) |
+ * | 16 | 8 | time of the sub-buffer's first record |
+ * | 24 | 8 | time of its last record (header padding: written at close; NOP padding: 0) |
+ * | 32 | 4 | sub-buffer size in bytes |
+ * | 36 | 4 | used bytes from the sub-buffer start (header padding: written at close; NOP: 0) |
+ * | 40 | 4 | records in the sub-buffer after the header (header padding, at close; NOP: 0) |
+ * | 44 | 2 | cpu |
+ * | 46 | 2 | CRC-16 (low half of CRC-32) of bytes 0..45, recomputed at close |
+ */
+export const SUBBUF_HEADER_SIZE = 48;
+
+/** How the end of a sub-buffer is padded (the header's `misc`). */
+export const SubbufPadding = {
+  /** A `CALLRING_PAD` record fills the rest (Ingo, seed L8142). */
+  NOP: 0,
+  /** The header's `used` says where the records end (Mathieu, seed L8326-8330). */
+  HEADER: 1,
+} as const;
+
+/** A decoded sub-buffer header. */
+export interface SubbufHeader {
+  /** {@linkcode SubbufPadding} value. */
+  padding: number;
+  /** Own stream offset. */
+  streamOffset: number;
+  /** Time of the first record. */
+  startTime: number;
+  /** Time of the last record (0 when not closed / NOP style). */
+  endTime: number;
+  /** Sub-buffer size. */
+  size: number;
+  /** Used bytes from the sub-buffer start (0 when not closed / NOP style). */
+  used: number;
+  /** Records after the header (0 when not closed / NOP style). */
+  records: number;
+  /** CPU. */
+  cpu: number;
+}
+
+/**
+ * Write a sub-buffer header record without its check (bytes 46..47 zero); the caller stores
+ * the low 16 bits of the CRC-32 of bytes 0..45 there (`lib/ring/subbuf.ts` does).
+ *
+ * @param view Destination.
+ * @param offset Byte offset of the record.
+ * @param h The fields.
+ */
+export function encodeSubbufFields(view: DataView, offset: number, h: SubbufHeader): void {
+  view.setUint32(offset, RecordType.CALLRING_SUBBUF, true);
+  view.setUint16(offset + 4, h.padding, true);
+  view.setUint16(offset + 6, SUBBUF_HEADER_SIZE, true);
+  setU64(view, offset + 8, h.streamOffset);
+  setU64(view, offset + 16, h.startTime);
+  setU64(view, offset + 24, h.endTime);
+  view.setUint32(offset + 32, h.size, true);
+  view.setUint32(offset + 36, h.used, true);
+  view.setUint32(offset + 40, h.records, true);
+  view.setUint16(offset + 44, h.cpu, true);
+  view.setUint16(offset + 46, 0, true);
+}
+
+/**
+ * Decode the fields of a sub-buffer header (layout only; `lib/ring/subbuf.ts` validates).
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @returns The fields.
+ */
+export function decodeSubbufFields(view: DataView, offset: number): SubbufHeader {
+  return {
+    padding: view.getUint16(offset + 4, true),
+    streamOffset: getU64(view, offset + 8),
+    startTime: getU64(view, offset + 16),
+    endTime: getU64(view, offset + 24),
+    size: view.getUint32(offset + 32, true),
+    used: view.getUint32(offset + 36, true),
+    records: view.getUint32(offset + 40, true),
+    cpu: view.getUint16(offset + 44, true),
+  };
+}

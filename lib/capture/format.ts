@@ -21,8 +21,29 @@ import { crc32 } from "../ring/crc32.ts";
 
 /** "CALLRING" at offset 0 of a capture. */
 export const CAPTURE_MAGIC: Uint8Array = new TextEncoder().encode("CALLRING");
-/** Current format version. */
-export const CAPTURE_VERSION = 1;
+/**
+ * Current format version: 2 when the rings were sub-buffer rings or a tail-push / spare-sub-buffer
+ * flight recorder (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell
+ * sub-buffer padding left out of the file from damage, so they must refuse such captures).
+ */
+export const CAPTURE_VERSION = 2;
+/** Oldest version this reader reads. */
+export const CAPTURE_MIN_VERSION = 1;
+
+/** How the rings of a capture framed their bytes (file header offset 48). */
+export const RingLayout = { STREAM: 0, SUBBUF_NOP: 1, SUBBUF_HEADER: 2 } as const;
+/** Which overwrite (flight-recorder) design the rings used (file header offset 50). */
+export const OverwriteDesign = { NONE: 0, BACKWARD: 1, TAIL_PUSH: 2, SPARE_SUBBUF: 3 } as const;
+
+/** Ring framing recorded in the file header. */
+export interface CaptureRing {
+  /** {@linkcode RingLayout} value. */
+  layout: number;
+  /** {@linkcode OverwriteDesign} value. */
+  overwrite: number;
+  /** Sub-buffer size (0 for stream rings). */
+  subbufSize: number;
+}
 /** Size of the fixed part of the file header. */
 export const FILE_HEADER_FIXED = 64;
 /** "CRNGCHNK" at offset 0 of every chunk header. */
@@ -63,6 +84,8 @@ export interface CaptureHeader {
   syncDistance: number;
   /** Largest chunk payload the writer produces (single larger records excepted). */
   maxChunk: number;
+  /** Ring framing (absent: a stream ring, consume mode or write-backward). */
+  ring?: CaptureRing;
   /** Total header size in bytes (the first chunk starts here). */
   size: number;
 }
@@ -110,7 +133,12 @@ export function encodeFileHeader(h: Omit<CaptureHeader, "size" | "version">): Ui
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
   out.set(CAPTURE_MAGIC, 0);
-  v.setUint32(8, CAPTURE_VERSION, true);
+  const ring = h.ring ?? { layout: 0, overwrite: 0, subbufSize: 0 };
+  const v2 = ring.layout !== 0 || ring.overwrite > OverwriteDesign.BACKWARD;
+  v.setUint32(8, v2 ? CAPTURE_VERSION : 1, true);
+  v.setUint16(48, ring.layout, true);
+  v.setUint16(50, ring.overwrite, true);
+  v.setUint32(52, ring.subbufSize, true);
   v.setUint32(12, size, true);
   v.setUint32(16, h.cpus, true);
   v.setUint32(20, h.events.length, true);
@@ -149,9 +177,9 @@ export function fileHeaderSize(bytes: Uint8Array): number {
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint32(8, true);
-  if (version !== CAPTURE_VERSION) {
+  if (version < CAPTURE_MIN_VERSION || version > CAPTURE_VERSION) {
     throw new FormatError(
-      `Unsupported capture version ${version} (expected ${CAPTURE_VERSION})`,
+      `Unsupported capture version ${version} (expected ${CAPTURE_MIN_VERSION}..${CAPTURE_VERSION})`,
       8,
     );
   }
@@ -207,6 +235,11 @@ export function decodeFileHeader(bytes: Uint8Array): CaptureHeader {
     startTime: getU64(v, 32),
     syncDistance: v.getUint32(40, true),
     maxChunk: v.getUint32(44, true),
+    ring: {
+      layout: v.getUint16(48, true),
+      overwrite: v.getUint16(50, true),
+      subbufSize: v.getUint32(52, true),
+    },
     size,
   };
 }
@@ -319,6 +352,9 @@ export function recordTime(
   if (layout.time < 0) return -1;
   if (view.getUint32(offset, true) === RecordType.CALLRING_SYNC) {
     return size >= 40 ? getU64(view, offset + 32) : -1;
+  }
+  if (view.getUint32(offset, true) === RecordType.CALLRING_SUBBUF) {
+    return size >= 24 ? getU64(view, offset + 16) : -1;
   }
   return layout.recordTime(view, offset, size, sampleIdAll);
 }

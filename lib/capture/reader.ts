@@ -33,6 +33,7 @@ import {
 import { OrderedEvents } from "../perfdata/ordered_events.ts";
 import { crc32 } from "../ring/crc32.ts";
 import { Defragmenter, type DefragOptions, type StreamRecord } from "../ring/defrag.ts";
+import { SubbufWalker } from "../ring/subbuf.ts";
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
@@ -179,6 +180,10 @@ export interface ReadSummary {
   cpus: Map<number, CpuStats>;
   /** Sync records seen (and dropped). */
   syncRecords: number;
+  /** Sub-buffer headers seen (and dropped). */
+  subbufHeaders: number;
+  /** Sub-buffer padding: NOP record bytes and header-style unused ends (not damage). */
+  paddingBytes: number;
   /** Fragmented events reassembled. */
   defragmented: number;
   /** Fragmented events given up incomplete (counted as lost samples). */
@@ -262,6 +267,15 @@ function popcount32(x: number): number {
   return n;
 }
 
+/**
+ * Framing records a ring writer adds around the data records (sync points, LOST, sub-buffer
+ * headers and NOP padding): never counted as stream records.
+ */
+function framing(type: number): boolean {
+  return type === RecordType.CALLRING_SYNC || type === RecordType.LOST ||
+    type === RecordType.CALLRING_SUBBUF || type === RecordType.CALLRING_PAD;
+}
+
 /** Fewest records counted around damage for their mean size to estimate the damaged part. */
 const MIN_LOCAL_RECORDS = 8;
 
@@ -286,7 +300,7 @@ function tailChains(bytes: Uint8Array, off: number, len: number): Int32Array {
     if (size < HEADER_SIZE || size % 8 || q + size > len || !plausibleType(type)) continue;
     const rest = count[(q + size) >> 3]!;
     if (rest < 0) continue;
-    count[q >> 3] = rest + (type === RecordType.CALLRING_SYNC || type === RecordType.LOST ? 0 : 1);
+    count[q >> 3] = rest + (framing(type) ? 0 : 1);
   }
   return count;
 }
@@ -519,6 +533,8 @@ export class CaptureReader {
       warnings: [],
       cpus: new Map(),
       syncRecords: 0,
+      subbufHeaders: 0,
+      paddingBytes: 0,
       defragmented: 0,
       incompleteEvents: 0,
       duplicatePieces: 0,
@@ -536,6 +552,12 @@ export class CaptureReader {
     const heap = new OrderedEvents<StreamRecord>();
     const expected = new Map<number, number>();
     const lastTime = new Map<number, number>();
+    const walkers = new Map<number, SubbufWalker>();
+    const walkerOf = (cpu: number): SubbufWalker => {
+      let w = walkers.get(cpu);
+      if (!w) walkers.set(cpu, w = new SubbufWalker());
+      return w;
+    };
     let round = -1;
     let cumPrev = -Infinity;
     let cumCur = -Infinity;
@@ -575,6 +597,14 @@ export class CaptureReader {
       const type = v.getUint32(0, true);
       if (type === RecordType.CALLRING_SYNC) {
         sum.syncRecords++;
+        return;
+      }
+      if (type === RecordType.CALLRING_SUBBUF) {
+        sum.subbufHeaders++;
+        return;
+      }
+      if (type === RecordType.CALLRING_PAD) {
+        sum.paddingBytes += rec.bytes.length;
         return;
       }
       if (type >= 0x4c00 && type <= 0x4cff && !keepExt) return;
@@ -686,6 +716,7 @@ export class CaptureReader {
           heap,
           cpuStats,
           warn,
+          walkerOf(c.cpu),
         ).bytes;
         damage.lost(c.cpu, c.length - salvaged, undefined);
         break;
@@ -733,6 +764,7 @@ export class CaptureReader {
         heap,
         cpuStats,
         warn,
+        walkerOf(c.cpu),
       );
       if (res.bytes < c.length) {
         // An impossible record size: the rest of the payload is lost (and already reported).
@@ -754,6 +786,7 @@ export class CaptureReader {
     sum.defragmented = defrag.stats.completed;
     sum.incompleteEvents = defrag.stats.incomplete;
     sum.duplicatePieces = defrag.stats.duplicates;
+    for (const w of walkers.values()) sum.paddingBytes += w.padding;
     damage.finish(expected, this.header.cpus, sum);
     return sum;
   }
@@ -875,6 +908,8 @@ export class CaptureReader {
         if (!hasSyncShape(v, at)) consistent = false;
       } else if (type === RecordType.LOST) {
         if (size !== lostSize || !this.#lostIdAt(v, at)) consistent = false;
+      } else if (type === RecordType.CALLRING_SUBBUF || type === RecordType.CALLRING_PAD) {
+        if (type === RecordType.CALLRING_SUBBUF && size !== 48) consistent = false;
       } else {
         // A sync or LOST record whose type took a flip would be counted wrongly.
         const nearSync = popcount32(type ^ RecordType.CALLRING_SYNC) === 1 &&
@@ -953,13 +988,24 @@ export class CaptureReader {
     heap: OrderedEvents<StreamRecord>,
     cpuStats: (cpu: number) => CpuStats,
     warn: (s: number, e: number, m: string) => void,
+    walker: SubbufWalker,
   ): { maxTime: number; bytes: number } {
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let t = lastTime.get(c.cpu) ?? c.minTime;
     let maxT = -Infinity;
     let p = 0;
     const cs = cpuStats(c.cpu);
+    let padded = 0;
     while (p + HEADER_SIZE <= len) {
+      const skip = walker.paddingAt(c.position + p);
+      if (skip > 0) {
+        // header-style padding kept in the payload: not records, not damage
+        const n = Math.min(skip, len - p);
+        walker.skipped(n);
+        padded += skip - n;
+        p += n;
+        continue;
+      }
       const size = v.getUint16(off + p + 6, true);
       if (size < HEADER_SIZE || size % 8 || p + size > len) {
         if (!salvage) {
@@ -976,7 +1022,8 @@ export class CaptureReader {
       if (rt >= 0) t = rt;
       if (t > maxT) maxT = t;
       const type = v.getUint32(off + p, true);
-      if (type !== RecordType.CALLRING_SYNC && type !== RecordType.LOST) cs.streamRecords++;
+      if (!framing(type)) cs.streamRecords++;
+      else if (type === RecordType.CALLRING_SUBBUF) walker.see(v, off + p, c.position + p);
       heap.push(t, {
         bytes: buf.slice(off + p, off + p + size),
         cpu: c.cpu,
@@ -986,7 +1033,11 @@ export class CaptureReader {
       p += size;
     }
     lastTime.set(c.cpu, t);
-    expected.set(c.cpu, c.position + p);
+    // a chunk that ends where a header-padded sub-buffer's records end: the stream resumes at the
+    // next sub-buffer (the capture writer leaves the padding out)
+    const tailPad = p === len ? walker.paddingAt(c.position + p) : 0;
+    walker.skipped(tailPad);
+    expected.set(c.cpu, c.position + p + padded + tailPad);
     cs.bytes += p;
     return { maxTime: maxT, bytes: p };
   }

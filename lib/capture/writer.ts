@@ -4,12 +4,17 @@
  * file is append-only, so a capture cut off at any byte stays readable up to
  * the cut. Memory is bounded by one output buffer (default 1 MiB).
  *
+ * Sub-buffer streams: the unused end of a header-padded sub-buffer (its header's `used` says
+ * where records stop) is left out of the file; the chunk ends there and the next one starts at
+ * the next sub-buffer's stream position, which the reader expects from the same header.
+ *
  * @module
  */
 
 import { AttrFlag, hasFlag, HEADER_SIZE } from "../abi/mod.ts";
 import { crc32 } from "../ring/crc32.ts";
 import type { RingReader } from "../ring/reader.ts";
+import { SubbufWalker } from "../ring/subbuf.ts";
 import {
   type CaptureHeader,
   CHUNK_HEADER_SIZE,
@@ -76,6 +81,9 @@ export class CaptureWriter {
   readonly #staging = new Uint8Array(0x10000 * 2);
   readonly #sampleType: number;
   readonly #sampleIdAll: boolean;
+  readonly #walkers = new Map<number, SubbufWalker>();
+  /** Header-style sub-buffer padding left out of the file, in bytes. */
+  paddingOmitted = 0;
 
   /**
    * Create a writer and write the file header.
@@ -153,7 +161,23 @@ export class CaptureWriter {
     let minTime = Infinity;
     let maxTime = -1;
     let n = 0;
+    let walker = this.#walkers.get(cpu);
+    if (!walker) this.#walkers.set(cpu, walker = new SubbufWalker());
     while (p < bytes.length) {
+      const skip = walker.paddingAt(position + p);
+      if (skip > 0) {
+        if (p > start) {
+          await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags);
+          flags = 0;
+        }
+        const end = Math.min(bytes.length, p + skip);
+        this.paddingOmitted += end - p;
+        p = start = end;
+        minTime = Infinity;
+        maxTime = -1;
+        n = 0;
+        continue;
+      }
       if (p + HEADER_SIZE > bytes.length) {
         throw new RangeError(
           `Cannot add records: ${bytes.length - p} trailing bytes at stream ${position + p}`,
@@ -173,6 +197,7 @@ export class CaptureWriter {
         maxTime = -1;
         n = 0;
       }
+      walker.see(v, p, position + p);
       const t = recordTime(v, p, size, this.#sampleType, this.#sampleIdAll);
       if (t >= 0) {
         if (t < minTime) minTime = t;
@@ -228,15 +253,17 @@ export class CaptureWriter {
    *
    * @param cpu CPU of the ring.
    * @param reader The ring's reader.
+   * @param closedOnly Take only closed sub-buffers (header-padded sub-buffer rings).
    * @returns Bytes drained.
    */
-  async drainRing(cpu: number, reader: RingReader): Promise<number> {
+  async drainRing(cpu: number, reader: RingReader, closedOnly = false): Promise<number> {
     const pieces: { bytes: Uint8Array; position: number }[] = [];
     let total = 0;
-    const n = reader.drain((bytes, position) => {
+    const sink = (bytes: Uint8Array, position: number) => {
       pieces.push({ bytes: bytes.slice(), position });
       total += bytes.length;
-    });
+    };
+    const n = closedOnly ? reader.drainClosed(sink) : reader.drain(sink);
     if (n === 0) return 0;
     const joined = pieces.length === 1
       ? pieces[0].bytes

@@ -21,7 +21,7 @@
  */
 
 import { RecordType, type SampleFormat, SampleLayout, SampleType } from "../abi/mod.ts";
-import { decodeFragment, FRAGMENT_HEADER_SIZE, fragmentEventKey } from "../abi/extensions.ts";
+import { decodeAnyFragment, fragmentEventKey } from "../abi/extensions.ts";
 
 /** One record travelling through the reader pipeline. */
 export interface StreamRecord {
@@ -149,7 +149,7 @@ export class Defragmenter {
     const b = rec.bytes;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const type = view.getUint32(0, true);
-    if (type === RecordType.CALLRING_FRAGMENT) {
+    if (type === RecordType.CALLRING_FRAGMENT || type === RecordType.CALLRING_FRAGMENT_COMPACT) {
       this.#fragment(view, rec);
     } else if (type === RecordType.SAMPLE && this.#format.sampleType & SampleType.CALLCHAIN) {
       const layout = safeSpot(view, this.#layout);
@@ -240,7 +240,7 @@ export class Defragmenter {
 
   #fragment(view: DataView, rec: StreamRecord): void {
     this.stats.fragments++;
-    const f = decodeFragment(view, 0, rec.position);
+    const f = decodeAnyFragment(view, 0, rec.position);
     const p = this.#getPending(f.eventKey);
     if (!p) {
       if (this.#given.has(f.eventKey)) this.stats.orphans++;
@@ -251,22 +251,23 @@ export class Defragmenter {
       this.stats.duplicates++;
       return;
     }
-    if (f.count * 8 + FRAGMENT_HEADER_SIZE > rec.bytes.length || f.index > 0xffff) {
+    if (f.count * 8 + f.entriesOffset > rec.bytes.length || f.index > 0xffff) {
       this.stats.malformed++;
       return;
     }
-    p.pieces.set(
-      f.index,
-      rec.bytes.subarray(FRAGMENT_HEADER_SIZE, FRAGMENT_HEADER_SIZE + f.count * 8),
-    );
+    p.pieces.set(f.index, rec.bytes.subarray(f.entriesOffset, f.entriesOffset + f.count * 8));
     p.received += f.count;
-    p.total = f.total;
+    // compact fragments (and Steven-style writers before the last piece) carry no total
+    if (f.total > 0) p.total = f.total;
     if (f.flags & 2) p.lastIndex = f.index;
     this.#tryComplete(p);
   }
 
   #tryComplete(p: Pending): void {
-    if (!p.head || p.lastIndex < 0 || p.pieces.size !== p.lastIndex || p.received !== p.total) {
+    if (
+      !p.head || p.lastIndex < 0 || p.pieces.size !== p.lastIndex ||
+      (p.total >= 0 && p.received !== p.total)
+    ) {
       return;
     }
     // as many pieces as the last index, but are they 1..last? (a damaged index is not)
@@ -278,7 +279,7 @@ export class Defragmenter {
     const headNr = hv.getUint32(layout.callchain, true);
     const ccEnd = layout.callchain + 8 + headNr * 8;
     const rest = hb.length - ccEnd;
-    let total = p.total;
+    let total = p.total >= 0 ? p.total : p.received;
     const room = Math.floor((0xfff8 - layout.callchain - 8 - rest) / 8);
     if (total > room) {
       total = room;

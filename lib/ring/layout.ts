@@ -18,8 +18,15 @@
  *
  * | off | field (callring extension in `__reserved`) |
  * |---|---|
+ * | 936 | u32 seqcount of the closed position |
+ * | 940 | u32 seqcount of the tail-push pair (data_tail, records pushed) |
+ * | 944 | u64 closed position (sub-buffer rings: end of the last closed sub-buffer) |
+ * | 952 | u64 records pushed out by the tail (tail-push overwrite; written with `data_tail`) |
+ * | 960 | u64 reserved (0) |
+ * | 968 | u32 sub-buffer size (0: stream ring) |
+ * | 972 | u32 sub-buffer padding (0 NOP records, 1 size in the header) |
  * | 976 | u32 magic "CRNG" when the page was made by callring |
- * | 980 | u32 flags: bit 0 overwrite (`write_backward`) |
+ * | 980 | u32 flags: bit 0 overwrite (`write_backward`), bit 1 tail-push overwrite (forward) |
  * | 984 | u32 seqcount of `data_head` |
  * | 988 | u32 seqcount of `data_tail` |
  * | 992 | u32 seqcount of the reserve position |
@@ -34,6 +41,12 @@ import { getU64, initMmapPage, MMAP_PAGE_SIZE, MmapPage, setU64 } from "../abi/m
 
 /** Offsets of the callring fields inside the control page's `__reserved` area. */
 export const RingExt = {
+  closedSeq: 936,
+  pushSeq: 940,
+  closed: 944,
+  pushed: 952,
+  subbufSize: 968,
+  subbufPadding: 972,
   magic: 976,
   flags: 980,
   headSeq: 984,
@@ -48,6 +61,11 @@ export const RingExt = {
 export const RING_MAGIC = 0x474e5243;
 /** Flag bit at {@linkcode RingExt.flags}: the ring is an overwrite (write-backward) ring. */
 export const RING_FLAG_OVERWRITE = 1;
+/**
+ * Flag bit at {@linkcode RingExt.flags}: a forward ring whose writer pushes `data_tail` ahead of
+ * its reservations instead of dropping (Peter's overwrite, seed L9212-9220).
+ */
+export const RING_FLAG_TAIL_PUSH = 2;
 
 /** The views one ring needs, over a buffer shared by writer and reader. */
 export interface RingMemory {
@@ -67,6 +85,8 @@ export interface RingMemory {
   mask: number;
   /** Whether the ring is in overwrite (write-backward) mode. */
   overwrite: boolean;
+  /** Whether the ring is a forward ring whose writer pushes the tail (flag bit 1). */
+  tailPush: boolean;
 }
 
 /** Invalid ring memory (bad sizes, missing magic). */
@@ -86,7 +106,8 @@ export class RingError extends Error {
  * Allocate and initialise the memory of a ring.
  *
  * @param dataSize Size of the data area, a power of two >= 4096.
- * @param options `shared` allocates a SharedArrayBuffer; `overwrite` marks a write-backward ring.
+ * @param options `shared` allocates a SharedArrayBuffer; `overwrite` marks a write-backward ring;
+ *   `tailPush` a forward ring overwritten by pushing the tail.
  * @returns The ring memory.
  * @throws {RangeError} When `dataSize` is not a power of two >= 4096.
  *
@@ -99,7 +120,7 @@ export class RingError extends Error {
  */
 export function createRingMemory(
   dataSize: number,
-  options: { shared?: boolean; overwrite?: boolean } = {},
+  options: { shared?: boolean; overwrite?: boolean; tailPush?: boolean } = {},
 ): RingMemory {
   if (dataSize < 4096 || dataSize > 2 ** 30 || (dataSize & (dataSize - 1)) !== 0) {
     throw new RangeError(
@@ -111,7 +132,16 @@ export function createRingMemory(
   const page = new DataView(buffer, 0, MMAP_PAGE_SIZE);
   initMmapPage(page, dataSize);
   page.setUint32(RingExt.magic, RING_MAGIC, true);
-  page.setUint32(RingExt.flags, options.overwrite ? RING_FLAG_OVERWRITE : 0, true);
+  if (options.overwrite && options.tailPush) {
+    throw new RangeError(
+      "Cannot create ring: overwrite (backward) and tail-push exclude each other",
+    );
+  }
+  page.setUint32(
+    RingExt.flags,
+    (options.overwrite ? RING_FLAG_OVERWRITE : 0) | (options.tailPush ? RING_FLAG_TAIL_PUSH : 0),
+    true,
+  );
   return attachRingMemory(buffer);
 }
 
@@ -149,6 +179,7 @@ export function attachRingMemory(buffer: ArrayBuffer | SharedArrayBuffer): RingM
     dataSize,
     mask: dataSize - 1,
     overwrite: (page.getUint32(RingExt.flags, true) & RING_FLAG_OVERWRITE) !== 0,
+    tailPush: (page.getUint32(RingExt.flags, true) & RING_FLAG_TAIL_PUSH) !== 0,
   };
 }
 
@@ -277,4 +308,55 @@ export function loadDropped(m: RingMemory): number {
 /** @internal Plain u64 write used for statistics fields. */
 export function setStat(m: RingMemory, offset: number, value: number): void {
   setU64(m.page, offset, value);
+}
+
+/**
+ * Store `data_tail` and the count of records pushed out with it, under one seqcount (the
+ * tail-push writer's side).
+ *
+ * @param m Ring memory.
+ * @param tail The new tail.
+ * @param pushed Records (data records only) wholly before `tail`.
+ */
+export function storeTailPush(m: RingMemory, tail: number, pushed: number): void {
+  const w = m.pageWords;
+  const s = RingExt.pushSeq >> 2;
+  const thi = Math.floor(tail / TWO_32);
+  const phi = Math.floor(pushed / TWO_32);
+  Atomics.add(w, s, 1);
+  Atomics.store(w, MmapPage.dataTail >> 2, (tail - thi * TWO_32) | 0);
+  Atomics.store(w, (MmapPage.dataTail >> 2) + 1, thi | 0);
+  Atomics.store(w, RingExt.pushed >> 2, (pushed - phi * TWO_32) | 0);
+  Atomics.store(w, (RingExt.pushed >> 2) + 1, phi | 0);
+  Atomics.add(w, s, 1);
+}
+
+/**
+ * Load `data_tail` and the records pushed out with it (reader side of {@linkcode storeTailPush}).
+ *
+ * @param m Ring memory.
+ * @returns `[tail, pushed]`.
+ */
+export function loadTailPush(m: RingMemory): [number, number] {
+  const w = m.pageWords;
+  const s = RingExt.pushSeq >> 2;
+  const t = MmapPage.dataTail >> 2;
+  const p = RingExt.pushed >> 2;
+  for (;;) {
+    const s1 = Atomics.load(w, s);
+    if (s1 & 1) continue;
+    const tail = (Atomics.load(w, t + 1) >>> 0) * TWO_32 + (Atomics.load(w, t) >>> 0);
+    const pushed = (Atomics.load(w, p + 1) >>> 0) * TWO_32 + (Atomics.load(w, p) >>> 0);
+    if (Atomics.load(w, s) === s1) return [tail, pushed];
+  }
+}
+
+/**
+ * The end of the last closed sub-buffer, as the writer published it (sub-buffer rings).
+ *
+ * @param m Ring memory.
+ * @returns The closed position.
+ */
+export function loadClosed(m: RingMemory): number {
+  return loadCounter(m.pageWords, RingExt.closedSeq, RingExt.closed);
 }

@@ -12,12 +12,42 @@
  * Fragments may go to another CPU's ring (`fragmentWriter`) and interleave with
  * other records, including nested writers' records.
  *
+ * With `compactFragments` the fragments are `CALLRING_FRAGMENT_COMPACT` records: a 16-byte
+ * header (perf header + one u64 cookie) instead of 32, which is exactly Peter's accounting of a
+ * continuation, "a header (u64), a cookie (u64) and the entry (u64)" (seed L9264-9265): one-entry
+ * fragments cost 3x the entry, where the 32-byte header costs 5x.
+ *
+ * The writer works over any {@linkcode RecordWriter}: the stream/sub-buffer {@linkcode RingWriter}
+ * and the spare-sub-buffer flight recorder (`spare.ts`).
+ *
  * @module
  */
 
 import { RecordType, SampleLayout, SampleType } from "../abi/mod.ts";
-import { FRAGMENT_HEADER_SIZE, FRAGMENT_MAX_ENTRIES, FragmentFlag } from "../abi/extensions.ts";
-import { MAX_RECORD_SIZE, RingWriter } from "./writer.ts";
+import {
+  COMPACT_FRAGMENT_HEADER_SIZE,
+  FRAGMENT_HEADER_SIZE,
+  FRAGMENT_MAX_ENTRIES,
+  FragmentFlag,
+} from "../abi/extensions.ts";
+import { MAX_RECORD_SIZE } from "./writer.ts";
+
+/**
+ * What a {@linkcode SampleWriter} writes through: reserve / commit with handles that are u32-word
+ * offsets times 4 into `dataWords` (below `ring.dataSize`) or into `scratchWords` (at and above).
+ */
+export interface RecordWriter {
+  /** Reserve `size` bytes; a handle, or -1 when dropped. */
+  reserve(size: number, time?: number): number;
+  /** Finish the innermost reservation. */
+  commit(): void;
+  /** The data area as u32 words. */
+  readonly dataWords: Uint32Array;
+  /** Scratch words for handles at and above `ring.dataSize`. */
+  readonly scratchWords: Uint32Array;
+  /** The data area size (handles below it are data offsets). */
+  readonly ring: { readonly dataSize: number };
+}
 
 /** `sample_type` bits the fast writer supports (the rest need `encodeSample`). */
 export const FAST_SAMPLE_TYPES: number = SampleType.IDENTIFIER | SampleType.IP | SampleType.TID |
@@ -53,7 +83,9 @@ export interface SampleWriterOptions {
   /** Entries per fragment record (default 1024, at most {@linkcode FRAGMENT_MAX_ENTRIES}). */
   fragmentEntries?: number;
   /** Where fragment `index` goes (default: the head's writer). */
-  fragmentWriter?: (index: number) => RingWriter;
+  fragmentWriter?: (index: number) => RecordWriter;
+  /** Write 16-byte-header compact fragments (at most 65535 per event). */
+  compactFragments?: boolean;
 }
 
 /** Counters of a {@linkcode SampleWriter}. */
@@ -83,12 +115,14 @@ export class SampleWriter {
     headDropped: 0,
     fragmentDropped: 0,
   };
-  readonly #w: RingWriter;
+  readonly #w: RecordWriter;
+  readonly #compact: boolean;
+  readonly #fragHeader: number;
   readonly #fixed: number;
   readonly #cpuWord: number;
   readonly #head: number;
   readonly #frag: number;
-  readonly #fragWriter: (index: number) => RingWriter;
+  readonly #fragWriter: (index: number) => RecordWriter;
   readonly #size: number;
   readonly #ring: Uint32Array;
   readonly #scratch: Uint32Array;
@@ -110,7 +144,7 @@ export class SampleWriter {
    * @param options Fragmentation options.
    * @throws {RangeError} On unsupported sample_type bits or bad chunk sizes.
    */
-  constructor(writer: RingWriter, sampleType: number, options: SampleWriterOptions = {}) {
+  constructor(writer: RecordWriter, sampleType: number, options: SampleWriterOptions = {}) {
     if ((sampleType & ~FAST_SAMPLE_TYPES) !== 0 || !(sampleType & SampleType.CALLCHAIN)) {
       throw new RangeError(
         `Cannot write samples: sample_type 0x${
@@ -144,6 +178,22 @@ export class SampleWriter {
       );
     }
     this.#fragWriter = options.fragmentWriter ?? (() => writer);
+    this.#compact = options.compactFragments ?? false;
+    this.#fragHeader = this.#compact ? COMPACT_FRAGMENT_HEADER_SIZE : FRAGMENT_HEADER_SIZE;
+  }
+
+  /**
+   * Bytes written for one sample of `depth` entries (head + fragments, as {@linkcode write}
+   * splits it).
+   *
+   * @param depth Entries.
+   * @returns Bytes.
+   */
+  bytesFor(depth: number): number {
+    if (depth <= this.#head) return this.sampleSize(depth);
+    const rest = depth - this.#head;
+    return this.sampleSize(this.#head) + Math.ceil(rest / this.#frag) * this.#fragHeader +
+      rest * 8;
   }
 
   /** Bytes of a contiguous sample with `depth` entries. @param depth Entries. @returns Bytes. */
@@ -165,6 +215,9 @@ export class SampleWriter {
     const fragmented = depth > this.#head;
     if (fragmented && this.#cpuWord < 0) {
       throw new RangeError(`Cannot fragment a ${depth}-entry callchain: sample_type lacks CPU`);
+    }
+    if (fragmented && this.#compact && Math.ceil((depth - this.#head) / this.#frag) > 0xffff) {
+      throw new RangeError(`Cannot fragment a ${depth}-entry callchain: over 65535 fragments`);
     }
     const headDepth = fragmented ? this.#head : depth;
     const size = this.#fixed + 8 + headDepth * 8;
@@ -226,7 +279,7 @@ export class SampleWriter {
     for (let from = this.#head; from < depth; index++) {
       const count = Math.min(this.#frag, depth - from);
       const w = this.#fragWriter(index);
-      const size = FRAGMENT_HEADER_SIZE + count * 8;
+      const size = this.#fragHeader + count * 8;
       const h = w.reserve(size, s.time);
       if (h < 0) {
         this.stats.fragmentDropped++;
@@ -236,15 +289,25 @@ export class SampleWriter {
       const u = wrapped ? w.scratchWords : w.dataWords;
       const q = (wrapped ? h - w.ring.dataSize : h) >> 2;
       const last = from + count >= depth;
-      u[q] = RecordType.CALLRING_FRAGMENT;
-      u[q + 1] = size << 16;
-      u[q + 2] = seq;
-      u[q + 3] = (s.cpu << 16) >>> 0;
-      u[q + 4] = index;
-      u[q + 5] = (index === 1 ? FragmentFlag.FIRST : 0) | (last ? FragmentFlag.LAST : 0);
-      u[q + 6] = depth;
-      u[q + 7] = count;
-      const base = q + 8;
+      const flags = (index === 1 ? FragmentFlag.FIRST : 0) | (last ? FragmentFlag.LAST : 0);
+      let base: number;
+      if (this.#compact) {
+        u[q] = RecordType.CALLRING_FRAGMENT_COMPACT;
+        u[q + 1] = flags | (size << 16);
+        u[q + 2] = seq;
+        u[q + 3] = (index | (s.cpu << 16)) >>> 0;
+        base = q + 4;
+      } else {
+        u[q] = RecordType.CALLRING_FRAGMENT;
+        u[q + 1] = size << 16;
+        u[q + 2] = seq;
+        u[q + 3] = (s.cpu << 16) >>> 0;
+        u[q + 4] = index;
+        u[q + 5] = flags;
+        u[q + 6] = depth;
+        u[q + 7] = count;
+        base = q + 8;
+      }
       const src = from * 2;
       const n = count * 2;
       copyWords(u, base, callchain, src, n);

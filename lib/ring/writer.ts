@@ -27,6 +27,24 @@
  *   placed in front of a reservation whenever the next record could otherwise
  *   end more than `syncDistance` bytes after the previous sync, so sync records
  *   start at most `syncDistance` bytes apart.
+ * - **Sub-buffers** (`subbufSize`, see `subbuf.ts`): the first reservation of
+ *   each sub-buffer is preceded by its header; a record that would cross the
+ *   boundary closes the sub-buffer (NOP records, or `used` in the header) and
+ *   goes after the next header, all in one reservation. Events larger than a
+ *   sub-buffer throw {@linkcode SubbufOversizeError}. `closeSubbuf` is the
+ *   flush ("switch") a reader of header-padded rings waits for.
+ * - **Tail-push overwrite** (a ring made with `tailPush`): Peter's design,
+ *   "simply parse the events and push the tail pointer ahead of the
+ *   reservation before you trample on it" (seed L9212-9213). Where the
+ *   consume mode would drop, the writer walks record headers from `data_tail`
+ *   and advances it (and a count of the data records it pushed out, under one
+ *   seqcount) until the reservation fits, then writes. Peter's sketch tested
+ *   `while (tail + size - head < 0)` on unsigned longs, which Mathieu showed
+ *   is never true (L9333-9343); here the room test is `size - 1 - (head -
+ *   tail) < need` on exact integers. The tail never passes the outermost open
+ *   reservation (a nested writer drops instead). Peter's amortisation (first
+ *   record offset per page frame, L9215-9217) is not built: the walk reads one
+ *   header per pushed record.
  *
  * @module
  */
@@ -39,9 +57,27 @@ import {
   setU64,
   writeSampleId,
 } from "../abi/mod.ts";
-import { encodeSyncFields, SYNC_CRC_OFFSET, SYNC_RECORD_SIZE } from "../abi/extensions.ts";
+import {
+  encodeSubbufFields,
+  encodeSyncFields,
+  SUBBUF_HEADER_SIZE,
+  SubbufPadding,
+  SYNC_CRC_OFFSET,
+  SYNC_RECORD_SIZE,
+} from "../abi/extensions.ts";
 import { crc32 } from "./crc32.ts";
-import { loadTail, RingExt, type RingMemory, setStat, storeCounterHalves } from "./layout.ts";
+import {
+  loadTail,
+  RingExt,
+  type RingMemory,
+  setStat,
+  storeCounter,
+  storeCounterHalves,
+  storeTailPush,
+} from "./layout.ts";
+import { sealSubbufHeader, SubbufOversizeError } from "./subbuf.ts";
+
+export { SubbufOversizeError } from "./subbuf.ts";
 
 /** Deepest reservation nesting (task, softirq, hardirq, NMI, and room for nested NMIs/faults). */
 export const MAX_NEST = 8;
@@ -65,6 +101,14 @@ export interface RingWriterOptions {
   /** Emit a sync record at least every this many bytes (0 = never; consume mode only). */
   syncDistance?: number;
   /**
+   * Cut the data area into sub-buffers of this many bytes (a power of two in [256, dataSize / 2];
+   * 0 = stream ring). Forward rings only, without sync records (the sub-buffer headers are the
+   * sync points).
+   */
+  subbufSize?: number;
+  /** How sub-buffer ends are padded: NOP records (default) or the size in the header. */
+  subbufPadding?: "nop" | "header";
+  /**
    * Test hook: called inside `commit` after `data_head` was stored and after
    * `nest` was cleared, where an NMI can interrupt the kernel's put_handle.
    */
@@ -87,6 +131,12 @@ export interface RingWriterStats {
   syncRecords: number;
   /** Times `commit` looped because a nested writer reserved during publication. */
   publishRetries: number;
+  /** Sub-buffers opened (sub-buffer rings). */
+  subbufs: number;
+  /** Bytes of sub-buffer padding (NOP records or header-style unused ends). */
+  paddingBytes: number;
+  /** Data records the tail pushed out (tail-push rings). */
+  pushed: number;
 }
 
 const SCRATCH_SLOT = 0x10000;
@@ -107,6 +157,9 @@ export class RingWriter {
     lostRecords: 0,
     syncRecords: 0,
     publishRetries: 0,
+    subbufs: 0,
+    paddingBytes: 0,
+    pushed: 0,
   };
   /** The ring's data area (for direct writes at offsets below `dataSize`). */
   readonly data: DataView;
@@ -131,6 +184,17 @@ export class RingWriter {
   readonly #tid: number;
   readonly #syncDistance: number;
   readonly #hook: RingWriterOptions["onPublishWindow"];
+  readonly #subbuf: number;
+  readonly #headerPad: boolean;
+  readonly #tailPush: boolean;
+  /** Whether every reservation takes the slow path (sync, sub-buffers, tail push). */
+  readonly #slow: boolean;
+  #sbStart = -1;
+  #sbRecords = 0;
+  #sbLastTime = 0;
+  #closedHi = -1;
+  /** Start of the outermost open reservation (the tail never passes it). */
+  #outerPos = 0;
   /** rb->head: forward position, or bytes reserved backwards. */
   #head = 0;
   #tail = 0;
@@ -168,11 +232,33 @@ export class RingWriter {
     this.#tid = options.tid ?? -1;
     this.#syncDistance = options.syncDistance ?? 0;
     this.#hook = options.onPublishWindow;
-    if (this.#syncDistance && (this.#syncDistance < 256 || ring.overwrite)) {
+    if (this.#syncDistance && (this.#syncDistance < 256 || ring.overwrite || ring.tailPush)) {
       throw new RangeError(
         `Cannot create writer: sync distance must be >= 256 on a consume-mode ring: current ${this.#syncDistance}`,
       );
     }
+    this.#subbuf = options.subbufSize ?? 0;
+    this.#headerPad = options.subbufPadding === "header";
+    this.#tailPush = ring.tailPush;
+    const sb = this.#subbuf;
+    if (
+      sb !== 0 &&
+      (sb < 256 || sb > ring.dataSize / 2 || (sb & (sb - 1)) !== 0 || ring.overwrite ||
+        ring.tailPush || this.#syncDistance !== 0)
+    ) {
+      throw new RangeError(
+        `Cannot create writer: sub-buffer size must be a power of two in [256, ${
+          ring.dataSize / 2
+        }] on a forward consume ring without sync records: current ${sb}`,
+      );
+    }
+    this.#slow = this.#syncDistance !== 0 || sb !== 0 || this.#tailPush;
+    ring.page.setUint32(RingExt.subbufSize, sb, true);
+    ring.page.setUint32(
+      RingExt.subbufPadding,
+      this.#headerPad ? SubbufPadding.HEADER : SubbufPadding.NOP,
+      true,
+    );
     this.#scratchBytes = new Uint8Array(MAX_NEST * SCRATCH_SLOT);
     this.scratch = new DataView(this.#scratchBytes.buffer);
     this.dataWords = new Uint32Array(ring.buffer, ring.data.byteOffset, ring.dataSize >> 2);
@@ -219,7 +305,7 @@ export class RingWriter {
     this.#lastTime = time;
     this.stats.attempted++;
     if (this.#overwrite) return this.#reserveBackward(level, size);
-    if (this.#lost > 0 || this.#syncDistance !== 0) return this.#reserveSlow(level, size, time);
+    if (this.#lost > 0 || this.#slow) return this.#reserveSlow(level, size, time);
     // Fast path: no LOST record pending, no sync records.
     const pos = this.#head;
     // data_tail only grows: re-read it only when the cached value says "full".
@@ -233,34 +319,192 @@ export class RingWriter {
 
   #reserveSlow(level: number, size: number, time: number): number {
     const lostSize = this.#lost > 0 ? 24 + this.#trailerSize : 0;
-    let syncSize = 0;
-    const sd = this.#syncDistance;
-    if (sd) {
-      if (size + lostSize + SYNC_RECORD_SIZE > sd) {
-        this.#nest = level;
-        this.stats.attempted--;
-        throw new RangeError(
-          `Cannot reserve ${size} bytes: record exceeds sync distance ${sd} minus the sync record`,
-        );
-      }
-      if (this.#lastSync < 0 || this.#head + lostSize + size > this.#lastSync + sd) {
-        syncSize = SYNC_RECORD_SIZE;
-      }
+    let pos: number;
+    try {
+      pos = this.#frame(level, lostSize + size, time);
+    } catch (e) {
+      this.#nest = level;
+      this.stats.attempted--;
+      throw e;
     }
-    const total = syncSize + lostSize + size;
-    if (this.#size - 1 - (this.#head - this.#tail) < total) this.#tail = loadTail(this.ring);
-    if (this.#size - 1 - (this.#head - this.#tail) < total) return this.#drop();
-    let pos = this.#head;
-    this.#head = pos + total;
-    if (syncSize) {
-      this.#writeSync(pos, time);
-      pos += syncSize;
-    }
+    if (pos < 0) return this.#drop();
+    if (level === 0) this.#outerPos = pos;
     if (lostSize) {
       this.#writeLost(pos, time);
       pos += lostSize;
     }
     return this.#handle(level, pos, size);
+  }
+
+  /**
+   * Make room for `need` bytes (LOST record + record): the sync record, or the sub-buffer
+   * padding and header, that must precede them are written and `head` is advanced past all of
+   * it. Returns where the `need` bytes go, or -1 when they do not fit (nothing written).
+   */
+  #frame(level: number, need: number, time: number): number {
+    let syncSize = 0;
+    const sd = this.#syncDistance;
+    if (sd) {
+      if (need + SYNC_RECORD_SIZE > sd) {
+        throw new RangeError(
+          `Cannot reserve ${need} bytes: record exceeds sync distance ${sd} minus the sync record`,
+        );
+      }
+      if (this.#lastSync < 0 || this.#head + need > this.#lastSync + sd) {
+        syncSize = SYNC_RECORD_SIZE;
+      }
+    }
+    let pad = 0;
+    let hdr = 0;
+    const sb = this.#subbuf;
+    if (sb) {
+      if (need + SUBBUF_HEADER_SIZE > sb) throw new SubbufOversizeError(need, sb);
+      // sb divides 2^32, so the low 32 bits of head give the offset in the sub-buffer
+      const inSb = (this.#head >>> 0) & (sb - 1);
+      if (inSb === 0) hdr = SUBBUF_HEADER_SIZE;
+      else if (inSb + need > sb) {
+        pad = sb - inSb;
+        hdr = SUBBUF_HEADER_SIZE;
+      }
+    }
+    const total = pad + hdr + syncSize + need;
+    if (this.#size - 1 - (this.#head - this.#tail) < total) {
+      if (!this.#tailPush) {
+        this.#tail = loadTail(this.ring);
+        if (this.#size - 1 - (this.#head - this.#tail) < total) return -1;
+      } else if (!this.#pushTail(level, total)) return -1;
+    }
+    let pos = this.#head;
+    this.#head = pos + total;
+    // a sub-buffer filled exactly is closed here, with no padding
+    if (pad || (hdr && this.#sbStart >= 0)) {
+      this.#closeAt(pos, pad);
+      pos += pad;
+    }
+    if (hdr) {
+      this.#openSubbuf(pos, time);
+      pos += hdr;
+    }
+    if (syncSize) {
+      this.#writeSync(pos, time);
+      pos += syncSize;
+    }
+    if (sb) {
+      this.#sbRecords += need > 0 ? 1 : 0;
+      this.#sbLastTime = time;
+    }
+    return pos;
+  }
+
+  /** Tail-push overwrite: advance `data_tail` over whole records until `total` bytes fit. */
+  #pushTail(level: number, total: number): boolean {
+    const limit = level > 0 ? this.#outerPos : this.#head;
+    const dv = this.data;
+    let tail = this.#tail;
+    let pushed = this.stats.pushed;
+    while (this.#size - 1 - (this.#head - tail) < total) {
+      if (tail >= limit) return false;
+      const off = (tail >>> 0) & this.#mask;
+      const rs = dv.getUint16(off + 6, true);
+      if (rs < HEADER_SIZE || (rs & 7) !== 0) {
+        throw new RangeError(`Cannot push the tail: impossible record size ${rs} at ${tail}`);
+      }
+      if (dv.getUint32(off, true) !== RecordType.LOST) pushed++;
+      tail += rs;
+    }
+    this.#tail = tail;
+    this.stats.pushed = pushed;
+    // published before the bytes are overwritten: a reader's post-copy check sees it
+    storeTailPush(this.ring, tail, pushed);
+    return true;
+  }
+
+  #openSubbuf(pos: number, time: number): void {
+    const off = (pos >>> 0) & this.#mask;
+    encodeSubbufFields(this.data, off, {
+      padding: this.#headerPad ? SubbufPadding.HEADER : SubbufPadding.NOP,
+      streamOffset: pos,
+      startTime: time,
+      endTime: 0,
+      size: this.#subbuf,
+      used: 0,
+      records: 0,
+      cpu: this.#cpu,
+    });
+    sealSubbufHeader(this.#bytes, off);
+    this.#sbStart = pos;
+    this.#sbRecords = 0;
+    this.stats.subbufs++;
+  }
+
+  /** Close the open sub-buffer at `pos` with `pad` bytes of padding. */
+  #closeAt(pos: number, pad: number): void {
+    this.stats.paddingBytes += pad;
+    if (this.#headerPad) {
+      if (this.#sbStart >= 0) {
+        const off = (this.#sbStart >>> 0) & this.#mask;
+        setU64(this.data, off + 24, this.#sbLastTime);
+        this.data.setUint32(off + 36, pos - this.#sbStart, true);
+        this.data.setUint32(off + 40, this.#sbRecords, true);
+        sealSubbufHeader(this.#bytes, off);
+      }
+    } else {
+      // NOP records: only their headers are written, the rest keeps stale bytes
+      for (let at = pos, left = pad; left > 0;) {
+        const n = Math.min(left, MAX_RECORD_SIZE);
+        const off = (at >>> 0) & this.#mask;
+        this.data.setUint32(off, RecordType.CALLRING_PAD, true);
+        this.data.setUint16(off + 4, 0, true);
+        this.data.setUint16(off + 6, n, true);
+        at += n;
+        left -= n;
+      }
+    }
+    this.#sbStart = -1;
+    const closed = pos + pad;
+    const hi = Math.floor(closed / TWO_32);
+    if (hi === this.#closedHi && !this.#shared) this.#words[RingExt.closed >> 2] = closed | 0;
+    else {
+      storeCounter(this.#words, RingExt.closedSeq, RingExt.closed, closed);
+      this.#closedHi = hi;
+    }
+  }
+
+  /**
+   * Close the open sub-buffer now (LTTng's "switch"): pad its end so a reader of a
+   * header-padded ring can take it. Call between reservations (e.g. before a final drain).
+   *
+   * @param time Time stamped as the sub-buffer's last record time when nothing was written yet.
+   * @returns True when no sub-buffer is open any more; false when nested or the padding does
+   *   not fit yet (drain and retry).
+   */
+  closeSubbuf(time = this.#lastTime): boolean {
+    const sb = this.#subbuf;
+    if (sb === 0) return true;
+    if (this.#nest !== 0) return false;
+    const inSb = (this.#head >>> 0) & (sb - 1);
+    if (inSb === 0) {
+      if (this.#sbStart >= 0) this.#closeAt(this.#head, 0);
+      return true;
+    }
+    const pad = sb - inSb;
+    if (this.#size - 1 - (this.#head - this.#tail) < pad) {
+      this.#tail = loadTail(this.ring);
+      if (this.#size - 1 - (this.#head - this.#tail) < pad) return false;
+    }
+    if (this.#sbRecords === 0) this.#sbLastTime = time;
+    this.#closeAt(this.#head, pad);
+    this.#head += pad;
+    this.#nest = 1;
+    this.#putHandle();
+    return true;
+  }
+
+  /** End of the last closed sub-buffer (sub-buffer rings; `head` otherwise). */
+  get closedPosition(): number {
+    if (this.#subbuf === 0) return this.#head;
+    const inSb = (this.#head >>> 0) & (this.#subbuf - 1);
+    return this.#head - inSb;
   }
 
   #drop(): number {
@@ -416,11 +660,10 @@ export class RingWriter {
     if (this.#lost === 0 || this.#overwrite) return this.#lost === 0;
     const size = 24 + this.#trailerSize;
     if (this.#nest !== 0) return false;
-    this.#tail = loadTail(this.ring);
-    if (this.#size - 1 - (this.#head - this.#tail) < size) return false;
+    if (!this.#tailPush) this.#tail = loadTail(this.ring);
+    const pos = this.#frame(0, size, time);
+    if (pos < 0) return false;
     setStat(this.ring, RingExt.committed, this.stats.committed);
-    const pos = this.#head;
-    this.#head += size;
     this.#nest = 1;
     this.#writeLost(pos, time);
     this.#putHandle();

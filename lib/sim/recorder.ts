@@ -7,6 +7,23 @@
  * truth: every sample read equals its true stack, and per CPU
  * `written = read + reported lost` (or `+ overwritten` in overwrite mode).
  *
+ * Ring options (the seed thread's ring-buffer debate, seed-spec section 4):
+ *
+ * - `ring: "subbuf"` cuts each ring into `subbufSize`-byte sub-buffers (NOP or header padding);
+ *   header-padded rings are drained a closed sub-buffer at a time and closed at the end.
+ * - `overwriteDesign` picks the flight recorder: perf's `write_backward` ("backward"), Peter's
+ *   tail pushed ahead of the reservation ("tail-push", L9212-9220) or Mathieu's reader-owned spare
+ *   sub-buffer ("spare-subbuf", L9871-9890). Each is snapshotted every `snapshotIntervalNs` while
+ *   the machine keeps running, and once at the end; what a snapshot takes goes into the capture
+ *   as a chunk flagged GAP when the CPU stream skipped overwritten bytes. Loss accounting:
+ *   backward — records committed minus records the snapshots took (the writer cannot tell which
+ *   of its bytes it overwrote); tail-push — the reader's count from the records-pushed counter the
+ *   writer publishes with `data_tail`; spare-subbuf — the writer's count of records in untaken
+ *   sub-buffers it reused.
+ * - `fragmentSpread` sends fragment `i` of a sample taken on CPU `c` into CPU `(c + i) % cpus`'s
+ *   ring, so fragments interleave with other CPUs' records ("they may even be on different CPU
+ *   buffers", L7946-7957); `compactFragments` uses the 16-byte fragment header.
+ *
  * @module
  */
 import {
@@ -25,10 +42,12 @@ import { convertCapture, type ConvertSummary } from "../capture/convert.ts";
 import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
 import { KERNEL_BASE, type SymbolTable } from "./workload.ts";
 import { type CaptureSink, CaptureWriter } from "../capture/writer.ts";
-import { createRingMemory, loadTail, type RingMemory } from "../ring/layout.ts";
-import { RingReader, snapshotOverwrite } from "../ring/reader.ts";
+import { createRingMemory, loadTail } from "../ring/layout.ts";
+import { RingReader, snapshotOverwrite, TailPushReader } from "../ring/reader.ts";
 import { type SampleFields, SampleWriter } from "../ring/sample_writer.ts";
+import { createSpareRing, SpareSubbufReader, SpareSubbufWriter } from "../ring/spare.ts";
 import { RingWriter } from "../ring/writer.ts";
+import { OverwriteDesign, RingLayout } from "../capture/format.ts";
 import type { Strategy } from "./cpu.ts";
 import { Machine, type MachineOptions, type SimMetrics } from "./machine.ts";
 import type { SampleSink, SimSample, SimTruth } from "./sink.ts";
@@ -56,8 +75,22 @@ export interface SimRecordOptions
   readonly fragments?: boolean;
   /** Emit a sync record at least every this many ring bytes (default 65536; 0 = none). */
   readonly syncDistance?: number;
-  /** Flight-recorder rings (`write_backward`), snapshotted once at the end. */
+  /** Flight-recorder rings (`overwriteDesign`, default `write_backward`). */
   readonly overwrite?: boolean;
+  /** Which flight recorder (implies `overwrite`). */
+  readonly overwriteDesign?: "backward" | "tail-push" | "spare-subbuf";
+  /** Snapshot flight-recorder rings every this many ns while running (default: drain interval). */
+  readonly snapshotIntervalNs?: number;
+  /** Stream rings (default) or rings cut into sub-buffers. */
+  readonly ring?: "stream" | "subbuf";
+  /** Sub-buffer size in bytes (default 16384; at least 4096, at most half the ring). */
+  readonly subbufSize?: number;
+  /** Sub-buffer end padding: NOP records (default) or the size in the sub-buffer header. */
+  readonly subbufPadding?: "nop" | "header";
+  /** Fragment `i` of a CPU `c` sample goes into CPU `(c + i) % cpus`'s ring. */
+  readonly fragmentSpread?: boolean;
+  /** 16-byte fragment headers instead of 32. */
+  readonly compactFragments?: boolean;
   /** Data pages per ring, a power of two (default 128 = 512 KiB, perf record's default). */
   readonly ringPages?: number;
   /** Drain the rings every this many ns of simulated time (default 10 ms). */
@@ -83,8 +116,12 @@ export interface SimCpuAccounting {
   readonly written: number;
   /** Records dropped for lack of room (reported by `PERF_RECORD_LOST`). */
   readonly dropped: number;
-  /** Records an overwrite ring overwrote before the snapshot. */
+  /** Records an overwrite ring overwrote before a snapshot took them. */
   readonly overwritten: number;
+  /** Sub-buffers opened (sub-buffer rings and the spare-sub-buffer recorder). */
+  readonly subbufs: number;
+  /** Sub-buffer padding bytes (NOP records or unused header-padded ends). */
+  readonly paddingBytes: number;
   /** LOST records emitted and the sum of their counts. */
   readonly lostRecords: number;
   /** Sum of the counts carried by LOST records. */
@@ -161,8 +198,7 @@ function hashWords(words: Uint32Array, n: number): number {
 /** The sink the simulated NMI handler writes through: one ring (and sample writer) per CPU. */
 class RingSink implements SampleSink {
   readonly wantsWords = true;
-  readonly rings: RingMemory[];
-  readonly writers: RingWriter[];
+  readonly writers: (RingWriter | SpareSubbufWriter)[];
   readonly samplers: SampleWriter[];
   /** Written samples awaiting read-back: key -> true-stack hashes. */
   readonly expected = new Map<string, number[]>();
@@ -186,27 +222,41 @@ class RingSink implements SampleSink {
   /** Side-band records held back until the capture starts (the tool's synthesized events). */
   sideband: Uint8Array[] | null = [];
 
-  constructor(cpus: number, dataSize: number, o: SimRecordOptions) {
+  constructor(cpus: number, dataSize: number, o: SimRecordOptions, design: string) {
     this.#verify = o.verify ?? true;
     this.#onTruth = o.onTruth;
-    this.rings = [];
     this.writers = [];
     this.samplers = [];
+    const subbuf = o.ring === "subbuf" ? o.subbufSize ?? SIM_SUBBUF_SIZE : 0;
     for (let cpu = 0; cpu < cpus; cpu++) {
-      const ring = createRingMemory(dataSize, { overwrite: o.overwrite ?? false });
-      const w = new RingWriter(ring, {
-        cpu,
-        lostId: SIM_EVENT_ID,
-        sampleType: SIM_SAMPLE_TYPE,
-        sampleIdAll: true,
-        syncDistance: o.overwrite ? 0 : o.syncDistance ?? 65536,
+      if (design === "spare-subbuf") {
+        const sb = o.subbufSize ?? SIM_SUBBUF_SIZE;
+        this.writers.push(new SpareSubbufWriter(createSpareRing(dataSize / sb, sb), cpu));
+        continue;
+      }
+      const ring = createRingMemory(dataSize, {
+        overwrite: design === "backward",
+        tailPush: design === "tail-push",
       });
-      this.rings.push(ring);
-      this.writers.push(w);
+      this.writers.push(
+        new RingWriter(ring, {
+          cpu,
+          lostId: SIM_EVENT_ID,
+          sampleType: SIM_SAMPLE_TYPE,
+          sampleIdAll: true,
+          syncDistance: design !== "none" || subbuf ? 0 : o.syncDistance ?? 65536,
+          subbufSize: subbuf,
+          subbufPadding: o.subbufPadding,
+        }),
+      );
+    }
+    for (let cpu = 0; cpu < cpus; cpu++) {
       this.samplers.push(
-        new SampleWriter(w, SIM_SAMPLE_TYPE, {
+        new SampleWriter(this.writers[cpu], SIM_SAMPLE_TYPE, {
           headEntries: o.fragments ? SIM_FRAGMENT_ENTRIES : 0xfff8 / 8 - 8,
           fragmentEntries: SIM_FRAGMENT_ENTRIES,
+          compactFragments: o.compactFragments,
+          fragmentWriter: o.fragmentSpread ? (i) => this.writers[(cpu + i) % cpus] : undefined,
         }),
       );
     }
@@ -231,12 +281,8 @@ class RingSink implements SampleSink {
     f.cpu = s.cpu;
     f.period = s.period;
     const sw = this.samplers[s.cpu];
-    const before = sw.stats.fragments;
     sw.write(f, words, n);
-    const frags = sw.stats.fragments - before;
-    this.sampleBytes += frags === 0
-      ? sw.sampleSize(n)
-      : sw.sampleSize(SIM_FRAGMENT_ENTRIES) + frags * 32 + (n - SIM_FRAGMENT_ENTRIES) * 8;
+    this.sampleBytes += sw.bytesFor(n);
     this.#pendingSample = this.#verify || this.#onTruth ? s : undefined;
   }
 
@@ -343,6 +389,28 @@ function ringRoom(w: RingWriter): number {
   return w.ring.dataSize - (w.head - loadTail(w.ring));
 }
 
+/** Default sub-buffer size of simulated sub-buffer rings (4 per 64 KiB). */
+export const SIM_SUBBUF_SIZE = 16384;
+
+const OVERWRITE_CODE: Record<string, number> = {
+  none: OverwriteDesign.NONE,
+  backward: OverwriteDesign.BACKWARD,
+  "tail-push": OverwriteDesign.TAIL_PUSH,
+  "spare-subbuf": OverwriteDesign.SPARE_SUBBUF,
+};
+
+/** Data records (sync, LOST and sub-buffer framing excluded) in back-to-back record bytes. */
+function countRecords(bytes: Uint8Array): number {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let p = 0; p + 8 <= bytes.length;) {
+    const type = v.getUint32(p, true);
+    if (type !== RecordType.LOST && (type < 0x4c01 || type > 0x4c04 || type === 0x4c02)) n++;
+    p += v.getUint16(p + 6, true) || bytes.length;
+  }
+  return n;
+}
+
 /**
  * Simulate a seeded workload under one NMI strategy and record it into a callring capture.
  *
@@ -389,9 +457,27 @@ export async function recordSimulation(
   const periodNs = Math.round(1e9 / frequency);
   const samples = Math.max(1, Math.round((durationMs * 1e6 / periodNs) * cpus));
   const verify = options.verify ?? true;
-  const overwrite = options.overwrite ?? false;
-  const syncDistance = overwrite ? 0 : options.syncDistance ?? 65536;
-  const rs = new RingSink(cpus, pages * 4096, options);
+  const design = options.overwriteDesign ?? (options.overwrite ? "backward" : "none");
+  const overwrite = design !== "none";
+  const subbuf = design === "spare-subbuf" || options.ring === "subbuf";
+  const subbufSize = options.subbufSize ?? SIM_SUBBUF_SIZE;
+  if (
+    subbuf &&
+    (subbufSize < 4096 || subbufSize > pages * 2048 || (subbufSize & (subbufSize - 1)) !== 0)
+  ) {
+    throw new RangeError(
+      `Cannot record: sub-buffer size must be a power of two in [4096, ${
+        pages * 2048
+      }] (half the ring): current ${subbufSize}`,
+    );
+  }
+  if (options.ring === "subbuf" && (design === "backward" || design === "tail-push")) {
+    throw new RangeError(`Cannot record: --overwrite ${design} runs on stream rings only`);
+  }
+  const headerPad = design === "spare-subbuf" ||
+    (options.ring === "subbuf" && options.subbufPadding === "header");
+  const syncDistance = overwrite || subbuf ? 0 : options.syncDistance ?? 65536;
+  const rs = new RingSink(cpus, pages * 4096, options, design);
   const attr = defaultAttr({
     type: 1,
     config: 0n,
@@ -407,6 +493,15 @@ export async function recordSimulation(
     startTime: 0,
     syncDistance,
     maxChunk: 1 << 16,
+    ring: {
+      layout: !subbuf
+        ? RingLayout.STREAM
+        : headerPad
+        ? RingLayout.SUBBUF_HEADER
+        : RingLayout.SUBBUF_NOP,
+      overwrite: OVERWRITE_CODE[design],
+      subbufSize: subbuf ? subbufSize : 0,
+    },
   });
   const machine = new Machine(strategy, {
     ...options,
@@ -415,14 +510,55 @@ export async function recordSimulation(
     periodNs,
     maxStack: options.fragments ? Infinity : 255,
   }, rs);
-  const readers = overwrite ? [] : rs.rings.map((r) => new RingReader(r));
+  const ringWriters = rs.writers.filter((w): w is RingWriter => w instanceof RingWriter);
+  const readers = design === "none" ? ringWriters.map((w) => new RingReader(w.ring)) : [];
+  const tailReaders = design === "tail-push"
+    ? ringWriters.map((w) => new TailPushReader(w.ring))
+    : [];
+  const spareReaders = rs.writers.map((w) =>
+    w instanceof SpareSubbufWriter ? new SpareSubbufReader(w.memory) : undefined
+  );
+  /** Per CPU: stream position where the capture's stream continues (overwrite snapshots). */
+  const nextPos = new Array<number>(cpus).fill(0);
+  const snapRecords = new Array<number>(cpus).fill(0);
+  const addSnapshot = async (c: number, bytes: Uint8Array, position: number, next: number) => {
+    if (bytes.length === 0) return;
+    await cw.addRecords(c, bytes, position, position !== nextPos[c] ? CHUNK_FLAG_GAP : 0);
+    nextPos[c] = next;
+  };
+  const snapshotAll = async () => {
+    for (let c = 0; c < cpus; c++) {
+      const w = rs.writers[c];
+      if (design === "backward") {
+        const snap = snapshotOverwrite((w as RingWriter).ring);
+        // records before the previous snapshot's head were taken already
+        const start = snap.head - snap.bytes.length;
+        const skip = Math.max(0, nextPos[c] - start);
+        const fresh = snap.bytes.subarray(skip);
+        snapRecords[c] += countRecords(fresh);
+        await addSnapshot(c, fresh, start + skip, snap.head);
+      } else if (design === "tail-push") {
+        const snap = tailReaders[c].snapshot();
+        await addSnapshot(c, snap.bytes, snap.position, snap.position + snap.bytes.length);
+      } else {
+        for (const t of spareReaders[c]!.snapshot()) {
+          await addSnapshot(c, t.bytes, t.position, t.position + subbufSize);
+        }
+      }
+    }
+    cw.endRound();
+  };
   const drainAll = async () => {
     if (overwrite) return;
     for (let c = 0; c < cpus; c++) {
-      const w = rs.writers[c];
-      await cw.drainRing(c, readers[c]);
+      const w = ringWriters[c];
+      await cw.drainRing(c, readers[c], headerPad);
       // the LOST record goes in once there is room again, as perf_output_begin does
-      if (w.pendingLost > 0 && w.flushLost(machine.time)) await cw.drainRing(c, readers[c]);
+      if (w.pendingLost > 0 && w.flushLost(machine.time)) {
+        // a header-padded ring hands out the LOST record once its sub-buffer is closed
+        if (headerPad) w.closeSubbuf(machine.time);
+        await cw.drainRing(c, readers[c], headerPad);
+      }
     }
     cw.endRound();
   };
@@ -439,39 +575,47 @@ export async function recordSimulation(
       bytes.set(b, at);
       at += b.length;
     }
+    // its own stream: the ring's records follow as CPU 0 chunks flagged GAP
     await cw.addRecords(0, bytes, 0);
     directRecords = side.length;
+    nextPos[0] = -1;
     cw.endRound();
   } else {
     for (const rec of side) {
-      if (ringRoom(rs.writers[0]) < rec.length + 128) await drainAll();
-      rs.writers[0].write(rec, 0);
+      if (ringRoom(ringWriters[0]) < rec.length + 128 + (subbuf ? subbufSize : 0)) {
+        if (headerPad) ringWriters[0].closeSubbuf(0);
+        await drainAll();
+      }
+      ringWriters[0].write(rec, 0);
     }
     await drainAll();
   }
   const interval = options.drainIntervalNs ?? 10_000_000;
   const batch = Math.max(1, Math.round(interval / periodNs) * cpus);
+  const snapEvery = options.snapshotIntervalNs ?? interval;
+  let nextSnap = snapEvery;
   while (!machine.done) {
     machine.advance(batch);
-    await drainAll();
+    if (!overwrite) await drainAll();
+    else if (machine.time >= nextSnap) {
+      await snapshotAll();
+      nextSnap = machine.time + snapEvery;
+    }
     options.onProgress?.(machine.overflows, samples);
   }
-  const snapshots: number[] = [];
-  if (overwrite) {
+  if (headerPad && !overwrite) {
+    // the final "switch": close every open sub-buffer so the reader can take it
     for (let c = 0; c < cpus; c++) {
-      const snap = snapshotOverwrite(rs.rings[c]);
-      snapshots.push(snap.records);
-      if (snap.bytes.length > 0) {
-        // its own stream: a gap before it (what the ring overwrote) is expected
-        await cw.addRecords(
-          c,
-          snap.bytes,
-          snap.head - snap.bytes.length,
-          CHUNK_FLAG_GAP,
-        );
+      if (!ringWriters[c].closeSubbuf(machine.time)) {
+        await drainAll();
+        ringWriters[c].closeSubbuf(machine.time);
       }
     }
-    cw.endRound();
+    await drainAll();
+  }
+  if (overwrite) {
+    for (const w of rs.writers) if (w instanceof SpareSubbufWriter) w.flush();
+    await snapshotAll();
   }
   await cw.close();
   const metrics = machine.metrics();
@@ -486,13 +630,34 @@ export async function recordSimulation(
     }
   }
   const acc: SimCpuAccounting[] = rs.writers.map((w, cpu) => {
-    const st = w.stats;
     const back = readCpu.get(cpu);
+    let overwritten = 0;
+    if (w instanceof SpareSubbufWriter) {
+      const st = w.stats;
+      return {
+        cpu,
+        written: st.attempted,
+        dropped: 0,
+        overwritten: st.overwritten,
+        subbufs: st.subbufs,
+        paddingBytes: st.paddingBytes,
+        lostRecords: 0,
+        lostReported: 0,
+        syncRecords: 0,
+        read: back?.read ?? (verification ? 0 : undefined),
+        lostRead: back?.lost ?? (verification ? 0 : undefined),
+      };
+    }
+    const st = w.stats;
+    if (design === "backward") overwritten = st.committed - snapRecords[cpu];
+    else if (design === "tail-push") overwritten = tailReaders[cpu].overwritten;
     return {
       cpu,
       written: st.attempted,
       dropped: st.dropped,
-      overwritten: overwrite ? st.committed - snapshots[cpu] : 0,
+      overwritten,
+      subbufs: st.subbufs,
+      paddingBytes: st.paddingBytes,
       lostRecords: st.lostRecords,
       lostReported: st.lostReported,
       syncRecords: st.syncRecords,
@@ -609,6 +774,11 @@ export function formatRecordSummary(r: SimRecordResult, output: string): string 
       ? `, ${r.fragmentedSamples} samples in ${r.fragmentRecords} continuation fragments`
       : ""),
   ];
+  const subbufs = r.cpus.reduce((n, c) => n + c.subbufs, 0);
+  if (subbufs > 0) {
+    const pad = r.cpus.reduce((n, c) => n + c.paddingBytes, 0);
+    lines.push(`  sub-buffers ${subbufs}, end padding ${pad} bytes`);
+  }
   const v = r.verification;
   if (v) {
     lines.push(

@@ -28,7 +28,9 @@ function seqs(bytes: Uint8Array): number[] {
     assert.ok(size >= 8, `record size ${size}`);
     if (type === RecordType.SAMPLE) {
       const s = v.getUint32(p + 8, true);
-      for (let q = p + 8; q < p + size; q += 4) assert.equal(v.getUint32(q, true), s, "torn record");
+      for (let q = p + 8; q < p + size; q += 4) {
+        assert.equal(v.getUint32(q, true), s, "torn record");
+      }
       out.push(s);
     }
     p += size;
@@ -124,7 +126,9 @@ Deno.test("spare sub-buffer recorder: exchange while the writer runs; written = 
         for (const [words, action] of ops) {
           w.write(record(words * 8, seq++));
           if (action === 0) take();
-          if (action === 1) for (const t of r.snapshot()) got.push(...seqs(t.bytes.subarray(48)));
+          if (action === 1) {
+            for (const t of r.snapshot()) got.push(...seqs(t.bytes.subarray(48)));
+          }
         }
         w.flush();
         for (const t of r.snapshot()) got.push(...seqs(t.bytes.subarray(48)));

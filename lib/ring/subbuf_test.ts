@@ -33,7 +33,11 @@ function walk(bytes: Uint8Array, base: number, sb: number): number[] {
     // no record crosses a sub-buffer boundary
     assert.ok(((base + p) % sb) + size <= sb, `record at ${base + p} crosses a boundary`);
     if ((base + p) % sb === 0) {
-      assert.equal(type, RecordType.CALLRING_SUBBUF, `sub-buffer at ${base + p} opens with its header`);
+      assert.equal(
+        type,
+        RecordType.CALLRING_SUBBUF,
+        `sub-buffer at ${base + p} opens with its header`,
+      );
       assert.ok(validSubbufAt(v, p, base + p));
     }
     walker.see(v, p, base + p);

@@ -687,7 +687,11 @@ export class CaptureReader {
         // The next 8-aligned offset after `pos` (which may be unaligned when `from` is).
         const found = findNextChunk(buf.subarray(0, bufLen), pos - bufStart + 1, bufStart);
         if (found.offset >= 0) pos = bufStart + found.offset;
-        else pos = Math.max(pos + 8, bufStart + bufLen - CHUNK_HEADER_SIZE + 8) & ~7;
+        else {
+          // 8-aligned without `& ~7`, which is 32-bit and breaks past 2 GiB
+          const next = Math.max(pos + 8, bufStart + bufLen - CHUNK_HEADER_SIZE + 8);
+          pos = next - (next % 8);
+        }
         continue;
       }
       if (damageStart >= 0) {
@@ -1063,7 +1067,7 @@ export class CaptureReader {
       // Read small steps until a chunk header shows up (chunks are <= maxChunk,
       // a single record may make one larger). Each step keeps the previous
       // 64 bytes so a header straddling two steps is still seen.
-      const base = at & ~7;
+      const base = at - (at % 8); // not `& ~7`: offsets pass 2^31
       let have = 0;
       while (base + have < this.fileSize) {
         const want = Math.min(step, this.fileSize - base - have, buf.length - have);

@@ -109,6 +109,38 @@ export function createSpareRing(
   };
 }
 
+/**
+ * Attach to a spare-sub-buffer ring made by {@linkcode createSpareRing} with `shared` (e.g. in a
+ * Worker that received its SharedArrayBuffer).
+ *
+ * @param buffer The ring's buffer.
+ * @param subbufs Logical sub-buffers it was created with.
+ * @param subbufSize Bytes per sub-buffer it was created with.
+ * @returns The memory.
+ * @throws {RangeError} When the buffer is too small for the sizes.
+ */
+export function attachSpareRing(
+  buffer: ArrayBuffer | SharedArrayBuffer,
+  subbufs: number,
+  subbufSize: number,
+): SpareRingMemory {
+  const base = ((CONTROL_WORDS + subbufs) * 4 + 7) & ~7;
+  const size = (subbufs + 1) * subbufSize;
+  if (base + size > buffer.byteLength) {
+    throw new RangeError(`Cannot attach spare ring: ${buffer.byteLength} bytes are too few`);
+  }
+  const data = new Uint8Array(buffer, base, size);
+  return {
+    buffer,
+    subbufs,
+    subbufSize,
+    control: new Int32Array(buffer, 0, CONTROL_WORDS),
+    table: new Int32Array(buffer, CONTROL_WORDS * 4, subbufs),
+    data,
+    view: new DataView(buffer, base, size),
+  };
+}
+
 /** Counters of a {@linkcode SpareSubbufWriter}. */
 export interface SpareWriterStats {
   /** Records the caller tried to reserve. */

@@ -203,12 +203,31 @@ export function searchSubbufs(
   subbufSize: number,
   time: number,
 ): { hit: SubbufHit | undefined; bytesRead: number } {
-  const n = Math.floor(view.byteLength / subbufSize);
   let bytesRead = 0;
+  const hit = searchSubbufsBy(Math.floor(view.byteLength / subbufSize), time, (k) => {
+    bytesRead += SUBBUF_HEADER_SIZE;
+    return validSubbufAt(view, k * subbufSize, basePosition + k * subbufSize);
+  });
+  return { hit, bytesRead };
+}
+
+/**
+ * {@linkcode searchSubbufs} over any storage: `headerAt(k)` reads the header of sub-buffer `k`
+ * (undefined when it is not valid), e.g. from a file or a page table.
+ *
+ * @param n Number of sub-buffers.
+ * @param time Target time.
+ * @param headerAt Reads one header.
+ * @returns The last sub-buffer starting at or before `time` (the first valid one when none).
+ */
+export function searchSubbufsBy(
+  n: number,
+  time: number,
+  headerAt: (k: number) => SubbufHeader | undefined,
+): SubbufHit | undefined {
   const at = (i: number): SubbufHit | undefined => {
     for (let k = i; k < n; k++) {
-      bytesRead += SUBBUF_HEADER_SIZE;
-      const h = validSubbufAt(view, k * subbufSize, basePosition + k * subbufSize);
+      const h = headerAt(k);
       if (h) return { index: k, header: h };
     }
     return undefined;
@@ -228,5 +247,5 @@ export function searchSubbufs(
       lo = h.index + 1;
     } else hi = mid - 1;
   }
-  return { hit: best ?? at(0), bytesRead };
+  return best ?? at(0);
 }

@@ -85,8 +85,8 @@ export interface RingMemory {
   mask: number;
   /** Whether the ring is in overwrite (write-backward) mode. */
   overwrite: boolean;
-  /** Whether the ring is a forward ring whose writer pushes the tail (flag bit 1). */
-  tailPush: boolean;
+  /** Whether the ring is a forward ring whose writer pushes the tail (flag bit 1; absent: no). */
+  tailPush?: boolean;
 }
 
 /** Invalid ring memory (bad sizes, missing magic). */

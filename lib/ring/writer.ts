@@ -239,7 +239,7 @@ export class RingWriter {
     }
     this.#subbuf = options.subbufSize ?? 0;
     this.#headerPad = options.subbufPadding === "header";
-    this.#tailPush = ring.tailPush;
+    this.#tailPush = ring.tailPush === true;
     const sb = this.#subbuf;
     if (
       sb !== 0 &&

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { liveUnavailableReason } from "../lib/live/probe.ts";
+import { onlineCpus } from "../lib/live/synthesize.ts";
 import { cliPath, runCli } from "../lib/testing/cli_run.ts";
 import { buildBurn, perfCanRecord, runPerf } from "../lib/testing/perf_tool.ts";
 
@@ -265,6 +266,58 @@ Deno.test({
       assert.equal(rep.code, 0, rep.stderr);
       assert.match(rep.stdout, new RegExp(`# callring: lost: ${lost} events in LOST records`));
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "record --live -a, -C 0 and -t: system-wide and per-thread targets (or perf's one-line refusal)",
+  ignore: reason !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const burn = await buildBurn(dir);
+    const child = new Deno.Command(burn, { args: ["30000"], stdout: "null" }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      for (const target of [["-a"], ["-C", "0"], ["-t", String(child.pid)]]) {
+        const out = `${dir}/sys.callring`;
+        const r = await runCli("record", [
+          "--live",
+          "-g",
+          ...target,
+          "--duration",
+          "300",
+          "-o",
+          out,
+        ]);
+        if (r.code === 1 && target[0] !== "-t") {
+          // perf_event_paranoid >= 1 without CAP_PERFMON refuses CPU-wide events: perf's hint.
+          assert.match(r.stderr, /Access to performance monitoring .* perf_event_paranoid/);
+          assert.equal(r.stderr.trim().split("\n").length, 1);
+          continue;
+        }
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /every ring balanced/);
+        const rows = r.stderr.split("\n").filter((l) => /^\s+\d+(\s+\d+){8}$/.test(l));
+        if (target[0] === "-C") assert.equal(rows.length, 1, r.stderr);
+        if (target[0] === "-a") {
+          assert.equal(rows.length, onlineCpus().length, r.stderr);
+          const n = Number(/synthesized for (\d+) processes/.exec(r.stderr)?.[1]);
+          assert.ok(n > 1, r.stderr);
+        }
+        const rep = await runCli("report", ["-i", out, ...REPORT, "--no-children"]);
+        assert.equal(rep.code, 0, rep.stderr);
+        if (target[0] === "-t") assert.ok((entries(rep.stdout).get("[.] leaf") ?? 0) > 50);
+      }
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await child.status;
       await Deno.remove(dir, { recursive: true });
     }
   },

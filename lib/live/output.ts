@@ -52,8 +52,8 @@ export interface LiveOutputInfo {
   eventName: string;
   /** Kernel event ids, one per opened fd. */
   ids: number[];
-  /** Number of rings. */
-  rings: number;
+  /** The CPU of each ring, by ring index. */
+  ringCpus: number[];
   /** Command line to store (perf.data CMDLINE). */
   cmdline: string[];
 }
@@ -68,15 +68,22 @@ export interface KnownBuildId {
   misc: number;
 }
 
-/** Capture output: ring `i` is stream `i`, the synthesized side-band is stream `rings`. */
+/**
+ * Capture output: the stream of a ring is its CPU number (as the simulator's
+ * captures number them), the synthesized side-band is the stream after the
+ * highest CPU.
+ */
 export class CaptureOutput implements LiveOutput {
   readonly #w: CaptureWriter;
   readonly #sidebandStream: number;
   #sidebandPos = 0;
 
-  private constructor(w: CaptureWriter, rings: number) {
+  readonly #ringCpus: number[];
+
+  private constructor(w: CaptureWriter, ringCpus: number[]) {
     this.#w = w;
-    this.#sidebandStream = rings;
+    this.#ringCpus = ringCpus;
+    this.#sidebandStream = sidebandStream(ringCpus);
   }
 
   /**
@@ -89,13 +96,13 @@ export class CaptureOutput implements LiveOutput {
   static async create(path: string, info: LiveOutputInfo): Promise<CaptureOutput> {
     const w = await CaptureWriter.create(await fileSink(path), {
       events: [{ attr: info.attr, ids: info.ids }],
-      cpus: info.rings + 1,
+      cpus: sidebandStream(info.ringCpus) + 1,
       clockid: LIVE_CLOCKID,
       startTime: Date.now() * 1e6,
       syncDistance: 0,
       maxChunk: 1 << 16,
     });
-    return new CaptureOutput(w, info.rings);
+    return new CaptureOutput(w, info.ringCpus);
   }
 
   /** @inheritdoc */
@@ -121,7 +128,7 @@ export class CaptureOutput implements LiveOutput {
 
   /** @inheritdoc */
   async records(stream: number, bytes: Uint8Array, position: number, gap: boolean): Promise<void> {
-    await this.#w.addRecords(stream, bytes, position, gap ? CHUNK_FLAG_GAP : 0);
+    await this.#w.addRecords(this.#ringCpus[stream]!, bytes, position, gap ? CHUNK_FLAG_GAP : 0);
   }
 
   /** @inheritdoc */
@@ -134,6 +141,16 @@ export class CaptureOutput implements LiveOutput {
   async close(): Promise<void> {
     await this.#w.close();
   }
+}
+
+/**
+ * The capture stream of the synthesized side-band: the one after the highest ring CPU.
+ *
+ * @param ringCpus The CPU of each ring.
+ * @returns The stream number.
+ */
+export function sidebandStream(ringCpus: number[]): number {
+  return ringCpus.reduce((m, c) => Math.max(m, c), -1) + 1;
 }
 
 function hex(bytes: Uint8Array): string {

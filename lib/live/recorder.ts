@@ -95,7 +95,7 @@ export interface LiveRecordOptions {
 
 /** Accounting of one ring. */
 export interface LiveRingStats {
-  /** Ring index (capture stream). */
+  /** Ring index (its capture stream is its CPU). */
   ring: number;
   /** CPU of the ring. */
   cpu: number;
@@ -467,7 +467,7 @@ export class LiveRecorder {
       attr: this.attr,
       eventName: this.#o.event.name,
       ids: this.#ids,
-      rings: this.#rings.length,
+      ringCpus: this.#rings.map((r) => r.cpu),
       cmdline: this.#o.cmdline ?? ["callring", "record", "--live"],
     };
   }

@@ -10,11 +10,12 @@
  */
 
 import { CaptureReader } from "../capture/reader.ts";
+import { sidebandStream } from "./output.ts";
 import type { LiveRecordResult } from "./recorder.ts";
 
 /** Per ring: drained by the recorder vs read back from the capture. */
 export interface LiveReadBack {
-  /** Ring index (capture stream). */
+  /** Ring index (its capture stream is its CPU). */
   ring: number;
   /** Records drained, LOST records excluded. */
   drained: number;
@@ -53,7 +54,7 @@ export async function verifyLiveCapture(
   try {
     const summary = await reader.read(() => {});
     const rings = result.rings.map((s) => {
-      const c = summary.cpus.get(s.ring);
+      const c = summary.cpus.get(s.cpu);
       return {
         ring: s.ring,
         drained: s.records - s.lostRecords,
@@ -62,7 +63,8 @@ export async function verifyLiveCapture(
         lostRead: c?.lost ?? 0,
       };
     });
-    const sidebandRead = summary.cpus.get(result.rings.length)?.streamRecords ?? 0;
+    const stream = sidebandStream(result.rings.map((r) => r.cpu));
+    const sidebandRead = summary.cpus.get(stream)?.streamRecords ?? 0;
     const written = result.synthesized.records + result.sidebandExtra;
     const balanced = rings.every((r) => r.drained === r.read && r.lost === r.lostRead) &&
       sidebandRead === written && summary.damagedStreamBytes === 0 &&

@@ -322,3 +322,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "record --live --overwrite -- CMD: the side-band survives the flight recorder (dummy ring)",
+  ignore: reason !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const burn = await buildBurn(dir);
+      // A 16 KiB flight recorder keeps the last ~130 samples; the workload's MMAP2 records
+      // from its exec are long overwritten there and must come from the side-band ring.
+      for (const format of perfOk ? ["callring", "perf"] : ["callring"]) {
+        const out = `${dir}/ow.${format}`;
+        const args = ["--live", "--overwrite", "-m", "4", "-g", "-F", "2000", "--format", format];
+        const r = await runCli("record", [...args, "-o", out, "--", burn, "600"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /\d side-band/);
+        const rep = format === "perf"
+          ? await runPerf(["report", "-i", out, ...REPORT, "--no-children"])
+          : await runCli("report", ["-i", out, ...REPORT, "--no-children"]);
+        assert.equal(rep.code, 0, rep.stderr);
+        assert.ok((entries(rep.stdout).get("[.] leaf") ?? 0) > 50, rep.stdout);
+        if (format === "perf") assert.equal(rep.stderr.trim(), "");
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -53,6 +53,7 @@ const SOFTWARE: Record<string, [string, number]> = {
   "migrations": ["cpu-migrations", SoftwareEvent.CPU_MIGRATIONS],
   "minor-faults": ["minor-faults", SoftwareEvent.PAGE_FAULTS_MIN],
   "major-faults": ["major-faults", SoftwareEvent.PAGE_FAULTS_MAJ],
+  "dummy": ["dummy", SoftwareEvent.DUMMY],
 };
 
 const HARDWARE: Record<string, [string, number]> = {
@@ -131,6 +132,10 @@ export interface LiveAttrOptions {
   buildId?: boolean;
   /** User space only (`exclude_kernel`, `exclude_hv`): perf's fallback under perf_event_paranoid 2. */
   excludeKernel?: boolean;
+  /** Side-band tracking (COMM, MMAP2, FORK/EXIT); default true. */
+  tracking?: boolean;
+  /** Add `PERF_SAMPLE_IDENTIFIER` (several events in one file). */
+  identifier?: boolean;
 }
 
 /** `PERF_SAMPLE_*` of a live recording without callchains (perf record's default plus CPU). */
@@ -158,22 +163,22 @@ export function liveAttr(o: LiveAttrOptions): PerfEventAttr {
   if (o.callchain) sampleType |= SampleType.CALLCHAIN;
   if (tracepoint) sampleType |= SampleType.RAW;
   const usePeriod = o.period !== undefined || tracepoint;
+  if (o.identifier) sampleType |= SampleType.IDENTIFIER;
   const flags: number[] = [
     AttrFlag.disabled,
-    AttrFlag.mmap,
-    AttrFlag.comm,
-    AttrFlag.task,
     AttrFlag.sampleIdAll,
-    AttrFlag.mmap2,
-    AttrFlag.commExec,
     AttrFlag.useClockid,
     AttrFlag.excludeGuest,
   ];
+  const tracking = o.tracking ?? true;
+  if (tracking) {
+    flags.push(AttrFlag.mmap, AttrFlag.comm, AttrFlag.task, AttrFlag.mmap2, AttrFlag.commExec);
+  }
   if (!usePeriod) flags.push(AttrFlag.freq);
   if (o.inherit) flags.push(AttrFlag.inherit);
   if (o.enableOnExec) flags.push(AttrFlag.enableOnExec);
   if (o.overwrite) flags.push(AttrFlag.writeBackward);
-  if (o.buildId) flags.push(AttrFlag.buildId);
+  if (o.buildId && tracking) flags.push(AttrFlag.buildId);
   if (o.excludeKernel) flags.push(AttrFlag.excludeKernel, AttrFlag.excludeHv);
   return defaultAttr({
     type: o.event.type,

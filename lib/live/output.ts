@@ -52,8 +52,12 @@ export interface LiveOutputInfo {
   eventName: string;
   /** Kernel event ids, one per opened fd. */
   ids: number[];
-  /** The CPU of each ring, by ring index. */
-  ringCpus: number[];
+  /** The side-band tracking event of a flight recording (perf's `dummy`), if any. */
+  tracking?: { attr: PerfEventAttr; ids: number[]; name: string };
+  /** The capture stream of each ring, by ring index. */
+  ringStreams: number[];
+  /** The capture stream of the synthesized side-band. */
+  sidebandStream: number;
   /** Command line to store (perf.data CMDLINE). */
   cmdline: string[];
 }
@@ -69,21 +73,21 @@ export interface KnownBuildId {
 }
 
 /**
- * Capture output: the stream of a ring is its CPU number (as the simulator's
- * captures number them), the synthesized side-band is the stream after the
- * highest CPU.
+ * Capture output: the stream of a sampling ring is its CPU number (as the
+ * simulator's captures number them), the synthesized side-band is the stream
+ * after the highest CPU, a flight recording's tracking rings follow it.
  */
 export class CaptureOutput implements LiveOutput {
   readonly #w: CaptureWriter;
   readonly #sidebandStream: number;
   #sidebandPos = 0;
 
-  readonly #ringCpus: number[];
+  readonly #ringStreams: number[];
 
-  private constructor(w: CaptureWriter, ringCpus: number[]) {
+  private constructor(w: CaptureWriter, info: LiveOutputInfo) {
     this.#w = w;
-    this.#ringCpus = ringCpus;
-    this.#sidebandStream = sidebandStream(ringCpus);
+    this.#ringStreams = info.ringStreams;
+    this.#sidebandStream = info.sidebandStream;
   }
 
   /**
@@ -95,14 +99,17 @@ export class CaptureOutput implements LiveOutput {
    */
   static async create(path: string, info: LiveOutputInfo): Promise<CaptureOutput> {
     const w = await CaptureWriter.create(await fileSink(path), {
-      events: [{ attr: info.attr, ids: info.ids }],
-      cpus: sidebandStream(info.ringCpus) + 1,
+      events: [
+        { attr: info.attr, ids: info.ids },
+        ...(info.tracking ? [{ attr: info.tracking.attr, ids: info.tracking.ids }] : []),
+      ],
+      cpus: Math.max(info.sidebandStream, ...info.ringStreams) + 1,
       clockid: LIVE_CLOCKID,
       startTime: Date.now() * 1e6,
       syncDistance: 0,
       maxChunk: 1 << 16,
     });
-    return new CaptureOutput(w, info.ringCpus);
+    return new CaptureOutput(w, info);
   }
 
   /** @inheritdoc */
@@ -128,7 +135,12 @@ export class CaptureOutput implements LiveOutput {
 
   /** @inheritdoc */
   async records(stream: number, bytes: Uint8Array, position: number, gap: boolean): Promise<void> {
-    await this.#w.addRecords(this.#ringCpus[stream]!, bytes, position, gap ? CHUNK_FLAG_GAP : 0);
+    await this.#w.addRecords(
+      this.#ringStreams[stream]!,
+      bytes,
+      position,
+      gap ? CHUNK_FLAG_GAP : 0,
+    );
   }
 
   /** @inheritdoc */
@@ -141,16 +153,6 @@ export class CaptureOutput implements LiveOutput {
   async close(): Promise<void> {
     await this.#w.close();
   }
-}
-
-/**
- * The capture stream of the synthesized side-band: the one after the highest ring CPU.
- *
- * @param ringCpus The CPU of each ring.
- * @returns The stream number.
- */
-export function sidebandStream(ringCpus: number[]): number {
-  return ringCpus.reduce((m, c) => Math.max(m, c), -1) + 1;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -192,7 +194,10 @@ export class PerfOutput implements LiveOutput {
     const buildIds: { pid: number; filename: string; buildId: string; misc?: number }[] = known
       .map((k) => ({ pid: -1, ...k }));
     const w = await PerfDataWriter.create(path, {
-      events: [{ attr: info.attr, ids: info.ids, name: info.eventName }],
+      events: [
+        { attr: info.attr, ids: info.ids, name: info.eventName },
+        ...(info.tracking ? [info.tracking] : []),
+      ],
       cmdline: info.cmdline,
       buildIds,
       autoFinishedRound: false,

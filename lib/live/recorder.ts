@@ -10,7 +10,10 @@
  * `record__synthesize()`, `record__mmap_read_all()` + FINISHED_ROUND per pass.
  *
  * Flight-recorder mode (`--overwrite`) maps the rings read-only with
- * `write_backward`; {@linkcode LiveRecorder.snapshot} (SIGUSR2, and at the end)
+ * `write_backward` and, as perf does, moves the side-band (COMM, MMAP2,
+ * FORK/EXIT) to a `dummy` event per CPU with its own consume-mode ring, so
+ * the flight recorder cannot overwrite the maps its samples need
+ * (`PERF_SAMPLE_IDENTIFIER` tells the two events apart); {@linkcode LiveRecorder.snapshot} (SIGUSR2, and at the end)
  * pauses each ring (`PERF_EVENT_IOC_PAUSE_OUTPUT`), copies it with
  * {@linkcode snapshotOverwrite}, and keeps only the records written since the
  * previous snapshot, as perf's `overwrite_rb_find_range()` does. Bytes the
@@ -31,7 +34,7 @@
 
 import { encodeAttr, type PerfEventAttr, type PerfRecord, RecordType } from "../abi/mod.ts";
 import { snapshotOverwrite } from "../ring/reader.ts";
-import { liveAttr, type LiveEvent } from "./events.ts";
+import { liveAttr, type LiveEvent, parseEvent } from "./events.ts";
 import type { LiveOutput, LiveOutputInfo } from "./output.ts";
 import { KernelRing } from "./ring.ts";
 import {
@@ -95,10 +98,14 @@ export interface LiveRecordOptions {
 
 /** Accounting of one ring. */
 export interface LiveRingStats {
-  /** Ring index (its capture stream is its CPU). */
+  /** Ring index. */
   ring: number;
   /** CPU of the ring. */
   cpu: number;
+  /** Capture stream of the ring (its CPU for a sampling ring). */
+  stream: number;
+  /** A flight recording's side-band ring (the `dummy` tracking event, consume mode). */
+  tracking: boolean;
   /** PERF_RECORD_SAMPLE records read. */
   samples: number;
   /** Records read (all types). */
@@ -141,6 +148,8 @@ export interface LiveRecordResult {
   synthesized: SynthesizeStats & { records: number };
   /** Side-band records written besides the synthesized ones (the kernel map record). */
   sidebandExtra: number;
+  /** Capture stream of the synthesized side-band. */
+  sidebandStream: number;
   /** Exit status of a spawned workload (undefined for other targets or when killed by us). */
   workloadStatus?: Deno.CommandStatus;
   /** Why the recording stopped. */
@@ -212,10 +221,12 @@ export function openErrorMessage(e: number, event: string, target: string): stri
   }
 }
 
-function newStats(ring: number, cpu: number): LiveRingStats {
+function newStats(ring: number, cpu: number, stream: number, tracking: boolean): LiveRingStats {
   return {
     ring,
     cpu,
+    stream,
+    tracking,
     samples: 0,
     records: 0,
     bytes: 0,
@@ -271,9 +282,13 @@ function account(s: LiveRingStats, bytes: Uint8Array): number {
   return p;
 }
 
+/** Data pages of a flight recording's side-band (tracking) ring per CPU. */
+const TRACKING_PAGES = 16;
+
 interface Ring {
   kernel: KernelRing;
   cpu: number;
+  tracking: boolean;
   stats: LiveRingStats;
   staging: Uint8Array;
   /** Overwrite mode: bytes written backwards at the previous snapshot. */
@@ -292,6 +307,9 @@ export class LiveRecorder {
   readonly #fds: number[];
   readonly #ids: number[];
   readonly #rings: Ring[];
+  readonly #trackAttr: PerfEventAttr | undefined;
+  readonly #trackIds: number[];
+  readonly #sidebandStream: number;
   readonly #child: Deno.ChildProcess | undefined;
   readonly #fifo: string | undefined;
   #stopRequested = false;
@@ -308,8 +326,12 @@ export class LiveRecorder {
     child: Deno.ChildProcess | undefined,
     fifo: string | undefined,
     warnings: string[],
+    extra: { trackAttr?: PerfEventAttr; trackIds: number[]; sideband: number },
   ) {
     this.warnings = warnings;
+    this.#trackAttr = extra.trackAttr;
+    this.#trackIds = extra.trackIds;
+    this.#sidebandStream = extra.sideband;
     this.#o = o;
     this.attr = attr;
     this.#fds = fds;
@@ -363,25 +385,44 @@ export class LiveRecorder {
     let withBuildId = true;
     let excludeKernel = false;
     const warnings: string[] = [];
+    const overwrite = o.overwrite ?? false;
+    const inherit = t.kind === "command" || t.kind === "pid";
+    // A flight recorder keeps only the newest records, so the side-band goes, as perf does it,
+    // through a `dummy` event with its own consume-mode ring; IDENTIFIER tells the two apart.
     const make = () =>
       liveAttr({
         event: o.event,
         frequency: o.frequency,
         period: o.period,
         callchain: o.callchain,
-        overwrite: o.overwrite,
-        inherit: t.kind === "command" || t.kind === "pid",
+        overwrite,
+        inherit,
+        enableOnExec: t.kind === "command",
+        buildId: withBuildId,
+        excludeKernel,
+        tracking: !overwrite,
+        identifier: overwrite,
+      });
+    const makeTrack = (main: PerfEventAttr) => {
+      const a = liveAttr({
+        event: parseEvent("dummy"),
+        period: 1,
+        inherit,
         enableOnExec: t.kind === "command",
         buildId: withBuildId,
         excludeKernel,
       });
+      a.sampleType = main.sampleType;
+      return a;
+    };
     let attr = make();
+    let trackAttr = makeTrack(attr);
     // perf's evsel__detect_missing_features() and evsel__fallback(), tried on the first open:
     // kernels before 5.12 refuse build_id; perf_event_paranoid 2 refuses kernel samples.
-    const openOne = (tid: number, cpu: number): number | SysError => {
+    const openOne = (tid: number, cpu: number, track: boolean): number | SysError => {
       for (;;) {
         try {
-          return perfEventOpen(encodeAttr(attr), tid, cpu);
+          return perfEventOpen(encodeAttr(track ? trackAttr : attr), tid, cpu);
         } catch (e) {
           if (!(e instanceof SysError)) throw e;
           if (fds.length === 0 && e.errno === Errno.EINVAL && withBuildId) {
@@ -397,12 +438,15 @@ export class LiveRecorder {
             );
           } else return e;
           attr = make();
+          trackAttr = makeTrack(attr);
         }
       }
     };
     const fds: number[] = [];
     const ids: number[] = [];
+    const trackIds: number[] = [];
     const rings: Ring[] = [];
+    const sideband = cpus.reduce((m, c) => Math.max(m, c), -1) + 1;
     const cleanup = () => {
       for (const r of rings) r.kernel.close();
       for (const fd of fds) closeFd(fd);
@@ -415,35 +459,41 @@ export class LiveRecorder {
       }
       if (fifo) Deno.removeSync(fifo.slice(0, fifo.lastIndexOf("/")), { recursive: true });
     };
+    const openCpu = (cpu: number, track: boolean) => {
+      let leader = -1;
+      for (const tid of tids) {
+        const fd = openOne(tid, cpu, track);
+        if (fd instanceof SysError) {
+          // A thread of a -p target that exited while its siblings were opened.
+          if (fd.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
+          throw new LiveOpenError(
+            openErrorMessage(fd.errno, track ? "dummy" : o.event.name, where(tid, cpu)),
+            fd.errno,
+          );
+        }
+        fds.push(fd);
+        (track ? trackIds : ids).push(eventId(fd));
+        if (leader < 0) {
+          leader = fd;
+          const kernel = new KernelRing(fd, track ? TRACKING_PAGES : pages, overwrite && !track);
+          const stream = track ? sideband + 1 + rings.filter((r) => r.tracking).length : cpu;
+          rings.push({
+            kernel,
+            cpu,
+            tracking: track,
+            stats: newStats(rings.length, cpu, stream, track),
+            staging: new Uint8Array(kernel.memory.dataSize),
+            prevHead: 0,
+          });
+        } else {
+          ioctl(fd, PerfIoc.SET_OUTPUT, leader);
+        }
+      }
+    };
     try {
       for (const cpu of cpus) {
-        let leader = -1;
-        for (const tid of tids) {
-          const fd = openOne(tid, cpu);
-          if (fd instanceof SysError) {
-            // A thread of a -p target that exited while its siblings were opened.
-            if (fd.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
-            throw new LiveOpenError(
-              openErrorMessage(fd.errno, o.event.name, where(tid, cpu)),
-              fd.errno,
-            );
-          }
-          fds.push(fd);
-          ids.push(eventId(fd));
-          if (leader < 0) {
-            leader = fd;
-            const kernel = new KernelRing(fd, pages, o.overwrite ?? false);
-            rings.push({
-              kernel,
-              cpu,
-              stats: newStats(rings.length, cpu),
-              staging: new Uint8Array(kernel.memory.dataSize),
-              prevHead: 0,
-            });
-          } else {
-            ioctl(fd, PerfIoc.SET_OUTPUT, leader);
-          }
-        }
+        openCpu(cpu, false);
+        if (overwrite) openCpu(cpu, true);
       }
     } catch (e) {
       cleanup();
@@ -458,7 +508,11 @@ export class LiveRecorder {
       if (e instanceof SysError) throw new LiveOpenError(e.message, e.errno);
       throw e;
     }
-    return new LiveRecorder(o, attr, fds, ids, rings, child, fifo, warnings);
+    return new LiveRecorder(o, attr, fds, ids, rings, child, fifo, warnings, {
+      trackAttr: overwrite ? trackAttr : undefined,
+      trackIds,
+      sideband,
+    });
   }
 
   /** What an output needs to know (attr, ids, ring count). */
@@ -467,7 +521,11 @@ export class LiveRecorder {
       attr: this.attr,
       eventName: this.#o.event.name,
       ids: this.#ids,
-      ringCpus: this.#rings.map((r) => r.cpu),
+      tracking: this.#trackAttr
+        ? { attr: this.#trackAttr, ids: this.#trackIds, name: "dummy" }
+        : undefined,
+      ringStreams: this.#rings.map((r) => r.stats.stream),
+      sidebandStream: this.#sidebandStream,
       cmdline: this.#o.cmdline ?? ["callring", "record", "--live"],
     };
   }
@@ -553,7 +611,7 @@ export class LiveRecorder {
           this.#snapshotsPending--;
           await this.#snapshotAll(out);
         }
-        if (!o.overwrite) await this.#drainAll(out);
+        await this.#drainAll(out);
         if (this.#stopRequested) break;
         if (exited) {
           stopReason = "workload exited";
@@ -584,8 +642,8 @@ export class LiveRecorder {
         this.#wake = undefined;
       }
       for (const fd of this.#fds) ioctl(fd, PerfIoc.DISABLE);
+      await this.#drainAll(out);
       if (o.overwrite) await this.#snapshotAll(out);
-      else await this.#drainAll(out);
       const elapsedMs = performance.now() - t0;
       if (this.#child && !exited) {
         try {
@@ -606,6 +664,7 @@ export class LiveRecorder {
         outputBytes: out.bytes,
         synthesized,
         sidebandExtra,
+        sidebandStream: this.#sidebandStream,
         workloadStatus,
         stopReason,
         attr: this.attr,
@@ -632,7 +691,8 @@ export class LiveRecorder {
   async #drainAll(out: LiveOutput): Promise<void> {
     let any = false;
     for (const r of this.#rings) {
-      const reader = r.kernel.reader!;
+      const reader = r.kernel.reader;
+      if (!reader) continue; // overwrite rings are snapshotted
       let n = 0;
       let position = -1;
       reader.drain((bytes, pos) => {
@@ -654,6 +714,7 @@ export class LiveRecorder {
     let records = 0;
     let kept = 0;
     for (const r of this.#rings) {
+      if (r.kernel.reader) continue; // consume-mode side-band rings are drained
       r.kernel.pause(true);
       let snap;
       try {
@@ -720,7 +781,7 @@ export function formatLiveSummary(r: LiveRecordResult, output: string): string {
         `processes`
       : ""),
   ];
-  const overwrite = r.rings.some((s) => s.snapshots > 0);
+  const overwrite = r.rings.some((s) => s.snapshots > 0 || s.tracking);
   const head = [
     "cpu",
     "samples",
@@ -734,7 +795,7 @@ export function formatLiveSummary(r: LiveRecordResult, output: string): string {
     ...(overwrite ? ["snapshots", "overwritten B"] : []),
   ];
   const rows = r.rings.map((s) => [
-    String(s.cpu),
+    s.tracking ? `${s.cpu} side-band` : String(s.cpu),
     String(s.samples),
     String(s.records),
     String(s.lostRecords),
@@ -743,7 +804,9 @@ export function formatLiveSummary(r: LiveRecordResult, output: string): string {
     String(s.throttle),
     String(s.unthrottle),
     String(s.droppedBytes),
-    ...(overwrite ? [String(s.snapshots), String(s.overwrittenBytes)] : []),
+    ...(overwrite
+      ? (s.tracking ? ["-", "-"] : [String(s.snapshots), String(s.overwrittenBytes)])
+      : []),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i]!.length)));
   const fmt = (cells: string[]) => "  " + cells.map((c, i) => c.padStart(w[i]!)).join("  ");

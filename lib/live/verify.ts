@@ -10,7 +10,6 @@
  */
 
 import { CaptureReader } from "../capture/reader.ts";
-import { sidebandStream } from "./output.ts";
 import type { LiveRecordResult } from "./recorder.ts";
 
 /** Per ring: drained by the recorder vs read back from the capture. */
@@ -54,7 +53,7 @@ export async function verifyLiveCapture(
   try {
     const summary = await reader.read(() => {});
     const rings = result.rings.map((s) => {
-      const c = summary.cpus.get(s.cpu);
+      const c = summary.cpus.get(s.stream);
       return {
         ring: s.ring,
         drained: s.records - s.lostRecords,
@@ -63,8 +62,7 @@ export async function verifyLiveCapture(
         lostRead: c?.lost ?? 0,
       };
     });
-    const stream = sidebandStream(result.rings.map((r) => r.cpu));
-    const sidebandRead = summary.cpus.get(stream)?.streamRecords ?? 0;
+    const sidebandRead = summary.cpus.get(result.sidebandStream)?.streamRecords ?? 0;
     const written = result.synthesized.records + result.sidebandExtra;
     const balanced = rings.every((r) => r.drained === r.read && r.lost === r.lostRead) &&
       sidebandRead === written && summary.damagedStreamBytes === 0 &&

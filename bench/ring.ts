@@ -40,7 +40,7 @@ import { parseArgs } from "node:util";
 import { AttrFlag, defaultAttr, RecordType, SampleType } from "../lib/abi/mod.ts";
 import { SUBBUF_HEADER_SIZE, SubbufPadding } from "../lib/abi/extensions.ts";
 import { CHUNK_HEADER_SIZE, encodeChunkHeader, encodeFileHeader } from "../lib/capture/format.ts";
-import { type ByteSource, CaptureReader } from "../lib/capture/reader.ts";
+import { CaptureReader, type CaptureSource } from "../lib/capture/reader.ts";
 import { createRingMemory } from "../lib/ring/layout.ts";
 import { RingReader, snapshotOverwrite, TailPushReader } from "../lib/ring/reader.ts";
 import { type RecordWriter, type SampleFields, SampleWriter } from "../lib/ring/sample_writer.ts";
@@ -575,7 +575,7 @@ if (!values["no-bytecode"]) {
  * A capture of `total` bytes whose chunks (fixed payload, times rising with the chunk index)
  * exist only as headers generated when read; payload bytes read as zeros.
  */
-function virtualCapture(total: number, payload: number): ByteSource & { reads: number } {
+function virtualCapture(total: number, payload: number): CaptureSource & { reads: number } {
   const attr = defaultAttr({
     type: 1,
     sampleType: SAMPLE_TYPE,

@@ -10,8 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import { AttrFlag, defaultAttr, SampleType } from "../lib/abi/mod.ts";
-import { type ByteSource, CaptureReader, fileSource } from "../lib/capture/reader.ts";
-import { CaptureWriter, fileSink } from "../lib/capture/writer.ts";
+import { captureFileSource, CaptureReader, type CaptureSource } from "../lib/capture/reader.ts";
+import { captureFileSink, CaptureWriter } from "../lib/capture/writer.ts";
 import { createRingMemory } from "../lib/ring/layout.ts";
 import { RingReader } from "../lib/ring/reader.ts";
 import { type SampleFields, SampleWriter } from "../lib/ring/sample_writer.ts";
@@ -39,7 +39,7 @@ try {
   const writers = rings.map((r, cpu) => new RingWriter(r, { cpu, syncDistance: 4096 }));
   const readers = rings.map((r) => new RingReader(r));
   const sws = writers.map((w) => new SampleWriter(w, SAMPLE_TYPE));
-  const cw = await CaptureWriter.create(await fileSink(path), {
+  const cw = await CaptureWriter.create(await captureFileSink(path), {
     events: [{ attr, ids: [] }],
     cpus: CPUS,
     clockid: 1,
@@ -117,9 +117,9 @@ try {
  * 2 MiB window of the file (the source ends there).
  */
 async function firstRecordTime(file: string, offset: number, minTime: number): Promise<number> {
-  const src = await fileSource(file);
+  const src = await captureFileSource(file);
   const end = offset + (2 << 20);
-  const windowed: ByteSource = {
+  const windowed: CaptureSource = {
     readAt: (buf, position) =>
       position >= end
         ? Promise.resolve(0)

@@ -10,8 +10,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { fileSource } from "../lib/capture/reader.ts";
-import { fileSink } from "../lib/capture/writer.ts";
+import { captureFileSource } from "../lib/capture/reader.ts";
+import { captureFileSink } from "../lib/capture/writer.ts";
 import { Machine } from "../lib/sim/machine.ts";
 import { recordSimulation } from "../lib/sim/recorder.ts";
 import { CountingSink } from "../lib/sim/sink.ts";
@@ -60,12 +60,12 @@ for (const strategy of [mainline, naiveIret, kmallocBuffers]) {
 const path = await Deno.makeTempFile({ suffix: ".callring" });
 try {
   const t0 = performance.now();
-  const r = await recordSimulation(mainline, await fileSink(path), {
+  const r = await recordSimulation(mainline, await captureFileSink(path), {
     seed: 1,
     durationMs,
     fragments: true,
     pDeepStack: 0.002,
-    readBack: () => fileSource(path),
+    readBack: () => captureFileSource(path),
   });
   const ms = performance.now() - t0;
   console.log(

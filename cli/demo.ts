@@ -17,8 +17,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { fileSource } from "../lib/capture/reader.ts";
-import { fileSink } from "../lib/capture/writer.ts";
+import { captureFileSource } from "../lib/capture/reader.ts";
+import { captureFileSink } from "../lib/capture/writer.ts";
 import { loadProfile } from "../lib/analyze/load.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
 import { speedscopeFile } from "../lib/output/speedscope.ts";
@@ -88,11 +88,11 @@ export async function main(argv: string[]): Promise<void> {
     );
 
     writeStdout(`== 2. Recording mainline through the perf mmap rings into ${capture}\n\n`);
-    const result = await recordSimulation(mainline, await fileSink(capture), {
+    const result = await recordSimulation(mainline, await captureFileSink(capture), {
       seed,
       fragments: true,
       pDeepStack: 0.002,
-      readBack: () => fileSource(capture),
+      readBack: () => captureFileSource(capture),
     });
     writeStdout(formatRecordSummary(result, capture) + "\n\n");
     const v = result.verification;

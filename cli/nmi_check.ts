@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { check, type CheckResult, type Profile, PROFILES } from "../lib/sim/check.ts";
+import { check, CHECK_PROFILES, type CheckProfile, type CheckResult } from "../lib/sim/check.ts";
 import { CHECK_STRATEGIES, getStrategy, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
 import { formatNotes, formatTraces, formatVerdictTable } from "../lib/sim/verdicts.ts";
 import { ExitCode, fail as failWith, VERSION_TEXT } from "./_common.ts";
@@ -23,7 +23,7 @@ Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
   }
   --depth N        maximum NMI arrivals per schedule (default 3)
   --faults N       maximum #PF/int3/#DB per schedule (default 2)
-  --profile P      exception profile (repeatable; default all): ${PROFILES.join(", ")}
+  --profile P      exception profile (repeatable; default all): ${CHECK_PROFILES.join(", ")}
                    (mixed: #PF, int3, #DB and MCE in one schedule)
   --mce-anywhere   let MCE hit NMI entry/exit assembly too (the 2012 hole)
   --no-traces      print only the verdict table
@@ -95,10 +95,10 @@ export function main(argv: string[]): void {
       throw e;
     }
   }
-  const profiles = (v.profile ?? PROFILES) as string[];
+  const profiles = (v.profile ?? CHECK_PROFILES) as string[];
   for (const p of profiles) {
-    if (!(PROFILES as readonly string[]).includes(p)) {
-      fail(`unknown profile "${p}" (known: ${PROFILES.join(", ")})`);
+    if (!(CHECK_PROFILES as readonly string[]).includes(p)) {
+      fail(`unknown profile "${p}" (known: ${CHECK_PROFILES.join(", ")})`);
     }
   }
   const nmis = positiveInt("depth", v.depth, 3);
@@ -113,7 +113,7 @@ export function main(argv: string[]): void {
   const results: CheckResult[] = [];
   const total = strategies.length * profiles.length;
   for (const s of strategies) {
-    for (const p of profiles as Profile[]) {
+    for (const p of profiles as CheckProfile[]) {
       const tag = `[${results.length + 1}/${total}] ${s.name} ${p}`;
       const r = check(s, p, {
         nmis,

@@ -257,7 +257,7 @@ export async function main(args: string[]): Promise<void> {
         event: opts.event,
         timeline: htmlFlamegraph,
       });
-      if (!opts.quiet) { for (const w of result.warnings) warn(COMMAND, w); }
+      if (!opts.quiet) { for (const w of result.warnings) warn(COMMAND, w.message); }
       return result;
     }
     const bar = await progressReporter(path);
@@ -270,7 +270,7 @@ export async function main(args: string[]): Promise<void> {
         maxStack,
         event: opts.event,
         timeline: htmlFlamegraph,
-        onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
+        onWarning: opts.quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
     } finally {

@@ -168,7 +168,7 @@ export async function main(args: string[]): Promise<void> {
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {
-          warnings.push(m);
+          warnings.push(m.message);
           void flushWarnings();
         },
       },

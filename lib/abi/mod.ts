@@ -30,3 +30,4 @@ export * from "./records.ts";
 export * from "./mmap_page.ts";
 export * from "./layout.ts";
 export * from "./callchain.ts";
+export * from "./extensions.ts";

@@ -27,7 +27,7 @@ import type { Profile } from "./profile.ts";
 export interface CallTreeNode {
   /** Frame id in `profile.frames` (-1 for the root). */
   frame: number;
-  /** Weight of samples ending here (top-down) / whose leaf is this path (bottom-up). */
+  /** Weight of samples ending here (top-down); on the first level of a bottom-up tree, of samples whose leaf this is (0 below it). */
   self: number;
   /** Weight of samples passing through this node. */
   total: number;
@@ -51,10 +51,16 @@ class TreeAccumulator {
   readonly root = newNode(-1);
   readonly #index = new Map<CallTreeNode, Map<number, CallTreeNode>>();
 
-  add(path: readonly number[], weight: number, samples: number): void {
+  /**
+   * Insert a root-first path; its self weight goes to the node at depth
+   * `selfDepth` (default the path's last node; the root for an empty path).
+   */
+  add(path: readonly number[], weight: number, samples: number, selfDepth = path.length): void {
     let node = this.root;
     node.total += weight;
     node.totalSamples += samples;
+    let depth = 0;
+    let selfNode = node;
     for (const frame of path) {
       let m = this.#index.get(node);
       if (!m) this.#index.set(node, m = new Map());
@@ -67,9 +73,10 @@ class TreeAccumulator {
       node = c;
       node.total += weight;
       node.totalSamples += samples;
+      if (++depth === selfDepth) selfNode = node;
     }
-    node.self += weight;
-    node.selfSamples += samples;
+    selfNode.self += weight;
+    selfNode.selfSamples += samples;
   }
 
   finish(profile: Profile): CallTreeNode {
@@ -123,10 +130,12 @@ export function bottomUpTree(profile: Profile, select?: StackSelector): CallTree
   const acc = new TreeAccumulator();
   for (let i = 0; i < profile.stackCount; i++) {
     if (select && !select(i)) continue;
+    // Leaf first: the leaf, on the first level, carries the self weight.
     acc.add(
       profile.pathOf(profile.stackNode[i]).reverse(),
       profile.stackWeight[i],
       profile.stackSamples[i],
+      1,
     );
   }
   return acc.finish(profile);

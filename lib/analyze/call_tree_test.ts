@@ -50,8 +50,11 @@ Deno.test("topDownTree: hand-computed self/total", () => {
 Deno.test("bottomUpTree: leaves first with callers below", () => {
   const p = profile();
   const lines = dump(p, bottomUpTree(p));
-  eq(lines.slice(0, 3), ["leaf 0/6", "  a 0/3", "    main 3/3"]);
+  // The first level carries self weight (samples whose leaf it is); callers below carry none.
+  eq(lines.slice(0, 3), ["leaf 6/6", "  a 0/3", "    main 0/3"]);
   eq(lines.includes("main 4/4"), true);
+  const tree = bottomUpTree(p);
+  eq(tree.children.reduce((n, c) => n + c.self, 0), tree.total);
 });
 
 Deno.test("functionTotals counts recursion once per sample", () => {

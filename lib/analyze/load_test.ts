@@ -8,7 +8,7 @@ import {
   sampleFormatOf,
   SampleType,
 } from "../abi/mod.ts";
-import { CaptureWriter, fileSink } from "../capture/writer.ts";
+import { captureFileSink, CaptureWriter } from "../capture/writer.ts";
 import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
 import {
   fixture,
@@ -27,7 +27,9 @@ import { foldedStacks } from "../output/folded.ts";
 import { parseSortKeys, textReport } from "../output/text_report.ts";
 import { sampleFilter } from "./filter.ts";
 import { type FrameRef, ProfileBuilder } from "./profile.ts";
-import { detectInputFormat, InputFormatError, loadProfile, openRecords } from "./load.ts";
+import { detectInputFormat, InputFormatError } from "../input/format.ts";
+import { loadProfile } from "./load.ts";
+import { openRecords } from "./symbolized.ts";
 
 const PERF_RUNS = await perfAvailable();
 const PERF_RECORDS = await perfCanRecord();
@@ -271,7 +273,7 @@ Deno.test("a truncated copy of fp.data warns, counts a damaged range and still l
     const cut = `${dir}/cut.data`;
     await Deno.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2) + 3));
     const seen: string[] = [];
-    const r = await loadProfile(cut, { onWarning: (m) => seen.push(m) });
+    const r = await loadProfile(cut, { onWarning: (m) => seen.push(m.message) });
     assert.ok(seen.some((m) => /truncated/.test(m)), seen.join("\n"));
     assert.equal(r.profile.lost.damagedRanges, 1);
     const header = new DataView(bytes.buffer, bytes.byteOffset);
@@ -391,7 +393,7 @@ Deno.test("openRecords and loadProfile read a callring capture (auto-detected)",
       flags: 2 ** AttrFlag.sampleIdAll,
     });
     const format = sampleFormatOf(attr);
-    const w = await CaptureWriter.create(await fileSink(path), {
+    const w = await CaptureWriter.create(await captureFileSink(path), {
       events: [{ attr, ids: [] }],
       cpus: 2,
       clockid: 1,

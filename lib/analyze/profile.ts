@@ -23,6 +23,7 @@
  * @module
  */
 
+import { emptyLost, type LostAccounting } from "../input/loss.ts";
 import { PairIndex } from "./pair_index.ts";
 
 /** Execution context a sample was taken in (undefined when the source cannot tell). */
@@ -78,27 +79,6 @@ export interface StackSample {
 /** Kind of an interned frame, used for colouring and by outputs. */
 export type FrameKind = "user" | "kernel" | "marker" | "truncated";
 
-/** Loss accounting filled by the readers; printed in every report header. */
-export interface LostAccounting {
-  /** Events the kernel reported dropped in PERF_RECORD_LOST records (sum of their `lost`). */
-  lostRecords: number;
-  /** Samples reported dropped in PERF_RECORD_LOST_SAMPLES records (what perf prints as "Total Lost Samples"). */
-  lostSamples: number;
-  /** Records cut off at the end of a capture or ring wrap (incomplete fragments). */
-  incompleteFragments: number;
-  /** Byte ranges skipped as damaged. */
-  damagedRanges: number;
-  /** Bytes inside the damaged ranges. */
-  damagedBytes: number;
-  /**
-   * Records lost inside damaged ranges, counted from their record headers
-   * (captures only; a lost head or fragment also shows in `incompleteFragments`).
-   */
-  damagedRecords: number;
-  /** An estimate, not a count: records lost in damaged bytes that could not be counted. */
-  damagedEstimate: number;
-}
-
 /** Distinct attribution of a sample: thread, process, cpu, command and context. */
 export interface SampleClass {
   /** Process id. */
@@ -133,31 +113,31 @@ export const MAX_NODES = 2 ** 27;
 /** Maximum number of distinct sample classes. */
 export const MAX_CLASSES = 2 ** 21;
 
-/** Returns a fresh all-zero {@linkcode LostAccounting}. */
-export function emptyLost(): LostAccounting {
-  return {
-    lostRecords: 0,
-    lostSamples: 0,
-    incompleteFragments: 0,
-    damagedRanges: 0,
-    damagedBytes: 0,
-    damagedRecords: 0,
-    damagedEstimate: 0,
-  };
-}
-
 /**
- * Registered symbol under which a symbolizer that hands out one
- * {@linkcode FrameRef} object per frame, fields never changed, may tag it
+ * The symbol under which {@linkcode tagFrame} marks a {@linkcode FrameRef}
  * with a process-unique integer (a non-enumerable own property). Tagged
  * frames are interned by their tag, without a key string or a WeakMap.
- * `lib/analyze/load.ts` tags its frames.
  */
-const FRAME_TAG: unique symbol = Symbol.for("callring.frameTag");
+const FRAME_TAG: unique symbol = Symbol("frameTag");
 
 /** What {@linkcode FRAME_TAG} looks like on a tagged frame. */
 interface Tagged {
   readonly [FRAME_TAG]?: number;
+}
+
+let nextFrameTag = 0;
+
+/**
+ * Tag a frame object for fast interning. Only for symbolizers that hand out
+ * one {@linkcode FrameRef} object per frame, for every occurrence of it, and
+ * never change its fields afterwards.
+ *
+ * @param frame The frame (not yet tagged).
+ * @returns The same object, tagged.
+ */
+export function tagFrame<T extends FrameRef>(frame: T): T {
+  Object.defineProperty(frame, FRAME_TAG, { value: nextFrameTag++ });
+  return frame;
 }
 
 /** Interned frames: id -> fields, and key -> id. */

@@ -15,7 +15,8 @@
  */
 
 import { defaultAttr } from "../abi/attr.ts";
-import { SampleType } from "../abi/mod.ts";
+import { ReadWarning, SampleType } from "../abi/mod.ts";
+import { makeEvent } from "../perfdata/evlist.ts";
 import { readPerfScriptText } from "../input/perf_script_text.ts";
 import { sampleFilter } from "./filter.ts";
 import { type LoadOptions, type LoadResult, UnknownEventError } from "./load.ts";
@@ -87,22 +88,22 @@ export async function loadScriptTextProfile(
   } catch {
     size = undefined;
   }
+  const inputEvents = list.map(([name, e]) =>
+    makeEvent(e.index, defaultAttr({ sampleType: e.bits }), [], name)
+  );
   return {
     profile: builder.build(),
     events: summaries,
     event: chosen,
-    warnings,
+    warnings: warnings.map((m) => new ReadWarning("skipped", m)),
     info: {
       // perf script text is perf.data's samples rendered by perf: no header, no side band.
       format: "perf.data",
       source: path,
       pipe: false,
-      events: list.map(([name, e]) => ({
-        index: e.index,
-        name,
-        attr: defaultAttr({ sampleType: e.bits }),
-      })),
+      events: inputEvents,
       size,
+      perf: { pipe: false, events: inputEvents, dataOffset: 0, dataSize: size ?? 0, features: [] },
     },
     bytesRead: size ?? 0,
   };

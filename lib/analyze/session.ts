@@ -1,13 +1,16 @@
 /**
- * The state perf keeps while it walks a recording: thread names (COMM/FORK)
- * and per-process address spaces (MMAP/MMAP2/FORK), plus address resolution
- * through them. Feed records in processing order with {@linkcode PerfSession.apply}.
+ * Symbols over a recording's side-band state: address resolution
+ * ({@linkcode AddressResolver}) and inline frames through the threads and
+ * maps of a {@linkcode SideBand}, which the input layer fills as it reads
+ * (or {@linkcode PerfSession.apply} for records fed by hand).
  *
  * @module
  */
 
-import { type PerfRecord, RecordType } from "../abi/mod.ts";
-import type { AddressResolver, ResolvedAddress, ResolverScope } from "../output/perf_script.ts";
+import { type PerfRecord, ReadWarning } from "../abi/mod.ts";
+import type { Input } from "../input/open.ts";
+import type { SymbolSourceOptions } from "./buildid_cache.ts";
+import type { AddressResolver, ResolvedAddress, ResolverScope } from "./resolver.ts";
 import {
   type InlineNode,
   inlineNodes,
@@ -15,9 +18,10 @@ import {
   type InlineResolverOptions,
   type InlineTarget,
 } from "./inlines.ts";
-import { AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER, mapIp } from "./maps.ts";
+import { type AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER, mapIp } from "../input/maps.ts";
+import { SideBand } from "../input/side_band.ts";
 import { Symbolizer, type SymbolizerOptions } from "./symbolize.ts";
-import { ThreadTable } from "./threads.ts";
+import type { ThreadTable } from "../input/threads.ts";
 
 /** The scope of addresses no map list covers (they print raw and unresolved). */
 const NO_MAPS_SCOPE: ResolverScope = Object.freeze({ version: 0 });
@@ -34,10 +38,8 @@ const NO_MAPS_SCOPE: ResolverScope = Object.freeze({ version: 0 });
  * ```
  */
 export class PerfSession {
-  /** Thread names. */
-  readonly threads: ThreadTable = new ThreadTable();
-  /** Per-process maps. */
-  readonly spaces: AddressSpaces = new AddressSpaces();
+  /** The side-band state resolved through. */
+  readonly sideBand: SideBand;
   readonly #symbolizerOptions: SymbolizerOptions;
   #symbolizer: Symbolizer | undefined;
   readonly #inlineOptions: InlineResolverOptions;
@@ -45,14 +47,30 @@ export class PerfSession {
   readonly #inlineTargets = new Map<string, InlineTarget>();
 
   /**
-   * Create an empty session.
+   * Create a session.
    *
    * @param options Symbolizer options (kallsyms file, debug roots, build ids).
    * @param inlineOptions addr2line program and pool size for {@linkcode PerfSession.inlineNodes}.
+   * @param sideBand The threads and maps to resolve through (an input's; default empty).
    */
-  constructor(options: SymbolizerOptions = {}, inlineOptions: InlineResolverOptions = {}) {
+  constructor(
+    options: SymbolizerOptions = {},
+    inlineOptions: InlineResolverOptions = {},
+    sideBand: SideBand = new SideBand(),
+  ) {
     this.#symbolizerOptions = options;
     this.#inlineOptions = inlineOptions;
+    this.sideBand = sideBand;
+  }
+
+  /** Thread names (of {@linkcode PerfSession.sideBand}). */
+  get threads(): ThreadTable {
+    return this.sideBand.threads;
+  }
+
+  /** Per-process maps (of {@linkcode PerfSession.sideBand}). */
+  get spaces(): AddressSpaces {
+    return this.sideBand.spaces;
   }
 
   /** The symbolizer, created on first use (loading kallsyms is not free). */
@@ -62,40 +80,13 @@ export class PerfSession {
   }
 
   /**
-   * Apply a side-band record (COMM, FORK, MMAP, MMAP2); others are ignored.
+   * Apply a side-band record (COMM, FORK, MMAP, MMAP2) by hand; others are
+   * ignored. Inputs opened through the input layer apply their own.
    *
    * @param record The record.
    */
   apply(record: PerfRecord): void {
-    switch (record.type) {
-      case RecordType.COMM:
-        this.threads.apply(record);
-        break;
-      case RecordType.FORK:
-        if ("ppid" in record) {
-          this.threads.apply(record);
-          this.spaces.processFork(record);
-        }
-        break;
-      case RecordType.MMAP:
-      case RecordType.MMAP2:
-        if ("filename" in record) {
-          this.spaces.processMmap({
-            pid: record.pid,
-            tid: record.tid,
-            addr: record.addr,
-            len: record.len,
-            pgoff: record.pgoff,
-            filename: record.filename,
-            cpumode: record.misc & 7,
-            prot: "prot" in record ? record.prot : undefined,
-            buildId: "buildId" in record && record.buildId
-              ? Array.from(record.buildId, (b) => b.toString(16).padStart(2, "0")).join("")
-              : undefined,
-          });
-        }
-        break;
-    }
+    this.sideBand.apply(record);
   }
 
   /**
@@ -174,4 +165,38 @@ export class PerfSession {
   async close(): Promise<void> {
     await this.#inliner?.close();
   }
+}
+
+/** Where the symbols of {@linkcode sessionFor} come from. */
+export interface SessionSymbolOptions {
+  /** kallsyms file for kernel symbols (perf's `--kallsyms`). */
+  kallsyms?: string;
+  /** perf's `--symfs`, `--vmlinux`, build-id cache. */
+  symbols?: SymbolSourceOptions;
+  /** The addr2line program for inline frames (default `addr2line` from PATH). */
+  addr2line?: string;
+  /** Called with symbolization warnings (missing kernel symbols, ...), as `symbol` warnings. */
+  onWarning?: (warning: ReadWarning) => void;
+}
+
+/**
+ * The session over an open input: its side band, the build-ids it records,
+ * and the symbol sources the options name.
+ *
+ * @param input The open input.
+ * @param options Symbol sources and the warning hook.
+ * @returns The session.
+ */
+export function sessionFor(input: Input, options: SessionSymbolOptions): PerfSession {
+  const onWarning = options.onWarning;
+  return new PerfSession(
+    {
+      ...options.symbols,
+      ...(options.kallsyms ? { kallsyms: options.kallsyms } : {}),
+      buildIdTable: () => input.info.perf.buildIds,
+      onWarning: onWarning && ((m) => onWarning(new ReadWarning("symbol", m))),
+    },
+    options.addr2line !== undefined ? { program: options.addr2line } : {},
+    input.sideBand,
+  );
 }

@@ -59,7 +59,7 @@ import {
   kernelModuleDsoName,
   type MapEntry,
   mapIp,
-} from "./maps.ts";
+} from "../input/maps.ts";
 import { type RawSymbol, STB_GLOBAL, STT_FUNC, SymbolTable } from "./symbols.ts";
 
 /** The result of resolving one address. */
@@ -158,7 +158,7 @@ function tryOpenElf(path: string): ElfFile | undefined {
  *
  * @example
  * ```ts
- * import { AddressSpaces, CPUMODE_USER } from "./maps.ts";
+ * import { AddressSpaces, CPUMODE_USER } from "../input/maps.ts";
  * import { formatCallchainLine, Symbolizer } from "./symbolize.ts";
  * const spaces = new AddressSpaces();
  * spaces.processMmap({ pid: 1, tid: 1, addr: 0x555555554000n, len: 0x1000n, pgoff: 0x1000n,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseKallsyms } from "./kallsyms.ts";
-import { AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER } from "./maps.ts";
+import { AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER } from "../input/maps.ts";
 import { formatCallchainLine, formatDso, formatIp, formatSym, Symbolizer } from "./symbolize.ts";
 
 const KALLSYMS =

@@ -2,7 +2,7 @@
 // (chunk validation, payload CRC, time-ordered merge, defragmentation).
 // Run: deno bench -A lib/capture/capture_bench.ts
 import { RecordType } from "../abi/mod.ts";
-import { CaptureReader, memorySource } from "./reader.ts";
+import { captureMemorySource, CaptureReader } from "./reader.ts";
 import { makeCapture } from "./testutil_test.ts";
 
 const { bytes } = await makeCapture(40_000, 1, 4096);
@@ -12,7 +12,7 @@ Deno.bench({
   name: `reader: ${(bytes.length / 2 ** 20).toFixed(1)} MiB capture, merged + defragmented`,
   group: "capture",
   fn: async () => {
-    const r = await CaptureReader.open(memorySource(bytes));
+    const r = await CaptureReader.open(captureMemorySource(bytes));
     samples = 0;
     await r.read((rec) => {
       if (new DataView(rec.bytes.buffer).getUint32(0, true) === RecordType.SAMPLE) samples++;

@@ -5,13 +5,18 @@ import { rng } from "../ring/testutil_test.ts";
 import type { StreamRecord } from "../ring/defrag.ts";
 import { makeCapture, type RawChunk, rawChunks, streamTotals } from "./testutil_test.ts";
 import { CHUNK_HEADER_SIZE, findNextChunk } from "./format.ts";
-import { CaptureReader, type CpuStats, memorySource, type ReadSummary } from "./reader.ts";
+import {
+  type CaptureCpuStats,
+  captureMemorySource,
+  CaptureReader,
+  type CaptureReadSummary,
+} from "./reader.ts";
 
 async function readAll(
   bytes: Uint8Array,
   opts = {},
-): Promise<{ recs: Uint8Array[]; sum: ReadSummary }> {
-  const r = await CaptureReader.open(memorySource(bytes));
+): Promise<{ recs: Uint8Array[]; sum: CaptureReadSummary }> {
+  const r = await CaptureReader.open(captureMemorySource(bytes));
   const recs: Uint8Array[] = [];
   const sum = await r.read((rec) => recs.push(rec.bytes), opts);
   r.close();
@@ -37,7 +42,7 @@ const rec = (x: StreamRecord): Rec => ({
 
 async function readRecs(reader: CaptureReader, from?: number): Promise<{
   recs: Rec[];
-  sum: ReadSummary;
+  sum: CaptureReadSummary;
 }> {
   const recs: Rec[] = [];
   const sum = await reader.read((x) => recs.push(rec(x)), { from, keepExtensions: true });
@@ -96,7 +101,7 @@ const NO_DAMAGE = {
   damagedEstimate: 0,
 };
 
-function assertNoDamage(sum: ReadSummary, what: string): void {
+function assertNoDamage(sum: CaptureReadSummary, what: string): void {
   const { damagedStreamBytes, damagedRecords, uncountedBytes, damagedEstimate } = sum;
   assert.deepEqual(
     { damagedStreamBytes, damagedRecords, uncountedBytes, damagedEstimate },
@@ -125,10 +130,14 @@ const estimateTolerance = (estimate: number) => 1 + Math.ceil(estimate / 2);
  * records = records read + records counted lost, exactly when nothing was
  * left uncounted, else within the estimate's tolerance.
  */
-function assertDamageAccounting(clean: ReadSummary, sum: ReadSummary, what: string): void {
+function assertDamageAccounting(
+  clean: CaptureReadSummary,
+  sum: CaptureReadSummary,
+  what: string,
+): void {
   let missing = 0;
   for (const [cpu, c] of clean.cpus) {
-    const st: Partial<CpuStats> = sum.cpus.get(cpu) ?? {};
+    const st: Partial<CaptureCpuStats> = sum.cpus.get(cpu) ?? {};
     const lost = c.streamRecords - (st.streamRecords ?? 0);
     missing += lost;
     if (sum.unattributedBytes > 0) continue; // some loss is not tied to a CPU
@@ -246,7 +255,7 @@ Deno.test("bit flips: damaged ranges are reported, every record outside them is 
   const { recs: clean, sum: cleanSum } = await readAll(bytes);
   const chunks = rawChunks(bytes);
   const origins = new Origins(chunks);
-  const cleanReader = await CaptureReader.open(memorySource(bytes));
+  const cleanReader = await CaptureReader.open(captureMemorySource(bytes));
   const { recs: cleanRecs } = await readRecs(cleanReader);
   cleanReader.close();
   const cleanCount = new Map<string, number>();
@@ -339,7 +348,7 @@ Deno.test("resync: from every byte offset of a small capture, the read is the ex
   const header = new DataView(bytes.buffer).getUint32(12, true);
   const chunks = rawChunks(bytes);
   const origins = new Origins(chunks);
-  const reader = await CaptureReader.open(memorySource(bytes));
+  const reader = await CaptureReader.open(captureMemorySource(bytes));
   const { recs: clean } = await readRecs(reader);
   let n = 0;
   let withFragments = 0;
@@ -381,7 +390,7 @@ Deno.test("property: from any byte offset the next chunk header is found within 
   const origins = new Origins(chunks);
   const maxRecord = 8 + 5 * 8 + 8 + 16 * 8 + 32 + 40 * 8; // largest sample/fragment here
   const bound = 1024 + maxRecord + 2 * CHUNK_HEADER_SIZE;
-  const reader = await CaptureReader.open(memorySource(bytes));
+  const reader = await CaptureReader.open(captureMemorySource(bytes));
   const { recs: clean } = await readRecs(reader);
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: header, max: chunkStarts.at(-2)! }), async (from) => {
@@ -409,7 +418,7 @@ Deno.test("property: from any byte offset the next chunk header is found within 
 Deno.test("seek: binary search over chunk headers lands before the first record at the target time", async () => {
   const { bytes } = await makeCapture(4000, 6, 1024);
   const chunks = rawChunks(bytes);
-  const r = await CaptureReader.open(memorySource(bytes));
+  const r = await CaptureReader.open(captureMemorySource(bytes));
   const times: number[] = [];
   await r.read((x) => {
     if (new DataView(x.bytes.buffer).getUint32(0, true) === RecordType.SAMPLE) times.push(x.time);

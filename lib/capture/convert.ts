@@ -10,7 +10,7 @@
 import { CALLRING_RECORD_MAX, CALLRING_RECORD_MIN } from "../abi/mod.ts";
 import { PerfDataWriter } from "../perfdata/writer.ts";
 import type { CaptureEvent } from "./format.ts";
-import type { CaptureReader, ReadSummary } from "./reader.ts";
+import type { CaptureReader, CaptureReadSummary } from "./reader.ts";
 
 /** What a perf.data writer must offer: records in, bytes out. */
 export interface PerfDataSink {
@@ -27,7 +27,7 @@ export interface ConvertSummary {
   /** Extension records dropped. */
   droppedExtensions: number;
   /** The reader's summary (warnings, lost, defragmentation counts). */
-  read: ReadSummary;
+  read: CaptureReadSummary;
 }
 
 /**

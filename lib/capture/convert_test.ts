@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { decodeSample, RecordType } from "../abi/mod.ts";
 import { perfAvailable, runPerf } from "../testing/perf_tool.ts";
 import { captureToPerfData } from "./convert.ts";
-import { CaptureReader, memorySource } from "./reader.ts";
+import { captureMemorySource, CaptureReader } from "./reader.ts";
 import { makeCapture } from "./testutil_test.ts";
 
 const HAVE_PERF = await perfAvailable();
@@ -44,7 +44,7 @@ Deno.test({
       { start: 0xffffffff00001000n, end: 0xffffffff00100000n, kernel: true, name: "f", dso: "k" },
     ];
     const { bytes } = await makeCapture(500, 8, 2048, { symbols });
-    const reader = await CaptureReader.open(memorySource(bytes));
+    const reader = await CaptureReader.open(captureMemorySource(bytes));
     const want: ScriptSample[] = [];
     await reader.read((r) => {
       const v = new DataView(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);

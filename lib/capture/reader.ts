@@ -49,7 +49,7 @@ import {
 } from "./format.ts";
 
 /** Random-access byte source (a file, or bytes in memory for tests). */
-export interface ByteSource {
+export interface CaptureSource {
   /** Read into `buf` at file offset `position`; returns bytes read (0 at end of file). */
   readAt(buf: Uint8Array, position: number): Promise<number>;
   /** Total size in bytes. */
@@ -59,12 +59,12 @@ export interface ByteSource {
 }
 
 /**
- * A {@linkcode ByteSource} over a file (Deno.open, seek + read; never whole-file).
+ * A {@linkcode CaptureSource} over a file (Deno.open, seek + read; never whole-file).
  *
  * @param path File path.
  * @returns The source.
  */
-export async function fileSource(path: string): Promise<ByteSource> {
+export async function captureFileSource(path: string): Promise<CaptureSource> {
   const file = await Deno.open(path, { read: true });
   return {
     async readAt(buf: Uint8Array, position: number): Promise<number> {
@@ -87,12 +87,12 @@ export async function fileSource(path: string): Promise<ByteSource> {
 }
 
 /**
- * A {@linkcode ByteSource} over bytes in memory.
+ * A {@linkcode CaptureSource} over bytes in memory.
  *
  * @param bytes The bytes.
  * @returns The source.
  */
-export function memorySource(bytes: Uint8Array): ByteSource {
+export function captureMemorySource(bytes: Uint8Array): CaptureSource {
   return {
     readAt(buf: Uint8Array, position: number): Promise<number> {
       const n = Math.max(0, Math.min(buf.length, bytes.length - position));
@@ -121,9 +121,9 @@ export interface CaptureWarning {
  * (stream records before reassembly, sync and LOST records excluded), so for
  * a CPU stream read from its start `streamRecords + damagedRecords` (plus
  * about `damagedEstimate`) is what a clean read finds. A lost head or
- * fragment also makes its event incomplete (`ReadSummary.incompleteEvents`).
+ * fragment also makes its event incomplete (`CaptureReadSummary.incompleteEvents`).
  */
-export interface CpuStats {
+export interface CaptureCpuStats {
   /** Records delivered (extension records excluded). */
   records: number;
   /** Sum of PERF_RECORD_LOST counts. */
@@ -167,7 +167,7 @@ export interface CpuStats {
 }
 
 /** Summary of a read. */
-export interface ReadSummary {
+export interface CaptureReadSummary {
   /** File bytes read. */
   bytesRead: number;
   /** Valid chunks read. */
@@ -177,7 +177,7 @@ export interface ReadSummary {
   /** Warnings (damage, gaps, truncation). */
   warnings: CaptureWarning[];
   /** Per-CPU accounting. */
-  cpus: Map<number, CpuStats>;
+  cpus: Map<number, CaptureCpuStats>;
   /** Sync records seen (and dropped). */
   syncRecords: number;
   /** Sub-buffer headers seen (and dropped). */
@@ -192,9 +192,9 @@ export interface ReadSummary {
   duplicatePieces: number;
   /** Records released early because the reorder queue was full. */
   reorderOverflows: number;
-  /** Stream bytes lost to damage, summed over the CPUs (see {@linkcode CpuStats}). */
+  /** Stream bytes lost to damage, summed over the CPUs (see {@linkcode CaptureCpuStats}). */
   damagedStreamBytes: number;
-  /** Records counted in damaged bytes, summed over the CPUs (see {@linkcode CpuStats}). */
+  /** Records counted in damaged bytes, summed over the CPUs (see {@linkcode CaptureCpuStats}). */
   damagedRecords: number;
   /**
    * Skipped file bytes that no CPU stream accounts for (beyond one chunk
@@ -212,7 +212,7 @@ export interface ReadSummary {
 }
 
 /** Options of {@linkcode CaptureReader.read}. */
-export interface ReadOptions {
+export interface CaptureReadOptions {
   /** File offset to start at (a chunk header, e.g. from seekTime); default: after the header. */
   from?: number;
   /** Skip records older than this time. */
@@ -331,7 +331,7 @@ interface RecordCount {
  * they continue where their CPU's stream stopped.
  */
 class DamageLedger {
-  readonly #cpuStats: (cpu: number) => CpuStats;
+  readonly #cpuStats: (cpu: number) => CaptureCpuStats;
   #pending: DamagedChunk[] = [];
   /** Payload bytes of skipped ranges that could not be split into chunks (one header each excluded). */
   #opaque = 0;
@@ -340,7 +340,7 @@ class DamageLedger {
   /** Per CPU: bytes and records of walks whose framing tiled but was not consistent. */
   readonly #tiled = new Map<number, { bytes: number; records: number }>();
 
-  constructor(cpuStats: (cpu: number) => CpuStats) {
+  constructor(cpuStats: (cpu: number) => CaptureCpuStats) {
     this.#cpuStats = cpuStats;
   }
 
@@ -410,7 +410,7 @@ class DamageLedger {
   }
 
   /** Attribute what is left and fill in the estimates. */
-  finish(expected: Map<number, number>, cpus: number, sum: ReadSummary): void {
+  finish(expected: Map<number, number>, cpus: number, sum: CaptureReadSummary): void {
     let bogus = 0;
     for (let cpu = 0; cpu < cpus; cpu++) {
       let at = expected.get(cpu);
@@ -461,13 +461,13 @@ export class CaptureReader {
   readonly format: SampleFormat;
   /** The source's size in bytes when opened. */
   readonly fileSize: number;
-  readonly #src: ByteSource;
+  readonly #src: CaptureSource;
   readonly #sampleIdAll: boolean;
   readonly #name: string;
   /** Event ids of the header (a LOST record names one). */
   readonly #ids: Set<number>;
 
-  private constructor(src: ByteSource, header: CaptureHeader, fileSize: number, name: string) {
+  private constructor(src: CaptureSource, header: CaptureHeader, fileSize: number, name: string) {
     this.#src = src;
     this.header = header;
     this.fileSize = fileSize;
@@ -480,13 +480,13 @@ export class CaptureReader {
   /**
    * Open a capture.
    *
-   * @param source A path or a {@linkcode ByteSource}.
+   * @param source A path or a {@linkcode CaptureSource}.
    * @returns The reader.
    * @throws {FormatError} When the header is not a valid capture header.
    */
-  static async open(source: string | ByteSource): Promise<CaptureReader> {
+  static async open(source: string | CaptureSource): Promise<CaptureReader> {
     const name = typeof source === "string" ? source : "<capture>";
-    const src = typeof source === "string" ? await fileSource(source) : source;
+    const src = typeof source === "string" ? await captureFileSource(source) : source;
     try {
       const size = await src.size();
       const head = new Uint8Array(16);
@@ -515,7 +515,7 @@ export class CaptureReader {
    *
    * Damage never loses records silently: the summary counts the stream bytes
    * lost per CPU and the records in them, counted from their record headers
-   * where those can be trusted and otherwise estimated (see {@linkcode CpuStats}).
+   * where those can be trusted and otherwise estimated (see {@linkcode CaptureCpuStats}).
    *
    * @param onRecord Called per record (the bytes are owned by the caller); a returned promise is awaited.
    * @param options Start offset, time filter, bounds.
@@ -524,9 +524,9 @@ export class CaptureReader {
    */
   async read(
     onRecord: (rec: StreamRecord) => unknown,
-    options: ReadOptions = {},
-  ): Promise<ReadSummary> {
-    const sum: ReadSummary = {
+    options: CaptureReadOptions = {},
+  ): Promise<CaptureReadSummary> {
+    const sum: CaptureReadSummary = {
       bytesRead: 0,
       chunks: 0,
       records: 0,
@@ -565,7 +565,7 @@ export class CaptureReader {
       if (options.strict) throw new FormatError(message, start, this.#name);
       sum.warnings.push({ start, end, message: `${message} (bytes ${start}-${end})` });
     };
-    const cpuStats = (cpu: number): CpuStats => {
+    const cpuStats = (cpu: number): CaptureCpuStats => {
       let s = sum.cpus.get(cpu);
       if (!s) {
         sum.cpus.set(
@@ -990,7 +990,7 @@ export class CaptureReader {
     expected: Map<number, number>,
     lastTime: Map<number, number>,
     heap: OrderedEvents<StreamRecord>,
-    cpuStats: (cpu: number) => CpuStats,
+    cpuStats: (cpu: number) => CaptureCpuStats,
     warn: (s: number, e: number, m: string) => void,
     walker: SubbufWalker,
   ): { maxTime: number; bytes: number } {

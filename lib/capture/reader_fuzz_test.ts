@@ -37,7 +37,7 @@ import {
 import type { FuzzRng } from "../testing/fuzz.ts";
 import { isFailure } from "../testing/fuzz.ts";
 import { makeCapture, memorySink, type RawChunk, rawChunks } from "./testutil_test.ts";
-import { CaptureReader, memorySource } from "./reader.ts";
+import { captureMemorySource, CaptureReader } from "./reader.ts";
 
 /**
  * Fuzz cases that failed in lib/ring/defrag.ts (fed by the capture reader) and are fixed
@@ -106,7 +106,7 @@ async function simCapture(options: Partial<SimRecordOptions>): Promise<Uint8Arra
 }
 
 async function describe(name: string, bytes: Uint8Array): Promise<CaptureInput> {
-  const reader = await CaptureReader.open(memorySource(bytes));
+  const reader = await CaptureReader.open(captureMemorySource(bytes));
   let minTime = Infinity;
   let maxTime = -Infinity;
   const sum = await reader.read((r) => {
@@ -377,7 +377,7 @@ async function edited(name: string, edits: [number, number][], reseal = false) {
 }
 
 async function readSummary(bytes: Uint8Array) {
-  const reader = await CaptureReader.open(memorySource(bytes));
+  const reader = await CaptureReader.open(captureMemorySource(bytes));
   try {
     return await reader.read(() => {});
   } finally {
@@ -405,7 +405,7 @@ Deno.test("fuzz regression: absurd CPU and event counts in a (resealed) header a
   for (const [what, edits] of cases) {
     const bytes = await edited("capture-small.data", edits, true);
     await assert.rejects(
-      CaptureReader.open(memorySource(bytes)),
+      CaptureReader.open(captureMemorySource(bytes)),
       (e: unknown) => e instanceof FormatError && e.offset >= 0,
       what,
     );
@@ -418,7 +418,7 @@ Deno.test("fuzz regression: seekTime bounds its window when the header's maxChun
     [[44, 255], [45, 255], [46, 255], [47, 255]],
     true,
   );
-  const reader = await CaptureReader.open(memorySource(bytes));
+  const reader = await CaptureReader.open(captureMemorySource(bytes));
   try {
     assert.equal(reader.header.maxChunk, 0xffff_ffff);
     const before = Deno.memoryUsage().external;

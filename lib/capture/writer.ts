@@ -37,7 +37,7 @@ export interface CaptureSink {
  * @param path File path (created or truncated).
  * @returns The sink.
  */
-export async function fileSink(path: string): Promise<CaptureSink> {
+export async function captureFileSink(path: string): Promise<CaptureSink> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   return {
     async write(bytes: Uint8Array): Promise<void> {

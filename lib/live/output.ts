@@ -19,7 +19,7 @@ import {
   sampleFormatOf,
 } from "../abi/mod.ts";
 import { CHUNK_FLAG_GAP } from "../capture/format.ts";
-import { CaptureWriter, fileSink } from "../capture/writer.ts";
+import { captureFileSink, CaptureWriter } from "../capture/writer.ts";
 import { PerfDataWriter } from "../perfdata/writer.ts";
 import { LIVE_CLOCKID } from "./events.ts";
 
@@ -98,7 +98,7 @@ export class CaptureOutput implements LiveOutput {
    * @returns The output.
    */
   static async create(path: string, info: LiveOutputInfo): Promise<CaptureOutput> {
-    const w = await CaptureWriter.create(await fileSink(path), {
+    const w = await CaptureWriter.create(await captureFileSink(path), {
       events: [
         { attr: info.attr, ids: info.ids },
         ...(info.tracking ? [{ attr: info.tracking.attr, ids: info.tracking.ids }] : []),

@@ -10,6 +10,7 @@
 
 import { ChainWalk, CpuMode, hexBig, padStart, type Sample } from "../abi/mod.ts";
 import type { InlineNode } from "../analyze/inlines.ts";
+import type { AddressResolver, ResolvedAddress, ResolverScope } from "../analyze/resolver.ts";
 import {
   decLen,
   EXACT,
@@ -25,51 +26,6 @@ import { DataSrcColumn, splitWeight } from "./mem_info.ts";
 export * from "./script_fields.ts";
 export { ScriptOutput } from "./script_bytes.ts";
 
-/** Where an address lands, as perf resolves it through the thread's maps. */
-export interface ResolvedAddress {
-  /** The address perf prints in callchains: map-relative (`map__map_ip`) for user maps. */
-  mapIp: bigint;
-  /** Symbol name, undefined when unresolved. */
-  sym: string | undefined;
-  /** Offset of `mapIp` into the symbol. */
-  symoff: bigint;
-  /** The dso name perf prints (`[kernel.kallsyms]`, a path), undefined without a map. */
-  dso: string | undefined;
-}
-
-/** What resolutions depend on besides the address (see {@linkcode AddressResolver.scope}). */
-export interface ResolverScope {
-  /** Changes whenever some address of the scope may resolve differently. */
-  readonly version: number;
-}
-
-/** Resolves sample addresses (implemented by the symbolizer). */
-export interface AddressResolver {
-  /**
-   * Resolve one address.
-   *
-   * @param pid Process id of the sample.
-   * @param tid Thread id of the sample.
-   * @param cpumode `PERF_RECORD_MISC_*` cpumode in effect for this address.
-   * @param addr The address.
-   * @returns The resolution, or undefined when no map covers the address.
-   */
-  resolve(pid: number, tid: number, cpumode: number, addr: bigint): ResolvedAddress | undefined;
-  /**
-   * Optional: the scope answering lookups for `(pid, tid, cpumode)`, such
-   * as a process's map list. Two lookups of one address through the same
-   * scope object, with its `version` unchanged, must resolve the same, so
-   * printers may cache the text printed per scope and address. Without it
-   * nothing is cached.
-   *
-   * @param pid Process id of the sample.
-   * @param tid Thread id of the sample.
-   * @param cpumode `PERF_RECORD_MISC_*` cpumode.
-   * @returns The scope.
-   */
-  scope?(pid: number, tid: number, cpumode: number): ResolverScope;
-}
-
 /**
  * Inline expansion of a callchain (perf 6.1's `append_inlines`): for a
  * callchain index (markers counted), the nodes printed in place of that
@@ -77,9 +33,6 @@ export interface AddressResolver {
  * an inlined node prints its own name, no dso, and ` (inlined)`.
  */
 export type InlineExpansion = ReadonlyMap<number, readonly InlineNode[]>;
-
-/** A resolver that knows no maps: every address prints raw and unresolved. */
-export const NO_MAPS: AddressResolver = { resolve: () => undefined };
 
 /** Options of {@linkcode ScriptPrinter}. */
 export interface ScriptPrinterOptions {

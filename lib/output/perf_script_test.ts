@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { defaultAttr, SampleType } from "../abi/mod.ts";
+import { type AddressResolver, NO_MAPS } from "../analyze/resolver.ts";
 import {
-  type AddressResolver,
   checkScriptFields,
   formatTime,
-  NO_MAPS,
   parseScriptFields,
   ScriptFieldError,
   ScriptPrinter,

@@ -22,7 +22,7 @@ async function script(
   const warnings: string[] = [];
   await runPerfScript(path, {
     ...options,
-    read: { onWarning: (m) => warnings.push(m) },
+    read: { onWarning: (m) => warnings.push(m.message) },
     write: (s) => parts.push(s),
   });
   return { text: parts.join(""), warnings };

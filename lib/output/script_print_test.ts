@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import type { Sample } from "../abi/mod.ts";
 import {
   type AddressResolver,
-  parseScriptFields,
   type ResolvedAddress,
   type ResolverScope,
+} from "../analyze/resolver.ts";
+import {
+  parseScriptFields,
   ScriptOutput,
   ScriptPrinter,
   ScriptSampleFields,

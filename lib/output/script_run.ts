@@ -18,36 +18,30 @@
 import {
   getU64,
   PerfContext,
-  type PerfRecord,
+  ReadWarning,
   RecordType,
   type Sample,
   SampleLayout,
   SampleType,
 } from "../abi/mod.ts";
 import type { InlineNode } from "../analyze/inlines.ts";
-import { CPUMODE_USER } from "../analyze/maps.ts";
+import { CPUMODE_USER } from "../input/maps.ts";
 import { ElfCache, unwindUser } from "../analyze/unwind.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
-import { PerfSession } from "../analyze/session.ts";
-import {
-  openPerfData,
-  type PerfDataFile,
-  type RawRecord,
-  type ReadOptions,
-} from "../perfdata/reader.ts";
+import { type PerfSession, sessionFor } from "../analyze/session.ts";
+import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
+import type { CaptureSymbols } from "../input/capture_symbols.ts";
+import { type Input, openInput } from "../input/open.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
-import { detectInputFormat } from "../analyze/load.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
-import { type CaptureAsPerfData, openCaptureAsPerfData } from "../capture/perfdata_view.ts";
+import type { AddressResolver, ResolvedAddress } from "../analyze/resolver.ts";
 import {
-  type AddressResolver,
   checkScriptFields,
   enablePipeCallchainFields,
   enableTracepointCallchainFields,
   type InlineExpansion,
   parseScriptFields,
-  type ResolvedAddress,
   type ScriptFields,
   scriptFieldsFor,
   ScriptOutput,
@@ -98,7 +92,7 @@ export interface ScriptRunSummary {
   /** Records lost according to PERF_RECORD_LOST / LOST_SAMPLES. */
   lost: number;
   /** Reader warnings (truncation, unknown records, ...). */
-  warnings: string[];
+  warnings: ReadWarning[];
   /** Bytes read from the input. */
   bytesRead: number;
 }
@@ -122,22 +116,25 @@ export async function runPerfScript(
   path: string,
   options: RunScriptOptions,
 ): Promise<ScriptRunSummary> {
-  const capture = path !== "-" && (await detectInputFormat(path)) === "capture";
-  const file = capture ? await openCaptureAsPerfData(path) : await openPerfData(path, options.read);
+  const read = options.read ?? {};
+  const input = await openInput(path, {
+    ordered: read.ordered,
+    chunkSize: read.chunkSize,
+    onWarning: read.onWarning,
+  });
   try {
-    return await printRecords(file, options);
+    return await printRecords(input, options);
   } finally {
-    file.close();
+    input.close();
   }
 }
 
 /** A capture's own symbols first (simulated machines), then the session's maps and kallsyms. */
 function withOwnSymbols(
-  file: PerfDataFile | CaptureAsPerfData,
+  own: CaptureSymbols | undefined,
   resolver: AddressResolver,
 ): AddressResolver {
-  if (!("symbols" in file)) return resolver;
-  const own = file.symbols;
+  if (own === undefined) return resolver;
   return {
     resolve: (pid, tid, cpumode, addr): ResolvedAddress | undefined => {
       const s = own.size > 0 ? own.lookup(addr) : undefined;
@@ -166,28 +163,20 @@ function outputSink(options: RunScriptOptions): {
 }
 
 async function printRecords(
-  file: PerfDataFile,
+  input: Input,
   options: RunScriptOptions,
 ): Promise<ScriptRunSummary> {
   const request: ScriptFields = parseScriptFields(options.fields);
   const { sink, end } = outputSink(options);
-  const session = new PerfSession(
-    {
-      ...options.symbols,
-      ...(options.kallsyms ? { kallsyms: options.kallsyms } : {}),
-      buildIdTable: () => file.info.buildIds,
-      onWarning: options.read?.onWarning,
-    },
-    options.addr2line !== undefined ? { program: options.addr2line } : {},
-  );
+  const session = sessionFor(input, { ...options, onWarning: options.read?.onWarning });
   const inline = options.inline ?? true;
   // perf keeps one field selection per output type (`output[type]`), checked
   // against the first event of the type.
   const byType = new Map<number, { selection: ScriptFields; printer: ScriptPrinter }>();
-  const nameWidth = () => Math.max(0, ...file.info.events.map((e) => e.name.length));
+  const nameWidth = () => Math.max(0, ...input.info.events.map((e) => e.name.length));
   const useCallchain = () =>
     !options.hideCallGraph &&
-    (file.info.pipe || file.info.events.some((e) => recordsCallchains(e)));
+    (input.info.pipe || input.info.events.some((e) => recordsCallchains(e)));
   const typeOf = (ev: PerfDataEvent) => {
     const ot = scriptOutputType(ev.attr.type);
     let t = byType.get(ot);
@@ -196,7 +185,7 @@ async function printRecords(
       const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
       const printer = new ScriptPrinter(
         selection,
-        withOwnSymbols(file, session.resolver(withSymbols)),
+        withOwnSymbols(input.symbols, session.resolver(withSymbols)),
         { maxStack: options.maxStack ?? 127, eventNameWidth: nameWidth() },
       );
       t = { selection, printer };
@@ -206,13 +195,16 @@ async function printRecords(
         ot === ScriptOutputType.RAW && !selection.userSet && ev.attr.sampleType & UNPRINTED_RAW_BITS
       ) {
         options.read?.onWarning?.(
-          `${ev.name}: samples carry phys_addr / data_page_size / code_page_size, which perf ` +
-            "script prints by default and callring does not: those columns are missing",
+          new ReadWarning(
+            "unsupported",
+            `${ev.name}: samples carry phys_addr / data_page_size / code_page_size, which perf ` +
+              "script prints by default and callring does not: those columns are missing",
+          ),
         );
       }
       if (
         ot === ScriptOutputType.TRACEPOINT && useCallchain() &&
-        file.info.events.some((e) =>
+        input.info.events.some((e) =>
           e.attr.type === ev.attr.type && (e.attr.sampleType & SampleType.CALLCHAIN) !== 0
         )
       ) enableTracepointCallchainFields(selection);
@@ -222,11 +214,11 @@ async function printRecords(
   };
   const checked = new Set<number>();
   const check = () => {
-    for (const ev of file.info.events) {
+    for (const ev of input.info.events) {
       if (checked.has(ev.index)) continue;
       checked.add(ev.index);
       const t = typeOf(ev);
-      if (file.info.pipe && !options.hideCallGraph && recordsCallchains(ev)) {
+      if (input.info.pipe && !options.hideCallGraph && recordsCallchains(ev)) {
         enablePipeCallchainFields(t.selection);
         t.printer.refresh();
       }
@@ -237,7 +229,7 @@ async function printRecords(
   let tracepoints: TracepointPrinter | undefined;
   const traceText = (ev: PerfDataEvent, raw: Uint8Array): string | undefined => {
     if (scriptOutputType(ev.attr.type) !== ScriptOutputType.TRACEPOINT) return undefined;
-    const data = file.info.tracingData;
+    const data = input.info.perf.tracingData;
     if (data === undefined) {
       untraced++;
       return undefined;
@@ -305,17 +297,6 @@ async function printRecords(
     return lastComm;
   };
 
-  const other = (record: PerfRecord) => {
-    if (record.type === RecordType.LOST && "lost" in record) {
-      summary.lost += record.lost;
-    } else if (record.type === RecordType.LOST_SAMPLES && "lost" in record) {
-      summary.lost += record.lost;
-    } else {
-      if (record.type === RecordType.COMM || record.type === RecordType.FORK) commEpoch++;
-      session.apply(record);
-    }
-  };
-
   /** A sample left undecoded by the reader: printed straight from its bytes. */
   const printRaw = (r: RawRecord, event: PerfDataEvent, hasCallchain: boolean) => {
     let l = layouts[event.index];
@@ -358,7 +339,7 @@ async function printRecords(
     !options.hideCallGraph && (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
 
   // PERF_SAMPLE_READ: one line per read value that advanced, as perf delivers them.
-  const reads = new SampleReadSplitter(() => file.info.events);
+  const reads = new SampleReadSplitter(() => input.info.events);
   const printSample = async (sample: Sample, misc: number, event: PerfDataEvent) => {
     const deliveries = reads.split(event, sample);
     if (deliveries === undefined) return printDecoded(sample, misc, event, callchains(event));
@@ -369,64 +350,70 @@ async function printRecords(
   };
 
   try {
-    if (file.forEachRecord !== undefined && !("symbols" in file)) {
-      await file.forEachRecord((r) => {
-        summary.records++;
-        if (r.type === RecordType.SAMPLE) {
-          const event = r.event;
-          if (!event) return;
-          if (!checked.has(event.index)) check();
-          summary.samples++;
-          const decoded = r.decoded;
-          if (decoded === undefined) {
-            // A (non-group) READ sample is simple, but delivered per read value.
-            if ((event.attr.sampleType & SampleType.READ) === 0) {
-              return printRaw(r, event, callchains(event));
-            }
-            const rec = r.record();
-            if ("sample" in rec) return printSample(rec.sample, rec.misc, event);
-            return;
+    await input.forEachRecord((r) => {
+      summary.records++;
+      if (r.type === RecordType.SAMPLE) {
+        const event = r.event;
+        if (!event) return;
+        if (!checked.has(event.index)) check();
+        summary.samples++;
+        const decoded = r.decoded;
+        if (decoded === undefined) {
+          // A (non-group) READ sample is simple, but delivered per read value.
+          if ((event.attr.sampleType & SampleType.READ) === 0) {
+            return printRaw(r, event, callchains(event));
           }
-          if (!("sample" in decoded)) return;
-          return printSample(decoded.sample, decoded.misc, event);
+          const rec = r.record();
+          if ("sample" in rec) return printSample(rec.sample, rec.misc, event);
+          return;
         }
-        other(r.record());
-      });
-    } else {
-      for await (const { record, event } of file.records()) {
-        summary.records++;
-        if (record.type === RecordType.SAMPLE && "sample" in record) {
-          if (!event) continue;
-          if (!checked.has(event.index)) check();
-          summary.samples++;
-          await printSample(record.sample, record.misc, event);
-        } else other(record);
+        if (!("sample" in decoded)) return;
+        return printSample(decoded.sample, decoded.misc, event);
       }
-    }
+      // The input applied side-band records already; a new comm ends the cached one.
+      if (r.type === RecordType.COMM || r.type === RecordType.FORK) commEpoch++;
+    });
   } finally {
     elfCache.close();
     await session.close(); // ends the addr2line subprocesses
   }
   out.flush();
   end();
-  summary.warnings = [...file.warnings];
-  const late: string[] = [];
+  summary.lost = input.lost.lostRecords + input.lost.lostSamples;
+  summary.warnings = [...input.warnings];
+  const late: ReadWarning[] = [];
   if (reads.unknownIds > 0) {
-    late.push(`${reads.unknownIds} PERF_SAMPLE_READ values with an id of no event: not printed`);
+    late.push(
+      new ReadWarning(
+        "skipped",
+        `${reads.unknownIds} PERF_SAMPLE_READ values with an id of no event: not printed`,
+        { count: reads.unknownIds },
+      ),
+    );
   }
   if (untraced > 0) {
     late.push(
-      `${untraced} tracepoint samples not decoded: the file has no tracing data (payload not printed)`,
+      new ReadWarning(
+        "unsupported",
+        `${untraced} tracepoint samples not decoded: the file has no tracing data (payload not printed)`,
+        { count: untraced },
+      ),
     );
   }
   for (const [what, n] of tracepoints?.undecoded ?? []) {
-    late.push(`${n} tracepoint samples not decoded: ${what} (payload not printed)`);
+    late.push(
+      new ReadWarning(
+        "unsupported",
+        `${n} tracepoint samples not decoded: ${what} (payload not printed)`,
+        { count: n },
+      ),
+    );
   }
   for (const m of late) {
     summary.warnings.push(m);
     options.read?.onWarning?.(m);
   }
-  summary.bytesRead = file.bytesRead;
+  summary.bytesRead = input.bytesRead;
   return summary;
 }
 

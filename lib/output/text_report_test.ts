@@ -6,7 +6,8 @@ import {
   type StackSample,
   TRUNCATED_FRAME,
 } from "../analyze/profile.ts";
-import { loadProfile, openRecords } from "../analyze/load.ts";
+import { loadProfile } from "../analyze/load.ts";
+import { openRecords } from "../analyze/symbolized.ts";
 import {
   haveGcc,
   INLINE_PROGRAM,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { decodeAttr, FormatError, getU64 } from "../abi/mod.ts";
+import { decodeAttr, FormatError, getU64, ReadWarning } from "../abi/mod.ts";
 import { defaultEventName, EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import {
   type BuildIdEntry,
@@ -138,7 +138,7 @@ export interface FileHeader {
   /** The events by id. */
   matcher: EventMatcher;
   /** Problems found (malformed features, truncation). */
-  warnings: string[];
+  warnings: ReadWarning[];
   /** The data section ends past the end of the file. */
   truncated: boolean;
 }
@@ -215,13 +215,17 @@ export async function readFileHeader(
   }
   const info = emptyInfo(false, dataOffset, dataSize);
   info.events = matcher.events;
-  const warnings: string[] = [];
+  const warnings: ReadWarning[] = [];
   const dataEnd = dataOffset + dataSize;
   const truncated = dataEnd > fileSize;
   if (truncated) {
     warnings.push(
-      `${source}: data section ends at ${dataEnd} but the file has ${fileSize} bytes ` +
-        "(truncated file): reading what is there",
+      new ReadWarning(
+        "truncated-file",
+        `${source}: data section ends at ${dataEnd} but the file has ${fileSize} bytes ` +
+          "(truncated file): reading what is there",
+        { offset: fileSize, bytes: dataEnd - fileSize },
+      ),
     );
   }
   if (dataSize === 0) {
@@ -250,12 +254,18 @@ async function readFeatureSections(
   tableOffset: number,
   info: PerfDataInfo,
   matcher: EventMatcher,
-  warnings: string[],
+  warnings: ReadWarning[],
   source: string,
 ): Promise<void> {
   const n = info.features.length;
   if (tableOffset + n * 16 > fileSize) {
-    warnings.push(`${source}: feature table at ${tableOffset} runs past the end of the file`);
+    warnings.push(
+      new ReadWarning(
+        "feature",
+        `${source}: feature table at ${tableOffset} runs past the end of the file`,
+        { offset: tableOffset },
+      ),
+    );
     return;
   }
   const table = new DataView(
@@ -268,14 +278,18 @@ async function readFeatureSections(
     const size = getU64(table, i * 16 + 8);
     if (offset + size > fileSize || size > MAX_HEADER_AREA) {
       warnings.push(
-        `${source}: feature ${featureName(bit)} section (${size} bytes at ${offset}) ` +
-          "lies outside the file: ignored",
+        new ReadWarning(
+          "feature",
+          `${source}: feature ${featureName(bit)} section (${size} bytes at ${offset}) ` +
+            "lies outside the file: ignored",
+          { offset, bytes: size },
+        ),
       );
       continue;
     }
     const bytes = await readAt(file, offset, size, fileSize, "feature section", source);
     const msg = applyFeature(info, matcher, bit, new DataView(bytes.buffer), 0, size, offset);
-    if (msg) warnings.push(`${source}: ${msg}`);
+    if (msg) warnings.push(new ReadWarning("feature", `${source}: ${msg}`, { offset }));
   }
 }
 

@@ -29,6 +29,7 @@ import {
   KERNEL_RECORD_MAX,
   PERF_USER_RECORD_MAX,
   type PerfRecord,
+  ReadWarning,
   RecordType,
   SampleDecoder,
   SampleLayout,
@@ -89,7 +90,7 @@ export interface ReadOptions {
   /** Read granularity in bytes; default 1 MiB. */
   chunkSize?: number;
   /** Called for each warning (also kept in {@linkcode PerfDataFile.warnings}). */
-  onWarning?: (message: string) => void;
+  onWarning?: (warning: ReadWarning) => void;
   /** Name of the input in messages; default the path or `<stdin>` / `<stream>`. */
   source?: string;
 }
@@ -99,7 +100,7 @@ export interface PerfDataFile {
   /** Header, attrs and features. */
   readonly info: PerfDataInfo;
   /** Warnings so far (first {@linkcode MAX_WARNINGS}). */
-  readonly warnings: string[];
+  readonly warnings: ReadWarning[];
   /** Bytes read from the input so far. */
   readonly bytesRead: number;
   /**
@@ -466,7 +467,7 @@ class Slots {
  */
 class Session implements PerfDataFile {
   readonly info: PerfDataInfo;
-  readonly warnings: string[] = [];
+  readonly warnings: ReadWarning[] = [];
   truncatedFile = false;
   readonly #matcher: EventMatcher;
   readonly #input: ChunkedInput;
@@ -516,10 +517,10 @@ class Session implements PerfDataFile {
     return this.#input.bytesRead;
   }
 
-  warn(message: string): void {
+  warn(warning: ReadWarning): void {
     this.#nWarnings++;
-    if (this.warnings.length < MAX_WARNINGS) this.warnings.push(message);
-    this.#options.onWarning?.(message);
+    if (this.warnings.length < MAX_WARNINGS) this.warnings.push(warning);
+    this.#options.onWarning?.(warning);
   }
 
   close(): void {
@@ -617,7 +618,11 @@ class Session implements PerfDataFile {
     }
     if (this.#unknownIds) {
       this.warn(
-        `${this.#source}: ${this.#unknownIds} records with an id not in the header skipped`,
+        new ReadWarning(
+          "skipped",
+          `${this.#source}: ${this.#unknownIds} records with an id not in the header skipped`,
+          { count: this.#unknownIds },
+        ),
       );
       this.#unknownIds = 0;
     }
@@ -783,12 +788,24 @@ class Session implements PerfDataFile {
     const left = this.#decompressor.leftover;
     if (left > 0) {
       this.warn(
-        `${this.#source}: compressed data ends inside a record (${left} bytes left): dropped`,
+        new ReadWarning(
+          "truncated",
+          `${this.#source}: compressed data ends inside a record (${left} bytes left): dropped`,
+          { bytes: left },
+        ),
       );
     }
     this.#pending.flushAll(this.#toReady);
     const aux = this.#aux.warning();
-    if (aux !== undefined) this.warn(`${this.#source}: ${aux}`);
+    if (aux !== undefined) {
+      const a = this.info.aux!;
+      this.warn(
+        new ReadWarning("unsupported", `${this.#source}: ${aux}`, {
+          bytes: a.bytes,
+          count: a.records,
+        }),
+      );
+    }
   }
 
   /** AUX area data seen (PERF_RECORD_AUXTRACE payloads). */
@@ -810,8 +827,12 @@ class Session implements PerfDataFile {
     if (input.end - input.start < 8 && !(await input.ensure(8))) {
       if (input.available > 0) {
         this.warn(
-          `${source}: data ends inside a record header at offset ${input.position} ` +
-            `(${input.available} bytes left): stopping`,
+          new ReadWarning(
+            "truncated",
+            `${source}: data ends inside a record header at offset ${input.position} ` +
+              `(${input.available} bytes left): stopping`,
+            { offset: input.position, bytes: input.available, stops: true },
+          ),
         );
       }
       this.#end();
@@ -839,8 +860,12 @@ class Session implements PerfDataFile {
         );
       }
       this.warn(
-        `${source}: data truncated: record type ${type} of ${size} bytes at offset ${offset} ` +
-          `is incomplete (${input.available} bytes left): stopping`,
+        new ReadWarning(
+          "truncated",
+          `${source}: data truncated: record type ${type} of ${size} bytes at offset ${offset} ` +
+            `is incomplete (${input.available} bytes left): stopping`,
+          { offset, bytes: input.available, stops: true },
+        ),
       );
       this.#end();
       return false;
@@ -870,7 +895,13 @@ class Session implements PerfDataFile {
           nameTracepoints(this.info);
         } catch (e) {
           if (!(e instanceof FormatError)) throw e;
-          this.warn(`${source}: ${e.message}: tracepoint payloads will not be printed`);
+          this.warn(
+            new ReadWarning(
+              "unsupported",
+              `${source}: ${e.message}: tracepoint payloads will not be printed`,
+              { offset },
+            ),
+          );
         }
       } else {
         if (type === RecordType.AUXTRACE) this.#aux.add(trailing);
@@ -902,8 +933,12 @@ class Session implements PerfDataFile {
         this.#deferred = -1;
         this.#route(slot, false);
         this.warn(
-          `${this.#source}: record type ${t} inside PERF_RECORD_COMPRESSED at offset ${offset} ` +
-            `announces ${trailing} bytes of payload outside it: payload ignored`,
+          new ReadWarning(
+            "damaged",
+            `${this.#source}: record type ${t} inside PERF_RECORD_COMPRESSED at offset ${offset} ` +
+              `announces ${trailing} bytes of payload outside it: payload ignored`,
+            { offset, bytes: trailing },
+          ),
         );
       }
       p += n;
@@ -984,7 +1019,11 @@ class Session implements PerfDataFile {
     if (type < RecordType.HEADER_ATTR || type > PERF_USER_RECORD_MAX) {
       if (!inner) input.skip(size);
       this.warn(
-        `${source}: unknown record type ${type} (${size} bytes) at offset ${offset}: skipped`,
+        new ReadWarning(
+          "skipped",
+          `${source}: unknown record type ${type} (${size} bytes) at offset ${offset}: skipped`,
+          { offset, bytes: size, count: 1 },
+        ),
       );
       return 0;
     }
@@ -1089,7 +1128,7 @@ class Session implements PerfDataFile {
         if (bit >= FEATURE_BITS || bit === HeaderFeature.LAST_FEATURE) break;
         if (!info.features.includes(bit)) info.features.push(bit);
         const msg = applyFeature(info, matcher, bit, view, s + 16, size - 16, offset + 16);
-        if (msg) this.warn(`${this.#source}: ${msg}`);
+        if (msg) this.warn(new ReadWarning("feature", `${this.#source}: ${msg}`, { offset }));
         break;
       }
     }

@@ -15,7 +15,7 @@ import { openPerfData, openPerfDataStream, type ReadOptions, type ReadRecord } f
 
 async function readAll(path: string, options: ReadOptions = {}) {
   const warnings: string[] = [];
-  const file = await openPerfData(path, { onWarning: (m) => warnings.push(m), ...options });
+  const file = await openPerfData(path, { onWarning: (m) => warnings.push(m.message), ...options });
   const records: ReadRecord[] = [];
   try {
     for await (const r of file.records()) records.push(r);
@@ -335,7 +335,7 @@ Deno.test("reader: truncated pipe stream delivers complete records, then warns",
   const cut = bytes.slice(0, bytes.length - 37);
   const warnings: string[] = [];
   const stream = await openPerfDataStream(chunkedStream(cut, 11), {
-    onWarning: (m) => warnings.push(m),
+    onWarning: (m) => warnings.push(m.message),
   });
   let n = 0;
   for await (const _ of stream.records()) n++;

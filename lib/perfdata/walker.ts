@@ -18,7 +18,7 @@
  * @module
  */
 
-import { FormatError, RecordType, SampleLayout } from "../abi/mod.ts";
+import { FormatError, ReadWarning, RecordType, SampleLayout } from "../abi/mod.ts";
 import { ChunkedInput, DEFAULT_CHUNK_SIZE } from "./chunked.ts";
 import { EventMatcher, type PerfDataEvent } from "./evlist.ts";
 import { openPerfData, type PerfDataInfo } from "./reader.ts";
@@ -198,7 +198,7 @@ export interface WalkOptions {
   /** Read granularity; default 1 MiB. */
   chunkSize?: number;
   /** Called with warnings (truncation). */
-  onWarning?: (message: string) => void;
+  onWarning?: (warning: ReadWarning) => void;
 }
 
 /**
@@ -249,7 +249,9 @@ export async function forEachSampleInFile(
       const msg = `${path}: data ends inside a record at offset ${offset} ` +
         `(${input.available} bytes left)`;
       if (!info.pipe && info.dataOffset + info.dataSize <= fileSize) throw new FormatError(msg);
-      options.onWarning?.(msg);
+      options.onWarning?.(
+        new ReadWarning("truncated", msg, { offset, bytes: input.available, stops: true }),
+      );
     }
   } finally {
     file.close();

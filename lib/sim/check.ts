@@ -22,14 +22,20 @@ import {
  * it brings a #DB of its own), data-breakpoint #DB and MCE in one schedule: the fault budget
  * is shared by #PF/int3/#DB, MCE has its own.
  */
-export type Profile = "pf" | "pf+int3" | "pf+db" | "pf+mce" | "mixed";
+export type CheckProfile = "pf" | "pf+int3" | "pf+db" | "pf+mce" | "mixed";
 
 /** All profiles, in table order. */
-export const PROFILES: readonly Profile[] = ["pf", "pf+int3", "pf+db", "pf+mce", "mixed"];
+export const CHECK_PROFILES: readonly CheckProfile[] = [
+  "pf",
+  "pf+int3",
+  "pf+db",
+  "pf+mce",
+  "mixed",
+];
 
 /** What each profile adds to #PF (which only strategies with vmalloc'd buffers take). */
 const PROFILE_EXCEPTIONS: Readonly<
-  Record<Profile, { readonly kinds: readonly KindCode[]; readonly mce: boolean }>
+  Record<CheckProfile, { readonly kinds: readonly KindCode[]; readonly mce: boolean }>
 > = {
   "pf": { kinds: [], mce: false },
   "pf+int3": { kinds: [Kind.Int3], mce: false },
@@ -43,7 +49,7 @@ const PROFILE_EXCEPTIONS: Readonly<
  * @param p profile
  * @returns true for pf+mce and mixed
  */
-export function profileHasMce(p: Profile): boolean {
+export function profileHasMce(p: CheckProfile): boolean {
   return PROFILE_EXCEPTIONS[p].mce;
 }
 
@@ -93,7 +99,7 @@ export interface CheckResult {
   /** Strategy name. */
   readonly strategy: string;
   /** Exception profile. */
-  readonly profile: Profile;
+  readonly profile: CheckProfile;
   /** MCE could also hit the NMI entry/exit assembly ({@link CheckOptions.mceAnywhere}). */
   readonly mceAnywhere: boolean;
   /** Per invariant: holds or violated. */
@@ -128,7 +134,7 @@ interface Node {
  * @param p profile
  * @returns exception kinds
  */
-export function faultKinds(s: Strategy, p: Profile): KindCode[] {
+export function faultKinds(s: Strategy, p: CheckProfile): KindCode[] {
   const k: KindCode[] = [];
   if (s.vmallocBuffers) k.push(Kind.Pf);
   k.push(...PROFILE_EXCEPTIONS[p].kinds);
@@ -192,7 +198,11 @@ export function applyChoice(cpu: Cpu, c: Choice): string {
  * console.log(r.verdicts["ist-frame-live"]); // "holds"
  * ```
  */
-export function check(strategy: Strategy, profile: Profile, opts: CheckOptions = {}): CheckResult {
+export function check(
+  strategy: Strategy,
+  profile: CheckProfile,
+  opts: CheckOptions = {},
+): CheckResult {
   const t0 = performance.now();
   const maxStates = opts.maxStates ?? 2_000_000;
   const kinds = faultKinds(strategy, profile);
@@ -330,7 +340,7 @@ function buildViolation(
 export function checkAll(
   strategies: readonly Strategy[],
   opts: CheckOptions = {},
-  profiles: readonly Profile[] = PROFILES,
+  profiles: readonly CheckProfile[] = CHECK_PROFILES,
 ): CheckResult[] {
   const out: CheckResult[] = [];
   for (const s of strategies) for (const p of profiles) out.push(check(s, p, opts));

@@ -1,12 +1,12 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   check,
+  CHECK_PROFILES,
   type CheckOptions,
+  type CheckProfile,
   type CheckResult,
   faultKinds,
-  type Profile,
   profileHasMce,
-  PROFILES,
 } from "./check.ts";
 import { type Cpu, type InvariantName, Kind, Slot, type Strategy } from "./cpu.ts";
 import { replaySchedule } from "./machine.ts";
@@ -36,7 +36,7 @@ const v = (r: CheckResult, i: InvariantName) => r.verdicts[i];
 
 // every (strategy, profile) at depth 3 is explored once and shared by the tests below
 const cache = new Map<string, CheckResult>();
-function res(s: Strategy, p: Profile): CheckResult {
+function res(s: Strategy, p: CheckProfile): CheckResult {
   const k = `${s.name} ${p}`;
   let r = cache.get(k);
   if (!r) cache.set(k, r = check(s, p, OPTS));
@@ -298,9 +298,9 @@ Deno.test("popf-ret holds the frame with #PF but single-step (TF -> iret) breaks
 });
 
 Deno.test("linus-v2 and mainline hold every invariant under every profile, mixed included", () => {
-  assert(PROFILES.includes("mixed"));
+  assert(CHECK_PROFILES.includes("mixed"));
   for (const s of [linusV2, mainline]) {
-    for (const p of PROFILES) {
+    for (const p of CHECK_PROFILES) {
       const r = res(s, p);
       assert(r.complete);
       assertEquals(r.violations.map((x) => x.trace.join("\n")), [], `${s.name} ${p}`);
@@ -401,7 +401,7 @@ Deno.test("nmi-latch: a strategy replaying twice for one blocked period is caugh
 Deno.test("every counter-example replays in the simulator to the same failure at the same step", () => {
   let replayed = 0;
   for (const s of CHECK_STRATEGIES) {
-    for (const p of PROFILES) {
+    for (const p of CHECK_PROFILES) {
       for (const viol of res(s, p).violations) {
         const what = `${s.name} ${p} ${viol.invariant}`;
         const r = replaySchedule(getStrategy(s.name), viol.choices);
@@ -437,10 +437,10 @@ Deno.test("shortest trace: naive-iret frame loss needs exactly one #PF and two N
 Deno.test("full suite at depth 3 (timing printed, not asserted)", () => {
   const t0 = performance.now();
   let states = 0;
-  for (const s of CHECK_STRATEGIES) for (const p of PROFILES) states += res(s, p).states;
+  for (const s of CHECK_STRATEGIES) for (const p of CHECK_PROFILES) states += res(s, p).states;
   const ms = [...cache.values()].reduce((a, r) => a + r.ms, 0);
   console.log(
-    `  ${CHECK_STRATEGIES.length * PROFILES.length} explorations, ${states} states, ` +
+    `  ${CHECK_STRATEGIES.length * CHECK_PROFILES.length} explorations, ${states} states, ` +
       `${ms.toFixed(0)} ms of exploration (${(performance.now() - t0).toFixed(0)} ms here)`,
   );
 });

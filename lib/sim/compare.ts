@@ -6,7 +6,7 @@ import { Machine, type MachineOptions, type SimMetrics } from "./machine.ts";
 import { SIM_STRATEGIES } from "./strategies/mod.ts";
 import { CountingSink } from "./sink.ts";
 import { INVARIANTS, type Strategy } from "./cpu.ts";
-import { check, type CheckResult, type Profile } from "./check.ts";
+import { check, type CheckProfile, type CheckResult } from "./check.ts";
 
 /**
  * The model-checker profiles that match a simulation's exception sources: #PF always, plus
@@ -15,8 +15,8 @@ import { check, type CheckResult, type Profile } from "./check.ts";
  * @param o machine options
  * @returns the profiles
  */
-export function profilesFor(o: Omit<MachineOptions, "seed">): Profile[] {
-  const p: Profile[] = [];
+export function profilesFor(o: Omit<MachineOptions, "seed">): CheckProfile[] {
+  const p: CheckProfile[] = [];
   if ((o.pInt3 ?? 0) > 0) p.push("pf+int3");
   if ((o.pDb ?? 0) > 0) p.push("pf+db");
   if ((o.pMce ?? 0) > 0) p.push("pf+mce");
@@ -32,7 +32,7 @@ export function profilesFor(o: Omit<MachineOptions, "seed">): Profile[] {
  */
 export function checkStrategies(
   strategies: readonly Strategy[],
-  profiles: readonly Profile[],
+  profiles: readonly CheckProfile[],
   mceAnywhere = false,
 ): Map<string, CheckResult[]> {
   const out = new Map<string, CheckResult[]>();

@@ -17,8 +17,8 @@ import {
   Image,
   PROGRAMS,
   SimStack,
+  type SimSymbolTable,
   SimThread,
-  type SymbolTable,
 } from "./workload.ts";
 import type { Choice } from "./check.ts";
 
@@ -124,7 +124,7 @@ interface CpuCtx {
 /** The simulated machine. */
 export class Machine {
   /** Symbols for every simulated function (kernel and user). */
-  readonly symbols: SymbolTable;
+  readonly symbols: SimSymbolTable;
   readonly #o: Required<MachineOptions>;
   readonly #r: Prng;
   readonly #img: Image;

@@ -36,11 +36,11 @@ import {
   SampleType,
 } from "../abi/mod.ts";
 import { encodeSymbolRecord } from "../abi/extensions.ts";
-import { type ByteSource, CaptureReader, type ReadSummary } from "../capture/reader.ts";
+import { CaptureReader, type CaptureReadSummary, type CaptureSource } from "../capture/reader.ts";
 import { CHUNK_FLAG_GAP } from "../capture/format.ts";
 import { convertCapture, type ConvertSummary } from "../capture/convert.ts";
 import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
-import { KERNEL_BASE, type SymbolTable } from "./workload.ts";
+import { KERNEL_BASE, type SimSymbolTable } from "./workload.ts";
 import { type CaptureSink, CaptureWriter } from "../capture/writer.ts";
 import { createRingMemory, loadTail } from "../ring/layout.ts";
 import { RingReader, snapshotOverwrite, TailPushReader } from "../ring/reader.ts";
@@ -98,7 +98,7 @@ export interface SimRecordOptions
   /** Keep the ground truth of written samples for a read-back check (default true). */
   readonly verify?: boolean;
   /** Reopens the finished capture for the read-back check (none: no check). */
-  readonly readBack?: () => ByteSource | Promise<ByteSource>;
+  readonly readBack?: () => CaptureSource | Promise<CaptureSource>;
   /** Called after each drain round with overflows simulated so far and in total. */
   readonly onProgress?: (done: number, total: number) => void;
   /**
@@ -154,7 +154,7 @@ export interface SimVerification {
   /** Reader warnings (must be empty for a clean run). */
   readonly warnings: readonly string[];
   /** The reader's full summary. */
-  readonly summary: ReadSummary;
+  readonly summary: CaptureReadSummary;
 }
 
 /** What {@link recordSimulation} did. */
@@ -180,7 +180,7 @@ export interface SimRecordResult {
   /** Read-back check (undefined when `verify` is false). */
   readonly verification?: SimVerification;
   /** The simulated machine's symbol table (also in the capture as CALLRING_SYMBOL records). */
-  readonly symbols: SymbolTable;
+  readonly symbols: SimSymbolTable;
 }
 
 /**
@@ -702,7 +702,7 @@ export async function recordSimulation(
  * @returns the verification (with `balanced` to be filled in by the caller)
  */
 async function verifyCapture(
-  source: ByteSource,
+  source: CaptureSource,
   expected: Map<string, number[]>,
 ): Promise<SimVerification> {
   const reader = await CaptureReader.open(source);
@@ -863,7 +863,7 @@ export async function exportSimulationPerfData(
  * console.log(simulationKallsyms(new Image().symbols).split("\n")[0]); // "ffffffff81000000 T _text"
  * ```
  */
-export function simulationKallsyms(symbols: SymbolTable): string {
+export function simulationKallsyms(symbols: SimSymbolTable): string {
   const kernel = symbols.ranges.filter((r) => r.kernel);
   const lines = [`${KERNEL_BASE.toString(16)} T _text`];
   for (const r of kernel) lines.push(`${r.start.toString(16)} T ${r.name}`);

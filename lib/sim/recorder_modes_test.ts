@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { memorySource } from "../capture/reader.ts";
-import { fileSink } from "../capture/writer.ts";
+import { captureMemorySource } from "../capture/reader.ts";
+import { captureFileSink } from "../capture/writer.ts";
 import { runCli } from "../testing/cli_run.ts";
 import { recordSimulation, type SimRecordOptions } from "./recorder.ts";
 import { getStrategy } from "./strategies/mod.ts";
@@ -72,7 +72,7 @@ Deno.test("every ring mode: written = read + lost + overwritten per CPU (propert
           ringPages: pages * 2,
           snapshotIntervalNs: 3_000_000,
           ...MODES[mode],
-          readBack: () => memorySource(sink.bytes()),
+          readBack: () => captureMemorySource(sink.bytes()),
         });
         const v = r.verification!;
         assert.deepEqual(v.warnings, [], mode);
@@ -94,13 +94,13 @@ Deno.test("every ring mode: report reads the capture with the samples and losses
   try {
     for (const [mode, o] of Object.entries(MODES)) {
       const path = `${dir}/${mode}.data`;
-      const r = await recordSimulation(getStrategy("mainline"), await fileSink(path), {
+      const r = await recordSimulation(getStrategy("mainline"), await captureFileSink(path), {
         seed: 11,
         cpus: 2,
         durationMs: 30,
         ringPages: 2,
         ...o,
-        readBack: async () => memorySource(await Deno.readFile(path)),
+        readBack: async () => captureMemorySource(await Deno.readFile(path)),
       });
       const v = r.verification!;
       assert.ok(v.balanced, mode);

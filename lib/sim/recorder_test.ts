@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { memorySource } from "../capture/reader.ts";
+import { captureMemorySource } from "../capture/reader.ts";
 import type { CaptureSink } from "../capture/writer.ts";
 import { loadProfile } from "../analyze/load.ts";
 import { recordSimulation, type SimRecordOptions, type SimRecordResult } from "./recorder.ts";
@@ -37,7 +37,7 @@ async function record(
   const result = await recordSimulation(getStrategy(strategy), sink, {
     seed: 3,
     durationMs: 30,
-    readBack: () => memorySource(sink.bytes()),
+    readBack: () => captureMemorySource(sink.bytes()),
     ...options,
   });
   return { result, bytes: sink.bytes() };

@@ -5,7 +5,7 @@
  * @module
  */
 import { type InvariantName, INVARIANTS, Kind } from "./cpu.ts";
-import type { CheckResult, Profile, Violation } from "./check.ts";
+import type { CheckProfile, CheckResult, Violation } from "./check.ts";
 
 /**
  * Format results as a table: one row per (strategy, profile), one column per invariant.
@@ -44,7 +44,7 @@ export interface KnownHole {
   /** Invariants it explains. */
   readonly invariants: readonly InvariantName[];
   /** Profiles it applies to (default: every profile). */
-  readonly profiles?: readonly Profile[];
+  readonly profiles?: readonly CheckProfile[];
   /** Applies only when MCE may also hit the NMI entry/exit assembly (`--mce-anywhere`). */
   readonly mceAnywhere?: boolean;
   /** The counter-example must raise at least one of these exceptions. */
@@ -53,7 +53,7 @@ export interface KnownHole {
   readonly note: string;
 }
 
-const WITH_OTHER_IST: readonly Profile[] = ["pf+int3", "pf+db", "pf+mce", "mixed"];
+const WITH_OTHER_IST: readonly CheckProfile[] = ["pf+int3", "pf+db", "pf+mce", "mixed"];
 
 /**
  * Every violation the verdict table is expected to show, with its explanation. First match
@@ -279,7 +279,7 @@ export function formatNotes(results: readonly CheckResult[]): string {
  * @returns the traces text
  */
 export function formatTraces(results: readonly CheckResult[]): string {
-  const distinct = new Map<string, { r: CheckResult; v: Violation; profiles: Profile[] }>();
+  const distinct = new Map<string, { r: CheckResult; v: Violation; profiles: CheckProfile[] }>();
   for (const r of results) {
     for (const v of r.violations) {
       const key = `${r.strategy}\0${v.invariant}\0${v.trace.join("\n")}`;

@@ -27,7 +27,7 @@ export const USER_BASE = 0x400000n;
 export const LIB_BASE = 0x7f0000000000n;
 
 /** One symbol: an address range and a name. */
-export interface SymbolRange {
+export interface SimSymbolRange {
   /** First address. */
   readonly start: bigint;
   /** One past the last address. */
@@ -569,15 +569,15 @@ const POSTGRES: Program = {
 export const PROGRAMS: readonly Program[] = [HTTPD, XZ, POSTGRES];
 
 /** Sorted symbol table with binary-search lookup. */
-export class SymbolTable {
+export class SimSymbolTable {
   /** All ranges, sorted by start. */
-  readonly ranges: readonly SymbolRange[];
+  readonly ranges: readonly SimSymbolRange[];
 
   /**
    * Sort the ranges for lookup.
    * @param ranges symbol ranges (any order)
    */
-  constructor(ranges: readonly SymbolRange[]) {
+  constructor(ranges: readonly SimSymbolRange[]) {
     this.ranges = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   }
 
@@ -586,7 +586,7 @@ export class SymbolTable {
    * @param ip address
    * @returns the range, or undefined
    */
-  lookup(ip: bigint): SymbolRange | undefined {
+  lookup(ip: bigint): SimSymbolRange | undefined {
     let lo = 0;
     let hi = this.ranges.length - 1;
     while (lo <= hi) {
@@ -629,7 +629,7 @@ interface CompiledProgram {
 /** The simulated program image: function addresses, frame ids, call graphs, symbol table. */
 export class Image {
   /** Symbol table covering the kernel, every program and libc. */
-  readonly symbols: SymbolTable;
+  readonly symbols: SimSymbolTable;
   /**
    * Every frame value a stack can hold (function + call site, markers), interned: stacks are
    * drawn as ids, so no BigInt arithmetic runs per frame. `frames[id]` is the address,
@@ -689,7 +689,7 @@ export class Image {
    */
   constructor(preset: DepthPreset = "aldebaran") {
     this.chainLength = new ChainLength(DEPTH_PRESETS[preset]);
-    const ranges: SymbolRange[] = [];
+    const ranges: SimSymbolRange[] = [];
     const byKey = new Map<string, number>();
     const fn = (
       key: string,
@@ -804,7 +804,7 @@ export class Image {
       programs.push({ program: prog, root, recPaths, natural: natural(root) });
     });
     this.programs = programs;
-    this.symbols = new SymbolTable(ranges);
+    this.symbols = new SimSymbolTable(ranges);
     this.kernelMarker = this.frameId(PERF_CONTEXT_KERNEL);
     this.userMarker = this.frameId(PERF_CONTEXT_USER);
     starts.forEach((s, i) => {

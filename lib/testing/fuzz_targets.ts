@@ -9,9 +9,9 @@
  * | `perfdata-stream` | `openPerfDataStream` over the bytes in uneven pieces (pipe mode) |
  * | `load`         | `loadProfile(path)` (the report path; perf.data or capture)     |
  * | `script`       | `runPerfScript(path)` (the script path; perf.data or capture)   |
- * | `capture`      | `CaptureReader.open(memorySource)` then `read` (accounting in `stats`) |
+ * | `capture`      | `CaptureReader.open(captureMemorySource)` then `read` (accounting in `stats`) |
  * | `capture-seek` | `CaptureReader.seekTime` then `read` from the offset found       |
- * | `capture-view` | `openCaptureAsPerfData(path)` then `records()`                  |
+ * | `capture-view` | `openCaptureFile(path)` then `records()`                         |
  *
  * Options (all optional): `kallsyms` (path), `inline` (addr2line expansion,
  * default false: it starts processes), `ordered`, `chunkSize`, `piece`
@@ -20,11 +20,12 @@
  * @module
  */
 
+import type { ReadWarning } from "../abi/mod.ts";
 import { openPerfData, openPerfDataStream } from "../perfdata/reader.ts";
 import { loadProfile } from "../analyze/load.ts";
 import { runPerfScript } from "../output/script_run.ts";
-import { CaptureReader, memorySource, type ReadSummary } from "../capture/reader.ts";
-import { openCaptureAsPerfData } from "../capture/perfdata_view.ts";
+import { captureMemorySource, CaptureReader, type CaptureReadSummary } from "../capture/reader.ts";
+import { openCaptureFile } from "../input/capture_input.ts";
 import {
   FuzzBoundError,
   type FuzzGuard,
@@ -35,8 +36,12 @@ import {
 /** Most output text a script run may print per input byte. */
 const SCRIPT_CHARS_PER_BYTE = 256;
 
-function report(warnings: readonly string[], records: number, stats = {}): FuzzTargetReport {
-  return { warnings: warnings.length, firstWarning: warnings[0] ?? "", records, stats };
+function report(
+  warnings: readonly (string | ReadWarning)[],
+  records: number,
+  stats = {},
+): FuzzTargetReport {
+  return { warnings: warnings.length, firstWarning: String(warnings[0] ?? ""), records, stats };
 }
 
 function num(v: string | number | boolean | undefined): number | undefined {
@@ -44,7 +49,7 @@ function num(v: string | number | boolean | undefined): number | undefined {
 }
 
 /** The capture reader's accounting, flattened. */
-function captureStats(sum: ReadSummary): Record<string, number> {
+function captureStats(sum: CaptureReadSummary): Record<string, number> {
   let streamRecords = 0;
   let lost = 0;
   for (const c of sum.cpus.values()) {
@@ -71,7 +76,7 @@ async function readCapture(
   from: (r: CaptureReader) => Promise<number | undefined>,
   maxReorder: number | undefined,
 ): Promise<FuzzTargetReport> {
-  const reader = await CaptureReader.open(memorySource(bytes));
+  const reader = await CaptureReader.open(captureMemorySource(bytes));
   try {
     guard.memory();
     const start = await from(reader);
@@ -85,7 +90,7 @@ async function readCapture(
 /** Every target by name. */
 export const targets: Record<string, FuzzTarget> = {
   async perfdata({ path, options }, guard) {
-    const warnings: string[] = [];
+    const warnings: ReadWarning[] = [];
     const file = await openPerfData(path, {
       onWarning: (m) => warnings.push(m),
       ordered: options.ordered !== false,
@@ -110,7 +115,7 @@ export const targets: Record<string, FuzzTarget> = {
         at += piece;
       },
     });
-    const warnings: string[] = [];
+    const warnings: ReadWarning[] = [];
     const file = await openPerfDataStream(stream, {
       onWarning: (m) => warnings.push(m),
       chunkSize: num(options.chunkSize),
@@ -125,7 +130,7 @@ export const targets: Record<string, FuzzTarget> = {
   },
 
   async load({ path, options }, guard) {
-    const warnings: string[] = [];
+    const warnings: ReadWarning[] = [];
     const r = await loadProfile(path, {
       kallsyms: typeof options.kallsyms === "string" ? options.kallsyms : undefined,
       inline: options.inline === true,
@@ -137,7 +142,7 @@ export const targets: Record<string, FuzzTarget> = {
   },
 
   async script({ path, options }, guard) {
-    const warnings: string[] = [];
+    const warnings: ReadWarning[] = [];
     let chars = 0;
     let writes = 0;
     const summary = await runPerfScript(path, {
@@ -173,7 +178,7 @@ export const targets: Record<string, FuzzTarget> = {
   },
 
   async "capture-view"({ path }, guard) {
-    const file = await openCaptureAsPerfData(path);
+    const file = await openCaptureFile(path, path);
     try {
       guard.memory();
       for await (const _ of file.records()) guard.record();

@@ -1,8 +1,8 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { SimulatedSymbols } from "./sim_symbols.ts";
+import { CaptureSymbols } from "./capture_symbols.ts";
 
-Deno.test("SimulatedSymbols resolves ranges added in any order, exclusive end", () => {
-  const t = new SimulatedSymbols();
+Deno.test("CaptureSymbols resolves ranges added in any order, exclusive end", () => {
+  const t = new CaptureSymbols();
   t.add({
     start: 0xffffffff81000400n,
     end: 0xffffffff81000800n,

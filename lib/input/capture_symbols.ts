@@ -8,7 +8,7 @@
 import type { SymbolRecord } from "../abi/extensions.ts";
 
 /** Address-range symbol table filled from `CALLRING_SYMBOL` records. */
-export class SimulatedSymbols {
+export class CaptureSymbols {
   readonly #ranges: SymbolRecord[] = [];
   #sorted = true;
 
@@ -34,8 +34,8 @@ export class SimulatedSymbols {
    * @returns Symbol and object name, or undefined outside every range.
    * @example
    * ```ts
-   * import { SimulatedSymbols } from "./sim_symbols.ts";
-   * const t = new SimulatedSymbols();
+   * import { CaptureSymbols } from "./capture_symbols.ts";
+   * const t = new CaptureSymbols();
    * t.add({ start: 0x400000n, end: 0x400100n, kernel: false, name: "main", dso: "app" });
    * console.log(t.resolve(0x400010n)?.sym); // "main"
    * ```

@@ -1,0 +1,226 @@
+/**
+ * A callring capture opened with the perf.data reader's interface
+ * ({@linkcode PerfDataFile}): records merged in time order by the capture
+ * reader, fragments reassembled, sync records consumed, visited through one
+ * reused {@linkcode RawRecord} (samples left undecoded until asked, as the
+ * perf.data reader does) or iterated. `CALLRING_SYMBOL` records fill
+ * {@linkcode CaptureFile.symbols}; every callring extension record is handed
+ * to `onExtensionRecord` and not visited. Damage the capture reader reports
+ * becomes typed `damaged` {@linkcode ReadWarning}s; incomplete fragments and
+ * records counted in damaged ranges go to the loss accounting.
+ *
+ * Back-pressure: the capture reader awaits each visit, so memory stays
+ * bounded by its reorder window, not by the file.
+ *
+ * @module
+ */
+
+import {
+  CALLRING_RECORD_MIN,
+  decodeRecord,
+  decodeSample,
+  FormatError,
+  ReadWarning,
+  RecordType,
+  SampleDecoder,
+  SampleLayout,
+} from "../abi/mod.ts";
+import { decodeSymbolRecord } from "../abi/extensions.ts";
+import type { CaptureHeader } from "../capture/format.ts";
+import { CaptureReader, type CaptureSource } from "../capture/reader.ts";
+import { makeEvent, type PerfDataEvent } from "../perfdata/evlist.ts";
+import {
+  type PerfDataFile,
+  type PerfDataInfo,
+  RawRecord,
+  type ReadRecord,
+} from "../perfdata/reader.ts";
+import type { StreamRecord } from "../ring/defrag.ts";
+import { CaptureSymbols } from "./capture_symbols.ts";
+import type { LossAccountant } from "./loss.ts";
+import { pull } from "./pull.ts";
+
+/** A callring extension record of a capture (raw bytes, header included). */
+export interface ExtensionRecord {
+  /** Record type (0x4c00-0x4cff). */
+  type: number;
+  /** The whole record. */
+  bytes: Uint8Array;
+  /** CPU stream it came from. */
+  cpu: number;
+  /** Its time (own or inherited from the previous timed record of its stream). */
+  time: number;
+}
+
+/** Options of {@linkcode openCaptureFile}. */
+export interface CaptureFileOptions {
+  /** Called with each warning as it is found. */
+  onWarning?: (warning: ReadWarning) => void;
+  /** Called with every callring extension record, after the capture's own symbols took it. */
+  onExtensionRecord?: (record: ExtensionRecord) => void;
+  /** Loss accounting to fill (damage, incomplete fragments). */
+  accountant?: LossAccountant;
+}
+
+/** A capture opened by {@linkcode openCaptureFile}. */
+export interface CaptureFile extends PerfDataFile {
+  /** The capture header. */
+  readonly header: CaptureHeader;
+  /** The capture's own symbol table, filled as its records are read. */
+  readonly symbols: CaptureSymbols;
+  /** Size of the capture file. */
+  readonly fileSize: number;
+}
+
+/**
+ * Open a capture.
+ *
+ * @param source The capture path, or a byte source.
+ * @param name The input name used in messages.
+ * @param options Warnings, extension records, loss accounting.
+ * @returns The open capture (visit or iterate its records once, then close).
+ * @throws {FormatError} When the file header is not a capture header.
+ */
+export async function openCaptureFile(
+  source: string | CaptureSource,
+  name: string,
+  options: CaptureFileOptions = {},
+): Promise<CaptureFile> {
+  const reader = await CaptureReader.open(source);
+  const h = reader.header;
+  const events: PerfDataEvent[] = h.events.map((e, i) =>
+    makeEvent(i, e.attr, e.ids, e.attr.type === 1 && e.attr.config === 0n ? "cpu-clock" : undefined)
+  );
+  const byId = new Map<number, PerfDataEvent>();
+  h.events.forEach((e, i) => e.ids.forEach((id) => byId.set(id, events[i]!)));
+  const info: PerfDataInfo = {
+    pipe: false,
+    events,
+    dataOffset: h.size,
+    dataSize: reader.fileSize - h.size,
+    features: [],
+    nrCpusOnline: h.cpus,
+    nrCpusAvailable: h.cpus,
+  };
+  const symbols = new CaptureSymbols();
+  const warnings: ReadWarning[] = [];
+  const warn = (w: ReadWarning) => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  };
+  let bytesRead = h.size;
+  let used = false;
+  const format = reader.format;
+  const decoder = new SampleDecoder(format);
+  const layout = SampleLayout.of(format);
+  const idAll = events[0]?.sampleIdAll ?? false;
+  const first = events[0];
+
+  const raw = new RawRecord();
+  /** Take one stream record: extension records are consumed (undefined), others fill `raw`. */
+  const take = (rec: StreamRecord): RawRecord | undefined => {
+    const b = rec.bytes;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const type = view.getUint32(0, true);
+    if (type >= CALLRING_RECORD_MIN) {
+      if (type === RecordType.CALLRING_SYMBOL) {
+        try {
+          symbols.add(decodeSymbolRecord(view, 0, rec.position));
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+          warn(
+            new ReadWarning("symbol", `${name}: CPU ${rec.cpu}: ${e.message}; symbol ignored`, {
+              offset: rec.position,
+            }),
+          );
+        }
+      }
+      options.onExtensionRecord?.({ type, bytes: b, cpu: rec.cpu, time: rec.time });
+      return undefined;
+    }
+    raw.type = type;
+    raw.misc = view.getUint16(4, true);
+    raw.size = view.getUint16(6, true);
+    raw.view = view;
+    raw.offset = 0;
+    raw.fileOffset = rec.position;
+    raw.timeOrNaN = rec.time;
+    if (type === RecordType.SAMPLE) {
+      const id = layout.idPos >= 0 && 8 + 8 * layout.idPos + 8 <= b.length
+        ? view.getUint32(8 + 8 * layout.idPos, true) +
+          view.getUint32(12 + 8 * layout.idPos, true) * 0x1_0000_0000
+        : undefined;
+      raw.event = (id !== undefined ? byId.get(id) : undefined) ?? first;
+      // As the perf.data reader: well-formed simple samples stay in their bytes.
+      raw.decoder = decoder;
+      raw.decoded = decoder.fits(view, 0) ? undefined : {
+        type,
+        misc: raw.misc,
+        size: raw.size,
+        sample: decoder.simple
+          ? decodeSample(view, 0, format, rec.position) // throws: the record is malformed
+          : decoder.decode(view, 0, rec.position),
+      };
+    } else {
+      raw.event = first;
+      raw.decoded = decodeRecord(view, 0, format, idAll, rec.position);
+      raw.decoder = undefined;
+    }
+    return raw;
+  };
+
+  /** Read the capture once, handing each stream record to `onRecord`; then account the summary. */
+  async function readAll(onRecord: (rec: StreamRecord) => unknown): Promise<void> {
+    if (used) throw new Error(`${name}: the capture's records can be read only once`);
+    used = true;
+    const summary = await reader.read(onRecord);
+    bytesRead += summary.bytesRead;
+    const lost = options.accountant?.lost;
+    if (lost !== undefined) {
+      lost.incompleteFragments += summary.incompleteEvents;
+      lost.damagedRecords += summary.damagedRecords;
+      lost.damagedEstimate += summary.damagedEstimate;
+    }
+    for (const w of summary.warnings) {
+      const warning = new ReadWarning("damaged", `${name}: ${w.message}`, {
+        offset: w.start,
+        bytes: Math.max(0, w.end - w.start),
+      });
+      options.accountant?.warning(warning);
+      warn(warning);
+    }
+  }
+
+  function forEachRecord(visit: (record: RawRecord) => void | Promise<void>): Promise<void> {
+    return readAll((rec) => {
+      const r = take(rec);
+      return r === undefined ? undefined : visit(r);
+    });
+  }
+
+  async function* records(): AsyncIterableIterator<ReadRecord> {
+    // Records are taken (symbols, extension hooks) as the consumer reaches them, in order.
+    for await (const rec of pull<StreamRecord>((push) => readAll(push))) {
+      const r = take(rec);
+      if (r !== undefined) {
+        yield { record: r.record(), event: r.event, offset: r.fileOffset, time: r.time };
+      }
+    }
+  }
+
+  return {
+    info,
+    header: h,
+    symbols,
+    fileSize: reader.fileSize,
+    warnings,
+    get bytesRead() {
+      return bytesRead;
+    },
+    forEachRecord,
+    records,
+    close() {
+      reader.close();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * Outputs: perf-report text, perf-script text, folded stacks,
+ * flamegraphs (SVG, HTML), speedscope JSON.
+ *
+ * @module
+ */
+
+export * from "./text_report.ts";
+export * from "./folded.ts";
+export * from "./speedscope.ts";
+export * from "./flame_layout.ts";
+export * from "./flamegraph_svg.ts";
+export * from "./flamegraph_html.ts";
+export * from "./flamegraph_data.ts";
+export * from "./pprof.ts";
+export { formatPercent } from "./format.ts";
+export * from "./perf_script.ts";
+export * from "./script_run.ts";

@@ -645,10 +645,16 @@ const STV_HIDDEN = 2;
  *
  * @param symsElf File holding the symbol table (binary or separate debug file).
  * @param runtimeElf The binary that was mapped (may be the same object).
+ * @param insertion When given, receives every kept symbol's start and name
+ *   offset in file order: the order perf inserts them into its rb-tree.
  * @returns The table (empty when neither .symtab nor .dynsym exists), map
  *   addresses are file offsets, i.e. what `map__map_ip` yields.
  */
-export function elfSymbolTable(symsElf: ElfFile, runtimeElf: ElfFile): SymbolTable {
+export function elfSymbolTable(
+  symsElf: ElfFile,
+  runtimeElf: ElfFile,
+  insertion?: { start: bigint; nameRef: number }[],
+): SymbolTable {
   const table = symsElf.readSymbolBytes(SHT_SYMTAB) ?? symsElf.readSymbolBytes(SHT_DYNSYM);
   if (table === undefined) return SymbolTable.build([], () => "");
   const { bytes, strings } = table;
@@ -738,6 +744,9 @@ export function elfSymbolTable(symsElf: ElfFile, runtimeElf: ElfFile): SymbolTab
     zh[n] = view.getUint32(at + 20, true);
     bind[n] = info >> 4;
     refs[n] = nameOffset;
+    if (insertion !== undefined) {
+      insertion.push({ start: (BigInt(sh[n]!) << 32n) | BigInt(sl[n]!), nameRef: nameOffset });
+    }
     n++;
   }
   return SymbolTable.buildHalves(

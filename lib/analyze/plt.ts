@@ -13,14 +13,15 @@
  *   symbols of the ELF tables.
  *
  * The synthesized symbols are inserted after the ELF symbols were fixed up,
- * so a zero-sized symbol before `.plt` (`_init`) still covers the stubs; a
- * lookup inside an entry returns the entry (what perf prints), see
- * {@linkcode findPlt}.
+ * so a zero-sized symbol before `.plt` (`_init`) still covers the stubs:
+ * which of the two an address there gets is decided by perf's rb-tree walk,
+ * reproduced by {@linkcode PltTree}.
  *
  * @module
  */
 
 import { ElfFile, SHT_DYNSYM } from "./elf.ts";
+import type { SymbolTable } from "./symbols.ts";
 
 /** One synthesized PLT symbol (file-offset addresses, like the DSO's other symbols). */
 export interface PltSymbol {
@@ -103,22 +104,301 @@ export function pltSymbols(
   return out;
 }
 
+/** What a lookup in a DSO with PLT symbols finds. */
+export type PltLookup =
+  | { /** An ELF symbol of the table. */ kind: "elf"; /** Its index in the table. */ index: number }
+  | { /** A synthesized PLT symbol. */ kind: "plt"; /** The symbol. */ symbol: PltSymbol }
+  | { /** Nothing (perf's walk can miss an overlapped symbol). */ kind: "none" };
+
+const RED = 0, BLACK = 1, NIL = -1;
+
 /**
- * perf looks a PLT entry up before the ELF symbols that overlap it (a
- * zero-sized `_init` fixed up over `.plt`): the entry containing an address.
- *
- * @param plt Entries in address order (as {@linkcode pltSymbols} returns them).
- * @param addr File-offset address.
- * @returns The entry, or undefined.
+ * perf 6.1's lookup among overlapping symbols: the DSO's rb-tree
+ * (lib/rbtree.c insert and erase, as `__symbols__insert` and
+ * `symbols__fixup_duplicate` leave it, then the PLT symbols inserted) walked
+ * as `symbols__find` walks it. Where a zero-sized symbol was fixed up over
+ * the PLT, the walk, not the address order, decides which symbol an address
+ * gets (`_init+0x30` for one stub, `strlen@plt+0x0` for the next), and it
+ * can miss the overlapped symbol altogether. Outside {@linkcode PltTree.contains}
+ * no symbols overlap and a binary search gives the same answer.
  */
-export function findPlt(plt: readonly PltSymbol[], addr: bigint): PltSymbol | undefined {
-  let lo = 0, hi = plt.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const p = plt[mid]!;
-    if (addr < p.start) hi = mid - 1;
-    else if (addr >= p.end) lo = mid + 1;
-    else return p;
+export class PltTree {
+  readonly #start: bigint[] = [];
+  readonly #end: bigint[] = [];
+  /** >= 0: index in the table; < 0: -1 - index in `plt`. */
+  readonly #ref: number[] = [];
+  readonly #left: number[] = [];
+  readonly #right: number[] = [];
+  readonly #parent: number[] = [];
+  readonly #color: number[] = [];
+  #root = NIL;
+  readonly #plt: readonly PltSymbol[];
+  /** Lowest start and highest end of the symbols that overlap a PLT entry. */
+  readonly #lo: bigint;
+  readonly #hi: bigint;
+
+  /**
+   * Build the tree.
+   *
+   * @param table The DSO's ELF symbols after perf's fix-ups (name refs as inserted).
+   * @param insertion Every kept ELF symbol in file order (see `elfSymbolTable`).
+   * @param plt The synthesized PLT symbols, in insertion order.
+   */
+  constructor(
+    table: SymbolTable,
+    insertion: readonly { start: bigint; nameRef: number }[],
+    plt: readonly PltSymbol[],
+  ) {
+    this.#plt = plt;
+    const survivor = new Map<string, number>();
+    for (let i = 0; i < table.length; i++) {
+      const key = `${table.startAt(i)}:${table.nameRefAt(i)}`;
+      if (!survivor.has(key)) survivor.set(key, i);
+    }
+    const erased: number[] = [];
+    for (const sym of insertion) {
+      const key = `${sym.start}:${sym.nameRef}`;
+      const i = survivor.get(key);
+      if (i !== undefined) {
+        survivor.delete(key);
+        this.#insert(sym.start, table.endAt(i), i);
+      } else {
+        erased.push(this.#insert(sym.start, sym.start, -0x4000_0000));
+      }
+    }
+    // symbols__fixup_duplicate erases the losers in address (in-order) order.
+    erased.sort((
+      a,
+      b,
+    ) => (this.#start[a]! < this.#start[b]! ? -1 : this.#start[a]! > this.#start[b]! ? 1 : a - b));
+    for (const n of erased) this.#erase(n);
+    plt.forEach((p, k) => this.#insert(p.start, p.end, -1 - k));
+    let lo = plt[0]?.start ?? 0n, hi = plt[plt.length - 1]?.end ?? 0n;
+    const pltLo = lo, pltHi = hi;
+    for (let i = 0; i < table.length; i++) {
+      const s = table.startAt(i), e = table.endAt(i);
+      if (s < pltHi && e > pltLo) {
+        if (s < lo) lo = s;
+        if (e > hi) hi = e;
+      }
+    }
+    this.#lo = lo;
+    this.#hi = hi;
   }
-  return undefined;
+
+  /**
+   * Whether an address lies where symbols overlap (only there the walk matters).
+   *
+   * @param addr File-offset address.
+   * @returns True inside the overlapped range.
+   */
+  contains(addr: bigint): boolean {
+    return addr >= this.#lo && addr < this.#hi;
+  }
+
+  /**
+   * perf's `symbols__find` walk.
+   *
+   * @param addr File-offset address.
+   * @returns The symbol found.
+   */
+  find(addr: bigint): PltLookup {
+    let n = this.#root;
+    while (n !== NIL) {
+      const s = this.#start[n]!, e = this.#end[n]!;
+      if (addr < s) n = this.#left[n]!;
+      else if (addr > e || (addr === e && addr !== s)) n = this.#right[n]!;
+      else {
+        const ref = this.#ref[n]!;
+        return ref >= 0
+          ? { kind: "elf", index: ref }
+          : { kind: "plt", symbol: this.#plt[-1 - ref]! };
+      }
+    }
+    return { kind: "none" };
+  }
+
+  #insert(start: bigint, end: bigint, ref: number): number {
+    const z = this.#start.length;
+    this.#start.push(start);
+    this.#end.push(end);
+    this.#ref.push(ref);
+    this.#left.push(NIL);
+    this.#right.push(NIL);
+    this.#color.push(RED);
+    // __symbols__insert: smaller starts go left, equal or larger right.
+    let y = NIL, x = this.#root;
+    while (x !== NIL) {
+      y = x;
+      x = start < this.#start[x]! ? this.#left[x]! : this.#right[x]!;
+    }
+    this.#parent.push(y);
+    if (y === NIL) this.#root = z;
+    else if (start < this.#start[y]!) this.#left[y] = z;
+    else this.#right[y] = z;
+    this.#insertFixup(z);
+    return z;
+  }
+
+  #rotateLeft(x: number): void {
+    const y = this.#right[x]!;
+    this.#right[x] = this.#left[y]!;
+    if (this.#left[y] !== NIL) this.#parent[this.#left[y]!] = x;
+    this.#replace(x, y);
+    this.#left[y] = x;
+    this.#parent[x] = y;
+  }
+
+  #rotateRight(x: number): void {
+    const y = this.#left[x]!;
+    this.#left[x] = this.#right[y]!;
+    if (this.#right[y] !== NIL) this.#parent[this.#right[y]!] = x;
+    this.#replace(x, y);
+    this.#right[y] = x;
+    this.#parent[x] = y;
+  }
+
+  /** Put `v` where `u` hangs from its parent (or the root). */
+  #replace(u: number, v: number): void {
+    const p = this.#parent[u]!;
+    if (p === NIL) this.#root = v;
+    else if (this.#left[p] === u) this.#left[p] = v;
+    else this.#right[p] = v;
+    if (v !== NIL) this.#parent[v] = p;
+  }
+
+  #isRed(n: number): boolean {
+    return n !== NIL && this.#color[n] === RED;
+  }
+
+  #insertFixup(z: number): void {
+    const c = this.#color, p = this.#parent;
+    while (this.#isRed(p[z]!)) {
+      const parent = p[z]!, g = p[parent]!;
+      if (parent === this.#left[g]) {
+        const u = this.#right[g]!;
+        if (this.#isRed(u)) {
+          c[parent] = BLACK, c[u] = BLACK, c[g] = RED;
+          z = g;
+          continue;
+        }
+        if (z === this.#right[parent]) {
+          z = parent;
+          this.#rotateLeft(z);
+        }
+        c[p[z]!] = BLACK;
+        c[p[p[z]!]!] = RED;
+        this.#rotateRight(p[p[z]!]!);
+      } else {
+        const u = this.#left[g]!;
+        if (this.#isRed(u)) {
+          c[parent] = BLACK, c[u] = BLACK, c[g] = RED;
+          z = g;
+          continue;
+        }
+        if (z === this.#left[parent]) {
+          z = parent;
+          this.#rotateRight(z);
+        }
+        c[p[z]!] = BLACK;
+        c[p[p[z]!]!] = RED;
+        this.#rotateLeft(p[p[z]!]!);
+      }
+    }
+    c[this.#root] = BLACK;
+  }
+
+  /** rb_erase: a node with two children is replaced by its successor, which takes its colour. */
+  #erase(z: number): void {
+    const c = this.#color;
+    let yColor = c[z]!;
+    let x: number, xParent: number;
+    if (this.#left[z] === NIL) {
+      x = this.#right[z]!;
+      xParent = this.#parent[z]!;
+      this.#replace(z, x);
+    } else if (this.#right[z] === NIL) {
+      x = this.#left[z]!;
+      xParent = this.#parent[z]!;
+      this.#replace(z, x);
+    } else {
+      let y = this.#right[z]!;
+      while (this.#left[y] !== NIL) y = this.#left[y]!;
+      yColor = c[y]!;
+      x = this.#right[y]!;
+      if (this.#parent[y] === z) {
+        xParent = y;
+      } else {
+        xParent = this.#parent[y]!;
+        this.#replace(y, x);
+        this.#right[y] = this.#right[z]!;
+        this.#parent[this.#right[y]!] = y;
+      }
+      this.#replace(z, y);
+      this.#left[y] = this.#left[z]!;
+      this.#parent[this.#left[y]!] = y;
+      c[y] = c[z]!;
+    }
+    if (yColor === BLACK) this.#eraseFixup(x, xParent);
+  }
+
+  #eraseFixup(x: number, parent: number): void {
+    const c = this.#color;
+    while (x !== this.#root && !this.#isRed(x) && parent !== NIL) {
+      if (x === this.#left[parent]) {
+        let w = this.#right[parent]!;
+        if (this.#isRed(w)) {
+          c[w] = BLACK;
+          c[parent] = RED;
+          this.#rotateLeft(parent);
+          w = this.#right[parent]!;
+        }
+        if (!this.#isRed(this.#left[w]!) && !this.#isRed(this.#right[w]!)) {
+          c[w] = RED;
+          x = parent;
+          parent = this.#parent[x]!;
+        } else {
+          if (!this.#isRed(this.#right[w]!)) {
+            c[this.#left[w]!] = BLACK;
+            c[w] = RED;
+            this.#rotateRight(w);
+            w = this.#right[parent]!;
+          }
+          c[w] = c[parent]!;
+          c[parent] = BLACK;
+          c[this.#right[w]!] = BLACK;
+          this.#rotateLeft(parent);
+          x = this.#root;
+          parent = NIL;
+        }
+      } else {
+        let w = this.#left[parent]!;
+        if (this.#isRed(w)) {
+          c[w] = BLACK;
+          c[parent] = RED;
+          this.#rotateRight(parent);
+          w = this.#left[parent]!;
+        }
+        if (!this.#isRed(this.#right[w]!) && !this.#isRed(this.#left[w]!)) {
+          c[w] = RED;
+          x = parent;
+          parent = this.#parent[x]!;
+        } else {
+          if (!this.#isRed(this.#left[w]!)) {
+            c[this.#right[w]!] = BLACK;
+            c[w] = RED;
+            this.#rotateLeft(w);
+            w = this.#left[parent]!;
+          }
+          c[w] = c[parent]!;
+          c[parent] = BLACK;
+          c[this.#left[w]!] = BLACK;
+          this.#rotateRight(parent);
+          x = this.#root;
+          parent = NIL;
+        }
+      }
+    }
+    if (x !== NIL) c[x] = BLACK;
+  }
 }

@@ -51,7 +51,7 @@ import {
 } from "./elf.ts";
 import { Demangler } from "./demangle.ts";
 import { type InlineTarget, inlineTarget } from "./inlines.ts";
-import { findPlt, type PltSymbol, pltSymbols } from "./plt.ts";
+import { pltSymbols, PltTree } from "./plt.ts";
 import { type KernelSymbols, loadKallsyms } from "./kallsyms.ts";
 import {
   type AddressSpaces,
@@ -171,8 +171,8 @@ export class Symbolizer {
   readonly #options: SymbolizerOptions;
   readonly #sources: SymbolSourceOptions;
   readonly #tables = new Map<string, SymbolTable>();
-  /** Synthesized `name@plt` symbols per file-backed DSO (perf's dso__synthesize_plt_symbols). */
-  readonly #plt = new Map<string, PltSymbol[]>();
+  /** perf's rb-tree of DSOs with synthesized `name@plt` symbols (dso__synthesize_plt_symbols). */
+  readonly #plt = new Map<string, PltTree>();
   #kernel: KernelSymbols | undefined;
   #index: BuildIdIndex | undefined;
   /** Added to kernel addresses before lookup (ref_reloc_sym relocation); undefined until known. */
@@ -371,12 +371,12 @@ export class Symbolizer {
     if (kernel) lookupAddr = BigInt.asUintN(64, lookupAddr + (this.#kernelDelta ?? 0n));
     const table = this.tableFor(map);
     const plt = map.kind === "file" ? this.#plt.get(map.filename) : undefined;
-    const stub = plt !== undefined ? findPlt(plt, lookupAddr) : undefined;
-    const i = stub === undefined ? table.find(lookupAddr) : -1;
+    const walk = plt !== undefined && plt.contains(lookupAddr) ? plt.find(lookupAddr) : undefined;
+    const i = walk === undefined ? table.find(lookupAddr) : walk.kind === "elf" ? walk.index : -1;
     let sym: string | undefined, symoff = 0n;
-    if (stub !== undefined) {
-      sym = stub.name;
-      symoff = lookupAddr - stub.start;
+    if (walk?.kind === "plt") {
+      sym = walk.symbol.name;
+      symoff = lookupAddr - walk.symbol.start;
     } else if (i >= 0) {
       sym = table.nameAt(i);
       const start = table.startAt(i), end = table.endAt(i);
@@ -537,13 +537,14 @@ export class Symbolizer {
       if (syms === undefined && runtime === undefined) return EMPTY;
       syms ??= runtime!;
       runtime ??= syms;
-      let table = elfSymbolTable(syms, runtime);
+      const insertion: { start: bigint; nameRef: number }[] = [];
+      let table = elfSymbolTable(syms, runtime, insertion);
       const demangler = this.#options.demangle === false ? undefined : this.#getDemangler();
-      if (demangler !== undefined) table = table.renamed((names) => demangler.demangleAll(names));
       if (table.length > 0) {
         const plt = pltSymbols(runtime, (n) => demangler?.demangle(n) ?? n);
-        if (plt.length > 0) this.#plt.set(filename, plt);
+        if (plt.length > 0) this.#plt.set(filename, new PltTree(table, insertion, plt));
       }
+      if (demangler !== undefined) table = table.renamed((names) => demangler.demangleAll(names));
       return table;
     } catch {
       return EMPTY;

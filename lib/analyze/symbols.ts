@@ -441,6 +441,16 @@ export class SymbolTable {
   }
 
   /**
+   * The name reference a symbol was built with (e.g. its string-table offset).
+   *
+   * @param index Symbol index.
+   * @returns The reference passed to the name source.
+   */
+  nameRefAt(index: number): number {
+    return this.#nameRefs[index]!;
+  }
+
+  /**
    * Start address of a symbol.
    *
    * @param index Symbol index.

@@ -105,6 +105,7 @@ export async function main(args: string[]): Promise<void> {
     .option("--time <start,end>", "only samples in this time window (seconds)")
     .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
     .option("--symfs <dir>", "look for symbol files relative to this directory (as perf)")
+    .option("--no-demangle", "print C++ and Rust symbol names as they are in the ELF file")
     .option("--max-stack <n>", "largest number of callchain entries used", "127")
     .option("--event <name>", "event to report (default: the first with samples)")
     .option("-n, --show-nr-samples", "show a Samples column (self sample counts), like perf")
@@ -137,6 +138,7 @@ export async function main(args: string[]): Promise<void> {
     percentLimit?: string;
     kallsyms?: string;
     symfs?: string;
+    demangle?: boolean;
     maxStack: string;
     event?: string;
     showNrSamples?: boolean;
@@ -266,7 +268,7 @@ export async function main(args: string[]): Promise<void> {
         filter,
         weight,
         kallsyms: opts.kallsyms,
-        symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
+        symbols: { symfs: opts.symfs, demangle: opts.demangle },
         maxStack,
         event: opts.event,
         timeline: htmlFlamegraph,

@@ -26,6 +26,7 @@ interface ScriptOptions {
   hideCallGraph?: boolean;
   kallsyms?: string;
   symfs?: string;
+  demangle?: boolean;
   quiet?: boolean;
 }
 
@@ -55,6 +56,7 @@ async function program() {
     .option("-G, --hide-call-graph", "do not print callchains")
     .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
     .option("--symfs <dir>", "look for symbol files relative to this directory (as perf)")
+    .option("--no-demangle", "print C++ and Rust symbol names as they are in the ELF file")
     .option("-q, --quiet", "do not print warnings");
   return cliProgram(program, "script");
 }
@@ -164,7 +166,7 @@ export async function main(args: string[]): Promise<void> {
       maxStack,
       hideCallGraph: opts.hideCallGraph,
       kallsyms: opts.kallsyms,
-      symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
+      symbols: { symfs: opts.symfs, demangle: opts.demangle },
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {

@@ -144,3 +144,8 @@ for name in fp sys dwarf pipe nocpu; do
   samples=$(grep -c -v -e $'^\t' -e '^$' "$name.script.txt" || true)
   printf '%-10s %9d  %7d\n' "$name" "$(stat -c %s "$name.data")" "$samples"
 done
+
+# The fixtures' own symbols (testdata/symbols/): kernel kallsyms, DSOs and debug files, trimmed;
+# checks that perf given only that directory prints the outputs just written.
+cd "$out_dir/.."
+deno run -A testdata/mksymbols.ts

@@ -44,6 +44,8 @@ export interface SymbolSourceOptions {
   runningKernelBuildId?: string | null;
   /** OS release used in perf's vmlinux path list; default the running kernel's. */
   osRelease?: string;
+  /** Demangle user-space C++ and Rust names as perf does (default true; perf's `--no-demangle`). */
+  demangle?: boolean;
 }
 
 /** perf's `__symbol__join_symfs`. */

@@ -117,8 +117,6 @@ export interface SymbolizerOptions extends Omit<SymbolSourceOptions, "kallsyms">
   buildIdTable?: () => readonly BuildIdTableEntry[] | undefined;
   /** Receives each warning perf prints on stderr (e.g. a missing kernel symbol file). */
   onWarning?: (message: string) => void;
-  /** Demangle user-space C++ and Rust names as perf does (default true; perf's `--no-demangle`). */
-  demangle?: boolean;
   /** The demangler (default: one c++filt-backed {@linkcode Demangler} per symbolizer). */
   demangler?: Demangler;
 }

@@ -158,12 +158,24 @@ Deno.test({
     assert.match(nm, /isra\.0/, "the workload has an IPA-SRA clone");
     // perf 6.1 prints no parameter lists and no clone suffixes (DMGL_NO_OPTS), but a
     // lambda keeps its enclosing function's.
-    const text = await assertLikePerf(await record(dir, bin, ["150"]), [
+    const r = await record(dir, bin, ["150"]);
+    const text = await assertLikePerf(r, [
       / geo::Acc<double>::add\+0x/,
       / geo::weigh\+0x/,
       / geo::Engine::histogram\(std::vector<int, std::allocator<int> > const&\)::\{lambda\(int\)#1\}::operator\(\)\+0x/,
     ]);
     assert.doesNotMatch(text, / _ZN3geo/);
+    // --no-demangle: the ELF names, as perf prints them.
+    const args = ["script", "--no-demangle", "-i", r.data, "-F", SYM_FIELDS];
+    const perf = await runPerf(args, r.dir, { HOME: r.home });
+    let ours = "";
+    await runPerfScript(r.data, {
+      fields: SYM_FIELDS,
+      symbols: { buildIdDir: `${r.home}/.debug`, demangle: false },
+      write: (t) => ours += t,
+    });
+    assert.equal(ours, perf.stdout);
+    assert.match(ours, / _ZN3geo3AccIdE3addEd\+0x/);
   }));
 
 const RUST = `#include <stdlib.h>

@@ -266,12 +266,19 @@ export class Symbolizer {
     let delta = 0n;
     const at = recorded.filename.indexOf("]_");
     if (at >= 0 && recorded.pgoff !== 0n) {
-      const name = recorded.filename.slice(at + 2);
-      const table = this.kernelSymbols().kernel;
-      for (let i = 0; i < table.length; i++) {
-        if (table.nameAt(i) === name) {
-          delta = table.startAt(i) - recorded.pgoff;
-          break;
+      const name = recorded.filename.slice(at + 1);
+      const src = this.kernelSource();
+      // kallsyms__get_function_start reads the file itself (the name may have lost
+      // symbols__fixup_duplicate to an alias at its address, e.g. _text to startup_64).
+      const start = src.kind === "kallsyms" ? kallsymsFunctionStart(src.path, name) : undefined;
+      if (start !== undefined) delta = start - recorded.pgoff;
+      else {
+        const table = this.kernelSymbols().kernel;
+        for (let i = 0; i < table.length; i++) {
+          if (table.nameAt(i) === name) {
+            delta = table.startAt(i) - recorded.pgoff;
+            break;
+          }
         }
       }
     }
@@ -585,6 +592,22 @@ export class Symbolizer {
 function ownVdso(): ElfFile | undefined {
   const bytes = readOwnVdso();
   return bytes === undefined ? undefined : ElfFile.parse(memorySource(bytes, "[vdso]"));
+}
+
+/**
+ * perf's `kallsyms__get_function_start`: the address of the first function
+ * symbol (type t, T, w or W) of that name in a kallsyms file.
+ */
+function kallsymsFunctionStart(path: string, name: string): bigint | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const m = new RegExp(`^([0-9a-fA-F]+) [tTwW] ${escaped}$`, "m").exec(text);
+  return m === null ? undefined : BigInt("0x" + m[1]);
 }
 
 /** The build-id of an ELF file, undefined when it is not one. */

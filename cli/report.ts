@@ -293,6 +293,12 @@ export async function main(args: string[]): Promise<void> {
   try {
     const result = await load(input);
     const profile = result.profile;
+    if (filter.time !== undefined && result.info.format === "capture" && !opts.quiet) {
+      console.error(
+        `callring ${COMMAND}: --time ${filter.time}: read ${result.bytesRead} of ` +
+          `${result.info.size} bytes of ${input}`,
+      );
+    }
     const eventName = result.events[result.event]?.name ?? "cpu-clock";
     if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
     if (profile.samples === 0 && profile.samplesRead > 0 && !opts.quiet) {

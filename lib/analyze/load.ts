@@ -16,7 +16,7 @@
 
 import { type ReadWarning } from "../abi/mod.ts";
 import { type InputInfo } from "../input/open.ts";
-import { type FilterOptions, sampleFilter } from "./filter.ts";
+import { type FilterOptions, parseTimeRanges, sampleFilter } from "./filter.ts";
 import { type Profile, ProfileBuilder } from "./profile.ts";
 import { type MutableSample, type OpenRecordsOptions, openSymbolized } from "./symbolized.ts";
 
@@ -105,7 +105,10 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   // The context is told from symbols, which the prefilter runs before: it tests the rest.
   const rest = options.filter && { ...options.filter, context: undefined };
   const prefilter = given(rest) ? sampleFilter(rest) : undefined;
-  const input = await openSymbolized(path, { ...options, prefilter });
+  // one --time window on a capture: seek to it instead of reading the file
+  const ranges = options.filter?.time !== undefined ? parseTimeRanges(options.filter.time) : [];
+  const timeWindow = ranges.length === 1 ? ranges[0] : undefined;
+  const input = await openSymbolized(path, { ...options, prefilter, timeWindow });
   const builders = new Map<number, ProfileBuilder>();
   const byWeight = options.weight === "samples";
   const builderFor = (event: number) => {

@@ -115,6 +115,12 @@ export interface OpenRecordsOptions {
    */
   onExtensionRecord?: (record: ExtensionRecord) => void;
   /**
+   * One time window (ns, inclusive) whose samples the caller keeps: a capture is then read with
+   * `CaptureReader.readWindow` (first drain round, side-band chunks, seek, the window) instead of
+   * end to end. Other inputs ignore it.
+   */
+  timeWindow?: { start: number; end: number };
+  /**
    * EXTENSION POINT: names an address that no MMAP covers (a simulator's own
    * symbol table). Consulted only for addresses without a map; return
    * undefined to leave the frame unresolved.
@@ -467,6 +473,7 @@ export async function openSymbolized(
   let maker: ItemMaker | undefined;
   const input: Input = await openInput(path, {
     format: options.format,
+    timeWindow: options.timeWindow,
     chunkSize: options.chunkSize,
     onWarning: options.onWarning,
     onExtensionRecord: (record) => {

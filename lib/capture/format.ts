@@ -56,6 +56,10 @@ export const MAX_CHUNK_PAYLOAD = 1 << 18;
 export const MAX_CPUS = 1 << 16;
 /** Chunk flag: the CPU stream is discontinuous before this chunk (overwrite snapshot). */
 export const CHUNK_FLAG_GAP = 1;
+/** Chunk flag: the payload holds side-band records only (tasks, maps, symbols). */
+export const CHUNK_FLAG_SIDEBAND = 2;
+/** File flag (header offset 28): every side-band record sits in a chunk flagged SIDEBAND. */
+export const FILE_FLAG_SIDEBAND_CHUNKS = 1;
 
 const CHUNK_MAGIC_LO = new DataView(CHUNK_MAGIC.buffer).getUint32(0, true);
 const CHUNK_MAGIC_HI = new DataView(CHUNK_MAGIC.buffer).getUint32(4, true);
@@ -86,6 +90,8 @@ export interface CaptureHeader {
   maxChunk: number;
   /** Ring framing (absent: a stream ring, consume mode or write-backward). */
   ring?: CaptureRing;
+  /** File flags as read ({@linkcode FILE_FLAG_SIDEBAND_CHUNKS}); the writer sets them. */
+  flags?: number;
   /** Total header size in bytes (the first chunk starts here). */
   size: number;
 }
@@ -143,7 +149,7 @@ export function encodeFileHeader(h: Omit<CaptureHeader, "size" | "version">): Ui
   v.setUint32(16, h.cpus, true);
   v.setUint32(20, h.events.length, true);
   v.setInt32(24, h.clockid, true);
-  v.setUint32(28, 0, true);
+  v.setUint32(28, FILE_FLAG_SIDEBAND_CHUNKS, true);
   setU64(v, 32, h.startTime);
   v.setUint32(40, h.syncDistance, true);
   v.setUint32(44, h.maxChunk, true);
@@ -235,6 +241,7 @@ export function decodeFileHeader(bytes: Uint8Array): CaptureHeader {
     startTime: getU64(v, 32),
     syncDistance: v.getUint32(40, true),
     maxChunk: v.getUint32(44, true),
+    flags: v.getUint32(28, true),
     ring: {
       layout: v.getUint16(48, true),
       overwrite: v.getUint16(50, true),

@@ -24,5 +24,6 @@ export {
   type CaptureSource,
   type CaptureWarning,
   type SeekResult,
+  type WindowSummary,
 } from "./reader.ts";
 export * from "./convert.ts";

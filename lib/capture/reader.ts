@@ -37,14 +37,18 @@ import { SubbufWalker } from "../ring/subbuf.ts";
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
+  CHUNK_FLAG_SIDEBAND,
   CHUNK_HEADER_SIZE,
   CHUNK_MAGIC,
   type ChunkHeader,
   decodeFileHeader,
+  FILE_FLAG_SIDEBAND_CHUNKS,
   fileHeaderSize,
   findNextChunk,
   MAX_CHUNK_PAYLOAD,
+  OverwriteDesign,
   recordTime,
+  RingLayout,
   validChunkAt,
 } from "./format.ts";
 
@@ -174,6 +178,8 @@ export interface CaptureReadSummary {
   chunks: number;
   /** Records delivered. */
   records: number;
+  /** File offset where reading stopped (the file size when it read to the end). */
+  endOffset: number;
   /** Warnings (damage, gaps, truncation). */
   warnings: CaptureWarning[];
   /** Per-CPU accounting. */
@@ -217,6 +223,18 @@ export interface CaptureReadOptions {
   from?: number;
   /** Skip records older than this time. */
   minTime?: number;
+  /**
+   * Skip records newer than this time, and stop reading two drain rounds after the first chunk
+   * whose smallest time is past it (the FINISHED_ROUND rule the merge relies on: a later round
+   * holds nothing older than the round before the previous one).
+   */
+  maxTime?: number;
+  /** Stop before the first chunk of the (n+1)-th drain round read (default: read to the end). */
+  rounds?: number;
+  /** Bytes to read ahead per file read (default: fill the 1 MiB buffer). */
+  readAhead?: number;
+  /** Stop after this many valid chunks. */
+  maxChunks?: number;
   /** Keep callring extension records other than sync/fragment (e.g. symbols); default true. */
   keepExtensions?: boolean;
   /** Most records held in the reorder queue (default 1,000,000). */
@@ -225,6 +243,14 @@ export interface CaptureReadOptions {
   defrag?: DefragOptions;
   /** Stop after the first warning instead of resynchronising. */
   strict?: boolean;
+}
+
+/** Summary of {@linkcode CaptureReader.readWindow}. */
+export interface WindowSummary extends ReadSummary {
+  /** Bytes the time search read. */
+  seekBytes: number;
+  /** File bytes of sample chunks between the first drain round and the window, not read. */
+  skippedBytes: number;
 }
 
 /** Result of {@linkcode CaptureReader.seekTime}. */
@@ -530,6 +556,7 @@ export class CaptureReader {
       bytesRead: 0,
       chunks: 0,
       records: 0,
+      endOffset: 0,
       warnings: [],
       cpus: new Map(),
       syncRecords: 0,
@@ -547,6 +574,16 @@ export class CaptureReader {
     };
     const keepExt = options.keepExtensions ?? true;
     const minTime = options.minTime ?? -Infinity;
+    const maxTime = options.maxTime ?? Infinity;
+    const maxRounds = options.rounds ?? Infinity;
+    const readAhead = options.readAhead ?? Infinity;
+    const maxChunks = options.maxChunks ?? Infinity;
+    const headerSubbuf = this.header.ring?.layout === RingLayout.SUBBUF_HEADER ||
+        this.header.ring?.overwrite === OverwriteDesign.SPARE_SUBBUF
+      ? this.header.ring.subbufSize
+      : 0;
+    let roundsSeen = 0;
+    let pastRound = -1;
     const maxReorder = options.maxReorder ?? 1_000_000;
     const defrag = new Defragmenter(this.format, options.defrag);
     const heap = new OrderedEvents<StreamRecord>();
@@ -608,7 +645,7 @@ export class CaptureReader {
         return;
       }
       if (type >= 0x4c00 && type <= 0x4cff && !keepExt) return;
-      if (rec.time < minTime) return;
+      if (rec.time < minTime || rec.time > maxTime) return;
       const cs = cpuStats(rec.cpu);
       if (type === RecordType.LOST) {
         cs.lost += v.getUint32(16, true) + v.getUint32(20, true) * 2 ** 32;
@@ -645,7 +682,11 @@ export class CaptureReader {
       bufStart = pos;
       bufLen = keep;
       while (!eof && bufLen < buf.length) {
-        const n = await this.#src.readAt(buf.subarray(bufLen), bufStart + bufLen);
+        const want = Math.min(buf.length - bufLen, Math.max(need - bufLen, readAhead));
+        const n = await this.#src.readAt(
+          buf.subarray(bufLen, bufLen + want),
+          bufStart + bufLen,
+        );
         if (n === 0) eof = true;
         bufLen += n;
         sum.bytesRead += n;
@@ -673,6 +714,7 @@ export class CaptureReader {
 
     let damageStart = -1;
     for (;;) {
+      if (sum.chunks >= maxChunks) break;
       const avail = await fill(CHUNK_HEADER_SIZE);
       if (avail < CHUNK_HEADER_SIZE) {
         if (damageStart >= 0) {
@@ -698,6 +740,16 @@ export class CaptureReader {
         warn(damageStart, pos, "Damaged bytes skipped: no valid chunk header");
         await closeSkip(damageStart, pos);
         damageStart = -1;
+      }
+      // a header-padded sub-buffer's left-out end, when its header was not read (a read
+      // starting inside the sub-buffer): the stream resumes at the next sub-buffer boundary
+      const exp0 = expected.get(c.cpu);
+      if (
+        headerSubbuf > 0 && exp0 !== undefined && c.position > exp0 &&
+        c.position % headerSubbuf === 0 && c.position - exp0 < headerSubbuf
+      ) {
+        sum.paddingBytes += c.position - exp0;
+        expected.set(c.cpu, c.position);
       }
       const total = CHUNK_HEADER_SIZE + c.length;
       const got = await fill(total);
@@ -737,6 +789,9 @@ export class CaptureReader {
         pos += total;
         continue;
       }
+      if (c.round !== round && ++roundsSeen > maxRounds) break;
+      if (c.minTime > maxTime && pastRound < 0) pastRound = c.round;
+      if (pastRound >= 0 && ((c.round - pastRound) & 0xffff) >= 2) break;
       if (c.round !== round) {
         if (round >= 0) {
           release(cumPrev);
@@ -783,6 +838,7 @@ export class CaptureReader {
       }
       if (out.length) await deliver();
     }
+    sum.endOffset = pos;
     release(Infinity);
     defrag.finish();
     for (let r = defrag.pop(); r; r = defrag.pop()) emit(r);
@@ -1148,5 +1204,81 @@ export class CaptureReader {
       at = c.fileOffset + CHUNK_HEADER_SIZE + c.length;
     }
     return { offset: best, bytesRead, probes };
+  }
+
+  /**
+   * Read the samples of a time window without reading the file: the first drain round (the
+   * side-band a recorder synthesizes at start: symbols, existing tasks), then, from the chunk
+   * {@linkcode seekTime} finds for `start`, the records up to `end` (see `maxTime`). Side-band
+   * records (everything but samples) of what is read are delivered whatever their time; samples
+   * only inside `[start, end]`, as perf's `--time` filters samples only. Side-band written between
+   * the first round and the window (tasks forked or renamed there) is read too: the capture
+   * writer keeps it in chunks flagged SIDEBAND, found by hopping over chunk headers (64 bytes
+   * each); a capture without that file flag is read on from the first round.
+   *
+   * @param start Window start (ns).
+   * @param end Window end (ns).
+   * @param onRecord Called per record, as in {@linkcode read}.
+   * @param options Read options (`from`, `minTime`, `maxTime` and `rounds` are set here).
+   * @returns The window read's summary; `bytesRead` includes the first round and the seek.
+   */
+  async readWindow(
+    start: number,
+    end: number,
+    onRecord: (rec: StreamRecord) => unknown,
+    options: Omit<ReadOptions, "from" | "minTime" | "maxTime" | "rounds"> = {},
+  ): Promise<WindowSummary> {
+    const isSample = (rec: StreamRecord) =>
+      rec.bytes[0] === RecordType.SAMPLE && rec.bytes[1] === 0 && rec.bytes[2] === 0 &&
+      rec.bytes[3] === 0;
+    const inWindow = (rec: StreamRecord) =>
+      !isSample(rec) || (rec.time >= start && rec.time <= end) ? onRecord(rec) : undefined;
+    const ahead = { readAhead: 1 << 16, ...options };
+    const first = await this.read(inWindow, { ...ahead, rounds: 1 });
+    const seek = await this.seekTime(start);
+    let from = Math.max(seek.offset, first.endOffset);
+    let bytesRead = first.bytesRead + seek.bytesRead;
+    const warnings = [...first.warnings];
+    let records = first.records;
+    let skipped = 0;
+    if (!((this.header.flags ?? 0) & FILE_FLAG_SIDEBAND_CHUNKS)) {
+      // side-band may sit in any chunk: read everything after the first round
+      from = first.endOffset;
+    } else {
+      // the side-band between: hop over chunk headers, read the chunks flagged SIDEBAND
+      const head = new Uint8Array(CHUNK_HEADER_SIZE);
+      for (let at = first.endOffset; at < from;) {
+        const n = await this.#src.readAt(head, at);
+        bytesRead += n;
+        const c = n === CHUNK_HEADER_SIZE ? validChunkAt(head, 0, at) : undefined;
+        if (!c) {
+          from = at; // damage: read on from here, the reader resynchronises
+          break;
+        }
+        if (c.flags & CHUNK_FLAG_SIDEBAND) {
+          const s = await this.read(onRecord, {
+            ...options,
+            readAhead: CHUNK_HEADER_SIZE + c.length,
+            from: at,
+            maxChunks: 1,
+          });
+          bytesRead += s.bytesRead;
+          records += s.records;
+          warnings.push(...s.warnings);
+        } else skipped += CHUNK_HEADER_SIZE + c.length;
+        at += CHUNK_HEADER_SIZE + c.length;
+      }
+    }
+    const win = from >= this.fileSize
+      ? { ...first, bytesRead: 0, records: 0, warnings: [] }
+      : await this.read(inWindow, { ...ahead, from, maxTime: end });
+    return {
+      ...win,
+      records: records + win.records,
+      bytesRead: bytesRead + win.bytesRead,
+      warnings: [...warnings, ...win.warnings],
+      seekBytes: seek.bytesRead,
+      skippedBytes: skipped,
+    };
   }
 }

@@ -11,12 +11,13 @@
  * @module
  */
 
-import { AttrFlag, hasFlag, HEADER_SIZE } from "../abi/mod.ts";
+import { AttrFlag, hasFlag, HEADER_SIZE, RecordType } from "../abi/mod.ts";
 import { crc32 } from "../ring/crc32.ts";
 import type { RingReader } from "../ring/reader.ts";
 import { SubbufWalker } from "../ring/subbuf.ts";
 import {
   type CaptureHeader,
+  CHUNK_FLAG_SIDEBAND,
   CHUNK_HEADER_SIZE,
   encodeChunkHeader,
   encodeFileHeader,
@@ -163,11 +164,15 @@ export class CaptureWriter {
     let n = 0;
     let walker = this.#walkers.get(cpu);
     if (!walker) this.#walkers.set(cpu, walker = new SubbufWalker());
+    // side-band (task and symbol records) goes in chunks of its own, flagged, so a time-window
+    // reader can read it without reading the samples around it
+    let side = false;
+    const kind = () => side ? CHUNK_FLAG_SIDEBAND : 0;
     while (p < bytes.length) {
       const skip = walker.paddingAt(position + p);
       if (skip > 0) {
         if (p > start) {
-          await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags);
+          await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags | kind());
           flags = 0;
         }
         const end = Math.min(bytes.length, p + skip);
@@ -189,14 +194,16 @@ export class CaptureWriter {
           `Cannot add records: impossible record size ${size} at stream ${position + p}`,
         );
       }
-      if (p > start && p + size - start > max) {
-        await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags);
+      const isSide = isSideband(v.getUint32(p, true));
+      if (p > start && (p + size - start > max || isSide !== side)) {
+        await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags | kind());
         flags = 0;
         start = p;
         minTime = Infinity;
         maxTime = -1;
         n = 0;
       }
+      side = isSide;
       walker.see(v, p, position + p);
       const t = recordTime(v, p, size, this.#sampleType, this.#sampleIdAll);
       if (t >= 0) {
@@ -206,7 +213,9 @@ export class CaptureWriter {
       n++;
       p += size;
     }
-    if (p > start) await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags);
+    if (p > start) {
+      await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags | kind());
+    }
   }
 
   async #chunk(
@@ -277,6 +286,27 @@ export class CaptureWriter {
     await this.flush();
     await this.#sink.close();
   }
+}
+
+/**
+ * Whether a record is side-band (task, map and symbol records) rather than sample data or ring
+ * framing.
+ */
+function isSideband(type: number): boolean {
+  switch (type) {
+    case RecordType.SAMPLE:
+    case RecordType.LOST:
+    case RecordType.THROTTLE:
+    case RecordType.UNTHROTTLE:
+    case RecordType.LOST_SAMPLES:
+    case RecordType.CALLRING_FRAGMENT:
+    case RecordType.CALLRING_FRAGMENT_COMPACT:
+    case RecordType.CALLRING_SYNC:
+    case RecordType.CALLRING_SUBBUF:
+    case RecordType.CALLRING_PAD:
+      return false;
+  }
+  return true;
 }
 
 function concat(a: Uint8Array, b: Uint8Array, staging: Uint8Array): Uint8Array {

@@ -58,6 +58,12 @@ export interface CaptureFileOptions {
   onWarning?: (warning: ReadWarning) => void;
   /** Called with every callring extension record, after the capture's own symbols took it. */
   onExtensionRecord?: (record: ExtensionRecord) => void;
+  /**
+   * One time window (ns, inclusive) whose samples the caller keeps: a capture is then read with
+   * `CaptureReader.readWindow` (first drain round, side-band chunks, seek, the window) instead of
+   * end to end. Other inputs ignore it.
+   */
+  timeWindow?: { start: number; end: number };
   /** Loss accounting to fill (damage, incomplete fragments). */
   accountant?: LossAccountant;
 }
@@ -173,7 +179,10 @@ export async function openCaptureFile(
   async function readAll(onRecord: (rec: StreamRecord) => unknown): Promise<void> {
     if (used) throw new Error(`${name}: the capture's records can be read only once`);
     used = true;
-    const summary = await reader.read(onRecord);
+    const w = options.timeWindow;
+    const summary = w
+      ? await reader.readWindow(w.start, w.end, onRecord)
+      : await reader.read(onRecord);
     bytesRead += summary.bytesRead;
     const lost = options.accountant?.lost;
     if (lost !== undefined) {

@@ -56,6 +56,12 @@ import { SideBand } from "./side_band.ts";
 export interface InputOptions {
   /** Override detection (default: by magic). */
   format?: InputFormat;
+  /**
+   * One time window (ns, inclusive) whose samples the caller keeps: a capture is then read with
+   * `CaptureReader.readWindow` (first drain round, side-band chunks, seek, the window) instead of
+   * end to end. Other inputs ignore it.
+   */
+  timeWindow?: { start: number; end: number };
   /** perf.data: perf's ordered-events order (default true); false = file order. */
   ordered?: boolean;
   /** perf.data read granularity in bytes (default 1 MiB). */
@@ -155,6 +161,7 @@ export async function openInput(path: string, options: InputOptions = {}): Promi
       onWarning: options.onWarning,
       onExtensionRecord: options.onExtensionRecord,
       accountant,
+      timeWindow: options.timeWindow,
     });
     file = c;
     capture = c.header;

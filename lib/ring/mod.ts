@@ -13,4 +13,6 @@ export * from "./reader.ts";
 export * from "./sample_writer.ts";
 export { Defragmenter, type DefragOptions, type DefragStats, type StreamRecord } from "./defrag.ts";
 export * from "./sync.ts";
+export * from "./subbuf.ts";
+export * from "./spare.ts";
 export * from "./crc32.ts";

@@ -67,3 +67,31 @@ for (
     }
   });
 }
+
+Deno.test("readReverse: every record of a forward read, newest round first, newest first", async () => {
+  const bytes = await capture({ durationMs: 200 });
+  const forward: number[] = [];
+  const r1 = await CaptureReader.open(memorySource(bytes));
+  await r1.read((r) => {
+    if (isSample(r.bytes)) forward.push(r.time);
+  });
+  r1.close();
+  const reverse: number[] = [];
+  const r2 = await CaptureReader.open(memorySource(bytes));
+  const sum = await r2.readReverse((r) => {
+    if (isSample(r.bytes)) reverse.push(r.time);
+  });
+  r2.close();
+  assert.deepEqual(sum.warnings, []);
+  assert.ok(sum.rounds > 10);
+  assert.equal(reverse.length, forward.length);
+  assert.deepEqual([...reverse].sort((a, b) => a - b), [...forward].sort((a, b) => a - b));
+  assert.equal(reverse[0], Math.max(...forward));
+  // stop early: the newest 50 cost a fraction of the file
+  const r3 = await CaptureReader.open(memorySource(bytes));
+  let n = 0;
+  const early = await r3.readReverse(() => ++n < 50);
+  r3.close();
+  assert.equal(n, 50);
+  assert.ok(early.bytesRead < bytes.length / 4, `${early.bytesRead} of ${bytes.length}`);
+});

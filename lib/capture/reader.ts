@@ -246,7 +246,7 @@ export interface CaptureReadOptions {
 }
 
 /** Summary of {@linkcode CaptureReader.readWindow}. */
-export interface WindowSummary extends ReadSummary {
+export interface WindowSummary extends CaptureReadSummary {
   /** Bytes the time search read. */
   seekBytes: number;
   /** File bytes of sample chunks between the first drain round and the window, not read. */
@@ -1226,7 +1226,7 @@ export class CaptureReader {
     start: number,
     end: number,
     onRecord: (rec: StreamRecord) => unknown,
-    options: Omit<ReadOptions, "from" | "minTime" | "maxTime" | "rounds"> = {},
+    options: Omit<CaptureReadOptions, "from" | "minTime" | "maxTime" | "rounds"> = {},
   ): Promise<WindowSummary> {
     const isSample = (rec: StreamRecord) =>
       rec.bytes[0] === RecordType.SAMPLE && rec.bytes[1] === 0 && rec.bytes[2] === 0 &&
@@ -1296,7 +1296,7 @@ export class CaptureReader {
    */
   async readReverse(
     onRecord: (rec: StreamRecord) => unknown,
-    options: Omit<ReadOptions, "from" | "maxChunks"> = {},
+    options: Omit<CaptureReadOptions, "from" | "maxChunks"> = {},
   ): Promise<{ bytesRead: number; rounds: number; records: number; warnings: CaptureWarning[] }> {
     const WINDOW = 1 << 16;
     const buf = new Uint8Array(WINDOW + CHUNK_HEADER_SIZE);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CaptureReader, memorySource } from "./reader.ts";
+import { captureMemorySource, CaptureReader } from "./reader.ts";
 import { recordSimulation } from "../sim/recorder.ts";
 import { getStrategy } from "../sim/strategies/mod.ts";
 
@@ -35,7 +35,7 @@ for (
     const bytes = await capture(o);
     const all: number[] = [];
     const side: number[] = [];
-    const full = await CaptureReader.open(memorySource(bytes));
+    const full = await CaptureReader.open(captureMemorySource(bytes));
     await full.read((r) => {
       if (isSample(r.bytes)) all.push(r.time);
       else if (r.bytes[0] === 3 || r.bytes[0] === 4 || r.bytes[0] === 7) side.push(r.time);
@@ -43,7 +43,7 @@ for (
     full.close();
     for (const [a, b] of [[150e6, 152e6], [10e6, 11e6], [390e6, 500e6]]) {
       const expect = all.filter((t) => t >= a && t <= b).length;
-      const reader = await CaptureReader.open(memorySource(bytes));
+      const reader = await CaptureReader.open(captureMemorySource(bytes));
       const got: number[] = [];
       let symbols = 0;
       let tasks = 0;
@@ -71,13 +71,13 @@ for (
 Deno.test("readReverse: every record of a forward read, newest round first, newest first", async () => {
   const bytes = await capture({ durationMs: 200 });
   const forward: number[] = [];
-  const r1 = await CaptureReader.open(memorySource(bytes));
+  const r1 = await CaptureReader.open(captureMemorySource(bytes));
   await r1.read((r) => {
     if (isSample(r.bytes)) forward.push(r.time);
   });
   r1.close();
   const reverse: number[] = [];
-  const r2 = await CaptureReader.open(memorySource(bytes));
+  const r2 = await CaptureReader.open(captureMemorySource(bytes));
   const sum = await r2.readReverse((r) => {
     if (isSample(r.bytes)) reverse.push(r.time);
   });
@@ -88,7 +88,7 @@ Deno.test("readReverse: every record of a forward read, newest round first, newe
   assert.deepEqual([...reverse].sort((a, b) => a - b), [...forward].sort((a, b) => a - b));
   assert.equal(reverse[0], Math.max(...forward));
   // stop early: the newest 50 cost a fraction of the file
-  const r3 = await CaptureReader.open(memorySource(bytes));
+  const r3 = await CaptureReader.open(captureMemorySource(bytes));
   let n = 0;
   const early = await r3.readReverse(() => ++n < 50);
   r3.close();

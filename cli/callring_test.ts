@@ -109,7 +109,7 @@ Deno.test("deno task record/report from another directory: paths are the user's,
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(await Deno.readFile(`${dir}/callring.data.old`), firstBytes);
     assert.notDeepEqual(await Deno.readFile(`${dir}/callring.data`), firstBytes);
-    const report = await task(["report", "-i", "callring.data", "--sort", "sym", "-q"]);
+    const report = await task(["report", "-i", "callring.data", "--sort", "sym"]);
     assert.equal(report.code, 0, report.stderr);
     assert.match(report.stdout, /^# Samples: 80 {2}of event/m);
     assert.deepEqual(

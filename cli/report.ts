@@ -52,7 +52,14 @@ import { flamegraphSvg } from "../lib/output/flamegraph_svg.ts";
 import { speedscopeFile } from "../lib/output/speedscope.ts";
 import { pprofBytes } from "../lib/output/pprof.ts";
 import {
+  CallGraphParamError,
+  type CallGraphParams,
+  parseCallGraphParams,
+} from "../lib/output/report_callchain.ts";
+import type { Profile } from "../lib/analyze/profile.ts";
+import {
   accountingLines,
+  dsoShortName,
   parseSortKeys,
   ReportOptionError,
   type SortKey,
@@ -91,16 +98,28 @@ export async function main(args: string[]): Promise<void> {
     .option("--stdio", "text report on stdout (the default output)")
     .option("--children", "accumulate callers' time into callees (default with callchains)")
     .option("--no-children", "only self time per entry")
-    .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,tid,cpu", "comm,dso,sym")
-    .option("-g, --call-graph <order>", "call graph order: caller, callee or none")
+    .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,cpu", "comm,dso,sym")
+    .option(
+      "-g, --call-graph <params>",
+      "call graph, perf's tokens in any order: graph or none, <threshold %>, caller or callee, " +
+        "function, percent (graph,0.5,caller,function,percent)",
+    )
     .option(
       "--percent-limit <pct>",
       "hide entries and graph branches below this percent (default: entries 0, graphs 0.5)",
     )
     .option("--cpu <list>", "only samples on these CPUs (0-3,5)")
-    .option("--pid <list>", "only these process ids")
-    .option("--tid <list>", "only these thread ids")
-    .option("--comm <list>", "only these command names")
+    .option("--pid <list>", "only these process ids (text report: perf's entry filter)")
+    .option("--tid <list>", "only these thread ids (text report: perf's entry filter)")
+    .option("-c, --comms <list>", "only these command names (text report: perf's entry filter)")
+    .option("--comm <list>", "the same as --comms")
+    .option("-d, --dsos <list>", "text report: only entries of samples in these dsos")
+    .option("-S, --symbols <list>", "text report: only entries of samples in these symbols")
+    .option(
+      "--percentage <mode>",
+      "absolute (of every sample, the default) or relative (of the entries shown)",
+      "absolute",
+    )
     .option("--context <list>", "only these contexts: task, softirq, hardirq, nmi")
     .option("--time <start,end>", "only samples in this time window (seconds)")
     .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
@@ -125,7 +144,7 @@ export async function main(args: string[]): Promise<void> {
       "write a gzipped pprof profile.proto (go tool pprof, Pyroscope, Parca)",
     )
     .option("--diff <other>", "compare with another recording (input = baseline)")
-    .option("-q, --quiet", "no warnings, no progress")
+    .option("-q, --quiet", "no header lines, no warnings, no progress")
     .option("-f, --force", "overwrite --flamegraph / --speedscope files of another kind");
   cliProgram(program, COMMAND).parse(args, { from: "user" });
 
@@ -154,6 +173,10 @@ export async function main(args: string[]): Promise<void> {
     diff?: string;
     quiet?: boolean;
     force?: boolean;
+    comms?: string;
+    dsos?: string;
+    symbols?: string;
+    percentage: string;
   }
 
   const opts = program.opts<ReportFlags>();
@@ -183,17 +206,36 @@ export async function main(args: string[]): Promise<void> {
     cpu: opts.cpu,
     pid: opts.pid,
     tid: opts.tid,
-    comm: opts.comm,
+    comm: opts.comms ?? opts.comm,
     context: opts.context,
     time: opts.time,
   };
+  let graph: CallGraphParams | undefined;
   try {
     sort = parseSortKeys(opts.sort);
     sampleFilter(filter);
+    if (opts.callGraph !== undefined) graph = parseCallGraphParams(opts.callGraph);
   } catch (e) {
-    if (e instanceof FilterSyntaxError || e instanceof ReportOptionError) usage(e.message);
+    if (
+      e instanceof FilterSyntaxError || e instanceof ReportOptionError ||
+      e instanceof CallGraphParamError
+    ) usage(e.message);
     throw e;
   }
+  if (opts.percentage !== "absolute" && opts.percentage !== "relative") {
+    usage(`--percentage must be absolute or relative: current "${opts.percentage}"`);
+  }
+  const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
+    opts.pprof !== undefined;
+  const textOutput = opts.diff === undefined && !opts.folded && (!fileOutputs || opts.stdio);
+  const entryFilters = opts.dsos !== undefined || opts.symbols !== undefined;
+  if (entryFilters && !textOutput) {
+    usage("--dsos / --symbols filter the text report only (as in perf report)");
+  }
+  // perf report's --comms/--pid/--tid mark entries filtered (their samples stay in the
+  // totals); the text report does the same, the other outputs drop the samples.
+  const threadFilters = filter.pid !== undefined || filter.tid !== undefined ||
+    filter.comm !== undefined;
   const percentLimit = opts.percentLimit === undefined ? undefined : Number(opts.percentLimit);
   if (percentLimit !== undefined && !(Number.isFinite(percentLimit) && percentLimit >= 0)) {
     usage(`--percent-limit must be a non-negative number: current "${opts.percentLimit}"`);
@@ -201,10 +243,6 @@ export async function main(args: string[]): Promise<void> {
   const maxStack = Number(opts.maxStack);
   if (!Number.isInteger(maxStack) || maxStack < 1) {
     usage(`--max-stack must be a positive integer: current "${opts.maxStack}"`);
-  }
-  const callGraph = opts.callGraph;
-  if (callGraph !== undefined && !["caller", "callee", "none"].includes(callGraph)) {
-    usage(`-g/--call-graph must be caller, callee or none: current "${callGraph}"`);
   }
   if (opts.flamegraph && !/\.(svg|html?)$/i.test(opts.flamegraph)) {
     usage(`--flamegraph file must end in .svg or .html: current "${opts.flamegraph}"`);
@@ -249,7 +287,7 @@ export async function main(args: string[]): Promise<void> {
     return { update: (read: number) => bar.update(mib(read), mib(size)), stop: bar.stop };
   }
 
-  async function load(path: string): Promise<LoadResult> {
+  async function load(path: string, loadFilter = filter): Promise<LoadResult> {
     checkInputFile(COMMAND, path);
     // perf script text (told by content): until the input layer detects it.
     if (await isPerfScriptTextFile(path)) {
@@ -265,7 +303,7 @@ export async function main(args: string[]): Promise<void> {
     const bar = await progressReporter(path);
     try {
       return await loadProfile(path, {
-        filter,
+        filter: loadFilter,
         weight,
         kallsyms: opts.kallsyms,
         symbols: { symfs: opts.symfs, demangle: opts.demangle },
@@ -290,8 +328,41 @@ export async function main(args: string[]): Promise<void> {
     if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${path}`);
   }
 
+  /** The text report's entry filter (perf's `al->filtered`), or undefined. */
+  function entryKeep(profile: Profile): ((frame: number, cls: number) => boolean) | undefined {
+    if (!threadFilters && !entryFilters) return undefined;
+    const ids = (text: string | undefined) =>
+      text === undefined ? undefined : new Set(text.split(",").map(Number));
+    const names = (text: string | undefined) =>
+      text === undefined ? undefined : new Set(text.split(","));
+    const pids = ids(filter.pid), tids = ids(filter.tid), comms = names(filter.comm);
+    const dsos = names(opts.dsos), syms = names(opts.symbols);
+    const t = profile.frames;
+    return (frame, cls) => {
+      const c = profile.classes[cls];
+      if (comms && !comms.has(c.comm)) return false;
+      if (pids && !pids.has(c.pid)) return false;
+      if (tids && !tids.has(c.tid)) return false;
+      const dso = t.dsos[frame];
+      // machine__resolve: the dso list is checked only for samples with a map
+      if (dsos && dso !== undefined && !dsos.has(dsoShortName(dso)) && !dsos.has(dso)) {
+        return false;
+      }
+      if (syms && (t.syms[frame] === undefined || !syms.has(t.syms[frame]!))) return false;
+      return true;
+    };
+  }
+
+  /** perf's one-value filter lists (`# comm: X` headers, elided columns). */
+  function singleValues(): Partial<Record<"comm" | "dso" | "sym", string>> {
+    const one = (text: string | undefined) =>
+      text !== undefined && text.split(",").length === 1 ? text : undefined;
+    return { comm: one(filter.comm), dso: one(opts.dsos), sym: one(opts.symbols) };
+  }
+
   try {
-    const result = await load(input);
+    const textFilter = { ...filter, pid: undefined, tid: undefined, comm: undefined };
+    const result = await load(input, textOutput ? textFilter : filter);
     const profile = result.profile;
     if (filter.time !== undefined && result.info.format === "capture" && !opts.quiet) {
       console.error(
@@ -303,7 +374,8 @@ export async function main(args: string[]): Promise<void> {
     if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
     if (profile.samples === 0 && profile.samplesRead > 0 && !opts.quiet) {
       const given = (["cpu", "pid", "tid", "comm", "context", "time"] as const)
-        .filter((k) => filter[k] !== undefined).map((k) => `--${k} ${filter[k]}`);
+        .filter((k) => (textOutput ? textFilter : filter)[k] !== undefined)
+        .map((k) => `--${k} ${filter[k]}`);
       if (given.length > 0) {
         warn(
           COMMAND,
@@ -351,34 +423,38 @@ export async function main(args: string[]): Promise<void> {
       Deno.exit(ExitCode.OK);
     }
 
-    const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
-      opts.pprof !== undefined;
+    // The file outputs drop the samples --comms/--pid/--tid reject; the text report keeps them.
+    const fileProfile = fileOutputs && textOutput && threadFilters
+      ? (await load(input)).profile
+      : profile;
     if (opts.flamegraph !== undefined) {
       const title = opts.title ?? `${input} (${eventName})`;
       const text = htmlFlamegraph
-        ? flamegraphHtml(profile, { ...htmlOptions, title })
-        : flamegraphSvg(profile, { title, weight, ...(width !== undefined ? { width } : {}) });
+        ? flamegraphHtml(fileProfile, { ...htmlOptions, title })
+        : flamegraphSvg(fileProfile, { title, weight, ...(width !== undefined ? { width } : {}) });
       await writeOutputFile(opts.flamegraph, text);
     }
     if (opts.speedscope !== undefined) {
-      const file = speedscopeFile(profile, { weight, name: input });
+      const file = speedscopeFile(fileProfile, { weight, name: input });
       await writeOutputFile(opts.speedscope, JSON.stringify(file));
     }
     if (opts.pprof !== undefined) {
       const buildIds = new Map(
         (result.info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]),
       );
-      const bytes = pprofBytes(profile, { eventName, buildIds });
+      const bytes = pprofBytes(fileProfile, { eventName, buildIds });
       await Deno.writeFile(opts.pprof, bytes);
       if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);
     }
     if (opts.folded) {
       if (!opts.quiet) { for (const line of accountingLines(profile)) console.error(line); }
       writeStdout(foldedStacks(profile, { count: weight }));
-    } else if (!fileOutputs || opts.stdio) {
+    } else if (textOutput) {
       const callchains = hasCallchains(result);
       let children = childrenGiven ? opts.children === true : callchains;
-      let order = callGraph as "caller" | "callee" | "none" | undefined;
+      let order: "caller" | "callee" | "none" | undefined = graph?.mode === "none"
+        ? "none"
+        : graph?.order;
       if (children && result.info.pipe) {
         // perf 6.1 decides on cumulation before the pipe's attrs arrive: no Children column.
         order ??= "caller";
@@ -390,8 +466,15 @@ export async function main(args: string[]): Promise<void> {
         sort,
         callGraph: order,
         percentLimit,
+        graphThreshold: graph?.threshold,
         eventName,
         showSamples: opts.showNrSamples === true,
+        quiet: opts.quiet === true,
+        accountingHeader: opts.quiet !== true,
+        keep: entryKeep(profile),
+        singleValueFilters: singleValues(),
+        relative: opts.percentage === "relative",
+        timeSlices: opts.time,
       }));
     } else if (!opts.quiet) {
       for (const line of accountingLines(profile)) console.error(line);

@@ -2,15 +2,12 @@
  * perf-report-style `--stdio` text output, laid out exactly like
  * `perf report --stdio` of perf 6.1 (header, column widths, `%.2f%%` percents,
  * `-g graph,0.5` call graphs in caller or callee order, `--children`,
- * `--percent-limit`). The report starts with `# callring:` comment lines that
- * state samples read, samples lost and truncated stacks; everything after them
- * is meant to be byte-identical to perf's output (minus perf's random "Tip"
- * trailer), entry order included: entries are kept in red-black trees walked
- * with perf's own comparisons (`hists__findnew_entry`, collapse and
- * `output_resort` with `hist_entry__sort`), so ties come out where perf puts
- * them, e.g. callers above callees of equal `--children` overhead in the
- * same thread (`__hpp__sort_acc`). Self time goes to the frame
- * {@linkcode selfFrameOf} names.
+ * `--percent-limit`, `-q`, one-value filter headers). The report starts with
+ * `# callring:` comment lines that state samples read, samples lost and
+ * truncated stacks; everything after them is meant to be byte-identical to
+ * perf's output (minus perf's random "Tip" trailer), entry order included:
+ * the entries come from {@linkcode buildHistogram} (perf's histogram trees,
+ * `report_hist.ts`) and their call graphs from `report_callchain.ts`.
  *
  * @example
  * ```ts
@@ -25,13 +22,24 @@
  * @module
  */
 
-import { PairIndex } from "../analyze/pair_index.ts";
-import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
+import type { SelfFrameSelector, StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
 import { formatPercent } from "./format.ts";
+import { buildHistogram, type HistEntry, SORT_HEADERS, type SortKey } from "./report_hist.ts";
 
-/** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
-export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu";
+export { chainName } from "./report_callchain.ts";
+export {
+  buildHistogram,
+  dsoShortName,
+  type EntryRef,
+  type HistEntry,
+  type Histogram,
+  type HistogramOptions,
+  parseSortKeys,
+  ReportOptionError,
+  type SortKey,
+  symbolColumn,
+} from "./report_hist.ts";
 
 /** Options of {@linkcode textReport}. */
 export interface TextReportOptions {
@@ -41,544 +49,51 @@ export interface TextReportOptions {
   sort?: readonly SortKey[];
   /** `-g` order: default callee without children, caller with children (perf's defaults); "none" disables graphs. */
   callGraph?: "caller" | "callee" | "none";
-  /** `--percent-limit`: hides entries and call-graph branches below this percent (default 0, graphs 0.5). */
-  percentLimit?: number;
-  /** Event name for the header (default `cpu-clock`). */
-  eventName?: string;
-  /** Emit the leading `# callring:` accounting lines (default true). */
-  accountingHeader?: boolean;
   /** perf's `-n` / `--show-nr-samples`: a `Samples` column of self sample counts (default false). */
   showSamples?: boolean;
   /**
    * The frame each stack record's self weight is charged to (default
-   * {@linkcode selfFrameOf}: the profile's `stackSelf`, else the leaf; perf
+   * `selfFrameOf`: the profile's `stackSelf`, else the leaf; perf
    * charges the sampled address's own symbol, not its inline frames).
    */
   selfFrame?: SelfFrameSelector;
-}
-
-/** Thrown for unsupported sort keys. */
-export class ReportOptionError extends RangeError {
   /**
-   * Creates the instance.
-   * @param message What is wrong. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ReportOptionError";
-  }
+   * perf's entry filters (`--comms`, `--pid`, `--tid`, `--dsos`, `--symbols`),
+   * asked per stack record with its self frame and sample class: false hides
+   * the entries the record creates, whose weight stays in the totals.
+   */
+  keep?: (selfFrame: number, cls: number) => boolean;
+  /** `--percent-limit`: hides entries and call-graph branches below this percent (default 0, graphs 0.5). */
+  percentLimit?: number;
+  /** `-g graph,<threshold>`: hides call-graph branches below this percent (overrides percentLimit for graphs). */
+  graphThreshold?: number;
+  /** Event name for the header (default `cpu-clock`). */
+  eventName?: string;
+  /** Emit the leading `# callring:` accounting lines (default true). */
+  accountingHeader?: boolean;
+  /** perf's `-q` / `--quiet`: no header lines, only the entries (default false). */
+  quiet?: boolean;
+  /**
+   * perf's one-value filter lists (`--comms X`, `--dsos X`, `--symbols X`):
+   * a sort key with a one-value list prints `# comm: X` in the header and
+   * its column is left out (unless every column would be).
+   */
+  singleValueFilters?: Partial<Record<"comm" | "dso" | "sym", string>>;
+  /** perf's `--percentage relative`: percents of the entries shown, not of every sample. */
+  relative?: boolean;
+  /** perf's `--time` argument, named in the header as `(time slices: ...)`. */
+  timeSlices?: string;
 }
-
-const SORT_KEYS: readonly SortKey[] = ["comm", "dso", "sym", "pid", "tid", "cpu"];
-
-/**
- * Parses a perf `--sort` argument (`comm,dso,sym`).
- * @param text The argument.
- * @returns The keys.
- */
-export function parseSortKeys(text: string): SortKey[] {
-  return text.split(",").map((k) => {
-    const key = k.trim();
-    if (!(SORT_KEYS as readonly string[]).includes(key)) {
-      throw new ReportOptionError(`Unknown --sort key: \`${key}' (known: ${SORT_KEYS.join(", ")})`);
-    }
-    return key as SortKey;
-  });
-}
-
-/** perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing. */
-export function dsoShortName(dso: string | undefined): string {
-  if (dso === undefined || dso === "") return "[unknown]";
-  if (dso.startsWith("[")) return dso;
-  const slash = dso.lastIndexOf("/");
-  return slash < 0 ? dso : dso.slice(slash + 1);
-}
-
-/**
- * perf's callchain-line name of a frame: symbol (+ ` (inlined)`) or `%#llx` of the address.
- * @param profile Profile.
- * @param frame Frame id.
- * @returns The name.
- */
-export function chainName(profile: Profile, frame: number): string {
-  const t = profile.frames;
-  const sym = t.syms[frame];
-  if (sym !== undefined) return t.inlined[frame] ? sym + " (inlined)" : sym;
-  const ip = t.ips[frame];
-  if (ip === undefined) return "[unknown]";
-  return ip === 0n ? "0" : "0x" + ip.toString(16);
-}
-
-/**
- * perf's Symbol column text: `[k] name` / `[.] name`, unresolved as `%-#.16llx`.
- * @param profile Profile.
- * @param frame Frame id.
- * @returns Column text.
- */
-export function symbolColumn(profile: Profile, frame: number): string {
-  const t = profile.frames;
-  const level = t.kinds[frame] === "kernel" ? "k" : ".";
-  const sym = t.syms[frame];
-  if (sym !== undefined) return `[${level}] ${t.inlined[frame] ? sym + " (inlined)" : sym}`;
-  const ip = t.ips[frame] ?? 0n;
-  const hex = ip.toString(16).padStart(16, "0");
-  return `[${level}] ${ip === 0n ? hex : "0x" + hex}`;
-}
-
-/**
- * The call-chain tries of all report entries in one store: node fields in
- * typed arrays, children in insertion order (first/next lists) and found by
- * (parent, frame) through one hash. A node id stands for a trie node.
- */
-class ChainStore {
-  frame = new Int32Array(1024);
-  hits = new Float64Array(1024);
-  cumul = new Float64Array(1024);
-  /** Child count, first child, last child and next sibling (-1: none). */
-  count = new Int32Array(1024);
-  first = new Int32Array(1024);
-  last = new Int32Array(1024);
-  next = new Int32Array(1024);
-  size = 0;
-  readonly #index = new PairIndex();
-
-  /** A new node (a root when `frame` is -1). */
-  node(frame: number): number {
-    const id = this.size++;
-    if (id === this.frame.length) this.#grow();
-    this.frame[id] = frame;
-    this.first[id] = this.last[id] = this.next[id] = -1;
-    return id;
-  }
-
-  /** The child of `parent` for `frame`, appended to its children when new. */
-  child(parent: number, frame: number): number {
-    const index = this.#index;
-    const slot = index.slot(parent, frame);
-    let c = index.valueAt(slot);
-    if (c >= 0) return c;
-    c = this.node(frame);
-    index.insertAt(slot, parent, frame, c);
-    if (this.last[parent] < 0) this.first[parent] = c;
-    else this.next[this.last[parent]] = c;
-    this.last[parent] = c;
-    this.count[parent]++;
-    return c;
-  }
-
-  /** Add the trie under `from` into the trie under `into` (perf's `callchain_merge`). */
-  merge(into: number, from: number): void {
-    const todo: [number, number][] = [[into, from]];
-    while (todo.length) {
-      const [dst, src] = todo.pop()!;
-      this.hits[dst] += this.hits[src];
-      this.cumul[dst] += this.cumul[src];
-      for (let c = this.first[src]; c >= 0; c = this.next[c]) {
-        todo.push([this.child(dst, this.frame[c]), c]);
-      }
-    }
-  }
-
-  #grow(): void {
-    const len = this.frame.length * 2;
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(len);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(len);
-      b.set(a);
-      return b;
-    };
-    this.frame = i32(this.frame);
-    this.hits = f64(this.hits);
-    this.cumul = f64(this.cumul);
-    this.count = i32(this.count);
-    this.first = i32(this.first);
-    this.last = i32(this.last);
-    this.next = i32(this.next);
-  }
-}
-
-function addChain(
-  store: ChainStore,
-  root: number,
-  chain: readonly number[],
-  from: number,
-  weight: number,
-): void {
-  const cumul = store.cumul;
-  let node = root;
-  cumul[node] += weight;
-  for (let i = from; i < chain.length; i++) {
-    node = store.child(node, chain[i]);
-    store.cumul[node] += weight;
-  }
-  store.hits[node] += weight;
-}
-
-/** A path-compressed chain node, as perf's callchain_node with its `val` list. */
-interface Compressed {
-  frames: number[];
-  cumul: number;
-  last: number;
-}
-
-/** What perf's comparisons look at: the entry's frame and the class of its first sample. */
-interface EntryRef {
-  /** Frame the entry was created for (its symbol and dso). */
-  frame: number;
-  /** Sample class of the sample that created it (perf's `he->thread`, `comm`, `cpu`). */
-  cls: number;
-  /** perf's `he->ip`: what tells unresolved symbols apart. */
-  ip: bigint;
-}
-
-interface Entry extends EntryRef {
-  columns: string[];
-  self: number;
-  children: number;
-  selfSamples: number;
-  /** Root of the entry's callchain trie in the report's {@linkcode ChainStore}. */
-  chains: number;
-  /** perf's `he->callchain->max_depth`: longest callchain appended to the entry. */
-  maxDepth: number;
-}
-
-const HEADERS: Record<SortKey, string> = {
-  comm: "Command",
-  dso: "Shared Object",
-  sym: "Symbol",
-  pid: "    Pid:Command",
-  tid: "    Tid:Command",
-  cpu: "CPU",
-};
 
 /** perf's Samples column (`-n`, `--show-nr-samples`): `%*s` header of width 12. */
 const SAMPLES_HEADER = "     Samples";
 
-/**
- * A red-black tree laid out like the kernel's `lib/rbtree.c` (the same
- * insert and rebalancing steps), keeping whatever order its walks decide.
- * perf's histogram trees are these: an entry goes where the walk from the
- * root ends, and equal keys go right, so the in-order sequence depends on
- * the insertion order and on the comparison outcomes along the path, also
- * when the comparison is not a strict weak order (perf's are not).
- */
-class RbTree<T> {
-  readonly #items: T[] = [];
-  readonly #left: number[] = [];
-  readonly #right: number[] = [];
-  readonly #parent: number[] = [];
-  readonly #red: boolean[] = [];
-  #root = -1;
-
-  /** Number of items. */
-  get size(): number {
-    return this.#items.length;
-  }
-
-  /**
-   * Walk from the root; insert a new item where the walk ends.
-   * @param direction Compares with an existing item: < 0 go left, > 0 go right,
-   *   0 stop there (nothing is inserted).
-   * @param make Creates the item to insert.
-   * @returns The existing item the walk stopped at, or the inserted one.
-   */
-  findOrInsert(direction: (existing: T) => number, make: () => T): T {
-    let parent = -1;
-    let left = false;
-    for (let n = this.#root; n >= 0;) {
-      const d = direction(this.#items[n]);
-      if (d === 0) return this.#items[n];
-      parent = n;
-      left = d < 0;
-      n = left ? this.#left[n] : this.#right[n];
-    }
-    const item = make();
-    const z = this.#items.length;
-    this.#items.push(item);
-    this.#left.push(-1);
-    this.#right.push(-1);
-    this.#parent.push(parent);
-    this.#red.push(true);
-    if (parent < 0) this.#root = z;
-    else if (left) this.#left[parent] = z;
-    else this.#right[parent] = z;
-    this.#fixup(z);
-    return item;
-  }
-
-  /** Items in order (leftmost first, perf's `rb_first` / `rb_next`). */
-  inOrder(): T[] {
-    const out: T[] = [];
-    const stack: number[] = [];
-    for (let n = this.#root; n >= 0 || stack.length;) {
-      if (n >= 0) {
-        stack.push(n);
-        n = this.#left[n];
-      } else {
-        const m = stack.pop()!;
-        out.push(this.#items[m]);
-        n = this.#right[m];
-      }
-    }
-    return out;
-  }
-
-  #fixup(node: number): void {
-    const red = this.#red, parentOf = this.#parent, l = this.#left, r = this.#right;
-    let z = node;
-    while (z !== this.#root && red[parentOf[z]]) {
-      let p = parentOf[z];
-      const g = parentOf[p];
-      if (p === l[g]) {
-        const u = r[g];
-        if (u >= 0 && red[u]) {
-          red[p] = red[u] = false;
-          red[g] = true;
-          z = g;
-          continue;
-        }
-        if (z === r[p]) {
-          this.#rotate(p, true);
-          z = p;
-          p = parentOf[z];
-        }
-        red[p] = false;
-        red[g] = true;
-        this.#rotate(g, false);
-      } else {
-        const u = l[g];
-        if (u >= 0 && red[u]) {
-          red[p] = red[u] = false;
-          red[g] = true;
-          z = g;
-          continue;
-        }
-        if (z === l[p]) {
-          this.#rotate(p, false);
-          z = p;
-          p = parentOf[z];
-        }
-        red[p] = false;
-        red[g] = true;
-        this.#rotate(g, true);
-      }
-    }
-    red[this.#root] = false;
-  }
-
-  /** Rotate left (the right child moves up) or right (the left child moves up). */
-  #rotate(x: number, toLeft: boolean): void {
-    const l = this.#left, r = this.#right, parentOf = this.#parent;
-    const [down, up] = toLeft ? [l, r] : [r, l];
-    const y = up[x];
-    up[x] = down[y];
-    if (down[y] >= 0) parentOf[down[y]] = x;
-    const p = parentOf[x];
-    parentOf[y] = p;
-    if (p < 0) this.#root = y;
-    else if (l[p] === x) l[p] = y;
-    else r[p] = y;
-    down[y] = x;
-    parentOf[x] = y;
-  }
-}
-
-/** perf's `cmp_null`: both missing 0, left missing -1, else 1. */
-function cmpNull(left: boolean, right: boolean): number {
-  return !left && !right ? 0 : !left ? -1 : 1;
-}
-
-/** Sign of `(int64_t)(right - left)` for two u64 values, as perf's `_sort__addr_cmp`. */
-function addrCmp(left: bigint, right: bigint): number {
-  if ((left >= HIGH_HALF) === (right >= HIGH_HALF)) return right > left ? 1 : right < left ? -1 : 0;
-  const d = BigInt.asIntN(64, right - left);
-  return d > 0n ? 1 : d < 0n ? -1 : 0;
-}
-
-const HIGH_HALF = 1n << 63n;
-
-function fieldCmp(a: number, b: number): number {
-  return a > b ? 1 : a < b ? -1 : 0;
-}
-
-/**
- * perf's sort-key comparisons (tools/perf/util/sort.c) over report entries:
- * `cmp` is `se_cmp` (the histogram key, also `se_collapse` here), `sort`
- * is `se_sort ?: se_cmp` (the output order among equal overheads).
- */
-class EntryKeys {
-  readonly #sort: readonly SortKey[];
-  readonly #t: Profile["frames"];
-  /** Per frame: rank of the symbol name (-1 unresolved), of the dso short name (-1 no map). */
-  readonly #symRank: Int32Array;
-  readonly #dsoRank: Int32Array;
-  /** Per class: rank of the comm, tid, cpu, pid. */
-  readonly #commRank: Int32Array;
-  readonly #tid: Int32Array;
-  readonly #cpu: Int32Array;
-  readonly #pid: Int32Array;
-
-  constructor(profile: Profile, sort: readonly SortKey[]) {
-    const t = profile.frames;
-    this.#sort = sort;
-    this.#t = t;
-    this.#symRank = ranks(t.syms);
-    this.#dsoRank = ranks(t.dsos.map((d) => d === undefined ? undefined : dsoShortName(d)));
-    const classes = profile.classes;
-    this.#commRank = ranks(classes.map((c) => c.comm));
-    this.#tid = Int32Array.from(classes, (c) => c.tid);
-    this.#cpu = Int32Array.from(classes, (c) => c.cpu);
-    this.#pid = Int32Array.from(classes, (c) => c.pid);
-  }
-
-  /** `hist_entry__cmp(left, right)` (also `hist_entry__collapse`: only comm has one, the same). */
-  cmp(left: EntryRef, right: EntryRef): number {
-    for (const k of this.#sort) {
-      const c = this.#keyCmp(k, left, right);
-      if (c !== 0) return c;
-    }
-    return 0;
-  }
-
-  /** The sort keys' part of `hist_entry__sort(a, b)` (`se_sort ?: se_cmp`). */
-  sort(a: EntryRef, b: EntryRef): number {
-    for (const k of this.#sort) {
-      const c = k === "sym" ? this.#symSort(a, b) : this.#keyCmp(k, a, b);
-      if (c !== 0) return c;
-    }
-    return 0;
-  }
-
-  /** perf's `a->thread == b->thread`. */
-  sameThread(a: EntryRef, b: EntryRef): boolean {
-    return this.#tid[a.cls] === this.#tid[b.cls] && this.#pid[a.cls] === this.#pid[b.cls];
-  }
-
-  #keyCmp(k: SortKey, left: EntryRef, right: EntryRef): number {
-    switch (k) {
-      case "sym":
-        return this.#symCmp(left, right);
-      case "dso":
-        return this.#dsoCmp(left.frame, right.frame);
-      case "comm": // strcmp(right, left)
-        return fieldCmp(this.#commRank[right.cls], this.#commRank[left.cls]);
-      case "pid":
-      case "tid":
-        return fieldCmp(this.#tid[right.cls], this.#tid[left.cls]);
-      case "cpu":
-        return fieldCmp(this.#cpu[right.cls], this.#cpu[left.cls]);
-    }
-  }
-
-  /** `sort__dso_cmp`: `_sort__dso_cmp(right->map, left->map)` on short names. */
-  #dsoCmp(left: number, right: number): number {
-    const dl = this.#dsoRank[left], dr = this.#dsoRank[right];
-    if (dl < 0 || dr < 0) return cmpNull(dl >= 0, dr >= 0);
-    return fieldCmp(dr, dl);
-  }
-
-  /** `sort__sym_cmp`: unresolved by address, else dso, then `_sort__sym_cmp`. */
-  #symCmp(left: EntryRef, right: EntryRef): number {
-    const l = left.frame, r = right.frame;
-    const sl = this.#symRank[l], sr = this.#symRank[r];
-    if (sl < 0 && sr < 0) return addrCmp(left.ip, right.ip);
-    const d = this.#dsoCmp(l, r);
-    if (d !== 0) return d;
-    if (sl < 0 || sr < 0) return cmpNull(sl >= 0, sr >= 0);
-    if (l === r) return 0;
-    const inlined = this.#t.inlined;
-    if (inlined[l] || inlined[r]) {
-      const c = fieldCmp(sl, sr); // strcmp(left, right)
-      // Same name: perf compares the (enclosing) ranges, which the profile does not keep.
-      if (c !== 0 || inlined[l] === inlined[r]) return c;
-    }
-    // Symbol start addresses, approximated by an address inside each function;
-    // frames without one (synthetic profiles), or at one address, by name.
-    const al = this.#t.addrs[l], ar = this.#t.addrs[r];
-    const c = al === undefined || ar === undefined ? 0 : addrCmp(al, ar);
-    return c !== 0 ? c : fieldCmp(sr, sl);
-  }
-
-  /** `sort__sym_sort`: resolved before unresolved, then by name. */
-  #symSort(left: EntryRef, right: EntryRef): number {
-    const sl = this.#symRank[left.frame], sr = this.#symRank[right.frame];
-    if (sl < 0 || sr < 0) return cmpNull(sl >= 0, sr >= 0);
-    return fieldCmp(sr, sl);
-  }
-}
-
-/**
- * Rank of each string in code-unit order (equal strings share a rank; -1 for
- * undefined), so that rank order is C's strcmp order (the same for ASCII).
- */
-function ranks(values: readonly (string | undefined)[]): Int32Array {
-  const distinct = [...new Set(values.filter((v): v is string => v !== undefined))].sort();
-  const rank = new Map(distinct.map((v, i) => [v, i]));
-  return Int32Array.from(values, (v) => v === undefined ? -1 : rank.get(v)!);
-}
-
-/**
- * A stack record's frames as perf's callchain has them: root first, without
- * callring's `[truncated]` and context marker frames (perf's callchain just
- * ends where it was cut).
- */
-function perfPath(profile: Profile, stack: number): number[] {
-  const path = profile.pathOf(profile.stackNode[stack]);
-  const kinds = profile.frames.kinds;
-  let n = 0;
-  for (const f of path) if (kinds[f] === "user" || kinds[f] === "kernel") path[n++] = f;
-  path.length = n;
-  return path;
-}
-
-/**
- * Ids of the frame part of the sort keys (`sym`, `dso`), equal exactly when
- * perf's `hist_entry__cmp` calls the entries equal: an unresolved symbol by
- * its address alone, a symbol by dso short name, name and inlined flag.
- */
-function frameKeyIds(profile: Profile, sort: readonly SortKey[]): (frame: number) => number {
-  const t = profile.frames;
-  const hasSym = sort.includes("sym"), hasDso = sort.includes("dso");
-  if (!hasSym && !hasDso) return () => 0;
-  const ids = new Int32Array(t.size).fill(-1);
-  const byKey = new Map<string, number>();
-  return (frame) => {
-    let id = ids[frame];
-    if (id >= 0) return id;
-    const dso = t.dsos[frame];
-    let key = hasDso ? (dso === undefined ? "\u0001" : dsoShortName(dso)) + "\u0000" : "";
-    if (hasSym) {
-      const sym = t.syms[frame];
-      key += sym === undefined
-        ? "u" + (t.ips[frame] ?? 0n).toString(16)
-        : "s" + (dso === undefined ? "\u0001" : dsoShortName(dso)) + "\u0000" + sym +
-          (t.inlined[frame] ? "\u0000i" : "");
-    }
-    id = byKey.get(key) ?? byKey.size;
-    byKey.set(key, id);
-    ids[frame] = id;
-    return id;
-  };
-}
-
-/** Ids of the class part of the sort keys (`comm`, `pid`/`tid`, `cpu`), per sample class. */
-function classKeyIds(profile: Profile, sort: readonly SortKey[]): Int32Array {
-  const byKey = new Map<string, number>();
-  return Int32Array.from(profile.classes, (c) => {
-    let key = "";
-    for (const k of sort) {
-      if (k === "comm") key += "c" + c.comm + "\u0000";
-      else if (k === "pid" || k === "tid") key += "t" + c.tid + "\u0000";
-      else if (k === "cpu") key += "p" + c.cpu + "\u0000";
-    }
-    const id = byKey.get(key) ?? byKey.size;
-    byKey.set(key, id);
-    return id;
-  });
-}
+/** The `# comm: X` names of perf's `__get_elide`. */
+const ELIDE_NAMES: Readonly<Record<"comm" | "dso" | "sym", string>> = {
+  comm: "comm",
+  dso: "dso",
+  sym: "symbol",
+};
 
 /**
  * Renders a perf-report-style text report.
@@ -590,182 +105,45 @@ export function textReport(
   profile: Profile & StackSelfFrames,
   options: TextReportOptions = {},
 ): string {
-  const children = options.children ?? false;
-  const sort = options.sort ?? ["comm", "dso", "sym"];
-  if (sort.length === 0) throw new ReportOptionError("--sort needs at least one key");
-  const order = options.callGraph ?? (children ? "caller" : "callee");
+  const hist = buildHistogram(profile, options);
+  const { children, order, sort } = hist;
   const limit = Math.fround(options.percentLimit ?? 0);
-  const chainLimit = Math.fround(options.percentLimit ?? 0.5);
+  const chainLimit = Math.fround(options.graphThreshold ?? options.percentLimit ?? 0.5);
   const showSamples = options.showSamples === true;
-  const selfFrame = options.selfFrame ?? ((i: number) => selfFrameOf(profile, i));
-  const total = profile.totalWeight;
-  const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
-  const keys = new EntryKeys(profile, sort);
-  const t = profile.frames;
-  const store = new ChainStore();
-
-  // perf's histogram: hists__findnew_entry walks an rbtree ordered by
-  // hist_entry__cmp from the root and adds the entry where the walk ends
-  // when it meets no equal one. perf's comparisons are not a strict weak
-  // order (unresolved symbols compare by address across dsos, inlined ones
-  // by name), so a walk can miss an equal entry and perf then shows one
-  // symbol as two entries; walking the same tree reproduces that. A walk's
-  // outcome only changes after an insertion, so it is reused until then.
-  const input = new RbTree<Entry>();
-  const frameKeys = frameKeyIds(profile, sort);
-  const classKeys = classKeyIds(profile, sort);
-  // Dense ids of sort-key values; per id the entry its last walk found, the
-  // tree epoch of that walk, and the last stack record that counted it.
-  const keyIndex = new PairIndex();
-  const walked: Entry[] = [];
-  const walkedAt: number[] = [];
-  const lastSample: number[] = [];
-  let epoch = 0;
-  const keyOf = (frame: number, cls: number): number => {
-    const a = frameKeys(frame), b = classKeys[cls];
-    const slot = keyIndex.slot(a, b);
-    let id = keyIndex.valueAt(slot);
-    if (id < 0) {
-      id = lastSample.length;
-      keyIndex.insertAt(slot, a, b, id);
-      lastSample.push(-1);
-      walkedAt.push(-1);
-    }
-    return id;
-  };
-  // Where the comparisons form a strict weak order, a found entry stays the
-  // one its walk finds: no walk is repeated. They do not when inlined frames
-  // (compared by name) meet real ones (by address) in a dso, or when `sym`
-  // compares unresolved addresses of different dsos (no `dso` key before it).
-  const symAt = sort.indexOf("sym"), dsoAt = sort.indexOf("dso");
-  const weakOrder = !t.inlined.some(Boolean) &&
-    (symAt < 0 || (dsoAt >= 0 && dsoAt < symAt) || !t.syms.some((x) => x === undefined));
-  // hists__findnew_entry moves a found entry to the new sample's map: an
-  // unresolved address met in another dso changes dso (and later walks).
-  const mapUpdate = (e: Entry, frame: number): Entry => {
-    if (e.frame !== frame && t.syms[e.frame] === undefined && t.dsos[e.frame] !== t.dsos[frame]) {
-      e.frame = frame;
-      epoch++;
-    }
-    return e;
-  };
-  const entryFor = (frame: number, cls: number, key: number): Entry => {
-    const at = walkedAt[key];
-    if (at >= 0 && (weakOrder || at === epoch)) return mapUpdate(walked[key], frame);
-    const probe: EntryRef = { frame, cls, ip: t.ips[frame] ?? 0n };
-    const before = input.size;
-    const e = input.findOrInsert((existing) => keys.cmp(existing, probe), () => {
-      const c = profile.classes[cls];
-      const columns = sort.map((k) => {
-        switch (k) {
-          case "sym":
-            return symbolColumn(profile, frame);
-          case "dso":
-            return dsoShortName(t.dsos[frame]);
-          case "comm":
-            return c.comm;
-          case "pid":
-          case "tid":
-            return c.tid.toString().padStart(7) + ":" + c.comm;
-          case "cpu":
-            return c.cpu < 0
-              ? "-" + String(-c.cpu).padStart(3, "0")
-              : String(c.cpu).padStart(3, "0");
-        }
-      });
-      return {
-        ...probe,
-        columns,
-        self: 0,
-        children: 0,
-        selfSamples: 0,
-        chains: store.node(-1),
-        maxDepth: 0,
-      };
-    });
-    if (input.size !== before) epoch++;
-    walked[key] = e;
-    walkedAt[key] = epoch;
-    return mapUpdate(e, frame);
-  };
-
-  for (let i = 0; i < profile.stackCount; i++) {
-    const w = profile.stackWeight[i];
-    const cls = profile.stackClass[i];
-    const rootFirst = perfPath(profile, i);
-    if (rootFirst.length === 0) continue;
-    // perf's callchain cursor order: caller-first unless callee order was asked for.
-    const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
-    const selfKey = keyOf(selfFrame(i), cls);
-    const self = entryFor(selfFrame(i), cls, selfKey);
-    self.self += w;
-    self.selfSamples += profile.stackSamples[i];
-    if (self.maxDepth < chain.length) self.maxDepth = chain.length;
-    if (order !== "none") addChain(store, self.chains, chain, 0, w);
-    if (!children) continue;
-    self.children += w;
-    if (!frameKeyed) continue;
-    // iter_add_next_cumulative_entry: one entry per sort-key value and
-    // sample (perf compares with the sample's earlier entries), even under
-    // recursion.
-    lastSample[selfKey] = i;
-    for (let p = 0; p < chain.length; p++) {
-      const key = keyOf(chain[p], cls);
-      if (lastSample[key] === i) continue;
-      lastSample[key] = i;
-      const e = entryFor(chain[p], cls, key);
-      e.children += w;
-      if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
-      if (order !== "none") addChain(store, e.chains, chain, p, w);
+  const shown = hist.entries.filter((e) => !e.filtered);
+  // perf's totals: every sample, or with --percentage relative those of the entries shown
+  // (hists__inc_filter_stats adds each unfiltered entry's self period and count).
+  let total = profile.totalWeight;
+  let samples = profile.samples;
+  if (options.relative) {
+    total = samples = 0;
+    for (const e of shown) {
+      total += e.self;
+      samples += e.selfSamples;
     }
   }
-
-  // hists__collapse_resort (only `comm` has a collapse key; entries equal
-  // there are merged), then output_resort by hist_entry__sort.
-  let sequence = input.inOrder();
-  if (sort.includes("comm")) {
-    const collapsed = new RbTree<Entry>();
-    for (const e of sequence) {
-      const into = collapsed.findOrInsert((existing) => keys.cmp(existing, e), () => e);
-      if (into !== e) {
-        into.self += e.self;
-        into.children += e.children;
-        into.selfSamples += e.selfSamples;
-        store.merge(into.chains, e.chains);
-      }
-    }
-    sequence = collapsed.inOrder();
-  }
-  const callerFirst = order !== "callee";
-  const entrySort = (a: Entry, b: Entry): number => {
-    if (children) {
-      const c = fieldCmp(a.children, b.children);
-      if (c !== 0) return c;
-      // __hpp__sort_acc: put caller above callee when they have equal period.
-      if (order !== "none" && keys.sameThread(a, b)) {
-        const d = callerFirst ? a.maxDepth - b.maxDepth : b.maxDepth - a.maxDepth;
-        if (d !== 0) return d;
-      }
-    }
-    const s = fieldCmp(a.self, b.self);
-    if (s !== 0) return s;
-    const k = keys.sort(a, b);
-    if (k !== 0 || !showSamples) return k;
-    return fieldCmp(a.selfSamples, b.selfSamples);
-  };
-  const output = new RbTree<Entry>();
-  for (const e of sequence) {
-    output.findOrInsert((existing) => entrySort(e, existing) > 0 ? -1 : 1, () => e);
-  }
-
   const percentOf = (v: number) => (total ? (100 * v) / total : 0);
-  const sortValue = (e: Entry) => (children ? e.children : e.self);
-  const list = output.inOrder()
-    .filter((e) => sortValue(e) > 0 || e.self > 0)
-    .filter((e) => Math.fround(percentOf(sortValue(e))) >= limit);
+  const sortValue = (e: HistEntry) => (children ? e.children : e.self);
+  const present = shown.filter((e) => sortValue(e) > 0 || e.self > 0);
+  const list = present.filter((e) => Math.fround(percentOf(sortValue(e))) >= limit);
 
-  const widths = sort.map((k) => HEADERS[k].length);
-  for (const e of list) {
+  // sort__setup_elide: a key with a one-value filter list is named in the header and its
+  // column left out, unless that would leave none.
+  const elideLines: string[] = [];
+  const elided = sort.map((k) => {
+    const value = k === "comm" || k === "dso" || k === "sym"
+      ? options.singleValueFilters?.[k]
+      : undefined;
+    if (value === undefined) return false;
+    elideLines.push(`# ${ELIDE_NAMES[k as "comm" | "dso" | "sym"]}: ${value}`);
+    return true;
+  });
+  if (elided.every(Boolean)) elided.fill(false);
+  const columns = sort.map((_, i) => i).filter((i) => !elided[i]);
+
+  // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
+  const widths = sort.map((k) => SORT_HEADERS[k].length);
+  for (const e of present) {
     e.columns.forEach((c, i) => {
       // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix
       const len = sort[i] === "sym" && c.endsWith(" (inlined)") ? c.length - 10 : c.length;
@@ -774,54 +152,60 @@ export function textReport(
   }
 
   const out: string[] = [];
-  if (options.accountingHeader !== false) out.push(...accountingLines(profile));
-  const lost = profile.lost.lostSamples;
-  out.push("# To display the perf.data header info, please use --header/--header-only options.");
-  out.push("#");
-  out.push("#");
-  out.push(`# Total Lost Samples: ${lost}`);
-  out.push("#");
-  out.push(
-    `# Samples: ${convertUnit(profile.samples)} of event '${options.eventName ?? "cpu-clock"}'`,
-  );
-  out.push(`# Event count (approx.): ${total}`);
-  out.push("#");
-  const overheadHeads = children ? ["Children", "    Self"] : ["Overhead"];
-  const countHeads = showSamples ? [SAMPLES_HEADER] : [];
-  out.push(
-    "# " +
-      [...overheadHeads, ...countHeads, ...sort.map((k, i) => HEADERS[k].padEnd(widths[i]))]
-        .join("  "),
-  );
-  out.push(
-    "# " +
-      [
-        ...overheadHeads.map(() => "........"),
-        ...countHeads.map((h) => ".".repeat(h.length)),
-        ...widths.map((w) => ".".repeat(w)),
-      ].join("  "),
-  );
-  out.push("#");
+  // perf prints the one-value filter lines even with -q (sort__setup_elide writes them).
+  if (options.quiet) out.push(...elideLines);
+  if (!options.quiet) {
+    if (options.accountingHeader !== false) out.push(...accountingLines(profile));
+    out.push(
+      "# To display the perf.data header info, please use --header/--header-only options.",
+    );
+    out.push("#");
+    out.push(...(elideLines.length > 0 ? elideLines : ["#"]));
+    if (elideLines.length > 0) out.push("#");
+    out.push(`# Total Lost Samples: ${profile.lost.lostSamples}`);
+    out.push("#");
+    const slices = options.timeSlices === undefined ? "" : ` (time slices: ${options.timeSlices})`;
+    out.push(
+      `# Samples: ${convertUnit(samples)} of event '${options.eventName ?? "cpu-clock"}'${slices}`,
+    );
+    out.push(`# Event count (approx.): ${total}`);
+    out.push("#");
+    const overheadHeads = children ? ["Children", "    Self"] : ["Overhead"];
+    const countHeads = showSamples ? [SAMPLES_HEADER] : [];
+    out.push(
+      "# " +
+        [
+          ...overheadHeads,
+          ...countHeads,
+          ...columns.map((i) => SORT_HEADERS[sort[i]].padEnd(widths[i])),
+        ].join("  "),
+    );
+    out.push(
+      "# " +
+        [
+          ...overheadHeads.map(() => "........"),
+          ...countHeads.map((h) => ".".repeat(h.length)),
+          ...columns.map((i) => ".".repeat(widths[i])),
+        ].join("  "),
+    );
+    out.push("#");
+  }
 
   const minHit = Math.trunc(total * (chainLimit / 100));
   const skipFirst = sort[0] === "sym";
+  const last = columns[columns.length - 1];
   for (const e of list) {
     const pcts = children ? [e.children, e.self] : [e.self];
     const cols = pcts.map((v) => (formatPercent(percentOf(v)) + "%").padStart(8));
     if (showSamples) cols.push(String(e.selfSamples).padStart(SAMPLES_HEADER.length));
-    const line = "  " + [...cols, ...e.columns.map((c, i) => c.padEnd(widths[i]))].join("  ");
-    out.push(line.trimEnd());
+    // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s").
+    for (const i of columns) {
+      cols.push(i === last && sort[i] === "sym" ? e.columns[i] : e.columns[i].padEnd(widths[i]));
+    }
+    out.push("  " + cols.join("  "));
     if (order !== "none") {
-      printGraph(
-        out,
-        profile,
-        store,
-        e.chains,
-        total,
-        children ? e.children : e.self,
-        minHit,
-        skipFirst,
-      );
+      // graph percents are of every sample, also with --percentage relative
+      hist.printGraph(out, e, profile.totalWeight, minHit, skipFirst);
     }
   }
   out.push("");
@@ -862,118 +246,4 @@ function convertUnit(value: number): string {
     }
   }
   return `${v}${unit}`;
-}
-
-function compress(store: ChainStore, node: number): Compressed {
-  const frames = [store.frame[node]];
-  let last = node;
-  while (store.hits[last] === 0 && store.count[last] === 1) {
-    last = store.first[last];
-    frames.push(store.frame[last]);
-  }
-  return { frames, cumul: store.cumul[node], last };
-}
-
-function sortedChildren(
-  profile: Profile,
-  store: ChainStore,
-  node: number,
-  minHit: number,
-): Compressed[] {
-  const out: Compressed[] = [];
-  for (let c = store.first[node]; c >= 0; c = store.next[c]) {
-    if (store.cumul[c] < minHit) continue; // what compress() would report as cumul
-    out.push(compress(store, c));
-  }
-  return out.sort((a, b) => b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0]));
-}
-
-/**
- * perf keeps equal-weight callchain children in the order of its input tree:
- * same dso by descending symbol address, else by dso. We approximate with a
- * representative address per function (exact for non-overlapping functions).
- */
-function tieOrder(profile: Profile, a: number, b: number): number {
-  const t = profile.frames;
-  const da = t.dsos[a] ?? "";
-  const db = t.dsos[b] ?? "";
-  if (da !== db) return da < db ? -1 : 1;
-  const xa = t.addrs[a];
-  const xb = t.addrs[b];
-  if (xa !== undefined && xb !== undefined && xa !== xb) return xa > xb ? -1 : 1;
-  return t.names[a] < t.names[b] ? -1 : t.names[a] > t.names[b] ? 1 : 0;
-}
-
-function margin(left: number): string {
-  return " ".repeat(12 + left);
-}
-
-/** callchain__fprintf_graph + __callchain__fprintf_graph (graph mode, absolute percents). */
-function printGraph(
-  out: string[],
-  profile: Profile,
-  store: ChainStore,
-  root: number,
-  total: number,
-  parentSamples: number,
-  minHit: number,
-  skipFirst: boolean,
-): void {
-  const start = out.length;
-  let left = 0;
-  let base = sortedChildren(profile, store, root, minHit);
-  if (base.length === 1 && base[0].cumul === parentSamples) {
-    const cnode = base[0];
-    let printed = false;
-    cnode.frames.forEach((f, i) => {
-      if (i === 0 && skipFirst) return;
-      if (!printed) {
-        out.push(margin(left) + "|");
-        out.push(margin(left) + "---" + chainName(profile, f));
-        left += 3;
-        printed = true;
-      } else {
-        out.push(margin(left) + chainName(profile, f));
-      }
-    });
-    base = sortedChildren(profile, store, cnode.last, minHit);
-  }
-  interface Level {
-    items: Compressed[];
-    next: number;
-    depth: number;
-    mask: boolean[];
-    newMask: boolean[];
-  }
-  const levels: Level[] = [{ items: base, next: 0, depth: 1, mask: [true], newMask: [true] }];
-  while (levels.length) {
-    const lv = levels[levels.length - 1];
-    if (lv.next >= lv.items.length) {
-      levels.pop();
-      continue;
-    }
-    const child = lv.items[lv.next++];
-    const depth = lv.depth;
-    if (lv.next === lv.items.length) lv.newMask[depth - 1] = false;
-    let line = margin(left);
-    for (let i = 0; i < depth; i++) line += lv.mask[i] ? "|          " : "           ";
-    out.push(line);
-    child.frames.forEach((f, idx) => {
-      let l = margin(left);
-      for (let i = 0; i < depth; i++) {
-        l += lv.newMask[i] ? "|" : " ";
-        l += idx === 0 && i === depth - 1
-          ? "--" + formatPercent(total ? (child.cumul * 100) / total : 0) + "%--"
-          : "          ";
-      }
-      out.push(l + chainName(profile, f));
-    });
-    const sub = sortedChildren(profile, store, child.last, minHit);
-    if (sub.length) {
-      const mask = lv.newMask.slice(0, depth);
-      mask[depth] = true;
-      levels.push({ items: sub, next: 0, depth: depth + 1, mask, newMask: mask.slice() });
-    }
-  }
-  if (out.length > start) out.push("");
 }

@@ -1,0 +1,688 @@
+/**
+ * The histogram of `perf report`: report entries keyed by the sort keys and
+ * kept in red-black trees walked with perf's own comparisons
+ * (`hists__findnew_entry`, collapse and `output_resort` with
+ * `hist_entry__sort`, tools/perf/util/hist.c and sort.c), so ties come out
+ * where perf puts them, e.g. callers above callees of equal `--children`
+ * overhead in the same thread (`__hpp__sort_acc`). Self time goes to the
+ * frame {@linkcode selfFrameOf} names. {@linkcode buildHistogram} returns
+ * the entries in output order; `text_report.ts` prints them and `perf diff`
+ * pairs them.
+ *
+ * @module
+ */
+
+import { PairIndex } from "../analyze/pair_index.ts";
+import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
+import type { Profile } from "../analyze/profile.ts";
+import { addChain, ChainStore, printGraph } from "./report_callchain.ts";
+
+/** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
+export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu";
+
+/** Thrown for unsupported sort keys. */
+export class ReportOptionError extends RangeError {
+  /**
+   * Creates the instance.
+   * @param message What is wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ReportOptionError";
+  }
+}
+
+/** The keys `--sort` accepts: perf 6.1 has no `tid` key (`Unknown --sort key: `tid'`). */
+const SORT_KEYS: readonly SortKey[] = ["comm", "dso", "sym", "pid", "cpu"];
+
+/**
+ * Parses a perf `--sort` argument (`comm,dso,sym`).
+ * @param text The argument.
+ * @returns The keys.
+ */
+export function parseSortKeys(text: string): SortKey[] {
+  return text.split(",").map((k) => {
+    const key = k.trim();
+    if (!(SORT_KEYS as readonly string[]).includes(key)) {
+      throw new ReportOptionError(`Unknown --sort key: \`${key}' (known: ${SORT_KEYS.join(", ")})`);
+    }
+    return key as SortKey;
+  });
+}
+
+/** perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing. */
+export function dsoShortName(dso: string | undefined): string {
+  if (dso === undefined || dso === "") return "[unknown]";
+  if (dso.startsWith("[")) return dso;
+  const slash = dso.lastIndexOf("/");
+  return slash < 0 ? dso : dso.slice(slash + 1);
+}
+
+/**
+ * perf's Symbol column text: `[k] name` / `[.] name`, unresolved as `%-#.16llx`.
+ * @param profile Profile.
+ * @param frame Frame id.
+ * @returns Column text.
+ */
+export function symbolColumn(profile: Profile, frame: number): string {
+  const t = profile.frames;
+  const level = t.kinds[frame] === "kernel" ? "k" : ".";
+  const sym = t.syms[frame];
+  if (sym !== undefined) return `[${level}] ${t.inlined[frame] ? sym + " (inlined)" : sym}`;
+  const ip = t.ips[frame] ?? 0n;
+  const hex = ip.toString(16).padStart(16, "0");
+  return `[${level}] ${ip === 0n ? hex : "0x" + hex}`;
+}
+
+/** What perf's comparisons look at: the entry's frame and the class of its first sample. */
+export interface EntryRef {
+  /** Frame the entry was created for (its symbol and dso). */
+  frame: number;
+  /** Sample class of the sample that created it (perf's `he->thread`, `comm`, `cpu`). */
+  cls: number;
+  /** perf's `he->ip`: what tells unresolved symbols apart. */
+  ip: bigint;
+}
+
+/** One report entry (perf's `struct hist_entry`). */
+export interface HistEntry extends EntryRef {
+  /** The sort-key columns' texts. */
+  columns: string[];
+  /** perf's `he->filtered`: hidden from the output, its weight still in the totals. */
+  filtered: boolean;
+  /** Self weight. */
+  self: number;
+  /** Children (accumulated) weight. */
+  children: number;
+  /** Self sample count. */
+  selfSamples: number;
+  /** Root of the entry's callchain trie in the histogram's trie store. */
+  chains: number;
+  /** perf's `he->callchain->max_depth`: longest callchain appended to the entry. */
+  maxDepth: number;
+}
+
+/** The column header of each sort key. */
+export const SORT_HEADERS: Record<SortKey, string> = {
+  comm: "Command",
+  dso: "Shared Object",
+  sym: "Symbol",
+  pid: "    Pid:Command",
+  tid: "    Tid:Command",
+  cpu: "CPU",
+};
+
+/**
+ * A red-black tree laid out like the kernel's `lib/rbtree.c` (the same
+ * insert and rebalancing steps), keeping whatever order its walks decide.
+ * perf's histogram trees are these: an entry goes where the walk from the
+ * root ends, and equal keys go right, so the in-order sequence depends on
+ * the insertion order and on the comparison outcomes along the path, also
+ * when the comparison is not a strict weak order (perf's are not).
+ */
+export class RbTree<T> {
+  readonly #items: T[] = [];
+  readonly #left: number[] = [];
+  readonly #right: number[] = [];
+  readonly #parent: number[] = [];
+  readonly #red: boolean[] = [];
+  #root = -1;
+
+  /** Number of items. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /**
+   * Walk from the root; insert a new item where the walk ends.
+   * @param direction Compares with an existing item: < 0 go left, > 0 go right,
+   *   0 stop there (nothing is inserted).
+   * @param make Creates the item to insert.
+   * @returns The existing item the walk stopped at, or the inserted one.
+   */
+  findOrInsert(direction: (existing: T) => number, make: () => T): T {
+    let parent = -1;
+    let left = false;
+    for (let n = this.#root; n >= 0;) {
+      const d = direction(this.#items[n]);
+      if (d === 0) return this.#items[n];
+      parent = n;
+      left = d < 0;
+      n = left ? this.#left[n] : this.#right[n];
+    }
+    const item = make();
+    const z = this.#items.length;
+    this.#items.push(item);
+    this.#left.push(-1);
+    this.#right.push(-1);
+    this.#parent.push(parent);
+    this.#red.push(true);
+    if (parent < 0) this.#root = z;
+    else if (left) this.#left[parent] = z;
+    else this.#right[parent] = z;
+    this.#fixup(z);
+    return item;
+  }
+
+  /** Items in order (leftmost first, perf's `rb_first` / `rb_next`). */
+  inOrder(): T[] {
+    const out: T[] = [];
+    const stack: number[] = [];
+    for (let n = this.#root; n >= 0 || stack.length;) {
+      if (n >= 0) {
+        stack.push(n);
+        n = this.#left[n];
+      } else {
+        const m = stack.pop()!;
+        out.push(this.#items[m]);
+        n = this.#right[m];
+      }
+    }
+    return out;
+  }
+
+  #fixup(node: number): void {
+    const red = this.#red, parentOf = this.#parent, l = this.#left, r = this.#right;
+    let z = node;
+    while (z !== this.#root && red[parentOf[z]]) {
+      let p = parentOf[z];
+      const g = parentOf[p];
+      if (p === l[g]) {
+        const u = r[g];
+        if (u >= 0 && red[u]) {
+          red[p] = red[u] = false;
+          red[g] = true;
+          z = g;
+          continue;
+        }
+        if (z === r[p]) {
+          this.#rotate(p, true);
+          z = p;
+          p = parentOf[z];
+        }
+        red[p] = false;
+        red[g] = true;
+        this.#rotate(g, false);
+      } else {
+        const u = l[g];
+        if (u >= 0 && red[u]) {
+          red[p] = red[u] = false;
+          red[g] = true;
+          z = g;
+          continue;
+        }
+        if (z === l[p]) {
+          this.#rotate(p, false);
+          z = p;
+          p = parentOf[z];
+        }
+        red[p] = false;
+        red[g] = true;
+        this.#rotate(g, true);
+      }
+    }
+    red[this.#root] = false;
+  }
+
+  /** Rotate left (the right child moves up) or right (the left child moves up). */
+  #rotate(x: number, toLeft: boolean): void {
+    const l = this.#left, r = this.#right, parentOf = this.#parent;
+    const [down, up] = toLeft ? [l, r] : [r, l];
+    const y = up[x];
+    up[x] = down[y];
+    if (down[y] >= 0) parentOf[down[y]] = x;
+    const p = parentOf[x];
+    parentOf[y] = p;
+    if (p < 0) this.#root = y;
+    else if (l[p] === x) l[p] = y;
+    else r[p] = y;
+    down[y] = x;
+    parentOf[x] = y;
+  }
+}
+
+/** perf's `cmp_null`: both missing 0, left missing -1, else 1. */
+function cmpNull(left: boolean, right: boolean): number {
+  return !left && !right ? 0 : !left ? -1 : 1;
+}
+
+/** Sign of `(int64_t)(right - left)` for two u64 values, as perf's `_sort__addr_cmp`. */
+function addrCmp(left: bigint, right: bigint): number {
+  if ((left >= HIGH_HALF) === (right >= HIGH_HALF)) return right > left ? 1 : right < left ? -1 : 0;
+  const d = BigInt.asIntN(64, right - left);
+  return d > 0n ? 1 : d < 0n ? -1 : 0;
+}
+
+const HIGH_HALF = 1n << 63n;
+
+/**
+ * Three-way comparison of numbers.
+ * @param a Left.
+ * @param b Right.
+ * @returns 1, -1 or 0.
+ */
+export function fieldCmp(a: number, b: number): number {
+  return a > b ? 1 : a < b ? -1 : 0;
+}
+
+/**
+ * perf's sort-key comparisons (tools/perf/util/sort.c) over report entries:
+ * `cmp` is `se_cmp` (the histogram key, also `se_collapse` here), `sort`
+ * is `se_sort ?: se_cmp` (the output order among equal overheads).
+ */
+export class EntryKeys {
+  readonly #sort: readonly SortKey[];
+  readonly #t: Profile["frames"];
+  /** Per frame: rank of the symbol name (-1 unresolved), of the dso short name (-1 no map). */
+  readonly #symRank: Int32Array;
+  readonly #dsoRank: Int32Array;
+  /** Per class: rank of the comm, tid, cpu, pid. */
+  readonly #commRank: Int32Array;
+  readonly #tid: Int32Array;
+  readonly #cpu: Int32Array;
+  readonly #pid: Int32Array;
+
+  constructor(profile: Profile, sort: readonly SortKey[]) {
+    const t = profile.frames;
+    this.#sort = sort;
+    this.#t = t;
+    this.#symRank = ranks(t.syms);
+    this.#dsoRank = ranks(t.dsos.map((d) => d === undefined ? undefined : dsoShortName(d)));
+    const classes = profile.classes;
+    this.#commRank = ranks(classes.map((c) => c.comm));
+    this.#tid = Int32Array.from(classes, (c) => c.tid);
+    this.#cpu = Int32Array.from(classes, (c) => c.cpu);
+    this.#pid = Int32Array.from(classes, (c) => c.pid);
+  }
+
+  /** `hist_entry__cmp(left, right)` (also `hist_entry__collapse`: only comm has one, the same). */
+  cmp(left: EntryRef, right: EntryRef): number {
+    for (const k of this.#sort) {
+      const c = this.#keyCmp(k, left, right);
+      if (c !== 0) return c;
+    }
+    return 0;
+  }
+
+  /** The sort keys' part of `hist_entry__sort(a, b)` (`se_sort ?: se_cmp`). */
+  sort(a: EntryRef, b: EntryRef): number {
+    for (const k of this.#sort) {
+      const c = k === "sym" ? this.#symSort(a, b) : this.#keyCmp(k, a, b);
+      if (c !== 0) return c;
+    }
+    return 0;
+  }
+
+  /** perf's `a->thread == b->thread`. */
+  sameThread(a: EntryRef, b: EntryRef): boolean {
+    return this.#tid[a.cls] === this.#tid[b.cls] && this.#pid[a.cls] === this.#pid[b.cls];
+  }
+
+  #keyCmp(k: SortKey, left: EntryRef, right: EntryRef): number {
+    switch (k) {
+      case "sym":
+        return this.#symCmp(left, right);
+      case "dso":
+        return this.#dsoCmp(left.frame, right.frame);
+      case "comm": // strcmp(right, left)
+        return fieldCmp(this.#commRank[right.cls], this.#commRank[left.cls]);
+      case "pid":
+      case "tid":
+        return fieldCmp(this.#tid[right.cls], this.#tid[left.cls]);
+      case "cpu":
+        return fieldCmp(this.#cpu[right.cls], this.#cpu[left.cls]);
+    }
+  }
+
+  /** `sort__dso_cmp`: `_sort__dso_cmp(right->map, left->map)` on short names. */
+  #dsoCmp(left: number, right: number): number {
+    const dl = this.#dsoRank[left], dr = this.#dsoRank[right];
+    if (dl < 0 || dr < 0) return cmpNull(dl >= 0, dr >= 0);
+    return fieldCmp(dr, dl);
+  }
+
+  /** `sort__sym_cmp`: unresolved by address, else dso, then `_sort__sym_cmp`. */
+  #symCmp(left: EntryRef, right: EntryRef): number {
+    const l = left.frame, r = right.frame;
+    const sl = this.#symRank[l], sr = this.#symRank[r];
+    if (sl < 0 && sr < 0) return addrCmp(left.ip, right.ip);
+    const d = this.#dsoCmp(l, r);
+    if (d !== 0) return d;
+    if (sl < 0 || sr < 0) return cmpNull(sl >= 0, sr >= 0);
+    if (l === r) return 0;
+    const inlined = this.#t.inlined;
+    if (inlined[l] || inlined[r]) {
+      const c = fieldCmp(sl, sr); // strcmp(left, right)
+      // Same name: perf compares the (enclosing) ranges, which the profile does not keep.
+      if (c !== 0 || inlined[l] === inlined[r]) return c;
+    }
+    // Symbol start addresses, approximated by an address inside each function;
+    // frames without one (synthetic profiles), or at one address, by name.
+    const al = this.#t.addrs[l], ar = this.#t.addrs[r];
+    const c = al === undefined || ar === undefined ? 0 : addrCmp(al, ar);
+    return c !== 0 ? c : fieldCmp(sr, sl);
+  }
+
+  /** `sort__sym_sort`: resolved before unresolved, then by name. */
+  #symSort(left: EntryRef, right: EntryRef): number {
+    const sl = this.#symRank[left.frame], sr = this.#symRank[right.frame];
+    if (sl < 0 || sr < 0) return cmpNull(sl >= 0, sr >= 0);
+    return fieldCmp(sr, sl);
+  }
+}
+
+/**
+ * Rank of each string in code-unit order (equal strings share a rank; -1 for
+ * undefined), so that rank order is C's strcmp order (the same for ASCII).
+ */
+function ranks(values: readonly (string | undefined)[]): Int32Array {
+  const distinct = [...new Set(values.filter((v): v is string => v !== undefined))].sort();
+  const rank = new Map(distinct.map((v, i) => [v, i]));
+  return Int32Array.from(values, (v) => v === undefined ? -1 : rank.get(v)!);
+}
+
+/**
+ * A stack record's frames as perf's callchain has them: root first, without
+ * callring's `[truncated]` and context marker frames (perf's callchain just
+ * ends where it was cut).
+ */
+function perfPath(profile: Profile, stack: number): number[] {
+  const path = profile.pathOf(profile.stackNode[stack]);
+  const kinds = profile.frames.kinds;
+  let n = 0;
+  for (const f of path) if (kinds[f] === "user" || kinds[f] === "kernel") path[n++] = f;
+  path.length = n;
+  return path;
+}
+
+/**
+ * Ids of the frame part of the sort keys (`sym`, `dso`), equal exactly when
+ * perf's `hist_entry__cmp` calls the entries equal: an unresolved symbol by
+ * its address alone, a symbol by dso short name, name and inlined flag.
+ */
+function frameKeyIds(profile: Profile, sort: readonly SortKey[]): (frame: number) => number {
+  const t = profile.frames;
+  const hasSym = sort.includes("sym"), hasDso = sort.includes("dso");
+  if (!hasSym && !hasDso) return () => 0;
+  const ids = new Int32Array(t.size).fill(-1);
+  const byKey = new Map<string, number>();
+  return (frame) => {
+    let id = ids[frame];
+    if (id >= 0) return id;
+    const dso = t.dsos[frame];
+    let key = hasDso ? (dso === undefined ? "\u0001" : dsoShortName(dso)) + "\u0000" : "";
+    if (hasSym) {
+      const sym = t.syms[frame];
+      key += sym === undefined
+        ? "u" + (t.ips[frame] ?? 0n).toString(16)
+        : "s" + (dso === undefined ? "\u0001" : dsoShortName(dso)) + "\u0000" + sym +
+          (t.inlined[frame] ? "\u0000i" : "");
+    }
+    id = byKey.get(key) ?? byKey.size;
+    byKey.set(key, id);
+    ids[frame] = id;
+    return id;
+  };
+}
+
+/** Ids of the class part of the sort keys (`comm`, `pid`/`tid`, `cpu`), per sample class. */
+function classKeyIds(profile: Profile, sort: readonly SortKey[]): Int32Array {
+  const byKey = new Map<string, number>();
+  return Int32Array.from(profile.classes, (c) => {
+    let key = "";
+    for (const k of sort) {
+      if (k === "comm") key += "c" + c.comm + "\u0000";
+      else if (k === "pid" || k === "tid") key += "t" + c.tid + "\u0000";
+      else if (k === "cpu") key += "p" + c.cpu + "\u0000";
+    }
+    const id = byKey.get(key) ?? byKey.size;
+    byKey.set(key, id);
+    return id;
+  });
+}
+
+/** Options of {@linkcode buildHistogram}. */
+export interface HistogramOptions {
+  /** `--children` (true) or `--no-children` (false, default). */
+  children?: boolean;
+  /** `--sort` keys, default `["comm", "dso", "sym"]` like perf. */
+  sort?: readonly SortKey[];
+  /** Callchain order of the entries' tries; "none" keeps no callchains. */
+  callGraph?: "caller" | "callee" | "none";
+  /** Break ties of equal overhead and keys by sample count (perf does with `-n`). */
+  showSamples?: boolean;
+  /** The frame each stack record's self weight is charged to (default {@linkcode selfFrameOf}). */
+  selfFrame?: SelfFrameSelector;
+  /**
+   * perf's `al->filtered` (`--comms`, `--pid`, `--tid`, `--dsos`,
+   * `--symbols`), asked per stack record with its self frame and sample
+   * class: false marks the entries the record creates (its self entry and,
+   * with children, its callers' entries) as filtered out. perf decides once,
+   * when an entry is created; records merged into it later count towards it
+   * whatever they are, and every record counts towards the totals.
+   */
+  keep?: (selfFrame: number, cls: number) => boolean;
+}
+
+/** The histogram: entries in perf's output order and their callchain tries. */
+export interface Histogram {
+  /** Every entry, in output order (none dropped; see `filtered`). */
+  entries: HistEntry[];
+  /**
+   * Print an entry's call graph (perf's `callchain__fprintf_graph`) below its line.
+   * @param out Output lines (appended to).
+   * @param entry The entry.
+   * @param total The report total (graph percents are absolute).
+   * @param minHit Branches below this weight are hidden.
+   * @param skipFirst Leave out the entry's own frame (when sorting by sym first).
+   */
+  printGraph(
+    out: string[],
+    entry: HistEntry,
+    total: number,
+    minHit: number,
+    skipFirst: boolean,
+  ): void;
+  /** The callchain order used. */
+  order: "caller" | "callee" | "none";
+  /** Whether entries accumulate children. */
+  children: boolean;
+  /** The sort keys. */
+  sort: readonly SortKey[];
+}
+
+/**
+ * Build perf report's histogram of a profile.
+ * @param profile The profile.
+ * @param options Sort keys, children, callchain order.
+ * @returns The entries in output order.
+ */
+export function buildHistogram(
+  profile: Profile & StackSelfFrames,
+  options: HistogramOptions = {},
+): Histogram {
+  const children = options.children ?? false;
+  const sort = options.sort ?? ["comm", "dso", "sym"];
+  if (sort.length === 0) throw new ReportOptionError("--sort needs at least one key");
+  const order = options.callGraph ?? (children ? "caller" : "callee");
+  const showSamples = options.showSamples === true;
+  const selfFrame = options.selfFrame ?? ((i: number) => selfFrameOf(profile, i));
+  const keep = options.keep;
+  let recordKept = true;
+  const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
+  const keys = new EntryKeys(profile, sort);
+  const t = profile.frames;
+  const store = new ChainStore();
+
+  // perf's histogram: hists__findnew_entry walks an rbtree ordered by
+  // hist_entry__cmp from the root and adds the entry where the walk ends
+  // when it meets no equal one. perf's comparisons are not a strict weak
+  // order (unresolved symbols compare by address across dsos, inlined ones
+  // by name), so a walk can miss an equal entry and perf then shows one
+  // symbol as two entries; walking the same tree reproduces that. A walk's
+  // outcome only changes after an insertion, so it is reused until then.
+  const input = new RbTree<HistEntry>();
+  const frameKeys = frameKeyIds(profile, sort);
+  const classKeys = classKeyIds(profile, sort);
+  // Dense ids of sort-key values; per id the entry its last walk found, the
+  // tree epoch of that walk, and the last stack record that counted it.
+  const keyIndex = new PairIndex();
+  const walked: HistEntry[] = [];
+  const walkedAt: number[] = [];
+  const lastSample: number[] = [];
+  let epoch = 0;
+  const keyOf = (frame: number, cls: number): number => {
+    const a = frameKeys(frame), b = classKeys[cls];
+    const slot = keyIndex.slot(a, b);
+    let id = keyIndex.valueAt(slot);
+    if (id < 0) {
+      id = lastSample.length;
+      keyIndex.insertAt(slot, a, b, id);
+      lastSample.push(-1);
+      walkedAt.push(-1);
+    }
+    return id;
+  };
+  // Where the comparisons form a strict weak order, a found entry stays the
+  // one its walk finds: no walk is repeated. They do not when inlined frames
+  // (compared by name) meet real ones (by address) in a dso, or when `sym`
+  // compares unresolved addresses of different dsos (no `dso` key before it).
+  const symAt = sort.indexOf("sym"), dsoAt = sort.indexOf("dso");
+  const weakOrder = !t.inlined.some(Boolean) &&
+    (symAt < 0 || (dsoAt >= 0 && dsoAt < symAt) || !t.syms.some((x) => x === undefined));
+  // hists__findnew_entry moves a found entry to the new sample's map: an
+  // unresolved address met in another dso changes dso (and later walks).
+  const mapUpdate = (e: HistEntry, frame: number): HistEntry => {
+    if (e.frame !== frame && t.syms[e.frame] === undefined && t.dsos[e.frame] !== t.dsos[frame]) {
+      e.frame = frame;
+      epoch++;
+    }
+    return e;
+  };
+  const entryFor = (frame: number, cls: number, key: number): HistEntry => {
+    const at = walkedAt[key];
+    if (at >= 0 && (weakOrder || at === epoch)) return mapUpdate(walked[key], frame);
+    const probe: EntryRef = { frame, cls, ip: t.ips[frame] ?? 0n };
+    const before = input.size;
+    const e = input.findOrInsert((existing) => keys.cmp(existing, probe), () => {
+      const c = profile.classes[cls];
+      const columns = sort.map((k) => {
+        switch (k) {
+          case "sym":
+            return symbolColumn(profile, frame);
+          case "dso":
+            return dsoShortName(t.dsos[frame]);
+          case "comm":
+            return c.comm;
+          case "pid":
+          case "tid":
+            return c.tid.toString().padStart(7) + ":" + c.comm;
+          case "cpu":
+            return c.cpu < 0
+              ? "-" + String(-c.cpu).padStart(3, "0")
+              : String(c.cpu).padStart(3, "0");
+        }
+      });
+      return {
+        ...probe,
+        columns,
+        filtered: !recordKept,
+        self: 0,
+        children: 0,
+        selfSamples: 0,
+        chains: store.node(-1),
+        maxDepth: 0,
+      };
+    });
+    if (input.size !== before) epoch++;
+    walked[key] = e;
+    walkedAt[key] = epoch;
+    return mapUpdate(e, frame);
+  };
+
+  for (let i = 0; i < profile.stackCount; i++) {
+    const w = profile.stackWeight[i];
+    const cls = profile.stackClass[i];
+    const rootFirst = perfPath(profile, i);
+    if (rootFirst.length === 0) continue;
+    // perf's callchain cursor order: caller-first unless callee order was asked for.
+    const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
+    if (keep !== undefined) recordKept = keep(selfFrame(i), cls);
+    const selfKey = keyOf(selfFrame(i), cls);
+    const self = entryFor(selfFrame(i), cls, selfKey);
+    self.self += w;
+    self.selfSamples += profile.stackSamples[i];
+    if (self.maxDepth < chain.length) self.maxDepth = chain.length;
+    if (order !== "none") addChain(store, self.chains, chain, 0, w);
+    if (!children) continue;
+    self.children += w;
+    if (!frameKeyed) continue;
+    // iter_add_next_cumulative_entry: one entry per sort-key value and
+    // sample (perf compares with the sample's earlier entries), even under
+    // recursion.
+    lastSample[selfKey] = i;
+    for (let p = 0; p < chain.length; p++) {
+      const key = keyOf(chain[p], cls);
+      if (lastSample[key] === i) continue;
+      lastSample[key] = i;
+      const e = entryFor(chain[p], cls, key);
+      e.children += w;
+      if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
+      if (order !== "none") addChain(store, e.chains, chain, p, w);
+    }
+  }
+
+  // hists__collapse_resort (only `comm` has a collapse key; entries equal
+  // there are merged), then output_resort by hist_entry__sort.
+  let sequence = input.inOrder();
+  if (sort.includes("comm")) {
+    const collapsed = new RbTree<HistEntry>();
+    for (const e of sequence) {
+      const into = collapsed.findOrInsert((existing) => keys.cmp(existing, e), () => e);
+      if (into !== e) {
+        into.self += e.self;
+        into.children += e.children;
+        into.selfSamples += e.selfSamples;
+        store.merge(into.chains, e.chains);
+      }
+    }
+    sequence = collapsed.inOrder();
+  }
+  const callerFirst = order !== "callee";
+  const entrySort = (a: HistEntry, b: HistEntry): number => {
+    if (children) {
+      const c = fieldCmp(a.children, b.children);
+      if (c !== 0) return c;
+      // __hpp__sort_acc: put caller above callee when they have equal period.
+      if (order !== "none" && keys.sameThread(a, b)) {
+        const d = callerFirst ? a.maxDepth - b.maxDepth : b.maxDepth - a.maxDepth;
+        if (d !== 0) return d;
+      }
+    }
+    const s = fieldCmp(a.self, b.self);
+    if (s !== 0) return s;
+    const k = keys.sort(a, b);
+    if (k !== 0 || !showSamples) return k;
+    return fieldCmp(a.selfSamples, b.selfSamples);
+  };
+  const output = new RbTree<HistEntry>();
+  for (const e of sequence) {
+    output.findOrInsert((existing) => entrySort(e, existing) > 0 ? -1 : 1, () => e);
+  }
+  return {
+    entries: output.inOrder(),
+    order,
+    children,
+    sort,
+    printGraph: (out, e, total, minHit, skipFirst) =>
+      printGraph(
+        out,
+        profile,
+        store,
+        e.chains,
+        total,
+        children ? e.children : e.self,
+        minHit,
+        skipFirst,
+      ),
+  };
+}

@@ -4,6 +4,7 @@
  *     callring record [options]          simulate + record into ./callring.data
  *     callring report -i FILE [options]  perf report
  *     callring script -i FILE [options]  perf script
+ *     callring diff [OLD] [NEW]          perf diff
  *     callring nmi-check [options]       model-check the NMI strategies
  *     callring demo [options]            the main job on built-in defaults
  *
@@ -26,6 +27,7 @@ const COMMANDS: ReadonlyArray<readonly [string, string, string]> = [
   ["record", "./record.ts", "simulate perf sampling through an NMI strategy into a capture"],
   ["report", "./report.ts", "profile a perf.data file or capture, as perf report does"],
   ["script", "./script.ts", "print the samples of a perf.data file, as perf script does"],
+  ["diff", "./diff.ts", "compare two recordings, as perf diff does"],
   ["nmi-check", "./nmi_check.ts", "model-check every NMI arrival point of each strategy"],
   ["demo", "./demo.ts", "simulate, record, check and report on built-in defaults"],
 ];

@@ -48,7 +48,7 @@ async function withTempDir(f: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-const SUBCOMMANDS = ["record", "report", "script", "nmi-check", "demo"];
+const SUBCOMMANDS = ["record", "report", "script", "diff", "nmi-check", "demo"];
 
 Deno.test("callring --version and every subcommand's --version: one line, exit 0", async () => {
   for (const args of [["--version"], ...SUBCOMMANDS.map((c) => [c, "--version"])]) {

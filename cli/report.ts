@@ -44,7 +44,8 @@ import {
 } from "../lib/analyze/load.ts";
 import { loadScriptTextProfile } from "../lib/analyze/script_text_load.ts";
 import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
-import { diffFolded, diffProfiles, diffTable } from "../lib/analyze/diff.ts";
+import { diffFolded } from "../lib/analyze/diff.ts";
+import { perfDiff } from "../lib/output/perf_diff.ts";
 import { SampleType } from "../lib/abi/mod.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
@@ -143,7 +144,10 @@ export async function main(args: string[]): Promise<void> {
       "--pprof <file>",
       "write a gzipped pprof profile.proto (go tool pprof, Pyroscope, Parca)",
     )
-    .option("--diff <other>", "compare with another recording (input = baseline)")
+    .option(
+      "--diff <other>",
+      "compare with another recording as perf diff does (input = baseline; --folded: difffolded)",
+    )
     .option("-q, --quiet", "no header lines, no warnings, no progress")
     .option("-f, --force", "overwrite --flamegraph / --speedscope files of another kind");
   cliProgram(program, COMMAND).parse(args, { from: "user" });
@@ -414,11 +418,8 @@ export async function main(args: string[]): Promise<void> {
           foldedStacks(other.profile, { count: weight }),
         ));
       } else {
-        writeStdout(
-          `# callring: baseline ${input}: ${profile.samples} samples; ` +
-            `comparison ${opts.diff}: ${other.profile.samples} samples\n` +
-            diffTable(diffProfiles(profile, other.profile)),
-        );
+        // perf diff's table (Baseline, Delta Abs), every entry; `callring diff` has its options.
+        writeStdout(perfDiff(profile, other.profile, { eventName }));
       }
       Deno.exit(ExitCode.OK);
     }

@@ -58,11 +58,12 @@ export async function main(args: string[]): Promise<void> {
       "delta-abs",
     )
     .option("-s, --sort <keys>", "sort keys: dso,sym,comm,pid,cpu", "dso,sym")
-    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default /proc/kallsyms)")
+    .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
+    .option("--symfs <dir>", "look for symbol files relative to this directory (as perf)")
     .option("-q, --quiet", "no warnings");
   cliProgram(program, COMMAND).parse(args, { from: "user" });
   const opts = program.opts<
-    { compute: string; sort: string; kallsyms?: string; quiet?: boolean }
+    { compute: string; sort: string; kallsyms?: string; symfs?: string; quiet?: boolean }
   >();
   const [oldPath = "perf.data.old", newPath = "perf.data"] = program.args;
 
@@ -80,6 +81,7 @@ export async function main(args: string[]): Promise<void> {
     checkInputFile(COMMAND, path);
     return loadProfile(path, {
       kallsyms: opts.kallsyms,
+      symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
       onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
     });
   };

@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
-import { ensureFixtureBinary, fixture, perfAvailable, runPerf } from "../lib/testing/perf_tool.ts";
+import {
+  fixture,
+  fixtureEnv,
+  perfAvailable,
+  perfFixtureArgs,
+  runPerf,
+  runPerfFixture,
+} from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
 
 const PERF_RUNS = await perfAvailable();
-await ensureFixtureBinary();
+
+/** callring report on a fixture with the fixtures' own symbols, as perf gets them. */
+function report(args: string[]) {
+  return runCli("report", [...args, ...perfFixtureArgs()], undefined, fixtureEnv());
+}
 
 /** The perf-compatible part of a report: our `# callring:` lines and perf's tip trailer dropped. */
 function perfPart(text: string): string {
@@ -56,7 +67,7 @@ Deno.test({
         continue;
       }
       const all = ["-i", fixture(`${name}.data`), "--stdio", ...args];
-      const [perf, ours] = await Promise.all([runPerf(["report", ...all]), runCli("report", all)]);
+      const [perf, ours] = await Promise.all([runPerfFixture(["report", ...all]), report(all)]);
       assert.equal(perf.code, 0, perf.stderr);
       assert.equal(ours.code, 0, `${args.join(" ")}: ${ours.stderr}`);
       if (perfPart(ours.stdout) !== perfPart(perf.stdout)) {
@@ -73,7 +84,7 @@ Deno.test({
 }, async () => {
   const perf = await runPerf(["report", "-i", fixture("fp.data"), "--stdio", "-s", "tid"]);
   assert.match(perf.stderr, /Unknown --sort key: `tid'/);
-  const ours = await runCli("report", ["-i", fixture("fp.data"), "-s", "tid"]);
+  const ours = await report(["-i", fixture("fp.data"), "-s", "tid"]);
   assert.equal(ours.code, 2);
   assert.equal(ours.stdout, "");
   assert.match(ours.stderr, /^callring report: error: Unknown --sort key: `tid'/);

@@ -229,7 +229,12 @@ Deno.test("report writes flamegraphs and speedscope files", async () => {
 Deno.test("report --diff prints perf diff's table and difffolded lines", async () => {
   const table = await report(["-i", fixture("fp.data"), "--diff", fixture("sys.data")]);
   assert.equal(table.code, 0, table.stderr);
-  const diff = await runCli("diff", [fixture("fp.data"), fixture("sys.data")]);
+  const diff = await runCli(
+    "diff",
+    [...perfFixtureArgs(), fixture("fp.data"), fixture("sys.data")],
+    undefined,
+    fixtureEnv(),
+  );
   assert.equal(table.stdout, diff.stdout);
   assert.match(table.stdout, /^# Event 'cpu-clock'\n#\n# Baseline {2}Delta Abs {2}Shared Object/);
   const folded = await report([

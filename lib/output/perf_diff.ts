@@ -108,7 +108,10 @@ export function perfDiff(
 
   const rows: Row[] = [];
   const byKey = new Map<string, Row>();
-  for (const e of entries(base)) {
+  // Entries merged into one are named by the first created (perf keeps that one's address).
+  const byCreation = (p: Profile & StackSelfFrames) =>
+    entries(p).sort((a, b) => a.created - b.created);
+  for (const e of byCreation(base)) {
     const k = key(base, e);
     const row = byKey.get(k);
     if (row !== undefined) row.base! += e.self;
@@ -118,7 +121,7 @@ export function perfDiff(
       rows.push(r);
     }
   }
-  for (const e of entries(pair)) {
+  for (const e of byCreation(pair)) {
     const k = key(pair, e);
     let row = byKey.get(k);
     if (row === undefined) {

@@ -89,6 +89,8 @@ export interface HistEntry extends EntryRef {
   columns: string[];
   /** perf's `he->filtered`: hidden from the output, its weight still in the totals. */
   filtered: boolean;
+  /** Creation order (0 for the entry of the first sample). */
+  created: number;
   /** Self weight. */
   self: number;
   /** Children (accumulated) weight. */
@@ -586,6 +588,7 @@ export function buildHistogram(
         ...probe,
         columns,
         filtered: !recordKept,
+        created: input.size,
         self: 0,
         children: 0,
         selfSamples: 0,

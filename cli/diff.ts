@@ -82,7 +82,7 @@ export async function main(args: string[]): Promise<void> {
     return loadProfile(path, {
       kallsyms: opts.kallsyms,
       symbols: opts.symfs !== undefined ? { symfs: opts.symfs } : undefined,
-      onWarning: opts.quiet ? undefined : (m) => warn(COMMAND, m),
+      onWarning: opts.quiet ? undefined : (w) => warn(COMMAND, w.message),
     });
   };
   try {

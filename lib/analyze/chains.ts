@@ -452,9 +452,10 @@ export class ChainResolver {
       }
     }
     this.#hasMap.push(r.map !== undefined);
-    if (r.map !== undefined && r.sym === undefined && !kernel) {
+    if (r.map !== undefined && r.sym === undefined && (!kernel || r.map.kind === "module")) {
       // perf report: an unresolved callchain node is keyed by its absolute address, while the
-      // sample's own entry uses the map-relative one (he->ip = al->addr)
+      // sample's own entry uses the map-relative one (he->ip = al->addr; module-relative for a
+      // kernel module, the identity for the kernel itself)
       const node = this.#frame(kernel, r.dso, undefined, r.callchainIp);
       if (this.#out.length === 0) {
         this.#leafNode = node;

@@ -111,7 +111,17 @@ export interface SimMetrics {
 
 const STEP_NS = 20;
 
+/**
+ * Index of the NMI context's callchain buffer among a CPU's four: the PMU handler runs in NMI
+ * context, so it always takes this one (Frederic's buffer choice by context level, L2647-2651).
+ * The task / softirq / hardirq buffers serve software events, which this simulator does not
+ * generate: they are allocated (and synced by vmalloc_sync_all) but never touched.
+ */
+const CONTEXT_NMI = 3;
+
 interface CpuCtx {
+  /** CPU number. */
+  index: number;
   cpu: Cpu;
   thread: SimThread;
   /** cr3 points at this mm; differs from thread.mm inside the switch_to window. */
@@ -132,7 +142,14 @@ export class Machine {
   readonly #threads: SimThread[] = [];
   readonly #cpus: CpuCtx[] = [];
   readonly #m: SimMetrics;
-  #bufSlot = 0;
+  /**
+   * PGD slot of each callchain temp buffer, per CPU x {task, softirq, hardirq, NMI} (Frederic,
+   * L2639-2653: `nr + 255` u64 = 2048 B each, 4 per CPU), each its own lazily faulted vmalloc
+   * block: the first NMI touch of each buffer in each mm faults.
+   */
+  #bufSlots: Int32Array = new Int32Array(0);
+  /** PGD slot the pending #PF is for (the buffer the handler touched). */
+  #faultSlot = 0;
   #time = 0;
   #nextPid = 100;
   #sampleWords = new Uint32Array(4096);
@@ -211,6 +228,7 @@ export class Machine {
     for (let c = 0; c < this.#o.cpus; c++) {
       const t = this.#threads[c % this.#threads.length];
       const ctx: CpuCtx = {
+        index: c,
         cpu: new Cpu(strategy),
         thread: t,
         cr3Mm: t.mm,
@@ -357,7 +375,11 @@ export class Machine {
 
   #realloc(): void {
     const eager = this.strategy.syncLatencyNs > 0;
-    this.#bufSlot = this.#pt.vmallocNewPgd(eager);
+    if (this.#bufSlots.length === 0) this.#bufSlots = new Int32Array(4 * this.#o.cpus);
+    for (let i = 0; i < this.#bufSlots.length; i++) {
+      this.#bufSlots[i] = this.#pt.vmallocNewPgd(eager);
+    }
+    this.#faultSlot = this.#bufSlots[CONTEXT_NMI];
     if (eager) this.#m.syncLatencyNs += this.#o.syncNsPerMm * this.#pt.liveMms;
   }
 
@@ -430,8 +452,11 @@ export class Machine {
     if (!this.#faultable[pc]) return 0;
     if (
       this.#touchesBuffer[pc] && this.strategy.vmallocBuffers &&
-      !this.#pt.present(ctx.cr3Mm, this.#bufSlot)
-    ) return Kind.Pf;
+      !this.#pt.present(ctx.cr3Mm, this.#bufSlots[4 * ctx.index + CONTEXT_NMI])
+    ) {
+      this.#faultSlot = this.#bufSlots[4 * ctx.index + CONTEXT_NMI];
+      return Kind.Pf;
+    }
     if (o.pInt3 > 0 && this.#r.float() < o.pInt3) return Kind.Int3;
     if (o.pDb > 0 && this.#r.float() < o.pDb) return Kind.Db;
     return 0;
@@ -447,7 +472,7 @@ export class Machine {
   stepCpu(cpu: Cpu, cr3Mm: number, currentMm: number): void {
     const d = cpu.depth;
     if (cpu.kind[d] === Kind.Pf && cpu.pc[d] === EXC_BODY) {
-      this.#pt.vmallocFault(cr3Mm, currentMm, this.#bufSlot, this.#o.vmallocFaultUsesCr3);
+      this.#pt.vmallocFault(cr3Mm, currentMm, this.#faultSlot, this.#o.vmallocFaultUsesCr3);
     }
     cpu.step();
   }

@@ -141,3 +141,20 @@ Deno.test("--int3 / --db / --mce fire at every step where the model checker rais
     Object.keys(anywhere.injected).join("\n"),
   );
 });
+
+Deno.test("per-CPU x per-context callchain buffers: the first NMI touch of each CPU's buffer faults", () => {
+  for (const cpus of [1, 4, 8]) {
+    const m = new Machine(mainline, {
+      seed: 3,
+      cpus,
+      samples: 200 * cpus,
+      processes: 1,
+      forkEveryNs: Infinity,
+      reallocEveryNs: Infinity,
+      pSwitchWindow: 0,
+      pExtraNmi: 0,
+    }, new MemorySink()).run();
+    // one mm, one fault per CPU: each CPU's NMI buffer is its own lazily faulted vmalloc block
+    assertEquals(m.pageFaultsInNmi, cpus, `${cpus} CPUs`);
+  }
+});

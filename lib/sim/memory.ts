@@ -7,7 +7,7 @@
  */
 
 /** Number of modelled top-level (PGD) entries covering the vmalloc area. */
-export const VMALLOC_PGD_SLOTS = 256;
+export const VMALLOC_PGD_SLOTS = 4096;
 /** Base of the simulated vmalloc area. */
 export const VMALLOC_BASE = 0xffffc90000000000n;
 /** Bytes covered by one modelled PGD slot (kept small so new slots appear often). */

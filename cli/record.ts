@@ -127,6 +127,12 @@ export async function main(args: string[]): Promise<void> {
       0,
     )
     .option(
+      "--ibp <p>",
+      "chance per exception-raising NMI-handler step of an instruction-breakpoint #DB (RF rule)",
+      number(0, 1),
+      0,
+    )
+    .option(
       "--mce <p>",
       "chance per step of C code in NMI context (handler, exception bodies) of a machine check",
       number(0, 1),
@@ -175,6 +181,7 @@ export async function main(args: string[]): Promise<void> {
     mmapPages: number;
     int3: number;
     db: number;
+    ibp: number;
     mce: number;
     mceAnywhere?: boolean;
     syncNs: number;
@@ -220,6 +227,7 @@ export async function main(args: string[]): Promise<void> {
     cpus: opts.cpus,
     pInt3: opts.int3,
     pDb: opts.db,
+    pIbp: opts.ibp,
     pMce: opts.mce,
     mceAnywhere: opts.mceAnywhere ?? false,
     syncNsPerMm: opts.syncNs,

@@ -22,13 +22,14 @@ import {
  * it brings a #DB of its own), data-breakpoint #DB and MCE in one schedule: the fault budget
  * is shared by #PF/int3/#DB, MCE has its own.
  */
-export type CheckProfile = "pf" | "pf+int3" | "pf+db" | "pf+mce" | "mixed";
+export type CheckProfile = "pf" | "pf+int3" | "pf+db" | "pf+ibp" | "pf+mce" | "mixed";
 
 /** All profiles, in table order. */
 export const CHECK_PROFILES: readonly CheckProfile[] = [
   "pf",
   "pf+int3",
   "pf+db",
+  "pf+ibp",
   "pf+mce",
   "mixed",
 ];
@@ -40,6 +41,7 @@ const PROFILE_EXCEPTIONS: Readonly<
   "pf": { kinds: [], mce: false },
   "pf+int3": { kinds: [Kind.Int3], mce: false },
   "pf+db": { kinds: [Kind.Db], mce: false },
+  "pf+ibp": { kinds: [Kind.Ibp], mce: false },
   "pf+mce": { kinds: [], mce: true },
   "mixed": { kinds: [Kind.Int3, Kind.Db], mce: true },
 };
@@ -177,6 +179,8 @@ export function applyChoice(cpu: Cpu, c: Choice): string {
       ? "#PF"
       : c.kind === Kind.Int3
       ? "int3 (kprobe)"
+      : c.kind === Kind.Ibp
+      ? "#DB (instruction breakpoint, fault-class)"
       : "#DB (data breakpoint)";
     return `${name} in ${who} at '${where}'`;
   }

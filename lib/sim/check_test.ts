@@ -444,3 +444,19 @@ Deno.test("full suite at depth 3 (timing printed, not asserted)", () => {
       `${ms.toFixed(0)} ms of exploration (${(performance.now() - t0).toFixed(0)} ms here)`,
   );
 });
+
+Deno.test("RF rule: a fault-class #DB returned by popf re-fires forever; iret's RF passes it", () => {
+  // the #DB-insn handler sets RF in the saved frame (L1764-1772); POPFD does not (L796-798)
+  const r = res(popfRet, "pf+ibp");
+  assertEquals(v(r, "bp-progress"), "violated");
+  const t = violation(r, "bp-progress");
+  assert(t.trace.some((l) => l.includes("#DB (instruction breakpoint, fault-class)")));
+  assert(/without RF/.test(t.message), t.message);
+  assert(t.state.some((l) => l.includes("RF=0")), t.state.join("\n"));
+  // every strategy that returns from exceptions with iret passes the breakpoint
+  for (const s of [naiveIret, linusV2, mainline, ripRangeFixed]) {
+    assertEquals(v(res(s, "pf+ibp"), "bp-progress"), "holds", s.name);
+  }
+  // with a trap-class #DB (data breakpoint) RF plays no part: popf-ret looked safe there
+  assertEquals(v(res(popfRet, "pf+db"), "bp-progress"), "holds");
+});

@@ -19,6 +19,7 @@ export function profilesFor(o: Omit<MachineOptions, "seed">): CheckProfile[] {
   const p: CheckProfile[] = [];
   if ((o.pInt3 ?? 0) > 0) p.push("pf+int3");
   if ((o.pDb ?? 0) > 0) p.push("pf+db");
+  if ((o.pIbp ?? 0) > 0) p.push("pf+ibp");
   if ((o.pMce ?? 0) > 0) p.push("pf+mce");
   return p.length ? p : ["pf"];
 }

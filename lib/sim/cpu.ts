@@ -12,12 +12,20 @@
  */
 
 /** Activation kinds. */
-export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5 } as const;
+export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5, Ibp: 6 } as const;
 /** One of {@link Kind}. */
 export type KindCode = typeof Kind[keyof typeof Kind];
 
 /** Human names of {@link Kind} values, by code. */
-export const KIND_NAMES: readonly string[] = ["task", "NMI", "#PF", "int3", "#DB", "MCE"];
+export const KIND_NAMES: readonly string[] = [
+  "task",
+  "NMI",
+  "#PF",
+  "int3",
+  "#DB",
+  "MCE",
+  "#DB-insn",
+];
 
 /** Frame slots (memory words that hold a saved return frame). */
 export const Slot = {
@@ -82,6 +90,10 @@ export const F_CS_BAD = 1 << 17;
 export const F_TF = 1 << 18;
 /** Frame word flag: saved RFLAGS.DF. */
 export const F_DF = 1 << 19;
+/** Frame word flag: saved RFLAGS.RF (resume flag: the next instruction's breakpoint is
+ * suppressed). A fault-class #DB handler sets it before returning to the faulting instruction;
+ * iret restores it, POPFD does not ("RF ... not set correctly by POPFD", Maciej L796-798). */
+export const F_RF = 1 << 20;
 
 /**
  * Encode a return frame that resumes activation `depth` at step `pc`.
@@ -117,6 +129,7 @@ export const INVARIANTS = [
   "cr2-preserved",
   "no-early-unmask",
   "handler-not-nested",
+  "bp-progress",
 ] as const;
 /** One invariant name. */
 export type InvariantName = typeof INVARIANTS[number];
@@ -128,6 +141,7 @@ export const INV_BIT: Readonly<Record<InvariantName, number>> = {
   "cr2-preserved": 4,
   "no-early-unmask": 8,
   "handler-not-nested": 16,
+  "bp-progress": 32,
 };
 
 /** Code address class of a step (Mathieu's %rip-range test compares against these). */
@@ -198,6 +212,9 @@ export interface CpuStats {
   earlyUnmasks: number;
   /** Crashes (state garbage). */
   crashes: number;
+  /** Instruction breakpoints that hit again because RF was lost on the way back (a nested
+   * NMI's popf return), each a spurious second #DB. */
+  bpRefires: number;
   /** WARNs of a {@link Strategy.warnOnTrap} strategy, by exception kind ({@link Kind}). */
   readonly warns: number[];
 }
@@ -215,7 +232,8 @@ function newStats(): CpuStats {
     faultsInNmi: 0,
     earlyUnmasks: 0,
     crashes: 0,
-    warns: [0, 0, 0, 0, 0, 0],
+    bpRefires: 0,
+    warns: [0, 0, 0, 0, 0, 0, 0],
   };
 }
 
@@ -258,6 +276,12 @@ export class Cpu {
   tf = false;
   /** RFLAGS.DF of the running code. */
   df = false;
+  /** RFLAGS.RF of the running code (cleared once an instruction completes). */
+  rf = false;
+  /** Activation and step of the armed instruction breakpoint (fault-class #DB), or -1. */
+  bpDepth: number = -1;
+  /** Step of the armed instruction breakpoint. */
+  bpPc: number = -1;
   /** preempt_count (only NMI_MASK is modelled). */
   preempt = 0;
   /** Handler bodies currently running. */
@@ -326,6 +350,9 @@ export class Cpu {
     this.cr2 = 0;
     this.tf = false;
     this.df = false;
+    this.rf = false;
+    this.bpDepth = -1;
+    this.bpPc = -1;
     this.preempt = 0;
     this.handlerActive = 0;
     this.unserved = 0;
@@ -367,6 +394,9 @@ export class Cpu {
     this.cr2 = o.cr2;
     this.tf = o.tf;
     this.df = o.df;
+    this.rf = o.rf;
+    this.bpDepth = o.bpDepth;
+    this.bpPc = o.bpPc;
     this.preempt = o.preempt;
     this.handlerActive = o.handlerActive;
     this.unserved = o.unserved;
@@ -391,7 +421,8 @@ export class Cpu {
    */
   key(): string {
     const d = this.depth;
-    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${this.nmiIstSel}|` +
+    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${+this.rf}` +
+      `${this.nmiIstSel}|${this.bpDepth}:${this.bpPc}|` +
       `${this.warned}|${this.cr2}|` +
       `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.ledgerKey()}|${this.violations}|` +
       `${this.vars.join(",")}|${this.slots.join(",")}|`;
@@ -464,6 +495,7 @@ export class Cpu {
       `latch ${this.latch ? `full (NMI#${this.latchNo})` : "empty"}`,
       `TF=${+this.tf}`,
       `DF=${+this.df}`,
+      `RF=${+this.rf}`,
       `cr2=${this.cr2}`,
       `preempt_count${(this.preempt & NMI_MASK) ? " & NMI_MASK" : "=0"}`,
     ];
@@ -554,7 +586,7 @@ export class Cpu {
     for (let i = d; i > 0; i--) {
       const k = this.kind[i];
       if (k === Kind.Nmi) return 1;
-      if (k === Kind.Int3 || k === Kind.Db) return 2;
+      if (k === Kind.Int3 || k === Kind.Db || k === Kind.Ibp) return 2;
       if (k === Kind.Mce) return 3;
     }
     return 0;
@@ -568,7 +600,7 @@ export class Cpu {
   excSlot(d: number): number {
     const k = this.kind[d];
     if (k === Kind.Nmi) return this.frameSlot[d];
-    if (k === Kind.Int3 || k === Kind.Db) return Slot.DbIst;
+    if (k === Kind.Int3 || k === Kind.Db || k === Kind.Ibp) return Slot.DbIst;
     if (k === Kind.Mce) return Slot.MceIst;
     return Slot.Kstack + d;
   }
@@ -593,9 +625,14 @@ export class Cpu {
     this.nmiBlocked = true;
     const d = this.depth;
     const slot = this.nmiIstSel ? Slot.NmiIst2 : Slot.NmiIst;
-    this.slots[slot] = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
+    this.slots[slot] = makeFrame(
+      d,
+      this.pc[d],
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0),
+    );
     this.tf = false;
     this.df = false;
+    this.rf = false;
     const n = this.push(Kind.Nmi);
     this.frameSlot[n] = slot;
     this.nmiNo[n] = no;
@@ -646,8 +683,18 @@ export class Cpu {
         }'`;
       }
     }
-    const frame = makeFrame(d, this.pc[d], (this.tf ? F_TF : 0) | (this.df ? F_DF : 0));
+    if (kind === Kind.Ibp) {
+      // fault-class: the breakpoint stays armed on this instruction, which has not executed
+      this.bpDepth = d;
+      this.bpPc = this.pc[d];
+    }
+    const frame = makeFrame(
+      d,
+      this.pc[d],
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0),
+    );
     this.tf = false;
+    this.rf = false;
     const n = this.push(kind);
     this.frameSlot[n] = this.excSlot(n);
     this.slots[this.frameSlot[n]] = frame;
@@ -750,6 +797,7 @@ export class Cpu {
    */
   popfRet(slot: number): void {
     this.resume(this.slots[slot]);
+    this.rf = false; // POPFD does not set RF (Maciej, L796-798)
   }
 
   /**
@@ -781,6 +829,7 @@ export class Cpu {
     this.pc[d] = p;
     this.tf = (f & F_TF) !== 0;
     this.df = (f & F_DF) !== 0;
+    this.rf = (f & F_RF) !== 0;
     if (d === 0 && !this.latch) this.endNmiContext();
   }
 
@@ -865,6 +914,16 @@ export class Cpu {
     const d = this.depth;
     const singleStep = this.tf;
     const k = this.kind[d];
+    if (this.bpDepth === d && this.bpPc === this.pc[d] && this.kind[d] === Kind.Nmi) {
+      if (!this.rf) {
+        // RF was lost on the way back (a nested NMI's popf return): the breakpoint hits again
+        this.stats.bpRefires++;
+        this.raise(Kind.Ibp);
+        return;
+      }
+      this.bpDepth = -1; // executed under RF: the breakpoint is passed
+      this.bpPc = -1;
+    }
     if (k === Kind.Nmi) {
       const s = this.strategy.nmi[this.pc[d]];
       if (!s) {
@@ -890,12 +949,29 @@ export class Cpu {
         const slot = this.excSlot(d);
         if (k === Kind.Int3) this.slots[slot] |= F_TF; // kprobe: single-step the probed insn
         if (k === Kind.Db) this.slots[slot] &= ~F_TF; // single-step done
+        // fault-class #DB returns to the faulting instruction: set RF (L1764-1772)
+        if (k === Kind.Ibp) this.slots[slot] |= F_RF;
         this.pc[d] = EXC_EXIT;
       } else {
         this.strategy.exceptionReturn(this, this.excSlot(d));
+        const b = this.depth;
+        if (
+          k === Kind.Ibp && !this.crashed && b === d - 1 && this.bpDepth === b &&
+          this.bpPc === this.pc[b] && !this.rf
+        ) {
+          // the #DB handler's own return dropped RF: every retry does the same
+          this.violate(
+            "bp-progress",
+            `the #DB-insn handler returns to '${this.stepName(b)}' without RF (POPFD does not ` +
+              "set RF, L796-798): the breakpoint fires forever",
+          );
+          this.crash("endless #DB loop on one instruction");
+          return;
+        }
       }
     }
     if (!this.crashed) this.checkFrames();
+    if (this.depth === d && k === Kind.Nmi) this.rf = false; // RF clears after the instruction
     if (singleStep && this.tf && !this.crashed && this.depth === d) this.raise(Kind.Db);
   }
 }

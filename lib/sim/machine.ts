@@ -41,6 +41,9 @@ export interface MachineOptions {
   readonly pInt3?: number;
   /** Chance per exception-raising step of the NMI handler of a data-breakpoint #DB (default 0). */
   readonly pDb?: number;
+  /** Chance per exception-raising step of the NMI handler of an instruction-breakpoint #DB
+   * (fault-class: returns to the instruction with RF set; default 0). */
+  readonly pIbp?: number;
   /** Chance per step in NMI context of a machine check, at every step where the model checker
    * lets one hit: C code (the NMI handler, exception bodies), or any step with
    * {@link MachineOptions.mceAnywhere} (default 0). At most one MCE live at a time. */
@@ -180,6 +183,7 @@ export class Machine {
       pExtraNmi: 0.03,
       pInt3: 0,
       pDb: 0,
+      pIbp: 0,
       pMce: 0,
       mceAnywhere: false,
       syncNsPerMm: strategy.syncLatencyNs,
@@ -459,6 +463,7 @@ export class Machine {
     }
     if (o.pInt3 > 0 && this.#r.float() < o.pInt3) return Kind.Int3;
     if (o.pDb > 0 && this.#r.float() < o.pDb) return Kind.Db;
+    if (o.pIbp > 0 && this.#r.float() < o.pIbp) return Kind.Ibp;
     return 0;
   }
 

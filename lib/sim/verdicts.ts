@@ -53,7 +53,13 @@ export interface KnownHole {
   readonly note: string;
 }
 
-const WITH_OTHER_IST: readonly CheckProfile[] = ["pf+int3", "pf+db", "pf+mce", "mixed"];
+const WITH_OTHER_IST: readonly CheckProfile[] = [
+  "pf+int3",
+  "pf+db",
+  "pf+ibp",
+  "pf+mce",
+  "mixed",
+];
 
 /**
  * Every violation the verdict table is expected to show, with its explanation. First match
@@ -80,6 +86,15 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
     cause: ["int3"],
     note: "a kprobe single-step sets TF, and popf/ret cannot single-step, so the return " +
       "falls back to iret and unmasks NMIs (Mathieu, L197-204)",
+  },
+  {
+    id: "popf-rf",
+    strategies: ["popf-ret"],
+    invariants: ["bp-progress"],
+    profiles: ["pf+ibp"],
+    note: "an instruction breakpoint is a fault-class #DB: its handler returns to the faulting " +
+      "instruction with RF set, and POPFD does not set RF (Maciej, L796-798; the RF rule, " +
+      "L1764-1772), so the popf/ret return re-fires the breakpoint forever",
   },
   {
     id: "popf-mce",
@@ -204,7 +219,7 @@ function causes(v: Violation): Set<HoleCause> {
   for (const c of v.choices) {
     if (c.t === "mce") out.add("mce");
     else if (c.t === "fault" && c.kind === Kind.Int3) out.add("int3");
-    else if (c.t === "fault" && c.kind === Kind.Db) out.add("db");
+    else if (c.t === "fault" && (c.kind === Kind.Db || c.kind === Kind.Ibp)) out.add("db");
   }
   return out;
 }

@@ -27,6 +27,7 @@ interface ScriptOptions {
   kallsyms?: string;
   symfs?: string;
   demangle?: boolean;
+  inline?: boolean;
   quiet?: boolean;
 }
 
@@ -57,6 +58,8 @@ async function program() {
     .option("--kallsyms <file>", "kallsyms file for kernel symbols (default: by build-id, as perf)")
     .option("--symfs <dir>", "look for symbol files relative to this directory (as perf)")
     .option("--no-demangle", "print C++ and Rust symbol names as they are in the ELF file")
+    .option("--inline", "show inlined functions of DWARF-unwound frames (the default, as perf)")
+    .option("--no-inline", "do not show inlined functions")
     .option("-q, --quiet", "do not print warnings");
   return cliProgram(program, "script");
 }
@@ -167,6 +170,7 @@ export async function main(args: string[]): Promise<void> {
       hideCallGraph: opts.hideCallGraph,
       kallsyms: opts.kallsyms,
       symbols: { symfs: opts.symfs, demangle: opts.demangle },
+      inline: opts.inline !== false,
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {

@@ -230,9 +230,9 @@ Deno.test("report: filters that keep no sample say so on stderr", async () => {
     const r = await callring(["report", "-i", "callring.data", "--time", "0.5,1.5"], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^# Samples: 0 {2}of event/m);
-    assert.equal(
+    assert.match(
       r.stderr,
-      "callring report: warning: --time 0.5,1.5: none of the 80 samples of callring.data matched\n",
+      /^callring report: warning: --time 0\.5,1\.5: (none of the 80 samples|no sample) of callring\.data matched$/m,
     );
   });
 });

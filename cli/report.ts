@@ -375,21 +375,22 @@ export async function main(args: string[]): Promise<void> {
       );
     }
     const eventName = result.events[result.event]?.name ?? "cpu-clock";
-    if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
-    if (profile.samples === 0 && profile.samplesRead > 0 && !opts.quiet) {
-      const given = (["cpu", "pid", "tid", "comm", "context", "time"] as const)
-        .filter((k) => (textOutput ? textFilter : filter)[k] !== undefined)
-        .map((k) => `--${k} ${filter[k]}`);
-      if (given.length > 0) {
-        warn(
-          COMMAND,
-          `${given.join(" ")}: none of the ${profile.samplesRead} samples of ${input} matched` +
-            (opts.context !== undefined
-              ? " (the context is told from the interrupt entry functions on the kernel stack)"
-              : ""),
-        );
-      }
-    }
+    const given = (["cpu", "pid", "tid", "comm", "context", "time"] as const)
+      .filter((k) => (textOutput ? textFilter : filter)[k] !== undefined)
+      .map((k) => `--${k} ${filter[k]}`);
+    if (profile.samples === 0 && given.length > 0 && !opts.quiet) {
+      // (a --time window may have been skipped to without reading its samples)
+      const read = profile.samplesRead > 0
+        ? `none of the ${profile.samplesRead} samples`
+        : "no sample";
+      warn(
+        COMMAND,
+        `${given.join(" ")}: ${read} of ${input} matched` +
+          (opts.context !== undefined
+            ? " (the context is told from the interrupt entry functions on the kernel stack)"
+            : ""),
+      );
+    } else if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
 
     const htmlOptions = {
       weight,

@@ -314,6 +314,7 @@ export class LiveRecorder {
   readonly #fifo: string | undefined;
   #stopRequested = false;
   #snapshotsPending = 0;
+  #childDone = false;
   #snapshots = 0;
   #wake: (() => void) | undefined;
 
@@ -381,75 +382,140 @@ export class LiveRecorder {
     } else if (t.kind === "tid") {
       tids = [t.tid];
     } else tids = [-1];
-
-    let withBuildId = true;
-    let excludeKernel = false;
-    const warnings: string[] = [];
-    const overwrite = o.overwrite ?? false;
-    const inherit = t.kind === "command" || t.kind === "pid";
-    // A flight recorder keeps only the newest records, so the side-band goes, as perf does it,
-    // through a `dummy` event with its own consume-mode ring; IDENTIFIER tells the two apart.
-    const make = () =>
-      liveAttr({
-        event: o.event,
-        frequency: o.frequency,
-        period: o.period,
-        callchain: o.callchain,
-        overwrite,
-        inherit,
-        enableOnExec: t.kind === "command",
-        buildId: withBuildId,
-        excludeKernel,
-        tracking: !overwrite,
-        identifier: overwrite,
-      });
-    const makeTrack = (main: PerfEventAttr) => {
-      const a = liveAttr({
-        event: parseEvent("dummy"),
-        period: 1,
-        inherit,
-        enableOnExec: t.kind === "command",
-        buildId: withBuildId,
-        excludeKernel,
-      });
-      a.sampleType = main.sampleType;
-      return a;
-    };
-    let attr = make();
-    let trackAttr = makeTrack(attr);
-    // perf's evsel__detect_missing_features() and evsel__fallback(), tried on the first open:
-    // kernels before 5.12 refuse build_id; perf_event_paranoid 2 refuses kernel samples.
-    const openOne = (tid: number, cpu: number, track: boolean): number | SysError => {
-      for (;;) {
-        try {
-          return perfEventOpen(encodeAttr(track ? trackAttr : attr), tid, cpu);
-        } catch (e) {
-          if (!(e instanceof SysError)) throw e;
-          if (fds.length === 0 && e.errno === Errno.EINVAL && withBuildId) {
-            withBuildId = false;
-          } else if (
-            fds.length === 0 && (e.errno === Errno.EACCES || e.errno === Errno.EPERM) &&
-            !excludeKernel && t.kind !== "system"
-          ) {
-            excludeKernel = true;
-            warnings.push(
-              `kernel.perf_event_paranoid=${paranoid()}, trying to fall back to excluding ` +
-                "kernel and hypervisor samples",
-            );
-          } else return e;
-          attr = make();
-          trackAttr = makeTrack(attr);
+    try {
+      let withBuildId = true;
+      let excludeKernel = false;
+      const warnings: string[] = [];
+      const overwrite = o.overwrite ?? false;
+      const inherit = t.kind === "command" || t.kind === "pid";
+      // A flight recorder keeps only the newest records, so the side-band goes, as perf does it,
+      // through a `dummy` event with its own consume-mode ring; IDENTIFIER tells the two apart.
+      const make = () =>
+        liveAttr({
+          event: o.event,
+          frequency: o.frequency,
+          period: o.period,
+          callchain: o.callchain,
+          overwrite,
+          inherit,
+          enableOnExec: t.kind === "command",
+          buildId: withBuildId,
+          excludeKernel,
+          tracking: !overwrite,
+          identifier: overwrite,
+        });
+      const makeTrack = (main: PerfEventAttr) => {
+        const a = liveAttr({
+          event: parseEvent("dummy"),
+          period: 1,
+          inherit,
+          enableOnExec: t.kind === "command",
+          buildId: withBuildId,
+          excludeKernel,
+        });
+        a.sampleType = main.sampleType;
+        return a;
+      };
+      let attr = make();
+      let trackAttr = makeTrack(attr);
+      // perf's evsel__detect_missing_features() and evsel__fallback(), tried on the first open:
+      // kernels before 5.12 refuse build_id; perf_event_paranoid 2 refuses kernel samples.
+      const openOne = (tid: number, cpu: number, track: boolean): number | SysError => {
+        for (;;) {
+          try {
+            return perfEventOpen(encodeAttr(track ? trackAttr : attr), tid, cpu);
+          } catch (e) {
+            if (!(e instanceof SysError)) throw e;
+            if (fds.length === 0 && e.errno === Errno.EINVAL && withBuildId) {
+              withBuildId = false;
+            } else if (
+              fds.length === 0 && (e.errno === Errno.EACCES || e.errno === Errno.EPERM) &&
+              !excludeKernel && t.kind !== "system"
+            ) {
+              excludeKernel = true;
+              warnings.push(
+                `kernel.perf_event_paranoid=${paranoid()}, trying to fall back to excluding ` +
+                  "kernel and hypervisor samples",
+              );
+            } else return e;
+            attr = make();
+            trackAttr = makeTrack(attr);
+          }
         }
+      };
+      const fds: number[] = [];
+      const ids: number[] = [];
+      const trackIds: number[] = [];
+      const rings: Ring[] = [];
+      const sideband = cpus.reduce((m, c) => Math.max(m, c), -1) + 1;
+      const cleanup = () => {
+        for (const r of rings) r.kernel.close();
+        for (const fd of fds) closeFd(fd);
+        if (child) {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+        if (fifo) Deno.removeSync(fifo.slice(0, fifo.lastIndexOf("/")), { recursive: true });
+      };
+      const openCpu = (cpu: number, track: boolean) => {
+        let leader = -1;
+        for (const tid of tids) {
+          const fd = openOne(tid, cpu, track);
+          if (fd instanceof SysError) {
+            // A thread of a -p target that exited while its siblings were opened.
+            if (fd.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
+            throw new LiveOpenError(
+              openErrorMessage(fd.errno, track ? "dummy" : o.event.name, where(tid, cpu)),
+              fd.errno,
+            );
+          }
+          fds.push(fd);
+          (track ? trackIds : ids).push(eventId(fd));
+          if (leader < 0) {
+            leader = fd;
+            const kernel = new KernelRing(fd, track ? TRACKING_PAGES : pages, overwrite && !track);
+            const stream = track ? sideband + 1 + rings.filter((r) => r.tracking).length : cpu;
+            rings.push({
+              kernel,
+              cpu,
+              tracking: track,
+              stats: newStats(rings.length, cpu, stream, track),
+              staging: new Uint8Array(kernel.memory.dataSize),
+              prevHead: 0,
+            });
+          } else {
+            ioctl(fd, PerfIoc.SET_OUTPUT, leader);
+          }
+        }
+      };
+      try {
+        for (const cpu of cpus) {
+          openCpu(cpu, false);
+          if (overwrite) openCpu(cpu, true);
+        }
+      } catch (e) {
+        cleanup();
+        if (e instanceof SysError && e.call === "mmap" && e.errno === Errno.EPERM) {
+          throw new LiveOpenError(
+            "Permission error mapping pages: consider increasing " +
+              "/proc/sys/kernel/perf_event_mlock_kb, or try again with a smaller value of " +
+              `-m/--mmap-pages (current value: ${pages})`,
+            e.errno,
+          );
+        }
+        if (e instanceof SysError) throw new LiveOpenError(e.message, e.errno);
+        throw e;
       }
-    };
-    const fds: number[] = [];
-    const ids: number[] = [];
-    const trackIds: number[] = [];
-    const rings: Ring[] = [];
-    const sideband = cpus.reduce((m, c) => Math.max(m, c), -1) + 1;
-    const cleanup = () => {
-      for (const r of rings) r.kernel.close();
-      for (const fd of fds) closeFd(fd);
+      return new LiveRecorder(o, attr, fds, ids, rings, child, fifo, warnings, {
+        trackAttr: overwrite ? trackAttr : undefined,
+        trackIds,
+        sideband,
+      });
+    } catch (e) {
+      // Whatever failed after the spawn, the held workload must not outlive us.
       if (child) {
         try {
           child.kill("SIGKILL");
@@ -457,62 +523,15 @@ export class LiveRecorder {
           // already gone
         }
       }
-      if (fifo) Deno.removeSync(fifo.slice(0, fifo.lastIndexOf("/")), { recursive: true });
-    };
-    const openCpu = (cpu: number, track: boolean) => {
-      let leader = -1;
-      for (const tid of tids) {
-        const fd = openOne(tid, cpu, track);
-        if (fd instanceof SysError) {
-          // A thread of a -p target that exited while its siblings were opened.
-          if (fd.errno === Errno.ESRCH && t.kind === "pid" && tids.length > 1) continue;
-          throw new LiveOpenError(
-            openErrorMessage(fd.errno, track ? "dummy" : o.event.name, where(tid, cpu)),
-            fd.errno,
-          );
-        }
-        fds.push(fd);
-        (track ? trackIds : ids).push(eventId(fd));
-        if (leader < 0) {
-          leader = fd;
-          const kernel = new KernelRing(fd, track ? TRACKING_PAGES : pages, overwrite && !track);
-          const stream = track ? sideband + 1 + rings.filter((r) => r.tracking).length : cpu;
-          rings.push({
-            kernel,
-            cpu,
-            tracking: track,
-            stats: newStats(rings.length, cpu, stream, track),
-            staging: new Uint8Array(kernel.memory.dataSize),
-            prevHead: 0,
-          });
-        } else {
-          ioctl(fd, PerfIoc.SET_OUTPUT, leader);
+      if (fifo) {
+        try {
+          Deno.removeSync(fifo.slice(0, fifo.lastIndexOf("/")), { recursive: true });
+        } catch {
+          // removed by the inner cleanup
         }
       }
-    };
-    try {
-      for (const cpu of cpus) {
-        openCpu(cpu, false);
-        if (overwrite) openCpu(cpu, true);
-      }
-    } catch (e) {
-      cleanup();
-      if (e instanceof SysError && e.call === "mmap" && e.errno === Errno.EPERM) {
-        throw new LiveOpenError(
-          "Permission error mapping pages: consider increasing " +
-            "/proc/sys/kernel/perf_event_mlock_kb, or try again with a smaller value of " +
-            `-m/--mmap-pages (current value: ${pages})`,
-          e.errno,
-        );
-      }
-      if (e instanceof SysError) throw new LiveOpenError(e.message, e.errno);
       throw e;
     }
-    return new LiveRecorder(o, attr, fds, ids, rings, child, fifo, warnings, {
-      trackAttr: overwrite ? trackAttr : undefined,
-      trackIds,
-      sideband,
-    });
   }
 
   /** What an output needs to know (attr, ids, ring count). */
@@ -586,6 +605,7 @@ export class LiveRecorder {
       let exited = false;
       const status = this.#child?.status.then((s) => {
         exited = true;
+        this.#childDone = true;
         workloadStatus = s;
         this.#wake?.();
         return s;
@@ -654,6 +674,7 @@ export class LiveRecorder {
       }
       if (this.#child) {
         const s = await this.#child.status;
+        this.#childDone = true;
         if (exited) workloadStatus = s;
       }
       await out.close();
@@ -675,8 +696,15 @@ export class LiveRecorder {
     }
   }
 
-  /** Unmap the rings, close the fds, remove the hold FIFO (idempotent). */
+  /** Unmap the rings, close the fds, end a workload still running, remove the hold FIFO (idempotent). */
   close(): void {
+    if (this.#child && !this.#childDone) {
+      try {
+        this.#child.kill("SIGTERM");
+      } catch {
+        // exited meanwhile
+      }
+    }
     for (const r of this.#rings) r.kernel.close();
     for (const fd of this.#fds.splice(0)) closeFd(fd);
     if (this.#fifo) {

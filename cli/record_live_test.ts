@@ -132,7 +132,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const burn = await buildBurn(dir);
-    const child = new Deno.Command(burn, { args: ["30000"], stdout: "null" }).spawn();
+    const child = new Deno.Command(burn, { args: ["600000"], stdout: "null" }).spawn();
     try {
       await new Promise((r) => setTimeout(r, 100));
       const out = `${dir}/p.callring`;
@@ -278,7 +278,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const burn = await buildBurn(dir);
-    const child = new Deno.Command(burn, { args: ["30000"], stdout: "null" }).spawn();
+    const child = new Deno.Command(burn, { args: ["600000"], stdout: "null" }).spawn();
     try {
       await new Promise((r) => setTimeout(r, 100));
       for (const target of [["-a"], ["-C", "0"], ["-t", String(child.pid)]]) {

@@ -368,7 +368,10 @@ export async function main(args: string[]): Promise<void> {
     const textFilter = { ...filter, pid: undefined, tid: undefined, comm: undefined };
     const result = await load(input, textOutput ? textFilter : filter);
     const profile = result.profile;
-    if (filter.time !== undefined && result.info.format === "capture" && !opts.quiet) {
+    if (
+      filter.time !== undefined && result.info.format === "capture" && !opts.quiet &&
+      result.info.size !== undefined && result.bytesRead < result.info.size
+    ) {
       console.error(
         `callring ${COMMAND}: --time ${filter.time}: read ${result.bytesRead} of ` +
           `${result.info.size} bytes of ${input}`,

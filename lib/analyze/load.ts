@@ -17,6 +17,9 @@
 import { type ReadWarning } from "../abi/mod.ts";
 import { type InputInfo } from "../input/open.ts";
 import { type FilterOptions, parseTimeRanges, sampleFilter } from "./filter.ts";
+
+/** Captures at least this large are read by time window for a single `--time` window. */
+export const WINDOW_READ_MIN_BYTES: number = 64 << 20;
 import { type Profile, ProfileBuilder } from "./profile.ts";
 import { type MutableSample, type OpenRecordsOptions, openSymbolized } from "./symbolized.ts";
 
@@ -105,9 +108,14 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   // The context is told from symbols, which the prefilter runs before: it tests the rest.
   const rest = options.filter && { ...options.filter, context: undefined };
   const prefilter = given(rest) ? sampleFilter(rest) : undefined;
-  // one --time window on a capture: seek to it instead of reading the file
+  // one --time window on a large capture: seek to it instead of reading the file (the samples
+  // read then count the window's chunks only, so smaller files keep the whole-file count)
   const ranges = options.filter?.time !== undefined ? parseTimeRanges(options.filter.time) : [];
-  const timeWindow = ranges.length === 1 ? ranges[0] : undefined;
+  const size = path !== "-" && ranges.length === 1
+    ? (await Deno.stat(path).catch(() => undefined))?.size ?? 0
+    : 0;
+  const large = size >= WINDOW_READ_MIN_BYTES;
+  const timeWindow = large ? ranges[0] : undefined;
   const input = await openSymbolized(path, { ...options, prefilter, timeWindow });
   const builders = new Map<number, ProfileBuilder>();
   const byWeight = options.weight === "samples";

@@ -86,6 +86,8 @@ export class ScriptSampleFields {
   weight = 0n;
   /** Whether {@linkcode ScriptSampleFields.weight} is a WEIGHT_STRUCT. */
   weightStruct = false;
+  /** PERF_SAMPLE_BRANCH_STACK {from, to, flags} triples, undefined without. */
+  branches: BigUint64Array | undefined = undefined;
 
   /**
    * Fill from a decoded sample.
@@ -110,6 +112,7 @@ export class ScriptSampleFields {
     this.traceText = undefined;
     this.dataSrc = sample.dataSrc ?? 0n;
     this.weight = sample.weight ?? 0n;
+    this.branches = sample.branchStack?.entries;
     const chain = sample.callchain;
     this.hasChain = chain !== undefined;
     if (chain !== undefined) {
@@ -320,6 +323,7 @@ interface FieldFlags {
   dataSrc: boolean;
   weight: boolean;
   insLat: boolean;
+  brstack: boolean;
   ip: boolean;
   sym: boolean;
   symoff: boolean;
@@ -340,6 +344,7 @@ function flagsOf(f: Set<string>): FieldFlags {
     dataSrc: f.has("data_src"),
     weight: f.has("weight"),
     insLat: f.has("ins_lat"),
+    brstack: f.has("brstack"),
     ip: f.has("ip"),
     sym: f.has("sym"),
     symoff: f.has("symoff"),
@@ -444,7 +449,7 @@ export class ScriptPrinter {
       }
     }
     const trace = fl.trace ? s.traceText : undefined;
-    if (trace !== undefined || fl.dataSrc || fl.weight || fl.insLat) {
+    if (trace !== undefined || fl.dataSrc || fl.weight || fl.insLat || fl.brstack) {
       // Rare enough to print through text: flush the fixed part first.
       this.#printStart(out, s, prefix, ev);
       if (trace !== undefined) out.text(trace);
@@ -537,22 +542,48 @@ export class ScriptPrinter {
     const mem = this.#memText(fl, s.dataSrc, s.weight, s.weightStruct);
     if (mem) out.text(mem);
     out.room(64);
+    const cpumode = s.misc & 7;
+    const br = fl.brstack ? this.#brstackText(s.pid, s.tid, cpumode, s.branches) : "";
     if (!fl.ip) {
-      out.buf[out.pos++] = NEWLINE;
+      out.text(br + "\n");
       return;
     }
-    const cpumode = s.misc & 7;
     if (printChain) {
       out.buf[out.pos++] = NEWLINE;
       this.#printChain(out, s, cpumode);
-      out.room(1);
-      out.buf[out.pos++] = NEWLINE;
+      out.text(br + "\n");
       return;
     }
     out.buf[out.pos++] = SPACE;
     out.pos = writeHex(out.buf, out.pos, s.ipHi, s.ipLo, 16);
     const r = this.#resolver.resolve(s.pid, s.tid, cpumode, toBig(s.ipHi, s.ipLo));
-    out.text(this.#symText(r) + "\n");
+    out.text(this.#symText(r) + br + "\n");
+  }
+
+  /**
+   * perf 6.1's `perf_sample__fprintf_brstack`: ` 0xFROM/0xTO/P/-/-/CYCLES/TYPE `
+   * per entry (with `(dso)` after each address when dso is printed).
+   */
+  #brstackText(pid: number, tid: number, cpumode: number, e: BigUint64Array | undefined): string {
+    if (e === undefined) return "";
+    let t = "";
+    const dso = this.#f.has("dso");
+    for (let i = 0; i + 2 < e.length; i += 3) {
+      const from = e[i]!, to = e[i + 1]!, flags = e[i + 2]!;
+      t += " 0x" + from.toString(16);
+      if (dso) t += `(${this.#dsoFallback(pid, tid, cpumode, from)})`;
+      t += "/0x" + to.toString(16);
+      if (dso) t += `(${this.#dsoFallback(pid, tid, cpumode, to)})`;
+      t += branchFlagsText(flags);
+    }
+    return t;
+  }
+
+  /** `thread__find_map_fb` + `map__fprintf_dsoname`. */
+  #dsoFallback(pid: number, tid: number, cpumode: number, addr: bigint): string {
+    const r = this.#resolver.resolve(pid, tid, cpumode, addr) ??
+      this.#resolver.resolve(pid, tid, addr >> 63n ? CpuMode.KERNEL : CpuMode.USER, addr);
+    return r?.dso ?? "[unknown]";
   }
 
   readonly #dataSrc = new DataSrcColumn();
@@ -796,6 +827,9 @@ export class ScriptPrinter {
         out += this.#symText(this.#resolver.resolve(pid, tid, cpumode, sample.ip ?? 0n));
       }
     }
+    if (f.has("brstack")) {
+      out += this.#brstackText(pid, tid, misc & 7, sample.branchStack?.entries);
+    }
     return out + "\n";
   }
 
@@ -844,6 +878,42 @@ export class ScriptPrinter {
     }
     return out;
   }
+}
+
+/** perf 6.1's `branch_type_name[]` (PERF_BR_*; 0, unknown, prints nothing). */
+const BRANCH_TYPES = [
+  "",
+  "COND",
+  "UNCOND",
+  "IND",
+  "CALL",
+  "IND_CALL",
+  "RET",
+  "SYSCALL",
+  "SYSRET",
+  "COND_CALL",
+  "COND_RET",
+  "ERET",
+  "IRQ",
+  "SERROR",
+  "NO_TX",
+  "EXTEND_ABI",
+];
+
+/**
+ * perf 6.1's `print_bstack_flags`: `/P|M|-/X|-/A|-/CYCLES/TYPE ` of a
+ * `perf_branch_entry`'s flags word.
+ *
+ * @param flags The entry's third u64.
+ * @returns The text.
+ */
+export function branchFlagsText(flags: bigint): string {
+  const f = Number(flags & 0xffffffffn);
+  const mispred = f & 1, predicted = f & 2;
+  const p = !(mispred || predicted) ? "-" : predicted ? "P" : "M";
+  const cycles = (f >>> 4) & 0xffff;
+  const type = (f >>> 20) & 0xf;
+  return `/${p}/${f & 4 ? "X" : "-"}/${f & 8 ? "A" : "-"}/${cycles}/${BRANCH_TYPES[type]} `;
 }
 
 /**

@@ -69,6 +69,7 @@ export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "data_src",
   "weight",
   "ins_lat",
+  "brstack",
 ];
 
 /** perf's default fields for hardware and software events (those the sample lacks are dropped silently). */

@@ -14,74 +14,17 @@
  * @module
  */
 
-import { type ReadWarning } from "../abi/mod.ts";
-import { type InputInfo } from "../input/open.ts";
 import { type FilterOptions, parseTimeRanges, sampleFilter } from "./filter.ts";
+import { ProfileBuilder } from "./profile.ts";
+import { type MutableSample, openSymbolized } from "./symbolized.ts";
 
 /** Captures at least this large are read by time window for a single `--time` window. */
 export const WINDOW_READ_MIN_BYTES: number = 64 << 20;
-import { type Profile, ProfileBuilder } from "./profile.ts";
-import { type MutableSample, type OpenRecordsOptions, openSymbolized } from "./symbolized.ts";
 
-/** How samples are weighted. */
-export type WeightMode = "period" | "samples";
-
-/** Options of {@linkcode loadProfile}. */
-export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
-  /** perf-report filters (`--cpu`, `--pid`, `--tid`, `--comm`, `--context`, `--time`). */
-  filter?: FilterOptions;
-  /** Weight samples by period (perf report's default "Event count") or count them. Default period. */
-  weight?: WeightMode;
-  /** Event to build the profile of (name or index); default the first event with samples. */
-  event?: string | number;
-  /** Add root-most `[nmi]` / `[hardirq]` / `[softirq]` frames where the context is known. */
-  contextMarkers?: boolean;
-  /** Keep each sample's time and stack (the flame chart of the HTML flamegraph). */
-  timeline?: boolean;
-  /** Called now and then with bytes read and the total (undefined for streams). */
-  onProgress?: (bytesRead: number, total: number | undefined) => void;
-}
-
-/** Per-event totals of a load. */
-export interface EventSummary {
-  /** Event index. */
-  index: number;
-  /** Event name. */
-  name: string;
-  /** Samples of this event that passed the filters. */
-  samples: number;
-  /** Summed weight of those samples. */
-  weight: number;
-}
-
-/** What {@linkcode loadProfile} returns. */
-export interface LoadResult {
-  /** The profile of the selected event. */
-  profile: Profile;
-  /** Every event with its totals (events without samples included). */
-  events: EventSummary[];
-  /** Index of the event `profile` belongs to (-1 when the input had no samples). */
-  event: number;
-  /** Reader warnings (typed; `String(w)` is the message). */
-  warnings: ReadWarning[];
-  /** Header information. */
-  info: InputInfo;
-  /** Bytes read. */
-  bytesRead: number;
-}
-
-/** Thrown when {@linkcode LoadOptions.event} names no event of the input. */
-export class UnknownEventError extends RangeError {
-  /**
-   * Creates the instance.
-   * @param event The requested event.
-   * @param known The input's event names.
-   */
-  constructor(event: string | number, known: readonly string[]) {
-    super(`Event ${JSON.stringify(event)} is not in the input (events: ${known.join(", ")})`);
-    this.name = "UnknownEventError";
-  }
-}
+import { type LoadOptions, type LoadResult, UnknownEventError } from "./load_options.ts";
+import { loadScriptTextProfile } from "./script_text_load.ts";
+import { detectInputFormat } from "../input/format.ts";
+export * from "./load_options.ts";
 
 /**
  * Read a whole recording into a profile, streaming (memory grows with the
@@ -101,6 +44,10 @@ export class UnknownEventError extends RangeError {
  * ```
  */
 export async function loadProfile(path: string, options: LoadOptions = {}): Promise<LoadResult> {
+  // perf script text (told by content) holds symbolized samples: its own importer.
+  if ((options.format ?? await detectInputFormat(path)) === "perf-script-text") {
+    return await loadScriptTextProfile(path, options);
+  }
   // Options that are all undefined filter nothing: no predicate to call per sample.
   const given = (f: FilterOptions | undefined): f is FilterOptions =>
     f !== undefined && Object.values(f).some((v) => v !== undefined);

@@ -618,3 +618,10 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadProfile reads perf script text too (told by content): the perf.data's totals", async () => {
+  const fromData = await loadProfile(fixture("fp.data"), FIX);
+  const fromText = await loadProfile(fixture("fp.script.txt"));
+  assert.equal(fromText.profile.samples, fromData.profile.samples);
+  assert.equal(fromText.profile.totalWeight, fromData.profile.totalWeight);
+});

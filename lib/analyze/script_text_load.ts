@@ -19,7 +19,7 @@ import { ReadWarning, SampleType } from "../abi/mod.ts";
 import { makeEvent } from "../perfdata/evlist.ts";
 import { readPerfScriptText } from "../input/perf_script_text.ts";
 import { sampleFilter } from "./filter.ts";
-import { type LoadOptions, type LoadResult, UnknownEventError } from "./load.ts";
+import { type LoadOptions, type LoadResult, UnknownEventError } from "./load_options.ts";
 import { ProfileBuilder } from "./profile.ts";
 
 /** Options of {@linkcode loadScriptTextProfile}: those of {@linkcode loadProfile} that apply to text. */

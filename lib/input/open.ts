@@ -36,7 +36,7 @@
  * @module
  */
 
-import { type PerfRecord, type ReadWarning, RecordType } from "../abi/mod.ts";
+import { FormatError, type PerfRecord, type ReadWarning, RecordType } from "../abi/mod.ts";
 import type { CaptureHeader } from "../capture/format.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import {
@@ -146,6 +146,13 @@ async function sizeOf(path: string): Promise<number | undefined> {
  */
 export async function openInput(path: string, options: InputOptions = {}): Promise<Input> {
   const format = options.format ?? await detectInputFormat(path);
+  if (format === "perf-script-text") {
+    throw new FormatError(
+      "perf script text holds symbolized samples, not records: report reads it, script does not",
+      0,
+      path,
+    );
+  }
   const accountant = new LossAccountant();
   const warned = (w: ReadWarning) => {
     accountant.warning(w);

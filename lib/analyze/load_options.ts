@@ -1,0 +1,72 @@
+/**
+ * What {@linkcode "./load.ts".loadProfile} takes and returns, shared by every
+ * profile importer (perf.data and captures, perf script text).
+ *
+ * @module
+ */
+
+import type { ReadWarning } from "../abi/mod.ts";
+import type { InputInfo } from "../input/open.ts";
+import type { FilterOptions } from "./filter.ts";
+import type { Profile } from "./profile.ts";
+import type { OpenRecordsOptions } from "./symbolized.ts";
+
+/** How samples are weighted. */
+export type WeightMode = "period" | "samples";
+
+/** Options of {@linkcode loadProfile}. */
+export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
+  /** perf-report filters (`--cpu`, `--pid`, `--tid`, `--comm`, `--context`, `--time`). */
+  filter?: FilterOptions;
+  /** Weight samples by period (perf report's default "Event count") or count them. Default period. */
+  weight?: WeightMode;
+  /** Event to build the profile of (name or index); default the first event with samples. */
+  event?: string | number;
+  /** Add root-most `[nmi]` / `[hardirq]` / `[softirq]` frames where the context is known. */
+  contextMarkers?: boolean;
+  /** Keep each sample's time and stack (the flame chart of the HTML flamegraph). */
+  timeline?: boolean;
+  /** Called now and then with bytes read and the total (undefined for streams). */
+  onProgress?: (bytesRead: number, total: number | undefined) => void;
+}
+
+/** Per-event totals of a load. */
+export interface EventSummary {
+  /** Event index. */
+  index: number;
+  /** Event name. */
+  name: string;
+  /** Samples of this event that passed the filters. */
+  samples: number;
+  /** Summed weight of those samples. */
+  weight: number;
+}
+
+/** What {@linkcode loadProfile} returns. */
+export interface LoadResult {
+  /** The profile of the selected event. */
+  profile: Profile;
+  /** Every event with its totals (events without samples included). */
+  events: EventSummary[];
+  /** Index of the event `profile` belongs to (-1 when the input had no samples). */
+  event: number;
+  /** Reader warnings (typed; `String(w)` is the message). */
+  warnings: ReadWarning[];
+  /** Header information. */
+  info: InputInfo;
+  /** Bytes read. */
+  bytesRead: number;
+}
+
+/** Thrown when {@linkcode LoadOptions.event} names no event of the input. */
+export class UnknownEventError extends RangeError {
+  /**
+   * Creates the instance.
+   * @param event The requested event.
+   * @param known The input's event names.
+   */
+  constructor(event: string | number, known: readonly string[]) {
+    super(`Event ${JSON.stringify(event)} is not in the input (events: ${known.join(", ")})`);
+    this.name = "UnknownEventError";
+  }
+}

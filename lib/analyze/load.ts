@@ -18,13 +18,13 @@ import { type FilterOptions, parseTimeRanges, sampleFilter } from "./filter.ts";
 import { ProfileBuilder } from "./profile.ts";
 import { type MutableSample, openSymbolized } from "./symbolized.ts";
 
-/** Captures at least this large are read by time window for a single `--time` window. */
-export const WINDOW_READ_MIN_BYTES: number = 64 << 20;
-
 import { type LoadOptions, type LoadResult, UnknownEventError } from "./load_options.ts";
 import { loadScriptTextProfile } from "./script_text_load.ts";
 import { detectInputFormat } from "../input/format.ts";
 export * from "./load_options.ts";
+
+/** Captures at least this large are read by time window for a single `--time` window. */
+export const WINDOW_READ_MIN_BYTES: number = 64 << 20;
 
 /**
  * Read a whole recording into a profile, streaming (memory grows with the

@@ -14,14 +14,12 @@ export {
   type CaptureWriterHeader,
   type CaptureWriterStats,
 } from "./writer.ts";
+export { type CaptureSource, captureFileSource, captureMemorySource } from "./source.ts";
 export {
   type CaptureCpuStats,
-  captureFileSource,
-  captureMemorySource,
   CaptureReader,
   type CaptureReadOptions,
   type CaptureReadSummary,
-  type CaptureSource,
   type CaptureWarning,
   type SeekResult,
   type WindowSummary,

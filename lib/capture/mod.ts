@@ -14,7 +14,7 @@ export {
   type CaptureWriterHeader,
   type CaptureWriterStats,
 } from "./writer.ts";
-export { type CaptureSource, captureFileSource, captureMemorySource } from "./source.ts";
+export { captureFileSource, captureMemorySource, type CaptureSource } from "./source.ts";
 export {
   type CaptureCpuStats,
   CaptureReader,

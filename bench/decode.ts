@@ -195,7 +195,7 @@ const decodeRaw = await timeIt(runs, async () => {
   const layouts = file.info.events.map((e) => SampleLayout.of(e.format));
   let n = 0;
   let acc = 0;
-  await file.forEachRecord!((r: RawRecord) => {
+  await file.forEachRecord((r: RawRecord) => {
     if (r.type !== RecordType.SAMPLE || r.event === undefined || r.decoded !== undefined) return;
     const l = layouts[r.event.index]!;
     const v = r.view, at = r.offset;

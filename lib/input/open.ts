@@ -200,29 +200,11 @@ export async function openInput(path: string, options: InputOptions = {}): Promi
       yield rec;
     }
   }
-  async function forEachRecord(visit: (record: RawRecord) => void | Promise<void>) {
-    if (file.forEachRecord !== undefined) {
-      await file.forEachRecord((r) => {
-        apply(r);
-        return visit(r);
-      });
-      return;
-    }
-    // Readers without a visitor: iterate and visit each decoded record through a RawRecord.
-    const raw = new RawRecord();
-    for await (const rec of file.records()) {
-      raw.type = rec.record.type;
-      raw.misc = rec.record.misc;
-      raw.size = rec.record.size;
-      raw.fileOffset = rec.offset;
-      raw.timeOrNaN = rec.time ?? NaN;
-      raw.event = rec.event;
-      raw.decoded = rec.record;
-      raw.decoder = undefined;
-      apply(raw);
-      const pending = visit(raw);
-      if (pending !== undefined) await pending;
-    }
+  function forEachRecord(visit: (record: RawRecord) => void | Promise<void>): Promise<void> {
+    return file.forEachRecord((r) => {
+      apply(r);
+      return visit(r);
+    });
   }
   const info: InputInfo = {
     format,

@@ -120,7 +120,7 @@ export interface PerfDataFile {
    *   (or its promise settles).
    * @returns When every record was visited.
    */
-  forEachRecord?(visit: (record: RawRecord) => void | Promise<void>): Promise<void>;
+  forEachRecord(visit: (record: RawRecord) => void | Promise<void>): Promise<void>;
   /** Release the input. */
   close(): void;
 }

@@ -22,7 +22,7 @@ async function viaRaw(path: string, options: ReadOptions): Promise<string[]> {
   const file = await openPerfData(path, options);
   const out: string[] = [];
   try {
-    await file.forEachRecord!((r: RawRecord) => {
+    await file.forEachRecord((r: RawRecord) => {
       out.push(describe(r.type, r.fileOffset, r.time, r.event?.index, r.record()));
     });
   } finally {
@@ -266,7 +266,7 @@ Deno.test("forEachRecord(): a visitor's promise is awaited before the next recor
   const file = await openPerfData(fixture("fp.data"), { chunkSize: 256 });
   const seen: number[] = [];
   let busy = false;
-  await file.forEachRecord!(async (r) => {
+  await file.forEachRecord(async (r) => {
     assert.equal(busy, false);
     busy = true;
     const type = r.type;
@@ -286,8 +286,8 @@ Deno.test("forEachRecord(): a visitor's promise is awaited before the next recor
 
 Deno.test("records() and forEachRecord() can be used once, and not both", async () => {
   const file = await openPerfData(fixture("fp.data"));
-  await file.forEachRecord!(() => {});
+  await file.forEachRecord(() => {});
   assert.throws(() => file.records(), /once/);
-  await assert.rejects(() => file.forEachRecord!(() => {}), /once/);
+  await assert.rejects(() => file.forEachRecord(() => {}), /once/);
   file.close();
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { captureMemorySource } from "../capture/reader.ts";
 import { captureFileSink } from "../capture/writer.ts";
+import { memorySink } from "../capture/testutil_test.ts";
 import { runCli } from "../testing/cli_run.ts";
 import { recordSimulation, type SimRecordOptions } from "./recorder.ts";
 import { getStrategy } from "./strategies/mod.ts";
@@ -36,26 +37,6 @@ export const MODES: Record<string, Partial<SimRecordOptions>> = {
   },
 };
 
-function sinkInMemory() {
-  const parts: Uint8Array[] = [];
-  return {
-    write(b: Uint8Array): Promise<void> {
-      parts.push(b.slice());
-      return Promise.resolve();
-    },
-    close(): void {},
-    bytes(): Uint8Array {
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
-    },
-  };
-}
-
 Deno.test("every ring mode: written = read + lost + overwritten per CPU (property)", async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -64,7 +45,7 @@ Deno.test("every ring mode: written = read + lost + overwritten per CPU (propert
       fc.constantFrom(1, 2, 4),
       fc.integer({ min: 1, max: 3 }),
       async (mode, seed, pages, cpus) => {
-        const sink = sinkInMemory();
+        const sink = memorySink();
         const r = await recordSimulation(getStrategy("mainline"), sink, {
           seed,
           cpus,

@@ -40,6 +40,7 @@ import {
   type LoadOptions,
   loadProfile,
   type LoadResult,
+  reportedEvents,
   UnknownEventError,
 } from "../lib/analyze/load.ts";
 import { loadScriptTextProfile } from "../lib/analyze/script_text_load.ts";
@@ -64,7 +65,7 @@ import {
   parseSortKeys,
   ReportOptionError,
   type SortKey,
-  textReport,
+  textReportSections,
 } from "../lib/output/text_report.ts";
 import {
   checkInputFile,
@@ -466,7 +467,14 @@ export async function main(args: string[]): Promise<void> {
         children = false;
       }
       if (!callchains) order = "none";
-      writeStdout(textReport(profile, {
+      // Without --event: one section per event, as perf prints them.
+      const sections = opts.event === undefined
+        ? reportedEvents(result).map((index) => ({
+          profile: result.eventProfiles.get(index) ?? profile,
+          eventName: result.events.find((e) => e.index === index)?.name ?? eventName,
+        }))
+        : [{ profile, eventName }];
+      const base = {
         children,
         sort,
         callGraph: order,
@@ -476,11 +484,13 @@ export async function main(args: string[]): Promise<void> {
         showSamples: opts.showNrSamples === true,
         quiet: opts.quiet === true,
         accountingHeader: opts.quiet !== true,
-        keep: entryKeep(profile),
         singleValueFilters: singleValues(),
         relative: opts.percentage === "relative",
         timeSlices: opts.time,
-      }));
+      };
+      writeStdout(
+        textReportSections(sections.map((sec) => ({ ...sec, keep: entryKeep(sec.profile) })), base),
+      );
     } else if (!opts.quiet) {
       for (const line of accountingLines(profile)) console.error(line);
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  buildBurn,
   fixture,
   fixtureEnv,
   haveGcc,
@@ -296,6 +297,53 @@ Deno.test({
         const ours = await report(["-i", data, "--stdio", ...args]);
         assert.equal(ours.code, 0, ours.stderr);
         assert.deepEqual(body(ours.stdout), body(perf.stdout), args.join(" "));
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a file of two events: one report section per event, as live perf report prints them",
+  ignore: !(await perfCanRecord()),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const burn = await buildBurn(dir);
+      const data = `${dir}/two.data`;
+      // user-only, so the comparison does not depend on this machine's kernel symbols
+      const rec = await runPerf(
+        [
+          "record",
+          "-q",
+          "-N",
+          "-e",
+          "cpu-clock:u,task-clock:u",
+          "-g",
+          "-o",
+          data,
+          "--",
+          burn,
+          "150",
+        ],
+        dir,
+      );
+      assert.equal(rec.code, 0, rec.stderr);
+      for (
+        const args of [
+          ["--no-children", "--sort", "sym"],
+          ["--children"],
+          ["--no-children", "-q"],
+        ]
+      ) {
+        const perf = await runPerf(["report", "-i", data, "--stdio", ...args]);
+        assert.equal(perf.code, 0, perf.stderr);
+        const sections = perf.stdout.match(/^# Samples: .* of event /gm)?.length ?? 0;
+        if (!args.includes("-q")) assert.equal(sections, 2);
+        const ours = await report(["-i", data, "--stdio", ...args]);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -15,7 +15,7 @@
  */
 
 import { type FilterOptions, parseTimeRanges, sampleFilter } from "./filter.ts";
-import { ProfileBuilder } from "./profile.ts";
+import { type Profile, ProfileBuilder } from "./profile.ts";
 import { type MutableSample, openSymbolized } from "./symbolized.ts";
 
 import { type LoadOptions, type LoadResult, UnknownEventError } from "./load_options.ts";
@@ -124,14 +124,40 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
     chosen = events.find((e) => builders.has(e.index) && builders.get(e.index)!.samplesRead > 0)
       ?.index ?? (builders.size ? [...builders.keys()][0] : -1);
   }
-  const builder = builders.get(chosen) ?? new ProfileBuilder();
-  Object.assign(builder.lost, input.lost);
+  const eventProfiles = new Map<number, Profile>();
+  for (const [index, b] of builders) {
+    if (b.samplesRead === 0 && index !== chosen) continue;
+    Object.assign(b.lost, input.lost);
+    eventProfiles.set(index, b.build());
+  }
+  const empty = new ProfileBuilder();
+  Object.assign(empty.lost, input.lost);
   return {
-    profile: builder.build(),
+    profile: eventProfiles.get(chosen) ?? empty.build(),
+    eventProfiles,
     events,
     event: chosen,
     warnings: [...input.warnings],
     info: input.info,
     bytesRead: input.bytesRead,
   };
+}
+
+/**
+ * The events a report of every event shows, in the file's event order, as
+ * perf's `evlist__tty_browse_hists` picks them: events with samples kept
+ * (`report.skip-empty`), and when the recording names event groups
+ * (GROUP_DESC, perf's default group view) only the group leaders.
+ * @param result What {@linkcode loadProfile} returned.
+ * @returns Event indexes (the selected event alone when none qualifies).
+ */
+export function reportedEvents(result: LoadResult): number[] {
+  const members = new Set<number>();
+  for (const g of result.info.perf?.groups ?? []) {
+    for (let i = 1; i < g.members; i++) members.add(g.leader + i);
+  }
+  const shown = result.events
+    .filter((e) => !members.has(e.index) && (result.eventProfiles.get(e.index)?.samples ?? 0) > 0)
+    .map((e) => e.index);
+  return shown.length > 0 || result.event < 0 ? shown : [result.event];
 }

@@ -46,6 +46,11 @@ export interface EventSummary {
 export interface LoadResult {
   /** The profile of the selected event. */
   profile: Profile;
+  /**
+   * The profile of every event that has samples (and of the selected one),
+   * by event index: what a report of all events prints, one section each.
+   */
+  eventProfiles: ReadonlyMap<number, Profile>;
   /** Every event with its totals (events without samples included). */
   events: EventSummary[];
   /** Index of the event `profile` belongs to (-1 when the input had no samples). */

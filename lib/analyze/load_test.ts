@@ -28,7 +28,7 @@ import { parseSortKeys, textReport } from "../output/text_report.ts";
 import { sampleFilter } from "./filter.ts";
 import { type FrameRef, ProfileBuilder } from "./profile.ts";
 import { detectInputFormat, InputFormatError } from "../input/format.ts";
-import { loadProfile } from "./load.ts";
+import { loadProfile, reportedEvents } from "./load.ts";
 import { openRecords } from "./symbolized.ts";
 
 const PERF_RUNS = await perfAvailable();
@@ -624,4 +624,42 @@ Deno.test("loadProfile reads perf script text too (told by content): the perf.da
   const fromText = await loadProfile(fixture("fp.script.txt"));
   assert.equal(fromText.profile.samples, fromData.profile.samples);
   assert.equal(fromText.profile.totalWeight, fromData.profile.totalWeight);
+});
+
+const CORPUS_FILES = new URL("../../../shared/corpus/files/", import.meta.url).pathname;
+const corpusFile = (name: string) => {
+  try {
+    return Deno.statSync(CORPUS_FILES + name).isFile ? CORPUS_FILES + name : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+Deno.test({
+  name:
+    "reportedEvents: every event with samples, but only group leaders when GROUP_DESC names groups",
+  ignore: corpusFile("quipper__perf.data.group_desc-4.14") === undefined,
+}, async () => {
+  const empty = await Deno.makeTempFile();
+  try {
+    const load = (name: string) => loadProfile(corpusFile(name)!, { kallsyms: empty });
+    // file mode and pipe mode (HEADER_FEATURE records) name their groups
+    for (const name of ["group_desc-4.14", "piped.header_feautres_group_desc-6.8"]) {
+      const r = await load(`quipper__perf.data.${name}`);
+      const groups = r.info.perf?.groups ?? [];
+      assert.ok(groups.some((g) => g.members > 1), name);
+      assert.ok(r.events.filter((e) => e.samples > 0).length > 1, name);
+      assert.deepEqual(reportedEvents(r), [groups[0].leader], name);
+    }
+    // three events, no groups: all three
+    const fib = corpusFile("lnt__fib2-aarch64.perf_data");
+    if (fib) {
+      const r = await loadProfile(fib, { kallsyms: empty });
+      assert.equal(r.info.perf?.groups, undefined);
+      assert.deepEqual(reportedEvents(r), [0, 1, 2]);
+      assert.ok(r.eventProfiles.get(1)!.samples > 0);
+    }
+  } finally {
+    await Deno.remove(empty);
+  }
 });

@@ -20,7 +20,7 @@ import { makeEvent } from "../perfdata/evlist.ts";
 import { readPerfScriptText } from "../input/perf_script_text.ts";
 import { sampleFilter } from "./filter.ts";
 import { type LoadOptions, type LoadResult, UnknownEventError } from "./load_options.ts";
-import { ProfileBuilder } from "./profile.ts";
+import { type Profile, ProfileBuilder } from "./profile.ts";
 
 /** Options of {@linkcode loadScriptTextProfile}: those of {@linkcode loadProfile} that apply to text. */
 export type ScriptTextLoadOptions = Pick<LoadOptions, "filter" | "weight" | "event" | "timeline">;
@@ -91,8 +91,15 @@ export async function loadScriptTextProfile(
   const inputEvents = list.map(([name, e]) =>
     makeEvent(e.index, defaultAttr({ sampleType: e.bits }), [], name)
   );
+  const eventProfiles = new Map<number, Profile>();
+  const profile = builder.build();
+  list.forEach(([, e], i) => {
+    if (i === chosen) eventProfiles.set(e.index, profile);
+    else if (e.builder.samplesRead > 0) eventProfiles.set(e.index, e.builder.build());
+  });
   return {
-    profile: builder.build(),
+    profile,
+    eventProfiles,
     events: summaries,
     event: chosen,
     warnings: warnings.map((m) => new ReadWarning("skipped", m)),

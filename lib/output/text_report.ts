@@ -83,6 +83,44 @@ export interface TextReportOptions {
   relative?: boolean;
   /** perf's `--time` argument, named in the header as `(time slices: ...)`. */
   timeSlices?: string;
+  /**
+   * A later event's section of a multi-event report: only its `# Samples`
+   * header and entries, without the report's preamble (default false).
+   */
+  continuation?: boolean;
+}
+
+/** One event's part of a multi-event report: its profile and name. */
+export interface ReportSection {
+  /** The event's profile. */
+  readonly profile: Profile & StackSelfFrames;
+  /** The event's name as perf prints it. */
+  readonly eventName: string;
+  /** The section's entry filter (else `options.keep`): frame ids are the profile's own. */
+  readonly keep?: TextReportOptions["keep"];
+}
+
+/**
+ * Renders a report of several events as perf's `evlist__tty_browse_hists`
+ * does: the preamble once, then one section per event (`# Samples: N of
+ * event 'X'`, its own column widths and entries, two blank lines).
+ * @param sections The events to show, in the file's event order (perf leaves
+ *   out events without samples and, in group view, the group members).
+ * @param options Report options (`eventName` is taken from each section).
+ * @returns The report text.
+ */
+export function textReportSections(
+  sections: readonly ReportSection[],
+  options: TextReportOptions = {},
+): string {
+  return sections.map((s, i) =>
+    textReport(s.profile, {
+      ...options,
+      eventName: s.eventName,
+      keep: s.keep ?? options.keep,
+      continuation: i > 0,
+    })
+  ).join("");
 }
 
 /** perf's Samples column (`-n`, `--show-nr-samples`): `%*s` header of width 12. */
@@ -152,18 +190,29 @@ export function textReport(
   }
 
   const out: string[] = [];
+  const first = options.continuation !== true;
   // perf prints the one-value filter lines even with -q (sort__setup_elide writes them).
-  if (options.quiet) out.push(...elideLines);
+  if (options.quiet && first) out.push(...elideLines);
   if (!options.quiet) {
-    if (options.accountingHeader !== false) out.push(...accountingLines(profile));
-    out.push(
-      "# To display the perf.data header info, please use --header/--header-only options.",
-    );
-    out.push("#");
-    out.push(...(elideLines.length > 0 ? elideLines : ["#"]));
-    if (elideLines.length > 0) out.push("#");
-    out.push(`# Total Lost Samples: ${profile.lost.lostSamples}`);
-    out.push("#");
+    if (first) {
+      if (options.accountingHeader !== false) out.push(...accountingLines(profile));
+      out.push(
+        "# To display the perf.data header info, please use --header/--header-only options.",
+      );
+      out.push("#");
+      out.push(...(elideLines.length > 0 ? elideLines : ["#"]));
+      if (elideLines.length > 0) out.push("#");
+      out.push(`# Total Lost Samples: ${profile.lost.lostSamples}`);
+      out.push("#");
+    } else if (options.accountingHeader !== false) {
+      out.push(
+        // its samples; the losses are the file's, stated once in the preamble
+        accountingLines(profile)[0].replace(
+          "# callring: ",
+          `# callring: event '${options.eventName ?? "cpu-clock"}': `,
+        ),
+      );
+    }
     const slices = options.timeSlices === undefined ? "" : ` (time slices: ${options.timeSlices})`;
     out.push(
       `# Samples: ${convertUnit(samples)} of event '${options.eventName ?? "cpu-clock"}'${slices}`,

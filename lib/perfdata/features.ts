@@ -274,6 +274,38 @@ export function decodeEventDesc(c: FeatureCursor): EventDesc[] {
   return out;
 }
 
+/** One GROUP_DESC entry: a group's leader and how many events it holds. */
+export interface GroupDesc {
+  /** Group name (`anon_group` for an unnamed `{a,b}`, perf prints "anon group"). */
+  name: string;
+  /** Event index of the leader. */
+  leader: number;
+  /** Number of events in the group, the leader included. */
+  members: number;
+}
+
+/**
+ * Decode GROUP_DESC: u32 nr_groups, then per group {string name, u32
+ * leader_idx, u32 nr_members} (perf's `write_group_desc`).
+ *
+ * @param c The payload cursor.
+ * @returns The groups.
+ */
+export function decodeGroupDesc(c: FeatureCursor): GroupDesc[] {
+  const nr = c.u32();
+  if (nr * 12 > c.remaining) {
+    throw new FormatError(`Cannot decode GROUP_DESC: ${nr} groups in ${c.remaining} bytes`);
+  }
+  const out: GroupDesc[] = [];
+  for (let i = 0; i < nr; i++) {
+    const name = c.string();
+    const leader = c.u32();
+    const members = c.u32();
+    out.push({ name, leader, members });
+  }
+  return out;
+}
+
 /**
  * Decode BUILD_ID: a sequence of `build_id_event` {header, s32 pid, u8
  * build_id[24], char filename[]}, each `header.size` bytes long.

@@ -3,6 +3,7 @@ import { defaultAttr, FormatError, SampleType } from "../abi/mod.ts";
 import {
   decodeBuildIds,
   decodeEventDesc,
+  decodeGroupDesc,
   decodeNrCpus,
   decodeSampleTime,
   decodeStringFeature,
@@ -82,4 +83,18 @@ Deno.test("features: lying counts are FormatErrors with the file offset, not all
   const desc = encodeEventDesc([{ attr: defaultAttr(), name: "x", ids: [1] }]);
   new DataView(desc.buffer).setUint32(0, 1e6, true);
   assert.throws(() => decodeEventDesc(cursor(desc)), /1000000 events/);
+});
+
+Deno.test("features: GROUP_DESC is u32 nr, then {string name, u32 leader, u32 members}", () => {
+  const name = encodeStringFeature("anon_group");
+  const bytes = new Uint8Array(4 + name.length + 8);
+  const v = new DataView(bytes.buffer);
+  v.setUint32(0, 1, true);
+  bytes.set(name, 4);
+  v.setUint32(4 + name.length, 2, true);
+  v.setUint32(8 + name.length, 3, true);
+  assert.deepEqual(decodeGroupDesc(cursor(bytes)), [{ name: "anon_group", leader: 2, members: 3 }]);
+  // a count the payload cannot hold is refused before anything is read
+  v.setUint32(0, 1000, true);
+  assert.throws(() => decodeGroupDesc(cursor(bytes)), FormatError);
 });

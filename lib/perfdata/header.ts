@@ -14,12 +14,14 @@ import {
   type BuildIdEntry,
   decodeBuildIds,
   decodeEventDesc,
+  decodeGroupDesc,
   decodeNrCpus,
   decodeSampleTime,
   decodeStringFeature,
   decodeStringList,
   FEATURE_BITS,
   FeatureCursor,
+  type GroupDesc,
   HeaderFeature,
 } from "./features.ts";
 import { parseTracingData, type TracingData } from "./tracing_data.ts";
@@ -62,6 +64,8 @@ export interface PerfDataInfo {
   buildIds?: { pid: number; filename: string; buildId: string; misc: number }[];
   /** SAMPLE_TIME. */
   sampleTime?: { first: number; last: number };
+  /** GROUP_DESC: the event groups (`{a,b}`) the recording names. */
+  groups?: GroupDesc[];
   /**
    * AUX area data seen so far (PERF_RECORD_AUXTRACE payloads, not decoded):
    * the AUXTRACE_INFO type's name (`intel_pt`, `cs_etm`...), records, bytes.
@@ -304,6 +308,7 @@ const FEATURE_DECODERS = new Set<number>([
   HeaderFeature.CMDLINE,
   HeaderFeature.BUILD_ID,
   HeaderFeature.SAMPLE_TIME,
+  HeaderFeature.GROUP_DESC,
 ]);
 
 function featureName(bit: number): string {
@@ -354,6 +359,9 @@ export function applyFeature(
         break;
       case HeaderFeature.SAMPLE_TIME:
         info.sampleTime = decodeSampleTime(c);
+        break;
+      case HeaderFeature.GROUP_DESC:
+        info.groups = decodeGroupDesc(c);
         break;
       case HeaderFeature.BUILD_ID:
         info.buildIds = decodeBuildIds(c).map((e: BuildIdEntry) => ({

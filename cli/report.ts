@@ -466,14 +466,28 @@ export async function main(args: string[]): Promise<void> {
         order ??= "caller";
         children = false;
       }
-      if (!callchains) order = "none";
+      if (!callchains) {
+        order = "none";
+        // report__setup_sample_type: --children without callchains is silently ignored
+        children = false;
+      }
       // Without --event: one section per event, as perf prints them.
-      const sections = opts.event === undefined
-        ? reportedEvents(result).map((index) => ({
-          profile: result.eventProfiles.get(index) ?? profile,
+      const section = (index: number) => {
+        const p = result.eventProfiles.get(index) ?? profile;
+        return {
+          profile: p,
           eventName: result.events.find((e) => e.index === index)?.name ?? eventName,
+          keep: entryKeep(p),
+        };
+      };
+      const sections = opts.event === undefined
+        ? reportedEvents(result).map((r) => ({
+          ...section(r.index),
+          group: r.description === undefined
+            ? undefined
+            : { description: r.description, members: r.members.map(section) },
         }))
-        : [{ profile, eventName }];
+        : [{ profile, eventName, keep: entryKeep(profile) }];
       const base = {
         children,
         sort,
@@ -489,7 +503,7 @@ export async function main(args: string[]): Promise<void> {
         timeSlices: opts.time,
       };
       writeStdout(
-        textReportSections(sections.map((sec) => ({ ...sec, keep: entryKeep(sec.profile) })), base),
+        textReportSections(sections, base),
       );
     } else if (!opts.quiet) {
       for (const line of accountingLines(profile)) console.error(line);

@@ -350,3 +350,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "an event group {a,b}: perf's group view (one column per member), as live perf report",
+  ignore: !(await perfCanRecord()),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const burn = await buildBurn(dir);
+      for (const cg of [[], ["-g"]]) {
+        const data = `${dir}/group${cg.length}.data`;
+        const rec = await runPerf(
+          ["record", "-q", "-N", "-e", "{cpu-clock:u,task-clock:u}", ...cg, "-o", data, "--"]
+            .concat([burn, "150"]),
+          dir,
+        );
+        assert.equal(rec.code, 0, rec.stderr);
+        for (const args of [["--no-children", "--sort", "sym"], ["--children"], ["-q"]]) {
+          const perf = await runPerf(["report", "-i", data, "--stdio", ...args]);
+          assert.equal(perf.code, 0, perf.stderr);
+          if (!args.includes("-q")) {
+            assert.match(perf.stdout, /of events 'anon group \{ cpu-clock:u, task-clock:u \}'/);
+          }
+          const ours = await report(["-i", data, "--stdio", ...args]);
+          assert.equal(ours.code, 0, ours.stderr);
+          assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), [...cg, ...args].join(" "));
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

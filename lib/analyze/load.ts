@@ -125,15 +125,14 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
       ?.index ?? (builders.size ? [...builders.keys()][0] : -1);
   }
   const eventProfiles = new Map<number, Profile>();
-  for (const [index, b] of builders) {
-    if (b.samplesRead === 0 && index !== chosen) continue;
+  for (const e of [...events, { index: chosen }]) {
+    if (eventProfiles.has(e.index)) continue;
+    const b = builders.get(e.index) ?? new ProfileBuilder();
     Object.assign(b.lost, input.lost);
-    eventProfiles.set(index, b.build());
+    eventProfiles.set(e.index, b.build());
   }
-  const empty = new ProfileBuilder();
-  Object.assign(empty.lost, input.lost);
   return {
-    profile: eventProfiles.get(chosen) ?? empty.build(),
+    profile: eventProfiles.get(chosen)!,
     eventProfiles,
     events,
     event: chosen,
@@ -143,21 +142,42 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   };
 }
 
+/** One section of a report of every event: an event, or an event group. */
+export interface ReportedEvent {
+  /** The event's index (a group's leader). */
+  index: number;
+  /** A group's other members' indexes, in group order (empty for a lone event). */
+  members: number[];
+  /** A group's description as perf's `evsel__group_desc` prints it (`anon group { a, b }`). */
+  description?: string;
+}
+
 /**
  * The events a report of every event shows, in the file's event order, as
  * perf's `evlist__tty_browse_hists` picks them: events with samples kept
  * (`report.skip-empty`), and when the recording names event groups
- * (GROUP_DESC, perf's default group view) only the group leaders.
+ * (GROUP_DESC, perf's default group view) only the group leaders, each with
+ * its members.
  * @param result What {@linkcode loadProfile} returned.
- * @returns Event indexes (the selected event alone when none qualifies).
+ * @returns The sections (the selected event alone when none qualifies).
  */
-export function reportedEvents(result: LoadResult): number[] {
-  const members = new Set<number>();
+export function reportedEvents(result: LoadResult): ReportedEvent[] {
+  const memberOf = new Set<number>();
+  const groups = new Map<number, ReportedEvent>();
+  const nameOf = (i: number) => result.events.find((e) => e.index === i)?.name ?? `#${i}`;
   for (const g of result.info.perf?.groups ?? []) {
-    for (let i = 1; i < g.members; i++) members.add(g.leader + i);
+    if (g.members < 2) continue;
+    const members = Array.from({ length: g.members - 1 }, (_, k) => g.leader + 1 + k);
+    for (const m of members) memberOf.add(m);
+    // process_group_desc keeps a name other than "{anon_group}"
+    const head = g.name === "{anon_group}" || g.name === "" ? "anon group" : g.name;
+    const names = [g.leader, ...members].map(nameOf).join(", ");
+    groups.set(g.leader, { index: g.leader, members, description: `${head} { ${names} }` });
   }
+  const samplesOf = (i: number) => result.eventProfiles.get(i)?.samples ?? 0;
   const shown = result.events
-    .filter((e) => !members.has(e.index) && (result.eventProfiles.get(e.index)?.samples ?? 0) > 0)
-    .map((e) => e.index);
-  return shown.length > 0 || result.event < 0 ? shown : [result.event];
+    .filter((e) => !memberOf.has(e.index))
+    .map((e) => groups.get(e.index) ?? { index: e.index, members: [] })
+    .filter((r) => [r.index, ...r.members].some((i) => samplesOf(i) > 0));
+  return shown.length > 0 || result.event < 0 ? shown : [{ index: result.event, members: [] }];
 }

@@ -47,8 +47,8 @@ export interface LoadResult {
   /** The profile of the selected event. */
   profile: Profile;
   /**
-   * The profile of every event that has samples (and of the selected one),
-   * by event index: what a report of all events prints, one section each.
+   * The profile of every event, by event index (an empty one for an event
+   * without samples): what a report of all events prints, one section each.
    */
   eventProfiles: ReadonlyMap<number, Profile>;
   /** Every event with its totals (events without samples included). */

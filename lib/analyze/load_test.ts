@@ -649,14 +649,18 @@ Deno.test({
       const groups = r.info.perf?.groups ?? [];
       assert.ok(groups.some((g) => g.members > 1), name);
       assert.ok(r.events.filter((e) => e.samples > 0).length > 1, name);
-      assert.deepEqual(reportedEvents(r), [groups[0].leader], name);
+      const [section, ...others] = reportedEvents(r);
+      assert.equal(others.length, 0, name);
+      assert.equal(section.index, groups[0].leader, name);
+      assert.equal(section.members.length, groups[0].members - 1, name);
+      assert.match(section.description ?? "", /^anon group \{ .+, .+ \}$/, name);
     }
     // three events, no groups: all three
     const fib = corpusFile("lnt__fib2-aarch64.perf_data");
     if (fib) {
       const r = await loadProfile(fib, { kallsyms: empty });
       assert.equal(r.info.perf?.groups, undefined);
-      assert.deepEqual(reportedEvents(r), [0, 1, 2]);
+      assert.deepEqual(reportedEvents(r), [0, 1, 2].map((index) => ({ index, members: [] })));
       assert.ok(r.eventProfiles.get(1)!.samples > 0);
     }
   } finally {

@@ -93,10 +93,9 @@ export async function loadScriptTextProfile(
   );
   const eventProfiles = new Map<number, Profile>();
   const profile = builder.build();
-  list.forEach(([, e], i) => {
-    if (i === chosen) eventProfiles.set(e.index, profile);
-    else if (e.builder.samplesRead > 0) eventProfiles.set(e.index, e.builder.build());
-  });
+  list.forEach(([, e], i) =>
+    eventProfiles.set(e.index, i === chosen ? profile : e.builder.build())
+  );
   return {
     profile,
     eventProfiles,

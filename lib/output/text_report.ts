@@ -88,6 +88,20 @@ export interface TextReportOptions {
    * header and entries, without the report's preamble (default false).
    */
   continuation?: boolean;
+  /**
+   * perf's group view (`--group`, the default when the recording names
+   * groups): the profile is the group leader's, these are the other members'
+   * in group order; each entry gets one percent column per member.
+   */
+  group?: ReportGroup;
+}
+
+/** The members of an event group, for {@linkcode TextReportOptions.group}. */
+export interface ReportGroup {
+  /** perf's `evsel__group_desc`: `anon group { a, b }` or `name { a, b }`. */
+  readonly description: string;
+  /** The members after the leader, in group order. */
+  readonly members: readonly ReportSection[];
 }
 
 /** One event's part of a multi-event report: its profile and name. */
@@ -98,6 +112,8 @@ export interface ReportSection {
   readonly eventName: string;
   /** The section's entry filter (else `options.keep`): frame ids are the profile's own. */
   readonly keep?: TextReportOptions["keep"];
+  /** perf's group view of the section: its other members. */
+  readonly group?: ReportGroup;
 }
 
 /**
@@ -118,6 +134,7 @@ export function textReportSections(
       ...options,
       eventName: s.eventName,
       keep: s.keep ?? options.keep,
+      group: s.group,
       continuation: i > 0,
     })
   ).join("");
@@ -165,6 +182,17 @@ export function textReport(
   const present = shown.filter((e) => sortValue(e) > 0 || e.self > 0);
   const list = present.filter((e) => Math.fround(percentOf(sortValue(e))) >= limit);
 
+  // Group view: one value per member for each entry, matched by the entry's keys.
+  const group = options.group && groupRows(profile, list, total, samples, options);
+  const rows: ReportRow[] = group?.rows ?? list.map((e) => ({
+    entry: e,
+    columns: e.columns,
+    samples: e.selfSamples,
+    values: [[e.self, e.children]],
+  }));
+  const n = 1 + (options.group?.members.length ?? 0);
+  const totals = group?.totals ?? [total];
+
   // sort__setup_elide: a key with a one-value filter list is named in the header and its
   // column left out, unless that would leave none.
   const elideLines: string[] = [];
@@ -181,7 +209,7 @@ export function textReport(
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
-  for (const e of present) {
+  for (const e of [...present, ...(group?.dummies ?? [])]) {
     e.columns.forEach((c, i) => {
       // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix
       const len = sort[i] === "sym" && c.endsWith(" (inlined)") ? c.length - 10 : c.length;
@@ -214,12 +242,15 @@ export function textReport(
       );
     }
     const slices = options.timeSlices === undefined ? "" : ` (time slices: ${options.timeSlices})`;
-    out.push(
-      `# Samples: ${convertUnit(samples)} of event '${options.eventName ?? "cpu-clock"}'${slices}`,
-    );
-    out.push(`# Event count (approx.): ${total}`);
+    const what = group
+      ? `events '${options.group!.description}'`
+      : `event '${options.eventName ?? "cpu-clock"}'`;
+    out.push(`# Samples: ${convertUnit(group?.samples ?? samples)} of ${what}${slices}`);
+    out.push(`# Event count (approx.): ${group?.eventCount ?? total}`);
     out.push("#");
-    const overheadHeads = children ? ["Children", "    Self"] : ["Overhead"];
+    // a group's columns are as wide as its members' values together (8 each)
+    const overheadHeads = (children ? ["Children", "Self"] : ["Overhead"])
+      .map((h) => h.padStart(8 * n));
     const countHeads = showSamples ? [SAMPLES_HEADER] : [];
     out.push(
       "# " +
@@ -232,7 +263,7 @@ export function textReport(
     out.push(
       "# " +
         [
-          ...overheadHeads.map(() => "........"),
+          ...overheadHeads.map(() => ".".repeat(8 * n)),
           ...countHeads.map((h) => ".".repeat(h.length)),
           ...columns.map((i) => ".".repeat(widths[i])),
         ].join("  "),
@@ -243,16 +274,21 @@ export function textReport(
   const minHit = Math.trunc(total * (chainLimit / 100));
   const skipFirst = sort[0] === "sym";
   const last = columns[columns.length - 1];
-  for (const e of list) {
-    const pcts = children ? [e.children, e.self] : [e.self];
-    const cols = pcts.map((v) => (formatPercent(percentOf(v)) + "%").padStart(8));
-    if (showSamples) cols.push(String(e.selfSamples).padStart(SAMPLES_HEADER.length));
+  const pct = (v: number, i: number) =>
+    (formatPercent(totals[i] ? (100 * v) / totals[i] : 0) + "%").padStart(8);
+  for (const row of rows) {
+    const e = row.entry;
+    const cols = (children ? [1, 0] : [0]).map((k) =>
+      row.values.map((v, i) => pct(v[k], i)).join("")
+    );
+    if (showSamples) cols.push(String(row.samples).padStart(SAMPLES_HEADER.length));
     // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s").
     for (const i of columns) {
-      cols.push(i === last && sort[i] === "sym" ? e.columns[i] : e.columns[i].padEnd(widths[i]));
+      const c = row.columns[i];
+      cols.push(i === last && sort[i] === "sym" ? c : c.padEnd(widths[i]));
     }
     out.push("  " + cols.join("  "));
-    if (order !== "none") {
+    if (order !== "none" && e !== undefined) {
       // graph percents are of every sample, also with --percentage relative
       hist.printGraph(out, e, profile.totalWeight, minHit, skipFirst);
     }
@@ -260,6 +296,105 @@ export function textReport(
   out.push("");
   out.push("");
   return out.join("\n") + "\n";
+}
+
+/** One printed entry: the leader's entry (undefined for a member-only one) and its values. */
+interface ReportRow {
+  /** The leader's histogram entry; undefined for an entry only group members have. */
+  entry: HistEntry | undefined;
+  /** The sort-key columns' texts. */
+  columns: string[];
+  /** Self sample count (the leader's). */
+  samples: number;
+  /** Per group member (leader first): [self, children] weights. */
+  values: [number, number][];
+}
+
+/**
+ * perf's group view (`hists__match` / `hists__link`, `__hpp__sort`): each
+ * member's histogram entry joins the leader's entry with the same sort keys;
+ * entries only a member has join with zero leader values; the rows are then
+ * ordered by the leader's value, then each member's in group order, ties
+ * kept in histogram order. Entries are matched by their columns' texts and
+ * object, where perf compares symbols by their start address: the same
+ * name at another address of one object would be joined here.
+ */
+function groupRows(
+  profile: Profile,
+  list: readonly HistEntry[],
+  total: number,
+  samples: number,
+  options: TextReportOptions,
+): {
+  rows: ReportRow[];
+  dummies: HistEntry[];
+  totals: number[];
+  samples: number;
+  eventCount: number;
+} {
+  const members = options.group!.members;
+  const n = 1 + members.length;
+  const keyOf = (e: HistEntry, p: Profile) =>
+    `${e.columns.join("\u0000")}\u0000${p.frames.dsos[e.frame] ?? ""}`;
+  const zero = (): [number, number][] => Array.from({ length: n }, () => [0, 0]);
+  const rows: ReportRow[] = [];
+  const byKey = new Map<string, ReportRow>();
+  for (const e of list) {
+    const values = zero();
+    values[0] = [e.self, e.children];
+    const row = { entry: e, columns: e.columns, samples: e.selfSamples, values };
+    rows.push(row);
+    byKey.set(keyOf(e, profile), row);
+  }
+  const totals = [total];
+  let nrSamples = samples, eventCount = total;
+  const dummies: HistEntry[] = [];
+  members.forEach((m, k) => {
+    const hist = buildHistogram(m.profile, { ...options, keep: m.keep });
+    totals.push(m.profile.totalWeight);
+    nrSamples += m.profile.samples;
+    eventCount += m.profile.totalWeight;
+    for (const e of hist.entries) {
+      if (e.filtered || (e.self === 0 && e.children === 0)) continue;
+      const key = keyOf(e, m.profile);
+      let row = byKey.get(key);
+      if (row === undefined) {
+        // hists__link: a member-only entry joins the leader's with zero leader values
+        row = { entry: undefined, columns: e.columns, samples: 0, values: zero() };
+        rows.push(row);
+        byKey.set(key, row);
+        dummies.push(e);
+      }
+      row.values[k + 1] = [e.self, e.children];
+    }
+  });
+  // __hpp__sort compares the members' self values after the leader's (the children column
+  // has no group comparison, __hpp__sort_acc), ahead of the sort keys. The leader's order
+  // already follows every comparison before the self one, so only runs of entries that tie
+  // up to there are reordered, by the members' self values; Array.prototype.sort is stable.
+  const children = options.children ?? false;
+  const bySelves = (a: ReportRow, b: ReportRow) => {
+    for (let i = 1; i < n; i++) {
+      const d = b.values[i][0] - a.values[i][0];
+      if (d !== 0) return d;
+    }
+    return 0;
+  };
+  const tie = (a: HistEntry, b: HistEntry) =>
+    a.self === b.self &&
+    (!children || (a.children === b.children &&
+      (profile.classes[a.cls].tid !== profile.classes[b.cls].tid || a.maxDepth === b.maxDepth)));
+  const leaders = rows.slice(0, list.length);
+  const sorted: ReportRow[] = [];
+  for (let i = 0; i < leaders.length;) {
+    let j = i + 1;
+    while (j < leaders.length && tie(leaders[j - 1].entry!, leaders[j].entry!)) j++;
+    sorted.push(...leaders.slice(i, j).sort(bySelves));
+    i = j;
+  }
+  sorted.push(...rows.slice(list.length).sort(bySelves));
+  rows.splice(0, rows.length, ...sorted);
+  return { rows, dummies, totals, samples: nrSamples, eventCount };
 }
 
 /**

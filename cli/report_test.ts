@@ -358,11 +358,17 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     try {
       const burn = await buildBurn(dir);
-      for (const cg of [[], ["-g"]]) {
-        const data = `${dir}/group${cg.length}.data`;
+      // plain groups, and leader sampling (:S, PERF_SAMPLE_READ: one delivery per read value)
+      for (
+        const [events, cg] of [
+          ["{cpu-clock:u,task-clock:u}", []],
+          ["{cpu-clock:u,task-clock:u}", ["-g"]],
+          ["{cpu-clock:u,task-clock:u}:S", ["-g"]],
+        ] as const
+      ) {
+        const data = `${dir}/group${cg.length}${events.length}.data`;
         const rec = await runPerf(
-          ["record", "-q", "-N", "-e", "{cpu-clock:u,task-clock:u}", ...cg, "-o", data, "--"]
-            .concat([burn, "150"]),
+          ["record", "-q", "-N", "-e", events, ...cg, "-o", data, "--", burn, "150"],
           dir,
         );
         assert.equal(rec.code, 0, rec.stderr);
@@ -374,7 +380,11 @@ Deno.test({
           }
           const ours = await report(["-i", data, "--stdio", ...args]);
           assert.equal(ours.code, 0, ours.stderr);
-          assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), [...cg, ...args].join(" "));
+          assert.equal(
+            perfPart(ours.stdout),
+            perfPart(perf.stdout),
+            [events, ...cg, ...args].join(" "),
+          );
         }
       }
     } finally {

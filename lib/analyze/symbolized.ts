@@ -17,10 +17,12 @@ import {
   RecordType,
   SampleLayout,
   type SampleRecord,
+  SampleType,
 } from "../abi/mod.ts";
 import { inferContext } from "./context.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import type { RawRecord } from "../perfdata/reader.ts";
+import { type ReadDelivery, SampleReadSplitter } from "../perfdata/sample_read.ts";
 import { getU64 } from "../abi/u64.ts";
 import type { ExtensionRecord } from "../input/capture_input.ts";
 import type { InputFormat } from "../input/format.ts";
@@ -227,6 +229,8 @@ export class ItemMaker {
   readonly #info: InputInfo;
   readonly #prefilter: SamplePredicate | undefined;
   readonly #scratch = new ScratchSample();
+  /** PERF_SAMPLE_READ samples: one delivery per read value, as perf's session does. */
+  readonly #reads: SampleReadSplitter;
   #layoutFormat: PerfDataEvent["format"] | undefined;
   #layout: SampleLayout | undefined;
 
@@ -249,6 +253,7 @@ export class ItemMaker {
       own,
     );
     this.#prefilter = options.prefilter;
+    this.#reads = new SampleReadSplitter(() => info.events);
   }
 
   /** Forget resolved callchains (the capture's own symbol table grew). */
@@ -330,7 +335,8 @@ export class ItemMaker {
     const s = r.offset;
     if (!decoder.simple || !decoder.fits(view, s)) return false;
     const attr = this.#info.events[event.index]?.attr;
-    if (attr === undefined) return false;
+    // PERF_SAMPLE_READ samples are split per read value: decoded, by feed
+    if (attr === undefined || (attr.sampleType & SampleType.READ) !== 0) return false;
     const layout = this.#layoutOf(event);
     if (layout.callchain < 0) return false;
     const byte = view.byteOffset + s + layout.callchain + 8;
@@ -415,8 +421,45 @@ export class ItemMaker {
     const attr = this.#info.events[event]?.attr;
     if (attr === undefined) return sink(sample, -1);
     const chain = this.#chains.resolve(record.sample, record.misc, attr);
-    if (chain instanceof Promise) return chain.then((c) => sink(withChain(sample, c), -1));
-    sink(withChain(sample, chain), chain.key ?? -1);
+    if (chain instanceof Promise) {
+      return chain.then((c) => this.#deliver(record, event, withChain(sample, c), -1, sink));
+    }
+    this.#deliver(record, event, withChain(sample, chain), chain.key ?? -1, sink);
+  }
+
+  /**
+   * perf's `perf_evlist__deliver_sample`: a PERF_SAMPLE_READ sample once per
+   * read value, to the value's event, with the period its counter advanced
+   * by (values that did not advance are not delivered).
+   * @param record The sample record.
+   * @param event Index of its event.
+   * @returns undefined for samples without PERF_SAMPLE_READ, else the deliveries.
+   */
+  readDeliveries(record: SampleRecord, event: number): ReadDelivery[] | undefined {
+    const ev = this.#info.events[event];
+    return ev === undefined ? undefined : this.#reads.split(ev, record.sample);
+  }
+
+  /** Read values whose id names no event: not delivered (perf's `nr_unknown_id`). */
+  get unknownReadIds(): number {
+    return this.#reads.unknownIds;
+  }
+
+  #deliver(
+    record: SampleRecord,
+    event: number,
+    sample: MutableSample,
+    key: number,
+    sink: SampleSink,
+  ): void {
+    const deliveries = this.readDeliveries(record, event);
+    if (deliveries === undefined) return sink(sample, key);
+    for (const d of deliveries) {
+      sample.event = d.event.index;
+      sample.eventName = d.event.name;
+      sample.weight = sample.period = d.period;
+      sink(sample, key);
+    }
   }
 }
 
@@ -502,8 +545,19 @@ export async function openSymbolized(
   async function* iterate(): AsyncGenerator<InputItem> {
     try {
       for await (const { record, event, offset, time } of input.records()) {
-        const item = m.item({ record, event: event?.index ?? -1, offset, time });
-        yield item instanceof Promise ? await item : item;
+        const made = m.item({ record, event: event?.index ?? -1, offset, time });
+        const item = made instanceof Promise ? await made : made;
+        const deliveries = item.kind === "sample"
+          ? m.readDeliveries(item.record, event?.index ?? -1)
+          : undefined;
+        if (item.kind !== "sample" || deliveries === undefined) {
+          yield item;
+          continue;
+        }
+        for (const d of deliveries) {
+          const sample = { ...item.sample, weight: d.period, period: d.period };
+          yield { ...item, sample: { ...sample, event: d.event.index, eventName: d.event.name } };
+        }
       }
     } finally {
       close();

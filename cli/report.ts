@@ -48,6 +48,7 @@ import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
 import { perfDiff } from "../lib/output/perf_diff.ts";
 import { SampleType } from "../lib/abi/mod.ts";
+import { HeaderFeature } from "../lib/perfdata/features.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
 import { flamegraphSvg } from "../lib/output/flamegraph_svg.ts";
@@ -98,6 +99,8 @@ export async function main(args: string[]): Promise<void> {
         "(default perf.data, or callring.data when only that exists)",
     )
     .option("--stdio", "text report on stdout (the default output)")
+    .option("--branch-stack", "branch mode: one entry per branch target (default with --sort)")
+    .option("--no-branch-stack", "the samples, not their branch stacks")
     .option("--children", "accumulate callers' time into callees (default with callchains)")
     .option("--no-children", "only self time per entry")
     .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,cpu", "comm,dso,sym")
@@ -187,6 +190,12 @@ export async function main(args: string[]): Promise<void> {
   const opts = program.opts<ReportFlags>();
   // commander sets `children` to true by default once `--no-children` exists; see rawArgs.
   const childrenGiven = args.some((a) => a === "--children" || a === "--no-children");
+  const branchGiven = args.includes("--no-branch-stack")
+    ? false
+    : args.includes("--branch-stack")
+    ? true
+    : undefined;
+  const sortGiven = args.some((a) => a === "--sort" || a.startsWith("--sort=") || /^-s/.test(a));
 
   function usage(message: string): never {
     fail(COMMAND, message, ExitCode.USAGE);
@@ -315,6 +324,9 @@ export async function main(args: string[]): Promise<void> {
         maxStack,
         event: opts.event,
         timeline: htmlFlamegraph,
+        // perf's branch mode for the text report; without --sort its default keys
+        // (comm,dso_from,symbol_from,symbol_to,cycles) are not done: the sample view
+        branchMode: textOutput ? (branchGiven ?? (sortGiven ? "auto" : false)) : false,
         onWarning: opts.quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
@@ -458,6 +470,21 @@ export async function main(args: string[]): Promise<void> {
     } else if (textOutput) {
       const callchains = hasCallchains(result);
       let children = childrenGiven ? opts.children === true : callchains;
+      const hasBranchStacks = (result.info.perf?.features ?? []).includes(
+        HeaderFeature.BRANCH_STACK,
+      );
+      const branchMode = branchGiven ?? (sortGiven && hasBranchStacks);
+      if (branchMode) {
+        // setup_sorting in branch mode: cumulate_callchain = false
+        children = false;
+      } else if (branchGiven === undefined && hasBranchStacks && !opts.quiet) {
+        warn(
+          COMMAND,
+          `${input} has branch stacks: perf report shows it in branch mode, sorted by ` +
+            "comm,dso_from,symbol_from,symbol_to,cycles, which is not done here; this is " +
+            "the sample view (perf report --no-branch-stack); --sort KEYS gives branch mode",
+        );
+      }
       let order: "caller" | "callee" | "none" | undefined = graph?.mode === "none"
         ? "none"
         : graph?.order;

@@ -392,3 +392,46 @@ Deno.test({
     }
   },
 });
+
+const CORPUS = new URL("../../shared/corpus/files/", import.meta.url).pathname;
+const BRANCH_FILES = ["quipper__perf.data.branch-4.14", "quipper__perf.data.branch_stack_spec"]
+  .map((n) => CORPUS + n)
+  .filter((f) => {
+    try {
+      return Deno.statSync(f).isFile;
+    } catch {
+      return false;
+    }
+  });
+
+Deno.test({
+  name: "branch stacks: with --sort, perf's branch mode (one entry per branch target), as perf",
+  ignore: !PERF_RUNS || BRANCH_FILES.length === 0,
+  async fn() {
+    // a private HOME: no build-id cache of this machine's
+    const home = await Deno.makeTempDir();
+    try {
+      for (const file of BRANCH_FILES) {
+        for (
+          const args of [["--sort", "sym"], ["--sort", "dso,sym"], [
+            "--no-branch-stack",
+            "-s",
+            "sym",
+          ]]
+        ) {
+          const argv = ["-i", file, "--stdio", "--no-children", ...args];
+          const perf = await runPerf(["report", ...argv], undefined, { HOME: home });
+          assert.equal(perf.code, 0, perf.stderr);
+          const ours = await runCli("report", argv, undefined, { HOME: home });
+          assert.equal(ours.code, 0, ours.stderr);
+          assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), `${file} ${args.join(" ")}`);
+        }
+        // no --sort: perf's branch-mode default keys are not done, and we say so
+        const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
+        assert.match(ours.stderr, /branch mode, sorted by comm,dso_from,symbol_from/);
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

@@ -428,6 +428,32 @@ export class ChainResolver {
     return this.#frame(false, dso, r.sym, r.printedIp);
   }
 
+  /**
+   * A branch target as perf's branch-mode report keys it (`ip__resolve_ams`
+   * through `thread__find_cpumode_addr_location`: the user maps first, then
+   * the kernel's): its symbol and object when a map covers it, else the
+   * absolute address; `[k]` / `[.]` is the sample's own cpumode (`he->level`).
+   * @param pid The sample's process.
+   * @param ip The branch's target address.
+   * @param cpumode The sample's cpumode.
+   * @returns The frame.
+   */
+  branchTarget(pid: number, ip: bigint, cpumode: number): FrameRef {
+    const kernel = cpumode === CpuMode.KERNEL || cpumode === CpuMode.GUEST_KERNEL;
+    for (const mode of [CpuMode.USER, CpuMode.KERNEL]) {
+      if (!this.#symbolize) {
+        const map = this.#session.spaces.lookup(pid, ip, mode);
+        if (map !== undefined) return this.#frame(kernel, map.dso, undefined, ip);
+        continue;
+      }
+      const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, mode);
+      if (r.map !== undefined) {
+        return this.#frame(kernel, r.dso, r.sym, r.sym === undefined ? ip : r.printedIp);
+      }
+    }
+    return this.#frame(kernel, undefined, undefined, ip);
+  }
+
   #push(pid: number, cpumode: number, ip: bigint): void {
     const kernel = cpumode === CpuMode.KERNEL || cpumode === CpuMode.GUEST_KERNEL;
     if (!this.#symbolize) {

@@ -23,6 +23,7 @@ import { inferContext } from "./context.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import type { RawRecord } from "../perfdata/reader.ts";
 import { type ReadDelivery, SampleReadSplitter } from "../perfdata/sample_read.ts";
+import { HeaderFeature } from "../perfdata/features.ts";
 import { getU64 } from "../abi/u64.ts";
 import type { ExtensionRecord } from "../input/capture_input.ts";
 import type { InputFormat } from "../input/format.ts";
@@ -110,6 +111,14 @@ export interface OpenRecordsOptions {
   addr2line?: string;
   /** Override input detection (default: by magic). */
   format?: InputFormat;
+  /**
+   * perf report's branch mode (`--branch-stack`, the default for recordings
+   * with the BRANCH_STACK feature): each branch-stack entry of a sample is
+   * one sample of weight 1 whose only frame is the branch target (perf's
+   * `iter_add_next_branch_entry`). `"auto"`: when the recording has that
+   * feature. Default false. Applies to {@linkcode InputRecords.drive}.
+   */
+  branchMode?: boolean | "auto";
   /**
    * EXTENSION POINT (captures): called with every callring extension record
    * (type 0x4c00-0x4cff) the capture reader delivers, e.g. the simulator's
@@ -231,6 +240,8 @@ export class ItemMaker {
   readonly #scratch = new ScratchSample();
   /** PERF_SAMPLE_READ samples: one delivery per read value, as perf's session does. */
   readonly #reads: SampleReadSplitter;
+  /** Whether samples are delivered per branch-stack entry (perf report's branch mode). */
+  readonly branchMode: boolean;
   #layoutFormat: PerfDataEvent["format"] | undefined;
   #layout: SampleLayout | undefined;
 
@@ -254,6 +265,9 @@ export class ItemMaker {
     );
     this.#prefilter = options.prefilter;
     this.#reads = new SampleReadSplitter(() => info.events);
+    this.branchMode = options.branchMode === "auto"
+      ? (info.perf?.features ?? []).includes(HeaderFeature.BRANCH_STACK)
+      : options.branchMode === true;
   }
 
   /** Forget resolved callchains (the capture's own symbol table grew). */
@@ -420,6 +434,7 @@ export class ItemMaker {
     if (this.#prefilter && !this.#prefilter(sample)) return sink(sample, -1);
     const attr = this.#info.events[event]?.attr;
     if (attr === undefined) return sink(sample, -1);
+    if (this.branchMode) return this.#branches(record, sample, sink);
     const chain = this.#chains.resolve(record.sample, record.misc, attr);
     if (chain instanceof Promise) {
       return chain.then((c) => this.#deliver(record, event, withChain(sample, c), -1, sink));
@@ -438,6 +453,22 @@ export class ItemMaker {
   readDeliveries(record: SampleRecord, event: number): ReadDelivery[] | undefined {
     const ev = this.#info.events[event];
     return ev === undefined ? undefined : this.#reads.split(ev, record.sample);
+  }
+
+  /** Branch mode: one sample of weight 1 per branch-stack entry, its target the only frame. */
+  #branches(record: SampleRecord, sample: MutableSample, sink: SampleSink): void {
+    const entries = record.sample.branchStack?.entries;
+    if (entries === undefined) return;
+    const mode = record.misc & 7;
+    // "we use a pseudo period of 1": the report counts branches, not samples
+    sample.weight = sample.period = 1;
+    sample.truncated = false;
+    sample.context = undefined;
+    sample.selfFrame = undefined;
+    for (let i = 0; i + 2 < entries.length; i += 3) {
+      sample.frames = [this.#chains.branchTarget(sample.pid, entries[i + 1], mode)];
+      sink(sample, -1);
+    }
   }
 
   /** Read values whose id names no event: not delivered (perf's `nr_unknown_id`). */

@@ -38,6 +38,7 @@ import { openPerfData, type RawRecord } from "../lib/perfdata/reader.ts";
 import { forEachSampleInFile } from "../lib/perfdata/walker.ts";
 import { SampleLayout } from "../lib/abi/mod.ts";
 import { synthesizePerfData } from "./_synth.ts";
+import { TextDigest } from "./_measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -97,23 +98,6 @@ async function timePerf(args: string[], runs: number): Promise<number | undefine
     })).ms;
   } catch {
     return undefined;
-  }
-}
-
-/** Streaming 32-bit FNV-1a over byte chunks, with the byte count. */
-class TextDigest {
-  hash = 0x811c9dc5;
-  bytes = 0;
-  /** Add a chunk. @param b The bytes. */
-  update(b: Uint8Array): void {
-    let h = this.hash;
-    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-    this.hash = h;
-    this.bytes += b.length;
-  }
-  /** The digest as text. @returns Bytes and hash. */
-  toString(): string {
-    return `${this.bytes} B, fnv1a ${(this.hash >>> 0).toString(16).padStart(8, "0")}`;
   }
 }
 

@@ -37,6 +37,7 @@
 import { parseArgs } from "node:util";
 import { forEachSampleInFile } from "../lib/perfdata/walker.ts";
 import { synthesizePerfData } from "./_synth.ts";
+import { comparableReport } from "./_measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -169,15 +170,6 @@ async function capture(cmd: string, args: string[]): Promise<string | undefined>
   return out.success ? new TextDecoder().decode(out.stdout) : undefined;
 }
 
-/** Report text without our accounting lines and perf's trailing tip. */
-function comparable(text: string): string[] {
-  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
-  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
-  if (tip > 0) lines = lines.slice(0, tip - 1);
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines;
-}
-
 /** Lines that differ between two texts (multiset difference, both ways). */
 function differingLines(a: string[], b: string[]): number {
   const count = new Map<string, number>();
@@ -246,11 +238,11 @@ async function benchFile(label: string, path: string): Promise<void> {
         console.log(`check ${args.join(" ")}: a command failed`);
         continue;
       }
-      const n = differingLines(comparable(a), comparable(b));
+      const n = differingLines(comparableReport(a), comparableReport(b));
       console.log(
         `check ${args.join(" ")}: ${
           n === 0 ? "same lines as perf" : `${n} lines differ from perf`
-        } (${comparable(b).length} perf lines)`,
+        } (${comparableReport(b).length} perf lines)`,
       );
     }
   }

@@ -4,7 +4,7 @@
  * against real perf and the large-file scenarios. Each script prints its own
  * table and ratios; this runner prints a final summary of what ran.
  *
- *     deno task bench [--quick] [--only NAME]
+ *     deno task bench [--quick] [--large] [--only NAME]
  *
  * @module
  */
@@ -15,6 +15,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
+    large: { type: "boolean", default: false },
     only: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -22,18 +23,20 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    `Usage: deno task bench [--quick] [--only micro|ring|decode|report|seek|sim|flame|nmi|live]
+    `Usage: deno task bench [--quick] [--large] [--only micro|ring|decode|report|real|seek|sim|flame|nmi|live]
 
 Runs the micro benchmarks (deno bench) and the comparison scripts in bench/:
   ring    ring writer ns/record vs LTTng/ftrace/perf, reader GB/s, fragment overhead
   decode  perf.data decode and perf-script text next to perf script / perf report (ratios)
   report  cli/report.ts (--stdio, --no-children, --folded, ...) next to perf report: time, max RSS
+  real    a real ~100 MB recording (perf record of gzip, xz, sort, python3, gcc; cached in out/bench):
+          script, report, --folded, hotspot-perfparser next to perf, medians, RSS, goals met or not
   seek    >= 1 GB capture, seek to a time by sync points (bytes read)
   sim     simulated samples per second end to end, ring bytes per sample
   flame   HTML flamegraph at 10k / 1M samples: build time, size, chromium open time
   nmi     model checker: states explored and time per strategy at depth 3
   live    record --live next to perf record -p: samples/s, recorder CPU, bytes/sample, lost
---quick uses smaller inputs (for a smoke run).`,
+--quick uses smaller inputs (for a smoke run); --large records ~1 GB for "real".`,
   );
   Deno.exit(0);
 }
@@ -46,12 +49,14 @@ interface Step {
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
 const quick = values.quick ? ["--quick"] : [];
+const large = values.large ? ["--large"] : [];
 
 const steps: Step[] = [
   { name: "micro", cmd: ["bench", "-A", "--no-check"] },
   { name: "ring", cmd: ["run", "-A", `${here}ring.ts`, ...quick] },
   { name: "decode", cmd: ["run", "-A", `${here}decode.ts`, ...quick] },
   { name: "report", cmd: ["run", "-A", `${here}report.ts`, ...quick] },
+  { name: "real", cmd: ["run", "-A", `${here}real.ts`, ...quick, ...large] },
   { name: "seek", cmd: ["run", "-A", `${here}seek.ts`, ...quick] },
   { name: "sim", cmd: ["run", "-A", `${here}sim.ts`, ...quick] },
   { name: "flame", cmd: ["run", "-A", `${here}flamegraph.ts`, ...quick] },

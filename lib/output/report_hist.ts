@@ -397,6 +397,31 @@ function perfPath(profile: Profile, stack: number): number[] {
 }
 
 /**
+ * Call-graph node ids of frames, equal when perf's `match_chain` calls two
+ * callchain entries equal: by object and symbol, or by object and address
+ * when unresolved, whatever the cpumode (a frame with no map takes the
+ * sample's, so one address can come as `[k]` and as `[.]`). The first frame
+ * seen stands for the others.
+ */
+function chainNodeIds(profile: Profile): (frame: number) => number {
+  const t = profile.frames;
+  const ids = new Int32Array(t.size).fill(-1);
+  const byKey = new Map<string, number>();
+  return (frame) => {
+    let id = ids[frame];
+    if (id >= 0) return id;
+    const kind = t.kinds[frame];
+    if (kind !== "user" && kind !== "kernel") return ids[frame] = frame;
+    const sym = t.syms[frame];
+    const key = `${t.dsos[frame] ?? ""}\u0000${t.inlined[frame] ? 1 : 0}\u0000` +
+      (sym === undefined ? "@" + (t.ips[frame] ?? 0n).toString(16) : "s" + sym);
+    id = byKey.get(key) ?? frame;
+    byKey.set(key, id);
+    return ids[frame] = id;
+  };
+}
+
+/**
  * Ids of the frame part of the sort keys (`sym`, `dso`), equal exactly when
  * perf's `hist_entry__cmp` calls the entries equal: an unresolved symbol by
  * its address alone, a symbol by dso short name, name and inlined flag.
@@ -602,6 +627,7 @@ export function buildHistogram(
     return mapUpdate(e, frame);
   };
 
+  const nodeFrame = chainNodeIds(profile);
   for (let i = 0; i < profile.stackCount; i++) {
     const w = profile.stackWeight[i];
     const cls = profile.stackClass[i];
@@ -609,13 +635,15 @@ export function buildHistogram(
     if (rootFirst.length === 0) continue;
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
+    // the call-graph nodes match frames as match_chain does (nodeFrame), the entries by kind too
+    const nodes = order === "none" ? chain : chain.map(nodeFrame);
     if (keep !== undefined) recordKept = keep(selfFrame(i), cls);
     const selfKey = keyOf(selfFrame(i), cls);
     const self = entryFor(selfFrame(i), cls, selfKey);
     self.self += w;
     self.selfSamples += profile.stackSamples[i];
     if (self.maxDepth < chain.length) self.maxDepth = chain.length;
-    if (order !== "none") addChain(store, self.chains, chain, 0, w);
+    if (order !== "none") addChain(store, self.chains, nodes, 0, w);
     if (!children) continue;
     self.children += w;
     if (!frameKeyed) continue;
@@ -630,7 +658,7 @@ export function buildHistogram(
       const e = entryFor(chain[p], cls, key);
       e.children += w;
       if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
-      if (order !== "none") addChain(store, e.chains, chain, p, w);
+      if (order !== "none") addChain(store, e.chains, nodes, p, w);
     }
   }
 

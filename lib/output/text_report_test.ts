@@ -353,3 +353,20 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("call graph: an unmapped address is one node whether it came as [k] or [.] (match_chain)", () => {
+  // perf gives a frame with no map the sample's cpumode: the same address 0 under a kernel
+  // and a user sample. match_chain compares map and address only, so the graph has one node.
+  const b = new ProfileBuilder();
+  const zero = (kernel: boolean) => ({ ip: 0n, kernel });
+  for (const kernel of [false, false, false, true]) {
+    b.add({
+      ...sample([]),
+      frames: [{ sym: "leaf", dso: "/bin/prog", kernel: false }, zero(kernel)],
+    });
+  }
+  const text = textReport(b.build(), { children: false, sort: ["sym"], callGraph: "callee" });
+  const graph = text.split("\n").filter((l) => l.trimStart().startsWith("---"));
+  // one single root under leaf: printed without a percentage, as perf's "---0"
+  assertEquals(graph, ["            ---0"]);
+});

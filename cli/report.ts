@@ -466,7 +466,9 @@ export async function main(args: string[]): Promise<void> {
     }
     if (opts.folded) {
       if (!opts.quiet) { for (const line of accountingLines(profile)) console.error(line); }
-      writeStdout(foldedStacks(profile, { count: weight }));
+      // perf script prints stacks cut at the max-stack limit unmarked: so does stackcollapse
+      const markTruncated = result.info.format === "capture";
+      writeStdout(foldedStacks(profile, { count: weight, markTruncated }));
     } else if (textOutput) {
       const callchains = hasCallchains(result);
       let children = childrenGiven ? opts.children === true : callchains;

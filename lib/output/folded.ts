@@ -18,7 +18,8 @@
  *   starts `(anonymous namespace)`), quotes are removed; frames whose name starts
  *   with `(` are skipped;
  * - kernel annotation `_[k]` is off by default (`annotateKernel`);
- * - truncated stacks get a `[truncated]` frame right after the process name.
+ * - truncated stacks get a `[truncated]` frame right after the process name
+ *   (`markTruncated: false` leaves it out, as perf script text has none).
  *
  * @module
  */
@@ -39,6 +40,12 @@ export interface FoldedOptions {
   exactComm?: boolean;
   /** Leave out the process name frame (`--no-pname` style). */
   omitProcessName?: boolean;
+  /**
+   * Keep the `[truncated]` frame of stacks cut short (default true). perf
+   * script prints a callchain cut at the kernel's or `--max-stack`'s limit
+   * without a mark, so stackcollapse-perf.pl output of a perf.data has none.
+   */
+  markTruncated?: boolean;
 }
 
 /**
@@ -96,7 +103,11 @@ export function foldedCounts(profile: Profile, options: FoldedOptions = {}): Map
   const names: (string | null | undefined)[] = new Array(profile.frames.size);
   const name = (f: number) => {
     let n = names[f];
-    if (n === undefined) n = names[f] = foldedFrameName(profile, f, options.annotateKernel) ?? null;
+    if (n === undefined) {
+      n = names[f] = options.markTruncated === false && profile.frames.kinds[f] === "truncated"
+        ? null
+        : foldedFrameName(profile, f, options.annotateKernel) ?? null;
+    }
     return n;
   };
   const pnames: (string | undefined)[] = new Array(profile.classes.length);

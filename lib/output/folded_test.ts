@@ -36,6 +36,11 @@ Deno.test("folded names follow stackcollapse-perf.pl rules", () => {
     foldedStacks(b.build()),
     "prog;[truncated];net/http.(*Client).Do;a:bc;ns::f;[libfoo.so.1];[unknown] 1\n",
   );
+  // perf script shows a stack cut at the max-stack limit unmarked: so does stackcollapse
+  eq(
+    foldedStacks(b.build(), { markTruncated: false }),
+    "prog;net/http.(*Client).Do;a:bc;ns::f;[libfoo.so.1];[unknown] 1\n",
+  );
   eq(stackcollapseComm("burn worker 1"), "burn worker");
   eq(stackcollapseComm("kworker/0:1"), "kworker/0:1");
 });

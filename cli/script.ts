@@ -12,6 +12,7 @@
  */
 
 import { runPerfScript } from "../lib/output/script_run.ts";
+import { FilterSyntaxError } from "../lib/analyze/filter.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -29,6 +30,11 @@ interface ScriptOptions {
   demangle?: boolean;
   inline?: boolean;
   quiet?: boolean;
+  time?: string;
+  cpu?: string;
+  pid?: string;
+  tid?: string;
+  comms?: string;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -60,13 +66,41 @@ async function program() {
     .option("--no-demangle", "print C++ and Rust symbol names as they are in the ELF file")
     .option("--inline", "show inlined functions of DWARF-unwound frames (the default, as perf)")
     .option("--no-inline", "do not show inlined functions")
-    .option("-q, --quiet", "do not print warnings");
+    .option("-q, --quiet", "do not print warnings")
+    .option(
+      "--time <str>",
+      "only samples in these time windows: start,end in seconds (either end open; " +
+        "several separated by spaces) or percent slices (10%/2, 0%-10%,30%-40%), as perf",
+    )
+    .option("-C, --cpu <list>", "only samples on these CPUs (0-3,5)")
+    .option("--pid <list>", "only samples of these process ids")
+    .option("--tid <list>", "only samples of these thread ids")
+    .option("-c, --comms <list>", "only samples of these command names");
   return cliProgram(program, "script");
 }
 
 const VALUED: Readonly<
-  Record<string, "input" | "fields" | "maxStack" | "kallsyms" | "symfs">
+  Record<
+    string,
+    | "input"
+    | "fields"
+    | "maxStack"
+    | "kallsyms"
+    | "symfs"
+    | "time"
+    | "cpu"
+    | "pid"
+    | "tid"
+    | "comms"
+  >
 > = {
+  "--time": "time",
+  "-C": "cpu",
+  "--cpu": "cpu",
+  "--pid": "pid",
+  "--tid": "tid",
+  "-c": "comms",
+  "--comms": "comms",
   "-i": "input",
   "--input": "input",
   "-F": "fields",
@@ -171,6 +205,13 @@ export async function main(args: string[]): Promise<void> {
       kallsyms: opts.kallsyms,
       symbols: { symfs: opts.symfs, demangle: opts.demangle },
       inline: opts.inline !== false,
+      filter: {
+        time: opts.time,
+        cpu: opts.cpu,
+        pid: opts.pid,
+        tid: opts.tid,
+        comms: opts.comms,
+      },
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {
@@ -188,6 +229,10 @@ export async function main(args: string[]): Promise<void> {
     }
   } catch (e) {
     await flushWarnings();
+    if (e instanceof FilterSyntaxError) {
+      const { ExitCode, fail } = await loadCommon();
+      fail("script", e.message, ExitCode.USAGE);
+    }
     if (e instanceof ScriptFieldError) {
       // perf prints its usage after "Invalid field requested." (exit 129); one line is enough.
       const { ExitCode, fail } = await loadCommon();

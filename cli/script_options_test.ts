@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  buildBurn,
   fixture,
   fixtureEnv,
+  haveGcc,
   perfAvailable,
+  perfCanRecord,
   perfFixtureArgs,
+  runPerf,
   runPerfFixture,
 } from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
@@ -24,5 +28,105 @@ Deno.test({
         assert.equal(ours.stdout.includes("(inlined)"), opt[0] === "--inline", "inline frames");
       }
     }
+  }
+});
+
+/** A fresh user-only `-g --sample-cpu` recording of burn (two threads), with its threads and times. */
+async function recordFilterWorkload(dir: string, cpu = true): Promise<{
+  data: string;
+  mainPid: number;
+  workerTid: number;
+  first: number;
+  last: number;
+}> {
+  const burn = await buildBurn(dir);
+  const data = `${dir}/filters-${cpu}.data`;
+  const r = await runPerf([
+    "record",
+    "-q",
+    "-N",
+    "-e",
+    "cpu-clock:u",
+    "-g",
+    ...(cpu ? ["--sample-cpu"] : []),
+    "-o",
+    data,
+    "--",
+    burn,
+    "100",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = (await runPerf(["script", "-i", data, "-F", "comm,pid,tid,time"])).stdout
+    .trim().split("\n");
+  let mainPid = -1, workerTid = -1;
+  const times: number[] = [];
+  for (const l of lines) {
+    const m = /(\d+)\/(\d+)\s+(\d+\.\d+):/.exec(l)!;
+    times.push(Number(m[3]));
+    if (l.trimStart().startsWith("burn worker")) workerTid = Number(m[2]);
+    else mainPid = Number(m[1]);
+  }
+  return { data, mainPid, workerTid, first: times[0]!, last: times[times.length - 1]! };
+}
+
+Deno.test({
+  name: "script --pid/--tid/--comms/--cpu/--time equal live perf script byte for byte",
+  ignore: !(await perfCanRecord()) || !haveGcc(),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "callring-script-filters-" });
+  try {
+    const w = await recordFilterWorkload(dir);
+    assert.ok(w.workerTid > 0 && w.mainPid > 0, "both threads sampled");
+    const all = (await runPerf(["script", "-i", w.data])).stdout;
+    const t = (x: number) => x.toFixed(6);
+    const a = w.first + (w.last - w.first) * 0.3, b = w.first + (w.last - w.first) * 0.6;
+    const cases: string[][] = [
+      ["--pid", String(w.mainPid)],
+      ["--tid", String(w.workerTid)],
+      ["--tid", `${w.mainPid},${w.workerTid}`],
+      ["--pid", "1"],
+      ["-c", "burn worker 1"],
+      ["--comms", "burn,none"],
+      ["--cpu", "0-1"],
+      ["-C", "1"],
+      ["--time", `${t(a)},${t(b)}`],
+      ["--time", `${t(a)},`],
+      ["--time", `,${t(b)}`],
+      ["--time", `${t(w.first)},${t(a)} ${t(b)},${t(w.last + 1)}`],
+      ["--time", "10%/2"],
+      ["--time", "10%/1,10%/3"],
+      ["--time", "0%-10%,30%-40%"],
+      ["--time", "50%"],
+      ["--time", `${t(a)},`, "--tid", String(w.workerTid), "--cpu", "0,1"],
+    ];
+    let narrowed = 0;
+    for (const args of cases) {
+      const perf = await runPerf(["script", "-i", w.data, ...args]);
+      const ours = await runCli("script", ["-i", w.data, ...args]);
+      assert.equal(perf.code, 0, perf.stderr);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, perf.stdout, args.join(" "));
+      if (perf.stdout.length > 0 && perf.stdout.length < all.length) narrowed++;
+    }
+    assert.ok(narrowed >= 10, `filters kept a part of the samples in ${narrowed} cases`);
+    // perf's "Invalid time string" cases are usage errors here.
+    for (const bad of ["10%/11", "abc", `${t(b)},${t(a)}`, "1,2,3,4"]) {
+      const perf = await runPerf(["script", "-i", w.data, "--time", bad]);
+      const ours = await runCli("script", ["-i", w.data, "--time", bad]);
+      assert.match(perf.stderr, /Invalid time string/, bad);
+      assert.equal(ours.code, 2, `--time ${bad}: ${ours.stderr}`);
+      assert.equal(ours.stdout, "");
+    }
+    // Without PERF_SAMPLE_CPU, perf refuses --cpu.
+    const noCpu = await recordFilterWorkload(dir, false);
+    const perf = await runPerf(["script", "-i", noCpu.data, "--cpu", "0"]);
+    const ours = await runCli("script", ["-i", noCpu.data, "--cpu", "0"]);
+    const refusal = /File does not contain CPU events. Remove -C option to proceed./;
+    assert.match(perf.stderr, refusal);
+    assert.match(ours.stderr, refusal);
+    assert.notEqual(ours.code, 0);
+    assert.equal(perf.stdout + ours.stdout, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

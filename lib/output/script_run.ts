@@ -33,6 +33,7 @@ import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
 import type { CaptureSymbols } from "../input/capture_symbols.ts";
 import { type Input, openInput } from "../input/open.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
 import type { AddressResolver, ResolvedAddress } from "../analyze/resolver.ts";
@@ -64,6 +65,9 @@ export interface RunScriptOptions {
   kallsyms?: string;
   /** Where symbols come from (perf's `--symfs`, `--vmlinux`, build-id cache). */
   symbols?: SymbolSourceOptions;
+
+  /** perf script's sample filters (`--time`, `--cpu`, `--pid`, `--tid`, `--comms`). */
+  filter?: ScriptFilterOptions;
 
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
@@ -244,6 +248,10 @@ async function printRecords(
   const out = new ScriptOutput(sink);
   const fields = new ScriptSampleFields();
   const layouts: (SampleLayout | undefined)[] = [];
+  const filter = hasScriptFilter(options.filter)
+    ? new ScriptSampleFilter(options.filter!, input.info.events, input.info.perf.sampleTime)
+    : undefined;
+  let filteredOut = 0;
 
   /** A decoded sample: DWARF unwinding and inline frames when the event has user stacks. */
   const printDecoded = async (
@@ -254,6 +262,13 @@ async function printRecords(
   ) => {
     let s = sample;
     const tid = s.tid ?? -1;
+    if (
+      filter !== undefined &&
+      !filter.keep(s.time ?? 0, s.cpu ?? -1, s.pid ?? -1, tid, () => session.threads.comm(tid))
+    ) {
+      filteredOut++;
+      return;
+    }
     let inlines: InlineExpansion | undefined;
     let plainFrom: number | undefined;
     if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
@@ -332,6 +347,10 @@ async function printRecords(
       f.chainNr = 0;
     }
     f.traceText = undefined;
+    if (filter !== undefined && !filter.keep(f.time, f.cpu, f.pid, f.tid, () => commOf(f.tid))) {
+      filteredOut++;
+      return;
+    }
     printerOf(event).print(out, f, commOf(f.tid), event.name, hasCallchain);
   };
 
@@ -379,6 +398,7 @@ async function printRecords(
   }
   out.flush();
   end();
+  summary.samples -= filteredOut;
   summary.lost = input.lost.lostRecords + input.lost.lostSamples;
   summary.warnings = [...input.warnings];
   const late: ReadWarning[] = [];

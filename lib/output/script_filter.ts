@@ -7,7 +7,6 @@
  */
 
 import {
-  FilterSyntaxError,
   parseCpuList,
   parseIdList,
   parsePercentTimeRanges,
@@ -59,7 +58,7 @@ export class ScriptSampleFilter {
    * @param o The options.
    * @param events The file's events (`--cpu` needs PERF_SAMPLE_CPU in each).
    * @param sampleTime The file's first and last sample times (HEADER_SAMPLE_TIME), for percent slices.
-   * @throws {FilterSyntaxError} For a malformed list or time string.
+   * @throws {import("../analyze/filter.ts").FilterSyntaxError} For a malformed list or time string.
    * @throws {ScriptFieldError} When `--cpu` is given and an event has no CPU, or a percent
    *   slice is asked of a file without sample times (perf's messages, exit 255).
    */

@@ -35,6 +35,9 @@ interface ScriptOptions {
   pid?: string;
   tid?: string;
   comms?: string;
+  showTaskEvents?: boolean;
+  showMmapEvents?: boolean;
+  showSwitchEvents?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -75,7 +78,13 @@ async function program() {
     .option("-C, --cpu <list>", "only samples on these CPUs (0-3,5)")
     .option("--pid <list>", "only samples of these process ids")
     .option("--tid <list>", "only samples of these thread ids")
-    .option("-c, --comms <list>", "only samples of these command names");
+    .option("-c, --comms <list>", "only samples of these command names")
+    .option("--show-task-events", "print PERF_RECORD_COMM, FORK and EXIT records (as perf)")
+    .option("--show-mmap-events", "print PERF_RECORD_MMAP and MMAP2 records (as perf)")
+    .option(
+      "--show-switch-events",
+      "print PERF_RECORD_SWITCH and SWITCH_CPU_WIDE records (as perf)",
+    );
   return cliProgram(program, "script");
 }
 
@@ -109,7 +118,15 @@ const VALUED: Readonly<
   "--kallsyms": "kallsyms",
   "--symfs": "symfs",
 };
-const FLAGS: Readonly<Record<string, "hideCallGraph" | "quiet">> = {
+const FLAGS: Readonly<
+  Record<
+    string,
+    "hideCallGraph" | "quiet" | "showTaskEvents" | "showMmapEvents" | "showSwitchEvents"
+  >
+> = {
+  "--show-task-events": "showTaskEvents",
+  "--show-mmap-events": "showMmapEvents",
+  "--show-switch-events": "showSwitchEvents",
   "-G": "hideCallGraph",
   "--hide-call-graph": "hideCallGraph",
   "-q": "quiet",
@@ -205,6 +222,11 @@ export async function main(args: string[]): Promise<void> {
       kallsyms: opts.kallsyms,
       symbols: { symfs: opts.symfs, demangle: opts.demangle },
       inline: opts.inline !== false,
+      events: {
+        task: opts.showTaskEvents,
+        mmap: opts.showMmapEvents,
+        switches: opts.showSwitchEvents,
+      },
       filter: {
         time: opts.time,
         cpu: opts.cpu,

@@ -130,3 +130,64 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "script --show-task-events/--show-mmap-events/--show-switch-events equal live perf script",
+  ignore: !(await perfCanRecord()) || !haveGcc(),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "callring-script-events-" });
+  try {
+    const burn = await buildBurn(dir);
+    const forks = `${dir}/forks.data`, switches = `${dir}/switches.data`;
+    const rec = async (out: string, extra: string[], cmd: string[]) => {
+      const r = await runPerf([
+        "record",
+        "-q",
+        "-N",
+        "-e",
+        "cpu-clock:u",
+        "-g",
+        ...extra,
+        "-o",
+        out,
+        "--",
+        ...cmd,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    // A shell that forks two processes (FORK, COMM exec, EXIT, MMAP2 of each).
+    await rec(forks, ["--sample-cpu"], ["sh", "-c", `${burn} 40; ${burn} 20`]);
+    await rec(switches, ["--switch-events"], [burn, "40"]);
+    const cases: [string, string[], RegExp[]][] = [
+      [forks, ["--show-task-events"], [
+        /PERF_RECORD_COMM exec: /,
+        /PERF_RECORD_FORK\(/,
+        /PERF_RECORD_EXIT\(/,
+      ]],
+      [forks, ["--show-task-events", "-G"], [/PERF_RECORD_COMM/]],
+      [forks, ["--show-mmap-events"], [/PERF_RECORD_MMAP2 \d+\/\d+: \[0x/]],
+      [forks, ["--show-mmap-events", "-F", "comm,tid,time,event"], [/PERF_RECORD_MMAP2/]],
+      [forks, ["--show-task-events", "--show-mmap-events", "--cpu", "1"], []],
+      [
+        forks,
+        ["--show-task-events", "--show-mmap-events", "--show-switch-events", "--pid", "1"],
+        [],
+      ],
+      [switches, ["--show-switch-events"], [/PERF_RECORD_SWITCH (IN|OUT)/]],
+      [switches, ["--show-switch-events", "-G"], [/PERF_RECORD_SWITCH/]],
+      [switches, ["--show-switch-events", "--show-task-events", "-F", "comm,pid,tid,time,ip,sym"], [
+        /PERF_RECORD_SWITCH/,
+      ]],
+    ];
+    for (const [file, args, expect] of cases) {
+      const perf = await runPerf(["script", "-i", file, ...args]);
+      const ours = await runCli("script", ["-i", file, ...args]);
+      assert.equal(perf.code, 0, perf.stderr);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, perf.stdout, args.join(" "));
+      for (const e of expect) assert.match(perf.stdout, e, `${args.join(" ")}: ${e}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

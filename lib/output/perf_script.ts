@@ -598,6 +598,39 @@ export class ScriptPrinter {
     return t;
   }
 
+  /**
+   * perf's `perf_sample__fprintf_start` for a non-sample record (the
+   * `--show-*-events` lines): comm, pid/tid, cpu and time as selected.
+   *
+   * @param comm The thread's comm.
+   * @param pid The process id.
+   * @param tid The thread id.
+   * @param cpu The CPU.
+   * @param time The time (ns).
+   * @param hasCallchain Whether the event records callchains (comm is then not padded with `ip`).
+   * @returns The text.
+   */
+  startText(
+    comm: string,
+    pid: number,
+    tid: number,
+    cpu: number,
+    time: number,
+    hasCallchain: boolean,
+  ): string {
+    const fl = this.#flags;
+    let t = "";
+    if (fl.comm) t += fl.ip && hasCallchain ? `${comm} ` : `${padStart(comm, 16)} `;
+    if (fl.pid && fl.tid) t += `${padStart(String(pid), 5)}/${String(tid).padEnd(5)} `;
+    else if (fl.pid) t += `${padStart(String(pid), 5)} `;
+    else if (fl.tid) t += `${padStart(String(tid), 5)} `;
+    if (fl.cpu) {
+      t += `[${cpu < 0 ? "-" + String(-cpu).padStart(2, "0") : String(cpu).padStart(3, "0")}] `;
+    }
+    if (fl.time) t += `${padStart(formatTime(time), 12)}: `;
+    return t;
+  }
+
   #lastEventName: string | undefined = undefined;
   #lastEventText: Uint8Array | undefined = undefined;
   #lastPrefixTid = NaN;

@@ -95,6 +95,16 @@ export class ScriptSampleFilter {
   }
 
   /**
+   * perf's `filter_cpu` alone (side-band records): false when `--cpu` excludes the CPU.
+   *
+   * @param cpu The CPU (-1 when unknown: kept).
+   * @returns True to print.
+   */
+  keepCpu(cpu: number): boolean {
+    return this.#cpus === undefined || cpu === -1 || this.#cpus.has(cpu);
+  }
+
+  /**
    * Whether perf script prints a sample.
    *
    * @param time Sample time (ns; 0 when none).

@@ -21,6 +21,7 @@ import {
   ReadWarning,
   RecordType,
   type Sample,
+  sampleIdAll,
   SampleLayout,
   SampleType,
 } from "../abi/mod.ts";
@@ -33,6 +34,7 @@ import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
 import type { CaptureSymbols } from "../input/capture_symbols.ts";
 import { type Input, openInput } from "../input/open.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
 import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
@@ -68,6 +70,9 @@ export interface RunScriptOptions {
 
   /** perf script's sample filters (`--time`, `--cpu`, `--pid`, `--tid`, `--comms`). */
   filter?: ScriptFilterOptions;
+
+  /** perf script's `--show-task-events`, `--show-mmap-events`, `--show-switch-events`. */
+  events?: ScriptEventOptions;
 
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
@@ -357,6 +362,35 @@ async function printRecords(
   const callchains = (event: PerfDataEvent) =>
     !options.hideCallGraph && (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
 
+  const ev = options.events;
+  const shown = ev !== undefined && (ev.task || ev.mmap || ev.switches) ? ev : undefined;
+  /** perf's `print_event_with_time`: the sample-style start, then `perf_event__fprintf`. */
+  const printSideBand = (r: RawRecord, event: PerfDataEvent) => {
+    const rec = r.record();
+    const text = sideBandText(rec);
+    if (text === undefined) return;
+    if (!checked.has(event.index)) check();
+    const own = "pid" in rec && "tid" in rec ? { pid: rec.pid, tid: rec.tid } : undefined;
+    let pid: number, tid: number, cpu: number, time: number;
+    if (sampleIdAll(event.attr)) {
+      const id = rec.sampleId ?? {};
+      pid = id.pid ?? -1;
+      tid = id.tid ?? -1;
+      cpu = id.cpu ?? -1;
+      time = id.time ?? 0;
+    } else {
+      pid = own?.pid ?? -1;
+      tid = own?.tid ?? -1;
+      cpu = 0;
+      time = "time" in rec ? rec.time : 0;
+    }
+    if (filter !== undefined && !filter.keepCpu(cpu)) return;
+    // The thread is the record's own for task and mmap records, the sample's for switches.
+    const threadTid = own?.tid ?? tid;
+    const comm = threadTid === -1 ? ":-1" : session.threads.comm(threadTid);
+    out.text(typeOf(event).printer.startText(comm, pid, tid, cpu, time, callchains(event)) + text);
+  };
+
   // PERF_SAMPLE_READ: one line per read value that advanced, as perf delivers them.
   const reads = new SampleReadSplitter(() => input.info.events);
   const printSample = async (sample: Sample, misc: number, event: PerfDataEvent) => {
@@ -391,6 +425,9 @@ async function printRecords(
       }
       // The input applied side-band records already; a new comm ends the cached one.
       if (r.type === RecordType.COMM || r.type === RecordType.FORK) commEpoch++;
+      if (shown !== undefined && r.event !== undefined && showsRecordType(shown, r.type)) {
+        printSideBand(r, r.event);
+      }
     });
   } finally {
     elfCache.close();

@@ -13,6 +13,7 @@
 
 import { runPerfScript } from "../lib/output/script_run.ts";
 import { FilterSyntaxError } from "../lib/analyze/filter.ts";
+import { ScriptTimeOptionError } from "../lib/output/script_time.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -38,6 +39,9 @@ interface ScriptOptions {
   showTaskEvents?: boolean;
   showMmapEvents?: boolean;
   showSwitchEvents?: boolean;
+  ns?: boolean;
+  reltime?: boolean;
+  deltatime?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -121,9 +125,19 @@ const VALUED: Readonly<
 const FLAGS: Readonly<
   Record<
     string,
-    "hideCallGraph" | "quiet" | "showTaskEvents" | "showMmapEvents" | "showSwitchEvents"
+    | "hideCallGraph"
+    | "quiet"
+    | "showTaskEvents"
+    | "showMmapEvents"
+    | "showSwitchEvents"
+    | "ns"
+    | "reltime"
+    | "deltatime"
   >
 > = {
+  "--ns": "ns",
+  "--reltime": "reltime",
+  "--deltatime": "deltatime",
   "--show-task-events": "showTaskEvents",
   "--show-mmap-events": "showMmapEvents",
   "--show-switch-events": "showSwitchEvents",
@@ -227,7 +241,9 @@ export async function main(args: string[]): Promise<void> {
         mmap: opts.showMmapEvents,
         switches: opts.showSwitchEvents,
       },
+      time: { ns: opts.ns, reltime: opts.reltime, deltatime: opts.deltatime },
       filter: {
+        reltime: opts.reltime,
         time: opts.time,
         cpu: opts.cpu,
         pid: opts.pid,
@@ -251,7 +267,7 @@ export async function main(args: string[]): Promise<void> {
     }
   } catch (e) {
     await flushWarnings();
-    if (e instanceof FilterSyntaxError) {
+    if (e instanceof FilterSyntaxError || e instanceof ScriptTimeOptionError) {
       const { ExitCode, fail } = await loadCommon();
       fail("script", e.message, ExitCode.USAGE);
     }

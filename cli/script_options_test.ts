@@ -191,3 +191,45 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "script --ns/--reltime/--deltatime (with --time and side-band lines) equal live perf script",
+  ignore: !(await perfCanRecord()) || !haveGcc(),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "callring-script-times-" });
+  try {
+    const w = await recordFilterWorkload(dir);
+    const cases: string[][] = [
+      ["--ns"],
+      ["--ns", "-G"],
+      ["--reltime"],
+      ["--deltatime", "-G"],
+      ["--reltime", "--show-task-events", "--show-mmap-events", "-F", "comm,tid,time,ip,sym"],
+      ["--deltatime", "--ns", "--show-task-events"],
+      // perf moves both ends by the first sample time, an open end (0) too.
+      ["--reltime", "--time", "0.01,0.02"],
+      ["--reltime", "--time", ",0.01"],
+      ["--reltime", "--time", "0.01,"],
+      ["--ns", "--deltatime", "--time", "50%", "-F", "tid,time,period"],
+    ];
+    let shown = 0;
+    for (const args of cases) {
+      const perf = await runPerf(["script", "-i", w.data, ...args]);
+      const ours = await runCli("script", ["-i", w.data, ...args]);
+      assert.equal(perf.code, 0, perf.stderr);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, perf.stdout, args.join(" "));
+      if (perf.stdout.length > 0) shown++;
+    }
+    assert.ok(shown >= 8, `${shown} cases printed lines`);
+    const perf = await runPerf(["script", "-i", w.data, "--reltime", "--deltatime"]);
+    const ours = await runCli("script", ["-i", w.data, "--reltime", "--deltatime"]);
+    const refusal = /reltime and deltatime - the two don't get along well/;
+    assert.match(perf.stderr, refusal);
+    assert.match(ours.stderr, refusal);
+    assert.notEqual(ours.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -30,6 +30,11 @@ export interface ScriptFilterOptions {
   tid?: string;
   /** `-c/--comms`: command names, comma-separated. */
   comms?: string;
+  /**
+   * `--reltime`: `--time` windows are relative to the first sample time
+   * (perf adds it to both ends, open ends counting as 0, percent windows too).
+   */
+  reltime?: boolean;
 }
 
 /**
@@ -68,7 +73,7 @@ export class ScriptSampleFilter {
     sampleTime: { first: number; last: number } | undefined,
   ) {
     if (o.time !== undefined) {
-      if (o.time.includes("%")) {
+      if (o.time.includes("%") || o.reltime) {
         if (sampleTime === undefined || (sampleTime.first === 0 && sampleTime.last === 0)) {
           throw new ScriptFieldError(
             "HINT: no first/last sample time found in perf data.\n" +
@@ -77,8 +82,16 @@ export class ScriptSampleFilter {
             255,
           );
         }
-        this.#ranges = parsePercentTimeRanges(o.time, sampleTime.first, sampleTime.last);
-      } else this.#ranges = parseTimeRanges(o.time);
+      }
+      const ranges = o.time.includes("%")
+        ? parsePercentTimeRanges(o.time, sampleTime!.first, sampleTime!.last)
+        : parseTimeRanges(o.time);
+      // perf_time__parse_for_ranges_reltime: both ends moved, an open end (0) too.
+      const first = sampleTime?.first ?? 0;
+      const at = (t: number) => (Number.isFinite(t) ? t : 0) + first;
+      this.#ranges = o.reltime
+        ? ranges.map((r) => ({ start: at(r.start), end: at(r.end) }))
+        : ranges;
     }
     if (o.cpu !== undefined) {
       if (events.some((e) => (e.attr.sampleType & SampleType.CPU) === 0)) {

@@ -34,6 +34,7 @@ import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
 import type { CaptureSymbols } from "../input/capture_symbols.ts";
 import { type Input, openInput } from "../input/open.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
 import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
 import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
@@ -73,6 +74,9 @@ export interface RunScriptOptions {
 
   /** perf script's `--show-task-events`, `--show-mmap-events`, `--show-switch-events`. */
   events?: ScriptEventOptions;
+
+  /** perf script's `--ns`, `--reltime`, `--deltatime`. */
+  time?: ScriptTimeOptions;
 
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
@@ -181,6 +185,7 @@ async function printRecords(
   const inline = options.inline ?? true;
   // perf keeps one field selection per output type (`output[type]`), checked
   // against the first event of the type.
+  const clock = hasTimeOptions(options.time) ? new ScriptClock(options.time!) : undefined;
   const byType = new Map<number, { selection: ScriptFields; printer: ScriptPrinter }>();
   const nameWidth = () => Math.max(0, ...input.info.events.map((e) => e.name.length));
   const useCallchain = () =>
@@ -195,7 +200,7 @@ async function printRecords(
       const printer = new ScriptPrinter(
         selection,
         withOwnSymbols(input.symbols, session.resolver(withSymbols)),
-        { maxStack: options.maxStack ?? 127, eventNameWidth: nameWidth() },
+        { maxStack: options.maxStack ?? 127, eventNameWidth: nameWidth(), clock },
       );
       t = { selection, printer };
       byType.set(ot, t);

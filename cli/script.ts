@@ -39,6 +39,7 @@ interface ScriptOptions {
   showTaskEvents?: boolean;
   showMmapEvents?: boolean;
   showSwitchEvents?: boolean;
+  symbols?: string;
   ns?: boolean;
   reltime?: boolean;
   deltatime?: boolean;
@@ -83,6 +84,10 @@ async function program() {
     .option("--pid <list>", "only samples of these process ids")
     .option("--tid <list>", "only samples of these thread ids")
     .option("-c, --comms <list>", "only samples of these command names")
+    .option(
+      "-S, --symbols <list>",
+      "only samples whose IP is in these symbols (names)",
+    )
     .option("--show-task-events", "print PERF_RECORD_COMM, FORK and EXIT records (as perf)")
     .option("--show-mmap-events", "print PERF_RECORD_MMAP and MMAP2 records (as perf)")
     .option(
@@ -105,9 +110,12 @@ const VALUED: Readonly<
     | "pid"
     | "tid"
     | "comms"
+    | "symbols"
   >
 > = {
   "--time": "time",
+  "-S": "symbols",
+  "--symbols": "symbols",
   "-C": "cpu",
   "--cpu": "cpu",
   "--pid": "pid",
@@ -249,6 +257,7 @@ export async function main(args: string[]): Promise<void> {
         pid: opts.pid,
         tid: opts.tid,
         comms: opts.comms,
+        symbols: opts.symbols,
       },
       writeBytes: writeStdoutBytes,
       read: {

@@ -70,7 +70,7 @@ async function recordFilterWorkload(dir: string, cpu = true): Promise<{
 }
 
 Deno.test({
-  name: "script --pid/--tid/--comms/--cpu/--time equal live perf script byte for byte",
+  name: "script --pid/--tid/--comms/--cpu/--time/-S equal live perf script byte for byte",
   ignore: !(await perfCanRecord()) || !haveGcc(),
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "callring-script-filters-" });
@@ -98,6 +98,9 @@ Deno.test({
       ["--time", "0%-10%,30%-40%"],
       ["--time", "50%"],
       ["--time", `${t(a)},`, "--tid", String(w.workerTid), "--cpu", "0,1"],
+      ["-S", "work_a,work_b,run"],
+      ["-S", "leaf", "-G"],
+      ["--symbols", "no_such_symbol"],
     ];
     let narrowed = 0;
     for (const args of cases) {

@@ -17,6 +17,7 @@ import {
 import { SampleType } from "../abi/mod.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { ScriptFieldError } from "./script_fields.ts";
+import type { ResolvedAddress } from "../analyze/resolver.ts";
 
 /** The filter options of `perf script` as given on the command line. */
 export interface ScriptFilterOptions {
@@ -30,6 +31,8 @@ export interface ScriptFilterOptions {
   tid?: string;
   /** `-c/--comms`: command names, comma-separated. */
   comms?: string;
+  /** `-S/--symbols`: symbol names, comma-separated (perf 6.1 matches names only). */
+  symbols?: string;
   /**
    * `--reltime`: `--time` windows are relative to the first sample time
    * (perf adds it to both ends, open ends counting as 0, percent windows too).
@@ -46,7 +49,7 @@ export interface ScriptFilterOptions {
 export function hasScriptFilter(o: ScriptFilterOptions | undefined): boolean {
   return o !== undefined &&
     (o.time !== undefined || o.cpu !== undefined || o.pid !== undefined ||
-      o.tid !== undefined || o.comms !== undefined);
+      o.tid !== undefined || o.comms !== undefined || o.symbols !== undefined);
 }
 
 /** perf script's sample filters, built once per run. */
@@ -56,6 +59,7 @@ export class ScriptSampleFilter {
   readonly #pids?: ReadonlySet<number>;
   readonly #tids?: ReadonlySet<number>;
   readonly #comms?: ReadonlySet<string>;
+  readonly #symbols?: ReadonlySet<string>;
 
   /**
    * Parse the options as perf does before it reads samples.
@@ -105,6 +109,27 @@ export class ScriptSampleFilter {
     if (o.pid !== undefined) this.#pids = parseIdList("--pid", o.pid);
     if (o.tid !== undefined) this.#tids = parseIdList("--tid", o.tid);
     if (o.comms !== undefined) this.#comms = new Set(o.comms.split(",").filter((c) => c !== ""));
+    if (o.symbols !== undefined) {
+      this.#symbols = new Set(o.symbols.split(",").filter((c) => c !== ""));
+    }
+  }
+
+  /** Whether {@linkcode ScriptSampleFilter.keepSymbol} must be asked too (`-S`). */
+  get bySymbol(): boolean {
+    return this.#symbols !== undefined;
+  }
+
+  /**
+   * perf's `-S` test of the sample address's symbol (`machine__resolve`):
+   * kept when its name is listed.
+   *
+   * @param r The sample IP resolved (undefined or without a symbol: dropped).
+   * @returns True to print.
+   */
+  keepSymbol(r: ResolvedAddress | undefined): boolean {
+    const set = this.#symbols;
+    if (set === undefined) return true;
+    return r !== undefined && r.sym !== undefined && set.has(r.sym);
   }
 
   /**

@@ -262,6 +262,11 @@ async function printRecords(
     ? new ScriptSampleFilter(options.filter!, input.info.events, input.info.perf.sampleTime)
     : undefined;
   let filteredOut = 0;
+  const symbolResolver = filter?.bySymbol
+    ? withOwnSymbols(input.symbols, session.resolver(true))
+    : undefined;
+  const keepSymbol = (pid: number, tid: number, misc: number, ip: bigint) =>
+    filter!.keepSymbol(symbolResolver!.resolve(pid, tid, misc & 7, ip));
 
   /** A decoded sample: DWARF unwinding and inline frames when the event has user stacks. */
   const printDecoded = async (
@@ -274,7 +279,8 @@ async function printRecords(
     const tid = s.tid ?? -1;
     if (
       filter !== undefined &&
-      !filter.keep(s.time ?? 0, s.cpu ?? -1, s.pid ?? -1, tid, () => session.threads.comm(tid))
+      (!filter.keep(s.time ?? 0, s.cpu ?? -1, s.pid ?? -1, tid, () => session.threads.comm(tid)) ||
+        (symbolResolver !== undefined && !keepSymbol(s.pid ?? -1, tid, misc, s.ip ?? 0n)))
     ) {
       filteredOut++;
       return;
@@ -357,7 +363,12 @@ async function printRecords(
       f.chainNr = 0;
     }
     f.traceText = undefined;
-    if (filter !== undefined && !filter.keep(f.time, f.cpu, f.pid, f.tid, () => commOf(f.tid))) {
+    if (
+      filter !== undefined &&
+      (!filter.keep(f.time, f.cpu, f.pid, f.tid, () => commOf(f.tid)) ||
+        (symbolResolver !== undefined &&
+          !keepSymbol(f.pid, f.tid, f.misc, (BigInt(f.ipHi) << 32n) | BigInt(f.ipLo))))
+    ) {
       filteredOut++;
       return;
     }

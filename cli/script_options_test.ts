@@ -236,3 +236,41 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "script -F +field / -field on a per-task file (no CPU) equal live perf script",
+  ignore: !(await perfCanRecord()) || !haveGcc(),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "callring-script-edits-" });
+  try {
+    const w = await recordFilterWorkload(dir, false);
+    // perf drops the default `cpu` silently: only fields the user named are refused.
+    for (const spec of ["+pid", "-dso", "+pid,-dso", "-cpu", "-symoff,-sym", "-time,+period"]) {
+      const perf = await runPerf(["script", "-i", w.data, "-F", spec]);
+      const ours = await runCli("script", ["-i", w.data, "-F", spec]);
+      assert.equal(perf.code, 0, perf.stderr);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.ok(perf.stdout.length > 0);
+      assert.equal(ours.stdout, perf.stdout, spec);
+    }
+    const refusals: [string, RegExp][] = [
+      ["+cpu", /Cannot print 'cpu' field/],
+      ["cpu,ip", /Cannot print 'cpu' field/],
+      ["+addr", /Cannot print 'addr' field/],
+      ["-sym", /Display of offsets requested but symbol is notselected/],
+      ["+pid,comm", /Cannot mix \+-field with overridden fields/],
+      ["comm,-dso", /Cannot mix \+-field with overridden fields/],
+    ];
+    for (const [spec, message] of refusals) {
+      const perf = await runPerf(["script", "-i", w.data, "-F", spec]);
+      const ours = await runCli("script", ["-i", w.data, "-F", spec]);
+      assert.match(perf.stderr, message, spec);
+      assert.notEqual(perf.code, 0);
+      assert.match(ours.stderr, message, spec);
+      assert.notEqual(ours.code, 0, spec);
+      assert.equal(ours.stdout, "");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

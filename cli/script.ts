@@ -93,7 +93,13 @@ async function program() {
     .option(
       "--show-switch-events",
       "print PERF_RECORD_SWITCH and SWITCH_CPU_WIDE records (as perf)",
-    );
+    )
+    .option("--ns", "print times in nanoseconds")
+    .option(
+      "--reltime",
+      "print times relative to the first line (and --time relative to the first sample)",
+    )
+    .option("--deltatime", "print times since the previous line");
   return cliProgram(program, "script");
 }
 

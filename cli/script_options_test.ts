@@ -101,6 +101,9 @@ Deno.test({
       ["-S", "work_a,work_b,run"],
       ["-S", "leaf", "-G"],
       ["--symbols", "no_such_symbol"],
+      // --no-demangle is not in the quick parser: these go through commander.
+      ["--no-demangle", "--pid", String(w.mainPid), "-C", "0-1", "--time", "0%-50%", "-S", "leaf"],
+      ["--no-demangle", "--tid", String(w.workerTid), "-c", "burn worker 1"],
     ];
     let narrowed = 0;
     for (const args of cases) {
@@ -215,6 +218,8 @@ Deno.test({
       ["--reltime", "--time", ",0.01"],
       ["--reltime", "--time", "0.01,"],
       ["--ns", "--deltatime", "--time", "50%", "-F", "tid,time,period"],
+      ["--no-demangle", "--ns", "--reltime", "--show-task-events", "--show-mmap-events"],
+      ["--no-demangle", "--deltatime", "--show-switch-events", "-G"],
     ];
     let shown = 0;
     for (const args of cases) {

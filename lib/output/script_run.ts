@@ -277,14 +277,6 @@ async function printRecords(
   ) => {
     let s = sample;
     const tid = s.tid ?? -1;
-    if (
-      filter !== undefined &&
-      (!filter.keep(s.time ?? 0, s.cpu ?? -1, s.pid ?? -1, tid, () => session.threads.comm(tid)) ||
-        (symbolResolver !== undefined && !keepSymbol(s.pid ?? -1, tid, misc, s.ip ?? 0n)))
-    ) {
-      filteredOut++;
-      return;
-    }
     let inlines: InlineExpansion | undefined;
     let plainFrom: number | undefined;
     if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
@@ -410,7 +402,23 @@ async function printRecords(
   // PERF_SAMPLE_READ: one line per read value that advanced, as perf delivers them.
   const reads = new SampleReadSplitter(() => input.info.events);
   const printSample = async (sample: Sample, misc: number, event: PerfDataEvent) => {
+    // perf splits READ values first (the counters advance), then filters each delivery.
     const deliveries = reads.split(event, sample);
+    if (
+      filter !== undefined &&
+      (!filter.keep(
+        sample.time ?? 0,
+        sample.cpu ?? -1,
+        sample.pid ?? -1,
+        sample.tid ?? -1,
+        () => session.threads.comm(sample.tid ?? -1),
+      ) ||
+        (symbolResolver !== undefined &&
+          !keepSymbol(sample.pid ?? -1, sample.tid ?? -1, misc, sample.ip ?? 0n)))
+    ) {
+      filteredOut++;
+      return;
+    }
     if (deliveries === undefined) return printDecoded(sample, misc, event, callchains(event));
     for (const d of deliveries) {
       if (!checked.has(d.event.index)) check();

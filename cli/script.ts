@@ -12,6 +12,8 @@
  */
 
 import { runPerfScript } from "../lib/output/script_run.ts";
+import { FilterSyntaxError } from "../lib/analyze/filter.ts";
+import { ScriptTimeOptionError } from "../lib/output/script_time.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -29,6 +31,18 @@ interface ScriptOptions {
   demangle?: boolean;
   inline?: boolean;
   quiet?: boolean;
+  time?: string;
+  cpu?: string;
+  pid?: string;
+  tid?: string;
+  comms?: string;
+  showTaskEvents?: boolean;
+  showMmapEvents?: boolean;
+  showSwitchEvents?: boolean;
+  symbols?: string;
+  ns?: boolean;
+  reltime?: boolean;
+  deltatime?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -60,13 +74,60 @@ async function program() {
     .option("--no-demangle", "print C++ and Rust symbol names as they are in the ELF file")
     .option("--inline", "show inlined functions of DWARF-unwound frames (the default, as perf)")
     .option("--no-inline", "do not show inlined functions")
-    .option("-q, --quiet", "do not print warnings");
+    .option("-q, --quiet", "do not print warnings")
+    .option(
+      "--time <str>",
+      "only samples in these time windows: start,end in seconds (either end open; " +
+        "several separated by spaces) or percent slices (10%/2, 0%-10%,30%-40%), as perf",
+    )
+    .option("-C, --cpu <list>", "only samples on these CPUs (0-3,5)")
+    .option("--pid <list>", "only samples of these process ids")
+    .option("--tid <list>", "only samples of these thread ids")
+    .option("-c, --comms <list>", "only samples of these command names")
+    .option(
+      "-S, --symbols <list>",
+      "only samples whose IP is in these symbols (names)",
+    )
+    .option("--show-task-events", "print PERF_RECORD_COMM, FORK and EXIT records (as perf)")
+    .option("--show-mmap-events", "print PERF_RECORD_MMAP and MMAP2 records (as perf)")
+    .option(
+      "--show-switch-events",
+      "print PERF_RECORD_SWITCH and SWITCH_CPU_WIDE records (as perf)",
+    )
+    .option("--ns", "print times in nanoseconds")
+    .option(
+      "--reltime",
+      "print times relative to the first line (and --time relative to the first sample)",
+    )
+    .option("--deltatime", "print times since the previous line");
   return cliProgram(program, "script");
 }
 
 const VALUED: Readonly<
-  Record<string, "input" | "fields" | "maxStack" | "kallsyms" | "symfs">
+  Record<
+    string,
+    | "input"
+    | "fields"
+    | "maxStack"
+    | "kallsyms"
+    | "symfs"
+    | "time"
+    | "cpu"
+    | "pid"
+    | "tid"
+    | "comms"
+    | "symbols"
+  >
 > = {
+  "--time": "time",
+  "-S": "symbols",
+  "--symbols": "symbols",
+  "-C": "cpu",
+  "--cpu": "cpu",
+  "--pid": "pid",
+  "--tid": "tid",
+  "-c": "comms",
+  "--comms": "comms",
   "-i": "input",
   "--input": "input",
   "-F": "fields",
@@ -75,7 +136,25 @@ const VALUED: Readonly<
   "--kallsyms": "kallsyms",
   "--symfs": "symfs",
 };
-const FLAGS: Readonly<Record<string, "hideCallGraph" | "quiet">> = {
+const FLAGS: Readonly<
+  Record<
+    string,
+    | "hideCallGraph"
+    | "quiet"
+    | "showTaskEvents"
+    | "showMmapEvents"
+    | "showSwitchEvents"
+    | "ns"
+    | "reltime"
+    | "deltatime"
+  >
+> = {
+  "--ns": "ns",
+  "--reltime": "reltime",
+  "--deltatime": "deltatime",
+  "--show-task-events": "showTaskEvents",
+  "--show-mmap-events": "showMmapEvents",
+  "--show-switch-events": "showSwitchEvents",
   "-G": "hideCallGraph",
   "--hide-call-graph": "hideCallGraph",
   "-q": "quiet",
@@ -171,6 +250,21 @@ export async function main(args: string[]): Promise<void> {
       kallsyms: opts.kallsyms,
       symbols: { symfs: opts.symfs, demangle: opts.demangle },
       inline: opts.inline !== false,
+      events: {
+        task: opts.showTaskEvents,
+        mmap: opts.showMmapEvents,
+        switches: opts.showSwitchEvents,
+      },
+      time: { ns: opts.ns, reltime: opts.reltime, deltatime: opts.deltatime },
+      filter: {
+        reltime: opts.reltime,
+        time: opts.time,
+        cpu: opts.cpu,
+        pid: opts.pid,
+        tid: opts.tid,
+        comms: opts.comms,
+        symbols: opts.symbols,
+      },
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {
@@ -188,6 +282,10 @@ export async function main(args: string[]): Promise<void> {
     }
   } catch (e) {
     await flushWarnings();
+    if (e instanceof FilterSyntaxError || e instanceof ScriptTimeOptionError) {
+      const { ExitCode, fail } = await loadCommon();
+      fail("script", e.message, ExitCode.USAGE);
+    }
     if (e instanceof ScriptFieldError) {
       // perf prints its usage after "Invalid field requested." (exit 129); one line is enough.
       const { ExitCode, fail } = await loadCommon();

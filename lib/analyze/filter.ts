@@ -86,7 +86,7 @@ function secondsToNs(argument: string, whole: string, text: string): number {
 /**
  * Parses perf's `--time` syntax: `START,END` in seconds with up to nanosecond
  * fractions, either end may be empty (`10.5,` / `,20`); several windows may be
- * given separated by spaces. (perf's percent forms like `10%/2` are not supported.)
+ * given separated by spaces (percent forms: {@linkcode parsePercentTimeRanges}).
  * @param text The argument.
  * @returns The windows.
  */
@@ -105,6 +105,91 @@ export function parseTimeRanges(text: string): TimeRange[] {
     out.push({ start, end });
   }
   return out;
+}
+
+/**
+ * perf's `parse_percent`: `N%` (a decimal number, then `%`) as a fraction.
+ * @returns The fraction, or undefined when the text is not of that form.
+ */
+function parsePercent(text: string): number | undefined {
+  const c = text.indexOf("%");
+  if (c < 0) return undefined;
+  const num = text.slice(0, c);
+  // strtod over the whole text before the `%`.
+  if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(num)) return undefined;
+  return Number(num) / 100;
+}
+
+/** perf's `set_percent_time`. */
+function percentRange(startPct: number, endPct: number, first: number, last: number): TimeRange {
+  const total = last - first;
+  const start = first + Math.round(startPct * total);
+  let end = first + Math.round(endPct * total);
+  if (end > start && end !== last) end -= 1;
+  return { start, end };
+}
+
+/**
+ * Parses perf's percent `--time` forms (`perf_time__percent_parse_str`):
+ * `10%/2` (the second 10 % slice; several joined by commas), `0%-10%,30%-40%`
+ * (ranges) and `50%` (the first half), relative to the first and last sample
+ * times of the file.
+ * @param text The argument (contains `%`).
+ * @param first The first sample time (ns).
+ * @param last The last sample time (ns).
+ * @returns The windows, as perf computes them.
+ * @throws {FilterSyntaxError} Where perf says "Invalid time string".
+ */
+export function parsePercentTimeRanges(text: string, first: number, last: number): TimeRange[] {
+  const bad = () => new FilterSyntaxError("--time", text, "Invalid time string");
+  const slash = (part: string): TimeRange => {
+    const p = part.indexOf("/");
+    if (p < 0) throw bad();
+    const pct = parsePercent(part.slice(0, p));
+    const idxText = part.slice(p + 1);
+    // strtol(..., 10) must consume everything.
+    if (pct === undefined || !/^\s*[+-]?\d*$/.test(idxText)) throw bad();
+    const i = idxText.trim() === "" ? 0 : Math.trunc(Number(idxText));
+    if (pct <= 0) throw bad();
+    const s = pct * (i - 1), e = pct * i;
+    if (s < 0 || s > 1 || e < 0 || e > 1) throw bad();
+    return percentRange(s, e, first, last);
+  };
+  const dash = (part: string): TimeRange => {
+    const d = part.indexOf("-");
+    if (d < 0) throw bad();
+    const s = parsePercent(part.slice(0, d).trim()), e = parsePercent(part.slice(d + 1).trim());
+    if (s === undefined || e === undefined) throw bad();
+    if (s < 0 || s > 1 || e < 0 || e > 1 || s > e) throw bad();
+    return percentRange(s, e, first, last);
+  };
+  const pieces = (split: (p: string) => TimeRange) =>
+    text.split(",").filter((p) => p.length > 0).map(split);
+  if (text.includes("/")) return pieces(slash);
+  if (text.includes("-")) return pieces(dash);
+  const c = text.indexOf("%");
+  if (c < 0 || c !== text.length - 1) throw bad();
+  return [slash(`${text}/1`)];
+}
+
+/**
+ * Whether perf drops a sample at `time` for these windows
+ * (`perf_time__ranges_skip_sample`): time 0 is never dropped; one window
+ * includes both ends; of several, only the last includes its end.
+ * @param ranges The windows (open ends as +-Infinity).
+ * @param time The sample time (ns).
+ * @returns True when the sample is outside.
+ */
+export function skipByTimeRanges(ranges: readonly TimeRange[], time: number): boolean {
+  if (time === 0 || ranges.length === 0) return false;
+  if (ranges.length === 1) return time < ranges[0]!.start || time > ranges[0]!.end;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    if (time >= r.start && (time < r.end || (i === ranges.length - 1 && time <= r.end))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Filter options as given on the command line (all optional; all must match). */

@@ -1,5 +1,13 @@
 import { deepStrictEqual as eq, throws } from "node:assert/strict";
-import { FilterSyntaxError, parseCpuList, parseTimeRanges, sampleFilter } from "./filter.ts";
+import assert from "node:assert/strict";
+import {
+  FilterSyntaxError,
+  parseCpuList,
+  parsePercentTimeRanges,
+  parseTimeRanges,
+  sampleFilter,
+  skipByTimeRanges,
+} from "./filter.ts";
 import { ProfileBuilder } from "./profile.ts";
 import { sampleOf } from "./_test_samples.ts";
 
@@ -35,4 +43,31 @@ Deno.test("sampleFilter combines options while building", () => {
   eq(p.samplesRead, 7);
   eq(sampleFilter({})(sampleOf(["x"])), true);
   throws(() => sampleFilter({ context: "irq" }), FilterSyntaxError);
+});
+
+Deno.test("parsePercentTimeRanges computes perf's set_percent_time windows", () => {
+  // first 1000, last 2000: total 1000 ns.
+  assert.deepEqual(parsePercentTimeRanges("10%/2", 1000, 2000), [{ start: 1100, end: 1199 }]);
+  assert.deepEqual(parsePercentTimeRanges("50%", 1000, 2000), [{ start: 1000, end: 1499 }]);
+  // The last slice keeps its end (perf only shortens ends before the last sample).
+  assert.deepEqual(parsePercentTimeRanges("10%/10", 1000, 2000), [{ start: 1900, end: 2000 }]);
+  assert.deepEqual(parsePercentTimeRanges("0%-10%,30%-40%", 1000, 2000), [
+    { start: 1000, end: 1099 },
+    { start: 1300, end: 1399 },
+  ]);
+  for (const bad of ["10%/11", "0%/1", "20%-10%", "10", "10%x", "x%-10%", "5%/a"]) {
+    assert.throws(() => parsePercentTimeRanges(bad, 1000, 2000), FilterSyntaxError, bad);
+  }
+});
+
+Deno.test("skipByTimeRanges: time 0 kept, one window closed, several half-open but the last", () => {
+  const one = [{ start: 10, end: 20 }];
+  assert.equal(skipByTimeRanges(one, 0), false);
+  assert.equal(skipByTimeRanges(one, 20), false);
+  assert.equal(skipByTimeRanges(one, 21), true);
+  const two = [{ start: 10, end: 20 }, { start: 30, end: 40 }];
+  assert.equal(skipByTimeRanges(two, 20), true);
+  assert.equal(skipByTimeRanges(two, 40), false);
+  assert.equal(skipByTimeRanges(two, 25), true);
+  assert.equal(skipByTimeRanges([], 5), false);
 });

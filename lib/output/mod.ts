@@ -16,3 +16,6 @@ export * from "./pprof.ts";
 export { formatPercent } from "./format.ts";
 export * from "./perf_script.ts";
 export * from "./script_run.ts";
+export * from "./script_filter.ts";
+export * from "./script_events.ts";
+export * from "./script_time.ts";

@@ -21,6 +21,7 @@ import {
   writeHex,
 } from "./script_bytes.ts";
 import type { ScriptFields } from "./script_fields.ts";
+import type { ScriptClock } from "./script_time.ts";
 import { DataSrcColumn, splitWeight } from "./mem_info.ts";
 
 export * from "./script_fields.ts";
@@ -40,6 +41,8 @@ export interface ScriptPrinterOptions {
   maxStack?: number;
   /** Width of the event-name column (perf pads to the longest event name). */
   eventNameWidth?: number;
+  /** The time column of `--ns`, `--reltime`, `--deltatime` (shared by a run's printers). */
+  clock?: ScriptClock;
 }
 
 const encoder = new TextEncoder();
@@ -363,6 +366,7 @@ export class ScriptPrinter {
   readonly #maxStack: number;
   readonly #walk = new ChainWalk();
   readonly #nameWidth: number;
+  readonly #clock: ScriptClock | undefined;
   #flags: FieldFlags;
   #scopes = new WeakMap<ResolverScope, ScopeCache>();
   readonly #prefixes = new Map<number, PrefixCache>();
@@ -391,6 +395,7 @@ export class ScriptPrinter {
     this.#resolver = resolver;
     this.#maxStack = options.maxStack ?? 127;
     this.#nameWidth = options.eventNameWidth ?? 0;
+    this.#clock = options.clock;
     this.#flags = flagsOf(this.#f);
   }
 
@@ -598,6 +603,39 @@ export class ScriptPrinter {
     return t;
   }
 
+  /**
+   * perf's `perf_sample__fprintf_start` for a non-sample record (the
+   * `--show-*-events` lines): comm, pid/tid, cpu and time as selected.
+   *
+   * @param comm The thread's comm.
+   * @param pid The process id.
+   * @param tid The thread id.
+   * @param cpu The CPU.
+   * @param time The time (ns).
+   * @param hasCallchain Whether the event records callchains (comm is then not padded with `ip`).
+   * @returns The text.
+   */
+  startText(
+    comm: string,
+    pid: number,
+    tid: number,
+    cpu: number,
+    time: number,
+    hasCallchain: boolean,
+  ): string {
+    const fl = this.#flags;
+    let t = "";
+    if (fl.comm) t += fl.ip && hasCallchain ? `${comm} ` : `${padStart(comm, 16)} `;
+    if (fl.pid && fl.tid) t += `${padStart(String(pid), 5)}/${String(tid).padEnd(5)} `;
+    else if (fl.pid) t += `${padStart(String(pid), 5)} `;
+    else if (fl.tid) t += `${padStart(String(tid), 5)} `;
+    if (fl.cpu) {
+      t += `[${cpu < 0 ? "-" + String(-cpu).padStart(2, "0") : String(cpu).padStart(3, "0")}] `;
+    }
+    if (fl.time) t += this.#timeText(time);
+    return t;
+  }
+
   #lastEventName: string | undefined = undefined;
   #lastEventText: Uint8Array | undefined = undefined;
   #lastPrefixTid = NaN;
@@ -639,8 +677,18 @@ export class ScriptPrinter {
     return pos + 6;
   }
 
+  /** The time column as text (`%12s: `, or the clock's). */
+  #timeText(ns: number): string {
+    return this.#clock !== undefined ? this.#clock.text(ns) : `${padStart(formatTime(ns), 12)}: `;
+  }
+
   /** `%12s: ` of {@linkcode formatTime} (the `secs.` part cached per second). */
   #time(buf: Uint8Array, pos: number, ns: number): number {
+    if (this.#clock !== undefined) {
+      const t = encoder.encode(this.#clock.text(ns));
+      buf.set(t, pos);
+      return pos + t.length;
+    }
     const secs = Math.floor(ns / 1e9);
     const usecs = Math.floor((ns - secs * 1e9) / 1e3);
     if (!(secs < EXACT && usecs >= 0 && usecs < 1e6)) {
@@ -807,7 +855,7 @@ export class ScriptPrinter {
     } else if (f.has("pid")) out += `${padStart(String(pid), 5)} `;
     else if (f.has("tid")) out += `${padStart(String(tid), 5)} `;
     if (f.has("cpu")) out += `[${String(sample.cpu ?? 0).padStart(3, "0")}] `;
-    if (f.has("time")) out += `${padStart(formatTime(sample.time ?? 0), 12)}: `;
+    if (f.has("time")) out += this.#timeText(sample.time ?? 0);
     if (f.has("period")) out += `${padStart(String(sample.period ?? 0), 10)} `;
     if (f.has("event")) out += `${padStart(eventName, this.#nameWidth)}: `;
     if (f.has("trace") && traceText !== undefined) out += traceText;

@@ -203,6 +203,12 @@ export interface ScriptFields {
   userSet: boolean;
   /** Fields the user removed with `-field` (perf's `user_unset_fields`). */
   removed: Set<string>;
+  /**
+   * Fields the user named to print (perf's `user_set_fields`): only these are
+   * errors when the samples lack them; undefined means all selected fields
+   * when `userSet`.
+   */
+  named?: Set<string>;
   /** The output type of a `type:` prefix; undefined when the request is for every type. */
   outputType?: number;
   /** Whether the request edits the defaults (`+field` / `-field`). */
@@ -246,6 +252,10 @@ export function parseScriptFields(spec: string | undefined): ScriptFields {
   const tokens: [string, string][] = [];
   for (const token of parts) {
     const op = token[0] === "+" || token[0] === "-" ? token[0] : "";
+    // perf's parse_output_fields: `+x`/`-x` and plain fields in one list is out_badmix.
+    if ((op === "") === relative) {
+      throw new ScriptFieldError("Cannot mix +-field with overridden fields", 129);
+    }
     const name = op ? token.slice(1) : token;
     if (!PERF_SCRIPT_FIELDS.includes(name)) {
       throw new ScriptFieldError("Invalid field requested.", 129);
@@ -272,18 +282,23 @@ function apply(
   relative: boolean,
   tokens: readonly (readonly [string, string])[],
   outputType: number,
-): { fields: Set<string>; removed: Set<string> } {
+): { fields: Set<string>; removed: Set<string>; named: Set<string> } {
   const fields = new Set<string>(relative ? defaults : []);
   const removed = new Set<string>();
+  const named = new Set<string>();
   for (const [op, name] of tokens) {
     // perf: `trace` is invalid for every type but tracepoints (ignored for them).
     if (name === "trace" && outputType !== ScriptOutputType.TRACEPOINT) continue;
     if (op === "-") {
       fields.delete(name);
       removed.add(name);
-    } else fields.add(name);
+      named.delete(name);
+    } else {
+      fields.add(name);
+      named.add(name);
+    }
   }
-  return { fields, removed };
+  return { fields, removed, named };
 }
 
 /**
@@ -304,7 +319,12 @@ export function scriptFieldsFor(request: ScriptFields, attrType: number): Script
       (request.outputType === ScriptOutputType.HARDWARE && ot === ScriptOutputType.HW_CACHE));
   if (!forThis) return { fields: new Set(defaults), userSet: false, removed: new Set() };
   if (request.tokens === undefined) {
-    return { fields: new Set(request.fields), userSet: true, removed: new Set(request.removed) };
+    return {
+      fields: new Set(request.fields),
+      userSet: true,
+      removed: new Set(request.removed),
+      named: request.named && new Set(request.named),
+    };
   }
   const sel = apply(defaults, request.relative ?? false, request.tokens, ot);
   return { ...sel, userSet: true, outputType: ot };
@@ -313,7 +333,8 @@ export function scriptFieldsFor(request: ScriptFields, attrType: number): Script
 /**
  * Check a field selection against an event's attr exactly as perf script's
  * `evsel__check_attr` does: fields the samples cannot provide are an error
- * when the user named them and are dropped silently otherwise. (perf 6.1
+ * when the user named them (`-F cpu`, `-F +cpu`) and are dropped silently
+ * otherwise (defaults kept by `-F +pid` or `-F -dso` included). (perf 6.1
  * prints `period` without PERF_SAMPLE_PERIOD: `attr.sample_period`.)
  *
  * @param selection The parsed fields (dropped fields are removed in place when not user-set).
@@ -331,9 +352,11 @@ export function checkScriptFields(
   if (f.has("symoff") && !f.has("sym")) {
     throw new ScriptFieldError("Display of offsets requested but symbol is notselected.", 255);
   }
+  const named = selection.named;
   const need = (field: string, bit: number, attrName: string) => {
     if (!f.has(field) || st & bit) return;
-    if (selection.userSet) {
+    // perf's evsel__do_check_stype: an error only for the fields the user named.
+    if (named !== undefined ? named.has(field) : selection.userSet) {
       throw new ScriptFieldError(
         `Samples for '${eventName}' event do not have ${attrName} attribute set. Cannot print '${field}' field.`,
         255,

@@ -21,6 +21,7 @@ import {
   ReadWarning,
   RecordType,
   type Sample,
+  sampleIdAll,
   SampleLayout,
   SampleType,
 } from "../abi/mod.ts";
@@ -33,6 +34,9 @@ import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
 import type { CaptureSymbols } from "../input/capture_symbols.ts";
 import { type Input, openInput } from "../input/open.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
+import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
+import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
 import type { AddressResolver, ResolvedAddress } from "../analyze/resolver.ts";
@@ -64,6 +68,15 @@ export interface RunScriptOptions {
   kallsyms?: string;
   /** Where symbols come from (perf's `--symfs`, `--vmlinux`, build-id cache). */
   symbols?: SymbolSourceOptions;
+
+  /** perf script's sample filters (`--time`, `--cpu`, `--pid`, `--tid`, `--comms`). */
+  filter?: ScriptFilterOptions;
+
+  /** perf script's `--show-task-events`, `--show-mmap-events`, `--show-switch-events`. */
+  events?: ScriptEventOptions;
+
+  /** perf script's `--ns`, `--reltime`, `--deltatime`. */
+  time?: ScriptTimeOptions;
 
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
@@ -172,6 +185,7 @@ async function printRecords(
   const inline = options.inline ?? true;
   // perf keeps one field selection per output type (`output[type]`), checked
   // against the first event of the type.
+  const clock = hasTimeOptions(options.time) ? new ScriptClock(options.time!) : undefined;
   const byType = new Map<number, { selection: ScriptFields; printer: ScriptPrinter }>();
   const nameWidth = () => Math.max(0, ...input.info.events.map((e) => e.name.length));
   const useCallchain = () =>
@@ -186,7 +200,7 @@ async function printRecords(
       const printer = new ScriptPrinter(
         selection,
         withOwnSymbols(input.symbols, session.resolver(withSymbols)),
-        { maxStack: options.maxStack ?? 127, eventNameWidth: nameWidth() },
+        { maxStack: options.maxStack ?? 127, eventNameWidth: nameWidth(), clock },
       );
       t = { selection, printer };
       byType.set(ot, t);
@@ -244,6 +258,15 @@ async function printRecords(
   const out = new ScriptOutput(sink);
   const fields = new ScriptSampleFields();
   const layouts: (SampleLayout | undefined)[] = [];
+  const filter = hasScriptFilter(options.filter)
+    ? new ScriptSampleFilter(options.filter!, input.info.events, input.info.perf.sampleTime)
+    : undefined;
+  let filteredOut = 0;
+  const symbolResolver = filter?.bySymbol
+    ? withOwnSymbols(input.symbols, session.resolver(true))
+    : undefined;
+  const keepSymbol = (pid: number, tid: number, misc: number, ip: bigint) =>
+    filter!.keepSymbol(symbolResolver!.resolve(pid, tid, misc & 7, ip));
 
   /** A decoded sample: DWARF unwinding and inline frames when the event has user stacks. */
   const printDecoded = async (
@@ -332,16 +355,70 @@ async function printRecords(
       f.chainNr = 0;
     }
     f.traceText = undefined;
+    if (
+      filter !== undefined &&
+      (!filter.keep(f.time, f.cpu, f.pid, f.tid, () => commOf(f.tid)) ||
+        (symbolResolver !== undefined &&
+          !keepSymbol(f.pid, f.tid, f.misc, (BigInt(f.ipHi) << 32n) | BigInt(f.ipLo))))
+    ) {
+      filteredOut++;
+      return;
+    }
     printerOf(event).print(out, f, commOf(f.tid), event.name, hasCallchain);
   };
 
   const callchains = (event: PerfDataEvent) =>
     !options.hideCallGraph && (event.attr.sampleType & SampleType.CALLCHAIN) !== 0;
 
+  const ev = options.events;
+  const shown = ev !== undefined && (ev.task || ev.mmap || ev.switches) ? ev : undefined;
+  /** perf's `print_event_with_time`: the sample-style start, then `perf_event__fprintf`. */
+  const printSideBand = (r: RawRecord, event: PerfDataEvent) => {
+    const rec = r.record();
+    const text = sideBandText(rec);
+    if (text === undefined) return;
+    if (!checked.has(event.index)) check();
+    const own = "pid" in rec && "tid" in rec ? { pid: rec.pid, tid: rec.tid } : undefined;
+    let pid: number, tid: number, cpu: number, time: number;
+    if (sampleIdAll(event.attr)) {
+      const id = rec.sampleId ?? {};
+      pid = id.pid ?? -1;
+      tid = id.tid ?? -1;
+      cpu = id.cpu ?? -1;
+      time = id.time ?? 0;
+    } else {
+      pid = own?.pid ?? -1;
+      tid = own?.tid ?? -1;
+      cpu = 0;
+      time = "time" in rec ? rec.time : 0;
+    }
+    if (filter !== undefined && !filter.keepCpu(cpu)) return;
+    // The thread is the record's own for task and mmap records, the sample's for switches.
+    const threadTid = own?.tid ?? tid;
+    const comm = threadTid === -1 ? ":-1" : session.threads.comm(threadTid);
+    out.text(typeOf(event).printer.startText(comm, pid, tid, cpu, time, callchains(event)) + text);
+  };
+
   // PERF_SAMPLE_READ: one line per read value that advanced, as perf delivers them.
   const reads = new SampleReadSplitter(() => input.info.events);
   const printSample = async (sample: Sample, misc: number, event: PerfDataEvent) => {
+    // perf splits READ values first (the counters advance), then filters each delivery.
     const deliveries = reads.split(event, sample);
+    if (
+      filter !== undefined &&
+      (!filter.keep(
+        sample.time ?? 0,
+        sample.cpu ?? -1,
+        sample.pid ?? -1,
+        sample.tid ?? -1,
+        () => session.threads.comm(sample.tid ?? -1),
+      ) ||
+        (symbolResolver !== undefined &&
+          !keepSymbol(sample.pid ?? -1, sample.tid ?? -1, misc, sample.ip ?? 0n)))
+    ) {
+      filteredOut++;
+      return;
+    }
     if (deliveries === undefined) return printDecoded(sample, misc, event, callchains(event));
     for (const d of deliveries) {
       if (!checked.has(d.event.index)) check();
@@ -372,6 +449,9 @@ async function printRecords(
       }
       // The input applied side-band records already; a new comm ends the cached one.
       if (r.type === RecordType.COMM || r.type === RecordType.FORK) commEpoch++;
+      if (shown !== undefined && r.event !== undefined && showsRecordType(shown, r.type)) {
+        printSideBand(r, r.event);
+      }
     });
   } finally {
     elfCache.close();
@@ -379,6 +459,7 @@ async function printRecords(
   }
   out.flush();
   end();
+  summary.samples -= filteredOut;
   summary.lost = input.lost.lostRecords + input.lost.lostSamples;
   summary.warnings = [...input.warnings];
   const late: ReadWarning[] = [];

@@ -1,0 +1,163 @@
+/**
+ * perf script's sample filters: `--time` (perf_time__ranges_skip_sample),
+ * `-C/--cpu` (filter_cpu), and `--pid`, `--tid`, `-c/--comms`
+ * (thread__is_filtered), checked in perf's order.
+ *
+ * @module
+ */
+
+import {
+  parseCpuList,
+  parseIdList,
+  parsePercentTimeRanges,
+  parseTimeRanges,
+  skipByTimeRanges,
+  type TimeRange,
+} from "../analyze/filter.ts";
+import { SampleType } from "../abi/mod.ts";
+import type { PerfDataEvent } from "../perfdata/evlist.ts";
+import { ScriptFieldError } from "./script_fields.ts";
+import type { ResolvedAddress } from "../analyze/resolver.ts";
+
+/** The filter options of `perf script` as given on the command line. */
+export interface ScriptFilterOptions {
+  /** `--time`: `start,end` windows in seconds (open ends allowed) or percent slices. */
+  time?: string;
+  /** `-C/--cpu`: a CPU list (`0-3,5`). */
+  cpu?: string;
+  /** `--pid`: process ids, comma-separated. */
+  pid?: string;
+  /** `--tid`: thread ids, comma-separated. */
+  tid?: string;
+  /** `-c/--comms`: command names, comma-separated. */
+  comms?: string;
+  /** `-S/--symbols`: symbol names, comma-separated (perf 6.1 matches names only). */
+  symbols?: string;
+  /**
+   * `--reltime`: `--time` windows are relative to the first sample time
+   * (perf adds it to both ends, open ends counting as 0, percent windows too).
+   */
+  reltime?: boolean;
+}
+
+/**
+ * Whether any filter is given (runs without filters skip the per-sample check).
+ *
+ * @param o The options.
+ * @returns True when at least one filter is set.
+ */
+export function hasScriptFilter(o: ScriptFilterOptions | undefined): boolean {
+  return o !== undefined &&
+    (o.time !== undefined || o.cpu !== undefined || o.pid !== undefined ||
+      o.tid !== undefined || o.comms !== undefined || o.symbols !== undefined);
+}
+
+/** perf script's sample filters, built once per run. */
+export class ScriptSampleFilter {
+  readonly #ranges?: readonly TimeRange[];
+  readonly #cpus?: ReadonlySet<number>;
+  readonly #pids?: ReadonlySet<number>;
+  readonly #tids?: ReadonlySet<number>;
+  readonly #comms?: ReadonlySet<string>;
+  readonly #symbols?: ReadonlySet<string>;
+
+  /**
+   * Parse the options as perf does before it reads samples.
+   *
+   * @param o The options.
+   * @param events The file's events (`--cpu` needs PERF_SAMPLE_CPU in each).
+   * @param sampleTime The file's first and last sample times (HEADER_SAMPLE_TIME), for percent slices.
+   * @throws {import("../analyze/filter.ts").FilterSyntaxError} For a malformed list or time string.
+   * @throws {ScriptFieldError} When `--cpu` is given and an event has no CPU, or a percent
+   *   slice is asked of a file without sample times (perf's messages, exit 255).
+   */
+  constructor(
+    o: ScriptFilterOptions,
+    events: readonly PerfDataEvent[],
+    sampleTime: { first: number; last: number } | undefined,
+  ) {
+    if (o.time !== undefined) {
+      if (o.time.includes("%") || o.reltime) {
+        if (sampleTime === undefined || (sampleTime.first === 0 && sampleTime.last === 0)) {
+          throw new ScriptFieldError(
+            "HINT: no first/last sample time found in perf data.\n" +
+              "Please use latest perf binary to execute 'perf record'\n" +
+              "(if '--buildid-all' is enabled, please set '--timestamp-boundary').",
+            255,
+          );
+        }
+      }
+      const ranges = o.time.includes("%")
+        ? parsePercentTimeRanges(o.time, sampleTime!.first, sampleTime!.last)
+        : parseTimeRanges(o.time);
+      // perf_time__parse_for_ranges_reltime: both ends moved, an open end (0) too.
+      const first = sampleTime?.first ?? 0;
+      const at = (t: number) => (Number.isFinite(t) ? t : 0) + first;
+      this.#ranges = o.reltime
+        ? ranges.map((r) => ({ start: at(r.start), end: at(r.end) }))
+        : ranges;
+    }
+    if (o.cpu !== undefined) {
+      if (events.some((e) => (e.attr.sampleType & SampleType.CPU) === 0)) {
+        throw new ScriptFieldError(
+          "File does not contain CPU events. Remove -C option to proceed.",
+          255,
+        );
+      }
+      this.#cpus = parseCpuList(o.cpu);
+    }
+    if (o.pid !== undefined) this.#pids = parseIdList("--pid", o.pid);
+    if (o.tid !== undefined) this.#tids = parseIdList("--tid", o.tid);
+    if (o.comms !== undefined) this.#comms = new Set(o.comms.split(",").filter((c) => c !== ""));
+    if (o.symbols !== undefined) {
+      this.#symbols = new Set(o.symbols.split(",").filter((c) => c !== ""));
+    }
+  }
+
+  /** Whether {@linkcode ScriptSampleFilter.keepSymbol} must be asked too (`-S`). */
+  get bySymbol(): boolean {
+    return this.#symbols !== undefined;
+  }
+
+  /**
+   * perf's `-S` test of the sample address's symbol (`machine__resolve`):
+   * kept when its name is listed.
+   *
+   * @param r The sample IP resolved (undefined or without a symbol: dropped).
+   * @returns True to print.
+   */
+  keepSymbol(r: ResolvedAddress | undefined): boolean {
+    const set = this.#symbols;
+    if (set === undefined) return true;
+    return r !== undefined && r.sym !== undefined && set.has(r.sym);
+  }
+
+  /**
+   * perf's `filter_cpu` alone (side-band records): false when `--cpu` excludes the CPU.
+   *
+   * @param cpu The CPU (-1 when unknown: kept).
+   * @returns True to print.
+   */
+  keepCpu(cpu: number): boolean {
+    return this.#cpus === undefined || cpu === -1 || this.#cpus.has(cpu);
+  }
+
+  /**
+   * Whether perf script prints a sample.
+   *
+   * @param time Sample time (ns; 0 when none).
+   * @param cpu Sample CPU (-1 when none).
+   * @param pid Process id.
+   * @param tid Thread id.
+   * @param comm The thread's command name now.
+   * @returns True to print it.
+   */
+  keep(time: number, cpu: number, pid: number, tid: number, comm: () => string): boolean {
+    if (this.#ranges !== undefined && skipByTimeRanges(this.#ranges, time)) return false;
+    if (this.#cpus !== undefined && cpu !== -1 && !this.#cpus.has(cpu)) return false;
+    if (this.#comms !== undefined && !this.#comms.has(comm())) return false;
+    if (this.#pids !== undefined && !this.#pids.has(pid)) return false;
+    if (this.#tids !== undefined && !this.#tids.has(tid)) return false;
+    return true;
+  }
+}

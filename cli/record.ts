@@ -10,6 +10,7 @@
  *     deno run -A cli/record.ts --compare --seed 1       # every strategy, one table
  *     deno run -A cli/record.ts --ring subbuf --subbuf-size 16384 --subbuf-padding header
  *     deno run -A cli/record.ts --overwrite tail-push     # or backward, spare-subbuf
+ *     deno run -A cli/record.ts --unlimited --deep-stacks 0.01   # reserve_unlimited/assign/commit
  *
  * Exit status: 0 ok, 1 when the read-back check fails (a sample differs from what was written,
  * or written != read + lost on a CPU), 2 usage error.
@@ -109,6 +110,17 @@ export async function main(args: string[]): Promise<void> {
     .option("--fragment-spread", "fragment i of a CPU c sample goes to CPU (c + i) % cpus")
     .option("--compact-fragments", "16-byte fragment headers instead of 32")
     .option(
+      "--unlimited",
+      "write samples through Steven's reserve_unlimited/assign/commit (size known at commit; " +
+        "deep callchains continue in compact fragments)",
+    )
+    .option(
+      "--piece-size <bytes>",
+      "--unlimited: bytes each reservation piece takes (multiple of 8)",
+      number(64, 65528, true),
+      1024,
+    )
+    .option(
       "-m, --mmap-pages <n>",
       "data pages per ring (power of two)",
       number(1, 65536, true),
@@ -178,6 +190,8 @@ export async function main(args: string[]): Promise<void> {
     subbufPadding: string;
     fragmentSpread?: boolean;
     compactFragments?: boolean;
+    unlimited?: boolean;
+    pieceSize: number;
     mmapPages: number;
     int3: number;
     db: number;
@@ -316,6 +330,8 @@ export async function main(args: string[]): Promise<void> {
         subbufPadding: opts.subbufPadding as "nop" | "header",
         fragmentSpread: opts.fragmentSpread,
         compactFragments: opts.compactFragments,
+        unlimited: opts.unlimited,
+        pieceSize: opts.pieceSize,
         ringPages: opts.mmapPages,
         verify: opts.verify,
         readBack: opts.verify ? () => captureFileSource(capturePath) : undefined,

@@ -47,6 +47,7 @@ import { RingReader, snapshotOverwrite, TailPushReader } from "../ring/reader.ts
 import { type SampleFields, SampleWriter } from "../ring/sample_writer.ts";
 import { createSpareRing, SpareSubbufReader, SpareSubbufWriter } from "../ring/spare.ts";
 import { RingWriter } from "../ring/writer.ts";
+import { UnlimitedWriter } from "../ring/unlimited.ts";
 import { OverwriteDesign, RingLayout } from "../capture/format.ts";
 import type { Strategy } from "./cpu.ts";
 import { Machine, type MachineOptions, type SimMetrics } from "./machine.ts";
@@ -91,6 +92,14 @@ export interface SimRecordOptions
   readonly fragmentSpread?: boolean;
   /** 16-byte fragment headers instead of 32. */
   readonly compactFragments?: boolean;
+  /**
+   * Write every sample through Steven's `reserve_unlimited` / `assign` / `commit`
+   * (`ring/unlimited.ts`): reserved before its size is known, callchains of any depth continued
+   * in compact fragments (stream and sub-buffer rings, `backward` and `tail-push`).
+   */
+  readonly unlimited?: boolean;
+  /** Bytes each `reserve_unlimited` piece reserves (default 1024). */
+  readonly pieceSize?: number;
   /** Data pages per ring, a power of two (default 128 = 512 KiB, perf record's default). */
   readonly ringPages?: number;
   /** Drain the rings every this many ns of simulated time (default 10 ms). */
@@ -200,6 +209,8 @@ class RingSink implements SampleSink {
   readonly wantsWords = true;
   readonly writers: (RingWriter | SpareSubbufWriter)[];
   readonly samplers: SampleWriter[];
+  /** Per CPU: the `reserve_unlimited` writer, when samples go through it. */
+  readonly unlimited: UnlimitedWriter[] = [];
   /** Written samples awaiting read-back: key -> true-stack hashes. */
   readonly expected = new Map<string, number[]>();
   samples = 0;
@@ -250,6 +261,13 @@ class RingSink implements SampleSink {
         }),
       );
     }
+    if (o.unlimited) {
+      for (const w of this.writers) {
+        this.unlimited.push(
+          new UnlimitedWriter(w as RingWriter, SIM_SAMPLE_TYPE, { pieceSize: o.pieceSize }),
+        );
+      }
+    }
     for (let cpu = 0; cpu < cpus; cpu++) {
       this.samplers.push(
         new SampleWriter(this.writers[cpu], SIM_SAMPLE_TYPE, {
@@ -280,9 +298,17 @@ class RingSink implements SampleSink {
     f.time = s.time;
     f.cpu = s.cpu;
     f.period = s.period;
-    const sw = this.samplers[s.cpu];
-    sw.write(f, words, n);
-    this.sampleBytes += sw.bytesFor(n);
+    const uw = this.unlimited[s.cpu];
+    if (uw !== undefined) {
+      // the unwinder's frames are assigned as they come, the size is known at commit
+      const e = uw.reserveUnlimited(f);
+      uw.assignWords(e, words, 0, n);
+      this.sampleBytes += uw.commit(e);
+    } else {
+      const sw = this.samplers[s.cpu];
+      sw.write(f, words, n);
+      this.sampleBytes += sw.bytesFor(n);
+    }
     this.#pendingSample = this.#verify || this.#onTruth ? s : undefined;
   }
 
@@ -471,6 +497,13 @@ export async function recordSimulation(
       }] (half the ring): current ${subbufSize}`,
     );
   }
+  if (options.unlimited && (design === "spare-subbuf" || options.fragmentSpread)) {
+    throw new RangeError(
+      `Cannot record: reserve_unlimited keeps an event's pieces in its own CPU's ring reservation (not with ${
+        design === "spare-subbuf" ? "--overwrite spare-subbuf" : "fragment spreading"
+      })`,
+    );
+  }
   if (options.ring === "subbuf" && (design === "backward" || design === "tail-push")) {
     throw new RangeError(`Cannot record: --overwrite ${design} runs on stream rings only`);
   }
@@ -484,7 +517,7 @@ export async function recordSimulation(
     samplePeriod: periodNs,
     sampleType: SIM_SAMPLE_TYPE,
     flags: 2 ** AttrFlag.sampleIdAll + 2 ** AttrFlag.comm + 2 ** AttrFlag.task,
-    sampleMaxStack: options.fragments ? 0 : 255,
+    sampleMaxStack: options.fragments || options.unlimited ? 0 : 255,
   });
   const cw = await CaptureWriter.create(sink, {
     events: [{ attr, ids: [SIM_EVENT_ID] }],
@@ -508,7 +541,7 @@ export async function recordSimulation(
     cpus,
     samples,
     periodNs,
-    maxStack: options.fragments ? Infinity : 255,
+    maxStack: options.fragments || options.unlimited ? Infinity : 255,
   }, rs);
   const ringWriters = rs.writers.filter((w): w is RingWriter => w instanceof RingWriter);
   const readers = design === "none" ? ringWriters.map((w) => new RingReader(w.ring)) : [];
@@ -666,9 +699,10 @@ export async function recordSimulation(
     };
   });
   if (verification) {
+    // a tail-push ring may push a LOST record out: its drops are then counted as overwritten
     const balanced = acc.every((a) =>
       a.written === (a.read ?? 0) + (a.lostRead ?? 0) + a.overwritten &&
-      a.lostRead === a.dropped
+      (design === "tail-push" ? (a.lostRead ?? 0) <= a.dropped : a.lostRead === a.dropped)
     );
     verification = { ...verification, balanced };
   }
@@ -679,6 +713,11 @@ export async function recordSimulation(
     committed += s.stats.contiguous + s.stats.fragmented;
     fragmented += s.stats.fragmented + s.stats.fragmentDropped;
     fragments += s.stats.fragments;
+  }
+  for (const u of rs.unlimited) {
+    committed += u.stats.contiguous + u.stats.fragmented;
+    fragmented += u.stats.fragmented + u.stats.truncated;
+    fragments += u.stats.pieces;
   }
   return {
     metrics,

@@ -12,7 +12,10 @@ import { runCli } from "../testing/cli_run.ts";
 import { recordSimulation, type SimRecordOptions } from "./recorder.ts";
 import { getStrategy } from "./strategies/mod.ts";
 
-/** The modes: stream, sub-buffers both ways, every overwrite design, discard, fragments. */
+/**
+ * The modes: stream, sub-buffers both ways, every overwrite design, discard, fragments, and
+ * Steven's `reserve_unlimited` writer over each ring it runs on.
+ */
 export const MODES: Record<string, Partial<SimRecordOptions>> = {
   stream: {},
   "subbuf-nop": { ring: "subbuf", subbufSize: 4096 },
@@ -27,6 +30,17 @@ export const MODES: Record<string, Partial<SimRecordOptions>> = {
     fragmentSpread: true,
     compactFragments: true,
   },
+  "unlimited-stream": { unlimited: true, pieceSize: 512, pDeepStack: 0.05 },
+  "unlimited-subbuf-header": {
+    unlimited: true,
+    ring: "subbuf",
+    subbufSize: 4096,
+    subbufPadding: "header",
+    pDeepStack: 0.05,
+  },
+  "unlimited-tail-push": { unlimited: true, overwriteDesign: "tail-push", pDeepStack: 0.05 },
+  "unlimited-backward": { unlimited: true, overwriteDesign: "backward", pDeepStack: 0.05 },
+  "unlimited-discard": { unlimited: true, drainIntervalNs: 40_000_000, pDeepStack: 0.05 },
   "subbuf-header-fragments": {
     ring: "subbuf",
     subbufSize: 4096,
@@ -66,7 +80,7 @@ Deno.test("every ring mode: written = read + lost + overwritten per CPU (propert
         assert.ok(v.samples <= r.samplesWritten, mode);
       },
     ),
-    { numRuns: 40 },
+    { numRuns: 60 },
   );
 });
 

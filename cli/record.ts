@@ -9,7 +9,7 @@
  *     deno run -A cli/record.ts --format perf -o perf.data && perf script -i perf.data
  *     deno run -A cli/record.ts --compare --seed 1       # every strategy, one table
  *     deno run -A cli/record.ts --ring subbuf --subbuf-size 16384 --subbuf-padding header
- *     deno run -A cli/record.ts --overwrite tail-push     # or backward, spare-subbuf
+ *     deno run -A cli/record.ts --overwrite tail-push     # or backward, spare-subbuf, swivel
  *     deno run -A cli/record.ts --unlimited --deep-stacks 0.01   # reserve_unlimited/assign/commit
  *
  * Exit status: 0 ok, 1 when the read-back check fails (a sample differs from what was written,
@@ -91,8 +91,9 @@ export async function main(args: string[]): Promise<void> {
     )
     .option(
       "--overwrite [design]",
-      "flight-recorder rings: backward (perf's write_backward, the default), tail-push (Peter) " +
-        "or spare-subbuf (Mathieu), snapshotted while running and at the end",
+      "flight-recorder rings: backward (perf's write_backward, the default), tail-push (Peter), " +
+        "spare-subbuf (Mathieu) or swivel (Peter: two rings per CPU, each snapshot retires the " +
+        "active one while the writer goes on in the other), snapshotted while running and at the end",
     )
     .option(
       "--snapshot-interval <ms>",
@@ -218,7 +219,7 @@ export async function main(args: string[]): Promise<void> {
   if ((opts.mmapPages & (opts.mmapPages - 1)) !== 0) {
     usage(`--mmap-pages must be a power of two: current ${opts.mmapPages}`);
   }
-  const designs = ["backward", "tail-push", "spare-subbuf"] as const;
+  const designs = ["backward", "tail-push", "spare-subbuf", "swivel"] as const;
   const design = opts.overwrite === true ? "backward" : opts.overwrite || undefined;
   if (design !== undefined && !(designs as readonly string[]).includes(design)) {
     usage(`--overwrite must be ${designs.join(", ")}: current "${design}"`);

@@ -22,8 +22,8 @@ import { crc32 } from "../ring/crc32.ts";
 /** "CALLRING" at offset 0 of a capture. */
 export const CAPTURE_MAGIC: Uint8Array = new TextEncoder().encode("CALLRING");
 /**
- * Current format version: 2 when the rings were sub-buffer rings or a tail-push / spare-sub-buffer
- * flight recorder (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell
+ * Current format version: 2 when the rings were sub-buffer rings or a tail-push /
+ * spare-sub-buffer / swivel flight recorder (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell
  * sub-buffer padding left out of the file from damage, so they must refuse such captures).
  */
 export const CAPTURE_VERSION = 2;
@@ -33,7 +33,13 @@ export const CAPTURE_MIN_VERSION = 1;
 /** How the rings of a capture framed their bytes (file header offset 48). */
 export const RingLayout = { STREAM: 0, SUBBUF_NOP: 1, SUBBUF_HEADER: 2 } as const;
 /** Which overwrite (flight-recorder) design the rings used (file header offset 50). */
-export const OverwriteDesign = { NONE: 0, BACKWARD: 1, TAIL_PUSH: 2, SPARE_SUBBUF: 3 } as const;
+export const OverwriteDesign = {
+  NONE: 0,
+  BACKWARD: 1,
+  TAIL_PUSH: 2,
+  SPARE_SUBBUF: 3,
+  SWIVEL: 4,
+} as const;
 
 /** Ring framing recorded in the file header. */
 export interface CaptureRing {
@@ -58,6 +64,11 @@ export const MAX_CPUS = 1 << 16;
 export const CHUNK_FLAG_GAP = 1;
 /** Chunk flag: the payload holds side-band records only (tasks, maps, symbols). */
 export const CHUNK_FLAG_SIDEBAND = 2;
+/**
+ * Chunk flag: out of band: records about the CPU's ring that are not part of its stream (a flight
+ * recorder's overwritten counts); its position is 0 and the CPU's stream continuity ignores it.
+ */
+export const CHUNK_FLAG_OOB = 4;
 /** File flag (header offset 28): every side-band record sits in a chunk flagged SIDEBAND. */
 export const FILE_FLAG_SIDEBAND_CHUNKS = 1;
 
@@ -362,6 +373,9 @@ export function recordTime(
   }
   if (view.getUint32(offset, true) === RecordType.CALLRING_SUBBUF) {
     return size >= 24 ? getU64(view, offset + 16) : -1;
+  }
+  if (view.getUint32(offset, true) === RecordType.CALLRING_OVERWRITTEN) {
+    return size >= 16 ? getU64(view, offset + 8) : -1;
   }
   return layout.recordTime(view, offset, size, sampleIdAll);
 }

@@ -27,6 +27,7 @@ import { DamageCounter, DamageLedger, framing } from "./damage.ts";
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
+  CHUNK_FLAG_OOB,
   CHUNK_FLAG_SIDEBAND,
   CHUNK_HEADER_SIZE,
   type ChunkHeader,
@@ -430,7 +431,8 @@ export class CaptureReader {
     };
     const closeSkip = async (start: number, end: number) => {
       const bytes = await skippedBytes(start, end);
-      const chunks = bytes && this.#damage.damagedChunks(bytes, start);
+      // out-of-band chunks are no CPU's stream bytes (their loss is in the damage warning)
+      const chunks = bytes && this.#damage.damagedChunks(bytes, start)?.filter((c) => !c.oob);
       if (chunks) damage.skipped(chunks);
       else damage.opaque(end - start);
     };
@@ -464,9 +466,11 @@ export class CaptureReader {
         await closeSkip(damageStart, pos);
         damageStart = -1;
       }
+      // out of band (overwritten counts): not part of the CPU's stream, continuity untouched
+      const oob = (c.flags & CHUNK_FLAG_OOB) !== 0;
       // a header-padded sub-buffer's left-out end, when its header was not read (a read
       // starting inside the sub-buffer): the stream resumes at the next sub-buffer boundary
-      const exp0 = expected.get(c.cpu);
+      const exp0 = oob ? undefined : expected.get(c.cpu);
       if (
         headerSubbuf > 0 && exp0 !== undefined && c.position > exp0 &&
         c.position % headerSubbuf === 0 && c.position - exp0 < headerSubbuf
@@ -483,6 +487,7 @@ export class CaptureReader {
           pos + total,
           `Capture cut off in chunk ${c.seq} (cpu ${c.cpu}); records before the cut salvaged`,
         );
+        if (oob) break;
         resume(c);
         const salvaged = this.#records(
           buf,
@@ -506,6 +511,10 @@ export class CaptureReader {
           pos + total,
           `Payload CRC mismatch in chunk ${c.seq} (cpu ${c.cpu})`,
         );
+        if (oob) {
+          pos += total;
+          continue;
+        }
         resume(c);
         damage.lost(c.cpu, c.length, this.#damage.countRecords(buf, payloadOff, c.length));
         expected.set(c.cpu, c.position + c.length);
@@ -524,8 +533,8 @@ export class CaptureReader {
         round = c.round;
       }
       sum.chunks++;
-      const exp = expected.get(c.cpu);
-      resume(c);
+      const exp = oob ? undefined : expected.get(c.cpu);
+      if (!oob) resume(c);
       if (exp !== undefined && exp !== c.position && !(c.flags & CHUNK_FLAG_GAP)) {
         warn(
           pos,
@@ -541,14 +550,15 @@ export class CaptureReader {
         c.length,
         c,
         false,
-        expected,
-        lastTime,
+        oob ? new Map() : expected,
+        oob ? new Map() : lastTime,
         heap,
         cpuStats,
         warn,
-        walkerOf(c.cpu),
+        oob ? new SubbufWalker() : walkerOf(c.cpu),
       );
-      if (res.bytes < c.length) {
+      if (oob) cpuStats(c.cpu).bytes -= res.bytes; // not stream bytes
+      if (res.bytes < c.length && !oob) {
         // An impossible record size: the rest of the payload is lost (and already reported).
         damage.lost(c.cpu, c.length - res.bytes, undefined);
         expected.set(c.cpu, c.position + c.length);

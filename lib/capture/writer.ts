@@ -17,6 +17,7 @@ import type { RingReader } from "../ring/reader.ts";
 import { SubbufWalker } from "../ring/subbuf.ts";
 import {
   type CaptureHeader,
+  CHUNK_FLAG_OOB,
   CHUNK_FLAG_SIDEBAND,
   CHUNK_HEADER_SIZE,
   encodeChunkHeader,
@@ -255,6 +256,49 @@ export class CaptureWriter {
     this.stats.bytes += len;
     this.stats.chunks++;
     this.stats.records += records;
+  }
+
+  /**
+   * Append records about a CPU's ring that are not part of its stream (e.g. a flight recorder's
+   * `CALLRING_OVERWRITTEN` counts) as one chunk flagged OOB and SIDEBAND: the stream continuity
+   * of the CPU is not affected.
+   *
+   * @param cpu The CPU they are about.
+   * @param bytes Whole records, back to back (at most `maxChunk` bytes).
+   * @throws {RangeError} When the bytes do not tile into records or exceed `maxChunk`.
+   */
+  async addOutOfBand(cpu: number, bytes: Uint8Array): Promise<void> {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length > this.header.maxChunk) {
+      throw new RangeError(`Cannot add ${bytes.length} out-of-band bytes: over maxChunk`);
+    }
+    let minTime = Infinity;
+    let maxTime = -1;
+    let n = 0;
+    for (let p = 0; p < bytes.length;) {
+      const size = p + HEADER_SIZE <= bytes.length ? v.getUint16(p + 6, true) : 0;
+      if (size < HEADER_SIZE || size % 8 || p + size > bytes.length) {
+        throw new RangeError(`Cannot add out-of-band records: impossible record size at ${p}`);
+      }
+      const t = recordTime(v, p, size, this.#sampleType, this.#sampleIdAll);
+      if (t >= 0) {
+        if (t < minTime) minTime = t;
+        if (t > maxTime) maxTime = t;
+      }
+      n++;
+      p += size;
+    }
+    await this.#chunk(
+      cpu,
+      bytes,
+      0,
+      bytes.length,
+      0,
+      minTime,
+      maxTime,
+      n,
+      CHUNK_FLAG_OOB | CHUNK_FLAG_SIDEBAND,
+    );
   }
 
   /**

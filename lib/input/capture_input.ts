@@ -25,7 +25,7 @@ import {
   SampleDecoder,
   SampleLayout,
 } from "../abi/mod.ts";
-import { decodeSymbolRecord } from "../abi/extensions.ts";
+import { decodeOverwrittenRecord, decodeSymbolRecord } from "../abi/extensions.ts";
 import type { CaptureHeader } from "../capture/format.ts";
 import { CaptureReader, type CaptureSource } from "../capture/reader.ts";
 import { makeEvent, type PerfDataEvent } from "../perfdata/evlist.ts";
@@ -136,6 +136,19 @@ export async function openCaptureFile(
           if (!(e instanceof FormatError)) throw e;
           warn(
             new ReadWarning("symbol", `${name}: CPU ${rec.cpu}: ${e.message}; symbol ignored`, {
+              offset: rec.position,
+            }),
+          );
+        }
+      }
+      if (type === RecordType.CALLRING_OVERWRITTEN) {
+        try {
+          const o = decodeOverwrittenRecord(view, 0, rec.position);
+          options.accountant?.overwrittenCount(o.cpu, o.overwritten, o.time);
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+          warn(
+            new ReadWarning("skipped", `${name}: CPU ${rec.cpu}: ${e.message}; count ignored`, {
               offset: rec.position,
             }),
           );

@@ -23,6 +23,7 @@ export const MODES: Record<string, Partial<SimRecordOptions>> = {
   backward: { overwriteDesign: "backward" },
   "tail-push": { overwriteDesign: "tail-push" },
   "spare-subbuf": { overwriteDesign: "spare-subbuf", subbufSize: 4096 },
+  swivel: { overwriteDesign: "swivel" },
   discard: { drainIntervalNs: 40_000_000 },
   "fragments-spread-compact": {
     fragments: true,
@@ -84,7 +85,7 @@ Deno.test("every ring mode: written = read + lost + overwritten per CPU (propert
   );
 });
 
-Deno.test("every ring mode: report reads the capture with the samples and losses the reader counted", async () => {
+Deno.test("every ring mode: report reads the capture with the samples, losses and overwritten records the reader counted", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (const [mode, o] of Object.entries(MODES)) {
@@ -109,6 +110,13 @@ Deno.test("every ring mode: report reads the capture with the samples and losses
       assert.equal(Number(lost?.[1]), lostRead, mode);
       const incomplete = out.stdout.match(/(\d+) incomplete fragments/);
       assert.equal(Number(incomplete?.[1]), v.incompleteEvents, mode);
+      // a flight recorder's loss is in the capture, and report prints it
+      const over = out.stdout.match(/, (\d+) records overwritten in the flight recorder/);
+      if (o.overwriteDesign === undefined) assert.equal(over, null, mode);
+      else {
+        assert.ok(over, `${mode}: ${out.stdout.slice(0, 400)}`);
+        assert.equal(Number(over[1]), r.cpus.reduce((n, c) => n + c.overwritten, 0), mode);
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -12,6 +12,8 @@
  */
 
 import { runPerfScript } from "../lib/output/script_run.ts";
+import { FilterSyntaxError } from "../lib/analyze/filter.ts";
+import { ReverseInputError } from "../lib/input/open.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -29,6 +31,8 @@ interface ScriptOptions {
   demangle?: boolean;
   inline?: boolean;
   quiet?: boolean;
+  time?: string;
+  reverse?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -60,13 +64,25 @@ async function program() {
     .option("--no-demangle", "print C++ and Rust symbol names as they are in the ELF file")
     .option("--inline", "show inlined functions of DWARF-unwound frames (the default, as perf)")
     .option("--no-inline", "do not show inlined functions")
+    .option(
+      "--time <start,end>",
+      "only samples in these time windows, as perf: START,END in seconds (either end open), " +
+        "several separated by spaces, or percent slices (10%/2, 0%-10%,30%-40%, 50%); a " +
+        "capture is read through its time index and the bytes read are printed to stderr",
+    )
+    .option(
+      "--reverse",
+      "callring extension (perf has none): print a capture's samples newest first, each with " +
+        "the threads and maps of its time (reads drain rounds backwards from the end)",
+    )
     .option("-q, --quiet", "do not print warnings");
   return cliProgram(program, "script");
 }
 
 const VALUED: Readonly<
-  Record<string, "input" | "fields" | "maxStack" | "kallsyms" | "symfs">
+  Record<string, "input" | "fields" | "maxStack" | "kallsyms" | "symfs" | "time">
 > = {
+  "--time": "time",
   "-i": "input",
   "--input": "input",
   "-F": "fields",
@@ -75,7 +91,8 @@ const VALUED: Readonly<
   "--kallsyms": "kallsyms",
   "--symfs": "symfs",
 };
-const FLAGS: Readonly<Record<string, "hideCallGraph" | "quiet">> = {
+const FLAGS: Readonly<Record<string, "hideCallGraph" | "quiet" | "reverse">> = {
+  "--reverse": "reverse",
   "-G": "hideCallGraph",
   "--hide-call-graph": "hideCallGraph",
   "-q": "quiet",
@@ -171,6 +188,8 @@ export async function main(args: string[]): Promise<void> {
       kallsyms: opts.kallsyms,
       symbols: { symfs: opts.symfs, demangle: opts.demangle },
       inline: opts.inline !== false,
+      time: opts.time,
+      reverse: opts.reverse,
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {
@@ -180,6 +199,15 @@ export async function main(args: string[]): Promise<void> {
       },
     });
     await flushWarnings();
+    if (
+      opts.time !== undefined && summary.format === "capture" && !opts.quiet &&
+      summary.inputSize !== undefined && summary.bytesRead < summary.inputSize
+    ) {
+      console.error(
+        `callring script: --time ${opts.time}: read ${summary.bytesRead} of ` +
+          `${summary.inputSize} bytes of ${opts.input}`,
+      );
+    }
     if (summary.lost > 0 && !opts.quiet) {
       (await loadCommon()).warn(
         "script",
@@ -188,6 +216,10 @@ export async function main(args: string[]): Promise<void> {
     }
   } catch (e) {
     await flushWarnings();
+    if (e instanceof FilterSyntaxError || e instanceof ReverseInputError) {
+      const { ExitCode, fail } = await loadCommon();
+      fail("script", e.message, ExitCode.USAGE);
+    }
     if (e instanceof ScriptFieldError) {
       // perf prints its usage after "Invalid field requested." (exit 129); one line is enough.
       const { ExitCode, fail } = await loadCommon();

@@ -379,3 +379,28 @@ export function recordTime(
   }
   return layout.recordTime(view, offset, size, sampleIdAll);
 }
+
+/**
+ * Whether a record type is side-band (task, map and symbol records, overwritten counts) rather
+ * than sample data, loss records or ring framing: what the capture writer keeps in chunks flagged
+ * SIDEBAND.
+ *
+ * @param type The record type.
+ * @returns True for side-band types.
+ */
+export function isSidebandType(type: number): boolean {
+  switch (type) {
+    case RecordType.SAMPLE:
+    case RecordType.LOST:
+    case RecordType.THROTTLE:
+    case RecordType.UNTHROTTLE:
+    case RecordType.LOST_SAMPLES:
+    case RecordType.CALLRING_FRAGMENT:
+    case RecordType.CALLRING_FRAGMENT_COMPACT:
+    case RecordType.CALLRING_SYNC:
+    case RecordType.CALLRING_SUBBUF:
+    case RecordType.CALLRING_PAD:
+      return false;
+  }
+  return true;
+}

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { AttrFlag, hasFlag, HEADER_SIZE, RecordType } from "../abi/mod.ts";
+import { AttrFlag, hasFlag, HEADER_SIZE } from "../abi/mod.ts";
 import { crc32 } from "../ring/crc32.ts";
 import type { RingReader } from "../ring/reader.ts";
 import { SubbufWalker } from "../ring/subbuf.ts";
@@ -22,6 +22,7 @@ import {
   CHUNK_HEADER_SIZE,
   encodeChunkHeader,
   encodeFileHeader,
+  isSidebandType,
   recordTime,
 } from "./format.ts";
 
@@ -195,7 +196,7 @@ export class CaptureWriter {
           `Cannot add records: impossible record size ${size} at stream ${position + p}`,
         );
       }
-      const isSide = isSideband(v.getUint32(p, true));
+      const isSide = isSidebandType(v.getUint32(p, true));
       if (p > start && (p + size - start > max || isSide !== side)) {
         await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags | kind());
         flags = 0;
@@ -330,27 +331,6 @@ export class CaptureWriter {
     await this.flush();
     await this.#sink.close();
   }
-}
-
-/**
- * Whether a record is side-band (task, map and symbol records) rather than sample data or ring
- * framing.
- */
-function isSideband(type: number): boolean {
-  switch (type) {
-    case RecordType.SAMPLE:
-    case RecordType.LOST:
-    case RecordType.THROTTLE:
-    case RecordType.UNTHROTTLE:
-    case RecordType.LOST_SAMPLES:
-    case RecordType.CALLRING_FRAGMENT:
-    case RecordType.CALLRING_FRAGMENT_COMPACT:
-    case RecordType.CALLRING_SYNC:
-    case RecordType.CALLRING_SUBBUF:
-    case RecordType.CALLRING_PAD:
-      return false;
-  }
-  return true;
 }
 
 function concat(a: Uint8Array, b: Uint8Array, staging: Uint8Array): Uint8Array {

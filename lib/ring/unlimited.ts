@@ -314,7 +314,9 @@ export class UnlimitedWriter {
       const k = Math.min(rest, e.left);
       const u = e.u;
       const p = e.p;
-      for (let i = 0; i < 2 * k; i++) u[p + i] = words[at + i];
+      // below 64 words a loop beats `set` (which needs a subarray object)
+      if (k <= 32) { for (let i = 0; i < 2 * k; i++) u[p + i] = words[at + i]; }
+      else u.set(words.subarray(at, at + 2 * k), p);
       e.p += 2 * k;
       e.left -= k;
       at += 2 * k;

@@ -22,9 +22,10 @@ import { crc32 } from "../ring/crc32.ts";
 /** "CALLRING" at offset 0 of a capture. */
 export const CAPTURE_MAGIC: Uint8Array = new TextEncoder().encode("CALLRING");
 /**
- * Current format version: 2 when the rings were sub-buffer rings or a tail-push /
- * spare-sub-buffer / swivel flight recorder (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell
- * sub-buffer padding left out of the file from damage, so they must refuse such captures).
+ * Current format version: 2 when the rings were sub-buffer rings or a flight recorder of any
+ * design (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell sub-buffer
+ * padding left out of the file from damage, nor know out-of-band chunks, so they must refuse such
+ * captures).
  */
 export const CAPTURE_VERSION = 2;
 /** Oldest version this reader reads. */
@@ -151,7 +152,8 @@ export function encodeFileHeader(h: Omit<CaptureHeader, "size" | "version">): Ui
   const v = new DataView(out.buffer);
   out.set(CAPTURE_MAGIC, 0);
   const ring = h.ring ?? { layout: 0, overwrite: 0, subbufSize: 0 };
-  const v2 = ring.layout !== 0 || ring.overwrite > OverwriteDesign.BACKWARD;
+  // sub-buffer padding left out, or a flight recorder's out-of-band overwritten counts
+  const v2 = ring.layout !== 0 || ring.overwrite !== OverwriteDesign.NONE;
   v.setUint32(8, v2 ? CAPTURE_VERSION : 1, true);
   v.setUint16(48, ring.layout, true);
   v.setUint16(50, ring.overwrite, true);

@@ -1,6 +1,7 @@
 /**
  * The concurrent reader of `bench/ring.ts`, run in a Worker: it drains a consume-mode ring (or
- * exchanges sub-buffers of a spare-sub-buffer ring) in a loop while the main thread writes,
+ * exchanges sub-buffers of a spare-sub-buffer ring, or swivels a swivel recorder) in a loop while
+ * the main thread writes,
  * reading every u32 it gets, until told to stop; then it posts what it read.
  *
  * @module
@@ -9,11 +10,14 @@
 import { attachRingMemory } from "../lib/ring/layout.ts";
 import { RingReader } from "../lib/ring/reader.ts";
 import { attachSpareRing, SpareSubbufReader } from "../lib/ring/spare.ts";
+import { attachSwivelRing, SwivelReader } from "../lib/ring/swivel.ts";
 
 /** The start message. */
 interface Start {
-  kind: "stream" | "spare";
+  kind: "stream" | "spare" | "swivel";
   buffer: SharedArrayBuffer;
+  rings?: [SharedArrayBuffer, SharedArrayBuffer];
+  control?: SharedArrayBuffer;
   stop: SharedArrayBuffer;
   subbufs?: number;
   subbufSize?: number;
@@ -24,6 +28,7 @@ self.onmessage = (e: MessageEvent<Start>) => {
   const stop = new Int32Array(m.stop);
   let bytes = 0;
   let records = 0;
+  let overwritten = 0;
   let sum = 0;
   const walk = (b: Uint8Array) => {
     const u = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
@@ -39,6 +44,21 @@ self.onmessage = (e: MessageEvent<Start>) => {
       if (done) break;
     }
     records = -1;
+  } else if (m.kind === "swivel") {
+    const r = new SwivelReader(
+      attachSwivelRing(
+        [attachRingMemory(m.rings![0]), attachRingMemory(m.rings![1])],
+        m.control!,
+      ),
+    );
+    for (;;) {
+      const done = Atomics.load(stop, 0) !== 0;
+      const t = r.swivel();
+      if (t) walk(t.bytes);
+      if (done) break;
+    }
+    records = r.records;
+    overwritten = r.overwritten;
   } else {
     const r = new SpareSubbufReader(attachSpareRing(m.buffer, m.subbufs!, m.subbufSize!));
     for (;;) {
@@ -48,5 +68,5 @@ self.onmessage = (e: MessageEvent<Start>) => {
     }
     records = r.records;
   }
-  self.postMessage({ bytes, records, sum, ms: performance.now() - t0 });
+  self.postMessage({ bytes, records, overwritten, sum, ms: performance.now() - t0 });
 };

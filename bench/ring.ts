@@ -10,11 +10,13 @@
  * - **writer ns/entry per mode**: `SampleWriter.write` of a 16-deep callchain sample
  *   (IP|TID|TIME|CPU|PERIOD|CALLCHAIN, 184 bytes) through each writer: the perf-style stream
  *   ring (consume mode drained every 10 000 records by the same thread; with sync points; with
- *   the reader in a Worker draining concurrently, SharedArrayBuffer), sub-buffer rings (512 KiB
- *   sub-buffers as in the thread's LTTng figure, NOP and header padding), the three flight
- *   recorders (`write_backward`, tail push, spare sub-buffer; the last also with a Worker
- *   exchanging sub-buffers concurrently), and discard mode (a full ring with no reader: every
- *   write is dropped and counted). The README's "ring writer, 16-deep sample" figure is the
+ *   the reader in a Worker draining concurrently, SharedArrayBuffer: the thread's "discard mode,
+ *   written" case), sub-buffer rings (512 KiB sub-buffers as in the thread's LTTng figure, NOP
+ *   and header padding), the four flight recorders (`write_backward`, tail push, spare
+ *   sub-buffer, swivel of two 2 MiB rings; spare and swivel also with a Worker taking snapshots
+ *   concurrently), Steven's `reserve_unlimited` / `assign` / `commit` (16-deep, and 1024-deep
+ *   beside `SampleWriter`'s head + fragments, per sample), and discard mode (a full ring with no
+ *   reader: every write is dropped and counted). The README's "ring writer, 16-deep sample" figure is the
  *   `stream, consume` row of this command.
  * - **read throughput per mode** (M entries/s and GB/s): what each reader does with a full
  *   16 MiB ring: drain + walk every header and u32; per-record callbacks; sub-buffer walks;
@@ -47,6 +49,8 @@ import { type RecordWriter, type SampleFields, SampleWriter } from "../lib/ring/
 import { createSpareRing, SpareSubbufReader, SpareSubbufWriter } from "../lib/ring/spare.ts";
 import { searchSubbufsBy, SubbufWalker } from "../lib/ring/subbuf.ts";
 import { RingWriter } from "../lib/ring/writer.ts";
+import { createSwivelRing, SwivelReader, SwivelWriter } from "../lib/ring/swivel.ts";
+import { UnlimitedWriter } from "../lib/ring/unlimited.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -123,23 +127,31 @@ interface WriterSetup {
   dropped: () => number;
   /** Called once after the timed rounds. */
   finish?: () => Promise<void> | void;
+  /** Writes one sample instead of `SampleWriter.write` (e.g. through reserve_unlimited). */
+  write?: () => void;
+  /** Samples between two `between` calls (default BATCH). */
+  batch?: number;
+  /** Samples per round (default RECORDS). */
+  records?: number;
 }
 
 async function benchWriter(name: string, make: () => WriterSetup | Promise<WriterSetup>) {
   const setup = await make();
   const sw = new SampleWriter(setup.w, SAMPLE_TYPE);
-  const batches = Math.max(1, Math.round(RECORDS / BATCH));
+  const write = setup.write ?? (() => sw.write(fields, callchain, DEPTH));
+  const batch = setup.batch ?? BATCH;
+  const batches = Math.max(1, Math.round((setup.records ?? RECORDS) / batch));
   const ns: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
     const t0 = performance.now();
     for (let b = 0; b < batches; b++) {
-      for (let i = 0; i < BATCH; i++) {
+      for (let i = 0; i < batch; i++) {
         fields.time += 37;
-        sw.write(fields, callchain, DEPTH);
+        write();
       }
       setup.between?.();
     }
-    if (round > 0) ns.push((performance.now() - t0) * 1e6 / (batches * BATCH));
+    if (round > 0) ns.push((performance.now() - t0) * 1e6 / (batches * batch));
   }
   await setup.finish?.();
   return { name, ns, dropped: setup.dropped() };
@@ -165,15 +177,23 @@ function subbufSetup(padding: "nop" | "header"): WriterSetup {
   };
 }
 
+/** What the Worker reader reports. */
+interface WorkerRead {
+  bytes: number;
+  records: number;
+  overwritten: number;
+  ms: number;
+}
+
 /** A concurrent reader in a Worker; resolves with what it read once told to stop. */
 function startWorker(
   msg: Record<string, unknown>,
-): { stop: () => Promise<{ bytes: number; records: number; ms: number }> } {
+): { stop: () => Promise<WorkerRead> } {
   const worker = new Worker(new URL("./_ring_reader_worker.ts", import.meta.url), {
     type: "module",
   });
   const stop = new SharedArrayBuffer(4);
-  const done = new Promise<{ bytes: number; records: number; ms: number }>((resolve) => {
+  const done = new Promise<WorkerRead>((resolve) => {
     worker.onmessage = (e) => resolve(e.data);
   });
   worker.postMessage({ ...msg, stop });
@@ -243,6 +263,78 @@ const writers = [
       },
     };
   }),
+  await benchWriter("flight recorder: swivel (Peter)", () => {
+    // no reader, as the other flight recorders' rows (two 2 MiB rings: the same memory)
+    const w = new SwivelWriter(createSwivelRing(RING / 2));
+    return { w, dropped: () => 0 };
+  }),
+  await benchWriter("swivel, reader in a Worker", () => {
+    const m = createSwivelRing(RING / 2, { shared: true });
+    const w = new SwivelWriter(m);
+    const reader = startWorker({
+      kind: "swivel",
+      rings: [m.rings[0].buffer, m.rings[1].buffer],
+      control: m.control.buffer,
+    });
+    return {
+      w,
+      dropped: () => 0,
+      finish: async () => {
+        const r = await reader.stop();
+        workerReads.swivel = `${
+          (r.records / r.ms / 1e3).toFixed(2)
+        } M entries/s read, ${r.overwritten} overwritten`;
+      },
+    };
+  }),
+  await benchWriter("reserve_unlimited/assign/commit (Steven), stream", () => {
+    const ring = createRingMemory(RING);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    const uw = new UnlimitedWriter(w, SAMPLE_TYPE);
+    return {
+      w,
+      between: () => r.drain(noop),
+      dropped: () => w.stats.dropped,
+      write: () => {
+        const e = uw.reserveUnlimited(fields);
+        uw.assignWords(e, callchain, 0, DEPTH);
+        uw.commit(e);
+      },
+    };
+  }),
+  await benchWriter("reserve_unlimited, 1024-deep (2 fragments), per sample", () => {
+    const ring = createRingMemory(RING);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    const uw = new UnlimitedWriter(w, SAMPLE_TYPE, { pieceSize: 4096 });
+    return {
+      w,
+      batch: 200,
+      records: Math.ceil(RECORDS / 16),
+      between: () => r.drain(noop),
+      dropped: () => w.stats.dropped,
+      write: () => {
+        const e = uw.reserveUnlimited(fields);
+        uw.assignWords(e, callchain, 0, 1024);
+        uw.commit(e);
+      },
+    };
+  }),
+  await benchWriter("SampleWriter, 1024-deep (head 128 + fragments), per sample", () => {
+    const ring = createRingMemory(RING);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    const sw = new SampleWriter(w, SAMPLE_TYPE, { compactFragments: true });
+    return {
+      w,
+      batch: 200,
+      records: Math.ceil(RECORDS / 16),
+      between: () => r.drain(noop),
+      dropped: () => w.stats.dropped,
+      write: () => void sw.write(fields, callchain, 1024),
+    };
+  }),
   await benchWriter("discard mode (full ring, no reader)", () => {
     const ring = createRingMemory(RING);
     const w = new RingWriter(ring);
@@ -256,7 +348,8 @@ const THREAD_WRITER: Record<string, string> = {
   "stream, consume (perf ABI)": "perf 423 ns written (its own 24 B/entry estimate), L9002-9008",
   "stream, consume, SharedArrayBuffer": "-",
   "stream + sync points every 64 KiB": "- (sync events never built)",
-  "stream, reader in a Worker": "ftrace 187 ns (read 0.4 M/s); lib 89 (read 0.3 M/s), L8990-8995",
+  "stream, reader in a Worker":
+    "discard mode written: lib 257 ns (read 2.8 M/s), perf 423 (read 2.3 M/s), L9004-9008",
   "sub-buffers 512 KiB, NOP padding": "lib 83 ns (512 KB sub-buffers, no reader), L8990",
   "sub-buffers 512 KiB, size in header": "lib 83 ns (512 KB sub-buffers, no reader), L8990",
   "flight recorder: backward (perf)": "perf: unavailable in 2010, L8997",
@@ -264,10 +357,22 @@ const THREAD_WRITER: Record<string, string> = {
   "flight recorder: spare sub-buffer (Mathieu)": "lib 83 ns no reader, L8990; ftrace 103, L8994",
   "spare sub-buffer, reader in a Worker": "lib 89 ns (read 0.3 M entries/s), L8991",
   "discard mode (full ring, no reader)": "lib 96 ns/entry discarded, L9004",
+  "flight recorder: swivel (Peter)": "- (proposed, never built: L9627-9630, L9669)",
+  "swivel, reader in a Worker":
+    "ftrace 187 ns read by event (0.4 M/s), lib 89 (0.3 M/s), L8990-8995",
+  "reserve_unlimited/assign/commit (Steven), stream": "- (proposed, never built: L10434-10453)",
+  "reserve_unlimited, 1024-deep (2 fragments), per sample": "-",
+  "SampleWriter, 1024-deep (head 128 + fragments), per sample": "-",
 };
 for (const r of writers) {
   const extra = r.name.includes("Worker")
-    ? ` (${r.name.startsWith("stream") ? workerReads.stream : workerReads.spare})`
+    ? ` (${
+      r.name.startsWith("stream")
+        ? workerReads.stream
+        : r.name.startsWith("swivel")
+        ? workerReads.swivel
+        : workerReads.spare
+    })`
     : "";
   row(
     "writer ns/entry",
@@ -442,6 +547,22 @@ for (const padding of ["nop", "header"] as const) {
   );
 }
 
+{
+  const m = createSwivelRing(READ_RING);
+  const w = new SwivelWriter(m);
+  const r = new SwivelReader(m);
+  benchRead(
+    "flight recorder swivel: retire the ring + copy it",
+    '- (Peter: "consume the old trace in a consistent manner", L9627-9630)',
+    filler(w, READ_RING * 1.5),
+    () => {
+      const t = r.swivel()!;
+      sumWords(t.bytes);
+      return { bytes: t.bytes.length, entries: t.records };
+    },
+  );
+}
+
 // ---------------------------------------------------------------- paged vs contiguous backing
 
 function pagedVsContiguous(): void {
@@ -554,6 +675,18 @@ if (!values["no-bytecode"]) {
       "spare",
       ["reserve", "commit"],
       "lib reserve 511 + commit 266 = 777 B x86, L9373-9378",
+    ],
+    [
+      "swivel (on top of the stream writer's)",
+      "swivel",
+      ["reserve", "commit"],
+      "-",
+    ],
+    [
+      "reserve_unlimited (on top of the stream writer's)",
+      "unlimited",
+      ["reserveUnlimited", "assignWords", "commit"],
+      "-",
     ],
   ];
   for (const [name, design, fns, thread] of paths) {

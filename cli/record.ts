@@ -9,7 +9,8 @@
  *     deno run -A cli/record.ts --format perf -o perf.data && perf script -i perf.data
  *     deno run -A cli/record.ts --compare --seed 1       # every strategy, one table
  *     deno run -A cli/record.ts --ring subbuf --subbuf-size 16384 --subbuf-padding header
- *     deno run -A cli/record.ts --overwrite tail-push     # or backward, spare-subbuf
+ *     deno run -A cli/record.ts --overwrite tail-push     # or backward, spare-subbuf, swivel
+ *     deno run -A cli/record.ts --unlimited --deep-stacks 0.01   # reserve_unlimited/assign/commit
  *
  * Exit status: 0 ok, 1 when the read-back check fails (a sample differs from what was written,
  * or written != read + lost on a CPU), 2 usage error.
@@ -90,8 +91,9 @@ export async function main(args: string[]): Promise<void> {
     )
     .option(
       "--overwrite [design]",
-      "flight-recorder rings: backward (perf's write_backward, the default), tail-push (Peter) " +
-        "or spare-subbuf (Mathieu), snapshotted while running and at the end",
+      "flight-recorder rings: backward (perf's write_backward, the default), tail-push (Peter), " +
+        "spare-subbuf (Mathieu) or swivel (Peter: two rings per CPU, each snapshot retires the " +
+        "active one while the writer goes on in the other), snapshotted while running and at the end",
     )
     .option(
       "--snapshot-interval <ms>",
@@ -108,6 +110,17 @@ export async function main(args: string[]): Promise<void> {
     .option("--subbuf-padding <style>", "sub-buffer end padding: nop (records) or header", "nop")
     .option("--fragment-spread", "fragment i of a CPU c sample goes to CPU (c + i) % cpus")
     .option("--compact-fragments", "16-byte fragment headers instead of 32")
+    .option(
+      "--unlimited",
+      "write samples through Steven's reserve_unlimited/assign/commit (size known at commit; " +
+        "deep callchains continue in compact fragments)",
+    )
+    .option(
+      "--piece-size <bytes>",
+      "--unlimited: bytes each reservation piece takes (multiple of 8)",
+      number(64, 65528, true),
+      1024,
+    )
     .option(
       "-m, --mmap-pages <n>",
       "data pages per ring (power of two)",
@@ -178,6 +191,8 @@ export async function main(args: string[]): Promise<void> {
     subbufPadding: string;
     fragmentSpread?: boolean;
     compactFragments?: boolean;
+    unlimited?: boolean;
+    pieceSize: number;
     mmapPages: number;
     int3: number;
     db: number;
@@ -204,7 +219,7 @@ export async function main(args: string[]): Promise<void> {
   if ((opts.mmapPages & (opts.mmapPages - 1)) !== 0) {
     usage(`--mmap-pages must be a power of two: current ${opts.mmapPages}`);
   }
-  const designs = ["backward", "tail-push", "spare-subbuf"] as const;
+  const designs = ["backward", "tail-push", "spare-subbuf", "swivel"] as const;
   const design = opts.overwrite === true ? "backward" : opts.overwrite || undefined;
   if (design !== undefined && !(designs as readonly string[]).includes(design)) {
     usage(`--overwrite must be ${designs.join(", ")}: current "${design}"`);
@@ -316,6 +331,8 @@ export async function main(args: string[]): Promise<void> {
         subbufPadding: opts.subbufPadding as "nop" | "header",
         fragmentSpread: opts.fragmentSpread,
         compactFragments: opts.compactFragments,
+        unlimited: opts.unlimited,
+        pieceSize: opts.pieceSize,
         ringPages: opts.mmapPages,
         verify: opts.verify,
         readBack: opts.verify ? () => captureFileSource(capturePath) : undefined,

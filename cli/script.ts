@@ -14,6 +14,7 @@
 import { runPerfScript } from "../lib/output/script_run.ts";
 import { FilterSyntaxError } from "../lib/analyze/filter.ts";
 import { ScriptTimeOptionError } from "../lib/output/script_time.ts";
+import { ReverseInputError } from "../lib/input/open.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -43,6 +44,7 @@ interface ScriptOptions {
   ns?: boolean;
   reltime?: boolean;
   deltatime?: boolean;
+  reverse?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -76,9 +78,15 @@ async function program() {
     .option("--no-inline", "do not show inlined functions")
     .option("-q, --quiet", "do not print warnings")
     .option(
+      "--reverse",
+      "callring extension (perf has none): print a capture's samples newest first, each with " +
+        "the threads and maps of its time (reads drain rounds backwards from the end)",
+    )
+    .option(
       "--time <str>",
       "only samples in these time windows: start,end in seconds (either end open; " +
-        "several separated by spaces) or percent slices (10%/2, 0%-10%,30%-40%), as perf",
+        "several separated by spaces) or percent slices (10%/2, 0%-10%,30%-40%), as perf; " +
+        "a capture is read through its time index and the bytes read are printed to stderr",
     )
     .option("-C, --cpu <list>", "only samples on these CPUs (0-3,5)")
     .option("--pid <list>", "only samples of these process ids")
@@ -147,8 +155,10 @@ const FLAGS: Readonly<
     | "ns"
     | "reltime"
     | "deltatime"
+    | "reverse"
   >
 > = {
+  "--reverse": "reverse",
   "--ns": "ns",
   "--reltime": "reltime",
   "--deltatime": "deltatime",
@@ -265,6 +275,9 @@ export async function main(args: string[]): Promise<void> {
         comms: opts.comms,
         symbols: opts.symbols,
       },
+      // --reltime moves the windows by the first sample's time: filtered after reading then
+      captureTime: opts.reltime ? undefined : opts.time,
+      reverse: opts.reverse,
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {
@@ -274,6 +287,15 @@ export async function main(args: string[]): Promise<void> {
       },
     });
     await flushWarnings();
+    if (
+      opts.time !== undefined && summary.format === "capture" && !opts.quiet &&
+      summary.inputSize !== undefined && summary.bytesRead < summary.inputSize
+    ) {
+      console.error(
+        `callring script: --time ${opts.time}: read ${summary.bytesRead} of ` +
+          `${summary.inputSize} bytes of ${opts.input}`,
+      );
+    }
     if (summary.lost > 0 && !opts.quiet) {
       (await loadCommon()).warn(
         "script",
@@ -282,7 +304,10 @@ export async function main(args: string[]): Promise<void> {
     }
   } catch (e) {
     await flushWarnings();
-    if (e instanceof FilterSyntaxError || e instanceof ScriptTimeOptionError) {
+    if (
+      e instanceof FilterSyntaxError || e instanceof ScriptTimeOptionError ||
+      e instanceof ReverseInputError
+    ) {
       const { ExitCode, fail } = await loadCommon();
       fail("script", e.message, ExitCode.USAGE);
     }

@@ -115,6 +115,15 @@ run_capture fp.script-sym-nocg.txt fp.nocg.stderr.txt \
   perf script -i fp.data -G -F "$fields_cpu,sym,dso,symoff"
 [[ -s fp.nocg.stderr.txt ]] || rm -f fp.nocg.stderr.txt
 
+# --time percent slices and ranges (perf_time__percent_parse_str over the SAMPLE_TIME feature):
+# relative to the recording's first and last sample, so they hold for any regeneration.
+: >fp.time.stderr.txt
+run_capture fp.script-time-slices.txt fp.time.stderr.txt \
+  perf script -i fp.data -F "$fields_cpu" --time 10%/2,10%/5
+run_capture fp.script-time-range.txt fp.time.stderr.txt \
+  perf script -i fp.data -F "$fields_cpu" --time 30%-45%
+[[ -s fp.time.stderr.txt ]] || rm -f fp.time.stderr.txt
+
 # Error cases: an unknown field, and cpu on a file recorded without --sample-cpu.
 expect_failure bogus-field perf script -i fp.data -F comm,bogus
 expect_failure nocpu.script-cpu perf script -i nocpu.data -F "$fields_cpu"

@@ -62,6 +62,8 @@ export const RecordType = {
   CALLRING_PAD: 0x4c04,
   /** callring extension: a continuation fragment with a 16-byte header. */
   CALLRING_FRAGMENT_COMPACT: 0x4c05,
+  /** callring extension: records a flight recorder overwrote before a snapshot took them. */
+  CALLRING_OVERWRITTEN: 0x4c06,
 } as const;
 
 /** First record type of the range reserved for callring extensions (never written to perf.data). */

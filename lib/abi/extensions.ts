@@ -1,8 +1,10 @@
 /**
  * callring extension records (type range 0x4c00-0x4cff, never written to a
  * perf.data): the continuation **fragment** (`CALLRING_FRAGMENT`, 0x4c00),
- * the **sync point** (`CALLRING_SYNC`, 0x4c01) and the simulator's
- * **symbol** (`CALLRING_SYMBOL`, 0x4c02). Layout codecs only; CRC
+ * the **sync point** (`CALLRING_SYNC`, 0x4c01), the simulator's
+ * **symbol** (`CALLRING_SYMBOL`, 0x4c02), the sub-buffer header, padding and compact fragment
+ * (0x4c03-0x4c05) and a flight recorder's **overwritten count** (`CALLRING_OVERWRITTEN`,
+ * 0x4c06). Layout codecs only; CRC
  * computation and validation live in `lib/ring/sync.ts`.
  *
  * Fragment record (`32 + 8 * count` bytes):
@@ -544,5 +546,91 @@ export function decodeSubbufFields(view: DataView, offset: number): SubbufHeader
     used: view.getUint32(offset + 36, true),
     records: view.getUint32(offset + 40, true),
     cpu: view.getUint16(offset + 44, true),
+  };
+}
+
+/**
+ * Size of the overwritten-count record (`CALLRING_OVERWRITTEN`, 0x4c06): what a flight recorder
+ * lost, carried in the capture so a reader can report it (a `write_backward` ring cannot say which
+ * of its bytes it overwrote; the recorder counts it at each snapshot).
+ *
+ * | off | size | field |
+ * |---|---|---|
+ * | 0 | 8 | `perf_event_header` {type 0x4c06, misc 0, size 32} |
+ * | 8 | 8 | time of the snapshot (ns) |
+ * | 16 | 4 | cpu whose ring it counts |
+ * | 20 | 4 | overwrite design (the capture header's code: 1 backward, 2 tail-push, 3 spare sub-buffer, 4 swivel) |
+ * | 24 | 8 | records of that CPU's ring overwritten before a snapshot took them, from the start up to this snapshot |
+ *
+ * Counts are cumulative: the last record of a CPU read is its total up to that snapshot.
+ */
+export const OVERWRITTEN_RECORD_SIZE = 32;
+
+/** The fields of a `CALLRING_OVERWRITTEN` record. */
+export interface OverwrittenRecord {
+  /** Time of the snapshot (ns). */
+  time: number;
+  /** CPU whose ring it counts. */
+  cpu: number;
+  /** Overwrite design code. */
+  design: number;
+  /** Records overwritten so far (cumulative). */
+  overwritten: number;
+}
+
+/**
+ * Encode a `CALLRING_OVERWRITTEN` record.
+ *
+ * @param r The fields.
+ * @returns The 32 record bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeOverwrittenRecord, encodeOverwrittenRecord } from "./extensions.ts";
+ * const b = encodeOverwrittenRecord({ time: 5, cpu: 1, design: 1, overwritten: 42 });
+ * console.log(decodeOverwrittenRecord(new DataView(b.buffer), 0).overwritten); // 42
+ * ```
+ */
+export function encodeOverwrittenRecord(r: OverwrittenRecord): Uint8Array {
+  const b = new Uint8Array(OVERWRITTEN_RECORD_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, RecordType.CALLRING_OVERWRITTEN, true);
+  v.setUint16(6, OVERWRITTEN_RECORD_SIZE, true);
+  setU64(v, 8, r.time);
+  v.setUint32(16, r.cpu, true);
+  v.setUint32(20, r.design, true);
+  setU64(v, 24, r.overwritten);
+  return b;
+}
+
+/**
+ * Decode a `CALLRING_OVERWRITTEN` record.
+ *
+ * @param view The view holding the record.
+ * @param offset Byte offset of the record header.
+ * @param fileOffset Offset used in error messages.
+ * @returns The fields.
+ * @throws {FormatError} When the type or size is wrong.
+ */
+export function decodeOverwrittenRecord(
+  view: DataView,
+  offset: number,
+  fileOffset = offset,
+): OverwrittenRecord {
+  const type = view.getUint32(offset, true);
+  const size = view.getUint16(offset + 6, true);
+  if (type !== RecordType.CALLRING_OVERWRITTEN || size !== OVERWRITTEN_RECORD_SIZE) {
+    throw new FormatError(
+      `Cannot decode overwritten count: type 0x${
+        type.toString(16)
+      }, size ${size} (want 0x4c06, 32)`,
+      fileOffset,
+    );
+  }
+  return {
+    time: getU64(view, offset + 8),
+    cpu: view.getUint32(offset + 16, true),
+    design: view.getUint32(offset + 20, true),
+    overwritten: getU64(view, offset + 24),
   };
 }

@@ -9,6 +9,7 @@
 export * from "./profile.ts";
 export * from "./call_tree.ts";
 export * from "./filter.ts";
+export * from "./perf_time.ts";
 export * from "./diff.ts";
 export * from "./resolver.ts";
 export * from "./session.ts";

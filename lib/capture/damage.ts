@@ -26,6 +26,7 @@ import {
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
+  CHUNK_FLAG_OOB,
   CHUNK_HEADER_SIZE,
   CHUNK_MAGIC,
   MAX_CHUNK_PAYLOAD,
@@ -62,11 +63,13 @@ export function popcount32(x: number): number {
 
 /**
  * Framing records a ring writer adds around the data records (sync points, LOST, sub-buffer
- * headers and NOP padding): never counted as stream records.
+ * headers and NOP padding), and the recorder's overwritten counts: never counted as stream
+ * records.
  */
 export function framing(type: number): boolean {
   return type === RecordType.CALLRING_SYNC || type === RecordType.LOST ||
-    type === RecordType.CALLRING_SUBBUF || type === RecordType.CALLRING_PAD;
+    type === RecordType.CALLRING_SUBBUF || type === RecordType.CALLRING_PAD ||
+    type === RecordType.CALLRING_OVERWRITTEN;
 }
 
 /** Fewest records counted around damage for their mean size to estimate the damaged part. */
@@ -105,6 +108,8 @@ export interface DamagedChunk {
   length: number;
   /** Its header has the GAP flag: the CPU stream restarts there (overwrite snapshot). */
   gap: boolean;
+  /** Its header has the OOB flag: not part of the CPU's stream. */
+  oob: boolean;
   /** Records counted in its payload. */
   records: RecordCount | undefined;
 }
@@ -298,6 +303,7 @@ export class DamageCounter {
       position: getU64(v, q + 24),
       length,
       gap: (v.getUint16(q + 38, true) & CHUNK_FLAG_GAP) !== 0,
+      oob: (v.getUint16(q + 38, true) & CHUNK_FLAG_OOB) !== 0,
       records: this.countRecords(bytes, q + CHUNK_HEADER_SIZE, length),
     });
     const chunks: DamagedChunk[] = [];

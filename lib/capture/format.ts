@@ -22,9 +22,10 @@ import { crc32 } from "../ring/crc32.ts";
 /** "CALLRING" at offset 0 of a capture. */
 export const CAPTURE_MAGIC: Uint8Array = new TextEncoder().encode("CALLRING");
 /**
- * Current format version: 2 when the rings were sub-buffer rings or a tail-push / spare-sub-buffer
- * flight recorder (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell
- * sub-buffer padding left out of the file from damage, so they must refuse such captures).
+ * Current format version: 2 when the rings were sub-buffer rings or a flight recorder of any
+ * design (header bytes 48..55 say which), 1 otherwise (version-1 readers cannot tell sub-buffer
+ * padding left out of the file from damage, nor know out-of-band chunks, so they must refuse such
+ * captures).
  */
 export const CAPTURE_VERSION = 2;
 /** Oldest version this reader reads. */
@@ -33,7 +34,13 @@ export const CAPTURE_MIN_VERSION = 1;
 /** How the rings of a capture framed their bytes (file header offset 48). */
 export const RingLayout = { STREAM: 0, SUBBUF_NOP: 1, SUBBUF_HEADER: 2 } as const;
 /** Which overwrite (flight-recorder) design the rings used (file header offset 50). */
-export const OverwriteDesign = { NONE: 0, BACKWARD: 1, TAIL_PUSH: 2, SPARE_SUBBUF: 3 } as const;
+export const OverwriteDesign = {
+  NONE: 0,
+  BACKWARD: 1,
+  TAIL_PUSH: 2,
+  SPARE_SUBBUF: 3,
+  SWIVEL: 4,
+} as const;
 
 /** Ring framing recorded in the file header. */
 export interface CaptureRing {
@@ -58,6 +65,11 @@ export const MAX_CPUS = 1 << 16;
 export const CHUNK_FLAG_GAP = 1;
 /** Chunk flag: the payload holds side-band records only (tasks, maps, symbols). */
 export const CHUNK_FLAG_SIDEBAND = 2;
+/**
+ * Chunk flag: out of band: records about the CPU's ring that are not part of its stream (a flight
+ * recorder's overwritten counts); its position is 0 and the CPU's stream continuity ignores it.
+ */
+export const CHUNK_FLAG_OOB = 4;
 /** File flag (header offset 28): every side-band record sits in a chunk flagged SIDEBAND. */
 export const FILE_FLAG_SIDEBAND_CHUNKS = 1;
 
@@ -140,7 +152,8 @@ export function encodeFileHeader(h: Omit<CaptureHeader, "size" | "version">): Ui
   const v = new DataView(out.buffer);
   out.set(CAPTURE_MAGIC, 0);
   const ring = h.ring ?? { layout: 0, overwrite: 0, subbufSize: 0 };
-  const v2 = ring.layout !== 0 || ring.overwrite > OverwriteDesign.BACKWARD;
+  // sub-buffer padding left out, or a flight recorder's out-of-band overwritten counts
+  const v2 = ring.layout !== 0 || ring.overwrite !== OverwriteDesign.NONE;
   v.setUint32(8, v2 ? CAPTURE_VERSION : 1, true);
   v.setUint16(48, ring.layout, true);
   v.setUint16(50, ring.overwrite, true);
@@ -363,5 +376,33 @@ export function recordTime(
   if (view.getUint32(offset, true) === RecordType.CALLRING_SUBBUF) {
     return size >= 24 ? getU64(view, offset + 16) : -1;
   }
+  if (view.getUint32(offset, true) === RecordType.CALLRING_OVERWRITTEN) {
+    return size >= 16 ? getU64(view, offset + 8) : -1;
+  }
   return layout.recordTime(view, offset, size, sampleIdAll);
+}
+
+/**
+ * Whether a record type is side-band (task, map and symbol records, overwritten counts) rather
+ * than sample data, loss records or ring framing: what the capture writer keeps in chunks flagged
+ * SIDEBAND.
+ *
+ * @param type The record type.
+ * @returns True for side-band types.
+ */
+export function isSidebandType(type: number): boolean {
+  switch (type) {
+    case RecordType.SAMPLE:
+    case RecordType.LOST:
+    case RecordType.THROTTLE:
+    case RecordType.UNTHROTTLE:
+    case RecordType.LOST_SAMPLES:
+    case RecordType.CALLRING_FRAGMENT:
+    case RecordType.CALLRING_FRAGMENT_COMPACT:
+    case RecordType.CALLRING_SYNC:
+    case RecordType.CALLRING_SUBBUF:
+    case RecordType.CALLRING_PAD:
+      return false;
+  }
+  return true;
 }

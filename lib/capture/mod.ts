@@ -21,6 +21,7 @@ export {
   type CaptureReadOptions,
   type CaptureReadSummary,
   type CaptureWarning,
+  type ReverseSummary,
   type SeekResult,
   type WindowSummary,
 } from "./reader.ts";

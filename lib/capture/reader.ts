@@ -27,6 +27,7 @@ import { DamageCounter, DamageLedger, framing } from "./damage.ts";
 import {
   type CaptureHeader,
   CHUNK_FLAG_GAP,
+  CHUNK_FLAG_OOB,
   CHUNK_FLAG_SIDEBAND,
   CHUNK_HEADER_SIZE,
   type ChunkHeader,
@@ -34,6 +35,7 @@ import {
   FILE_FLAG_SIDEBAND_CHUNKS,
   fileHeaderSize,
   findNextChunk,
+  isSidebandType,
   MAX_CHUNK_PAYLOAD,
   OverwriteDesign,
   recordTime,
@@ -430,7 +432,8 @@ export class CaptureReader {
     };
     const closeSkip = async (start: number, end: number) => {
       const bytes = await skippedBytes(start, end);
-      const chunks = bytes && this.#damage.damagedChunks(bytes, start);
+      // out-of-band chunks are no CPU's stream bytes (their loss is in the damage warning)
+      const chunks = bytes && this.#damage.damagedChunks(bytes, start)?.filter((c) => !c.oob);
       if (chunks) damage.skipped(chunks);
       else damage.opaque(end - start);
     };
@@ -464,9 +467,11 @@ export class CaptureReader {
         await closeSkip(damageStart, pos);
         damageStart = -1;
       }
+      // out of band (overwritten counts): not part of the CPU's stream, continuity untouched
+      const oob = (c.flags & CHUNK_FLAG_OOB) !== 0;
       // a header-padded sub-buffer's left-out end, when its header was not read (a read
       // starting inside the sub-buffer): the stream resumes at the next sub-buffer boundary
-      const exp0 = expected.get(c.cpu);
+      const exp0 = oob ? undefined : expected.get(c.cpu);
       if (
         headerSubbuf > 0 && exp0 !== undefined && c.position > exp0 &&
         c.position % headerSubbuf === 0 && c.position - exp0 < headerSubbuf
@@ -483,6 +488,7 @@ export class CaptureReader {
           pos + total,
           `Capture cut off in chunk ${c.seq} (cpu ${c.cpu}); records before the cut salvaged`,
         );
+        if (oob) break;
         resume(c);
         const salvaged = this.#records(
           buf,
@@ -506,6 +512,10 @@ export class CaptureReader {
           pos + total,
           `Payload CRC mismatch in chunk ${c.seq} (cpu ${c.cpu})`,
         );
+        if (oob) {
+          pos += total;
+          continue;
+        }
         resume(c);
         damage.lost(c.cpu, c.length, this.#damage.countRecords(buf, payloadOff, c.length));
         expected.set(c.cpu, c.position + c.length);
@@ -524,8 +534,8 @@ export class CaptureReader {
         round = c.round;
       }
       sum.chunks++;
-      const exp = expected.get(c.cpu);
-      resume(c);
+      const exp = oob ? undefined : expected.get(c.cpu);
+      if (!oob) resume(c);
       if (exp !== undefined && exp !== c.position && !(c.flags & CHUNK_FLAG_GAP)) {
         warn(
           pos,
@@ -541,14 +551,15 @@ export class CaptureReader {
         c.length,
         c,
         false,
-        expected,
-        lastTime,
+        oob ? new Map() : expected,
+        oob ? new Map() : lastTime,
         heap,
         cpuStats,
         warn,
-        walkerOf(c.cpu),
+        oob ? new SubbufWalker() : walkerOf(c.cpu),
       );
-      if (res.bytes < c.length) {
+      if (oob) cpuStats(c.cpu).bytes -= res.bytes; // not stream bytes
+      if (res.bytes < c.length && !oob) {
         // An impossible record size: the rest of the payload is lost (and already reported).
         damage.lost(c.cpu, c.length - res.bytes, undefined);
         expected.set(c.cpu, c.position + c.length);
@@ -829,17 +840,23 @@ export class CaptureReader {
    *
    * @param onRecord Called per record, newest first; return false to stop.
    * @param options Read options for each round (`from`, `maxChunks` are set here).
-   * @returns Bytes read, rounds delivered and records delivered.
+   * @param onRound Called after each round was delivered; return false to stop.
+   * @returns Bytes read, rounds and records delivered, warnings and the loss the rounds' reads
+   *   counted.
    */
   async readReverse(
     onRecord: (rec: StreamRecord) => unknown,
     options: Omit<CaptureReadOptions, "from" | "maxChunks"> = {},
-  ): Promise<{ bytesRead: number; rounds: number; records: number; warnings: CaptureWarning[] }> {
+    onRound?: () => unknown,
+  ): Promise<ReverseSummary> {
     const WINDOW = 1 << 16;
     const buf = new Uint8Array(WINDOW + CHUNK_HEADER_SIZE);
     let bytesRead = 0;
     let rounds = 0;
     let records = 0;
+    let incompleteEvents = 0;
+    let damagedRecords = 0;
+    let damagedEstimate = 0;
     const warnings: CaptureWarning[] = [];
     let group: { offset: number; round: number }[] = [];
     let stop = false;
@@ -852,6 +869,9 @@ export class CaptureReader {
       }, { readAhead: 1 << 16, ...options, from, maxChunks: group.length });
       bytesRead += sum.bytesRead;
       warnings.push(...sum.warnings);
+      incompleteEvents += sum.incompleteEvents;
+      damagedRecords += sum.damagedRecords;
+      damagedEstimate += sum.damagedEstimate;
       rounds++;
       // stable sort by time, then deliver from the end: newest first
       const order = got.map((_, i) => i).sort((a, b) => got[a].time - got[b].time || a - b);
@@ -861,6 +881,10 @@ export class CaptureReader {
         if ((r instanceof Promise ? await r : r) === false) stop = true;
       }
       group = [];
+      if (!stop && onRound) {
+        const r = onRound();
+        if ((r instanceof Promise ? await r : r) === false) stop = true;
+      }
     };
     let end = this.fileSize;
     let lowest = this.fileSize;
@@ -885,6 +909,127 @@ export class CaptureReader {
       end = start;
     }
     await flush();
-    return { bytesRead, rounds, records, warnings };
+    return {
+      bytesRead,
+      rounds,
+      records,
+      warnings,
+      incompleteEvents,
+      damagedRecords,
+      damagedEstimate,
+    };
   }
+
+  /**
+   * Every side-band record (anything but samples, loss and framing records), in time order,
+   * without reading the samples: the first drain round, then the chunks flagged SIDEBAND found by
+   * hopping over chunk headers (64 bytes each). A capture without the SIDEBAND file flag is read
+   * whole (its side-band may sit in any chunk).
+   *
+   * @param onRecord Called per side-band record.
+   * @returns Bytes read and warnings.
+   */
+  async readSideBand(
+    onRecord: (rec: StreamRecord) => unknown,
+  ): Promise<{ bytesRead: number; warnings: CaptureWarning[] }> {
+    const side = (rec: StreamRecord) => {
+      const v = new DataView(rec.bytes.buffer, rec.bytes.byteOffset, 4);
+      return isSidebandType(v.getUint32(0, true)) ? onRecord(rec) : undefined;
+    };
+    if (!((this.header.flags ?? 0) & FILE_FLAG_SIDEBAND_CHUNKS)) {
+      const all = await this.read(side);
+      return { bytesRead: all.bytesRead, warnings: all.warnings };
+    }
+    const first = await this.read(side, { readAhead: 1 << 16, rounds: 1 });
+    let bytesRead = first.bytesRead;
+    const warnings = [...first.warnings];
+    const head = new Uint8Array(CHUNK_HEADER_SIZE);
+    for (let at = first.endOffset; at < this.fileSize;) {
+      const n = await this.#src.readAt(head, at);
+      bytesRead += n;
+      const c = n === CHUNK_HEADER_SIZE ? validChunkAt(head, 0, at) : undefined;
+      if (!c) {
+        // damage: read on from here (the reader resynchronises) for the side-band in it
+        const rest = await this.read(side, { readAhead: 1 << 16, from: at });
+        return { bytesRead: bytesRead + rest.bytesRead, warnings: [...warnings, ...rest.warnings] };
+      }
+      if (c.flags & CHUNK_FLAG_SIDEBAND) {
+        const s = await this.read(side, {
+          readAhead: CHUNK_HEADER_SIZE + c.length,
+          from: at,
+          maxChunks: 1,
+        });
+        bytesRead += s.bytesRead;
+        warnings.push(...s.warnings);
+      }
+      at += CHUNK_HEADER_SIZE + c.length;
+    }
+    return { bytesRead, warnings };
+  }
+
+  /**
+   * The first and last sample time (what perf keeps as its SAMPLE_TIME feature), from the first
+   * two drain rounds that hold samples and, read newest first, the last two: a drain round holds
+   * nothing older than the round before it (the rule the time-ordered merge relies on), so the
+   * extremes are in those rounds.
+   *
+   * @returns The times and the bytes read, or undefined when the capture has no sample.
+   */
+  async sampleTimes(): Promise<{ first: number; last: number; bytesRead: number } | undefined> {
+    let first = Infinity;
+    let last = -Infinity;
+    let bytesRead = 0;
+    let inRound = false;
+    const isSample = (rec: StreamRecord) =>
+      rec.bytes[0] === RecordType.SAMPLE && rec.bytes[1] === 0 && rec.bytes[2] === 0 &&
+      rec.bytes[3] === 0;
+    let sampleRounds = 0;
+    for (let from = this.header.size; from < this.fileSize && sampleRounds < 2;) {
+      inRound = false;
+      const s = await this.read((rec) => {
+        if (!isSample(rec)) return;
+        inRound = true;
+        if (rec.time < first) first = rec.time;
+      }, { from, rounds: 1, readAhead: 4096 });
+      bytesRead += s.bytesRead;
+      if (inRound) sampleRounds++;
+      if (s.endOffset <= from) break;
+      from = s.endOffset;
+    }
+    if (first === Infinity) return undefined;
+    sampleRounds = 0;
+    const rev = await this.readReverse(
+      (rec) => {
+        if (!isSample(rec)) return;
+        inRound = true;
+        if (rec.time > last) last = rec.time;
+      },
+      { readAhead: 4096 },
+      () => {
+        if (inRound) sampleRounds++;
+        inRound = false;
+        return sampleRounds < 2;
+      },
+    );
+    bytesRead += rev.bytesRead;
+    return { first, last, bytesRead };
+  }
+}
+
+/** Summary of {@linkcode CaptureReader.readReverse}. */
+export interface ReverseSummary {
+  /** File bytes read (backward scans and rounds). */
+  bytesRead: number;
+  /** Drain rounds delivered. */
+  rounds: number;
+  /** Records delivered. */
+  records: number;
+  /** Warnings of the rounds' reads. */
+  warnings: CaptureWarning[];
+  /** Fragmented events given up incomplete (fragments spanning two rounds included). */
+  incompleteEvents: number;
+  /** Records counted in damaged bytes. */
+  damagedRecords: number;
+  /** Estimated records in damaged bytes that could not be counted. */
+  damagedEstimate: number;
 }

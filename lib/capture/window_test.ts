@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { captureMemorySource, CaptureReader } from "./reader.ts";
+import { isSidebandType } from "./format.ts";
 import { recordSimulation } from "../sim/recorder.ts";
 import { getStrategy } from "../sim/strategies/mod.ts";
 
@@ -94,4 +95,61 @@ Deno.test("readReverse: every record of a forward read, newest round first, newe
   r3.close();
   assert.equal(n, 50);
   assert.ok(early.bytesRead < bytes.length / 4, `${early.bytesRead} of ${bytes.length}`);
+});
+
+for (
+  const [name, o] of [["stream", {}], ["flight recorder (tail-push)", {
+    overwriteDesign: "tail-push",
+  }]] as const
+) {
+  Deno.test(`sampleTimes (${name}): the first and last sample time of a whole read, from a few rounds`, async () => {
+    const bytes = await capture({ durationMs: 1000, ...o });
+    const times: number[] = [];
+    const r1 = await CaptureReader.open(captureMemorySource(bytes));
+    await r1.read((r) => {
+      if (isSample(r.bytes)) times.push(r.time);
+    });
+    r1.close();
+    const r2 = await CaptureReader.open(captureMemorySource(bytes));
+    const t = await r2.sampleTimes();
+    r2.close();
+    assert.ok(t);
+    assert.equal(t.first, Math.min(...times));
+    assert.equal(t.last, Math.max(...times));
+    // two rounds from each end (of 100), plus the backward scan's 64 KiB windows
+    assert.ok(t.bytesRead < bytes.length / 10, `${t.bytesRead} of ${bytes.length}`);
+  });
+}
+
+Deno.test("readSideBand: every side-band record of a whole read, without the samples", async () => {
+  const bytes = await capture({ durationMs: 300 });
+  const whole: string[] = [];
+  const r1 = await CaptureReader.open(captureMemorySource(bytes));
+  await r1.read((r) => {
+    const type = new DataView(r.bytes.buffer, r.bytes.byteOffset).getUint32(0, true);
+    if (isSidebandType(type)) whole.push(`${type}@${r.time}`);
+  });
+  r1.close();
+  const side: string[] = [];
+  const r2 = await CaptureReader.open(captureMemorySource(bytes));
+  const sum = await r2.readSideBand((r) => {
+    const type = new DataView(r.bytes.buffer, r.bytes.byteOffset).getUint32(0, true);
+    assert.ok(isSidebandType(type));
+    side.push(`${type}@${r.time}`);
+  });
+  r2.close();
+  assert.deepEqual(sum.warnings, []);
+  assert.ok(whole.length > 100);
+  assert.deepEqual([...side].sort(), [...whole].sort());
+  assert.ok(sum.bytesRead < bytes.length / 3, `${sum.bytesRead} of ${bytes.length}`);
+});
+
+Deno.test("readReverse: onRound is called per round and stops the read", async () => {
+  const bytes = await capture({ durationMs: 200 });
+  const r = await CaptureReader.open(captureMemorySource(bytes));
+  let rounds = 0;
+  const sum = await r.readReverse(() => {}, {}, () => ++rounds < 3);
+  r.close();
+  assert.equal(rounds, 3);
+  assert.equal(sum.rounds, 3);
 });

@@ -11,16 +11,18 @@
  * @module
  */
 
-import { AttrFlag, hasFlag, HEADER_SIZE, RecordType } from "../abi/mod.ts";
+import { AttrFlag, hasFlag, HEADER_SIZE } from "../abi/mod.ts";
 import { crc32 } from "../ring/crc32.ts";
 import type { RingReader } from "../ring/reader.ts";
 import { SubbufWalker } from "../ring/subbuf.ts";
 import {
   type CaptureHeader,
+  CHUNK_FLAG_OOB,
   CHUNK_FLAG_SIDEBAND,
   CHUNK_HEADER_SIZE,
   encodeChunkHeader,
   encodeFileHeader,
+  isSidebandType,
   recordTime,
 } from "./format.ts";
 
@@ -194,7 +196,7 @@ export class CaptureWriter {
           `Cannot add records: impossible record size ${size} at stream ${position + p}`,
         );
       }
-      const isSide = isSideband(v.getUint32(p, true));
+      const isSide = isSidebandType(v.getUint32(p, true));
       if (p > start && (p + size - start > max || isSide !== side)) {
         await this.#chunk(cpu, bytes, start, p, position, minTime, maxTime, n, flags | kind());
         flags = 0;
@@ -258,6 +260,49 @@ export class CaptureWriter {
   }
 
   /**
+   * Append records about a CPU's ring that are not part of its stream (e.g. a flight recorder's
+   * `CALLRING_OVERWRITTEN` counts) as one chunk flagged OOB and SIDEBAND: the stream continuity
+   * of the CPU is not affected.
+   *
+   * @param cpu The CPU they are about.
+   * @param bytes Whole records, back to back (at most `maxChunk` bytes).
+   * @throws {RangeError} When the bytes do not tile into records or exceed `maxChunk`.
+   */
+  async addOutOfBand(cpu: number, bytes: Uint8Array): Promise<void> {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length > this.header.maxChunk) {
+      throw new RangeError(`Cannot add ${bytes.length} out-of-band bytes: over maxChunk`);
+    }
+    let minTime = Infinity;
+    let maxTime = -1;
+    let n = 0;
+    for (let p = 0; p < bytes.length;) {
+      const size = p + HEADER_SIZE <= bytes.length ? v.getUint16(p + 6, true) : 0;
+      if (size < HEADER_SIZE || size % 8 || p + size > bytes.length) {
+        throw new RangeError(`Cannot add out-of-band records: impossible record size at ${p}`);
+      }
+      const t = recordTime(v, p, size, this.#sampleType, this.#sampleIdAll);
+      if (t >= 0) {
+        if (t < minTime) minTime = t;
+        if (t > maxTime) maxTime = t;
+      }
+      n++;
+      p += size;
+    }
+    await this.#chunk(
+      cpu,
+      bytes,
+      0,
+      bytes.length,
+      0,
+      minTime,
+      maxTime,
+      n,
+      CHUNK_FLAG_OOB | CHUNK_FLAG_SIDEBAND,
+    );
+  }
+
+  /**
    * Drain a consume-mode ring into the capture.
    *
    * @param cpu CPU of the ring.
@@ -286,27 +331,6 @@ export class CaptureWriter {
     await this.flush();
     await this.#sink.close();
   }
-}
-
-/**
- * Whether a record is side-band (task, map and symbol records) rather than sample data or ring
- * framing.
- */
-function isSideband(type: number): boolean {
-  switch (type) {
-    case RecordType.SAMPLE:
-    case RecordType.LOST:
-    case RecordType.THROTTLE:
-    case RecordType.UNTHROTTLE:
-    case RecordType.LOST_SAMPLES:
-    case RecordType.CALLRING_FRAGMENT:
-    case RecordType.CALLRING_FRAGMENT_COMPACT:
-    case RecordType.CALLRING_SYNC:
-    case RecordType.CALLRING_SUBBUF:
-    case RecordType.CALLRING_PAD:
-      return false;
-  }
-  return true;
 }
 
 function concat(a: Uint8Array, b: Uint8Array, staging: Uint8Array): Uint8Array {

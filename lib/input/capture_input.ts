@@ -20,14 +20,16 @@ import {
   decodeRecord,
   decodeSample,
   FormatError,
+  type PerfRecord,
   ReadWarning,
   RecordType,
   SampleDecoder,
   SampleLayout,
 } from "../abi/mod.ts";
-import { decodeSymbolRecord } from "../abi/extensions.ts";
+import { decodeOverwrittenRecord, decodeSymbolRecord } from "../abi/extensions.ts";
 import type { CaptureHeader } from "../capture/format.ts";
 import { CaptureReader, type CaptureSource } from "../capture/reader.ts";
+import { isSidebandType } from "../capture/format.ts";
 import { makeEvent, type PerfDataEvent } from "../perfdata/evlist.ts";
 import {
   type PerfDataFile,
@@ -66,6 +68,25 @@ export interface CaptureFileOptions {
   timeWindow?: { start: number; end: number };
   /** Loss accounting to fill (damage, incomplete fragments). */
   accountant?: LossAccountant;
+  /** Read newest first (see {@linkcode CaptureReverse}); `timeWindow` is then ignored. */
+  reverse?: CaptureReverse;
+}
+
+/**
+ * Newest-first reading (`CaptureReader.readReverse`, seed L10575-10583): the side-band records
+ * (first drain round and chunks flagged SIDEBAND) are read first, in time order, and never
+ * visited; then every other record is visited in decreasing time. Before a sample is visited the
+ * side-band state is that of its time: every side-band record up to it (`sideBandUpTo` is called
+ * with fewer records whenever an older sample needs an earlier state).
+ */
+export interface CaptureReverse {
+  /**
+   * Make the side-band state the first `count` of `records` (time order): called once with all
+   * of them before the first visit, then with fewer as the read goes back in time.
+   */
+  sideBandUpTo: (records: readonly PerfRecord[], count: number) => void;
+  /** Stop after two drain rounds whose samples are all older than this time (ns). */
+  stopBelow?: number;
 }
 
 /** A capture opened by {@linkcode openCaptureFile}. */
@@ -141,6 +162,19 @@ export async function openCaptureFile(
           );
         }
       }
+      if (type === RecordType.CALLRING_OVERWRITTEN) {
+        try {
+          const o = decodeOverwrittenRecord(view, 0, rec.position);
+          options.accountant?.overwrittenCount(o.cpu, o.overwritten, o.time);
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+          warn(
+            new ReadWarning("skipped", `${name}: CPU ${rec.cpu}: ${e.message}; count ignored`, {
+              offset: rec.position,
+            }),
+          );
+        }
+      }
       options.onExtensionRecord?.({ type, bytes: b, cpu: rec.cpu, time: rec.time });
       return undefined;
     }
@@ -175,15 +209,13 @@ export async function openCaptureFile(
     return raw;
   };
 
-  /** Read the capture once, handing each stream record to `onRecord`; then account the summary. */
-  async function readAll(onRecord: (rec: StreamRecord) => unknown): Promise<void> {
-    if (used) throw new Error(`${name}: the capture's records can be read only once`);
-    used = true;
-    const w = options.timeWindow;
-    const summary = w
-      ? await reader.readWindow(w.start, w.end, onRecord)
-      : await reader.read(onRecord);
-    bytesRead += summary.bytesRead;
+  /** Account the loss and warnings of a read. */
+  const account = (summary: {
+    incompleteEvents: number;
+    damagedRecords: number;
+    damagedEstimate: number;
+    warnings: readonly { start: number; end: number; message: string }[];
+  }) => {
     const lost = options.accountant?.lost;
     if (lost !== undefined) {
       lost.incompleteFragments += summary.incompleteEvents;
@@ -198,9 +230,85 @@ export async function openCaptureFile(
       options.accountant?.warning(warning);
       warn(warning);
     }
+  };
+
+  /** The newest-first read of {@linkcode CaptureReverse}. */
+  async function readNewestFirst(
+    rev: CaptureReverse,
+    visit: (record: RawRecord) => void | Promise<void>,
+  ): Promise<void> {
+    const side: StreamRecord[] = [];
+    const sb = await reader.readSideBand((rec) => void side.push(rec));
+    bytesRead += sb.bytesRead;
+    account({ incompleteEvents: 0, damagedRecords: 0, damagedEstimate: 0, warnings: sb.warnings });
+    side.sort((a, b) => a.time - b.time); // stable: equal times keep their file order
+    const records: PerfRecord[] = [];
+    const times: number[] = [];
+    for (const rec of side) {
+      const r = take(rec); // symbols and overwritten counts are taken here, once
+      if (r === undefined) continue;
+      records.push(r.record());
+      times.push(rec.time);
+    }
+    let applied = records.length;
+    rev.sideBandUpTo(records, applied);
+    /** Side-band records at or before `t` (they come first at equal times). */
+    const upTo = (t: number) => {
+      let lo = 0, hi = times.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (times[mid]! <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    let roundMax = -Infinity;
+    let below = 0;
+    const sum = await reader.readReverse(
+      (rec) => {
+        const b = rec.bytes;
+        const type = b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
+        if (isSidebandType(type)) return; // read above
+        const r = take(rec);
+        if (r === undefined) return;
+        if (type === RecordType.SAMPLE) {
+          if (rec.time > roundMax) roundMax = rec.time;
+          const need = upTo(rec.time);
+          if (need < applied) rev.sideBandUpTo(records, applied = need);
+        }
+        return visit(r);
+      },
+      {},
+      () => {
+        if (rev.stopBelow === undefined) return true;
+        below = roundMax < rev.stopBelow ? below + 1 : 0;
+        roundMax = -Infinity;
+        return below < 2;
+      },
+    );
+    bytesRead += sum.bytesRead;
+    account(sum);
+  }
+
+  /** Read the capture once, handing each stream record to `onRecord`; then account the summary. */
+  async function readAll(onRecord: (rec: StreamRecord) => unknown): Promise<void> {
+    if (used) throw new Error(`${name}: the capture's records can be read only once`);
+    used = true;
+    const w = options.timeWindow;
+    const summary = w
+      ? await reader.readWindow(w.start, w.end, onRecord)
+      : await reader.read(onRecord);
+    bytesRead += summary.bytesRead;
+    account(summary);
   }
 
   function forEachRecord(visit: (record: RawRecord) => void | Promise<void>): Promise<void> {
+    const rev = options.reverse;
+    if (rev !== undefined) {
+      if (used) throw new Error(`${name}: the capture's records can be read only once`);
+      used = true;
+      return readNewestFirst(rev, visit);
+    }
     return readAll((rec) => {
       const r = take(rec);
       return r === undefined ? undefined : visit(r);
@@ -208,6 +316,12 @@ export async function openCaptureFile(
   }
 
   async function* records(): AsyncIterableIterator<ReadRecord> {
+    if (options.reverse !== undefined) {
+      // a pulled record may be taken after later ones changed the side-band state
+      throw new RangeError(
+        `${name}: newest-first reading visits records through forEachRecord only`,
+      );
+    }
     // Records are taken (symbols, extension hooks) as the consumer reaches them, in order.
     for await (const rec of pull<StreamRecord>((push) => readAll(push))) {
       const r = take(rec);

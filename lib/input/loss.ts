@@ -28,6 +28,13 @@ export interface LostAccounting {
   damagedRecords: number;
   /** An estimate, not a count: records lost in damaged bytes that could not be counted. */
   damagedEstimate: number;
+  /**
+   * Records a flight recorder overwrote before a snapshot took them (captures of overwrite-mode
+   * rings): per CPU the last `CALLRING_OVERWRITTEN` count read, summed.
+   */
+  overwritten: number;
+  /** `CALLRING_OVERWRITTEN` records read (0: the input says nothing about overwriting). */
+  overwriteCounts: number;
 }
 
 /** Returns a fresh all-zero {@linkcode LostAccounting}. */
@@ -40,6 +47,8 @@ export function emptyLost(): LostAccounting {
     damagedBytes: 0,
     damagedRecords: 0,
     damagedEstimate: 0,
+    overwritten: 0,
+    overwriteCounts: 0,
   };
 }
 
@@ -53,6 +62,7 @@ export class LossAccountant {
   /** The counters filled. */
   readonly lost: LostAccounting;
   #tailCounted = false;
+  readonly #overwritten = new Map<number, number>();
 
   /**
    * Create an accountant.
@@ -88,6 +98,25 @@ export class LossAccountant {
         return;
     }
   }
+
+  /**
+   * Take a flight recorder's overwritten count (a `CALLRING_OVERWRITTEN` record: cumulative per
+   * CPU, so the latest snapshot's count replaces the CPU's earlier one).
+   *
+   * @param cpu The CPU whose ring it counts.
+   * @param count Records overwritten up to that snapshot.
+   * @param time The snapshot's time (the latest one wins, whatever the read order).
+   */
+  overwrittenCount(cpu: number, count: number, time: number): void {
+    const prev = this.#latest.get(cpu);
+    this.lost.overwriteCounts++;
+    if (prev !== undefined && prev > time) return;
+    this.#latest.set(cpu, time);
+    this.lost.overwritten += count - (this.#overwritten.get(cpu) ?? 0);
+    this.#overwritten.set(cpu, count);
+  }
+
+  readonly #latest = new Map<number, number>();
 
   /**
    * Count a LOST or LOST_SAMPLES record (others are ignored).

@@ -233,6 +233,13 @@ export class MapList {
     this.#version++;
   }
 
+  /** Remove every mapping (the version changes, so caches of the list are invalid). */
+  clear(): void {
+    this.#maps = [];
+    this.#last = undefined;
+    this.#version++;
+  }
+
   /**
    * Find the mapping containing an address.
    *
@@ -309,6 +316,12 @@ export class AddressSpaces {
     if (ev.pid === ev.ppid) return;
     const parent = this.#processes.get(ev.ppid);
     this.#processes.set(ev.pid, parent === undefined ? new MapList() : parent.clone());
+  }
+
+  /** Forget every mapping of the kernel and of every process. */
+  clear(): void {
+    this.kernel.clear();
+    this.#processes.clear();
   }
 
   /**

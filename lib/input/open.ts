@@ -62,6 +62,13 @@ export interface InputOptions {
    * end to end. Other inputs ignore it.
    */
   timeWindow?: { start: number; end: number };
+  /**
+   * Captures only: visit the records newest first (`CaptureReader.readReverse`), each sample with
+   * the side-band state of its time; with `timeWindow`, reading stops two drain rounds below its
+   * start (nothing else of the window applies: samples outside it are still visited). Throws
+   * {@linkcode ReverseInputError} for other inputs. Only `forEachRecord` reads this way.
+   */
+  reverse?: boolean;
   /** perf.data: perf's ordered-events order (default true); false = file order. */
   ordered?: boolean;
   /** perf.data read granularity in bytes (default 1 MiB). */
@@ -74,6 +81,23 @@ export interface InputOptions {
    * before the records that follow it are handed on.
    */
   onExtensionRecord?: (record: ExtensionRecord) => void;
+}
+
+/** Newest-first reading asked of an input that is not a callring capture. */
+export class ReverseInputError extends RangeError {
+  /**
+   * Create the error.
+   *
+   * @param path The input.
+   * @param format Its format.
+   */
+  constructor(path: string, format: string) {
+    super(
+      `${path}: reading newest first needs a callring capture (drain rounds to read backwards); ` +
+        `this is ${format}`,
+    );
+    this.name = "ReverseInputError";
+  }
 }
 
 /** What the input's header says. */
@@ -153,6 +177,7 @@ export async function openInput(path: string, options: InputOptions = {}): Promi
       path,
     );
   }
+  if (options.reverse && format !== "capture") throw new ReverseInputError(path, format);
   const accountant = new LossAccountant();
   const warned = (w: ReadWarning) => {
     accountant.warning(w);
@@ -169,6 +194,15 @@ export async function openInput(path: string, options: InputOptions = {}): Promi
       onExtensionRecord: options.onExtensionRecord,
       accountant,
       timeWindow: options.timeWindow,
+      reverse: options.reverse
+        ? {
+          sideBandUpTo: (records, count) => {
+            sideBand.reset();
+            for (let i = 0; i < count; i++) sideBand.apply(records[i]!);
+          },
+          stopBelow: options.timeWindow?.start,
+        }
+        : undefined,
     });
     file = c;
     capture = c.header;

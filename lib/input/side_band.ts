@@ -51,6 +51,15 @@ export class SideBand {
   }
 
   /**
+   * Forget the threads and maps (build-ids stay: they name files, whatever the time), so the
+   * side-band up to an earlier time can be applied again (reading newest first).
+   */
+  reset(): void {
+    this.threads.clear();
+    this.spaces.clear();
+  }
+
+  /**
    * Apply a side-band record (COMM, FORK, MMAP, MMAP2); others are ignored.
    *
    * @param record The record.

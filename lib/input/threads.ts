@@ -77,6 +77,12 @@ export class ThreadTable {
     return tid === 0 ? "swapper" : `:${tid}`;
   }
 
+  /** Forget every thread (a reader going back in time replays the side-band). */
+  clear(): void {
+    this.#comm.clear();
+    this.#pid.clear();
+  }
+
   /**
    * The process a thread belongs to, when known.
    *

@@ -33,6 +33,16 @@ import { type PerfSession, sessionFor } from "../analyze/session.ts";
 import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
 import type { CaptureSymbols } from "../input/capture_symbols.ts";
 import { type Input, openInput } from "../input/open.ts";
+import { detectInputFormat, type InputFormat } from "../input/format.ts";
+import { CaptureReader } from "../capture/reader.ts";
+import {
+  needsSampleSpan,
+  parsePerfTime,
+  type PerfTime,
+  perfTimeKeeps,
+  type SampleTimeSpan,
+  singleWindow,
+} from "../analyze/perf_time.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
 import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
 import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
@@ -80,6 +90,19 @@ export interface RunScriptOptions {
 
   /** Reader options (chunk size, warnings). */
   read?: ReadOptions;
+  /**
+   * Captures only: perf script's `--time` read through the capture's time index
+   * (absolute windows and percent slices, `perf_time.ts`): only samples inside are printed,
+   * and one window is read with `CaptureReader.readWindow`; percent slices take the first and
+   * last sample times from the first and last drain rounds. perf.data inputs ignore it
+   * (`filter.time` filters them as perf does).
+   */
+  captureTime?: string;
+  /**
+   * Captures only (callring's extension, perf has no such option): print the samples newest
+   * first, each with the threads and maps of its time (`CaptureReader.readReverse`).
+   */
+  reverse?: boolean;
   /** Expand DWARF-unwound user frames into inline frames (default true; false is perf's `--no-inline`). */
   inline?: boolean;
   /** The addr2line program for inline frames (default `addr2line` from PATH). */
@@ -106,8 +129,12 @@ export interface ScriptRunSummary {
   lost: number;
   /** Reader warnings (truncation, unknown records, ...). */
   warnings: ReadWarning[];
-  /** Bytes read from the input. */
+  /** Bytes read from the input (the sample-time lookup of a percent `--time` included). */
   bytesRead: number;
+  /** The input's format. */
+  format: InputFormat;
+  /** The input's size in bytes, when known. */
+  inputSize: number | undefined;
 }
 
 /**
@@ -130,13 +157,38 @@ export async function runPerfScript(
   options: RunScriptOptions,
 ): Promise<ScriptRunSummary> {
   const read = options.read ?? {};
+  const format = path === "-" ? "perf.data" : await detectInputFormat(path);
+  let time: PerfTime | undefined;
+  let window: { start: number; end: number } | undefined;
+  let spanBytes = 0;
+  if (options.captureTime !== undefined && format === "capture") {
+    // the sample times a percent slice needs, and whether the samples carry a time to seek by
+    const reader = await CaptureReader.open(path);
+    try {
+      let span: SampleTimeSpan | undefined;
+      if (needsSampleSpan(options.captureTime)) {
+        const t = await reader.sampleTimes();
+        spanBytes = t?.bytesRead ?? 0;
+        span = t;
+      }
+      time = parsePerfTime(options.captureTime, span, path);
+      if (reader.format.sampleType & SampleType.TIME) window = singleWindow(time);
+    } finally {
+      reader.close();
+    }
+  }
   const input = await openInput(path, {
+    format,
     ordered: read.ordered,
     chunkSize: read.chunkSize,
     onWarning: read.onWarning,
+    timeWindow: window,
+    reverse: options.reverse,
   });
   try {
-    return await printRecords(input, options);
+    const summary = await printRecords(input, options, time);
+    summary.bytesRead += spanBytes;
+    return summary;
   } finally {
     input.close();
   }
@@ -178,6 +230,7 @@ function outputSink(options: RunScriptOptions): {
 async function printRecords(
   input: Input,
   options: RunScriptOptions,
+  time: PerfTime | undefined,
 ): Promise<ScriptRunSummary> {
   const request: ScriptFields = parseScriptFields(options.fields);
   const { sink, end } = outputSink(options);
@@ -252,7 +305,15 @@ async function printRecords(
     return tracepoints.format(Number(ev.attr.config), raw);
   };
   let untraced = 0;
-  const summary: ScriptRunSummary = { samples: 0, records: 0, lost: 0, warnings: [], bytesRead: 0 };
+  const summary: ScriptRunSummary = {
+    samples: 0,
+    records: 0,
+    lost: 0,
+    warnings: [],
+    bytesRead: 0,
+    format: input.info.format,
+    inputSize: input.info.size,
+  };
   const elfCache = new ElfCache({ resolvePath: (f) => session.symbolizer.dataPath(f) });
   const maxStack = options.maxStack ?? 127;
   const out = new ScriptOutput(sink);
@@ -311,7 +372,10 @@ async function printRecords(
 
   // The comm of the last thread printed, valid until a COMM or FORK is applied.
   let commEpoch = 0, lastEpoch = -1, lastTid = 0, lastComm = "";
+  // newest first, the input replays the side-band without visiting it: no cache then
+  const reverse = options.reverse === true;
   const commOf = (tid: number): string => {
+    if (reverse) return session.threads.comm(tid);
     if (tid !== lastTid || lastEpoch !== commEpoch) {
       lastComm = session.threads.comm(tid);
       lastTid = tid;
@@ -432,6 +496,8 @@ async function printRecords(
       if (r.type === RecordType.SAMPLE) {
         const event = r.event;
         if (!event) return;
+        // perf script's first test of a sample (process_sample_event)
+        if (time !== undefined && !perfTimeKeeps(time, r.time ?? 0)) return;
         if (!checked.has(event.index)) check();
         summary.samples++;
         const decoded = r.decoded;

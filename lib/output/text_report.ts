@@ -415,7 +415,10 @@ export function accountingLines(profile: Profile): string[] {
     `truncated stacks: ${profile.truncatedSamples}`,
     `# callring: lost: ${l.lostRecords} events in LOST records, ${l.lostSamples} in LOST_SAMPLES, ` +
     `${l.incompleteFragments} incomplete fragments, ${l.damagedRanges} damaged ranges (${l.damagedBytes} bytes)` +
-    damage,
+    damage +
+    (l.overwriteCounts > 0
+      ? `, ${l.overwritten} records overwritten in the flight recorder before a snapshot took them`
+      : ""),
   ];
 }
 

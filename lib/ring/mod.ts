@@ -2,7 +2,7 @@
  * The perf mmap ring: the writer (nested reserve/commit, head publish,
  * `PERF_RECORD_LOST`, write-backward overwrite), the reader (`data_tail`,
  * wrap), the control page layout, continuation fragments and their
- * defragmenter, sync points, CRC-32.
+ * defragmenter, Steven's `reserve_unlimited` / `assign` / `commit` writer, sync points, CRC-32.
  *
  * @module
  */
@@ -15,4 +15,5 @@ export { Defragmenter, type DefragOptions, type DefragStats, type StreamRecord }
 export * from "./sync.ts";
 export * from "./subbuf.ts";
 export * from "./spare.ts";
+export * from "./unlimited.ts";
 export * from "./crc32.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { FormatError, HEADER_SIZE } from "../abi/mod.ts";
+import { FormatError, HEADER_SIZE, RecordType } from "../abi/mod.ts";
 import {
   loadBackwardWritten,
   loadClosed,
@@ -259,9 +259,12 @@ export interface TailPushSnapshot {
   bytes: Uint8Array;
   /** Stream position of `bytes[0]`. */
   position: number;
-  /** Data records in `bytes` (LOST records excluded). */
+  /** Data records in `bytes` (LOST and PAD records excluded). */
   records: number;
-  /** Data records the writer pushed out before this reader read them (this snapshot). */
+  /**
+   * Data records the writer pushed out before this reader read them (this snapshot), plus the
+   * drops reported by LOST records pushed out unread.
+   */
   overwritten: number;
   /** True when records copied were pushed out during the copy (discarded, counted next time). */
   stoppedAtOverwrite: boolean;
@@ -328,6 +331,7 @@ export class TailPushReader {
     const v = new DataView(out.buffer);
     let p = 0;
     let records = 0;
+    let lostRead = 0;
     // records wholly at or after tail2 were not touched by the writer during the copy
     while (p < n) {
       const size = v.getUint16(p + 6, true);
@@ -342,11 +346,15 @@ export class TailPushReader {
           "ring",
         );
       }
-      if (v.getUint32(p, true) !== 2) records++; // PERF_RECORD_LOST
+      const type = v.getUint32(p, true);
+      if (type === RecordType.LOST) {
+        lostRead += v.getUint32(p + 16, true) + v.getUint32(p + 20, true) * 2 ** 32;
+      } else if (type !== RecordType.CALLRING_PAD) records++;
       p += size;
     }
     this.#pos = start + p;
-    this.#before += records;
+    // the writer counts a LOST record it pushes out by the drops it reports: so does the reader
+    this.#before += records + lostRead;
     this.records += records;
     this.overwritten += overwritten;
     return {

@@ -34,7 +34,9 @@ import { MAX_RECORD_SIZE } from "./writer.ts";
 
 /**
  * What a {@linkcode SampleWriter} writes through: reserve / commit with handles that are u32-word
- * offsets times 4 into `dataWords` (below `ring.dataSize`) or into `scratchWords` (at and above).
+ * offsets times 4 into `dataWords` (below `ring.dataSize`) or into `scratchWords` (at and above),
+ * both read after each `reserve` (they may change between outermost reservations, see
+ * `swivel.ts`; `ring.dataSize` may not).
  */
 export interface RecordWriter {
   /** Reserve `size` bytes; a handle, or -1 when dropped. */
@@ -124,8 +126,6 @@ export class SampleWriter {
   readonly #frag: number;
   readonly #fragWriter: (index: number) => RecordWriter;
   readonly #size: number;
-  readonly #ring: Uint32Array;
-  readonly #scratch: Uint32Array;
   readonly #hasIdentifier: boolean;
   readonly #hasIp: boolean;
   readonly #hasTid: boolean;
@@ -154,8 +154,6 @@ export class SampleWriter {
     }
     this.#w = writer;
     this.#size = writer.ring.dataSize;
-    this.#ring = writer.dataWords;
-    this.#scratch = writer.scratchWords;
     this.#hasIdentifier = (sampleType & SampleType.IDENTIFIER) !== 0;
     this.#hasIp = (sampleType & SampleType.IP) !== 0;
     this.#hasTid = (sampleType & SampleType.TID) !== 0;
@@ -228,10 +226,11 @@ export class SampleWriter {
       return false;
     }
     // Handles below dataSize are ring offsets; the rest are scratch slots (a wrapping record).
-    let u = this.#ring;
+    // The arrays are read after the reservation: a swivelling writer changes them between records.
+    let u = w.dataWords;
     let p = h >> 2;
     if (h >= this.#size) {
-      u = this.#scratch;
+      u = w.scratchWords;
       p = (h - this.#size) >> 2;
     }
     let seq = 0;

@@ -42,7 +42,8 @@
  *   `while (tail + size - head < 0)` on unsigned longs, which Mathieu showed
  *   is never true (L9333-9343); here the room test is `size - 1 - (head -
  *   tail) < need` on exact integers. The tail never passes the outermost open
- *   reservation (a nested writer drops instead). Peter's amortisation (first
+ *   reservation (a nested writer drops instead). A `PERF_RECORD_LOST` pushed out adds its count
+ *   to the pushed count (the drops it reported would otherwise vanish with it). Peter's amortisation (first
  *   record offset per page frame, L9215-9217) is not built: the walk reads one
  *   header per pushed record.
  *
@@ -409,7 +410,13 @@ export class RingWriter {
       if (rs < HEADER_SIZE || (rs & 7) !== 0) {
         throw new RangeError(`Cannot push the tail: impossible record size ${rs} at ${tail}`);
       }
-      if (dv.getUint32(off, true) !== RecordType.LOST) pushed++;
+      const type = dv.getUint32(off, true);
+      if (type === RecordType.LOST) {
+        // the drops it reports are gone with it: counted as pushed out, so the reader's
+        // accounting stays exact (it counts the LOST records it did read the same way)
+        pushed += dv.getUint32(((tail + 16) >>> 0) & this.#mask, true) +
+          dv.getUint32(((tail + 20) >>> 0) & this.#mask, true) * TWO_32;
+      } else if (type !== RecordType.CALLRING_PAD) pushed++; // PAD: an unused reservation end
       tail += rs;
     }
     this.#tail = tail;
@@ -505,6 +512,60 @@ export class RingWriter {
     if (this.#subbuf === 0) return this.#head;
     const inSb = (this.#head >>> 0) & (this.#subbuf - 1);
     return this.#head - inSb;
+  }
+
+  /**
+   * Bytes one reservation can hold at the current position without closing the open
+   * sub-buffer: the room left in it (its header deducted when the next reservation opens one),
+   * minus a pending `PERF_RECORD_LOST` that would go first. Infinity on stream rings. What
+   * `reserve_unlimited` (`unlimited.ts`) asks for, so a piece ends at the sub-buffer end instead
+   * of padding it.
+   *
+   * @returns Bytes (a multiple of 8), or Infinity.
+   */
+  roomInSubbuf(): number {
+    const sb = this.#subbuf;
+    if (sb === 0) return Infinity;
+    const lost = this.#lost > 0 ? 24 + this.#trailerSize : 0;
+    const inSb = (this.#head >>> 0) & (sb - 1);
+    return (inSb === 0 ? sb - SUBBUF_HEADER_SIZE : sb - inSb) - lost;
+  }
+
+  /** Largest reservation a sub-buffer can take (its header and a LOST record deducted); Infinity on stream rings. */
+  get maxSubbufRecord(): number {
+    return this.#subbuf === 0
+      ? Infinity
+      : this.#subbuf - SUBBUF_HEADER_SIZE - 24 - this.#trailerSize;
+  }
+
+  /**
+   * Give back the unused end of the innermost open reservation (a reservation whose final size
+   * was not known when it was made, `unlimited.ts`): possible only while nothing was reserved
+   * after it, which the caller proves with the `head` it read right after its `reserve`.
+   * Forward rings only (a `write_backward` record starts at its reserve position).
+   *
+   * @param end {@linkcode head} right after the reservation was made.
+   * @param bytes Bytes to give back (a multiple of 8, less than the reservation).
+   * @returns False when something was reserved after it (pad the end instead) or the ring is
+   *   an overwrite ring; true when `head` moved back by `bytes`.
+   * @throws {RangeError} When no reservation is open or `bytes` is not a multiple of 8.
+   */
+  giveBack(end: number, bytes: number): boolean {
+    const level = this.#nest - 1;
+    if (level < 0) throw new RangeError("Cannot give back: no open reservation");
+    if ((bytes & 7) !== 0 || bytes < 0) {
+      throw new RangeError(`Cannot give back ${bytes} bytes: must be a multiple of 8`);
+    }
+    if (this.#overwrite || this.#head !== end) return false;
+    const wrapped = this.#levelWrapped[level];
+    if (wrapped !== 0) {
+      if (bytes >= wrapped) {
+        throw new RangeError(`Cannot give back ${bytes} of a ${wrapped}-byte reservation`);
+      }
+      this.#levelWrapped[level] = wrapped - bytes;
+    }
+    this.#head -= bytes;
+    return true;
   }
 
   #drop(): number {

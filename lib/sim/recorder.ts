@@ -12,14 +12,19 @@
  * - `ring: "subbuf"` cuts each ring into `subbufSize`-byte sub-buffers (NOP or header padding);
  *   header-padded rings are drained a closed sub-buffer at a time and closed at the end.
  * - `overwriteDesign` picks the flight recorder: perf's `write_backward` ("backward"), Peter's
- *   tail pushed ahead of the reservation ("tail-push", L9212-9220) or Mathieu's reader-owned spare
- *   sub-buffer ("spare-subbuf", L9871-9890). Each is snapshotted every `snapshotIntervalNs` while
- *   the machine keeps running, and once at the end; what a snapshot takes goes into the capture
- *   as a chunk flagged GAP when the CPU stream skipped overwritten bytes. Loss accounting:
- *   backward — records committed minus records the snapshots took (the writer cannot tell which
- *   of its bytes it overwrote); tail-push — the reader's count from the records-pushed counter the
- *   writer publishes with `data_tail`; spare-subbuf — the writer's count of records in untaken
- *   sub-buffers it reused.
+ *   tail pushed ahead of the reservation ("tail-push", L9212-9220), Mathieu's reader-owned spare
+ *   sub-buffer ("spare-subbuf", L9871-9890) or Peter's swivel of the whole buffer ("swivel",
+ *   L9627-9630: two `write_backward` rings per CPU, the snapshot retires the active one and the
+ *   writer goes on in the other). Each is snapshotted every `snapshotIntervalNs` while the machine
+ *   keeps running, and once at the end; what a snapshot takes goes into the capture as a chunk
+ *   flagged GAP when the CPU stream skipped overwritten bytes. Loss accounting: backward —
+ *   records committed minus records the snapshots took (the writer cannot tell which of its bytes
+ *   it overwrote); tail-push — the reader's count from the records-pushed counter the writer
+ *   publishes with `data_tail`; spare-subbuf — the writer's count of records in untaken
+ *   sub-buffers it reused; swivel — per retired ring, records committed since its previous
+ *   retirement minus records taken. After each snapshot the counts that changed go into the
+ *   capture as `CALLRING_OVERWRITTEN` records (out-of-band chunks), every CPU's at the end, so
+ *   `report` can print them.
  * - `fragmentSpread` sends fragment `i` of a sample taken on CPU `c` into CPU `(c + i) % cpus`'s
  *   ring, so fragments interleave with other CPUs' records ("they may even be on different CPU
  *   buffers", L7946-7957); `compactFragments` uses the 16-byte fragment header.
@@ -35,7 +40,7 @@ import {
   RecordType,
   SampleType,
 } from "../abi/mod.ts";
-import { encodeSymbolRecord } from "../abi/extensions.ts";
+import { encodeOverwrittenRecord, encodeSymbolRecord } from "../abi/extensions.ts";
 import { CaptureReader, type CaptureReadSummary, type CaptureSource } from "../capture/reader.ts";
 import { CHUNK_FLAG_GAP } from "../capture/format.ts";
 import { convertCapture, type ConvertSummary } from "../capture/convert.ts";
@@ -47,6 +52,8 @@ import { RingReader, snapshotOverwrite, TailPushReader } from "../ring/reader.ts
 import { type SampleFields, SampleWriter } from "../ring/sample_writer.ts";
 import { createSpareRing, SpareSubbufReader, SpareSubbufWriter } from "../ring/spare.ts";
 import { RingWriter } from "../ring/writer.ts";
+import { createSwivelRing, SwivelReader, SwivelWriter } from "../ring/swivel.ts";
+import { UnlimitedWriter } from "../ring/unlimited.ts";
 import { OverwriteDesign, RingLayout } from "../capture/format.ts";
 import type { Strategy } from "./cpu.ts";
 import { Machine, type MachineOptions, type SimMetrics } from "./machine.ts";
@@ -78,7 +85,7 @@ export interface SimRecordOptions
   /** Flight-recorder rings (`overwriteDesign`, default `write_backward`). */
   readonly overwrite?: boolean;
   /** Which flight recorder (implies `overwrite`). */
-  readonly overwriteDesign?: "backward" | "tail-push" | "spare-subbuf";
+  readonly overwriteDesign?: "backward" | "tail-push" | "spare-subbuf" | "swivel";
   /** Snapshot flight-recorder rings every this many ns while running (default: drain interval). */
   readonly snapshotIntervalNs?: number;
   /** Stream rings (default) or rings cut into sub-buffers. */
@@ -91,6 +98,14 @@ export interface SimRecordOptions
   readonly fragmentSpread?: boolean;
   /** 16-byte fragment headers instead of 32. */
   readonly compactFragments?: boolean;
+  /**
+   * Write every sample through Steven's `reserve_unlimited` / `assign` / `commit`
+   * (`ring/unlimited.ts`): reserved before its size is known, callchains of any depth continued
+   * in compact fragments (stream and sub-buffer rings, `backward` and `tail-push`).
+   */
+  readonly unlimited?: boolean;
+  /** Bytes each `reserve_unlimited` piece reserves (default 1024). */
+  readonly pieceSize?: number;
   /** Data pages per ring, a power of two (default 128 = 512 KiB, perf record's default). */
   readonly ringPages?: number;
   /** Drain the rings every this many ns of simulated time (default 10 ms). */
@@ -198,8 +213,10 @@ function hashWords(words: Uint32Array, n: number): number {
 /** The sink the simulated NMI handler writes through: one ring (and sample writer) per CPU. */
 class RingSink implements SampleSink {
   readonly wantsWords = true;
-  readonly writers: (RingWriter | SpareSubbufWriter)[];
+  readonly writers: (RingWriter | SpareSubbufWriter | SwivelWriter)[];
   readonly samplers: SampleWriter[];
+  /** Per CPU: the `reserve_unlimited` writer, when samples go through it. */
+  readonly unlimited: UnlimitedWriter[] = [];
   /** Written samples awaiting read-back: key -> true-stack hashes. */
   readonly expected = new Map<string, number[]>();
   samples = 0;
@@ -234,6 +251,17 @@ class RingSink implements SampleSink {
         this.writers.push(new SpareSubbufWriter(createSpareRing(dataSize / sb, sb), cpu));
         continue;
       }
+      if (design === "swivel") {
+        this.writers.push(
+          new SwivelWriter(createSwivelRing(dataSize), {
+            cpu,
+            lostId: SIM_EVENT_ID,
+            sampleType: SIM_SAMPLE_TYPE,
+            sampleIdAll: true,
+          }),
+        );
+        continue;
+      }
       const ring = createRingMemory(dataSize, {
         overwrite: design === "backward",
         tailPush: design === "tail-push",
@@ -249,6 +277,13 @@ class RingSink implements SampleSink {
           subbufPadding: o.subbufPadding,
         }),
       );
+    }
+    if (o.unlimited) {
+      for (const w of this.writers) {
+        this.unlimited.push(
+          new UnlimitedWriter(w as RingWriter, SIM_SAMPLE_TYPE, { pieceSize: o.pieceSize }),
+        );
+      }
     }
     for (let cpu = 0; cpu < cpus; cpu++) {
       this.samplers.push(
@@ -280,9 +315,17 @@ class RingSink implements SampleSink {
     f.time = s.time;
     f.cpu = s.cpu;
     f.period = s.period;
-    const sw = this.samplers[s.cpu];
-    sw.write(f, words, n);
-    this.sampleBytes += sw.bytesFor(n);
+    const uw = this.unlimited[s.cpu];
+    if (uw !== undefined) {
+      // the unwinder's frames are assigned as they come, the size is known at commit
+      const e = uw.reserveUnlimited(f);
+      uw.assignWords(e, words, 0, n);
+      this.sampleBytes += uw.commit(e);
+    } else {
+      const sw = this.samplers[s.cpu];
+      sw.write(f, words, n);
+      this.sampleBytes += sw.bytesFor(n);
+    }
     this.#pendingSample = this.#verify || this.#onTruth ? s : undefined;
   }
 
@@ -397,6 +440,7 @@ const OVERWRITE_CODE: Record<string, number> = {
   backward: OverwriteDesign.BACKWARD,
   "tail-push": OverwriteDesign.TAIL_PUSH,
   "spare-subbuf": OverwriteDesign.SPARE_SUBBUF,
+  swivel: OverwriteDesign.SWIVEL,
 };
 
 /** Data records (sync, LOST and sub-buffer framing excluded) in back-to-back record bytes. */
@@ -471,7 +515,20 @@ export async function recordSimulation(
       }] (half the ring): current ${subbufSize}`,
     );
   }
-  if (options.ring === "subbuf" && (design === "backward" || design === "tail-push")) {
+  if (
+    options.unlimited &&
+    (design === "spare-subbuf" || design === "swivel" || options.fragmentSpread)
+  ) {
+    throw new RangeError(
+      `Cannot record: reserve_unlimited keeps an event's pieces in its own CPU's ring reservation (not with ${
+        options.fragmentSpread ? "fragment spreading" : `--overwrite ${design}`
+      })`,
+    );
+  }
+  if (
+    options.ring === "subbuf" &&
+    (design === "backward" || design === "tail-push" || design === "swivel")
+  ) {
     throw new RangeError(`Cannot record: --overwrite ${design} runs on stream rings only`);
   }
   const headerPad = design === "spare-subbuf" ||
@@ -484,7 +541,7 @@ export async function recordSimulation(
     samplePeriod: periodNs,
     sampleType: SIM_SAMPLE_TYPE,
     flags: 2 ** AttrFlag.sampleIdAll + 2 ** AttrFlag.comm + 2 ** AttrFlag.task,
-    sampleMaxStack: options.fragments ? 0 : 255,
+    sampleMaxStack: options.fragments || options.unlimited ? 0 : 255,
   });
   const cw = await CaptureWriter.create(sink, {
     events: [{ attr, ids: [SIM_EVENT_ID] }],
@@ -508,7 +565,7 @@ export async function recordSimulation(
     cpus,
     samples,
     periodNs,
-    maxStack: options.fragments ? Infinity : 255,
+    maxStack: options.fragments || options.unlimited ? Infinity : 255,
   }, rs);
   const ringWriters = rs.writers.filter((w): w is RingWriter => w instanceof RingWriter);
   const readers = design === "none" ? ringWriters.map((w) => new RingReader(w.ring)) : [];
@@ -518,6 +575,37 @@ export async function recordSimulation(
   const spareReaders = rs.writers.map((w) =>
     w instanceof SpareSubbufWriter ? new SpareSubbufReader(w.memory) : undefined
   );
+  const swivelReaders = rs.writers.map((w) =>
+    w instanceof SwivelWriter ? new SwivelReader(w.memory) : undefined
+  );
+  /** Records of CPU `c`'s ring overwritten before a snapshot took them, so far. */
+  const overwrittenSoFar = (c: number): number => {
+    const w = rs.writers[c];
+    if (w instanceof SpareSubbufWriter) return w.stats.overwritten;
+    if (w instanceof SwivelWriter) return swivelReaders[c]!.overwritten;
+    if (design === "backward") return w.stats.committed - snapRecords[c];
+    if (design === "tail-push") return tailReaders[c].overwritten;
+    return 0;
+  };
+  /** Per CPU: the overwritten count last written into the capture (-1: none yet). */
+  const countWritten = new Array<number>(cpus).fill(-1);
+  /** A CALLRING_OVERWRITTEN record per CPU whose count changed (every CPU at the end). */
+  const writeOverwritten = async (final: boolean) => {
+    for (let c = 0; c < cpus; c++) {
+      const n = overwrittenSoFar(c);
+      if (n === countWritten[c] && !final) continue;
+      countWritten[c] = n;
+      await cw.addOutOfBand(
+        c,
+        encodeOverwrittenRecord({
+          time: machine.time,
+          cpu: c,
+          design: OVERWRITE_CODE[design],
+          overwritten: n,
+        }),
+      );
+    }
+  };
   /** Per CPU: stream position where the capture's stream continues (overwrite snapshots). */
   const nextPos = new Array<number>(cpus).fill(0);
   const snapRecords = new Array<number>(cpus).fill(0);
@@ -526,7 +614,7 @@ export async function recordSimulation(
     await cw.addRecords(c, bytes, position, position !== nextPos[c] ? CHUNK_FLAG_GAP : 0);
     nextPos[c] = next;
   };
-  const snapshotAll = async () => {
+  const snapshotAll = async (final = false) => {
     for (let c = 0; c < cpus; c++) {
       const w = rs.writers[c];
       if (design === "backward") {
@@ -540,12 +628,17 @@ export async function recordSimulation(
       } else if (design === "tail-push") {
         const snap = tailReaders[c].snapshot();
         await addSnapshot(c, snap.bytes, snap.position, snap.position + snap.bytes.length);
+      } else if (design === "swivel") {
+        const t = swivelReaders[c]!.swivel()!;
+        await addSnapshot(c, t.bytes, t.position, t.position + t.bytes.length);
       } else {
         for (const t of spareReaders[c]!.snapshot()) {
           await addSnapshot(c, t.bytes, t.position, t.position + subbufSize);
         }
       }
     }
+    // what the snapshots could not take, counted into the capture (report prints it)
+    await writeOverwritten(final);
     cw.endRound();
   };
   const drainAll = async () => {
@@ -615,7 +708,7 @@ export async function recordSimulation(
   }
   if (overwrite) {
     for (const w of rs.writers) if (w instanceof SpareSubbufWriter) w.flush();
-    await snapshotAll();
+    await snapshotAll(true);
   }
   await cw.close();
   const metrics = machine.metrics();
@@ -648,9 +741,23 @@ export async function recordSimulation(
         lostRead: back?.lost ?? (verification ? 0 : undefined),
       };
     }
+    if (w instanceof SwivelWriter) {
+      return {
+        cpu,
+        written: w.attempted,
+        dropped: 0,
+        overwritten: overwrittenSoFar(cpu),
+        subbufs: 0,
+        paddingBytes: 0,
+        lostRecords: 0,
+        lostReported: 0,
+        syncRecords: 0,
+        read: back?.read ?? (verification ? 0 : undefined),
+        lostRead: back?.lost ?? (verification ? 0 : undefined),
+      };
+    }
     const st = w.stats;
-    if (design === "backward") overwritten = st.committed - snapRecords[cpu];
-    else if (design === "tail-push") overwritten = tailReaders[cpu].overwritten;
+    if (design === "backward" || design === "tail-push") overwritten = overwrittenSoFar(cpu);
     return {
       cpu,
       written: st.attempted,
@@ -666,9 +773,10 @@ export async function recordSimulation(
     };
   });
   if (verification) {
+    // a tail-push ring may push a LOST record out: its drops are then counted as overwritten
     const balanced = acc.every((a) =>
       a.written === (a.read ?? 0) + (a.lostRead ?? 0) + a.overwritten &&
-      a.lostRead === a.dropped
+      (design === "tail-push" ? (a.lostRead ?? 0) <= a.dropped : a.lostRead === a.dropped)
     );
     verification = { ...verification, balanced };
   }
@@ -679,6 +787,11 @@ export async function recordSimulation(
     committed += s.stats.contiguous + s.stats.fragmented;
     fragmented += s.stats.fragmented + s.stats.fragmentDropped;
     fragments += s.stats.fragments;
+  }
+  for (const u of rs.unlimited) {
+    committed += u.stats.contiguous + u.stats.fragmented;
+    fragmented += u.stats.fragmented + u.stats.truncated;
+    fragments += u.stats.pieces;
   }
   return {
     metrics,

@@ -12,7 +12,10 @@ import { runCli } from "../testing/cli_run.ts";
 import { recordSimulation, type SimRecordOptions } from "./recorder.ts";
 import { getStrategy } from "./strategies/mod.ts";
 
-/** The modes: stream, sub-buffers both ways, every overwrite design, discard, fragments. */
+/**
+ * The modes: stream, sub-buffers both ways, every overwrite design, discard, fragments, and
+ * Steven's `reserve_unlimited` writer over each ring it runs on.
+ */
 export const MODES: Record<string, Partial<SimRecordOptions>> = {
   stream: {},
   "subbuf-nop": { ring: "subbuf", subbufSize: 4096 },
@@ -20,6 +23,7 @@ export const MODES: Record<string, Partial<SimRecordOptions>> = {
   backward: { overwriteDesign: "backward" },
   "tail-push": { overwriteDesign: "tail-push" },
   "spare-subbuf": { overwriteDesign: "spare-subbuf", subbufSize: 4096 },
+  swivel: { overwriteDesign: "swivel" },
   discard: { drainIntervalNs: 40_000_000 },
   "fragments-spread-compact": {
     fragments: true,
@@ -27,6 +31,17 @@ export const MODES: Record<string, Partial<SimRecordOptions>> = {
     fragmentSpread: true,
     compactFragments: true,
   },
+  "unlimited-stream": { unlimited: true, pieceSize: 512, pDeepStack: 0.05 },
+  "unlimited-subbuf-header": {
+    unlimited: true,
+    ring: "subbuf",
+    subbufSize: 4096,
+    subbufPadding: "header",
+    pDeepStack: 0.05,
+  },
+  "unlimited-tail-push": { unlimited: true, overwriteDesign: "tail-push", pDeepStack: 0.05 },
+  "unlimited-backward": { unlimited: true, overwriteDesign: "backward", pDeepStack: 0.05 },
+  "unlimited-discard": { unlimited: true, drainIntervalNs: 40_000_000, pDeepStack: 0.05 },
   "subbuf-header-fragments": {
     ring: "subbuf",
     subbufSize: 4096,
@@ -66,11 +81,11 @@ Deno.test("every ring mode: written = read + lost + overwritten per CPU (propert
         assert.ok(v.samples <= r.samplesWritten, mode);
       },
     ),
-    { numRuns: 40 },
+    { numRuns: 60 },
   );
 });
 
-Deno.test("every ring mode: report reads the capture with the samples and losses the reader counted", async () => {
+Deno.test("every ring mode: report reads the capture with the samples, losses and overwritten records the reader counted", async () => {
   const dir = await Deno.makeTempDir();
   try {
     for (const [mode, o] of Object.entries(MODES)) {
@@ -95,6 +110,13 @@ Deno.test("every ring mode: report reads the capture with the samples and losses
       assert.equal(Number(lost?.[1]), lostRead, mode);
       const incomplete = out.stdout.match(/(\d+) incomplete fragments/);
       assert.equal(Number(incomplete?.[1]), v.incompleteEvents, mode);
+      // a flight recorder's loss is in the capture, and report prints it
+      const over = out.stdout.match(/, (\d+) records overwritten in the flight recorder/);
+      if (o.overwriteDesign === undefined) assert.equal(over, null, mode);
+      else {
+        assert.ok(over, `${mode}: ${out.stdout.slice(0, 400)}`);
+        assert.equal(Number(over[1]), r.cpus.reduce((n, c) => n + c.overwritten, 0), mode);
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

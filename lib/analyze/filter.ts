@@ -95,13 +95,19 @@ export function parseTimeRanges(text: string): TimeRange[] {
   for (const part of text.trim().split(/\s+/)) {
     const comma = part.indexOf(",");
     if (comma < 0 || part.indexOf(",", comma + 1) >= 0) {
-      throw new FilterSyntaxError("--time", text, `window "${part}" must be START,END`);
+      throw new FilterSyntaxError(
+        "--time",
+        text,
+        `Invalid time string: window "${part}" must be START,END`,
+      );
     }
     const a = part.slice(0, comma);
     const b = part.slice(comma + 1);
     const start = a === "" ? -Infinity : secondsToNs("--time", text, a);
     const end = b === "" ? Infinity : secondsToNs("--time", text, b);
-    if (end < start) throw new FilterSyntaxError("--time", text, "end is before start");
+    if (end < start) {
+      throw new FilterSyntaxError("--time", text, "Invalid time string: end is before start");
+    }
     out.push({ start, end });
   }
   return out;

@@ -186,7 +186,11 @@ export async function runPerfScript(
     reverse: options.reverse,
   });
   try {
-    const summary = await printRecords(input, options, time);
+    // a capture's --time is the window above; the filter keeps the other selections
+    const opts = time !== undefined && options.filter?.time !== undefined
+      ? { ...options, filter: { ...options.filter, time: undefined } }
+      : options;
+    const summary = await printRecords(input, opts, time);
     summary.bytesRead += spanBytes;
     return summary;
   } finally {

@@ -83,20 +83,31 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
 
   const mappings: Mapping[] = [];
   const mappingOf = new Map<string, number>();
-  const mappingId = (dso: string | undefined): number => {
+  /** Mapping of a frame: by object and, when the frame knows it, its runtime range. */
+  const mappingId = (frame: number): number => {
+    const dso = t.dsos[frame];
     if (dso === undefined) return 0;
-    let id = mappingOf.get(dso);
+    const range = t.maps[frame];
+    const key = range === undefined
+      ? dso
+      : `${dso}\u0000${range.start.toString(16)}\u0000${range.end.toString(16)}\u0000${
+        range.pgoff.toString(16)
+      }`;
+    let id = mappingOf.get(key);
     if (id === undefined) {
       id = mappings.length + 1;
-      mappingOf.set(dso, id);
+      mappingOf.set(key, id);
       const buildId = options.buildIds?.get(dso);
       mappings.push(
         new Mapping({
           id,
+          memoryStart: range?.start ?? 0n,
+          memoryLimit: range?.end ?? 0n,
+          fileOffset: range?.pgoff ?? 0n,
           filename: str(dso),
           buildId: buildId === undefined ? 0 : str(buildId),
-          hasFunctions: true,
-          hasInlineFrames: true,
+          hasFunctions: false,
+          hasInlineFrames: false,
         }),
       );
     }
@@ -129,10 +140,17 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
       id = locations.length + 1;
       locationOf.set(key, id);
       const outer = entry[entry.length - 1];
+      const mapping = mappingId(outer);
+      if (mapping > 0) {
+        // Truthful flags: symbols resolved, inlined frames expanded on this mapping.
+        const m = mappings[mapping - 1];
+        if (entry.some((f) => t.syms[f] !== undefined)) m.hasFunctions = true;
+        if (entry.some((f) => t.inlined[f])) m.hasInlineFrames = true;
+      }
       locations.push(
         new Location({
           id,
-          mappingId: mappingId(t.dsos[outer]),
+          mappingId: mapping,
           address: t.addrs[outer] ?? 0n,
           line: entry.map((f) => new Line({ functionId: functionId(f) })),
         }),

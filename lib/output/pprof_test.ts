@@ -183,13 +183,17 @@ const sorted = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? 
 async function checkWithGo(data: string): Promise<void> {
   // A committed fixture is symbolized from its own symbols (testdata/symbols).
   const onFixture = data.startsWith(fixture(""));
-  const { profile, info } = await loadProfile(data, onFixture ? fixtureSymbolOptions() : {});
+  const symbols = onFixture ? fixtureSymbolOptions() : {};
+  const { profile, info } = await loadProfile(data, symbols);
   ok(profile.samples > 0);
+  // what `report --pprof` encodes: the per-address profile of the same input
+  const perAddress = (await loadProfile(data, { ...symbols, perAddress: true })).profile;
+  ok(perAddress.frames.size >= profile.frames.size);
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/out.pb.gz`;
     const buildIds = new Map((info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]));
-    await Deno.writeFile(file, pprofBytes(profile, { eventName: "cpu-clock", buildIds }));
+    await Deno.writeFile(file, pprofBytes(perAddress, { eventName: "cpu-clock", buildIds }));
     const top = pprofTop(
       await goPprof(["-top", "-nodecount=1000000", "-nodefraction=0", "-unit=ns", file]),
     );

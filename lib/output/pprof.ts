@@ -13,15 +13,20 @@
  * - one `Function` per frame name (symbol, or `0x<addr>` for an unresolved
  *   address, with `[k]` never part of it: kernel frames are told by their
  *   mapping, `[kernel.kallsyms]`);
- * - one `Location` per callchain entry of the model: a non-inlined frame plus
- *   the inlined frames perf expanded above it (perf's `append_inlines`) become
- *   ONE location whose `line` entries list the inlined functions leaf-first
- *   and the containing function last, as pprof expects; its address is the
- *   frame's representative address (the model aggregates by function, so one
- *   address per function, not one per instruction);
- * - one `Mapping` per object file (`filename` = the dso, `build_id` from the
- *   perf.data build-id table when the caller passes it); memory ranges and
- *   file offsets are not in the model and stay 0;
+ * - one `Location` per callchain entry of the profile: a non-inlined frame
+ *   plus the inlined frames perf expanded above it (perf's `append_inlines`)
+ *   become ONE location whose `line` entries list the inlined functions
+ *   leaf-first and the containing function last, as pprof expects. Its
+ *   address is the frame's address: with a per-address profile (loaded with
+ *   `perAddress: true`, what `report --pprof` does) that is the instruction
+ *   address as recorded, one location per address; with a function-level
+ *   profile it is the function's representative address;
+ * - one `Mapping` per (object file, runtime range, file offset) of the frames
+ *   (`FrameTable.maps`, the MMAP/MMAP2 record each address fell in; frames
+ *   without one share a mapping per object with zero range), `build_id` from
+ *   the perf.data build-id table when the caller passes it; `has_functions`
+ *   when a frame on it has a symbol, `has_inline_frames` when one is inlined;
+ *   `[kernel.kallsyms]` carries the kernel map's range;
  * - marker frames (`[truncated]`, `[nmi]`, ...) become functions of their own
  *   without a mapping, so `-traces` shows them where `report` does.
  *

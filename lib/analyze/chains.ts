@@ -18,7 +18,7 @@
 
 import { ChainWalk, CpuMode, type PerfEventAttr, type Sample, SampleType } from "../abi/mod.ts";
 import { inferContext } from "./context.ts";
-import { type FrameRef, tagFrame } from "./profile.ts";
+import { type FrameRef, type MapRange, tagFrame } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
 import { DEFAULT_MAX_STACK, ElfCache, fullCallchain, unwindUserDetailed } from "./unwind.ts";
@@ -481,6 +481,12 @@ export class ChainResolver {
     this.#out.push(this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp));
   }
 
+  /** The runtime range of the map the entry being pushed fell in. */
+  #rawMap(): MapRange | undefined {
+    const m = this.#session.spaces.lookup(this.#rawPid, this.#rawIp, this.#rawMode);
+    return m && { start: m.start, end: m.end, pgoff: m.pgoff };
+  }
+
   #frame(
     kernel: boolean,
     dso: string | undefined,
@@ -496,7 +502,13 @@ export class ChainResolver {
       if (byIp === undefined) byDso.set(object, byIp = new Map());
       let f = byIp.get(ip);
       if (f === undefined) {
-        f = tagFrame(inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel });
+        // per address: the mapping of a runtime address (not of a map-relative self frame)
+        const map = this.#perAddress && ip === this.#rawIp ? this.#rawMap() : undefined;
+        f = tagFrame(
+          inlined
+            ? { sym, dso, ip, kernel, inlined, ...(map && { map }) }
+            : { sym, dso, ip, kernel, ...(map && { map }) },
+        );
         byIp.set(ip, f);
       }
       return f;
@@ -510,8 +522,7 @@ export class ChainResolver {
       const key = sym + "\u0000" + raw.toString(16);
       let f = bySym.get(key);
       if (f === undefined) {
-        const m = this.#session.spaces.lookup(this.#rawPid, raw, this.#rawMode);
-        const map = m && { start: m.start, end: m.end, pgoff: m.pgoff };
+        const map = this.#rawMap();
         f = tagFrame(
           inlined
             ? { sym, dso, ip: raw, kernel, inlined, map }

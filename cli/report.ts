@@ -301,7 +301,7 @@ export async function main(args: string[]): Promise<void> {
     return { update: (read: number) => bar.update(mib(read), mib(size)), stop: bar.stop };
   }
 
-  async function load(path: string, loadFilter = filter): Promise<LoadResult> {
+  async function load(path: string, loadFilter = filter, perAddress = false): Promise<LoadResult> {
     checkInputFile(COMMAND, path);
     // perf script text (told by content): until the input layer detects it.
     if (await isPerfScriptTextFile(path)) {
@@ -323,10 +323,13 @@ export async function main(args: string[]): Promise<void> {
         symbols: { symfs: opts.symfs, demangle: opts.demangle },
         maxStack,
         event: opts.event,
-        timeline: htmlFlamegraph,
+        timeline: htmlFlamegraph && !perAddress,
+        perAddress,
         // perf's branch mode for the text report; without --sort its default keys
         // (comm,dso_from,symbol_from,symbol_to,cycles) are not done: the sample view
-        branchMode: textOutput ? (branchGiven ?? (sortGiven ? "auto" : false)) : false,
+        branchMode: textOutput && !perAddress
+          ? (branchGiven ?? (sortGiven ? "auto" : false))
+          : false,
         onWarning: opts.quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
@@ -460,7 +463,12 @@ export async function main(args: string[]): Promise<void> {
       const buildIds = new Map(
         (result.info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]),
       );
-      const bytes = pprofBytes(fileProfile, { eventName, buildIds });
+      // Locations per instruction address: a second, per-address load (perf script text has
+      // no per-address frames beyond what it printed: its profile as loaded).
+      const perAddress = await isPerfScriptTextFile(input)
+        ? fileProfile
+        : (await load(input, filter, true)).profile;
+      const bytes = pprofBytes(perAddress, { eventName, buildIds });
       await Deno.writeFile(opts.pprof, bytes);
       if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);
     }

@@ -18,7 +18,7 @@
 
 import { ChainWalk, CpuMode, type PerfEventAttr, type Sample, SampleType } from "../abi/mod.ts";
 import { inferContext } from "./context.ts";
-import { type FrameRef, tagFrame } from "./profile.ts";
+import { type FrameRef, type MapRange, tagFrame } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
 import { DEFAULT_MAX_STACK, ElfCache, fullCallchain, unwindUserDetailed } from "./unwind.ts";
@@ -64,6 +64,12 @@ export class ChainResolver {
   readonly #symbolize: boolean;
   readonly #inline: boolean;
   readonly #maxStack: number;
+  /** One frame per (symbol, runtime address) instead of per symbol (pprof locations). */
+  readonly #perAddress: boolean;
+  /** The runtime address of the entry being pushed (the frame's address with `perAddress`). */
+  #rawIp = 0n;
+  #rawPid = 0;
+  #rawMode = 0;
   readonly #walk = new ChainWalk();
   /** Frames with a symbol: [level * 2 + inlined] -> dso -> symbol -> frame. */
   readonly #frames: Map<string, Map<string, FrameRef>>[] = [
@@ -101,8 +107,10 @@ export class ChainResolver {
     maxStack: number,
     unmapped: UnmappedResolver | undefined,
     own: OwnSymbols | undefined,
+    perAddress = false,
   ) {
     this.#session = session;
+    this.#perAddress = perAddress;
     this.#symbolize = symbolize;
     this.#inline = inline && symbolize;
     this.#maxStack = maxStack;
@@ -419,6 +427,9 @@ export class ChainResolver {
    * the entry's dso. Returns the entry's own (non-inlined) symbol's frame.
    */
   #pushInlines(pid: number, ip: bigint, nodes: readonly InlineNode[]): FrameRef {
+    this.#rawIp = ip;
+    this.#rawPid = pid;
+    this.#rawMode = CpuMode.USER;
     const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, CpuMode.USER);
     const dso = r.map ? r.dso : undefined;
     for (const node of nodes) {
@@ -455,6 +466,9 @@ export class ChainResolver {
   }
 
   #push(pid: number, cpumode: number, ip: bigint): void {
+    this.#rawIp = ip;
+    this.#rawPid = pid;
+    this.#rawMode = cpumode;
     const kernel = cpumode === CpuMode.KERNEL || cpumode === CpuMode.GUEST_KERNEL;
     if (!this.#symbolize) {
       const map = this.#session.spaces.lookup(pid, ip, cpumode);
@@ -493,6 +507,12 @@ export class ChainResolver {
     this.#out.push(this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp));
   }
 
+  /** The runtime range of the map the entry being pushed fell in. */
+  #rawMap(): MapRange | undefined {
+    const m = this.#session.spaces.lookup(this.#rawPid, this.#rawIp, this.#rawMode);
+    return m && { start: m.start, end: m.end, pgoff: m.pgoff };
+  }
+
   #frame(
     kernel: boolean,
     dso: string | undefined,
@@ -508,7 +528,13 @@ export class ChainResolver {
       if (byIp === undefined) byDso.set(object, byIp = new Map());
       let f = byIp.get(ip);
       if (f === undefined) {
-        f = tagFrame(inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel });
+        // per address: the mapping of a runtime address (not of a map-relative self frame)
+        const map = this.#perAddress && ip === this.#rawIp ? this.#rawMap() : undefined;
+        f = tagFrame(
+          inlined
+            ? { sym, dso, ip, kernel, inlined, ...(map && { map }) }
+            : { sym, dso, ip, kernel, ...(map && { map }) },
+        );
         byIp.set(ip, f);
       }
       return f;
@@ -516,6 +542,22 @@ export class ChainResolver {
     const byDso = this.#frames[level * 2 + (inlined ? 1 : 0)];
     let bySym = byDso.get(object);
     if (bySym === undefined) byDso.set(object, bySym = new Map());
+    if (this.#perAddress) {
+      // pprof: the frame at its runtime address, as recorded
+      const raw = this.#rawIp;
+      const key = sym + "\u0000" + raw.toString(16);
+      let f = bySym.get(key);
+      if (f === undefined) {
+        const map = this.#rawMap();
+        f = tagFrame(
+          inlined
+            ? { sym, dso, ip: raw, kernel, inlined, map }
+            : { sym, dso, ip: raw, kernel, map },
+        );
+        bySym.set(key, f);
+      }
+      return f;
+    }
     let f = bySym.get(sym);
     if (f === undefined) {
       f = tagFrame(inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel });

@@ -73,6 +73,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
         filter,
         contextMarkers: options.contextMarkers,
         timeline: options.timeline,
+        perAddress: options.perAddress,
       });
       builders.set(event, b);
     }

@@ -46,6 +46,18 @@ export interface FrameRef {
   readonly kernel: boolean;
   /** True when the frame is an inlined function (perf prints ` (inlined)`). */
   readonly inlined?: boolean;
+  /** The mapping `ip` fell in (set by per-address symbolization, for pprof mappings). */
+  readonly map?: MapRange;
+}
+
+/** A mapping's runtime range and file offset (an MMAP record's addr, addr + len, pgoff). */
+export interface MapRange {
+  /** First address. */
+  readonly start: bigint;
+  /** End address (exclusive). */
+  readonly end: bigint;
+  /** File offset of `start`. */
+  readonly pgoff: bigint;
 }
 
 /** One sample: a leaf-first callchain plus its attribution. */
@@ -154,11 +166,23 @@ export class FrameTable {
   readonly addrs: (bigint | undefined)[] = [];
   /** Frame kinds. */
   readonly kinds: FrameKind[] = [];
+  /** The mapping of the frame's address (per-address tables only; first one seen). */
+  readonly maps: (MapRange | undefined)[] = [];
   /** Inlined flags. */
   readonly inlined: boolean[] = [];
   readonly #ids = new Map<string, number>();
   readonly #byObject = new WeakMap<FrameRef, number>();
   readonly #byTag = new Map<number, number>();
+  readonly #perAddress: boolean;
+
+  /**
+   * Creates the table.
+   * @param perAddress Intern resolved frames by (kind, dso, symbol, inlined, address):
+   *   one frame per instruction address (pprof locations). Default false.
+   */
+  constructor(perAddress = false) {
+    this.#perAddress = perAddress;
+  }
 
   /** Number of interned frames. */
   get size(): number {
@@ -178,7 +202,7 @@ export class FrameTable {
       let id = this.#byTag.get(tag);
       if (id === undefined) {
         const kind = frame.kernel ? "kernel" : "user";
-        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true);
+        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
         this.#byTag.set(tag, id);
       }
       return id;
@@ -186,7 +210,7 @@ export class FrameTable {
     let id = this.#byObject.get(frame);
     if (id === undefined) {
       const kind = frame.kernel ? "kernel" : "user";
-      id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true);
+      id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
       this.#byObject.set(frame, id);
     }
     return id;
@@ -215,6 +239,7 @@ export class FrameTable {
       other.dsos[id],
       other.addrs[id],
       other.inlined[id],
+      other.maps[id],
     );
   }
 
@@ -261,8 +286,10 @@ export class FrameTable {
     dso: string | undefined,
     ip: bigint | undefined,
     inlined: boolean,
+    map?: MapRange,
   ): number {
-    const key = frameKey(kind, sym, dso, ip, inlined);
+    let key = frameKey(kind, sym, dso, ip, inlined);
+    if (this.#perAddress && sym !== undefined && ip !== undefined) key += "@" + ip.toString(16);
     let id = this.#ids.get(key);
     if (id !== undefined) return id;
     id = this.names.length;
@@ -275,6 +302,7 @@ export class FrameTable {
     this.addrs.push(ip);
     this.kinds.push(kind);
     this.inlined.push(inlined);
+    this.maps.push(map);
     return id;
   }
 }
@@ -305,6 +333,11 @@ export interface ProfileBuilderOptions {
    * ({@linkcode ProfileData.timeline}; 12 bytes per sample). Default false.
    */
   timeline?: boolean;
+  /**
+   * One frame per instruction address (the frames' `ip`) instead of one per
+   * function: the pprof output's locations. Default false.
+   */
+  perAddress?: boolean;
 }
 
 /** Kept samples in arrival order (see {@linkcode ProfileBuilderOptions.timeline}). */
@@ -328,7 +361,7 @@ export const TRUNCATED_FRAME = "[truncated]";
 export class ProfileBuilder {
   /** Loss accounting; the reader adds to it. */
   readonly lost: LostAccounting = emptyLost();
-  readonly #frames = new FrameTable();
+  readonly #frames: FrameTable;
   readonly #options: ProfileBuilderOptions;
   #nodeCount = 1; // node 0 is the root (no frame)
   #parent = new Int32Array(1024);
@@ -370,6 +403,7 @@ export class ProfileBuilder {
    * @param options Filtering and marker options. */
   constructor(options: ProfileBuilderOptions = {}) {
     this.#options = options;
+    this.#frames = new FrameTable(options.perAddress === true);
     this.#parent[0] = -1;
     this.#frame[0] = -1;
   }

@@ -102,6 +102,12 @@ export interface OpenRecordsOptions {
   /** Resolve symbols (default true); false leaves frames with addresses only. */
   symbolize?: boolean;
   /**
+   * One frame per (symbol, runtime address) rather than one per symbol, each
+   * frame's `ip` the address as recorded (pprof's per-address locations).
+   * Default false: perf's function-level frames.
+   */
+  perAddress?: boolean;
+  /**
    * Expand DWARF-unwound user frames into inline frames through addr2line,
    * as perf 6.1 does (default true; false is perf's `--no-inline`). Without
    * a startable `addr2line` (binutils) frames stay unexpanded.
@@ -262,6 +268,7 @@ export class ItemMaker {
       options.maxStack ?? DEFAULT_MAX_STACK,
       options.resolveUnmapped,
       own,
+      options.perAddress ?? false,
     );
     this.#prefilter = options.prefilter;
     this.#reads = new SampleReadSplitter(() => info.events);

@@ -13,15 +13,20 @@
  * - one `Function` per frame name (symbol, or `0x<addr>` for an unresolved
  *   address, with `[k]` never part of it: kernel frames are told by their
  *   mapping, `[kernel.kallsyms]`);
- * - one `Location` per callchain entry of the model: a non-inlined frame plus
- *   the inlined frames perf expanded above it (perf's `append_inlines`) become
- *   ONE location whose `line` entries list the inlined functions leaf-first
- *   and the containing function last, as pprof expects; its address is the
- *   frame's representative address (the model aggregates by function, so one
- *   address per function, not one per instruction);
- * - one `Mapping` per object file (`filename` = the dso, `build_id` from the
- *   perf.data build-id table when the caller passes it); memory ranges and
- *   file offsets are not in the model and stay 0;
+ * - one `Location` per callchain entry of the profile: a non-inlined frame
+ *   plus the inlined frames perf expanded above it (perf's `append_inlines`)
+ *   become ONE location whose `line` entries list the inlined functions
+ *   leaf-first and the containing function last, as pprof expects. Its
+ *   address is the frame's address: with a per-address profile (loaded with
+ *   `perAddress: true`, what `report --pprof` does) that is the instruction
+ *   address as recorded, one location per address; with a function-level
+ *   profile it is the function's representative address;
+ * - one `Mapping` per (object file, runtime range, file offset) of the frames
+ *   (`FrameTable.maps`, the MMAP/MMAP2 record each address fell in; frames
+ *   without one share a mapping per object with zero range), `build_id` from
+ *   the perf.data build-id table when the caller passes it; `has_functions`
+ *   when a frame on it has a symbol, `has_inline_frames` when one is inlined;
+ *   `[kernel.kallsyms]` carries the kernel map's range;
  * - marker frames (`[truncated]`, `[nmi]`, ...) become functions of their own
  *   without a mapping, so `-traces` shows them where `report` does.
  *
@@ -83,20 +88,31 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
 
   const mappings: Mapping[] = [];
   const mappingOf = new Map<string, number>();
-  const mappingId = (dso: string | undefined): number => {
+  /** Mapping of a frame: by object and, when the frame knows it, its runtime range. */
+  const mappingId = (frame: number): number => {
+    const dso = t.dsos[frame];
     if (dso === undefined) return 0;
-    let id = mappingOf.get(dso);
+    const range = t.maps[frame];
+    const key = range === undefined
+      ? dso
+      : `${dso}\u0000${range.start.toString(16)}\u0000${range.end.toString(16)}\u0000${
+        range.pgoff.toString(16)
+      }`;
+    let id = mappingOf.get(key);
     if (id === undefined) {
       id = mappings.length + 1;
-      mappingOf.set(dso, id);
+      mappingOf.set(key, id);
       const buildId = options.buildIds?.get(dso);
       mappings.push(
         new Mapping({
           id,
+          memoryStart: range?.start ?? 0n,
+          memoryLimit: range?.end ?? 0n,
+          fileOffset: range?.pgoff ?? 0n,
           filename: str(dso),
           buildId: buildId === undefined ? 0 : str(buildId),
-          hasFunctions: true,
-          hasInlineFrames: true,
+          hasFunctions: false,
+          hasInlineFrames: false,
         }),
       );
     }
@@ -129,10 +145,17 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
       id = locations.length + 1;
       locationOf.set(key, id);
       const outer = entry[entry.length - 1];
+      const mapping = mappingId(outer);
+      if (mapping > 0) {
+        // Truthful flags: symbols resolved, inlined frames expanded on this mapping.
+        const m = mappings[mapping - 1];
+        if (entry.some((f) => t.syms[f] !== undefined)) m.hasFunctions = true;
+        if (entry.some((f) => t.inlined[f])) m.hasInlineFrames = true;
+      }
       locations.push(
         new Location({
           id,
-          mappingId: mappingId(t.dsos[outer]),
+          mappingId: mapping,
           address: t.addrs[outer] ?? 0n,
           line: entry.map((f) => new Line({ functionId: functionId(f) })),
         }),

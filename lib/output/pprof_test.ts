@@ -2,9 +2,20 @@ import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { Profile as PprofProfile } from "pprof-format";
 import { loadProfile } from "../analyze/load.ts";
+import type { LoadOptions } from "../analyze/load_options.ts";
 import { type Profile, ProfileBuilder } from "../analyze/profile.ts";
 import { sampleOf } from "../analyze/_test_samples.ts";
-import { fixture, fixtureSymbolOptions, perfCanRecord, recordBurn } from "../testing/perf_tool.ts";
+import {
+  fixture,
+  fixtureEnv,
+  fixtureSymbolOptions,
+  perfAvailable,
+  perfCanRecord,
+  type PerfRun,
+  recordBurn,
+  runPerf,
+  runPerfFixture,
+} from "../testing/perf_tool.ts";
 import { pprofBytes, pprofUnit } from "./pprof.ts";
 import { parseSortKeys, textReport } from "./text_report.ts";
 
@@ -183,13 +194,17 @@ const sorted = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? 
 async function checkWithGo(data: string): Promise<void> {
   // A committed fixture is symbolized from its own symbols (testdata/symbols).
   const onFixture = data.startsWith(fixture(""));
-  const { profile, info } = await loadProfile(data, onFixture ? fixtureSymbolOptions() : {});
+  const symbols = onFixture ? fixtureSymbolOptions() : {};
+  const { profile, info } = await loadProfile(data, symbols);
   ok(profile.samples > 0);
+  // what `report --pprof` encodes: the per-address profile of the same input
+  const perAddress = (await loadProfile(data, { ...symbols, perAddress: true })).profile;
+  ok(perAddress.frames.size >= profile.frames.size);
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/out.pb.gz`;
     const buildIds = new Map((info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]));
-    await Deno.writeFile(file, pprofBytes(profile, { eventName: "cpu-clock", buildIds }));
+    await Deno.writeFile(file, pprofBytes(perAddress, { eventName: "cpu-clock", buildIds }));
     const top = pprofTop(
       await goPprof(["-top", "-nodecount=1000000", "-nodefraction=0", "-unit=ns", file]),
     );
@@ -216,6 +231,188 @@ Deno.test({
   const dir = await Deno.makeTempDir();
   try {
     await checkWithGo(await recordBurn(dir, ["-g", "--sample-cpu", "-F", "2000"], 150));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- per-address locations and mappings, checked against perf's own view of the file ----
+
+/** Runs perf on the input: the fixture's symbols, or the machine's for a live recording. */
+type PerfRunner = (args: string[]) => Promise<PerfRun>;
+
+/** Mappings of `go tool pprof -raw`: `id: start/limit/offset file [build-id] [flags]`. */
+function rawMappings(text: string): Map<number, { range: string; file: string; buildId: string }> {
+  const out = new Map<number, { range: string; file: string; buildId: string }>();
+  const at = text.indexOf("\nMappings\n");
+  ok(at >= 0, text);
+  for (const line of text.slice(at + 10).split("\n")) {
+    const m = /^(\d+): (0x[0-9a-f]+\/0x[0-9a-f]+\/0x[0-9a-f]+) (\S+) ?(\S*)/.exec(line);
+    if (m) {
+      m[4].startsWith("[")
+        ? out.set(Number(m[1]), { range: m[2], file: m[3], buildId: "" })
+        : out.set(Number(m[1]), { range: m[2], file: m[3], buildId: m[4] });
+    }
+  }
+  return out;
+}
+
+/** Locations of `go tool pprof -raw`: address and mapping id. */
+function rawLocations(text: string): { address: bigint; mapping: number }[] {
+  const out: { address: bigint; mapping: number }[] = [];
+  const from = text.indexOf("\nLocations\n");
+  const to = text.indexOf("\nMappings\n");
+  for (const line of text.slice(from, to).split("\n")) {
+    const m = /^\s+\d+: (0x[0-9a-f]+) M=(\d+)/.exec(line);
+    if (m) out.push({ address: BigInt(m[1]), mapping: Number(m[2]) });
+  }
+  return out;
+}
+
+/** `start/limit/offset` of every MMAP/MMAP2 record perf script shows, by file name. */
+async function perfMmaps(data: string, run: PerfRunner): Promise<Map<string, Set<string>>> {
+  const r = await run(["script", "-i", data, "--show-mmap-events", "-F", "ip"]);
+  eq(r.code, 0, r.stderr);
+  const out = new Map<string, Set<string>>();
+  for (const line of r.stdout.split("\n")) {
+    const m =
+      /PERF_RECORD_MMAP2? \S+: \[0x([0-9a-f]+)\(0x([0-9a-f]+)\) @ (0x[0-9a-f]+|0)[ \]].*?: \S+ (.*)$/
+        .exec(line);
+    if (!m) continue;
+    const start = BigInt("0x" + m[1]);
+    const file = m[4].replace(/^\[kernel\.kallsyms\]_text$/, "[kernel.kallsyms]");
+    const range = `0x${start.toString(16)}/0x${(start + BigInt("0x" + m[2])).toString(16)}/0x${
+      BigInt(m[3]).toString(16)
+    }`;
+    if (!out.has(file)) out.set(file, new Set());
+    out.get(file)!.add(range);
+  }
+  return out;
+}
+
+/** `perf buildid-list`: build-id by file name. */
+async function perfBuildIds(
+  data: string,
+  env: Record<string, string>,
+): Promise<Map<string, string>> {
+  const r = await runPerf(["buildid-list", "-i", data], undefined, env);
+  eq(r.code, 0, r.stderr);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^([0-9a-f]+) (.*)$/.exec(line);
+    if (m) out.set(m[2], m[1]);
+  }
+  return out;
+}
+
+/** Self period per sample address (the sample's ip), from `perf script -G -F period,ip`. */
+async function perfSelfByAddress(data: string, run: PerfRunner): Promise<Map<bigint, number>> {
+  const r = await run(["script", "-i", data, "-G", "-F", "period,ip"]);
+  eq(r.code, 0, r.stderr);
+  const out = new Map<bigint, number>();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^\s*(\d+)\s+([0-9a-f]+)\s*$/.exec(line);
+    if (m) {
+      const ip = BigInt("0x" + m[2]);
+      out.set(ip, (out.get(ip) ?? 0) + Number(m[1]));
+    }
+  }
+  return out;
+}
+
+/** Flat value per address of `go tool pprof -top -addresses`. */
+function pprofFlatByAddress(text: string): Map<bigint, number> {
+  const out = new Map<bigint, number>();
+  for (const line of text.split("\n")) {
+    const m = /^\s*(\d+)ns\s+\S+%\s+\S+%\s+\S+\s+\S+%\s+([0-9a-f]{16}) /.exec(line);
+    if (m) {
+      const ip = BigInt("0x" + m[2]);
+      out.set(ip, (out.get(ip) ?? 0) + Number(m[1]));
+    }
+  }
+  return out;
+}
+
+/** The -raw / -addresses checks on one input (perf run by `run`, buildid-list with `env`). */
+async function checkAddresses(
+  data: string,
+  run: PerfRunner,
+  env: Record<string, string>,
+  symbols: LoadOptions,
+): Promise<void> {
+  const { profile, info } = await loadProfile(data, { ...symbols, perAddress: true });
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/out.pb.gz`;
+    const buildIds = new Map((info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]));
+    await Deno.writeFile(file, pprofBytes(profile, { eventName: "cpu-clock", buildIds }));
+    const raw = await goPprof(["-raw", file]);
+    const mappings = rawMappings(raw);
+    ok(mappings.size > 0, raw);
+    const mmaps = await perfMmaps(data, run);
+    const ids = await perfBuildIds(data, env);
+    for (const m of mappings.values()) {
+      ok(
+        mmaps.get(m.file)?.has(m.range),
+        `${m.file} ${m.range} not in ${[...mmaps.get(m.file) ?? []]}`,
+      );
+      eq(m.buildId, ids.get(m.file) ?? "", m.file);
+    }
+    ok(
+      [...mappings.values()].some((m) => m.file === "[kernel.kallsyms]") ||
+        !data.endsWith("fp.data"),
+    );
+    const locations = rawLocations(raw);
+    ok(locations.length > 0);
+    for (const l of locations) {
+      const m = mappings.get(l.mapping);
+      if (m === undefined) continue; // marker frames
+      const [start, limit] = m.range.split("/").map((x) => BigInt(x));
+      ok(l.address >= start && l.address < limit, `0x${l.address.toString(16)} in ${m.range}`);
+    }
+    // one location per distinct address: more than one function-level location somewhere
+    eq(new Set(locations.map((l) => l.address)).size, locations.length);
+    const top = await goPprof([
+      "-top",
+      "-addresses",
+      "-nodecount=1000000",
+      "-nodefraction=0",
+      "-unit=ns",
+      file,
+    ]);
+    const flat = pprofFlatByAddress(top);
+    const want = await perfSelfByAddress(data, run);
+    ok(want.size > 1);
+    eq(
+      sorted(new Map([...flat].map(([k, v]) => [k.toString(16), v]))),
+      sorted(new Map([...want].map(([k, v]) => [k.toString(16), v]))),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+for (const name of ["fp", "dwarf"]) {
+  Deno.test(
+    {
+      name: `go tool pprof -raw/-addresses on ${name}.data: mappings as the MMAP records, ` +
+        "locations per address, flat per address as perf script",
+      ignore: !GO || !(await perfAvailable()),
+    },
+    () =>
+      checkAddresses(fixture(`${name}.data`), runPerfFixture, fixtureEnv(), fixtureSymbolOptions()),
+  );
+}
+
+Deno.test({
+  name:
+    "go tool pprof -raw/-addresses on a live perf recording: mappings and flat per address as perf",
+  ignore: !GO || !(await perfCanRecord()),
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await recordBurn(dir, ["-g", "-F", "2000"], 150);
+    await checkAddresses(data, (args) => runPerf(args), {}, {});
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

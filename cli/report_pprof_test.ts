@@ -1,0 +1,63 @@
+// report --pprof end to end: the file the CLI writes has one location per distinct callchain
+// address perf script prints, each inside a mapping that covers it, every sample ip among them.
+import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { Profile as PprofProfile } from "pprof-format";
+import {
+  fixture,
+  fixtureEnv,
+  perfAvailable,
+  perfFixtureArgs,
+  runPerfFixture,
+} from "../lib/testing/perf_tool.ts";
+import { runCli } from "../lib/testing/cli_run.ts";
+
+Deno.test({
+  name: "report --pprof on fp.data: a location per callchain address of perf script, mapped",
+  ignore: !(await perfAvailable()),
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/out.pb.gz`;
+    const out = await runCli(
+      "report",
+      ["-i", fixture("fp.data"), "--pprof", file, "-q", ...perfFixtureArgs()],
+      undefined,
+      fixtureEnv(),
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const p = PprofProfile.decode(gunzipSync(await Deno.readFile(file)));
+    const mappings = new Map(p.mapping.map((m) => [Number(m.id), m]));
+    const addresses = new Set<string>();
+    for (const l of p.location) {
+      const m = mappings.get(Number(l.mappingId));
+      if (m === undefined) continue; // marker frames
+      const a = BigInt(l.address);
+      assert.ok(a >= BigInt(m.memoryStart) && a < BigInt(m.memoryLimit), a.toString(16));
+      assert.ok(!addresses.has(a.toString(16)), `two locations at ${a.toString(16)}`);
+      addresses.add(a.toString(16));
+    }
+    // perf script prints callchain entries map-relative (with their dso), sample ips as recorded
+    const chains = await runPerfFixture(["script", "-i", fixture("fp.data"), "-F", "ip,dso"]);
+    assert.equal(chains.code, 0, chains.stderr);
+    const entries = new Set<string>();
+    for (const line of chains.stdout.split("\n")) {
+      const m = /^\s+([0-9a-f]+) \((.*)\)$/.exec(line);
+      if (m) entries.add(`${m[2]}:${m[1]}`);
+    }
+    assert.ok(entries.size > 10);
+    assert.equal(addresses.size, entries.size);
+    const leaves = await runPerfFixture(["script", "-i", fixture("fp.data"), "-G", "-F", "ip"]);
+    assert.equal(leaves.code, 0, leaves.stderr);
+    let n = 0;
+    for (const line of leaves.stdout.split("\n")) {
+      const m = /^\s*([0-9a-f]+)$/.exec(line);
+      if (!m) continue;
+      n++;
+      assert.ok(addresses.has(BigInt("0x" + m[1]).toString(16)), m[1]);
+    }
+    assert.ok(n > 100);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

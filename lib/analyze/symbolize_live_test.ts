@@ -62,7 +62,9 @@ async function record(dir: string, binary: string, args: string[]): Promise<Reco
  * symbols' (these tests are about which names and percentages appear).
  */
 const body = (text: string) =>
-  text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).sort();
+  text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))
+    // the tree's drawing (which sibling is last) follows that order too: names and percents only
+    .map((l) => l.replace(/^[ |]+(---|--)?/, "")).sort();
 
 /** script (-F with symbols, and the default) and report (self, children) equal perf's. */
 async function assertLikePerf(r: Recorded, expect: RegExp[]): Promise<string> {

@@ -184,6 +184,16 @@ export class FrameTable {
     this.#perAddress = perAddress;
   }
 
+  /**
+   * Whether resolved frames are interned per instruction address (the
+   * `perAddress` constructor option): `addrs` is then each frame's own
+   * runtime address, not a representative one.
+   * @returns The flag.
+   */
+  get perAddress(): boolean {
+    return this.#perAddress;
+  }
+
   /** Number of interned frames. */
   get size(): number {
     return this.names.length;

@@ -16,7 +16,9 @@
  * - one `Location` per callchain entry of the profile: a non-inlined frame
  *   plus the inlined frames perf expanded above it (perf's `append_inlines`)
  *   become ONE location whose `line` entries list the inlined functions
- *   leaf-first and the containing function last, as pprof expects. Its
+ *   leaf-first and the containing function last, as pprof expects (an
+ *   inlined frame perf left without its containing function, at an address
+ *   or in an object of its own, is a location by itself). Its
  *   address is the frame's address: with a per-address profile (loaded with
  *   `perAddress: true`, what `report --pprof` does) that is the instruction
  *   address as recorded, one location per address; with a function-level
@@ -164,6 +166,13 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
     return id;
   };
 
+  /**
+   * Whether two frames of a callchain can share a location: same object and, in a per-address
+   * table, the same address (function-level tables only know a representative one).
+   */
+  const sameSite = (a: number, b: number): boolean =>
+    t.dsos[a] === t.dsos[b] && (!t.perAddress || t.addrs[a] === t.addrs[b]);
+
   const labelKeys = { comm: str("comm"), pid: str("pid"), tid: str("tid"), cpu: str("cpu") };
   const samples: Sample[] = [];
   const mappingWeight = new Map<number, number>();
@@ -171,9 +180,14 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
   for (let i = 0; i < profile.stackCount; i++) {
     const ids: number[] = [];
     entry.length = 0;
-    // Leaf-first walk of the trie path: inlined frames collect until their containing frame.
+    // Leaf-first walk of the trie path: inlined frames collect until their containing frame,
+    // at the same address (an inlined frame perf left without one is a location of its own).
     for (let node = profile.stackNode[i]; node > 0; node = profile.nodeParent[node]) {
       const f = profile.nodeFrame[node];
+      if (entry.length > 0 && !sameSite(entry[entry.length - 1], f)) {
+        ids.push(locationId(entry));
+        entry.length = 0;
+      }
       entry.push(f);
       if (!t.inlined[f]) {
         ids.push(locationId(entry));

@@ -86,6 +86,45 @@ Deno.test("pprof: inlined frames become line entries of their caller's location"
   eq(got, [[0x1200, ["inner", "mid", "outer"]], [0x1300, ["main"]]]);
 });
 
+Deno.test("pprof: an inlined frame without its containing function at its address is a location", () => {
+  // perf 6.1 marks a DWARF entry's only inline node (inlined) when addr2line names another
+  // function than the ELF symbol: glibc's __libc_start_main_impl under _start
+  const libc = "/usr/lib/libc.so.6";
+  const frames = [
+    { sym: "inner", dso: "/bin/prog", kernel: false, inlined: true, ip: 0x1200n },
+    { sym: "outer", dso: "/bin/prog", kernel: false, ip: 0x1200n },
+    { sym: "__libc_start_call_main", dso: libc, kernel: false, ip: 0x7f0000027249n },
+    { sym: "__libc_start_main_impl", dso: libc, kernel: false, inlined: true, ip: 0x7f0000027304n },
+    { sym: "_start", dso: "/bin/prog", kernel: false, ip: 0x10d0n },
+  ];
+  const want = [
+    [0x1200, ["inner", "outer"]],
+    [0x7f0000027249, ["__libc_start_call_main"]],
+    [0x7f0000027304, ["__libc_start_main_impl"]],
+    [0x10d0, ["_start"]],
+  ];
+  for (const perAddress of [true, false]) {
+    const b = new ProfileBuilder({ perAddress });
+    b.add({ ...sampleOf([]), frames, weight: 9 });
+    const p = decode(pprofBytes(b.build()));
+    const s = (i: number | bigint) => p.stringTable.strings[Number(i)];
+    const fnName = new Map(p.function.map((f) => [Number(f.id), s(f.name)]));
+    const loc = new Map(p.location.map((l) => [Number(l.id), l]));
+    const got = p.sample[0].locationId.map((id) => {
+      const l = loc.get(Number(id))!;
+      return [Number(l.address), l.line.map((x) => fnName.get(Number(x.functionId)))];
+    });
+    eq(got, want);
+  }
+  // in a per-address table an inlined frame at another address of the same object stands alone
+  const b = new ProfileBuilder({ perAddress: true });
+  b.add({ ...sampleOf([]), frames: [frames[0], { ...frames[1], ip: 0x1300n }], weight: 1 });
+  eq(decode(pprofBytes(b.build())).location.map((l) => [Number(l.address), l.line.length]), [
+    [0x1200, 1],
+    [0x1300, 1],
+  ]);
+});
+
 // ---- the real consumer: go tool pprof ----
 
 function haveGo(): boolean {
@@ -175,14 +214,23 @@ function pprofTraces(text: string): Map<string, number> {
   return out;
 }
 
-/** Our stacks keyed like {@linkcode pprofTraces} (pprof marks inlined lines ` (inline)`). */
-function ourTraces(profile: Profile): Map<string, number> {
+/**
+ * Our stacks keyed like {@linkcode pprofTraces}. With `inlineMarks` (a per-address profile),
+ * an inlined frame is marked ` (inline)` as pprof marks a location's inner lines: when its
+ * caller is at its address (perf expanded it there); one perf left without its containing
+ * function is a location, and so a line, of its own.
+ */
+function ourTraces(profile: Profile, inlineMarks: boolean): Map<string, number> {
   const out = new Map<string, number>();
+  const t = profile.frames;
   for (let i = 0; i < profile.stackCount; i++) {
-    const t = profile.frames;
-    const names = profile.pathOf(profile.stackNode[i]).map((f) =>
-      t.names[f] + (t.inlined[f] ? " (inline)" : "")
-    );
+    const path = profile.pathOf(profile.stackNode[i]);
+    const names = path.map((f, j) => {
+      const caller = path[j - 1];
+      const inner = inlineMarks && t.inlined[f] && caller !== undefined &&
+        t.dsos[caller] === t.dsos[f] && t.addrs[caller] === t.addrs[f];
+      return t.names[f] + (inner ? " (inline)" : "");
+    });
     const key = [profile.classes[profile.stackClass[i]].comm, ...names].join(";");
     out.set(key, (out.get(key) ?? 0) + profile.stackWeight[i]);
   }
@@ -211,7 +259,15 @@ async function checkWithGo(data: string): Promise<void> {
     eq(top.total, `${profile.totalWeight}ns`);
     eq(top.entries, reportSelf(profile));
     const traces = pprofTraces(await goPprof(["-traces", "-unit=ns", file]));
-    eq(sorted(traces), sorted(ourTraces(profile)));
+    // the report's stacks and weights; the inline lines as the per-address profile has them
+    const unmarked = new Map<string, number>();
+    for (const [k, v] of traces) {
+      const key = k.replaceAll(" (inline)", "");
+      unmarked.set(key, (unmarked.get(key) ?? 0) + v);
+    }
+    eq(sorted(unmarked), sorted(ourTraces(profile, false)));
+    eq(sorted(traces), sorted(ourTraces(perAddress, true)));
+    ok(perAddress.frames.perAddress && !profile.frames.perAddress);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -333,6 +389,94 @@ function pprofFlatByAddress(text: string): Map<bigint, number> {
   return out;
 }
 
+/**
+ * Each sample's callchain as `go tool pprof -raw` has it, weighted by its event value: one
+ * `ip*lines` group per location, the address as perf script prints it (what pprof
+ * symbolizes: `address - memory_start + file_offset` in a file's mapping, the address itself
+ * in the kernel's, pseudo objects' and perf JIT maps', and without a mapping), marker locations
+ * (`[truncated]`, ...) left out.
+ */
+function rawStacks(text: string): Map<string, number> {
+  const mappings = rawMappings(text);
+  const printed = new Map<number, string>();
+  const from = text.indexOf("\nLocations\n");
+  const to = text.indexOf("\nMappings\n");
+  let last: { id: number; address: bigint; mapping: number; lines: number; marker: boolean };
+  let open = false;
+  const done = () => {
+    if (!open || last.marker) return;
+    const m = mappings.get(last.mapping);
+    if (m === undefined) return printed.set(last.id, `${last.address.toString(16)}*${last.lines}`);
+    const [start, , offset] = m.range.split("/").map((x) => BigInt(x));
+    const identity = (m.file.startsWith("[") && m.file !== "[vdso]") ||
+      /^\/tmp\/perf-\d+\.map$/.test(m.file) || start === 0n;
+    const ip = identity ? last.address : last.address - start + offset;
+    printed.set(last.id, `${ip.toString(16)}*${last.lines}`);
+  };
+  for (const line of text.slice(from, to).split("\n").slice(2)) {
+    const loc = /^\s+(\d+): (0x[0-9a-f]+)(?: M=(\d+))? (.*)$/.exec(line);
+    if (loc) {
+      done();
+      open = true;
+      last = {
+        id: Number(loc[1]),
+        address: BigInt(loc[2]),
+        mapping: Number(loc[3] ?? 0),
+        lines: 1,
+        marker: /^\[(truncated|nmi|hardirq|softirq)\] :0 /.test(loc[4]),
+      };
+    } else if (line.trim() !== "" && open) last!.lines++;
+  }
+  done();
+  const out = new Map<string, number>();
+  const samples = text.slice(text.indexOf("\nSamples:\n"), from);
+  for (const line of samples.split("\n")) {
+    const m = /^\s+\d+\s+(\d+): ([\d ]+)$/.exec(line);
+    if (!m) continue;
+    const key = m[2].trim().split(" ").map(Number).filter((id) => printed.has(id))
+      .map((id) => printed.get(id)).join(" ");
+    out.set(key, (out.get(key) ?? 0) + Number(m[1]));
+  }
+  return out;
+}
+
+/**
+ * The same from `perf script -F period,ip,dso`: the lines of one callchain entry are the
+ * `(inlined)` lines perf expanded at its ip and the entry's own line at the same ip (an
+ * inlined line followed by another address stands alone).
+ */
+async function perfStacks(data: string, run: PerfRunner): Promise<Map<string, number>> {
+  const r = await run(["script", "-i", data, "-F", "period,ip,dso"]);
+  eq(r.code, 0, r.stderr);
+  const out = new Map<string, number>();
+  const add = (period: number, groups: { ip: string; lines: number }[]) => {
+    if (groups.length === 0) return;
+    const key = groups.map((g) => `${g.ip}*${g.lines}`).join(" ");
+    out.set(key, (out.get(key) ?? 0) + period);
+  };
+  let period = 0;
+  let groups: { ip: string; lines: number; open: boolean }[] = [];
+  for (const line of r.stdout.split("\n")) {
+    const head = /^\s*(\d+)\s*$/.exec(line);
+    if (head) {
+      add(period, groups);
+      period = Number(head[1]);
+      groups = [];
+      continue;
+    }
+    const m = /^\s+([0-9a-f]+) \((.*)\)$/.exec(line);
+    if (!m) continue;
+    const g = groups[groups.length - 1];
+    const inlined = m[2] === "inlined";
+    if (g !== undefined && g.open && g.ip === m[1]) {
+      g.lines++;
+      g.open = inlined;
+    } else groups.push({ ip: m[1], lines: 1, open: inlined });
+  }
+  add(period, groups);
+  return out;
+}
+
 /** The -raw / -addresses checks on one input (perf run by `run`, buildid-list with `env`). */
 async function checkAddresses(
   data: string,
@@ -347,6 +491,10 @@ async function checkAddresses(
     const buildIds = new Map((info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]));
     await Deno.writeFile(file, pprofBytes(profile, { eventName: "cpu-clock", buildIds }));
     const raw = await goPprof(["-raw", file]);
+    // every callchain: per entry its address (through its mapping) and inline lines, as perf
+    const stacks = rawStacks(raw);
+    ok(stacks.size > 1);
+    eq(sorted(stacks), sorted(await perfStacks(data, run)));
     const mappings = rawMappings(raw);
     ok(mappings.size > 0, raw);
     const mmaps = await perfMmaps(data, run);

@@ -9,7 +9,9 @@
  *   for the clock events, whose period is in ns; `<event>/count` otherwise);
  *   the event is the default sample type;
  * - one `Sample` per distinct (stack, thread, comm) record, labels `comm`
- *   (string), `pid`, `tid` and `cpu` (numbers, cpu left out when unknown);
+ *   (string), `pid`, `tid` and `cpu` (numbers whose unit is their key, as
+ *   pprof keeps a numeric label of 0 only with a unit; cpu left out when
+ *   unknown);
  * - one `Function` per frame name (symbol, or `0x<addr>` for an unresolved
  *   address, with `[k]` never part of it: kernel frames are told by their
  *   mapping, `[kernel.kallsyms]`);
@@ -201,10 +203,11 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
     const c = profile.classes[profile.stackClass[i]];
     const label = [
       { key: labelKeys.comm, str: str(c.comm) },
-      { key: labelKeys.pid, num: c.pid },
-      { key: labelKeys.tid, num: c.tid },
+      // a unit on every number: pprof drops a numeric label of 0 without one (swapper, cpu 0)
+      { key: labelKeys.pid, num: c.pid, numUnit: labelKeys.pid },
+      { key: labelKeys.tid, num: c.tid, numUnit: labelKeys.tid },
     ];
-    if (c.cpu >= 0) label.push({ key: labelKeys.cpu, num: c.cpu });
+    if (c.cpu >= 0) label.push({ key: labelKeys.cpu, num: c.cpu, numUnit: labelKeys.cpu });
     samples.push(
       new Sample({
         locationId: ids,

@@ -237,6 +237,38 @@ function ourTraces(profile: Profile, inlineMarks: boolean): Map<string, number> 
   return out;
 }
 
+/**
+ * `go tool pprof -tags -unit=ns`: per label key, the weight of each value (pprof prints the
+ * numeric labels in the output unit too, `11168ns`: the suffix is dropped).
+ */
+function pprofTags(text: string): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  let current: Map<string, number> | undefined;
+  for (const line of text.split("\n")) {
+    const head = /^ (\w+): Total /.exec(line);
+    if (head) out.set(head[1], current = new Map());
+    const m = /^\s+([\d.]+)ns \(\s*[\d.]+%\): (.*)$/.exec(line);
+    if (m && current) current.set(m[2].replace(/^(\d+)ns$/, "$1"), Number(m[1]));
+  }
+  return out;
+}
+
+/** Our weight per comm, pid, tid and cpu value (cpu only when recorded). */
+function ourTags(profile: Profile): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (let i = 0; i < profile.stackCount; i++) {
+    const c = profile.classes[profile.stackClass[i]];
+    const values: [string, string][] = [["comm", c.comm], ["pid", `${c.pid}`], ["tid", `${c.tid}`]];
+    if (c.cpu >= 0) values.push(["cpu", `${c.cpu}`]);
+    for (const [key, value] of values) {
+      if (!out.has(key)) out.set(key, new Map());
+      const m = out.get(key)!;
+      m.set(value, (m.get(value) ?? 0) + profile.stackWeight[i]);
+    }
+  }
+  return out;
+}
+
 const sorted = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
 
 async function checkWithGo(data: string): Promise<void> {
@@ -268,6 +300,11 @@ async function checkWithGo(data: string): Promise<void> {
     eq(sorted(unmarked), sorted(ourTraces(profile, false)));
     eq(sorted(traces), sorted(ourTraces(perAddress, true)));
     ok(perAddress.frames.perAddress && !profile.frames.perAddress);
+    // every sample carries its labels, 0 included (swapper's pid, cpu 0)
+    const tags = pprofTags(await goPprof(["-tags", "-unit=ns", file]));
+    const want = ourTags(profile);
+    eq([...tags.keys()].sort(), [...want.keys()].sort());
+    for (const [key, values] of want) eq(sorted(tags.get(key)!), sorted(values), key);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

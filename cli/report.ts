@@ -460,15 +460,12 @@ export async function main(args: string[]): Promise<void> {
       await writeOutputFile(opts.speedscope, JSON.stringify(file));
     }
     if (opts.pprof !== undefined) {
-      const buildIds = new Map(
-        (result.info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]),
-      );
       // Locations per instruction address: a second, per-address load (perf script text has
       // no per-address frames beyond what it printed: its profile as loaded).
       const perAddress = await isPerfScriptTextFile(input)
-        ? fileProfile
-        : (await load(input, filter, true)).profile;
-      const bytes = pprofBytes(perAddress, { eventName, buildIds });
+        ? { profile: fileProfile, buildIds: result.buildIds }
+        : await load(input, filter, true);
+      const bytes = pprofBytes(perAddress.profile, { eventName, buildIds: perAddress.buildIds });
       await Deno.writeFile(opts.pprof, bytes);
       if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);
     }

@@ -8,6 +8,7 @@ import {
   fixtureEnv,
   perfAvailable,
   perfFixtureArgs,
+  runPerf,
   runPerfFixture,
 } from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
@@ -28,6 +29,19 @@ Deno.test({
     assert.equal(out.code, 0, out.stderr);
     const p = PprofProfile.decode(gunzipSync(await Deno.readFile(file)));
     const mappings = new Map(p.mapping.map((m) => [Number(m.id), m]));
+    // the build-ids perf buildid-list names, on the mappings of those files
+    const list = await runPerf(["buildid-list", "-i", fixture("fp.data")], undefined, fixtureEnv());
+    assert.equal(list.code, 0, list.stderr);
+    const str = (i: number | bigint) => p.stringTable.strings[Number(i)];
+    let named = 0;
+    for (const line of list.stdout.trim().split("\n")) {
+      const [id, file] = line.split(" ");
+      for (const m of p.mapping.filter((m) => str(m.filename) === file)) {
+        assert.equal(str(m.buildId), id, file);
+        named++;
+      }
+    }
+    assert.ok(named >= 2, `${named}`); // burn, [kernel.kallsyms]
     const addresses = new Set<string>();
     for (const l of p.location) {
       const m = mappings.get(Number(l.mappingId));

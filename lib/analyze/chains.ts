@@ -510,7 +510,7 @@ export class ChainResolver {
   /** The runtime range of the map the entry being pushed fell in. */
   #rawMap(): MapRange | undefined {
     const m = this.#session.spaces.lookup(this.#rawPid, this.#rawIp, this.#rawMode);
-    return m && { start: m.start, end: m.end, pgoff: m.pgoff };
+    return m && { start: m.start, end: m.end, pgoff: m.pgoff, filename: m.filename };
   }
 
   #frame(

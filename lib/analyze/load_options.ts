@@ -61,6 +61,12 @@ export interface LoadResult {
   info: InputInfo;
   /** Bytes read. */
   bytesRead: number;
+  /**
+   * Build-ids (hex) by file name the recording names: the perf.data build-id
+   * table and MMAP2 records that carry one (`perf record --buildid-mmap`, live
+   * captures), as the side band holds them after reading.
+   */
+  buildIds: ReadonlyMap<string, string>;
 }
 
 /** Thrown when {@linkcode LoadOptions.event} names no event of the input. */

@@ -58,6 +58,8 @@ export interface MapRange {
   readonly end: bigint;
   /** File offset of `start`. */
   readonly pgoff: bigint;
+  /** The file the record names (`[kernel.kallsyms]_text` for the kernel, a module's path). */
+  readonly filename: string;
 }
 
 /** One sample: a leaf-first callchain plus its attribution. */

@@ -112,5 +112,6 @@ export async function loadScriptTextProfile(
       perf: { pipe: false, events: inputEvents, dataOffset: 0, dataSize: size ?? 0, features: [] },
     },
     bytesRead: size ?? 0,
+    buildIds: new Map(), // perf script text names no build-ids
   };
 }

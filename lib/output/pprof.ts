@@ -28,7 +28,8 @@
  * - one `Mapping` per (object file, runtime range, file offset) of the frames
  *   (`FrameTable.maps`, the MMAP/MMAP2 record each address fell in; frames
  *   without one share a mapping per object with zero range), `build_id` from
- *   the perf.data build-id table when the caller passes it; `has_functions`
+ *   the caller's table (`LoadResult.buildIds`: the perf.data build-id table
+ *   and MMAP2 build-ids) by object name or recorded file name; `has_functions`
  *   when a frame on it has a symbol, `has_inline_frames` when one is inlined;
  *   `[kernel.kallsyms]` carries the kernel map's range;
  * - marker frames (`[truncated]`, `[nmi]`, ...) become functions of their own
@@ -59,7 +60,11 @@ export interface PprofOptions {
    * `task-clock` (their period is in ns), `count` otherwise.
    */
   unit?: string;
-  /** Build ids (hex) by object file name, e.g. from the perf.data build-id table. */
+  /**
+   * Build ids (hex) by object file name, e.g. `LoadResult.buildIds` (the perf.data
+   * build-id table and MMAP2 build-ids); looked up by the frames' object and, for a
+   * mapping from an MMAP record, by the file name it recorded.
+   */
   buildIds?: ReadonlyMap<string, string>;
   /** Profile start time (ns since the epoch); default 0 (unknown). */
   timeNanos?: number;
@@ -106,7 +111,9 @@ function pprofProfile(profile: Profile, options: PprofOptions = {}): PprofProfil
     if (id === undefined) {
       id = mappings.length + 1;
       mappingOf.set(key, id);
-      const buildId = options.buildIds?.get(dso);
+      // by the object's name, else the file its MMAP record names (`[kernel.kallsyms]_text`)
+      const buildId = options.buildIds?.get(dso) ??
+        (range === undefined ? undefined : options.buildIds?.get(range.filename));
       mappings.push(
         new Mapping({
           id,

@@ -362,23 +362,29 @@ function rawLocations(text: string): { address: bigint; mapping: number }[] {
   return out;
 }
 
-/** `start/limit/offset` of every MMAP/MMAP2 record perf script shows, by file name. */
-async function perfMmaps(data: string, run: PerfRunner): Promise<Map<string, Set<string>>> {
+/**
+ * `start/limit/offset` of every MMAP/MMAP2 record perf script shows, by file name, with the
+ * build-id an MMAP2 record carries (`<id>`, "" when none).
+ */
+async function perfMmaps(
+  data: string,
+  run: PerfRunner,
+): Promise<Map<string, Map<string, string>>> {
   const r = await run(["script", "-i", data, "--show-mmap-events", "-F", "ip"]);
   eq(r.code, 0, r.stderr);
-  const out = new Map<string, Set<string>>();
+  const out = new Map<string, Map<string, string>>();
   for (const line of r.stdout.split("\n")) {
     const m =
-      /PERF_RECORD_MMAP2? \S+: \[0x([0-9a-f]+)\(0x([0-9a-f]+)\) @ (0x[0-9a-f]+|0)[ \]].*?: \S+ (.*)$/
+      /PERF_RECORD_MMAP2? \S+: \[0x([0-9a-f]+)\(0x([0-9a-f]+)\) @ (0x[0-9a-f]+|0)(?: <([0-9a-f]+)>)?[ \]].*?: \S+ (.*)$/
         .exec(line);
     if (!m) continue;
     const start = BigInt("0x" + m[1]);
-    const file = m[4].replace(/^\[kernel\.kallsyms\]_text$/, "[kernel.kallsyms]");
+    const file = m[5].replace(/^\[kernel\.kallsyms\]_text$/, "[kernel.kallsyms]");
     const range = `0x${start.toString(16)}/0x${(start + BigInt("0x" + m[2])).toString(16)}/0x${
       BigInt(m[3]).toString(16)
     }`;
-    if (!out.has(file)) out.set(file, new Set());
-    out.get(file)!.add(range);
+    if (!out.has(file)) out.set(file, new Map());
+    out.get(file)!.set(range, m[4] ?? "");
   }
   return out;
 }
@@ -514,18 +520,21 @@ async function perfStacks(data: string, run: PerfRunner): Promise<Map<string, nu
   return out;
 }
 
-/** The -raw / -addresses checks on one input (perf run by `run`, buildid-list with `env`). */
+/**
+ * The -raw / -addresses checks on one input (perf run by `run`, buildid-list with `env`); at
+ * least `expectIds` mappings (or all) carry a build-id.
+ */
 async function checkAddresses(
   data: string,
   run: PerfRunner,
   env: Record<string, string>,
   symbols: LoadOptions,
+  expectIds = 1,
 ): Promise<void> {
-  const { profile, info } = await loadProfile(data, { ...symbols, perAddress: true });
+  const { profile, buildIds } = await loadProfile(data, { ...symbols, perAddress: true });
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/out.pb.gz`;
-    const buildIds = new Map((info.perf?.buildIds ?? []).map((b) => [b.filename, b.buildId]));
     await Deno.writeFile(file, pprofBytes(profile, { eventName: "cpu-clock", buildIds }));
     const raw = await goPprof(["-raw", file]);
     // every callchain: per entry its address (through its mapping) and inline lines, as perf
@@ -536,13 +545,15 @@ async function checkAddresses(
     ok(mappings.size > 0, raw);
     const mmaps = await perfMmaps(data, run);
     const ids = await perfBuildIds(data, env);
+    let withIds = 0;
     for (const m of mappings.values()) {
-      ok(
-        mmaps.get(m.file)?.has(m.range),
-        `${m.file} ${m.range} not in ${[...mmaps.get(m.file) ?? []]}`,
-      );
-      eq(m.buildId, ids.get(m.file) ?? "", m.file);
+      const records = mmaps.get(m.file);
+      ok(records?.has(m.range), `${m.file} ${m.range} not in ${[...records?.keys() ?? []]}`);
+      // perf buildid-list names the objects with sample hits; the MMAP2 record any other
+      eq(m.buildId, ids.get(m.file) ?? records?.get(m.range), m.file);
+      if (m.buildId !== "") withIds++;
     }
+    ok(withIds >= Math.min(expectIds, mappings.size), `${withIds} mappings with build-ids`);
     ok(
       [...mappings.values()].some((m) => m.file === "[kernel.kallsyms]") ||
         !data.endsWith("fp.data"),
@@ -598,6 +609,20 @@ Deno.test({
   try {
     const data = await recordBurn(dir, ["-g", "-F", "2000"], 150);
     await checkAddresses(data, (args) => runPerf(args), {}, {});
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "go tool pprof -raw on a live perf record --buildid-mmap: build-ids from the MMAP2 records",
+  ignore: !GO || !(await perfCanRecord()),
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // no build-id table: every id comes from an MMAP2 record (burn, ld.so, libc, the kernel)
+    const data = await recordBurn(dir, ["-g", "-F", "2000", "--buildid-mmap"], 150);
+    await checkAddresses(data, (args) => runPerf(args), {}, {}, 3);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

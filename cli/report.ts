@@ -301,7 +301,17 @@ export async function main(args: string[]): Promise<void> {
     return { update: (read: number) => bar.update(mib(read), mib(size)), stop: bar.stop };
   }
 
-  async function load(path: string, loadFilter = filter, perAddress = false): Promise<LoadResult> {
+  /**
+   * Load `path` into a profile. `perAddress`: one frame per instruction address (pprof's
+   * locations); `again`: the input was loaded before, its warnings are not printed twice.
+   */
+  async function load(
+    path: string,
+    loadFilter = filter,
+    perAddress = false,
+    again = false,
+  ): Promise<LoadResult> {
+    const quiet = opts.quiet === true || again;
     checkInputFile(COMMAND, path);
     // perf script text (told by content): until the input layer detects it.
     if (await isPerfScriptTextFile(path)) {
@@ -311,7 +321,7 @@ export async function main(args: string[]): Promise<void> {
         event: opts.event,
         timeline: htmlFlamegraph,
       });
-      if (!opts.quiet) { for (const w of result.warnings) warn(COMMAND, w.message); }
+      if (!quiet) { for (const w of result.warnings) warn(COMMAND, w.message); }
       return result;
     }
     const bar = await progressReporter(path);
@@ -330,7 +340,7 @@ export async function main(args: string[]): Promise<void> {
         branchMode: textOutput && !perAddress
           ? (branchGiven ?? (sortGiven ? "auto" : false))
           : false,
-        onWarning: opts.quiet ? undefined : (w) => warn(COMMAND, w.message),
+        onWarning: quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
     } finally {
@@ -382,7 +392,10 @@ export async function main(args: string[]): Promise<void> {
 
   try {
     const textFilter = { ...filter, pid: undefined, tid: undefined, comm: undefined };
-    const result = await load(input, textOutput ? textFilter : filter);
+    // pprof the only output: one per-address load serves it (the totals are the same)
+    const pprofOnly = opts.pprof !== undefined && !textOutput && !opts.folded &&
+      opts.flamegraph === undefined && opts.speedscope === undefined && opts.diff === undefined;
+    const result = await load(input, textOutput ? textFilter : filter, pprofOnly);
     const profile = result.profile;
     if (
       filter.time !== undefined && result.info.format === "capture" && !opts.quiet &&
@@ -446,7 +459,7 @@ export async function main(args: string[]): Promise<void> {
 
     // The file outputs drop the samples --comms/--pid/--tid reject; the text report keeps them.
     const fileProfile = fileOutputs && textOutput && threadFilters
-      ? (await load(input)).profile
+      ? (await load(input, filter, false, true)).profile
       : profile;
     if (opts.flamegraph !== undefined) {
       const title = opts.title ?? `${input} (${eventName})`;
@@ -460,11 +473,11 @@ export async function main(args: string[]): Promise<void> {
       await writeOutputFile(opts.speedscope, JSON.stringify(file));
     }
     if (opts.pprof !== undefined) {
-      // Locations per instruction address: a second, per-address load (perf script text has
-      // no per-address frames beyond what it printed: its profile as loaded).
-      const perAddress = await isPerfScriptTextFile(input)
+      // Locations per instruction address: a per-address load, unless the first one was (perf
+      // script text has no per-address frames beyond what it printed: its profile as loaded).
+      const perAddress = pprofOnly || await isPerfScriptTextFile(input)
         ? { profile: fileProfile, buildIds: result.buildIds }
-        : await load(input, filter, true);
+        : await load(input, filter, true, true);
       const bytes = pprofBytes(perAddress.profile, { eventName, buildIds: perAddress.buildIds });
       await Deno.writeFile(opts.pprof, bytes);
       if (!opts.quiet) console.error(`callring ${COMMAND}: wrote ${opts.pprof}`);

@@ -75,3 +75,36 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("report --pprof: one load's warnings, once; the same file alone or beside --stdio", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // a truncated copy: the reader warns (data section past the end, a cut record)
+    const data = `${dir}/cut.data`;
+    await Deno.writeFile(data, (await Deno.readFile(fixture("fp.data"))).subarray(0, 40000));
+    const symbols = [...perfFixtureArgs(), "-i", data];
+    const alone = await runCli(
+      "report",
+      [...symbols, "--pprof", `${dir}/a.pb.gz`],
+      undefined,
+      fixtureEnv(),
+    );
+    // --pid with --stdio: a second load for the file outputs (fp.data has only pid 11168)
+    const beside = await runCli(
+      "report",
+      [...symbols, "--pprof", `${dir}/b.pb.gz`, "--stdio", "--pid", "11168"],
+      undefined,
+      fixtureEnv(),
+    );
+    const text = await runCli("report", [...symbols, "--stdio"], undefined, fixtureEnv());
+    const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.includes("warning:"));
+    const want = warnings(text.stderr);
+    assert.equal(want.length, 2, text.stderr);
+    assert.deepEqual(warnings(alone.stderr), want);
+    assert.deepEqual(warnings(beside.stderr), want);
+    // the pprof-only run's one per-address load writes what the run with a text report writes
+    assert.deepEqual(await Deno.readFile(`${dir}/a.pb.gz`), await Deno.readFile(`${dir}/b.pb.gz`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

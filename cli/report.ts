@@ -493,8 +493,7 @@ export async function main(args: string[]): Promise<void> {
       const hasBranchStacks = (result.info.perf?.features ?? []).includes(
         HeaderFeature.BRANCH_STACK,
       );
-      const branchMode = branchGiven ?? (sortGiven && hasBranchStacks);
-      if (branchMode) {
+      if (result.branchMode) {
         // setup_sorting in branch mode: cumulate_callchain = false
         children = false;
       } else if (branchGiven === undefined && hasBranchStacks && !opts.quiet) {

@@ -140,6 +140,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
     warnings: [...input.warnings],
     info: input.info,
     bytesRead: input.bytesRead,
+    branchMode: input.branchMode,
     buildIds: input.session.sideBand.buildIds,
   };
 }

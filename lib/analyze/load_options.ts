@@ -61,6 +61,8 @@ export interface LoadResult {
   info: InputInfo;
   /** Bytes read. */
   bytesRead: number;
+  /** Whether the profiles count branch-stack entries (perf report's branch mode), not samples. */
+  branchMode: boolean;
   /**
    * Build-ids (hex) by file name the recording names: the perf.data build-id
    * table and MMAP2 records that carry one (`perf record --buildid-mmap`, live

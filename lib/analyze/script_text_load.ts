@@ -112,6 +112,7 @@ export async function loadScriptTextProfile(
       perf: { pipe: false, events: inputEvents, dataOffset: 0, dataSize: size ?? 0, features: [] },
     },
     bytesRead: size ?? 0,
+    branchMode: false,
     buildIds: new Map(), // perf script text names no build-ids
   };
 }

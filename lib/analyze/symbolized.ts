@@ -157,6 +157,8 @@ export interface InputRecords extends AsyncIterable<InputItem> {
   readonly bytesRead: number;
   /** Threads and maps built from the side-band records read so far. */
   readonly session: PerfSession;
+  /** Whether samples are delivered per branch-stack entry ({@linkcode OpenRecordsOptions.branchMode}). */
+  readonly branchMode: boolean;
   /** Release the input (also done when iteration ends). */
   close(): void;
 }
@@ -625,6 +627,7 @@ export async function openSymbolized(
       return input.bytesRead;
     },
     session,
+    branchMode: m.branchMode,
     close,
     drive,
     [Symbol.asyncIterator]: iterate,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   buildBurn,
+  corpusFile,
   fixture,
   fixtureEnv,
   haveGcc,
@@ -393,16 +394,9 @@ Deno.test({
   },
 });
 
-const CORPUS = new URL("../../shared/corpus/files/", import.meta.url).pathname;
 const BRANCH_FILES = ["quipper__perf.data.branch-4.14", "quipper__perf.data.branch_stack_spec"]
-  .map((n) => CORPUS + n)
-  .filter((f) => {
-    try {
-      return Deno.statSync(f).isFile;
-    } catch {
-      return false;
-    }
-  });
+  .map(corpusFile)
+  .filter((f): f is string => f !== undefined);
 
 Deno.test({
   name: "branch stacks: with --sort, perf's branch mode (one entry per branch target), as perf",

@@ -11,6 +11,7 @@ import {
 import { captureFileSink, CaptureWriter } from "../capture/writer.ts";
 import { kernelMmapRecord, PerfDataWriter } from "../perfdata/writer.ts";
 import {
+  corpusFile,
   fixture,
   fixtureSymbolOptions,
   haveGcc,
@@ -625,15 +626,6 @@ Deno.test("loadProfile reads perf script text too (told by content): the perf.da
   assert.equal(fromText.profile.samples, fromData.profile.samples);
   assert.equal(fromText.profile.totalWeight, fromData.profile.totalWeight);
 });
-
-const CORPUS_FILES = new URL("../../../shared/corpus/files/", import.meta.url).pathname;
-const corpusFile = (name: string) => {
-  try {
-    return Deno.statSync(CORPUS_FILES + name).isFile ? CORPUS_FILES + name : undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 Deno.test({
   name:

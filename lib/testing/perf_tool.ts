@@ -17,6 +17,23 @@ export function fixture(name: string): string {
   return new URL(name, fixtureDir).pathname;
 }
 
+/** The shared corpus of foreign perf.data files, beside the checkout (read-only). */
+const corpusDir = new URL("../../../shared/corpus/files/", import.meta.url);
+
+/**
+ * A file of the shared foreign-perf.data corpus, for tests that skip without it.
+ * @param name File name in the corpus (`quipper__perf.data.branch-4.14`).
+ * @returns Its path, or undefined when the corpus (or the file) is absent.
+ */
+export function corpusFile(name: string): string | undefined {
+  const path = new URL(name, corpusDir).pathname;
+  try {
+    return Deno.statSync(path).isFile ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The fixtures' own symbols (`testdata/symbols/`, see testdata/README.md): a
  * perf `--symfs` root holding the recorded user DSOs and their debug files,

@@ -478,3 +478,41 @@ Deno.test({
     assert.equal(events.stdout.match(/PERF_RECORD_EXIT/g)?.length, 2);
   },
 });
+
+Deno.test({
+  name:
+    "DWARF samples of a process perf has no unwinder for get no user frames in report either (corpus)",
+  ignore: !PERF_RUNS || corpusFile("perfparser__vector_static_clang_perf.data") === undefined,
+  async fn() {
+    // The recorded binary is not on this machine: perf registers no unwinder for the process
+    // (unwind__prepare_access), so its kernel samples' chains end in the kernel and user
+    // samples have none; script and report apply the same rule.
+    const file = corpusFile("perfparser__vector_static_clang_perf.data")!;
+    const home = await Deno.makeTempDir();
+    try {
+      // (not yet equal: --children and sort keys beside sym, where a sample without a
+      // callchain still gets its sampled ip as a one-frame chain here)
+      for (
+        const args of [["--no-children", "--sort", "sym"], [
+          "--no-children",
+          "-s",
+          "sym",
+          "-g",
+          "caller",
+        ]]
+      ) {
+        const perf = await runPerf(["report", "-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await runCli("report", ["-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

@@ -21,7 +21,13 @@ import { inferContext } from "./context.ts";
 import { type FrameRef, type MapRange, tagFrame } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
-import { DEFAULT_MAX_STACK, ElfCache, fullCallchain, unwindUserDetailed } from "./unwind.ts";
+import {
+  DEFAULT_MAX_STACK,
+  ElfCache,
+  fullCallchain,
+  unwinderRegistered,
+  unwindUserDetailed,
+} from "./unwind.ts";
 import { AddressCache, ChainCache, type ResolvedChain, SHARED_SPACE } from "./chain_cache.ts";
 
 /** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
@@ -362,10 +368,8 @@ export class ChainResolver {
     const spaces = this.#session.spaces;
     // perf's evsel__parse_sample keeps dyn_size as the stack size, and
     // thread__resolve_callchain_unwind bails out on 0: no user frames at all.
-    // ... and a process without any map has no unwinder registered (unwind__prepare_access).
-    if (
-      sample.stackUser!.dynSize === 0 || (spaces.existingProcess(pid)?.entries().length ?? 0) === 0
-    ) {
+    // ... and a process without a readable map has no unwinder registered (unwind__prepare_access).
+    if (sample.stackUser!.dynSize === 0 || !unwinderRegistered(spaces, this.#elfs, pid)) {
       return {
         kernel: fullCallchain(sample.callchain, [], this.#maxStack),
         user: [],

@@ -35,6 +35,7 @@
  */
 
 import { PerfContext } from "../abi/mod.ts";
+import type { AddressSpaces } from "../input/maps.ts";
 import { ElfError, ElfFile, memorySource, PT_LOAD, readOwnVdso } from "./elf.ts";
 import {
   CfiError,
@@ -195,6 +196,36 @@ export function dwarfRegistersFromPerf(registers: UserRegisters): (bigint | unde
     if ((registers.mask >> BigInt(bit)) & 1n) byPerf.set(bit, registers.regs[i++]);
   }
   return DWARF_TO_PERF.map((p) => byPerf.get(p));
+}
+
+/** Processes whose unwinder perf would have registered (-1), or the map count seen without. */
+const registered = new WeakMap<ElfCache, Map<number, number>>();
+
+/**
+ * Whether perf would have registered a libunwind address space for the process by now:
+ * it does so when a map whose file it can read is inserted (`unwind__prepare_access` needs
+ * `dso__type`). Before that (no maps yet, or only files missing here) a DWARF sample gets
+ * no user frames, not even the sampled IP. One rule for `script` and the loaders.
+ *
+ * @param spaces The address spaces of the session.
+ * @param elfCache The ELF files the unwinder reads.
+ * @param pid The process.
+ * @returns True when user frames are unwound for it.
+ */
+export function unwinderRegistered(
+  spaces: AddressSpaces,
+  elfCache: ElfCache,
+  pid: number,
+): boolean {
+  let seen = registered.get(elfCache);
+  if (seen === undefined) registered.set(elfCache, seen = new Map());
+  const state = seen.get(pid);
+  if (state === -1) return true;
+  const maps = spaces.existingProcess(pid)?.entries() ?? [];
+  if (state === maps.length) return false;
+  const ok = maps.some((m) => elfCache.loader(m) !== undefined);
+  seen.set(pid, ok ? -1 : maps.length);
+  return ok;
 }
 
 const cfiCache = new WeakMap<ElfFile, CfiTable | null>();

@@ -516,3 +516,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "unmapped callchain nodes, kernel-module entries: report equals perf on a 3.8 file (corpus)",
+  ignore: !PERF_RUNS || corpusFile("quipper__perf.data.callgraph-3.8") === undefined,
+  async fn() {
+    // --children: an unmapped node's entry takes the level of the last mapped node before it in
+    // cursor order (caller-first here, so `[k]` above a user frame); module entries are
+    // module-relative for every sample and their dso is `[mac80211]`
+    const file = corpusFile("quipper__perf.data.callgraph-3.8")!;
+    const home = await Deno.makeTempDir();
+    try {
+      for (
+        const args of [
+          ["--children"],
+          ["--children", "-g", "callee"],
+          ["--no-children", "--sort", "dso,sym"],
+        ]
+      ) {
+        const perf = await runPerf(["report", "-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await runCli("report", ["-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

@@ -153,8 +153,9 @@ export class ChainResolver {
     const hit = addrs.find(cpumode === CpuMode.USER ? pid : SHARED_SPACE, cpumode, hi, lo);
     if (hit >= 0) {
       const f = addrs.frame(hit);
-      // an unresolved user leaf also needs its map-relative self frame: resolve it again
-      if (this.#out.length > 0 || f.sym !== undefined || f.kernel || !addrs.hasMap(hit)) {
+      // an unresolved leaf with a map (user, or a kernel module's) also needs its map-relative
+      // self frame: resolve it again
+      if (this.#out.length > 0 || f.sym !== undefined || !addrs.hasMap(hit)) {
         this.#out.push(f);
         this.#hasMap.push(addrs.hasMap(hit));
         return;

@@ -15,6 +15,7 @@
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
+import { kernelModuleDsoName } from "../input/maps.ts";
 import { addChain, ChainStore, printGraph } from "./report_callchain.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
@@ -49,10 +50,18 @@ export function parseSortKeys(text: string): SortKey[] {
   });
 }
 
-/** perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing. */
+/**
+ * perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing; a kernel
+ * module's path (`/lib/modules/.../mac80211.ko`, which script prints whole) is its module name
+ * `[mac80211]` (`machine__addnew_module_map` sets the short name from `kmod_path__parse_name`).
+ */
 export function dsoShortName(dso: string | undefined): string {
   if (dso === undefined || dso === "") return "[unknown]";
   if (dso.startsWith("[")) return dso;
+  if (dso.startsWith("/")) {
+    const mod = kernelModuleDsoName(dso);
+    if (mod !== undefined) return mod;
+  }
   const slash = dso.lastIndexOf("/");
   return slash < 0 ? dso : dso.slice(slash + 1);
 }
@@ -61,11 +70,12 @@ export function dsoShortName(dso: string | undefined): string {
  * perf's Symbol column text: `[k] name` / `[.] name`, unresolved as `%-#.16llx`.
  * @param profile Profile.
  * @param frame Frame id.
+ * @param kernel The level to print instead of the frame's own (`[k]` when true).
  * @returns Column text.
  */
-export function symbolColumn(profile: Profile, frame: number): string {
+export function symbolColumn(profile: Profile, frame: number, kernel?: boolean): string {
   const t = profile.frames;
-  const level = t.kinds[frame] === "kernel" ? "k" : ".";
+  const level = (kernel ?? t.kinds[frame] === "kernel") ? "k" : ".";
   const sym = t.syms[frame];
   if (sym !== undefined) return `[${level}] ${t.inlined[frame] ? sym + " (inlined)" : sym}`;
   const ip = t.ips[frame] ?? 0n;
@@ -585,7 +595,7 @@ export function buildHistogram(
     }
     return e;
   };
-  const entryFor = (frame: number, cls: number, key: number): HistEntry => {
+  const entryFor = (frame: number, cls: number, key: number, kernel?: boolean): HistEntry => {
     const at = walkedAt[key];
     if (at >= 0 && (weakOrder || at === epoch)) return mapUpdate(walked[key], frame);
     const probe: EntryRef = { frame, cls, ip: t.ips[frame] ?? 0n };
@@ -595,7 +605,7 @@ export function buildHistogram(
       const columns = sort.map((k) => {
         switch (k) {
           case "sym":
-            return symbolColumn(profile, frame);
+            return symbolColumn(profile, frame, kernel);
           case "dso":
             return dsoShortName(t.dsos[frame]);
           case "comm":
@@ -651,11 +661,18 @@ export function buildHistogram(
     // sample (perf compares with the sample's earlier entries), even under
     // recursion.
     lastSample[selfKey] = i;
+    // fill_callchain_info leaves the reused addr_location's level alone for a node without a
+    // map: such an entry is created with the level of the last node (in cursor order) that had
+    // one, or the sample's own
+    let kernel = t.kinds[selfFrame(i)] === "kernel";
     for (let p = 0; p < chain.length; p++) {
-      const key = keyOf(chain[p], cls);
+      const f = chain[p];
+      const unmapped = t.dsos[f] === undefined && t.syms[f] === undefined;
+      if (!unmapped) kernel = t.kinds[f] === "kernel";
+      const key = keyOf(f, cls);
       if (lastSample[key] === i) continue;
       lastSample[key] = i;
-      const e = entryFor(chain[p], cls, key);
+      const e = entryFor(f, cls, key, unmapped ? kernel : undefined);
       e.children += w;
       if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
       if (order !== "none") addChain(store, e.chains, nodes, p, w);

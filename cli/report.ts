@@ -548,6 +548,7 @@ export async function main(args: string[]): Promise<void> {
         accountingHeader: opts.quiet !== true,
         singleValueFilters: singleValues(),
         relative: opts.percentage === "relative",
+        dsoList: opts.dsos !== undefined,
         timeSlices: opts.time,
       };
       writeStdout(

@@ -550,3 +550,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "default report (children, comm,dso,sym) equals perf on foreign files: column widths, JIT names (corpus)",
+  ignore: !PERF_RUNS || corpusFile("quipper__perf.data.busy.1-3.8") === undefined,
+  async fn() {
+    // unresolved entries widen Shared Object to 16; /tmp/perf-PID.map is `[JIT] tid PID`
+    const home = await Deno.makeTempDir();
+    try {
+      for (
+        const name of [
+          "lnt__segments-dyn.perf_data",
+          "perfparser__fork_static_gcc_perf.data.zstd",
+          "quipper__perf.data.busy.1-3.8",
+          "quipper__perf.data.piped.target-3.8",
+        ]
+      ) {
+        const file = corpusFile(name);
+        if (file === undefined) continue;
+        const perf = await runPerf(["report", "-i", file, "--stdio"], undefined, { HOME: home });
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), name);
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

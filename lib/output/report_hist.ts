@@ -53,7 +53,8 @@ export function parseSortKeys(text: string): SortKey[] {
 /**
  * perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing; a kernel
  * module's path (`/lib/modules/.../mac80211.ko`, which script prints whole) is its module name
- * `[mac80211]` (`machine__addnew_module_map` sets the short name from `kmod_path__parse_name`).
+ * `[mac80211]` (`machine__addnew_module_map` sets the short name from `kmod_path__parse_name`);
+ * a JIT map `/tmp/perf-PID.map` is `[JIT] tid PID` (`dso__set_basename`).
  */
 export function dsoShortName(dso: string | undefined): string {
   if (dso === undefined || dso === "") return "[unknown]";
@@ -61,6 +62,9 @@ export function dsoShortName(dso: string | undefined): string {
   if (dso.startsWith("/")) {
     const mod = kernelModuleDsoName(dso);
     if (mod !== undefined) return mod;
+    // dso__set_basename: sscanf(long_name, "/tmp/perf-%d.map", &tid) == 1
+    const jit = /^\/tmp\/perf-\s*([+-]?\d+)/.exec(dso);
+    if (jit !== null) return `[JIT] tid ${Number(jit[1])}`;
   }
   const slash = dso.lastIndexOf("/");
   return slash < 0 ? dso : dso.slice(slash + 1);

@@ -79,6 +79,11 @@ export interface TextReportOptions {
    * its column is left out (unless every column would be).
    */
   singleValueFilters?: Partial<Record<"comm" | "dso" | "sym", string>>;
+  /**
+   * A `--dsos` list was given: perf then does not widen the Shared Object column to an
+   * unresolved address's 16 (`hists__set_unres_dso_col_len`).
+   */
+  dsoList?: boolean;
   /** perf's `--percentage relative`: percents of the entries shown, not of every sample. */
   relative?: boolean;
   /** perf's `--time` argument, named in the header as `(time slices: ...)`. */
@@ -216,7 +221,13 @@ export function textReport(
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
+  const dsoAt = sort.indexOf("dso");
   for (const e of [...present, ...(group?.dummies ?? [])]) {
+    // hists__calc_col_len: an entry without a symbol widens the dso column to 16 hex digits
+    if (
+      dsoAt >= 0 && widths[dsoAt] < 16 && options.dsoList !== true &&
+      profile.frames.syms[e.frame] === undefined
+    ) widths[dsoAt] = 16;
     e.columns.forEach((c, i) => {
       // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix
       const len = sort[i] === "sym" && c.endsWith(" (inlined)") ? c.length - 10 : c.length;

@@ -549,6 +549,7 @@ export async function main(args: string[]): Promise<void> {
         singleValueFilters: singleValues(),
         relative: opts.percentage === "relative",
         dsoList: opts.dsos !== undefined,
+        threadNames: result.threadNames,
         timeSlices: opts.time,
       };
       writeStdout(

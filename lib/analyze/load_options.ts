@@ -7,6 +7,7 @@
 
 import type { ReadWarning } from "../abi/mod.ts";
 import type { InputInfo } from "../input/open.ts";
+import type { ThreadNames } from "../input/threads.ts";
 import type { FilterOptions } from "./filter.ts";
 import type { Profile } from "./profile.ts";
 import type { OpenRecordsOptions } from "./symbolized.ts";
@@ -69,6 +70,11 @@ export interface LoadResult {
    * captures), as the side band holds them after reading.
    */
   buildIds: ReadonlyMap<string, string>;
+  /**
+   * The threads' names once the input was read (a report's Command column needs them);
+   * absent for perf script text, whose lines carry each sample's comm.
+   */
+  threadNames?: ThreadNames;
 }
 
 /** Thrown when {@linkcode LoadOptions.event} names no event of the input. */

@@ -16,6 +16,7 @@ import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
 import { kernelModuleDsoName } from "../input/maps.ts";
+import type { ThreadNames } from "../input/threads.ts";
 import { addChain, ChainStore, printGraph } from "./report_callchain.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
@@ -297,14 +298,14 @@ export class EntryKeys {
   readonly #cpu: Int32Array;
   readonly #pid: Int32Array;
 
-  constructor(profile: Profile, sort: readonly SortKey[]) {
+  constructor(profile: Profile, sort: readonly SortKey[], comms = classComms(profile)) {
     const t = profile.frames;
     this.#sort = sort;
     this.#t = t;
     this.#symRank = ranks(t.syms);
     this.#dsoRank = ranks(t.dsos.map((d) => d === undefined ? undefined : dsoShortName(d)));
     const classes = profile.classes;
-    this.#commRank = ranks(classes.map((c) => c.comm));
+    this.#commRank = ranks(comms);
     this.#tid = Int32Array.from(classes, (c) => c.tid);
     this.#cpu = Int32Array.from(classes, (c) => c.cpu);
     this.#pid = Int32Array.from(classes, (c) => c.pid);
@@ -466,12 +467,16 @@ function frameKeyIds(profile: Profile, sort: readonly SortKey[]): (frame: number
 }
 
 /** Ids of the class part of the sort keys (`comm`, `pid`/`tid`, `cpu`), per sample class. */
-function classKeyIds(profile: Profile, sort: readonly SortKey[]): Int32Array {
+function classKeyIds(
+  profile: Profile,
+  sort: readonly SortKey[],
+  comms: readonly string[],
+): Int32Array {
   const byKey = new Map<string, number>();
-  return Int32Array.from(profile.classes, (c) => {
+  return Int32Array.from(profile.classes, (c, i) => {
     let key = "";
     for (const k of sort) {
-      if (k === "comm") key += "c" + c.comm + "\u0000";
+      if (k === "comm") key += "c" + comms[i] + "\u0000";
       else if (k === "pid" || k === "tid") key += "t" + c.tid + "\u0000";
       else if (k === "cpu") key += "p" + c.cpu + "\u0000";
     }
@@ -479,6 +484,22 @@ function classKeyIds(profile: Profile, sort: readonly SortKey[]): Int32Array {
     byKey.set(key, id);
     return id;
   });
+}
+
+/**
+ * The comm perf report shows per sample class: the class's own, except a thread's `:<tid>`
+ * placeholder, which perf overrides in place with the thread's first COMM.
+ *
+ * @param profile The profile.
+ * @param threads The threads once the recording was read.
+ * @returns One comm per class.
+ */
+export function classComms(profile: Profile, threads?: ThreadNames): string[] {
+  return profile.classes.map((c) =>
+    threads !== undefined && c.comm === `:${c.tid}`
+      ? threads.placeholderName(c.tid) ?? c.comm
+      : c.comm
+  );
 }
 
 /** Options of {@linkcode buildHistogram}. */
@@ -502,6 +523,11 @@ export interface HistogramOptions {
    * whatever they are, and every record counts towards the totals.
    */
   keep?: (selfFrame: number, cls: number) => boolean;
+  /**
+   * The threads once the recording was read: a class whose comm is its thread's `:<tid>`
+   * placeholder shows the name perf overrode it with ({@linkcode ThreadNames.placeholderName}).
+   */
+  threadNames?: ThreadNames;
 }
 
 /** The histogram: entries in perf's output order and their callchain tries. */
@@ -550,7 +576,8 @@ export function buildHistogram(
   const keep = options.keep;
   let recordKept = true;
   const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
-  const keys = new EntryKeys(profile, sort);
+  const comms = classComms(profile, options.threadNames);
+  const keys = new EntryKeys(profile, sort, comms);
   const t = profile.frames;
   const store = new ChainStore();
 
@@ -563,7 +590,7 @@ export function buildHistogram(
   // outcome only changes after an insertion, so it is reused until then.
   const input = new RbTree<HistEntry>();
   const frameKeys = frameKeyIds(profile, sort);
-  const classKeys = classKeyIds(profile, sort);
+  const classKeys = classKeyIds(profile, sort, comms);
   // Dense ids of sort-key values; per id the entry its last walk found, the
   // tree epoch of that walk, and the last stack record that counted it.
   const keyIndex = new PairIndex();
@@ -613,10 +640,10 @@ export function buildHistogram(
           case "dso":
             return dsoShortName(t.dsos[frame]);
           case "comm":
-            return c.comm;
+            return comms[cls];
           case "pid":
           case "tid":
-            return c.tid.toString().padStart(7) + ":" + c.comm;
+            return c.tid.toString().padStart(7) + ":" + comms[cls];
           case "cpu":
             return c.cpu < 0
               ? "-" + String(-c.cpu).padStart(3, "0")

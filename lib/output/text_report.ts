@@ -26,6 +26,7 @@ import type { SelfFrameSelector, StackSelfFrames } from "../analyze/call_tree.ts
 import type { Profile } from "../analyze/profile.ts";
 import { formatPercent } from "./format.ts";
 import { buildHistogram, type HistEntry, SORT_HEADERS, type SortKey } from "./report_hist.ts";
+import type { ThreadNames } from "../input/threads.ts";
 
 export { chainName } from "./report_callchain.ts";
 export {
@@ -51,6 +52,11 @@ export interface TextReportOptions {
   callGraph?: "caller" | "callee" | "none";
   /** perf's `-n` / `--show-nr-samples`: a `Samples` column of self sample counts (default false). */
   showSamples?: boolean;
+  /**
+   * The threads once the recording was read (`LoadResult.threadNames`): placeholder comms
+   * shown as perf overrode them, and the Command column as wide as the threads' comms now.
+   */
+  threadNames?: ThreadNames;
   /**
    * The frame each stack record's self weight is charged to (default
    * `selfFrameOf`: the profile's `stackSelf`, else the leaf; perf
@@ -221,6 +227,11 @@ export function textReport(
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
+  const threads = options.threadNames;
+  const commLength = (e: HistEntry, c: string): number => {
+    const cls = profile.classes[e.cls];
+    return threads === undefined || cls === undefined ? c.length : threads.comm(cls.tid).length;
+  };
   const dsoAt = sort.indexOf("dso");
   for (const e of [...present, ...(group?.dummies ?? [])]) {
     // hists__calc_col_len: an entry without a symbol widens the dso column to 16 hex digits
@@ -229,8 +240,13 @@ export function textReport(
       profile.frames.syms[e.frame] === undefined
     ) widths[dsoAt] = 16;
     e.columns.forEach((c, i) => {
-      // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix
-      const len = sort[i] === "sym" && c.endsWith(" (inlined)") ? c.length - 10 : c.length;
+      // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix, and a comm by
+      // its thread's comm now (thread__comm_len), which may be shorter than the entry's
+      const len = sort[i] === "sym" && c.endsWith(" (inlined)")
+        ? c.length - 10
+        : sort[i] === "comm"
+        ? commLength(e, c)
+        : c.length;
       if (sort[i] !== "cpu" && len > widths[i]) widths[i] = len;
     });
   }
@@ -303,7 +319,12 @@ export function textReport(
     // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s").
     for (const i of columns) {
       const c = row.columns[i];
-      cols.push(i === last && sort[i] === "sym" ? c : c.padEnd(widths[i]));
+      // ... and a comm is cut to its column ("%-*.*s")
+      cols.push(
+        i === last && sort[i] === "sym"
+          ? c
+          : (sort[i] === "comm" ? c.slice(0, widths[i]) : c).padEnd(widths[i]),
+      );
     }
     out.push("  " + cols.join("  "));
     if (order !== "none" && e !== undefined) {

@@ -550,6 +550,7 @@ export async function main(args: string[]): Promise<void> {
         relative: opts.percentage === "relative",
         dsoList: opts.dsos !== undefined,
         threadNames: result.threadNames,
+        dsoOrder: result.dsoOrder,
         timeSlices: opts.time,
       };
       writeStdout(

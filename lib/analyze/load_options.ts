@@ -75,6 +75,8 @@ export interface LoadResult {
    * absent for perf script text, whose lines carry each sample's comm.
    */
   threadNames?: ThreadNames;
+  /** The order perf creates the recording's dso objects in (see `SideBand.dsoOrder`). */
+  dsoOrder?: ReadonlyMap<string, number>;
 }
 
 /** Thrown when {@linkcode LoadOptions.event} names no event of the input. */

@@ -40,6 +40,17 @@ export class SideBand {
    * and MMAP2 records that carry one (the last one seen wins).
    */
   readonly buildIds: Map<string, string> = new Map();
+  /**
+   * Objects in the order perf creates its dso objects for them: the header's build-id table,
+   * then each file at its first MMAP (`[kernel.kallsyms]_text` and the like as
+   * `[kernel.kallsyms]`).
+   */
+  readonly dsoOrder: Map<string, number> = new Map();
+
+  #seeDso(filename: string): void {
+    const name = filename.startsWith("[kernel.kallsyms]") ? "[kernel.kallsyms]" : filename;
+    if (!this.dsoOrder.has(name)) this.dsoOrder.set(name, this.dsoOrder.size);
+  }
 
   /**
    * Record the header's build-id table.
@@ -47,7 +58,10 @@ export class SideBand {
    * @param entries The BUILD_ID feature entries.
    */
   addBuildIds(entries: readonly { filename: string; buildId: string }[]): void {
-    for (const e of entries) this.buildIds.set(e.filename, e.buildId);
+    for (const e of entries) {
+      this.buildIds.set(e.filename, e.buildId);
+      this.#seeDso(e.filename);
+    }
   }
 
   /**
@@ -90,6 +104,7 @@ export class SideBand {
             cpumode: record.misc & 7,
             prot: "prot" in record ? record.prot : undefined,
           });
+          this.#seeDso(record.filename);
           if ("buildId" in record && record.buildId !== undefined && record.buildId.length > 0) {
             this.buildIds.set(record.filename, hex(record.buildId));
           }

@@ -149,25 +149,47 @@ function sortedChildren(
   store: ChainStore,
   node: number,
   minHit: number,
+  dsoRank?: DsoRank,
 ): Compressed[] {
   const out: Compressed[] = [];
   for (let c = store.first[node]; c >= 0; c = store.next[c]) {
     if (store.cumul[c] < minHit) continue; // what compress() would report as cumul
     out.push(compress(store, c));
   }
-  return out.sort((a, b) => b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0]));
+  return out.sort((a, b) =>
+    b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0], dsoRank)
+  );
 }
 
 /**
+ * Where perf created a dso object, for the order of equal-weight call-graph children: perf
+ * keeps them in the order of its input tree (`match_chain_dso_addresses`: dso pointers
+ * descending, then addresses), and dso objects are allocated as perf meets them (the header's
+ * build-id table, then the first MMAP of each file), so a later one has the higher pointer.
+ * A frame without a map has no dso (NULL, the lowest).
+ *
+ * @param dso A frame's object, undefined without a map.
+ * @returns A rank growing with creation order; -1 for no map.
+ */
+export type DsoRank = (dso: string | undefined) => number;
+
+/**
  * perf keeps equal-weight callchain children in the order of its input tree:
- * same dso by descending symbol address, else by dso. We approximate with a
+ * same dso by descending symbol address, else by dso (creation order descending when a
+ * {@linkcode DsoRank} is known, else by name). We approximate the address with a
  * representative address per function (exact for non-overlapping functions).
  */
-function tieOrder(profile: Profile, a: number, b: number): number {
+function tieOrder(profile: Profile, a: number, b: number, dsoRank?: DsoRank): number {
   const t = profile.frames;
   const da = t.dsos[a] ?? "";
   const db = t.dsos[b] ?? "";
-  if (da !== db) return da < db ? -1 : 1;
+  if (da !== db) {
+    if (dsoRank !== undefined) {
+      const ra = dsoRank(t.dsos[a]), rb = dsoRank(t.dsos[b]);
+      if (ra !== rb) return rb - ra;
+    }
+    return da < db ? -1 : 1;
+  }
   const xa = t.addrs[a];
   const xb = t.addrs[b];
   if (xa !== undefined && xb !== undefined && xa !== xb) return xa > xb ? -1 : 1;
@@ -188,6 +210,7 @@ function margin(left: number): string {
  * @param parentSamples The entry's own value (children or self).
  * @param minHit Branches below this weight are hidden.
  * @param skipFirst Leave out the entry's own frame (sort by sym first).
+ * @param dsoRank Creation order of dso objects, for ties (default: by name).
  */
 export function printGraph(
   out: string[],
@@ -198,10 +221,11 @@ export function printGraph(
   parentSamples: number,
   minHit: number,
   skipFirst: boolean,
+  dsoRank?: DsoRank,
 ): void {
   const start = out.length;
   let left = 0;
-  let base = sortedChildren(profile, store, root, minHit);
+  let base = sortedChildren(profile, store, root, minHit, dsoRank);
   if (base.length === 1 && base[0].cumul === parentSamples) {
     const cnode = base[0];
     let printed = false;
@@ -216,7 +240,7 @@ export function printGraph(
         out.push(margin(left) + chainName(profile, f));
       }
     });
-    base = sortedChildren(profile, store, cnode.last, minHit);
+    base = sortedChildren(profile, store, cnode.last, minHit, dsoRank);
   }
   interface Level {
     items: Compressed[];
@@ -248,7 +272,7 @@ export function printGraph(
       }
       out.push(l + chainName(profile, f));
     });
-    const sub = sortedChildren(profile, store, child.last, minHit);
+    const sub = sortedChildren(profile, store, child.last, minHit, dsoRank);
     if (sub.length) {
       const mask = lv.newMask.slice(0, depth);
       mask[depth] = true;

@@ -14,10 +14,10 @@
 
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
-import type { Profile } from "../analyze/profile.ts";
+import { CHAINLESS, type Profile } from "../analyze/profile.ts";
 import { kernelModuleDsoName } from "../input/maps.ts";
 import type { ThreadNames } from "../input/threads.ts";
-import { addChain, ChainStore, printGraph } from "./report_callchain.ts";
+import { addChain, ChainStore, type DsoRank, printGraph } from "./report_callchain.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
 export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu";
@@ -502,6 +502,19 @@ export function classComms(profile: Profile, threads?: ThreadNames): string[] {
   );
 }
 
+/**
+ * {@linkcode DsoRank} from a creation order: no map lowest, then the known objects in
+ * order, then the others after every known one.
+ */
+function rankOfDso(order: ReadonlyMap<string, number> | undefined): DsoRank | undefined {
+  if (order === undefined) return undefined;
+  return (dso) => {
+    if (dso === undefined) return -1;
+    return order.get(dso.startsWith("[kernel.kallsyms]") ? "[kernel.kallsyms]" : dso) ??
+      order.size;
+  };
+}
+
 /** Options of {@linkcode buildHistogram}. */
 export interface HistogramOptions {
   /** `--children` (true) or `--no-children` (false, default). */
@@ -528,6 +541,11 @@ export interface HistogramOptions {
    * placeholder shows the name perf overrode it with ({@linkcode ThreadNames.placeholderName}).
    */
   threadNames?: ThreadNames;
+  /**
+   * The order perf created the recording's dso objects in (`LoadResult.dsoOrder`), which
+   * orders equal-weight call-graph children of different objects; without it, by name.
+   */
+  dsoOrder?: ReadonlyMap<string, number>;
 }
 
 /** The histogram: entries in perf's output order and their callchain tries. */
@@ -577,6 +595,7 @@ export function buildHistogram(
   let recordKept = true;
   const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
   const comms = classComms(profile, options.threadNames);
+  const dsoRank = rankOfDso(options.dsoOrder);
   const keys = new EntryKeys(profile, sort, comms);
   const t = profile.frames;
   const store = new ChainStore();
@@ -674,6 +693,16 @@ export function buildHistogram(
     const cls = profile.stackClass[i];
     const rootFirst = perfPath(profile, i);
     if (rootFirst.length === 0) continue;
+    if (profile.stackSelf?.[i] === CHAINLESS) {
+      // a sample whose callchain had no entry: its own entry, no chain, nothing to cumulate
+      const own = rootFirst[rootFirst.length - 1];
+      if (keep !== undefined) recordKept = keep(own, cls);
+      const e = entryFor(own, cls, keyOf(own, cls));
+      e.self += w;
+      e.selfSamples += profile.stackSamples[i];
+      if (children) e.children += w;
+      continue;
+    }
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
     // the call-graph nodes match frames as match_chain does (nodeFrame), the entries by kind too
@@ -762,6 +791,7 @@ export function buildHistogram(
         children ? e.children : e.self,
         minHit,
         skipFirst,
+        dsoRank,
       ),
   };
 }

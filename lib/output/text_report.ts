@@ -57,6 +57,8 @@ export interface TextReportOptions {
    * shown as perf overrode them, and the Command column as wide as the threads' comms now.
    */
   threadNames?: ThreadNames;
+  /** The order perf created the dso objects in, for equal-weight call-graph children. */
+  dsoOrder?: ReadonlyMap<string, number>;
   /**
    * The frame each stack record's self weight is charged to (default
    * `selfFrameOf`: the profile's `stackSelf`, else the leaf; perf

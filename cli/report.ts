@@ -375,7 +375,10 @@ export async function main(args: string[]): Promise<void> {
       if (tids && !tids.has(c.tid)) return false;
       const dso = t.dsos[frame];
       // machine__resolve: the dso list is checked only for samples with a map
-      if (dsos && dso !== undefined && !dsos.has(dsoShortName(dso)) && !dsos.has(dso)) {
+      if (
+        dsos && dso !== undefined && !dsos.has(dsoShortName(dso, t.kinds[frame] === "kernel")) &&
+        !dsos.has(dso)
+      ) {
         return false;
       }
       if (syms && (t.syms[frame] === undefined || !syms.has(t.syms[frame]!))) return false;

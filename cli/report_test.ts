@@ -573,11 +573,23 @@ Deno.test({
           // samples whose callchain has no entry: their own entry, no chain, no cumulation
           "hotspot__perf.data.true.v2",
           "perfparser__vector_static_clang_perf.data",
+          // a vmlinux in the build-id table: the kernel's short name is [kernel.vmlinux]
+          "hotspot__perf.data.PerfFormatLost",
         ]
       ) {
         const file = corpusFile(name);
         if (file === undefined) continue;
-        const perf = await runPerf(["report", "-i", file, "--stdio"], undefined, { HOME: home });
+        let perf = await runPerf(["report", "-i", file, "--stdio"], undefined, { HOME: home });
+        if (perf.code !== 0 && /incompatible|unsupported ABI/.test(perf.stderr)) {
+          // perf 6.1 cannot read attr size 136 (perf >= 6.3): the corpus's downgraded copy
+          const copy = `${home}/downgraded.data`;
+          const dg = await new Deno.Command("python3", {
+            args: [new URL("../downgrade_attr.py", `file://${file}`).pathname, file, copy],
+            stdout: "null",
+          }).output();
+          assert.ok(dg.success, `downgrade ${name}`);
+          perf = await runPerf(["report", "-i", copy, "--stdio"], undefined, { HOME: home });
+        }
         assert.equal(perf.code, 0, perf.stderr);
         const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
         assert.equal(ours.code, 0, ours.stderr);

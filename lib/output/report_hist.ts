@@ -55,11 +55,20 @@ export function parseSortKeys(text: string): SortKey[] {
  * perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing; a kernel
  * module's path (`/lib/modules/.../mac80211.ko`, which script prints whole) is its module name
  * `[mac80211]` (`machine__addnew_module_map` sets the short name from `kmod_path__parse_name`);
- * a JIT map `/tmp/perf-PID.map` is `[JIT] tid PID` (`dso__set_basename`).
+ * a JIT map `/tmp/perf-PID.map` is `[JIT] tid PID` (`dso__set_basename`); the kernel's
+ * vmlinux (a build-id table path) is `[kernel.vmlinux]`.
+ *
+ * @param dso The object's name as the recording gives it.
+ * @param kernel Whether it is the kernel's side (kernel frames).
+ * @returns The short name.
  */
-export function dsoShortName(dso: string | undefined): string {
+export function dsoShortName(dso: string | undefined, kernel = false): string {
   if (dso === undefined || dso === "") return "[unknown]";
   if (dso.startsWith("[")) return dso;
+  // machine__process_kernel_mmap_event: a kernel dso whose long name holds "vmlinux"
+  if (kernel && dso.includes("vmlinux") && kernelModuleDsoName(dso) === undefined) {
+    return "[kernel.vmlinux]";
+  }
   if (dso.startsWith("/")) {
     const mod = kernelModuleDsoName(dso);
     if (mod !== undefined) return mod;
@@ -303,7 +312,9 @@ export class EntryKeys {
     this.#sort = sort;
     this.#t = t;
     this.#symRank = ranks(t.syms);
-    this.#dsoRank = ranks(t.dsos.map((d) => d === undefined ? undefined : dsoShortName(d)));
+    this.#dsoRank = ranks(
+      t.dsos.map((d, i) => d === undefined ? undefined : dsoShortName(d, t.kinds[i] === "kernel")),
+    );
     const classes = profile.classes;
     this.#commRank = ranks(comms);
     this.#tid = Int32Array.from(classes, (c) => c.tid);
@@ -451,12 +462,13 @@ function frameKeyIds(profile: Profile, sort: readonly SortKey[]): (frame: number
     let id = ids[frame];
     if (id >= 0) return id;
     const dso = t.dsos[frame];
-    let key = hasDso ? (dso === undefined ? "\u0001" : dsoShortName(dso)) + "\u0000" : "";
+    const short = dso === undefined ? "\u0001" : dsoShortName(dso, t.kinds[frame] === "kernel");
+    let key = hasDso ? short + "\u0000" : "";
     if (hasSym) {
       const sym = t.syms[frame];
       key += sym === undefined
         ? "u" + (t.ips[frame] ?? 0n).toString(16)
-        : "s" + (dso === undefined ? "\u0001" : dsoShortName(dso)) + "\u0000" + sym +
+        : "s" + short + "\u0000" + sym +
           (t.inlined[frame] ? "\u0000i" : "");
     }
     id = byKey.get(key) ?? byKey.size;
@@ -657,7 +669,7 @@ export function buildHistogram(
           case "sym":
             return symbolColumn(profile, frame, kernel);
           case "dso":
-            return dsoShortName(t.dsos[frame]);
+            return dsoShortName(t.dsos[frame], t.kinds[frame] === "kernel");
           case "comm":
             return comms[cls];
           case "pid":

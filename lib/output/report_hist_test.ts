@@ -16,6 +16,9 @@ Deno.test("dsoShortName: perf's dso short names (basename, modules, JIT maps)", 
   assert.equal(dsoShortName("/tmp/perf-7"), "[JIT] tid 7");
   assert.equal(dsoShortName("/tmp/perf-x.map"), "perf-x.map");
   assert.equal(dsoShortName("/opt/perf-1.map"), "perf-1.map");
+  // the kernel's vmlinux from the build-id table; a user file of that name keeps its basename
+  assert.equal(dsoShortName("/usr/lib/debug/boot/vmlinux-6.1.0", true), "[kernel.vmlinux]");
+  assert.equal(dsoShortName("/usr/lib/debug/boot/vmlinux-6.1.0"), "vmlinux-6.1.0");
 });
 
 Deno.test("call-graph children of equal weight: later-created dso first, no map last (match_chain_dso_addresses)", async () => {

@@ -22,8 +22,14 @@ Deno.test("record --help exits 0 and names every option of the issue", async () 
       "--output",
       "--format",
       "--compare",
+      "--sync-arch",
+      "--sync-entry-ns",
+      "--sync-populated",
+      "--module-load-ms",
     ]
   ) assert.match(r.stdout, new RegExp(o), o);
+  // the walk's per-entry cost is labelled as an assumption where it is offered
+  assert.match(r.stdout.replace(/\s+/g, " "), /--sync-entry-ns <ns> .*ASSUMED default 15/);
 });
 
 Deno.test("record usage errors exit 2 with one line", async () => {
@@ -34,6 +40,7 @@ Deno.test("record usage errors exit 2 with one line", async () => {
       ["--cpus", "0"],
       ["--mmap-pages", "3"],
       ["--sync-distance", "100"],
+      ["--sync-arch", "arm64"],
       ["--bogus"],
     ]
   ) {
@@ -72,7 +79,10 @@ Deno.test("record --compare prints one row and one verdict per strategy", async 
   for (const s of ["linus-v2", "rip-range-fixed", "mainline", "vmalloc-sync-all", "kmalloc"]) {
     assert.match(r.stdout, new RegExp(`^${s} +safe:`, "m"), s);
   }
-  assert.match(r.stdout, /^vmalloc-sync-all +safe: never faults in the NMI; pays .* assumed cost/m);
+  assert.match(
+    r.stdout,
+    /^vmalloc-sync-all +safe: never faults in the NMI; pays .* eager sync walks \(pgd entries x mms x an assumed ns per entry/m,
+  );
   assert.match(r.stdout, /^kmalloc +safe: never faults in the NMI/m);
 });
 

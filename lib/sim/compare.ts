@@ -135,7 +135,8 @@ export function comparisonVerdicts(
       : r.syncLatencyNs
       ? `never faults in the NMI; pays ${
         (r.syncLatencyNs / 1e6).toFixed(1)
-      } ms of eager syncs (an assumed cost per mm, --sync-ns)`
+      } ms in ${r.syncWalks} eager sync walks (pgd entries x mms x an assumed ns per entry, ` +
+        "--sync-entry-ns)"
       : "never faults in the NMI";
     const verdict = broke.length ? `UNSAFE: ${broke.join(", ")}` : `safe: ${cost}`;
     return `${r.strategy.padEnd(w)}  ${verdict}${model}`;

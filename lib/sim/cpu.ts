@@ -172,8 +172,9 @@ export interface Strategy {
   readonly nmi: readonly Step[];
   /** The handler body writes into vmalloc'd callchain buffers, so the first touch may #PF. */
   readonly vmallocBuffers: boolean;
-  /** Cost in ns per address space of one eager vmalloc_sync_all walk (0: lazy faults). */
-  readonly syncLatencyNs: number;
+  /** vmalloc_sync_all after every vmalloc of a new page-directory entry (no lazy faults); the
+   * walk's cost is the simulator's ({@link import("./sync_cost.ts").vmallocSyncWalkNs}). */
+  readonly eagerSync: boolean;
   /** "NMI can never take traps" (Ingo, L1158-1161): every exception taken in NMI context is
    * a WARN, counted and named per kind ({@link Cpu.warned}). */
   readonly warnOnTrap?: boolean;

@@ -21,6 +21,7 @@ import {
   SimThread,
 } from "./workload.ts";
 import type { Choice } from "./check.ts";
+import { SYNC_ENTRY_NS_ASSUMED, type SyncArch, vmallocSyncWalkNs } from "./sync_cost.ts";
 
 /** Simulation parameters. */
 export interface MachineOptions {
@@ -50,9 +51,16 @@ export interface MachineOptions {
   readonly pMce?: number;
   /** Let MCE hit the NMI entry/exit assembly too (the checker's `--mce-anywhere`; default false). */
   readonly mceAnywhere?: boolean;
-  /** Cost of one eager vmalloc_sync_all per live mm in ns: a **parameter**, the thread gives no
-   * figure (default: the strategy's `syncLatencyNs`, 500). */
-  readonly syncNsPerMm?: number;
+  /** Page-table layout an eager vmalloc_sync_all walks (`sync_cost.ts`; default "x86-32"). */
+  readonly syncArch?: SyncArch;
+  /** ns per pgd entry visited in one mm by the walk: **assumed**, the thread gives no figure
+   * (default {@link SYNC_ENTRY_NS_ASSUMED}). */
+  readonly syncEntryNs?: number;
+  /** vmalloc-range pgd entries present in init_mm (default per layout, assumed). */
+  readonly syncPopulated?: number;
+  /** A module is loaded this often (module_alloc: a vmalloc; with eager sync, one walk; Avi
+   * L5907, Mathieu L6210-6212; default Infinity, none). */
+  readonly moduleLoadEveryNs?: number;
   /** Chance the user-stack walk meets a non-present page (default 0.02). */
   readonly pUserPageMissing?: number;
   /** Chance an overflow lands in the switch_to window (cr3 switched, current not yet; default 0.01). */
@@ -108,6 +116,10 @@ export interface SimMetrics {
   wrongMmFills: number;
   /** Time spent in eager vmalloc_sync_all walks, ns. */
   syncLatencyNs: number;
+  /** Eager vmalloc_sync_all walks done (buffer reallocations and module loads). */
+  syncWalks: number;
+  /** Modules loaded. */
+  moduleLoads: number;
   /** NMI handler runs (including replays and spurious runs). */
   handlerRuns: number;
 }
@@ -166,6 +178,7 @@ export class Machine {
   /** NMI-program steps until another NMI source fires (geometric, one draw per arrival). */
   #untilExtraNmi = 0;
   #nextFork = 0;
+  #nextModule = 0;
   #forks = 0;
 
   /**
@@ -186,7 +199,10 @@ export class Machine {
       pIbp: 0,
       pMce: 0,
       mceAnywhere: false,
-      syncNsPerMm: strategy.syncLatencyNs,
+      syncArch: "x86-32",
+      syncEntryNs: SYNC_ENTRY_NS_ASSUMED,
+      syncPopulated: NaN,
+      moduleLoadEveryNs: Infinity,
       pUserPageMissing: 0.02,
       pSwitchWindow: 0.01,
       reallocEveryNs: 2_000_000,
@@ -207,6 +223,7 @@ export class Machine {
     this.#untilExtraNmi = geometric(this.#r, this.#o.pExtraNmi);
     this.#nextRealloc = this.#o.reallocEveryNs;
     this.#nextFork = this.#o.forkEveryNs;
+    this.#nextModule = this.#o.moduleLoadEveryNs;
     this.symbols = this.#img.symbols;
     this.#m = {
       strategy: strategy.name,
@@ -224,6 +241,8 @@ export class Machine {
       pageFaultsInNmi: 0,
       wrongMmFills: 0,
       syncLatencyNs: 0,
+      syncWalks: 0,
+      moduleLoads: 0,
       handlerRuns: 0,
     };
     for (let p = 0; p < this.#o.processes; p++) this.#fork();
@@ -293,6 +312,10 @@ export class Machine {
       if (this.#time >= this.#nextFork) {
         this.#nextFork += o.forkEveryNs;
         this.#fork();
+      }
+      if (this.#time >= this.#nextModule) {
+        this.#nextModule += o.moduleLoadEveryNs;
+        this.#moduleLoad();
       }
       const c = i % n;
       const ctx = this.#cpus[c];
@@ -377,14 +400,33 @@ export class Machine {
     for (const t of p.threads) this.sink.exit?.(t.pid, 1, t.tid, 1, this.#time);
   }
 
+  /** One eager vmalloc_sync_all walk over every live mm. */
+  #syncWalk(): void {
+    const o = this.#o;
+    this.#m.syncWalks++;
+    this.#m.syncLatencyNs += vmallocSyncWalkNs(this.#pt.liveMms, {
+      arch: o.syncArch,
+      entryNs: o.syncEntryNs,
+      populated: Number.isNaN(o.syncPopulated) ? undefined : o.syncPopulated,
+    });
+  }
+
+  /** module_alloc: a vmalloc in a fresh pgd entry; the eager strategy syncs it at once. */
+  #moduleLoad(): void {
+    const eager = this.strategy.eagerSync;
+    this.#pt.vmallocNewPgd(eager);
+    this.#m.moduleLoads++;
+    if (eager) this.#syncWalk();
+  }
+
   #realloc(): void {
-    const eager = this.strategy.syncLatencyNs > 0;
+    const eager = this.strategy.eagerSync;
     if (this.#bufSlots.length === 0) this.#bufSlots = new Int32Array(4 * this.#o.cpus);
     for (let i = 0; i < this.#bufSlots.length; i++) {
       this.#bufSlots[i] = this.#pt.vmallocNewPgd(eager);
     }
     this.#faultSlot = this.#bufSlots[CONTEXT_NMI];
-    if (eager) this.#m.syncLatencyNs += this.#o.syncNsPerMm * this.#pt.liveMms;
+    if (eager) this.#syncWalk();
   }
 
   #overflow(ctx: CpuCtx, c: number): void {

@@ -142,7 +142,7 @@ export const mainline: Strategy = {
   description: "2012 mainline: 'NMI executing' + repeat_nmi + DF window (anchors A5)",
   nmi: buildProgram(defs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: guard,
 };

@@ -14,7 +14,7 @@ export const popfRet: Strategy = {
   description: "Mathieu 2/2: popf+ret from exceptions in NMI, iret when TF is set (§2.1)",
   nmi: naiveIret.nmi,
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn(cpu: Cpu, slot: number): void {
     if ((cpu.preempt & NMI_MASK) !== 0 && (cpu.slots[slot] & F_TF) === 0) cpu.popfRet(slot);
     else cpu.iret(slot);

@@ -74,7 +74,7 @@ export const rspRange: Strategy = {
   description: "Linus: saved %rsp in the NMI stack means nested; popf/ret $128 (§2.6)",
   nmi: buildProgram(defs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed(cpu: Cpu): boolean {
     return cpu.stackOf(cpu.depth) === 1;

@@ -15,6 +15,9 @@ import {
   Kind,
   type KindCode,
   type Strategy,
+  TASK_CONTEXTS,
+  type TaskContextCode,
+  type TaskContextName,
 } from "./cpu.ts";
 
 /**
@@ -73,6 +76,10 @@ export interface CheckOptions {
   /** Let MCE hit the NMI entry/exit assembly too, not only C code (default false: every
    * strategy loses its frame to an MCE that iret's before the frame is copied). */
   readonly mceAnywhere?: boolean;
+  /** What the task was running when the first NMI hit ({@link TASK_CONTEXTS}; default
+   * "kernel"): user and vm86 frames must be returned to with iret, a user %rsp may point into
+   * the NMI stack, kernel code entered by SYSCALL saves a non-null SS. */
+  readonly context?: TaskContextName;
   /** Safety cap on stored states (default 2,000,000). */
   readonly maxStates?: number;
   /** Called every {@link PROGRESS_EVERY} states with the states stored so far. */
@@ -104,6 +111,8 @@ export interface CheckResult {
   readonly profile: CheckProfile;
   /** MCE could also hit the NMI entry/exit assembly ({@link CheckOptions.mceAnywhere}). */
   readonly mceAnywhere: boolean;
+  /** The interrupted task's context ({@link CheckOptions.context}). */
+  readonly context: TaskContextName;
   /** Per invariant: holds or violated. */
   readonly verdicts: Readonly<Record<InvariantName, "holds" | "violated">>;
   /** Shortest counter-example per violated invariant. */
@@ -211,8 +220,11 @@ export function check(
   const maxStates = opts.maxStates ?? 2_000_000;
   const kinds = faultKinds(strategy, profile);
   const mceAnywhere = opts.mceAnywhere ?? false;
+  const context = opts.context ?? "kernel";
+  const ctxCode = TASK_CONTEXTS.indexOf(context) as TaskContextCode;
+  if (ctxCode < 0) throw new RangeError(`unknown context "${context}"`);
   const root: Node = {
-    cpu: new Cpu(strategy),
+    cpu: new Cpu(strategy, ctxCode),
     nmis: opts.nmis ?? 3,
     faults: opts.faults ?? 2,
     mces: profileHasMce(profile) ? (opts.mces ?? 1) : 0,
@@ -244,7 +256,7 @@ export function check(
     }
     if (n.nmis > 0) choices.push({ t: "nmi" });
     for (const c of choices) {
-      const next = new Cpu(strategy);
+      const next = new Cpu(strategy, ctxCode);
       next.copyFrom(cpu);
       const child: Node = {
         cpu: next,
@@ -289,6 +301,7 @@ export function check(
     strategy: strategy.name,
     profile,
     mceAnywhere,
+    context,
     verdicts,
     violations: INVARIANTS.filter((i) => found.has(i)).map((i) => found.get(i)!),
     states: nodes.length,

@@ -82,6 +82,25 @@ export const NSLOTS: number = Slot.Kstack + MAX_DEPTH;
 /** `preempt_count` bit set while in NMI (seed L299). */
 export const NMI_MASK = 0x04000000;
 
+/**
+ * What the task (activation 0) was running when it was interrupted, which decides what its
+ * saved frame looks like and how the return to it must be made (seed L206-209, L309-316):
+ * - `kernel`: kernel code entered by an interrupt or exception from user mode (saved SS null);
+ * - `syscall`: kernel code entered by SYSCALL, which loads SS = __KERNEL_DS from IA32_STAR
+ *   (kernel knowledge, not the thread); an exception at the same CPL leaves SS as it is, so
+ *   every nested frame saves a non-null SS too;
+ * - `user`: CPL 3; the user controls %rsp (it may point into the NMI stack) and DF;
+ * - `vm86`: x86-32 virtual-8086 mode: EFLAGS.VM set and the saved CS a real-mode segment, so
+ *   its low two bits say nothing (worst case 0, what an RPL-only test reads as kernel).
+ */
+export const TaskContext = { Kernel: 0, Syscall: 1, User: 2, Vm86: 3 } as const;
+/** One of {@link TaskContext}. */
+export type TaskContextCode = typeof TaskContext[keyof typeof TaskContext];
+/** Names of {@link TaskContext} values, by code (the checker's `--context`). */
+export const TASK_CONTEXTS = ["kernel", "syscall", "user", "vm86"] as const;
+/** One name of {@link TASK_CONTEXTS}. */
+export type TaskContextName = typeof TASK_CONTEXTS[number];
+
 /** Frame word flag: the slot holds a frame. */
 export const F_VALID = 1 << 16;
 /** Frame word flag: saved CS zeroed so the iret faults (Linus v2 latch). */
@@ -94,6 +113,25 @@ export const F_DF = 1 << 19;
  * suppressed). A fault-class #DB handler sets it before returning to the faulting instruction;
  * iret restores it, POPFD does not ("RF ... not set correctly by POPFD", Maciej L796-798). */
 export const F_RF = 1 << 20;
+/** Frame word flag: saved CS has RPL 3 (the frame returns to user space). */
+export const F_USER = 1 << 21;
+/** Frame word flag: saved EFLAGS.VM (the frame returns to virtual-8086 mode). */
+export const F_VM = 1 << 22;
+/** Frame word flag: saved SS is not null (user SS, or __KERNEL_DS after SYSCALL). */
+export const F_SS = 1 << 23;
+/** Frame word flag: saved %rsp is user-controlled (may point anywhere, the NMI stack too). */
+export const F_USER_RSP = 1 << 24;
+
+/**
+ * Mathieu's routing test on the exception return path (L311-316): "mix EFLAGS and CS",
+ * `andl $(X86_EFLAGS_VM | SEGMENT_RPL_MASK)`, `jae resume_userspace # returning to v8086 or
+ * userspace`. A frame to user space or vm86 must take the iret of resume_userspace.
+ * @param f frame word
+ * @returns true when the frame returns to user space or vm86
+ */
+export function returnsToUserspace(f: number): boolean {
+  return (f & (F_USER | F_VM)) !== 0;
+}
 
 /**
  * Encode a return frame that resumes activation `depth` at step `pc`.
@@ -130,6 +168,7 @@ export const INVARIANTS = [
   "no-early-unmask",
   "handler-not-nested",
   "bp-progress",
+  "user-return",
 ] as const;
 /** One invariant name. */
 export type InvariantName = typeof INVARIANTS[number];
@@ -142,6 +181,7 @@ export const INV_BIT: Readonly<Record<InvariantName, number>> = {
   "no-early-unmask": 8,
   "handler-not-nested": 16,
   "bp-progress": 32,
+  "user-return": 64,
 };
 
 /** Code address class of a step (Mathieu's %rip-range test compares against these). */
@@ -178,6 +218,10 @@ export interface Strategy {
   /** "NMI can never take traps" (Ingo, L1158-1161): every exception taken in NMI context is
    * a WARN, counted and named per kind ({@link Cpu.warned}). */
   readonly warnOnTrap?: boolean;
+  /** The design exists on x86-32 too (the only place vm86 does): the 2010 code, Mathieu's
+   * popf/ret (x86_32 "popf and far return", L187) and the buffer-side fixes. The other
+   * designs are x86-64 entry code (IST stacks, %rip/%rsp tests). */
+  readonly x86_32?: boolean;
   /** Return from an exception taken while this strategy is installed (iret or popf/ret). */
   exceptionReturn(cpu: Cpu, slot: number): void;
   /** True when a nested NMI arriving now would be recognised (the strategy's guard). */
@@ -242,6 +286,9 @@ function newStats(): CpuStats {
 export class Cpu {
   /** Index of the top activation (0 = task). */
   depth = 0;
+  /** What the task was running when interrupted ({@link TaskContext}); the machine sets it
+   * before each PMU overflow, the checker once per exploration. */
+  ctx: TaskContextCode = TaskContext.Kernel;
   /** Activation kinds. */
   readonly kind: Int8Array = new Int8Array(MAX_DEPTH);
   /** Next step of each activation. */
@@ -332,13 +379,50 @@ export class Cpu {
    * A CPU in task context with nothing in flight.
    * @param strategy the installed NMI strategy
    */
-  constructor(readonly strategy: Strategy) {
+  constructor(readonly strategy: Strategy, ctx: TaskContextCode = TaskContext.Kernel) {
+    this.ctx = ctx;
     this.reset();
+  }
+
+  /**
+   * The task now runs in context `c` (the machine calls this between NMIs, at depth 0).
+   * @param c the context
+   */
+  setTaskContext(c: TaskContextCode): void {
+    this.ctx = c;
+    this.df = c === TaskContext.User;
+  }
+
+  /**
+   * Frame flags that describe the context a frame saved at activation `d` returns to: CPL,
+   * EFLAGS.VM, SS and who controls %rsp ({@link TaskContext}).
+   * @param d the interrupted activation
+   * @returns F_USER / F_VM / F_SS / F_USER_RSP bits
+   */
+  contextFlags(d: number): number {
+    const c = this.ctx;
+    if (d > 0) return c === TaskContext.Syscall ? F_SS : 0; // same CPL: SS stays as it was
+    if (c === TaskContext.User) return F_USER | F_SS | F_USER_RSP;
+    if (c === TaskContext.Vm86) return F_VM | F_SS | F_USER_RSP;
+    return c === TaskContext.Syscall ? F_SS : 0;
+  }
+
+  /**
+   * Linus' first %rsp test (L7275-7279, "same 8kB aligned area?"): does the frame's saved
+   * %rsp lie in the NMI stack? True for a frame saved on the NMI IST stack, and for a
+   * user-controlled %rsp (the worst case: the user pointed it there).
+   * @param f frame word
+   * @returns true when the saved %rsp looks like the NMI stack
+   */
+  savedRspInNmiStack(f: number): boolean {
+    return (f & F_USER_RSP) !== 0 || this.stackOf(frameDepth(f)) === 1;
   }
 
   /** Back to a task with nothing in flight (after a crash, the simulator "reboots" the CPU). */
   reset(): void {
     this.depth = 0;
+    // the user owns DF: the worst case is set (mainline's nesting test reads DF)
+    this.df = this.ctx === TaskContext.User;
     this.kind[0] = Kind.Task;
     this.pc[0] = 0;
     this.slots.fill(0);
@@ -350,7 +434,6 @@ export class Cpu {
     this.latch = false;
     this.cr2 = 0;
     this.tf = false;
-    this.df = false;
     this.rf = false;
     this.bpDepth = -1;
     this.bpPc = -1;
@@ -378,6 +461,7 @@ export class Cpu {
    */
   copyFrom(o: Cpu): void {
     this.depth = o.depth;
+    this.ctx = o.ctx;
     this.kind.set(o.kind);
     this.pc.set(o.pc);
     this.nmiNo.set(o.nmiNo);
@@ -422,7 +506,7 @@ export class Cpu {
    */
   key(): string {
     const d = this.depth;
-    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${+this.rf}` +
+    let k = `${this.ctx}${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${+this.rf}` +
       `${this.nmiIstSel}|${this.bpDepth}:${this.bpPc}|` +
       `${this.warned}|${this.cr2}|` +
       `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.ledgerKey()}|${this.violations}|` +
@@ -498,6 +582,7 @@ export class Cpu {
       `DF=${+this.df}`,
       `RF=${+this.rf}`,
       `cr2=${this.cr2}`,
+      `task in ${TASK_CONTEXTS[this.ctx]}`,
       `preempt_count${(this.preempt & NMI_MASK) ? " & NMI_MASK" : "=0"}`,
     ];
     if (this.nmiIstSel !== 0 || this.frameSlot.includes(Slot.NmiIst2)) {
@@ -518,7 +603,8 @@ export class Cpu {
         ? `${this.nameOf(d)} at '${this.stepNameAt(d, p)}'`
         : `dead level ${d}`;
       const extra = (f & F_CS_BAD ? ", CS zeroed" : "") + (f & F_TF ? ", TF" : "") +
-        (f & F_DF ? ", DF" : "") + (live ? "" : " (stale)");
+        (f & F_DF ? ", DF" : "") + (f & F_USER ? ", CPL 3" : "") + (f & F_VM ? ", VM" : "") +
+        (f & F_SS ? ", SS non-null" : "") + (live ? "" : " (stale)");
       out.push(`  slot ${slotName(s)}: return to ${to}${extra}`);
     }
     out.push(`  vars: [${this.vars.join(", ")}]`);
@@ -629,7 +715,7 @@ export class Cpu {
     this.slots[slot] = makeFrame(
       d,
       this.pc[d],
-      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0),
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) | this.contextFlags(d),
     );
     this.tf = false;
     this.df = false;
@@ -692,7 +778,7 @@ export class Cpu {
     const frame = makeFrame(
       d,
       this.pc[d],
-      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0),
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) | this.contextFlags(d),
     );
     this.tf = false;
     this.rf = false;
@@ -797,7 +883,22 @@ export class Cpu {
    * @param slot frame slot
    */
   popfRet(slot: number): void {
-    this.resume(this.slots[slot]);
+    const f = this.slots[slot];
+    if ((f & F_VALID) && returnsToUserspace(f)) {
+      // x86-64 "issue a popf, loads the previous esp and issue a near return (ret)" (L187-189):
+      // a near ret cannot leave CPL 0; x86-32 "popf and far return": POPF cannot set
+      // EFLAGS.VM and a far return cannot enter vm86. Only iret returns there, which is why
+      // Mathieu routes these frames to resume_userspace (L206-209, L309-316).
+      this.violate(
+        "user-return",
+        `popf/ret used to return to ${f & F_VM ? "vm86" : "user space"} from ${
+          this.nameOf(this.depth)
+        } (only iret can: L187-189, L309-316)`,
+      );
+      this.crash(`popf/ret into ${f & F_VM ? "vm86" : "user space"}`);
+      return;
+    }
+    this.resume(f);
     this.rf = false; // POPFD does not set RF (Maciej, L796-798)
   }
 

@@ -25,6 +25,7 @@ export const naiveIret: Strategy = {
   name: "naive-iret",
   description: "2010 code: iret everywhere, no nesting detection (seed §1.1)",
   nmi: buildProgram(defs),
+  x86_32: true,
   vmallocBuffers: true,
   eagerSync: false,
   exceptionReturn: iretReturn,

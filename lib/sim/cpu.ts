@@ -12,7 +12,7 @@
  */
 
 /** Activation kinds. */
-export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5, Ibp: 6 } as const;
+export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5, Ibp: 6, Irq: 7 } as const;
 /** One of {@link Kind}. */
 export type KindCode = typeof Kind[keyof typeof Kind];
 
@@ -25,6 +25,7 @@ export const KIND_NAMES: readonly string[] = [
   "#DB",
   "MCE",
   "#DB-insn",
+  "IRQ",
 ];
 
 /** Frame slots (memory words that hold a saved return frame). */
@@ -79,8 +80,61 @@ export const MAX_DEPTH = 12;
 /** Number of frame slots. */
 export const NSLOTS: number = Slot.Kstack + MAX_DEPTH;
 
-/** `preempt_count` bit set while in NMI (seed L299). */
+/** `preempt_count` bit set while in NMI (seed L299: 2.6.35's layout, PREEMPT_BITS 8,
+ * SOFTIRQ_BITS 8, HARDIRQ_BITS 10, NMI_BITS 1, so NMI_SHIFT 26). */
 export const NMI_MASK = 0x04000000;
+/** `preempt_count` added by `nmi_enter` besides {@link HARDIRQ_OFFSET} (include/linux/hardirq.h). */
+export const NMI_OFFSET = NMI_MASK;
+/** `preempt_count` added by `__do_softirq` (`__local_bh_disable(SOFTIRQ_OFFSET)`). */
+export const SOFTIRQ_OFFSET = 0x100;
+/** Softirq count bits of `preempt_count`. */
+export const SOFTIRQ_MASK = 0xff00;
+/** `preempt_count` added by `irq_enter` (and by `nmi_enter`). */
+export const HARDIRQ_OFFSET = 0x10000;
+/** Hardirq count bits of `preempt_count` (HARDIRQ_BITS 10). */
+export const HARDIRQ_MASK = 0x3ff0000;
+
+/** Per-CPU callchain buffer index of each recursion context: task, softirq, hardirq, NMI. */
+export const RecursionContext = { Task: 0, Softirq: 1, Hardirq: 2, Nmi: 3 } as const;
+/** Names of the four recursion contexts, by index. */
+export const RECURSION_CONTEXTS: readonly string[] = ["task", "softirq", "hardirq", "NMI"];
+
+/**
+ * perf's `get_recursion_context()`: the context level from `preempt_count`, tested in this
+ * order because `nmi_enter` also adds HARDIRQ_OFFSET (`in_nmi()`, `in_irq()`,
+ * `in_softirq()`). Frederic's callchain buffers are indexed by it (L2647-2651).
+ * @param preempt a `preempt_count` value
+ * @returns 3 NMI, 2 hardirq, 1 softirq, 0 task
+ */
+export function recursionContext(preempt: number): number {
+  if (preempt & NMI_MASK) return RecursionContext.Nmi;
+  if (preempt & HARDIRQ_MASK) return RecursionContext.Hardirq;
+  if (preempt & SOFTIRQ_MASK) return RecursionContext.Softirq;
+  return RecursionContext.Task;
+}
+
+/**
+ * Steps of a hardware interrupt activation ({@link Kind.Irq}): `irq_enter`, the hardirq
+ * handler with IF clear, `irq_exit` running pending softirqs when not already in interrupt
+ * context (`!in_interrupt()`), `__do_softirq` with IF set (so hardirqs nest on it), and the
+ * interrupt return, a plain iret whatever the strategy ("Other return paths (... return from
+ * interrupt) keep the exact same behavior", L206-209).
+ */
+export const IRQ_STEPS = [
+  "irq_enter: preempt_count += HARDIRQ_OFFSET",
+  "hardirq handler (IF clear)",
+  "irq_exit: preempt_count -= HARDIRQ_OFFSET, softirq pending and !in_interrupt()?",
+  "__do_softirq: preempt_count += SOFTIRQ_OFFSET, local_irq_enable",
+  "softirq handler (IF set)",
+  "__do_softirq end: local_irq_disable, preempt_count -= SOFTIRQ_OFFSET",
+  "iret from interrupt",
+] as const;
+/** Step index of the hardirq handler body. */
+export const IRQ_HARDIRQ_BODY = 1;
+/** Step index of the softirq handler body. */
+export const IRQ_SOFTIRQ_BODY = 4;
+/** Step index of the interrupt return. */
+const IRQ_IRET = 6;
 
 /**
  * What the task (activation 0) was running when it was interrupted, which decides what its
@@ -121,6 +175,8 @@ export const F_VM = 1 << 22;
 export const F_SS = 1 << 23;
 /** Frame word flag: saved %rsp is user-controlled (may point anywhere, the NMI stack too). */
 export const F_USER_RSP = 1 << 24;
+/** Frame word flag: saved RFLAGS.IF (interrupts were enabled). */
+export const F_IF = 1 << 25;
 
 /**
  * Mathieu's routing test on the exception return path (L311-316): "mix EFLAGS and CS",
@@ -278,7 +334,7 @@ function newStats(): CpuStats {
     earlyUnmasks: 0,
     crashes: 0,
     bpRefires: 0,
-    warns: [0, 0, 0, 0, 0, 0, 0],
+    warns: [0, 0, 0, 0, 0, 0, 0, 0],
   };
 }
 
@@ -326,11 +382,18 @@ export class Cpu {
   df = false;
   /** RFLAGS.RF of the running code (cleared once an instruction completes). */
   rf = false;
+  /** RFLAGS.IF of the running code: a hardware interrupt is taken only while set; every
+   * interrupt, exception and NMI gate clears it, iret and popf restore it. */
+  ifFlag = true;
+  /** Per IRQ activation: softirq work is pending at its irq_exit. */
+  readonly softPending: Int8Array = new Int8Array(MAX_DEPTH);
+  /** `preempt_count` the last NMI handler run interrupted (before its `nmi_enter`). */
+  interruptedPreempt = 0;
   /** Activation and step of the armed instruction breakpoint (fault-class #DB), or -1. */
   bpDepth: number = -1;
   /** Step of the armed instruction breakpoint. */
   bpPc: number = -1;
-  /** preempt_count (only NMI_MASK is modelled). */
+  /** preempt_count: {@link NMI_MASK}, hardirq and softirq counts. */
   preempt = 0;
   /** Handler bodies currently running. */
   handlerActive = 0;
@@ -435,6 +498,9 @@ export class Cpu {
     this.cr2 = 0;
     this.tf = false;
     this.rf = false;
+    this.ifFlag = true;
+    this.softPending.fill(0);
+    this.interruptedPreempt = 0;
     this.bpDepth = -1;
     this.bpPc = -1;
     this.preempt = 0;
@@ -480,6 +546,9 @@ export class Cpu {
     this.tf = o.tf;
     this.df = o.df;
     this.rf = o.rf;
+    this.ifFlag = o.ifFlag;
+    this.softPending.set(o.softPending);
+    this.interruptedPreempt = o.interruptedPreempt;
     this.bpDepth = o.bpDepth;
     this.bpPc = o.bpPc;
     this.preempt = o.preempt;
@@ -507,12 +576,15 @@ export class Cpu {
   key(): string {
     const d = this.depth;
     let k = `${this.ctx}${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${+this.rf}` +
+      `${+this.ifFlag}` +
       `${this.nmiIstSel}|${this.bpDepth}:${this.bpPc}|` +
       `${this.warned}|${this.cr2}|` +
       `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.ledgerKey()}|${this.violations}|` +
       `${this.vars.join(",")}|${this.slots.join(",")}|`;
     for (let i = 0; i <= d; i++) {
-      k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]}:${this.frameSlot[i]},`;
+      k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]}:${this.frameSlot[i]}:${
+        this.softPending[i]
+      },`;
     }
     return k;
   }
@@ -583,7 +655,10 @@ export class Cpu {
       `RF=${+this.rf}`,
       `cr2=${this.cr2}`,
       `task in ${TASK_CONTEXTS[this.ctx]}`,
-      `preempt_count${(this.preempt & NMI_MASK) ? " & NMI_MASK" : "=0"}`,
+      `preempt_count=0x${this.preempt.toString(16)}${
+        (this.preempt & NMI_MASK) ? " (NMI_MASK)" : ""
+      }`,
+      `IF=${+this.ifFlag}`,
     ];
     if (this.nmiIstSel !== 0 || this.frameSlot.includes(Slot.NmiIst2)) {
       flags.push(`tss.nmi_ist=stack${this.nmiIstSel + 1}`);
@@ -630,6 +705,7 @@ export class Cpu {
     const k = this.kind[d];
     if (k === Kind.Nmi) return this.strategy.nmi[pc]?.name ?? `pc ${pc}`;
     if (k === Kind.Task) return "task code";
+    if (k === Kind.Irq) return IRQ_STEPS[pc] ?? `pc ${pc}`;
     return pc === EXC_BODY ? "handler body" : "exception return";
   }
 
@@ -715,11 +791,13 @@ export class Cpu {
     this.slots[slot] = makeFrame(
       d,
       this.pc[d],
-      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) | this.contextFlags(d),
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) |
+        (this.ifFlag ? F_IF : 0) | this.contextFlags(d),
     );
     this.tf = false;
     this.df = false;
     this.rf = false;
+    this.ifFlag = false;
     const n = this.push(Kind.Nmi);
     this.frameSlot[n] = slot;
     this.nmiNo[n] = no;
@@ -778,15 +856,77 @@ export class Cpu {
     const frame = makeFrame(
       d,
       this.pc[d],
-      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) | this.contextFlags(d),
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) |
+        (this.ifFlag ? F_IF : 0) | this.contextFlags(d),
     );
     this.tf = false;
     this.rf = false;
+    this.ifFlag = false;
     const n = this.push(kind);
     this.frameSlot[n] = this.excSlot(n);
     this.slots[this.frameSlot[n]] = frame;
     if (kind === Kind.Pf) this.cr2 = ++this.faultSeq;
     this.checkFrames();
+  }
+
+  /**
+   * A hardware interrupt at the CPU pins: taken only with IF set (so never inside an NMI,
+   * whose gate cleared IF, nor inside a hardirq handler), through an interrupt gate onto the
+   * kernel stack (no IST), IF cleared.
+   * @param softirqPending softirq work will be pending at its irq_exit
+   * @returns false when IF is clear and the interrupt stays pending
+   */
+  irqArrives(softirqPending: boolean): boolean {
+    if (!this.ifFlag || this.depth + 1 >= MAX_DEPTH) return false;
+    const d = this.depth;
+    const frame = makeFrame(
+      d,
+      this.pc[d],
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | F_IF | this.contextFlags(d),
+    );
+    this.tf = false;
+    this.rf = false;
+    this.ifFlag = false;
+    const n = this.push(Kind.Irq);
+    this.frameSlot[n] = Slot.Kstack + n;
+    this.slots[this.frameSlot[n]] = frame;
+    this.softPending[n] = softirqPending ? 1 : 0;
+    this.checkFrames();
+    return true;
+  }
+
+  /** One step of the IRQ activation on top ({@link IRQ_STEPS}). */
+  private irqStep(): void {
+    const d = this.depth;
+    const pc = this.pc[d];
+    switch (pc) {
+      case 0:
+        this.preempt += HARDIRQ_OFFSET;
+        break;
+      case 2:
+        this.preempt -= HARDIRQ_OFFSET;
+        if (
+          !this.softPending[d] ||
+          (this.preempt & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK)) !== 0
+        ) {
+          this.pc[d] = IRQ_IRET; // in_interrupt(): the interrupted softirq runs the work
+          return;
+        }
+        break;
+      case 3:
+        this.preempt += SOFTIRQ_OFFSET;
+        this.ifFlag = true;
+        break;
+      case 5:
+        this.ifFlag = false;
+        this.preempt -= SOFTIRQ_OFFSET;
+        this.softPending[d] = 0;
+        break;
+      case IRQ_IRET:
+        this.iret(this.frameSlot[d]);
+        return;
+    }
+    this.pc[d] = pc + 1;
   }
 
   /**
@@ -805,6 +945,7 @@ export class Cpu {
     this.nmiNo[n] = 0;
     this.cr2In[n] = 0;
     this.frameSlot[n] = 0;
+    this.softPending[n] = 0;
     return n;
   }
 
@@ -932,6 +1073,7 @@ export class Cpu {
     this.tf = (f & F_TF) !== 0;
     this.df = (f & F_DF) !== 0;
     this.rf = (f & F_RF) !== 0;
+    this.ifFlag = (f & F_IF) !== 0;
     if (d === 0 && !this.latch) this.endNmiContext();
   }
 
@@ -1046,6 +1188,8 @@ export class Cpu {
         this.runExitPending && this.depth === d && this.runOwner === d &&
         this.strategy.nmi[this.pc[d]]?.entersHandler
       ) this.endRunPeriod(); // a software replay: the jump back is the run's exit
+    } else if (k === Kind.Irq) {
+      this.irqStep();
     } else if (k !== Kind.Task) {
       if (this.pc[d] === EXC_BODY) {
         const slot = this.excSlot(d);

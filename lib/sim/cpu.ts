@@ -84,7 +84,7 @@ export const NSLOTS: number = Slot.Kstack + MAX_DEPTH;
  * SOFTIRQ_BITS 8, HARDIRQ_BITS 10, NMI_BITS 1, so NMI_SHIFT 26). */
 export const NMI_MASK = 0x04000000;
 /** `preempt_count` added by `nmi_enter` besides {@link HARDIRQ_OFFSET} (include/linux/hardirq.h). */
-export const NMI_OFFSET = NMI_MASK;
+export const NMI_OFFSET: number = NMI_MASK;
 /** `preempt_count` added by `__do_softirq` (`__local_bh_disable(SOFTIRQ_OFFSET)`). */
 export const SOFTIRQ_OFFSET = 0x100;
 /** Softirq count bits of `preempt_count`. */

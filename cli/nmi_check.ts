@@ -32,6 +32,9 @@ Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
                    SS = __KERNEL_DS; user: CPL 3, user-controlled %rsp and DF; vm86: x86-32
                    EFLAGS.VM, explored only for the designs that exist on x86-32).
                    Default: kernel under every --profile, the other three under pf
+  --irqs N         hardware interrupts per schedule (IF set: at the task or in a softirq;
+                   NMIs then land in hardirq and softirq activations). Default: 0, plus one
+                   kernel exploration under pf with 1
   --mce-anywhere   let MCE hit NMI entry/exit assembly too (the 2012 hole)
   --no-traces      print only the verdict table
   -q, --quiet      no progress on stderr
@@ -73,6 +76,7 @@ export function main(argv: string[]): void {
         faults: { type: "string" },
         profile: { type: "string", multiple: true },
         context: { type: "string", multiple: true },
+        irqs: { type: "string" },
         "mce-anywhere": { type: "boolean" },
         "no-traces": { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
@@ -115,12 +119,20 @@ export function main(argv: string[]): void {
     }
   }
   // (context, profile) pairs: by default the kernel under every profile, the rest under pf
-  const plan: [TaskContextName, CheckProfile][] = [];
+  let irqs = 0;
+  if (v.irqs !== undefined) {
+    irqs = Number(v.irqs);
+    if (!Number.isInteger(irqs) || irqs < 0 || irqs > 4) {
+      fail(`--irqs must be an integer in 0..4, got "${v.irqs}"`);
+    }
+  }
+  const plan: [TaskContextName, CheckProfile, number][] = [];
   const contexts = (v.context ?? TASK_CONTEXTS) as TaskContextName[];
   for (const c of contexts) {
     const ps = v.context || c === "kernel" ? profiles : profiles.includes("pf") ? ["pf"] : [];
-    for (const p of ps as CheckProfile[]) plan.push([c, p]);
+    for (const p of ps as CheckProfile[]) plan.push([c, p, irqs]);
   }
+  if (!v.context && v.irqs === undefined && profiles.includes("pf")) plan.push(["kernel", "pf", 1]);
   const nmis = positiveInt("depth", v.depth, 3);
   const faults = positiveInt("faults", v.faults, 2);
 
@@ -134,13 +146,17 @@ export function main(argv: string[]): void {
   const applies = (s: Strategy, c: TaskContextName) => c !== "vm86" || s.x86_32 === true;
   const total = strategies.reduce((a, s) => a + plan.filter(([c]) => applies(s, c)).length, 0);
   for (const s of strategies) {
-    for (const [c, p] of plan) {
+    for (const [c, p, n] of plan) {
       if (!applies(s, c)) continue; // vm86 exists only on x86-32
-      const tag = `[${results.length + 1}/${total}] ${s.name} ${p}${c === "kernel" ? "" : `@${c}`}`;
+      const where = n ? `${c}+irq` : c;
+      const tag = `[${results.length + 1}/${total}] ${s.name} ${p}${
+        where === "kernel" ? "" : `@${where}`
+      }`;
       const r = check(s, p, {
         nmis,
         faults,
         context: c,
+        irqs: n,
         mceAnywhere: v["mce-anywhere"] ?? false,
         onProgress: tty ? (n) => progress(`\r${tag}: ${n} states...`) : undefined,
       });

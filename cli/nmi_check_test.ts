@@ -100,7 +100,7 @@ Deno.test("nmi_check: every strategy, each explained; traces once with machine s
   assertEquals(new Set(heads).size, heads.length);
   assert(
     heads.includes(
-      "--- naive-iret [pf, pf+int3, pf@syscall, pf@user, pf@vm86] cr2-preserved (10 steps)",
+      "--- naive-iret [pf, pf+int3, pf@syscall, pf@user, pf@vm86, pf@kernel+irq] cr2-preserved (10 steps)",
     ),
     heads.join("\n"),
   );
@@ -123,8 +123,8 @@ Deno.test("nmi_check: every strategy, each explained; traces once with machine s
   assert(/slot NMI IST top: return to/.test(r.stdout));
   assert(r.stdout.includes("WARN: int3 taken in NMI context"));
   // progress: one line per exploration on stderr
-  // 14 strategies x 2 profiles in kernel context, x pf in syscall and user, 5 in vm86
-  assertEquals(r.stderr.split("\n").filter((l) => /^\[\d+\/61\] /.test(l)).length, 61, r.stderr);
+  // 14 strategies x 2 profiles in kernel context, x pf in syscall, user and with one IRQ, 5 in vm86
+  assertEquals(r.stderr.split("\n").filter((l) => /^\[\d+\/75\] /.test(l)).length, 75, r.stderr);
 });
 
 const X86_32 = ["naive-iret", "popf-ret", "vmalloc-sync-all", "kmalloc", "nmi-no-traps"];

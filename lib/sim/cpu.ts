@@ -1064,6 +1064,9 @@ export class Cpu {
           }`,
         );
       }
+      // the popped level's kernel-stack frame is dead stack memory: a later activation at
+      // this level writes its own, and a stale copy must not pass for a live frame
+      if (this.frameSlot[top] >= Slot.Kstack) this.slots[this.frameSlot[top]] = 0;
       this.depth = d;
     } else if (d !== top) {
       this.crash(`${this.nameOf(top)} returns into a dead context (level ${d})`);
@@ -1074,7 +1077,7 @@ export class Cpu {
     this.df = (f & F_DF) !== 0;
     this.rf = (f & F_RF) !== 0;
     this.ifFlag = (f & F_IF) !== 0;
-    if (d === 0 && !this.latch) this.endNmiContext();
+    if (!this.latch && this.innermostNmi() < 0) this.endNmiContext(); // left NMI context
   }
 
   /**

@@ -14,8 +14,9 @@ import {
   SOFTIRQ_OFFSET,
 } from "./cpu.ts";
 import { Machine } from "./machine.ts";
+import { applyChoice, check } from "./check.ts";
 import { MemorySink } from "./sink.ts";
-import { kmallocBuffers, mainline, popfRet } from "./strategies/mod.ts";
+import { CHECK_STRATEGIES, kmallocBuffers, mainline, popfRet } from "./strategies/mod.ts";
 
 function stepTo(cpu: Cpu, d: number, pc: number): void {
   for (let i = 0; i < 32 && !(cpu.depth === d && cpu.pc[d] === pc); i++) cpu.step();
@@ -137,4 +138,20 @@ Deno.test("four per-CPU callchain buffers: the first touch of each faults once, 
     truth() {},
   }).run();
   assertEquals(km.bufferFaults, new Array(8).fill(0));
+});
+
+Deno.test("checker with one IRQ: NMIs inside hardirq and softirq, the same verdicts under pf", () => {
+  for (const s of CHECK_STRATEGIES) {
+    const base = check(s, "pf", { nmis: 3, faults: 2 });
+    const irq = check(s, "pf", { nmis: 3, faults: 2, irqs: 1 });
+    ok(irq.complete && irq.states > base.states, `${s.name}: ${irq.states} vs ${base.states}`);
+    assertEquals(irq.verdicts, base.verdicts, s.name);
+    equal(irq.irqs, 1);
+  }
+  // the schedules reach an NMI inside a softirq handler with IF set and an IRQ nested on it
+  const cpu = new Cpu(mainline);
+  applyChoice(cpu, { t: "irq", softirq: true });
+  for (let i = 0; i < 4; i++) applyChoice(cpu, { t: "step" });
+  equal(cpu.pc[1], IRQ_SOFTIRQ_BODY);
+  ok(applyChoice(cpu, { t: "nmi" }).includes("interrupts IRQ at 'softirq handler (IF set)'"));
 });

@@ -857,6 +857,8 @@ export function replaySchedule(
     } else if (c.t === "mce") {
       if (cpu.innermostNmi() < 0) throw new RangeError(`choice ${i}: MCE with no NMI live`);
       cpu.raise(Kind.Mce);
+    } else if (c.t === "irq") {
+      if (!cpu.irqArrives(c.softirq)) throw new RangeError(`choice ${i}: IRQ with IF clear`);
     } else {
       if (d === 0) throw new RangeError(`choice ${i}: step with nothing running`);
       m.stepCpu(cpu, 0, 0);

@@ -16,7 +16,7 @@ export function formatVerdictTable(results: readonly CheckResult[]): string {
   const head = ["strategy", "context", "profile", ...INVARIANTS, "WARN", "states", "ms"];
   const rows = results.map((r) => [
     r.strategy,
-    r.context,
+    r.irqs ? `${r.context}+irq` : r.context,
     r.profile,
     ...INVARIANTS.map((i) => r.verdicts[i]),
     r.warnings === undefined
@@ -230,7 +230,8 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
 
 /** A result's profile, with its context when the task was not in plain kernel code. */
 function tag(r: CheckResult): string {
-  return r.context === "kernel" ? r.profile : `${r.profile}@${r.context}`;
+  const where = r.irqs ? `${r.context}+irq` : r.context;
+  return where === "kernel" ? r.profile : `${r.profile}@${where}`;
 }
 
 function causes(v: Violation): Set<HoleCause> {

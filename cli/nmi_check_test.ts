@@ -30,6 +30,7 @@ Deno.test("nmi_check --help exits 0", async () => {
   const r = await run("--help");
   assertEquals(r.code, 0);
   assert(r.stdout.includes("--strategy"));
+  for (const o of ["--context C", "--irqs N", "syscall", "vm86"]) assert(r.stdout.includes(o), o);
 });
 
 Deno.test("nmi_check --profile mixed: verdicts, time, and the hole behind each violation", async () => {
@@ -151,4 +152,5 @@ Deno.test("nmi_check --context: user space, vm86 and system calls, each explaine
   assert(r.stdout.includes("rsp-range: ist-frame-live (pf@syscall)"));
   assert(!r.stdout.includes("UNEXPECTED"));
   assertEquals((await run("--context", "smm")).code, 2);
+  assertEquals((await run("--irqs", "9")).code, 2);
 });

@@ -1,12 +1,13 @@
 /**
  * One simulated x86-64 CPU as far as the NMI/fault return path is concerned: a stack of
- * activations (task, NMI, #PF, int3, #DB, MCE), the NMI-blocked flag with its one-bit latch
- * (NMI2 latched, NMI3 lost; seed L2114-2143), return-frame slots (the IST tops a nested
- * entry overwrites, the strategies' stack copies, per-level kernel-stack slots), cr2, TF/DF
- * and `preempt_count` with `NMI_MASK`.
+ * activations (task, NMI, #PF, int3, #DB, MCE, hardware interrupt), the NMI-blocked flag with
+ * its one-bit latch (NMI2 latched, NMI3 lost; seed L2114-2143), return-frame slots (the IST
+ * tops a nested entry overwrites, the strategies' stack copies, per-level kernel-stack slots)
+ * whose frames record what they return to (CPL, EFLAGS.VM, SS: the interrupted task's
+ * context), cr2, TF/DF/RF/IF and `preempt_count` with its softirq, hardirq and NMI fields.
  *
  * The same object is driven by the simulator (`machine.ts`) and by the model checker
- * (`check.ts`); the NMI strategies (`strategies/`) are step programs over it. The five
+ * (`check.ts`); the NMI strategies (`strategies/`) are step programs over it. The seven
  * invariants are checked here, as the hardware events happen.
  * @module
  */
@@ -965,6 +966,7 @@ export class Cpu {
       this.nmiNo[i] = this.nmiNo[i + 1];
       this.cr2In[i] = this.cr2In[i + 1];
       this.frameSlot[i] = this.frameSlot[i + 1];
+      this.softPending[i] = this.softPending[i + 1];
     }
     this.frameSlot[d] = slot;
     this.depth--;

@@ -942,7 +942,9 @@ function pickChild(
 
 /** A simulated thread, the program it runs, and its current call stack. */
 export class SimThread {
-  /** Context level the thread is sampled in: 0 task, 1 softirq, 2 hardirq. */
+  /** Context level of the drawn stack: 0 task, 1 softirq, 2 hardirq. The machine turns an
+   * interrupt stack into a real IRQ activation and reads the sample's context back from
+   * `preempt_count` (`recursionContext`), so this only says which activation to build. */
   context = 0;
   /** `preempt_count` of the interrupted context (SOFTIRQ_OFFSET / HARDIRQ_OFFSET). */
   preemptCount = 0;

@@ -11,11 +11,13 @@
 import { parseArgs } from "node:util";
 import { check, CHECK_PROFILES, type CheckProfile, type CheckResult } from "../lib/sim/check.ts";
 import { CHECK_STRATEGIES, getStrategy, UnknownStrategyError } from "../lib/sim/strategies/mod.ts";
+import { type Strategy, TASK_CONTEXTS, type TaskContextName } from "../lib/sim/cpu.ts";
 import { formatNotes, formatTraces, formatVerdictTable } from "../lib/sim/verdicts.ts";
 import { ExitCode, fail as failWith, VERSION_TEXT } from "./_common.ts";
 
 const HELP =
-  `usage: callring nmi-check [--strategy NAME]... [--depth N] [--faults N] [--profile P]... [--no-traces]
+  `usage: callring nmi-check [--strategy NAME]... [--depth N] [--faults N] [--profile P]...
+                          [--context C]... [--no-traces]
 
 Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
   --strategy NAME  strategy to check (repeatable; default all): ${
@@ -25,6 +27,14 @@ Model-check NMI return strategies (seed thread "x86: NMI-safe trap handlers").
   --faults N       maximum #PF/int3/#DB per schedule (default 2)
   --profile P      exception profile (repeatable; default all): ${CHECK_PROFILES.join(", ")}
                    (mixed: #PF, int3, #DB and MCE in one schedule)
+  --context C      what the interrupted task runs (repeatable): ${TASK_CONTEXTS.join(", ")}
+                   (kernel: entered from user space, SS null; syscall: entered by SYSCALL,
+                   SS = __KERNEL_DS; user: CPL 3, user-controlled %rsp and DF; vm86: x86-32
+                   EFLAGS.VM, explored only for the designs that exist on x86-32).
+                   Default: kernel under every --profile, the other three under pf
+  --irqs N         hardware interrupts per schedule (IF set: at the task or in a softirq;
+                   NMIs then land in hardirq and softirq activations). Default: 0, plus one
+                   kernel exploration under pf with 1
   --mce-anywhere   let MCE hit NMI entry/exit assembly too (the 2012 hole)
   --no-traces      print only the verdict table
   -q, --quiet      no progress on stderr
@@ -65,6 +75,8 @@ export function main(argv: string[]): void {
         depth: { type: "string" },
         faults: { type: "string" },
         profile: { type: "string", multiple: true },
+        context: { type: "string", multiple: true },
+        irqs: { type: "string" },
         "mce-anywhere": { type: "boolean" },
         "no-traces": { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
@@ -101,6 +113,26 @@ export function main(argv: string[]): void {
       fail(`unknown profile "${p}" (known: ${CHECK_PROFILES.join(", ")})`);
     }
   }
+  for (const c of v.context ?? []) {
+    if (!(TASK_CONTEXTS as readonly string[]).includes(c)) {
+      fail(`unknown context "${c}" (known: ${TASK_CONTEXTS.join(", ")})`);
+    }
+  }
+  // (context, profile) pairs: by default the kernel under every profile, the rest under pf
+  let irqs = 0;
+  if (v.irqs !== undefined) {
+    irqs = Number(v.irqs);
+    if (!Number.isInteger(irqs) || irqs < 0 || irqs > 4) {
+      fail(`--irqs must be an integer in 0..4, got "${v.irqs}"`);
+    }
+  }
+  const plan: [TaskContextName, CheckProfile, number][] = [];
+  const contexts = (v.context ?? TASK_CONTEXTS) as TaskContextName[];
+  for (const c of contexts) {
+    const ps = v.context || c === "kernel" ? profiles : profiles.includes("pf") ? ["pf"] : [];
+    for (const p of ps as CheckProfile[]) plan.push([c, p, irqs]);
+  }
+  if (!v.context && v.irqs === undefined && profiles.includes("pf")) plan.push(["kernel", "pf", 1]);
   const nmis = positiveInt("depth", v.depth, 3);
   const faults = positiveInt("faults", v.faults, 2);
 
@@ -111,13 +143,20 @@ export function main(argv: string[]): void {
     if (!v.quiet) Deno.stderr.writeSync(enc.encode(text));
   };
   const results: CheckResult[] = [];
-  const total = strategies.length * profiles.length;
+  const applies = (s: Strategy, c: TaskContextName) => c !== "vm86" || s.x86_32 === true;
+  const total = strategies.reduce((a, s) => a + plan.filter(([c]) => applies(s, c)).length, 0);
   for (const s of strategies) {
-    for (const p of profiles as CheckProfile[]) {
-      const tag = `[${results.length + 1}/${total}] ${s.name} ${p}`;
+    for (const [c, p, n] of plan) {
+      if (!applies(s, c)) continue; // vm86 exists only on x86-32
+      const where = n ? `${c}+irq` : c;
+      const tag = `[${results.length + 1}/${total}] ${s.name} ${p}${
+        where === "kernel" ? "" : `@${where}`
+      }`;
       const r = check(s, p, {
         nmis,
         faults,
+        context: c,
+        irqs: n,
         mceAnywhere: v["mce-anywhere"] ?? false,
         onProgress: tty ? (n) => progress(`\r${tag}: ${n} states...`) : undefined,
       });

@@ -29,6 +29,7 @@ import {
   truthLine,
 } from "../lib/sim/recorder.ts";
 import { CHECK_STRATEGIES, SIM_STRATEGIES } from "../lib/sim/strategies/mod.ts";
+import { SYNC_ARCHES, SYNC_ENTRY_NS_ASSUMED, type SyncArch } from "../lib/sim/sync_cost.ts";
 import { backupOutput, cliProgram, ExitCode, fail, failOn, progressBar, warn } from "./_common.ts";
 
 const COMMAND = "record";
@@ -153,10 +154,29 @@ export async function main(args: string[]): Promise<void> {
     )
     .option("--mce-anywhere", "let --mce hit the NMI entry/exit assembly too (the 2012 hole)")
     .option(
-      "--sync-ns <ns>",
-      "assumed cost of one eager vmalloc_sync_all per mm (a parameter; the thread has no figure)",
+      "--sync-arch <layout>",
+      "page tables an eager vmalloc_sync_all walks: x86-32 (4 MB pgd entries, 32 over the " +
+        "vmalloc range), x86-32-pae (kernel pmd shared: nothing to copy) or x86-64 (512 GB " +
+        "entries, 64, only the present ones walk every mm)",
+      "x86-32",
+    )
+    .option(
+      "--sync-entry-ns <ns>",
+      `ns per pgd entry visited in one mm by the walk (ASSUMED default ${SYNC_ENTRY_NS_ASSUMED}: ` +
+        "nobody in the thread measured a walk)",
       number(0, 1e9),
-      500,
+      SYNC_ENTRY_NS_ASSUMED,
+    )
+    .option(
+      "--sync-populated <n>",
+      "vmalloc-range pgd entries present in init_mm (ASSUMED default: all 32 on x86-32, 1 on " +
+        "x86-64)",
+      number(0, 64, true),
+    )
+    .option(
+      "--module-load-ms <ms>",
+      "load a module (module_alloc: a vmalloc; one eager sync walk) every this many simulated ms",
+      number(0.001, 1e7),
     )
     .option("--extra-nmi <p>", "chance per NMI step of another NMI source", number(0, 1), 0.03)
     .option("-o, --output <file>", "output file", "callring.data")
@@ -199,7 +219,10 @@ export async function main(args: string[]): Promise<void> {
     ibp: number;
     mce: number;
     mceAnywhere?: boolean;
-    syncNs: number;
+    syncArch: string;
+    syncEntryNs: number;
+    syncPopulated?: number;
+    moduleLoadMs?: number;
     extraNmi: number;
     output: string;
     format: string;
@@ -233,6 +256,9 @@ export async function main(args: string[]): Promise<void> {
   if ((opts.subbufSize & (opts.subbufSize - 1)) !== 0) {
     usage(`--subbuf-size must be a power of two: current ${opts.subbufSize}`);
   }
+  if (!(SYNC_ARCHES as readonly string[]).includes(opts.syncArch)) {
+    usage(`--sync-arch must be ${SYNC_ARCHES.join(", ")}: current "${opts.syncArch}"`);
+  }
   if (opts.syncDistance !== 0 && opts.syncDistance < 256) {
     usage(`--sync-distance must be 0 or at least 256 bytes: current ${opts.syncDistance}`);
   }
@@ -245,7 +271,10 @@ export async function main(args: string[]): Promise<void> {
     pIbp: opts.ibp,
     pMce: opts.mce,
     mceAnywhere: opts.mceAnywhere ?? false,
-    syncNsPerMm: opts.syncNs,
+    syncArch: opts.syncArch as SyncArch,
+    syncEntryNs: opts.syncEntryNs,
+    syncPopulated: opts.syncPopulated ?? NaN,
+    moduleLoadEveryNs: opts.moduleLoadMs === undefined ? Infinity : opts.moduleLoadMs * 1e6,
     pExtraNmi: opts.extraNmi,
     pDeepStack: opts.deepStacks,
   };

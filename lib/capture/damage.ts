@@ -240,7 +240,10 @@ export class DamageLedger {
     }
     sum.unattributedBytes = unattributed;
     sum.uncountedBytes += unattributed;
-    sum.damagedEstimate += Math.round(unattributed * mean);
+    // bytes that can hold a record estimate at least one, even when the read's mean record is
+    // larger than they are (64 skipped bytes under 140-byte records rounded to none)
+    const guess = Math.round(unattributed * mean);
+    sum.damagedEstimate += unattributed >= 64 && mean > 0 ? Math.max(1, guess) : guess;
   }
 
   /** Remove and return the pending chunks matching `pred`, in stream order. */

@@ -15,6 +15,9 @@ import {
   Kind,
   type KindCode,
   type Strategy,
+  TASK_CONTEXTS,
+  type TaskContextCode,
+  type TaskContextName,
 } from "./cpu.ts";
 
 /**
@@ -60,7 +63,8 @@ export type Choice =
   | { readonly t: "step" }
   | { readonly t: "nmi" }
   | { readonly t: "fault"; readonly kind: KindCode }
-  | { readonly t: "mce" };
+  | { readonly t: "mce" }
+  | { readonly t: "irq"; readonly softirq: boolean };
 
 /** Exploration bounds. */
 export interface CheckOptions {
@@ -73,6 +77,13 @@ export interface CheckOptions {
   /** Let MCE hit the NMI entry/exit assembly too, not only C code (default false: every
    * strategy loses its frame to an MCE that iret's before the frame is copied). */
   readonly mceAnywhere?: boolean;
+  /** Maximum hardware interrupts per path (default 0): taken only with IF set, at the task
+   * or in a softirq handler, so NMIs also arrive inside hardirq and softirq activations. */
+  readonly irqs?: number;
+  /** What the task was running when the first NMI hit ({@link TASK_CONTEXTS}; default
+   * "kernel"): user and vm86 frames must be returned to with iret, a user %rsp may point into
+   * the NMI stack, kernel code entered by SYSCALL saves a non-null SS. */
+  readonly context?: TaskContextName;
   /** Safety cap on stored states (default 2,000,000). */
   readonly maxStates?: number;
   /** Called every {@link PROGRESS_EVERY} states with the states stored so far. */
@@ -104,6 +115,10 @@ export interface CheckResult {
   readonly profile: CheckProfile;
   /** MCE could also hit the NMI entry/exit assembly ({@link CheckOptions.mceAnywhere}). */
   readonly mceAnywhere: boolean;
+  /** The interrupted task's context ({@link CheckOptions.context}). */
+  readonly context: TaskContextName;
+  /** Hardware interrupts allowed per path ({@link CheckOptions.irqs}). */
+  readonly irqs: number;
   /** Per invariant: holds or violated. */
   readonly verdicts: Readonly<Record<InvariantName, "holds" | "violated">>;
   /** Shortest counter-example per violated invariant. */
@@ -125,6 +140,7 @@ interface Node {
   nmis: number;
   faults: number;
   mces: number;
+  irqs: number;
   parent: number;
   choice: Choice | null;
   label: string;
@@ -184,6 +200,10 @@ export function applyChoice(cpu: Cpu, c: Choice): string {
       : "#DB (data breakpoint)";
     return `${name} in ${who} at '${where}'`;
   }
+  if (c.t === "irq") {
+    cpu.irqArrives(c.softirq);
+    return `IRQ${c.softirq ? " (softirq pending)" : ""} interrupts ${who} at '${where}'`;
+  }
   cpu.raise(Kind.Mce);
   return `MCE in ${who} at '${where}'`;
 }
@@ -211,11 +231,15 @@ export function check(
   const maxStates = opts.maxStates ?? 2_000_000;
   const kinds = faultKinds(strategy, profile);
   const mceAnywhere = opts.mceAnywhere ?? false;
+  const context = opts.context ?? "kernel";
+  const ctxCode = TASK_CONTEXTS.indexOf(context) as TaskContextCode;
+  if (ctxCode < 0) throw new RangeError(`unknown context "${context}"`);
   const root: Node = {
-    cpu: new Cpu(strategy),
+    cpu: new Cpu(strategy, ctxCode),
     nmis: opts.nmis ?? 3,
     faults: opts.faults ?? 2,
     mces: profileHasMce(profile) ? (opts.mces ?? 1) : 0,
+    irqs: opts.irqs ?? 0,
     parent: -1,
     choice: null,
     label: "",
@@ -243,14 +267,18 @@ export function check(
       ) choices.push({ t: "mce" });
     }
     if (n.nmis > 0) choices.push({ t: "nmi" });
+    if (n.irqs > 0 && cpu.ifFlag) {
+      choices.push({ t: "irq", softirq: false }, { t: "irq", softirq: true });
+    }
     for (const c of choices) {
-      const next = new Cpu(strategy);
+      const next = new Cpu(strategy, ctxCode);
       next.copyFrom(cpu);
       const child: Node = {
         cpu: next,
         nmis: n.nmis - (c.t === "nmi" ? 1 : 0),
         faults: n.faults - (c.t === "fault" ? 1 : 0),
         mces: n.mces - (c.t === "mce" ? 1 : 0),
+        irqs: n.irqs - (c.t === "irq" ? 1 : 0),
         parent: i,
         choice: c,
         label: "",
@@ -289,6 +317,8 @@ export function check(
     strategy: strategy.name,
     profile,
     mceAnywhere,
+    context,
+    irqs: opts.irqs ?? 0,
     verdicts,
     violations: INVARIANTS.filter((i) => found.has(i)).map((i) => found.get(i)!),
     states: nodes.length,
@@ -306,7 +336,7 @@ function hasMce(cpu: Cpu): boolean {
 }
 
 function nodeKey(n: Node): string {
-  return `${n.nmis},${n.faults},${n.mces}#${n.cpu!.key()}`;
+  return `${n.nmis},${n.faults},${n.mces},${n.irqs}#${n.cpu!.key()}`;
 }
 
 function buildViolation(

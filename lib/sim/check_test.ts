@@ -74,7 +74,7 @@ const reentrant: Strategy = {
     },
   ]),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: () => false,
 };
@@ -147,7 +147,7 @@ const counting: Strategy = {
   description: "test double: replays once per nested NMI (a counter, not a latch)",
   nmi: buildProgram(counterDefs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: (cpu) => cpu.vars[0] !== 0,
 };

@@ -1,18 +1,19 @@
 /**
  * One simulated x86-64 CPU as far as the NMI/fault return path is concerned: a stack of
- * activations (task, NMI, #PF, int3, #DB, MCE), the NMI-blocked flag with its one-bit latch
- * (NMI2 latched, NMI3 lost; seed L2114-2143), return-frame slots (the IST tops a nested
- * entry overwrites, the strategies' stack copies, per-level kernel-stack slots), cr2, TF/DF
- * and `preempt_count` with `NMI_MASK`.
+ * activations (task, NMI, #PF, int3, #DB, MCE, hardware interrupt), the NMI-blocked flag with
+ * its one-bit latch (NMI2 latched, NMI3 lost; seed L2114-2143), return-frame slots (the IST
+ * tops a nested entry overwrites, the strategies' stack copies, per-level kernel-stack slots)
+ * whose frames record what they return to (CPL, EFLAGS.VM, SS: the interrupted task's
+ * context), cr2, TF/DF/RF/IF and `preempt_count` with its softirq, hardirq and NMI fields.
  *
  * The same object is driven by the simulator (`machine.ts`) and by the model checker
- * (`check.ts`); the NMI strategies (`strategies/`) are step programs over it. The five
+ * (`check.ts`); the NMI strategies (`strategies/`) are step programs over it. The seven
  * invariants are checked here, as the hardware events happen.
  * @module
  */
 
 /** Activation kinds. */
-export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5, Ibp: 6 } as const;
+export const Kind = { Task: 0, Nmi: 1, Pf: 2, Int3: 3, Db: 4, Mce: 5, Ibp: 6, Irq: 7 } as const;
 /** One of {@link Kind}. */
 export type KindCode = typeof Kind[keyof typeof Kind];
 
@@ -25,6 +26,7 @@ export const KIND_NAMES: readonly string[] = [
   "#DB",
   "MCE",
   "#DB-insn",
+  "IRQ",
 ];
 
 /** Frame slots (memory words that hold a saved return frame). */
@@ -79,8 +81,80 @@ export const MAX_DEPTH = 12;
 /** Number of frame slots. */
 export const NSLOTS: number = Slot.Kstack + MAX_DEPTH;
 
-/** `preempt_count` bit set while in NMI (seed L299). */
+/** `preempt_count` bit set while in NMI (seed L299: 2.6.35's layout, PREEMPT_BITS 8,
+ * SOFTIRQ_BITS 8, HARDIRQ_BITS 10, NMI_BITS 1, so NMI_SHIFT 26). */
 export const NMI_MASK = 0x04000000;
+/** `preempt_count` added by `nmi_enter` besides {@link HARDIRQ_OFFSET} (include/linux/hardirq.h). */
+export const NMI_OFFSET: number = NMI_MASK;
+/** `preempt_count` added by `__do_softirq` (`__local_bh_disable(SOFTIRQ_OFFSET)`). */
+export const SOFTIRQ_OFFSET = 0x100;
+/** Softirq count bits of `preempt_count`. */
+export const SOFTIRQ_MASK = 0xff00;
+/** `preempt_count` added by `irq_enter` (and by `nmi_enter`). */
+export const HARDIRQ_OFFSET = 0x10000;
+/** Hardirq count bits of `preempt_count` (HARDIRQ_BITS 10). */
+export const HARDIRQ_MASK = 0x3ff0000;
+
+/** Per-CPU callchain buffer index of each recursion context: task, softirq, hardirq, NMI. */
+export const RecursionContext = { Task: 0, Softirq: 1, Hardirq: 2, Nmi: 3 } as const;
+/** Names of the four recursion contexts, by index. */
+export const RECURSION_CONTEXTS: readonly string[] = ["task", "softirq", "hardirq", "NMI"];
+
+/**
+ * perf's `get_recursion_context()`: the context level from `preempt_count`, tested in this
+ * order because `nmi_enter` also adds HARDIRQ_OFFSET (`in_nmi()`, `in_irq()`,
+ * `in_softirq()`). Frederic's callchain buffers are indexed by it (L2647-2651).
+ * @param preempt a `preempt_count` value
+ * @returns 3 NMI, 2 hardirq, 1 softirq, 0 task
+ */
+export function recursionContext(preempt: number): number {
+  if (preempt & NMI_MASK) return RecursionContext.Nmi;
+  if (preempt & HARDIRQ_MASK) return RecursionContext.Hardirq;
+  if (preempt & SOFTIRQ_MASK) return RecursionContext.Softirq;
+  return RecursionContext.Task;
+}
+
+/**
+ * Steps of a hardware interrupt activation ({@link Kind.Irq}): `irq_enter`, the hardirq
+ * handler with IF clear, `irq_exit` running pending softirqs when not already in interrupt
+ * context (`!in_interrupt()`), `__do_softirq` with IF set (so hardirqs nest on it), and the
+ * interrupt return, a plain iret whatever the strategy ("Other return paths (... return from
+ * interrupt) keep the exact same behavior", L206-209).
+ */
+export const IRQ_STEPS = [
+  "irq_enter: preempt_count += HARDIRQ_OFFSET",
+  "hardirq handler (IF clear)",
+  "irq_exit: preempt_count -= HARDIRQ_OFFSET, softirq pending and !in_interrupt()?",
+  "__do_softirq: preempt_count += SOFTIRQ_OFFSET, local_irq_enable",
+  "softirq handler (IF set)",
+  "__do_softirq end: local_irq_disable, preempt_count -= SOFTIRQ_OFFSET",
+  "iret from interrupt",
+] as const;
+/** Step index of the hardirq handler body. */
+export const IRQ_HARDIRQ_BODY = 1;
+/** Step index of the softirq handler body. */
+export const IRQ_SOFTIRQ_BODY = 4;
+/** Step index of the interrupt return. */
+const IRQ_IRET = 6;
+
+/**
+ * What the task (activation 0) was running when it was interrupted, which decides what its
+ * saved frame looks like and how the return to it must be made (seed L206-209, L309-316):
+ * - `kernel`: kernel code entered by an interrupt or exception from user mode (saved SS null);
+ * - `syscall`: kernel code entered by SYSCALL, which loads SS = __KERNEL_DS from IA32_STAR
+ *   (kernel knowledge, not the thread); an exception at the same CPL leaves SS as it is, so
+ *   every nested frame saves a non-null SS too;
+ * - `user`: CPL 3; the user controls %rsp (it may point into the NMI stack) and DF;
+ * - `vm86`: x86-32 virtual-8086 mode: EFLAGS.VM set and the saved CS a real-mode segment, so
+ *   its low two bits say nothing (worst case 0, what an RPL-only test reads as kernel).
+ */
+export const TaskContext = { Kernel: 0, Syscall: 1, User: 2, Vm86: 3 } as const;
+/** One of {@link TaskContext}. */
+export type TaskContextCode = typeof TaskContext[keyof typeof TaskContext];
+/** Names of {@link TaskContext} values, by code (the checker's `--context`). */
+export const TASK_CONTEXTS = ["kernel", "syscall", "user", "vm86"] as const;
+/** One name of {@link TASK_CONTEXTS}. */
+export type TaskContextName = typeof TASK_CONTEXTS[number];
 
 /** Frame word flag: the slot holds a frame. */
 export const F_VALID = 1 << 16;
@@ -94,6 +168,27 @@ export const F_DF = 1 << 19;
  * suppressed). A fault-class #DB handler sets it before returning to the faulting instruction;
  * iret restores it, POPFD does not ("RF ... not set correctly by POPFD", Maciej L796-798). */
 export const F_RF = 1 << 20;
+/** Frame word flag: saved CS has RPL 3 (the frame returns to user space). */
+export const F_USER = 1 << 21;
+/** Frame word flag: saved EFLAGS.VM (the frame returns to virtual-8086 mode). */
+export const F_VM = 1 << 22;
+/** Frame word flag: saved SS is not null (user SS, or __KERNEL_DS after SYSCALL). */
+export const F_SS = 1 << 23;
+/** Frame word flag: saved %rsp is user-controlled (may point anywhere, the NMI stack too). */
+export const F_USER_RSP = 1 << 24;
+/** Frame word flag: saved RFLAGS.IF (interrupts were enabled). */
+export const F_IF = 1 << 25;
+
+/**
+ * Mathieu's routing test on the exception return path (L311-316): "mix EFLAGS and CS",
+ * `andl $(X86_EFLAGS_VM | SEGMENT_RPL_MASK)`, `jae resume_userspace # returning to v8086 or
+ * userspace`. A frame to user space or vm86 must take the iret of resume_userspace.
+ * @param f frame word
+ * @returns true when the frame returns to user space or vm86
+ */
+export function returnsToUserspace(f: number): boolean {
+  return (f & (F_USER | F_VM)) !== 0;
+}
 
 /**
  * Encode a return frame that resumes activation `depth` at step `pc`.
@@ -130,6 +225,7 @@ export const INVARIANTS = [
   "no-early-unmask",
   "handler-not-nested",
   "bp-progress",
+  "user-return",
 ] as const;
 /** One invariant name. */
 export type InvariantName = typeof INVARIANTS[number];
@@ -142,6 +238,7 @@ export const INV_BIT: Readonly<Record<InvariantName, number>> = {
   "no-early-unmask": 8,
   "handler-not-nested": 16,
   "bp-progress": 32,
+  "user-return": 64,
 };
 
 /** Code address class of a step (Mathieu's %rip-range test compares against these). */
@@ -172,11 +269,16 @@ export interface Strategy {
   readonly nmi: readonly Step[];
   /** The handler body writes into vmalloc'd callchain buffers, so the first touch may #PF. */
   readonly vmallocBuffers: boolean;
-  /** Cost in ns per address space of one eager vmalloc_sync_all walk (0: lazy faults). */
-  readonly syncLatencyNs: number;
+  /** vmalloc_sync_all after every vmalloc of a new page-directory entry (no lazy faults); the
+   * walk's cost is the simulator's ({@link import("./sync_cost.ts").vmallocSyncWalkNs}). */
+  readonly eagerSync: boolean;
   /** "NMI can never take traps" (Ingo, L1158-1161): every exception taken in NMI context is
    * a WARN, counted and named per kind ({@link Cpu.warned}). */
   readonly warnOnTrap?: boolean;
+  /** The design exists on x86-32 too (the only place vm86 does): the 2010 code, Mathieu's
+   * popf/ret (x86_32 "popf and far return", L187) and the buffer-side fixes. The other
+   * designs are x86-64 entry code (IST stacks, %rip/%rsp tests). */
+  readonly x86_32?: boolean;
   /** Return from an exception taken while this strategy is installed (iret or popf/ret). */
   exceptionReturn(cpu: Cpu, slot: number): void;
   /** True when a nested NMI arriving now would be recognised (the strategy's guard). */
@@ -233,7 +335,7 @@ function newStats(): CpuStats {
     earlyUnmasks: 0,
     crashes: 0,
     bpRefires: 0,
-    warns: [0, 0, 0, 0, 0, 0, 0],
+    warns: [0, 0, 0, 0, 0, 0, 0, 0],
   };
 }
 
@@ -241,6 +343,9 @@ function newStats(): CpuStats {
 export class Cpu {
   /** Index of the top activation (0 = task). */
   depth = 0;
+  /** What the task was running when interrupted ({@link TaskContext}); the machine sets it
+   * before each PMU overflow, the checker once per exploration. */
+  ctx: TaskContextCode = TaskContext.Kernel;
   /** Activation kinds. */
   readonly kind: Int8Array = new Int8Array(MAX_DEPTH);
   /** Next step of each activation. */
@@ -278,11 +383,18 @@ export class Cpu {
   df = false;
   /** RFLAGS.RF of the running code (cleared once an instruction completes). */
   rf = false;
+  /** RFLAGS.IF of the running code: a hardware interrupt is taken only while set; every
+   * interrupt, exception and NMI gate clears it, iret and popf restore it. */
+  ifFlag = true;
+  /** Per IRQ activation: softirq work is pending at its irq_exit. */
+  readonly softPending: Int8Array = new Int8Array(MAX_DEPTH);
+  /** `preempt_count` the last NMI handler run interrupted (before its `nmi_enter`). */
+  interruptedPreempt = 0;
   /** Activation and step of the armed instruction breakpoint (fault-class #DB), or -1. */
   bpDepth: number = -1;
   /** Step of the armed instruction breakpoint. */
   bpPc: number = -1;
-  /** preempt_count (only NMI_MASK is modelled). */
+  /** preempt_count: {@link NMI_MASK}, hardirq and softirq counts. */
   preempt = 0;
   /** Handler bodies currently running. */
   handlerActive = 0;
@@ -331,13 +443,50 @@ export class Cpu {
    * A CPU in task context with nothing in flight.
    * @param strategy the installed NMI strategy
    */
-  constructor(readonly strategy: Strategy) {
+  constructor(readonly strategy: Strategy, ctx: TaskContextCode = TaskContext.Kernel) {
+    this.ctx = ctx;
     this.reset();
+  }
+
+  /**
+   * The task now runs in context `c` (the machine calls this between NMIs, at depth 0).
+   * @param c the context
+   */
+  setTaskContext(c: TaskContextCode): void {
+    this.ctx = c;
+    this.df = c === TaskContext.User;
+  }
+
+  /**
+   * Frame flags that describe the context a frame saved at activation `d` returns to: CPL,
+   * EFLAGS.VM, SS and who controls %rsp ({@link TaskContext}).
+   * @param d the interrupted activation
+   * @returns F_USER / F_VM / F_SS / F_USER_RSP bits
+   */
+  contextFlags(d: number): number {
+    const c = this.ctx;
+    if (d > 0) return c === TaskContext.Syscall ? F_SS : 0; // same CPL: SS stays as it was
+    if (c === TaskContext.User) return F_USER | F_SS | F_USER_RSP;
+    if (c === TaskContext.Vm86) return F_VM | F_SS | F_USER_RSP;
+    return c === TaskContext.Syscall ? F_SS : 0;
+  }
+
+  /**
+   * Linus' first %rsp test (L7275-7279, "same 8kB aligned area?"): does the frame's saved
+   * %rsp lie in the NMI stack? True for a frame saved on the NMI IST stack, and for a
+   * user-controlled %rsp (the worst case: the user pointed it there).
+   * @param f frame word
+   * @returns true when the saved %rsp looks like the NMI stack
+   */
+  savedRspInNmiStack(f: number): boolean {
+    return (f & F_USER_RSP) !== 0 || this.stackOf(frameDepth(f)) === 1;
   }
 
   /** Back to a task with nothing in flight (after a crash, the simulator "reboots" the CPU). */
   reset(): void {
     this.depth = 0;
+    // the user owns DF: the worst case is set (mainline's nesting test reads DF)
+    this.df = this.ctx === TaskContext.User;
     this.kind[0] = Kind.Task;
     this.pc[0] = 0;
     this.slots.fill(0);
@@ -349,8 +498,10 @@ export class Cpu {
     this.latch = false;
     this.cr2 = 0;
     this.tf = false;
-    this.df = false;
     this.rf = false;
+    this.ifFlag = true;
+    this.softPending.fill(0);
+    this.interruptedPreempt = 0;
     this.bpDepth = -1;
     this.bpPc = -1;
     this.preempt = 0;
@@ -377,6 +528,7 @@ export class Cpu {
    */
   copyFrom(o: Cpu): void {
     this.depth = o.depth;
+    this.ctx = o.ctx;
     this.kind.set(o.kind);
     this.pc.set(o.pc);
     this.nmiNo.set(o.nmiNo);
@@ -395,6 +547,9 @@ export class Cpu {
     this.tf = o.tf;
     this.df = o.df;
     this.rf = o.rf;
+    this.ifFlag = o.ifFlag;
+    this.softPending.set(o.softPending);
+    this.interruptedPreempt = o.interruptedPreempt;
     this.bpDepth = o.bpDepth;
     this.bpPc = o.bpPc;
     this.preempt = o.preempt;
@@ -421,13 +576,16 @@ export class Cpu {
    */
   key(): string {
     const d = this.depth;
-    let k = `${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${+this.rf}` +
+    let k = `${this.ctx}${d}|${+this.nmiBlocked}${+this.latch}${+this.tf}${+this.df}${+this.rf}` +
+      `${+this.ifFlag}` +
       `${this.nmiIstSel}|${this.bpDepth}:${this.bpPc}|` +
       `${this.warned}|${this.cr2}|` +
       `${this.preempt}|${this.handlerActive}|${this.unserved}|${this.ledgerKey()}|${this.violations}|` +
       `${this.vars.join(",")}|${this.slots.join(",")}|`;
     for (let i = 0; i <= d; i++) {
-      k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]}:${this.frameSlot[i]},`;
+      k += `${this.kind[i]}:${this.pc[i]}:${this.cr2In[i]}:${this.frameSlot[i]}:${
+        this.softPending[i]
+      },`;
     }
     return k;
   }
@@ -497,7 +655,11 @@ export class Cpu {
       `DF=${+this.df}`,
       `RF=${+this.rf}`,
       `cr2=${this.cr2}`,
-      `preempt_count${(this.preempt & NMI_MASK) ? " & NMI_MASK" : "=0"}`,
+      `task in ${TASK_CONTEXTS[this.ctx]}`,
+      `preempt_count=0x${this.preempt.toString(16)}${
+        (this.preempt & NMI_MASK) ? " (NMI_MASK)" : ""
+      }`,
+      `IF=${+this.ifFlag}`,
     ];
     if (this.nmiIstSel !== 0 || this.frameSlot.includes(Slot.NmiIst2)) {
       flags.push(`tss.nmi_ist=stack${this.nmiIstSel + 1}`);
@@ -517,7 +679,8 @@ export class Cpu {
         ? `${this.nameOf(d)} at '${this.stepNameAt(d, p)}'`
         : `dead level ${d}`;
       const extra = (f & F_CS_BAD ? ", CS zeroed" : "") + (f & F_TF ? ", TF" : "") +
-        (f & F_DF ? ", DF" : "") + (live ? "" : " (stale)");
+        (f & F_DF ? ", DF" : "") + (f & F_USER ? ", CPL 3" : "") + (f & F_VM ? ", VM" : "") +
+        (f & F_SS ? ", SS non-null" : "") + (live ? "" : " (stale)");
       out.push(`  slot ${slotName(s)}: return to ${to}${extra}`);
     }
     out.push(`  vars: [${this.vars.join(", ")}]`);
@@ -543,6 +706,7 @@ export class Cpu {
     const k = this.kind[d];
     if (k === Kind.Nmi) return this.strategy.nmi[pc]?.name ?? `pc ${pc}`;
     if (k === Kind.Task) return "task code";
+    if (k === Kind.Irq) return IRQ_STEPS[pc] ?? `pc ${pc}`;
     return pc === EXC_BODY ? "handler body" : "exception return";
   }
 
@@ -628,11 +792,13 @@ export class Cpu {
     this.slots[slot] = makeFrame(
       d,
       this.pc[d],
-      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0),
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) |
+        (this.ifFlag ? F_IF : 0) | this.contextFlags(d),
     );
     this.tf = false;
     this.df = false;
     this.rf = false;
+    this.ifFlag = false;
     const n = this.push(Kind.Nmi);
     this.frameSlot[n] = slot;
     this.nmiNo[n] = no;
@@ -691,15 +857,77 @@ export class Cpu {
     const frame = makeFrame(
       d,
       this.pc[d],
-      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0),
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | (this.rf ? F_RF : 0) |
+        (this.ifFlag ? F_IF : 0) | this.contextFlags(d),
     );
     this.tf = false;
     this.rf = false;
+    this.ifFlag = false;
     const n = this.push(kind);
     this.frameSlot[n] = this.excSlot(n);
     this.slots[this.frameSlot[n]] = frame;
     if (kind === Kind.Pf) this.cr2 = ++this.faultSeq;
     this.checkFrames();
+  }
+
+  /**
+   * A hardware interrupt at the CPU pins: taken only with IF set (so never inside an NMI,
+   * whose gate cleared IF, nor inside a hardirq handler), through an interrupt gate onto the
+   * kernel stack (no IST), IF cleared.
+   * @param softirqPending softirq work will be pending at its irq_exit
+   * @returns false when IF is clear and the interrupt stays pending
+   */
+  irqArrives(softirqPending: boolean): boolean {
+    if (!this.ifFlag || this.depth + 1 >= MAX_DEPTH) return false;
+    const d = this.depth;
+    const frame = makeFrame(
+      d,
+      this.pc[d],
+      (this.tf ? F_TF : 0) | (this.df ? F_DF : 0) | F_IF | this.contextFlags(d),
+    );
+    this.tf = false;
+    this.rf = false;
+    this.ifFlag = false;
+    const n = this.push(Kind.Irq);
+    this.frameSlot[n] = Slot.Kstack + n;
+    this.slots[this.frameSlot[n]] = frame;
+    this.softPending[n] = softirqPending ? 1 : 0;
+    this.checkFrames();
+    return true;
+  }
+
+  /** One step of the IRQ activation on top ({@link IRQ_STEPS}). */
+  private irqStep(): void {
+    const d = this.depth;
+    const pc = this.pc[d];
+    switch (pc) {
+      case 0:
+        this.preempt += HARDIRQ_OFFSET;
+        break;
+      case 2:
+        this.preempt -= HARDIRQ_OFFSET;
+        if (
+          !this.softPending[d] ||
+          (this.preempt & (HARDIRQ_MASK | SOFTIRQ_MASK | NMI_MASK)) !== 0
+        ) {
+          this.pc[d] = IRQ_IRET; // in_interrupt(): the interrupted softirq runs the work
+          return;
+        }
+        break;
+      case 3:
+        this.preempt += SOFTIRQ_OFFSET;
+        this.ifFlag = true;
+        break;
+      case 5:
+        this.ifFlag = false;
+        this.preempt -= SOFTIRQ_OFFSET;
+        this.softPending[d] = 0;
+        break;
+      case IRQ_IRET:
+        this.iret(this.frameSlot[d]);
+        return;
+    }
+    this.pc[d] = pc + 1;
   }
 
   /**
@@ -718,6 +946,7 @@ export class Cpu {
     this.nmiNo[n] = 0;
     this.cr2In[n] = 0;
     this.frameSlot[n] = 0;
+    this.softPending[n] = 0;
     return n;
   }
 
@@ -737,6 +966,7 @@ export class Cpu {
       this.nmiNo[i] = this.nmiNo[i + 1];
       this.cr2In[i] = this.cr2In[i + 1];
       this.frameSlot[i] = this.frameSlot[i + 1];
+      this.softPending[i] = this.softPending[i + 1];
     }
     this.frameSlot[d] = slot;
     this.depth--;
@@ -796,7 +1026,22 @@ export class Cpu {
    * @param slot frame slot
    */
   popfRet(slot: number): void {
-    this.resume(this.slots[slot]);
+    const f = this.slots[slot];
+    if ((f & F_VALID) && returnsToUserspace(f)) {
+      // x86-64 "issue a popf, loads the previous esp and issue a near return (ret)" (L187-189):
+      // a near ret cannot leave CPL 0; x86-32 "popf and far return": POPF cannot set
+      // EFLAGS.VM and a far return cannot enter vm86. Only iret returns there, which is why
+      // Mathieu routes these frames to resume_userspace (L206-209, L309-316).
+      this.violate(
+        "user-return",
+        `popf/ret used to return to ${f & F_VM ? "vm86" : "user space"} from ${
+          this.nameOf(this.depth)
+        } (only iret can: L187-189, L309-316)`,
+      );
+      this.crash(`popf/ret into ${f & F_VM ? "vm86" : "user space"}`);
+      return;
+    }
+    this.resume(f);
     this.rf = false; // POPFD does not set RF (Maciej, L796-798)
   }
 
@@ -821,6 +1066,9 @@ export class Cpu {
           }`,
         );
       }
+      // the popped level's kernel-stack frame is dead stack memory: a later activation at
+      // this level writes its own, and a stale copy must not pass for a live frame
+      if (this.frameSlot[top] >= Slot.Kstack) this.slots[this.frameSlot[top]] = 0;
       this.depth = d;
     } else if (d !== top) {
       this.crash(`${this.nameOf(top)} returns into a dead context (level ${d})`);
@@ -830,7 +1078,8 @@ export class Cpu {
     this.tf = (f & F_TF) !== 0;
     this.df = (f & F_DF) !== 0;
     this.rf = (f & F_RF) !== 0;
-    if (d === 0 && !this.latch) this.endNmiContext();
+    this.ifFlag = (f & F_IF) !== 0;
+    if (!this.latch && this.innermostNmi() < 0) this.endNmiContext(); // left NMI context
   }
 
   /**
@@ -944,6 +1193,8 @@ export class Cpu {
         this.runExitPending && this.depth === d && this.runOwner === d &&
         this.strategy.nmi[this.pc[d]]?.entersHandler
       ) this.endRunPeriod(); // a software replay: the jump back is the run's exit
+    } else if (k === Kind.Irq) {
+      this.irqStep();
     } else if (k !== Kind.Task) {
       if (this.pc[d] === EXC_BODY) {
         const slot = this.excSlot(d);

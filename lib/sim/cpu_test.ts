@@ -101,7 +101,7 @@ const peeking: Strategy = {
     },
   ]),
   vmallocBuffers: false,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: () => false,
 };

@@ -7,7 +7,18 @@
  * overflow, and per-strategy metrics.
  * @module
  */
-import { Cpu, EXC_BODY, Kind, KIND_NAMES, type KindCode, type Strategy } from "./cpu.ts";
+import {
+  Cpu,
+  EXC_BODY,
+  IRQ_HARDIRQ_BODY,
+  IRQ_SOFTIRQ_BODY,
+  Kind,
+  KIND_NAMES,
+  type KindCode,
+  recursionContext,
+  type Strategy,
+  TaskContext,
+} from "./cpu.ts";
 import { setHandlerHook } from "./strategies/program.ts";
 import { PageTables } from "./memory.ts";
 import { Prng } from "./prng.ts";
@@ -21,6 +32,7 @@ import {
   SimThread,
 } from "./workload.ts";
 import type { Choice } from "./check.ts";
+import { SYNC_ENTRY_NS_ASSUMED, type SyncArch, vmallocSyncWalkNs } from "./sync_cost.ts";
 
 /** Simulation parameters. */
 export interface MachineOptions {
@@ -50,9 +62,16 @@ export interface MachineOptions {
   readonly pMce?: number;
   /** Let MCE hit the NMI entry/exit assembly too (the checker's `--mce-anywhere`; default false). */
   readonly mceAnywhere?: boolean;
-  /** Cost of one eager vmalloc_sync_all per live mm in ns: a **parameter**, the thread gives no
-   * figure (default: the strategy's `syncLatencyNs`, 500). */
-  readonly syncNsPerMm?: number;
+  /** Page-table layout an eager vmalloc_sync_all walks (`sync_cost.ts`; default "x86-32"). */
+  readonly syncArch?: SyncArch;
+  /** ns per pgd entry visited in one mm by the walk: **assumed**, the thread gives no figure
+   * (default {@link SYNC_ENTRY_NS_ASSUMED}). */
+  readonly syncEntryNs?: number;
+  /** vmalloc-range pgd entries present in init_mm (default per layout, assumed). */
+  readonly syncPopulated?: number;
+  /** A module is loaded this often (module_alloc: a vmalloc; with eager sync, one walk; Avi
+   * L5907, Mathieu L6210-6212; default Infinity, none). */
+  readonly moduleLoadEveryNs?: number;
   /** Chance the user-stack walk meets a non-present page (default 0.02). */
   readonly pUserPageMissing?: number;
   /** Chance an overflow lands in the switch_to window (cr3 switched, current not yet; default 0.01). */
@@ -74,6 +93,10 @@ export interface MachineOptions {
   readonly maxStack?: number;
   /** vmalloc_fault looks the PGD up through cr3 (patch 1/2, default) or current->active_mm. */
   readonly vmallocFaultUsesCr3?: boolean;
+  /** Chance per softirq-handler step that a hardirq interrupts it (IF is set there;
+   * default 0.2). The nested hardirq's irq_exit sees in_interrupt() and leaves the softirq
+   * work to the softirq it interrupted. */
+  readonly pIrqInSoftirq?: number;
 }
 
 /** Per-strategy results of one run. */
@@ -108,19 +131,36 @@ export interface SimMetrics {
   wrongMmFills: number;
   /** Time spent in eager vmalloc_sync_all walks, ns. */
   syncLatencyNs: number;
+  /** Eager vmalloc_sync_all walks done (buffer reallocations and module loads). */
+  syncWalks: number;
+  /** Modules loaded. */
+  moduleLoads: number;
   /** NMI handler runs (including replays and spurious runs). */
   handlerRuns: number;
+  /** NMI handler runs by the context they interrupted, from its `preempt_count`
+   * (perf's recursion context: task, softirq, hardirq, NMI). */
+  nmiRunsByContext: number[];
+  /** Software-event callchains taken outside NMI, by recursion context (the hardirq timer
+   * tick's cpu-clock event, a softirq tracepoint, the context-switch event in task context):
+   * collected into their context's buffer and counted, not written to the ring. */
+  swCallchains: number[];
+  /** First-touch vmalloc faults per callchain buffer: index `4 * cpu + context`. */
+  bufferFaults: number[];
+  /** Hardirqs that interrupted a softirq handler. */
+  irqsInSoftirq: number;
 }
 
 const STEP_NS = 20;
 
 /**
- * Index of the NMI context's callchain buffer among a CPU's four: the PMU handler runs in NMI
- * context, so it always takes this one (Frederic's buffer choice by context level, L2647-2651).
- * The task / softirq / hardirq buffers serve software events, which this simulator does not
- * generate: they are allocated (and synced by vmalloc_sync_all) but never touched.
+ * Index of the NMI context's callchain buffer among a CPU's four (Frederic's buffer choice by
+ * context level, L2647-2651): the PMU handler runs in NMI context. The task, softirq and
+ * hardirq buffers take the software events' callchains (context switch, softirq tracepoint,
+ * timer tick), chosen by {@link recursionContext} of `preempt_count`.
  */
 const CONTEXT_NMI = 3;
+/** Buffer index of the task context (the context-switch software event). */
+const CONTEXT_TASK = 0;
 
 interface CpuCtx {
   /** CPU number. */
@@ -131,7 +171,8 @@ interface CpuCtx {
   cr3Mm: number;
   pending: TruthRecord[];
   served: (TruthRecord | null)[];
-  nestedAtStart: boolean[];
+  /** Recursion context each running handler interrupted, innermost last. */
+  nestedAtStart: number[];
 }
 
 /** The simulated machine. */
@@ -166,6 +207,7 @@ export class Machine {
   /** NMI-program steps until another NMI source fires (geometric, one draw per arrival). */
   #untilExtraNmi = 0;
   #nextFork = 0;
+  #nextModule = 0;
   #forks = 0;
 
   /**
@@ -186,7 +228,10 @@ export class Machine {
       pIbp: 0,
       pMce: 0,
       mceAnywhere: false,
-      syncNsPerMm: strategy.syncLatencyNs,
+      syncArch: "x86-32",
+      syncEntryNs: SYNC_ENTRY_NS_ASSUMED,
+      syncPopulated: NaN,
+      moduleLoadEveryNs: Infinity,
       pUserPageMissing: 0.02,
       pSwitchWindow: 0.01,
       reallocEveryNs: 2_000_000,
@@ -195,6 +240,7 @@ export class Machine {
       pDeepStack: 0,
       maxStack: 255,
       depthPreset: "aldebaran",
+      pIrqInSoftirq: 0.2,
       ...opts,
     };
     this.#img = new Image(this.#o.depthPreset);
@@ -207,6 +253,7 @@ export class Machine {
     this.#untilExtraNmi = geometric(this.#r, this.#o.pExtraNmi);
     this.#nextRealloc = this.#o.reallocEveryNs;
     this.#nextFork = this.#o.forkEveryNs;
+    this.#nextModule = this.#o.moduleLoadEveryNs;
     this.symbols = this.#img.symbols;
     this.#m = {
       strategy: strategy.name,
@@ -224,7 +271,13 @@ export class Machine {
       pageFaultsInNmi: 0,
       wrongMmFills: 0,
       syncLatencyNs: 0,
+      syncWalks: 0,
+      moduleLoads: 0,
       handlerRuns: 0,
+      nmiRunsByContext: [0, 0, 0, 0],
+      swCallchains: [0, 0, 0, 0],
+      bufferFaults: new Array(4 * this.#o.cpus).fill(0),
+      irqsInSoftirq: 0,
     };
     for (let p = 0; p < this.#o.processes; p++) this.#fork();
     // perf enables callchains after the processes exist: buffers get a fresh PGD entry (L880-889)
@@ -294,6 +347,10 @@ export class Machine {
         this.#nextFork += o.forkEveryNs;
         this.#fork();
       }
+      if (this.#time >= this.#nextModule) {
+        this.#nextModule += o.moduleLoadEveryNs;
+        this.#moduleLoad();
+      }
       const c = i % n;
       const ctx = this.#cpus[c];
       // scheduling: switch_to another thread now and then, sometimes caught mid-switch
@@ -306,6 +363,7 @@ export class Machine {
           ctx.thread = next;
           ctx.cr3Mm = next.mm;
         }
+        this.#taskSwEvent(ctx);
       }
       if (r.float() < 0.3) ctx.thread.reshape(r, this.#img, o.pDeepStack);
       this.#overflow(ctx, c);
@@ -323,6 +381,9 @@ export class Machine {
       ...this.#m,
       warnings: {} as Record<string, number>,
       injected: { ...this.#m.injected },
+      nmiRunsByContext: [...this.#m.nmiRunsByContext],
+      swCallchains: [...this.#m.swCallchains],
+      bufferFaults: [...this.#m.bufferFaults],
     };
     for (const c of this.#cpus) {
       const s = c.cpu.stats;
@@ -377,23 +438,93 @@ export class Machine {
     for (const t of p.threads) this.sink.exit?.(t.pid, 1, t.tid, 1, this.#time);
   }
 
+  /** One eager vmalloc_sync_all walk over every live mm. */
+  #syncWalk(): void {
+    const o = this.#o;
+    this.#m.syncWalks++;
+    this.#m.syncLatencyNs += vmallocSyncWalkNs(this.#pt.liveMms, {
+      arch: o.syncArch,
+      entryNs: o.syncEntryNs,
+      populated: Number.isNaN(o.syncPopulated) ? undefined : o.syncPopulated,
+    });
+  }
+
+  /** module_alloc: a vmalloc in a fresh pgd entry; the eager strategy syncs it at once. */
+  #moduleLoad(): void {
+    const eager = this.strategy.eagerSync;
+    this.#pt.vmallocNewPgd(eager);
+    this.#m.moduleLoads++;
+    if (eager) this.#syncWalk();
+  }
+
   #realloc(): void {
-    const eager = this.strategy.syncLatencyNs > 0;
+    const eager = this.strategy.eagerSync;
     if (this.#bufSlots.length === 0) this.#bufSlots = new Int32Array(4 * this.#o.cpus);
     for (let i = 0; i < this.#bufSlots.length; i++) {
       this.#bufSlots[i] = this.#pt.vmallocNewPgd(eager);
     }
     this.#faultSlot = this.#bufSlots[CONTEXT_NMI];
-    if (eager) this.#m.syncLatencyNs += this.#o.syncNsPerMm * this.#pt.liveMms;
+    if (eager) this.#syncWalk();
+  }
+
+  /**
+   * The context-switch software event in schedule() (task context, recursion context 0):
+   * its callchain goes to the CPU's task buffer, whose first touch in an mm faults (a plain
+   * #PF, no NMI involved).
+   */
+  #taskSwEvent(ctx: CpuCtx): void {
+    const cpu = ctx.cpu;
+    if (cpu.depth !== 0) return;
+    cpu.setTaskContext(TaskContext.Kernel); // schedule() is kernel code
+    const slot = this.#bufSlots[4 * ctx.index + CONTEXT_TASK];
+    if (this.strategy.vmallocBuffers && !this.#pt.present(ctx.cr3Mm, slot)) {
+      this.#faultSlot = slot;
+      this.#m.bufferFaults[4 * ctx.index + CONTEXT_TASK]++;
+      cpu.raise(Kind.Pf);
+      this.#drive(ctx);
+    }
+    this.#m.swCallchains[CONTEXT_TASK]++;
   }
 
   #overflow(ctx: CpuCtx, c: number): void {
     const t = ctx.thread;
     const truth = new TruthRecord(c, this.#time, t.pid, t.tid, t.stack!);
     this.#m.attempted++;
+    const cpu = ctx.cpu;
+    if (cpu.depth === 0) {
+      // what the NMI interrupts decides its frame (seed L206-209, L309-316): user mode, a
+      // system call (SS = __KERNEL_DS), or kernel code entered from user space
+      cpu.setTaskContext(
+        t.entry === "syscall"
+          ? TaskContext.Syscall
+          : t.entry === "fault"
+          ? TaskContext.Kernel
+          : TaskContext.User,
+      );
+      if (t.entry === "irq" && cpu.ifFlag) {
+        // a real interrupt activation: the PMU NMI lands in its hardirq or softirq handler
+        const soft = t.context === 1;
+        cpu.irqArrives(soft);
+        this.#runIrqTo(ctx, soft ? IRQ_SOFTIRQ_BODY : IRQ_HARDIRQ_BODY);
+      }
+    }
     ctx.pending.push(truth);
-    ctx.cpu.nmiArrives();
+    cpu.nmiArrives();
     this.#drive(ctx);
+  }
+
+  /** Step the interrupt on top until it is about to run step `pc` (its buffer faults on the
+   * way, no nested events: the drawn stack is what the NMI must see). */
+  #runIrqTo(ctx: CpuCtx, pc: number): void {
+    const cpu = ctx.cpu;
+    const d = cpu.depth;
+    for (let guard = 0; guard < 64 && !cpu.crashed; guard++) {
+      if (cpu.depth === d && cpu.kind[d] === Kind.Irq && cpu.pc[d] === pc) return;
+      this.#time += STEP_NS;
+      const fault = this.#faultAt(ctx);
+      if (fault !== 0) cpu.raise(fault as KindCode);
+      else this.stepCpu(cpu, ctx.cr3Mm, ctx.thread.mm);
+    }
   }
 
   /** Run the CPU until it is back in task context, injecting environment events. */
@@ -414,8 +545,16 @@ export class Machine {
         if (cpu.crashed) break;
         continue;
       }
+      const top = cpu.depth;
+      if (
+        cpu.kind[top] === Kind.Irq && cpu.pc[top] === IRQ_SOFTIRQ_BODY && cpu.ifFlag &&
+        r.float() < o.pIrqInSoftirq && cpu.irqArrives(false)
+      ) {
+        this.#m.irqsInSoftirq++;
+        continue;
+      }
       const fault = this.#faultAt(ctx);
-      if (fault === Kind.Pf) this.#m.pageFaultsInNmi++;
+      if (fault === Kind.Pf && cpu.innermostNmi() >= 0) this.#m.pageFaultsInNmi++;
       if (fault !== 0) {
         const at = `${KIND_NAMES[fault]} at '${cpu.stepName(cpu.depth)}'`;
         this.#m.injected[at] = (this.#m.injected[at] ?? 0) + 1;
@@ -447,6 +586,7 @@ export class Machine {
     const cpu = ctx.cpu;
     const o = this.#o;
     const d = cpu.depth;
+    if (cpu.kind[d] === Kind.Irq) return this.#irqBufferTouch(ctx);
     if (
       o.pMce > 0 && cpu.innermostNmi() >= 0 && (o.mceAnywhere || cpu.addrOf(d) === "c") &&
       !cpu.kind.subarray(1, d + 1).includes(Kind.Mce) && this.#r.float() < o.pMce
@@ -454,16 +594,41 @@ export class Machine {
     if (cpu.kind[d] !== Kind.Nmi) return 0;
     const pc = cpu.pc[d];
     if (!this.#faultable[pc]) return 0;
-    if (
-      this.#touchesBuffer[pc] && this.strategy.vmallocBuffers &&
-      !this.#pt.present(ctx.cr3Mm, this.#bufSlots[4 * ctx.index + CONTEXT_NMI])
-    ) {
-      this.#faultSlot = this.#bufSlots[4 * ctx.index + CONTEXT_NMI];
-      return Kind.Pf;
+    if (this.#touchesBuffer[pc] && this.strategy.vmallocBuffers) {
+      // the PMU handler's buffer, by its recursion context: in_nmi() -> the NMI buffer
+      const b = 4 * ctx.index + recursionContext(cpu.preempt);
+      if (!this.#pt.present(ctx.cr3Mm, this.#bufSlots[b])) {
+        this.#faultSlot = this.#bufSlots[b];
+        this.#m.bufferFaults[b]++;
+        return Kind.Pf;
+      }
     }
     if (o.pInt3 > 0 && this.#r.float() < o.pInt3) return Kind.Int3;
     if (o.pDb > 0 && this.#r.float() < o.pDb) return Kind.Db;
     if (o.pIbp > 0 && this.#r.float() < o.pIbp) return Kind.Ibp;
+    return 0;
+  }
+
+  /**
+   * A hardirq or softirq handler body takes a software-event callchain (the timer tick's
+   * cpu-clock event in hardirq context, a tracepoint in softirq context) into the buffer of
+   * its recursion context, read from `preempt_count`; the first touch in an mm faults.
+   * Counted once per body execution (a fault re-executes the step).
+   * @returns Kind.Pf for a first touch, else 0
+   */
+  #irqBufferTouch(ctx: CpuCtx): number {
+    const cpu = ctx.cpu;
+    const d = cpu.depth;
+    const pc = cpu.pc[d];
+    if (pc !== IRQ_HARDIRQ_BODY && pc !== IRQ_SOFTIRQ_BODY) return 0;
+    const rc = recursionContext(cpu.preempt);
+    const b = 4 * ctx.index + rc;
+    if (this.strategy.vmallocBuffers && !this.#pt.present(ctx.cr3Mm, this.#bufSlots[b])) {
+      this.#faultSlot = this.#bufSlots[b];
+      this.#m.bufferFaults[b]++;
+      return Kind.Pf;
+    }
+    this.#m.swCallchains[rc]++;
     return 0;
   }
 
@@ -484,12 +649,15 @@ export class Machine {
 
   #onHandler(ctx: CpuCtx, c: number, phase: "start" | "end"): void {
     if (phase === "start") {
-      ctx.nestedAtStart.push(ctx.cpu.handlerActive > 1);
+      // the sample's context is the interrupted preempt_count's (in_nmi / in_irq / in_softirq)
+      const rc = recursionContext(ctx.cpu.interruptedPreempt);
+      this.#m.nmiRunsByContext[rc]++;
+      ctx.nestedAtStart.push(rc);
       ctx.served.push(ctx.pending.shift() ?? null);
       return;
     }
     const truth = ctx.served.pop() ?? null;
-    const nested = ctx.nestedAtStart.pop() ?? false;
+    const interrupted = ctx.nestedAtStart.pop() ?? 0;
     if (!truth) return; // spurious run (watchdog / replay with nothing pending)
     const t = ctx.thread;
     const st = t.stack!;
@@ -543,7 +711,7 @@ export class Machine {
         truth.tid,
         ip,
         this.#o.periodNs,
-        nested ? 3 : t.context,
+        interrupted,
         chain ?? st,
         words,
         truncated,
@@ -689,6 +857,8 @@ export function replaySchedule(
     } else if (c.t === "mce") {
       if (cpu.innermostNmi() < 0) throw new RangeError(`choice ${i}: MCE with no NMI live`);
       cpu.raise(Kind.Mce);
+    } else if (c.t === "irq") {
+      if (!cpu.irqArrives(c.softirq)) throw new RangeError(`choice ${i}: IRQ with IF clear`);
     } else {
       if (d === 0) throw new RangeError(`choice ${i}: step with nothing running`);
       m.stepCpu(cpu, 0, 0);

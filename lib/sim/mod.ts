@@ -47,3 +47,12 @@ export {
   type SimSymbolRange,
   SimSymbolTable,
 } from "./workload.ts";
+export {
+  SYNC_ARCHES,
+  SYNC_ENTRY_NS_ASSUMED,
+  SYNC_LAYOUT,
+  type SyncArch,
+  type SyncCostModel,
+  vmallocSyncNsPerMm,
+  vmallocSyncWalkNs,
+} from "./sync_cost.ts";

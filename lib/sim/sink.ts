@@ -23,7 +23,8 @@ export interface SimSample {
   ip: bigint;
   /** Sample period. */
   period: number;
-  /** Interrupted context: 0 task, 1 softirq, 2 hardirq, 3 nmi. */
+  /** Interrupted context, perf's recursion context of the `preempt_count` the NMI handler
+   * interrupted: 0 task, 1 softirq, 2 hardirq, 3 nmi. */
   context: number;
   /** Kernel order: leaf first, with PERF_CONTEXT_* markers. */
   callchain: readonly bigint[];

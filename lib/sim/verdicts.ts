@@ -4,7 +4,7 @@
  * counter-example traces.
  * @module
  */
-import { type InvariantName, INVARIANTS, Kind } from "./cpu.ts";
+import { type InvariantName, INVARIANTS, Kind, type TaskContextName } from "./cpu.ts";
 import type { CheckProfile, CheckResult, Violation } from "./check.ts";
 
 /**
@@ -13,9 +13,10 @@ import type { CheckProfile, CheckResult, Violation } from "./check.ts";
  * @returns the table text
  */
 export function formatVerdictTable(results: readonly CheckResult[]): string {
-  const head = ["strategy", "profile", ...INVARIANTS, "WARN", "states", "ms"];
+  const head = ["strategy", "context", "profile", ...INVARIANTS, "WARN", "states", "ms"];
   const rows = results.map((r) => [
     r.strategy,
+    r.irqs ? `${r.context}+irq` : r.context,
     r.profile,
     ...INVARIANTS.map((i) => r.verdicts[i]),
     r.warnings === undefined
@@ -45,6 +46,8 @@ export interface KnownHole {
   readonly invariants: readonly InvariantName[];
   /** Profiles it applies to (default: every profile). */
   readonly profiles?: readonly CheckProfile[];
+  /** Interrupted task contexts it applies to (default: every context). */
+  readonly contexts?: readonly TaskContextName[];
   /** Applies only when MCE may also hit the NMI entry/exit assembly (`--mce-anywhere`). */
   readonly mceAnywhere?: boolean;
   /** The counter-example must raise at least one of these exceptions. */
@@ -183,6 +186,17 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
       "(seed-spec [note] §2.6)",
   },
   {
+    id: "rsp-syscall",
+    strategies: ["rsp-range"],
+    invariants: ["ist-frame-live", "no-early-unmask"],
+    contexts: ["syscall"],
+    note: "Linus' SS double-check ('cmpw $0,48(%rsp) ... from user space or something', " +
+      "L7289-7290) assumes kernel SS is null; kernel code entered by SYSCALL runs with " +
+      "SS = __KERNEL_DS and an NMI at CPL 0 keeps it, so a nested NMI over a system call is " +
+      "taken as non-nested and copies its frame over the live copy (kernel knowledge, not " +
+      "in the thread)",
+  },
+  {
     id: "rsp-ist",
     strategies: ["rsp-range"],
     invariants: ["ist-frame-live", "no-early-unmask"],
@@ -214,6 +228,12 @@ export const KNOWN_HOLES: readonly KnownHole[] = [
   },
 ];
 
+/** A result's profile, with its context when the task was not in plain kernel code. */
+function tag(r: CheckResult): string {
+  const where = r.irqs ? `${r.context}+irq` : r.context;
+  return where === "kernel" ? r.profile : `${r.profile}@${where}`;
+}
+
 function causes(v: Violation): Set<HoleCause> {
   const out = new Set<HoleCause>();
   for (const c of v.choices) {
@@ -236,6 +256,7 @@ export function explainViolation(r: CheckResult, v: Violation): KnownHole | unde
     (h.strategies === "*" || h.strategies.includes(r.strategy)) &&
     h.invariants.includes(v.invariant) &&
     (h.profiles === undefined || h.profiles.includes(r.profile)) &&
+    (h.contexts === undefined || h.contexts.includes(r.context)) &&
     (h.mceAnywhere === undefined || h.mceAnywhere === r.mceAnywhere) &&
     (h.cause === undefined || h.cause.some((c) => seen.has(c)))
   );
@@ -255,7 +276,7 @@ export function formatNotes(results: readonly CheckResult[]): string {
     for (const v of r.violations) {
       const h = explainViolation(r, v);
       if (!h) {
-        unexpected.push(`  UNEXPECTED ${r.strategy} [${r.profile}] ${v.invariant}: ${v.message}`);
+        unexpected.push(`  UNEXPECTED ${r.strategy} [${tag(r)}] ${v.invariant}: ${v.message}`);
         continue;
       }
       let rows = byHole.get(h);
@@ -263,7 +284,7 @@ export function formatNotes(results: readonly CheckResult[]): string {
       const k = `${r.strategy}: ${v.invariant}`;
       let ps = rows.get(k);
       if (!ps) rows.set(k, ps = new Set());
-      ps.add(r.profile);
+      ps.add(tag(r));
     }
   }
   const out: string[] = [];
@@ -294,13 +315,13 @@ export function formatNotes(results: readonly CheckResult[]): string {
  * @returns the traces text
  */
 export function formatTraces(results: readonly CheckResult[]): string {
-  const distinct = new Map<string, { r: CheckResult; v: Violation; profiles: CheckProfile[] }>();
+  const distinct = new Map<string, { r: CheckResult; v: Violation; profiles: string[] }>();
   for (const r of results) {
     for (const v of r.violations) {
       const key = `${r.strategy}\0${v.invariant}\0${v.trace.join("\n")}`;
       const seen = distinct.get(key);
-      if (seen) seen.profiles.push(r.profile);
-      else distinct.set(key, { r, v, profiles: [r.profile] });
+      if (seen) seen.profiles.push(tag(r));
+      else distinct.set(key, { r, v, profiles: [tag(r)] });
     }
   }
   const out: string[] = [];
@@ -312,7 +333,7 @@ export function formatTraces(results: readonly CheckResult[]): string {
     out.push("  machine state after the failing step:", ...v.state.map((l) => `    ${l}`));
   }
   for (const r of results) {
-    for (const w of r.warnings ?? []) out.push(`--- ${r.strategy} [${r.profile}] ${w}`);
+    for (const w of r.warnings ?? []) out.push(`--- ${r.strategy} [${tag(r)}] ${w}`);
   }
   return out.join("\n");
 }

@@ -942,12 +942,17 @@ function pickChild(
 
 /** A simulated thread, the program it runs, and its current call stack. */
 export class SimThread {
-  /** Context level the thread is sampled in: 0 task, 1 softirq, 2 hardirq. */
+  /** Context level of the drawn stack: 0 task, 1 softirq, 2 hardirq. The machine turns an
+   * interrupt stack into a real IRQ activation and reads the sample's context back from
+   * `preempt_count` (`recursionContext`), so this only says which activation to build. */
   context = 0;
   /** `preempt_count` of the interrupted context (SOFTIRQ_OFFSET / HARDIRQ_OFFSET). */
   preemptCount = 0;
   /** RFLAGS.IF of the interrupted context (clear in hardirq). */
   irqsEnabled = true;
+  /** How the sampled code was entered: user mode (no kernel frames), a system call, a page
+   * fault from user space, or a hardware interrupt from user space. */
+  entry: "user" | "syscall" | "fault" | "irq" = "user";
   /** The current call stack (replaced, never mutated, by {@link SimThread.reshape}). */
   stack: SimStack | undefined;
 
@@ -991,6 +996,7 @@ export class SimThread {
     this.context = 0;
     this.preemptCount = 0;
     this.irqsEnabled = true;
+    this.entry = "user";
     if (pDeep > 0 && r.float() < pDeep && prog.recPaths.length) {
       this.stack = new SimStack(img, EMPTY_IDS, deepUser(r, img, prog.recPaths));
       return;
@@ -1027,6 +1033,7 @@ export class SimThread {
             kernelIds(r, img, kpath.fns, rest - u),
             userIds(r, img, walk),
           );
+          this.entry = "syscall";
           return;
         }
         // no wrapper fits: the sample is in user mode, or (too deep for that) in a page fault
@@ -1046,6 +1053,7 @@ export class SimThread {
       const k = lo + r.int(hi - lo + 1);
       const walk = walkTo(r, prog.root, rest - k, "reachAny")!;
       const kernel = kernelIds(r, img, kpath.fns, k);
+      this.entry = kpath.entry === "irq" ? "irq" : "fault";
       if (kpath.entry === "irq") {
         const names = img.functionNames;
         const soft = kpath.fns.slice(0, k).some((fn) => SOFTIRQ_ENTRY.has(names[fn]));

@@ -114,7 +114,7 @@ export const aviTwoStacks: Strategy = {
   description: "Avi: two NMI IST stacks, tss.nmi_ist flipped per NMI (L7212-7233)",
   nmi: buildProgram(defs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: nextStackFree,
 };

@@ -107,7 +107,7 @@ export const linusV1: Strategy = {
   description: "Linus v1: per-cpu nmi_frame pointer at the IST frame, faulting iret (L999-1030)",
   nmi: buildProgram(defs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: (cpu) => cpu.vars[0] !== 0,
 };

@@ -228,7 +228,7 @@ export const linusV2: Strategy = {
   description: "Linus v2 repaired: flag + copy + faulting-iret replay, atomic #GP set-up (§2.3)",
   nmi: buildProgram(defsFor("repaired")),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: guardFor("repaired"),
 };
@@ -239,7 +239,7 @@ export const linusV2Posted: Strategy = {
   description: "Linus v2 first posting: nmi_stack_ptr + copy, no %rip check (L2050-2090)",
   nmi: buildProgram(defsFor("posted")),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: guardFor("posted"),
 };
@@ -250,7 +250,7 @@ export const ripAtIret: Strategy = {
   description: "Linus v2 code with the %rip check (L3210-3322); #GP handler ours, non-atomic",
   nmi: buildProgram(defsFor("rip")),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: guardFor("rip"),
 };

@@ -9,6 +9,7 @@
 import {
   type Cpu,
   F_DF,
+  F_USER,
   frameDepth,
   framePc,
   Kind,
@@ -21,15 +22,18 @@ import { buildProgram, handlerBody, iretReturn, labelPc, type StepDef } from "./
 const defs: StepDef[] = [
   {
     label: "entry",
-    name: "nmi: test repeat range, 'NMI executing', DF on NMI stack",
+    name: "nmi: user CS? test repeat range, 'NMI executing', DF on NMI stack",
     addr: "entry",
     run(cpu) {
       const f = cpu.slots[Slot.NmiIst];
       const d = frameDepth(f);
       const p = framePc(f);
+      // "If %cs was not the kernel segment, then the NMI triggered in user space, which means
+      // it is definitely not nested" (anchors A5): a user %rsp and DF prove nothing
+      if (f & F_USER) return;
       if (cpu.kind[d] === Kind.Nmi && p >= repeatPc && p < endRepeatPc) return "justiret";
       if (cpu.vars[0] === 1) return "nested";
-      if (cpu.stackOf(d) === 1 && (f & F_DF) !== 0) return "nested";
+      if (cpu.savedRspInNmiStack(f) && (f & F_DF) !== 0) return "nested";
     },
   },
   {
@@ -142,7 +146,7 @@ export const mainline: Strategy = {
   description: "2012 mainline: 'NMI executing' + repeat_nmi + DF window (anchors A5)",
   nmi: buildProgram(defs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: guard,
 };

@@ -25,27 +25,28 @@ export const naiveIret: Strategy = {
   name: "naive-iret",
   description: "2010 code: iret everywhere, no nesting detection (seed §1.1)",
   nmi: buildProgram(defs),
+  x86_32: true,
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed: () => false,
 };
 
 /**
  * Same NMI path with callchain buffers kept in sync eagerly by `vmalloc_sync_all` (seed §2.7):
- * no #PF in NMI, at a latency cost per vmalloc. The cost is a **parameter**, not a figure from
- * the thread: nobody measured a walk ("Bad latency is bad latency", Linus L2947-2961; "tens of
- * thousands" of page tables, L2720-2753). The default, 500 ns per live mm, is one PGD entry
- * copied per mm under `pgd_lock` plus the list walk; the simulator's `syncNsPerMm` option
- * (record `--sync-ns`) overrides it. On x86-64 the walk does nothing at all (the kernel half
- * shares its lower-level tables; Linus L3830-3843): the model is the x86-32 case.
+ * no #PF in NMI, at a latency cost per vmalloc. The cost is not a thread figure: nobody
+ * measured a walk ("Bad latency is bad latency", Linus L2947-2961; "tens of thousands" of page
+ * tables, L2720-2753; "a few thousand memory accesses", Avi L6215-6219). The simulator builds
+ * it from what the walk visits (`sync_cost.ts`: entries x mms x an assumed ns per entry, per
+ * page-table layout, x86-32 by default) and pays it on every perf buffer reallocation and
+ * every module load (Avi L5907).
  */
 export const vmallocSyncAll: Strategy = {
   ...naiveIret,
   name: "vmalloc-sync-all",
   description: "eager vmalloc_sync_all after each vmalloc: no #PF in NMI, latency cost (§2.7)",
   vmallocBuffers: false,
-  syncLatencyNs: 500,
+  eagerSync: true,
 };
 
 /** Same NMI path with kmalloc'd callchain buffers in the 1:1 map (seed §2.8, anchors A6). */
@@ -54,7 +55,7 @@ export const kmallocBuffers: Strategy = {
   name: "kmalloc",
   description: "per-cpu pointers to kmalloc'd buffers: never a vmalloc fault (§2.8)",
   vmallocBuffers: false,
-  syncLatencyNs: 0,
+  eagerSync: false,
 };
 
 /**
@@ -70,6 +71,6 @@ export const nmiNoTraps: Strategy = {
   name: "nmi-no-traps",
   description: "Ingo: NMIs never trap (kmalloc buffers) + WARN on each trap in NMI (L1158-1161)",
   vmallocBuffers: false,
-  syncLatencyNs: 0,
+  eagerSync: false,
   warnOnTrap: true,
 };

@@ -109,7 +109,8 @@ export function handlerBody(prefix = "h", after?: string): StepDef[] {
       addr: "c",
       entersHandler: true,
       run(cpu) {
-        cpu.preempt |= NMI_MASK;
+        cpu.interruptedPreempt = cpu.preempt;
+        cpu.preempt |= NMI_MASK; // NMI_BITS is 1: nmi_enter BUG_ONs on in_nmi()
         cpu.handlerStart();
         hooks.get(cpu)?.(cpu, "start");
       },

@@ -171,7 +171,7 @@ function strategyOf(name: string, description: string, steps: StepDef[]): Strate
     description,
     nmi: program,
     vmallocBuffers: true,
-    syncLatencyNs: 0,
+    eagerSync: false,
     exceptionReturn: iretReturn,
     guardArmed(cpu: Cpu): boolean {
       if (cpu.vars[0] !== 0) return true;

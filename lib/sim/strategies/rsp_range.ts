@@ -9,17 +9,23 @@
  * vars: [0] saved cr2.
  * @module
  */
-import { type Cpu, frameDepth, Kind, Slot, type Strategy } from "../cpu.ts";
+import { type Cpu, F_SS, Slot, type Strategy } from "../cpu.ts";
 import { buildProgram, handlerBody, iretReturn, type StepDef } from "./program.ts";
 
 const defs: StepDef[] = [
   {
     label: "entry",
-    name: "nmi: (rsp ^ saved rsp) >> 13 == 0 and kernel CS?",
+    name: "nmi: (rsp ^ saved rsp) >> 13 == 0 and saved SS == 0?",
     addr: "entry",
     run(cpu) {
-      const d = frameDepth(cpu.slots[Slot.NmiIst]);
-      if (cpu.kind[d] !== Kind.Task && cpu.stackOf(d) === 1) return "nested";
+      // "xor %rax,%rdx # same 8kB aligned area?" then "cmpw $0,48(%rsp) # double-check that
+      // it really was a nested exception / jne non_nested # from user space or something.."
+      // (L7277-7290). A user %rsp may point into the NMI stack; its SS is the user's. But
+      // kernel code entered by SYSCALL runs with SS = __KERNEL_DS, and an NMI at CPL 0 does
+      // not reload SS, so the double-check also sends a nested NMI over a system call to
+      // non_nested (kernel knowledge; the checker's `syscall` context).
+      const f = cpu.slots[Slot.NmiIst];
+      if (cpu.savedRspInNmiStack(f) && !(f & F_SS)) return "nested";
     },
   },
   {
@@ -74,7 +80,7 @@ export const rspRange: Strategy = {
   description: "Linus: saved %rsp in the NMI stack means nested; popf/ret $128 (§2.6)",
   nmi: buildProgram(defs),
   vmallocBuffers: true,
-  syncLatencyNs: 0,
+  eagerSync: false,
   exceptionReturn: iretReturn,
   guardArmed(cpu: Cpu): boolean {
     return cpu.stackOf(cpu.depth) === 1;

@@ -707,7 +707,12 @@ export async function recordSimulation(
     await drainAll();
   }
   if (overwrite) {
-    for (const w of rs.writers) if (w instanceof SpareSubbufWriter) w.flush();
+    for (const w of rs.writers) {
+      if (w instanceof SpareSubbufWriter) w.flush();
+      // drops not yet reported go out in a LOST record before the last snapshot (a tail-push
+      // ring makes room for it; a write_backward ring never drops)
+      else if (w instanceof RingWriter && w.pendingLost > 0) w.flushLost(machine.time);
+    }
     await snapshotAll(true);
   }
   await cw.close();

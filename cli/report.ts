@@ -422,7 +422,9 @@ export async function main(args: string[]): Promise<void> {
             ? " (the context is told from the interrupt entry functions on the kernel stack)"
             : ""),
       );
-    } else if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
+    } else if (result.event < 0 && !opts.quiet) {
+      warn(COMMAND, `The ${input} data has no samples!`);
+    }
 
     const htmlOptions = {
       weight,

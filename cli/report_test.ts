@@ -429,3 +429,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a recording without samples: perf's preamble alone, stdout as live perf report",
+  ignore: !(await perfCanRecord()),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const data = `${dir}/empty.data`;
+      // a period no run of `true` reaches: the file has side band and no sample
+      const rec = await runPerf(
+        ["record", "-q", "-e", "cpu-clock", "-c", "100000000000", "-o", data, "--", "true"],
+        dir,
+      );
+      assert.equal(rec.code, 0, rec.stderr);
+      for (const args of [[], ["--no-children", "--sort", "sym"], ["-q"]]) {
+        const perf = await runPerf(["report", "-i", data, "--stdio", ...args]);
+        assert.equal(perf.code, 0, perf.stderr);
+        assert.match(perf.stderr, /data has no samples!/);
+        const ours = await report(["-i", data, "--stdio", ...args]);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(ours.stdout, perf.stdout, args.join(" "));
+        if (!args.includes("-q")) assert.match(ours.stderr, /data has no samples!/);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a version-1 perf.data (PERFFILE magic) is read as perf reads it (corpus, live perf)",
+  ignore: !PERF_RUNS || corpusFile("hotspot__perf.data.true.v1") === undefined,
+  async fn() {
+    const file = corpusFile("hotspot__perf.data.true.v1")!;
+    for (const cmd of ["script", "report"] as const) {
+      const args = cmd === "report" ? ["--stdio", "--no-children", "--sort", "sym"] : [];
+      const perf = await runPerf([cmd, "-i", file, ...args]);
+      assert.equal(perf.code, 0, perf.stderr);
+      const ours = await runCli(cmd, ["-i", file, ...args, "--kallsyms", "/dev/null"]);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, perf.stdout, cmd);
+    }
+    // its side band is all there: 80 MMAP, 2 COMM, 2 EXIT records, as perf report -D counts
+    const events = await runCli("script", ["-i", file, "--show-task-events", "--show-mmap-events"]);
+    assert.equal(events.stdout.match(/PERF_RECORD_MMAP/g)?.length, 80);
+    assert.equal(events.stdout.match(/PERF_RECORD_COMM/g)?.length, 2);
+    assert.equal(events.stdout.match(/PERF_RECORD_EXIT/g)?.length, 2);
+  },
+});

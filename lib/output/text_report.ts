@@ -129,6 +129,13 @@ export function textReportSections(
   sections: readonly ReportSection[],
   options: TextReportOptions = {},
 ): string {
+  // No event has samples: perf's stdio preamble alone (cmd_report prints it before the
+  // session finds "The ... data has no samples!", which goes to stderr).
+  if (sections.length === 0) {
+    return options.quiet
+      ? ""
+      : "# To display the perf.data header info, please use --header/--header-only options.\n#\n";
+  }
   return sections.map((s, i) =>
     textReport(s.profile, {
       ...options,

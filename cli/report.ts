@@ -547,6 +547,7 @@ export async function main(args: string[]): Promise<void> {
         quiet: opts.quiet === true,
         accountingHeader: opts.quiet !== true,
         singleValueFilters: singleValues(),
+        dsoList: opts.dsos !== undefined,
         relative: opts.percentage === "relative",
         timeSlices: opts.time,
       };

@@ -45,7 +45,12 @@ import {
 } from "../analyze/perf_time.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
 import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
-import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
+import {
+  auxtraceErrorText,
+  type ScriptEventOptions,
+  showsRecordType,
+  sideBandText,
+} from "./script_events.ts";
 import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
@@ -519,6 +524,13 @@ async function printRecords(
       }
       // The input applied side-band records already; a new comm ends the cached one.
       if (r.type === RecordType.COMM || r.type === RecordType.FORK) commEpoch++;
+      if (r.type === RecordType.AUXTRACE_ERROR) {
+        // perf_event__process_auxtrace_error prints each one as it is read
+        const rec = r.record();
+        const text = "raw" in rec ? auxtraceErrorText(rec.raw) : undefined;
+        if (text !== undefined) out.text(text);
+        return;
+      }
       if (shown !== undefined && r.event !== undefined && showsRecordType(shown, r.type)) {
         printSideBand(r, r.event);
       }

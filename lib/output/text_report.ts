@@ -79,6 +79,8 @@ export interface TextReportOptions {
    * its column is left out (unless every column would be).
    */
   singleValueFilters?: Partial<Record<"comm" | "dso" | "sym", string>>;
+  /** `--dsos` was given (perf's `symbol_conf.dso_list`: no widening for unresolved symbols). */
+  dsoList?: boolean;
   /** perf's `--percentage relative`: percents of the entries shown, not of every sample. */
   relative?: boolean;
   /** perf's `--time` argument, named in the header as `(time slices: ...)`. */
@@ -146,6 +148,9 @@ export function textReportSections(
     })
   ).join("");
 }
+
+/** perf's `unresolved_col_width`: an address's hex digits (`BITS_PER_LONG / 4`). */
+const UNRESOLVED_WIDTH = 16;
 
 /** perf's Samples column (`-n`, `--show-nr-samples`): `%*s` header of width 12. */
 const SAMPLES_HEADER = "     Samples";
@@ -216,7 +221,17 @@ export function textReport(
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
-  for (const e of [...present, ...(group?.dummies ?? [])]) {
+  const measured = [...present, ...(group?.dummies ?? [])];
+  // An entry without a symbol makes the dso column at least as wide as an address
+  // (hists__set_unres_dso_col_len), unless --dsos is given.
+  const dsoAt = sort.indexOf("dso");
+  if (
+    dsoAt >= 0 && options.dsoList !== true &&
+    measured.some((e) => profile.frames.syms[e.frame] === undefined)
+  ) {
+    widths[dsoAt] = Math.max(widths[dsoAt]!, UNRESOLVED_WIDTH);
+  }
+  for (const e of measured) {
     e.columns.forEach((c, i) => {
       // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix
       const len = sort[i] === "sym" && c.endsWith(" (inlined)") ? c.length - 10 : c.length;
@@ -426,6 +441,18 @@ export function accountingLines(profile: Profile): string[] {
     (l.overwriteCounts > 0
       ? `, ${l.overwritten} records overwritten in the flight recorder before a snapshot took them`
       : ""),
+    ...auxLines(l),
+  ];
+}
+
+/** The AUX area line, when the input has AUX data (perf decodes it; callring counts it). */
+function auxLines(l: Profile["lost"]): string[] {
+  if (l.auxTraceRecords + l.auxRecords + l.auxErrors === 0) return [];
+  return [
+    `# callring: AUX area data not decoded: ${l.auxBytes} bytes in ${l.auxTraceRecords} ` +
+    `PERF_RECORD_AUXTRACE records; ${l.auxRecords} PERF_RECORD_AUX records (${l.auxTruncated} ` +
+    `lost, ${l.auxPartial} with gaps, ${l.auxCollision} collisions); ${l.auxErrors} ` +
+    "AUXTRACE_ERROR records",
   ];
 }
 

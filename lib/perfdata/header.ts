@@ -67,15 +67,35 @@ export interface PerfDataInfo {
   sampleTime?: { first: number; last: number };
   /** GROUP_DESC: the event groups (`{a,b}`) the recording names. */
   groups?: GroupDesc[];
-  /**
-   * AUX area data seen so far (PERF_RECORD_AUXTRACE payloads, not decoded):
-   * the AUXTRACE_INFO type's name (`intel_pt`, `cs_etm`...), records, bytes.
-   */
-  aux?: { pmu: string; records: number; bytes: number };
+  /** AUX area data seen so far (counted, never decoded). */
+  aux?: AuxStats;
   /** Tracepoint formats (TRACING_DATA feature, or the pipe-mode HEADER_TRACING_DATA payload). */
   tracingData?: TracingData;
   /** Written by a big-endian machine (magic `PERFILE2` byte-swapped): read byte-swapped. */
   bigEndian?: boolean;
+}
+
+/**
+ * AUX area data of a recording (Intel PT, BTS, CoreSight, SPE...), which
+ * callring does not decode: what perf counts of it (`events_stats`).
+ */
+export interface AuxStats {
+  /** The AUXTRACE_INFO type's name (`intel_pt`, `cs_etm`...), `unknown` without one. */
+  pmu: string;
+  /** PERF_RECORD_AUXTRACE records (each carries a payload of AUX data). */
+  records: number;
+  /** Bytes of AUX data in their payloads. */
+  bytes: number;
+  /** PERF_RECORD_AUX records (the kernel's notes of AUX buffer updates). */
+  auxRecords: number;
+  /** Of these, flagged TRUNCATED (perf: "AUX data lost"). */
+  truncated: number;
+  /** Flagged PARTIAL (perf: "AUX data had gaps in it"). */
+  partial: number;
+  /** Flagged COLLISION (perf: "AUX data detected collision"). */
+  collision: number;
+  /** PERF_RECORD_AUXTRACE_ERROR records by error type: 0 unknown, 1 instruction trace. */
+  errors: [number, number];
 }
 
 const ascii = new TextDecoder("latin1");

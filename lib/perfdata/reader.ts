@@ -44,6 +44,7 @@ import {
 import { compressedPayload, Decompressor } from "./compressed.ts";
 import {
   applyFeature,
+  type AuxStats,
   checkMagic,
   emptyInfo,
   MAX_HEADER_AREA,
@@ -62,6 +63,7 @@ import { FEATURE_BITS, HeaderFeature } from "./features.ts";
 
 export type { PerfDataEvent } from "./evlist.ts";
 export {
+  type AuxStats,
   FILE_HEADER_SIZE,
   LEGACY_FILE_HEADER_SIZE,
   PERF_MAGIC,
@@ -355,7 +357,8 @@ const AUXTRACE_TYPES = [
 
 /**
  * AUX area data (Intel PT, BTS, CoreSight, SPE...), which callring does not
- * decode: counted, named once in a warning, and kept in `info.aux`.
+ * decode: counted into `info.aux` and named in warnings at the end, with
+ * perf's own warnings about it (`perf_session__warn_about_errors`).
  */
 class AuxTally {
   type = -1;
@@ -363,17 +366,54 @@ class AuxTally {
   constructor(info: PerfDataInfo) {
     this.#info = info;
   }
+  get #stats(): AuxStats {
+    return this.#info.aux ??= {
+      pmu: "",
+      records: 0,
+      bytes: 0,
+      auxRecords: 0,
+      truncated: 0,
+      partial: 0,
+      collision: 0,
+      errors: [0, 0],
+    };
+  }
+  /** A PERF_RECORD_AUXTRACE and its payload size. */
   add(bytes: number): void {
-    const a = this.#info.aux ??= { pmu: "", records: 0, bytes: 0 };
+    const a = this.#stats;
     a.records++;
     a.bytes += bytes;
   }
-  warning(): string | undefined {
+  /** A PERF_RECORD_AUX and its flags. */
+  auxRecord(flags: number): void {
+    const a = this.#stats;
+    a.auxRecords++;
+    if (flags & 1) a.truncated++;
+    if (flags & 4) a.partial++;
+    if (flags & 8) a.collision++;
+  }
+  /** A PERF_RECORD_AUXTRACE_ERROR of this type (perf counts types below 2). */
+  error(type: number): void {
+    if (type < 2) this.#stats.errors[type]!++;
+  }
+  warnings(): string[] {
     const a = this.#info.aux;
-    if (a === undefined) return undefined;
+    if (a === undefined) return [];
     a.pmu = AUXTRACE_TYPES[this.type] ?? (this.type < 0 ? "unknown" : `type ${this.type}`);
-    return `AUX area data not decoded: ${a.bytes} bytes in ${a.records} PERF_RECORD_AUXTRACE ` +
-      `records (${a.pmu}); perf decodes it into synthesized samples, callring prints none of them`;
+    const out: string[] = [];
+    if (a.records > 0) {
+      out.push(
+        `AUX area data not decoded: ${a.bytes} bytes in ${a.records} PERF_RECORD_AUXTRACE ` +
+          `records (${a.pmu}); perf decodes it into synthesized samples, callring prints none of them`,
+      );
+    }
+    const n = a.auxRecords;
+    if (a.truncated) out.push(`AUX data lost ${a.truncated} times out of ${n}!`);
+    if (a.partial) out.push(`AUX data had gaps in it ${a.partial} times out of ${n}!`);
+    if (a.collision) out.push(`AUX data detected collision  ${a.collision} times out of ${n}!`);
+    if (a.errors[0]) out.push(`${a.errors[0]} unknown AUX errors`);
+    if (a.errors[1]) out.push(`${a.errors[1]} instruction trace errors`);
+    return out;
   }
 }
 
@@ -840,14 +880,10 @@ class Session implements PerfDataFile {
         ),
       );
     }
-    const aux = this.#aux.warning();
-    if (aux !== undefined) {
+    for (const msg of this.#auxTally?.warnings() ?? []) {
       const a = this.info.aux!;
       this.warn(
-        new ReadWarning("unsupported", `${this.#source}: ${aux}`, {
-          bytes: a.bytes,
-          count: a.records,
-        }),
+        new ReadWarning("aux", `${this.#source}: ${msg}`, { bytes: a.bytes, count: a.records }),
       );
     }
   }
@@ -1056,6 +1092,9 @@ class Session implements PerfDataFile {
       } else {
         record = decodeRecord(view, s, event.format, event.sampleIdAll, offset);
         time = record.sampleId?.time ?? NaN;
+        if (type === RecordType.AUX && size >= 32) {
+          this.#aux.auxRecord(view.getUint32(s + 24, true));
+        }
       }
       const slot = slots.alloc();
       if (record === undefined) {
@@ -1155,6 +1194,9 @@ class Session implements PerfDataFile {
     switch (type) {
       case RecordType.AUXTRACE_INFO:
         if (size >= 16) this.#aux.type = view.getUint32(s + 8, true);
+        break;
+      case RecordType.AUXTRACE_ERROR:
+        if (size >= 12) this.#aux.error(view.getUint32(s + 8, true));
         break;
       case RecordType.HEADER_ATTR: {
         const attr = decodeAttr(view, s + 8, size - 8, offset + 8);

@@ -476,7 +476,16 @@ Deno.test("reader: AUX area data (AUXTRACE_INFO + AUXTRACE payloads) is counted 
     await w.close();
     const { info: got, records, warnings } = await readAll(path);
     assert.equal(records.filter((r) => r.record.type === RecordType.SAMPLE).length, 1);
-    assert.deepEqual(got.aux, { pmu: "intel_pt", records: 2, bytes: 5096 });
+    assert.deepEqual(got.aux, {
+      pmu: "intel_pt",
+      records: 2,
+      bytes: 5096,
+      auxRecords: 0,
+      truncated: 0,
+      partial: 0,
+      collision: 0,
+      errors: [0, 0],
+    });
     assert.equal(warnings.length, 1);
     assert.match(
       warnings[0]!,

@@ -307,7 +307,8 @@ export class ByteSwapper {
         u32s(b, 5);
         const fmt = this.u32(v, b + 20);
         u64s(b + 24, 1);
-        if (fmt) u64s(b + 40 + 64, 1);
+        if (fmt) u64s(b + 32, 1);
+        if (fmt >= 2) u32s(b + 104, 2);
         return true;
       }
       case RecordType.THREAD_MAP: {

@@ -68,7 +68,6 @@ import {
   scriptOutputType,
   ScriptPrinter,
   ScriptSampleFields,
-  UNPRINTED_RAW_BITS,
 } from "./perf_script.ts";
 
 /** Options of {@linkcode runPerfScript}. */
@@ -258,7 +257,9 @@ async function printRecords(
     let t = byType.get(ot);
     if (t === undefined) {
       const selection = scriptFieldsFor(request, ev.attr.type);
-      const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
+      const withSymbols = () =>
+        selection.fields.has("sym") || selection.fields.has("dso") ||
+        selection.fields.has("brstacksym");
       const printer = new ScriptPrinter(
         selection,
         withOwnSymbols(input.symbols, session.resolver(withSymbols)),
@@ -267,17 +268,6 @@ async function printRecords(
       t = { selection, printer };
       byType.set(ot, t);
       checkScriptFields(selection, ev.attr, ev.name);
-      if (
-        ot === ScriptOutputType.RAW && !selection.userSet && ev.attr.sampleType & UNPRINTED_RAW_BITS
-      ) {
-        options.read?.onWarning?.(
-          new ReadWarning(
-            "unsupported",
-            `${ev.name}: samples carry phys_addr / data_page_size / code_page_size, which perf ` +
-              "script prints by default and callring does not: those columns are missing",
-          ),
-        );
-      }
       if (
         ot === ScriptOutputType.TRACEPOINT && useCallchain() &&
         input.info.events.some((e) =>

@@ -86,6 +86,8 @@ export class ChainResolver {
   readonly #unmapped: UnmappedResolver | undefined;
   /** The leaf's callchain node when it is a mapped but unresolved user address, and its self frame. */
   #leafNode: FrameRef | undefined;
+  /** The address of the first frame pushed for the chain being resolved (-1: none yet). */
+  #leafIp = -1n;
   #leafSelf: FrameRef | undefined;
   readonly #own: OwnSymbols | undefined;
   /** Resolved frame-pointer chains; off with `resolveUnmapped`. */
@@ -147,6 +149,7 @@ export class ChainResolver {
     const hit = addrs.find(cpumode === CpuMode.USER ? pid : SHARED_SPACE, cpumode, hi, lo);
     if (hit >= 0) {
       const f = addrs.frame(hit);
+      if (this.#out.length === 0) this.#leafIp = toBig(hi, lo);
       // an unresolved user leaf also needs its map-relative self frame: resolve it again
       if (this.#out.length > 0 || f.sym !== undefined || f.kernel || !addrs.hasMap(hit)) {
         this.#out.push(f);
@@ -280,6 +283,7 @@ export class ChainResolver {
     if (discarded) {
       out.length = 0;
       hasMap.length = 0;
+      this.#leafIp = -1n;
     }
     const truncated = entries >= limit || entries > this.#maxStack;
     // Chains that fall back to the sample's own ip depend on more than their words.
@@ -294,6 +298,11 @@ export class ChainResolver {
       context: inferContext(resolved.frames),
     };
     if (resolved.self !== undefined) frozen.self = resolved.self;
+    if (resolved.leafHi !== undefined) {
+      frozen.leafLo = resolved.leafLo;
+      frozen.leafHi = resolved.leafHi;
+      frozen.leafIp = resolved.leafIp;
+    }
     cache.set(hash, words, base, len, pid, sampleMode, attr, frozen);
     return frozen;
   }
@@ -336,10 +345,12 @@ export class ChainResolver {
     sampleMode: number,
     pid: number,
     truncated: boolean,
-  ): { frames: FrameRef[]; truncated: boolean; self?: FrameRef } {
+  ): ResolvedChain & { frames: FrameRef[] } {
     const out = this.#out;
     const hasMap = this.#hasMap;
     if (out.length === 0) this.#push(pid, sampleMode, sampleIp);
+    const leafIp = this.#leafIp;
+    this.#leafIp = -1n;
     const leafSelf = out[0] === this.#leafNode ? this.#leafSelf : undefined;
     this.#leafNode = undefined;
     this.#leafSelf = undefined;
@@ -350,11 +361,13 @@ export class ChainResolver {
         out[i] = this.#frame(firstKernel, undefined, undefined, out[i].ip ?? 0n);
       }
     }
-    const chain: { frames: FrameRef[]; truncated: boolean; self?: FrameRef } = {
-      frames: out.slice(),
-      truncated,
-    };
+    const chain: ResolvedChain & { frames: FrameRef[] } = { frames: out.slice(), truncated };
     if (leafSelf !== undefined && leafSelf !== out[0]) chain.self = leafSelf;
+    if (leafIp >= 0n) {
+      chain.leafLo = Number(leafIp & 0xffffffffn);
+      chain.leafHi = Number(leafIp >> 32n);
+      chain.leafIp = leafIp;
+    }
     return chain;
   }
 
@@ -427,6 +440,7 @@ export class ChainResolver {
    * the entry's dso. Returns the entry's own (non-inlined) symbol's frame.
    */
   #pushInlines(pid: number, ip: bigint, nodes: readonly InlineNode[]): FrameRef {
+    if (this.#out.length === 0) this.#leafIp = ip;
     this.#rawIp = ip;
     this.#rawPid = pid;
     this.#rawMode = CpuMode.USER;
@@ -465,7 +479,39 @@ export class ChainResolver {
     return this.#frame(kernel, undefined, undefined, ip);
   }
 
+  /**
+   * perf's `al` of a sample (`machine__resolve`): its ip in its own cpumode,
+   * as the self entry of `perf report` prints it (map-relative when no symbol
+   * covers it), for samples whose leaf frame came from another address.
+   * @param pid The sample's process.
+   * @param ip The sample's ip.
+   * @param cpumode The sample's cpumode.
+   * @returns The frame.
+   */
+  selfAt(pid: number, ip: bigint, cpumode: number): FrameRef {
+    const kernel = cpumode === CpuMode.KERNEL || cpumode === CpuMode.GUEST_KERNEL;
+    this.#rawIp = ip;
+    this.#rawPid = pid;
+    this.#rawMode = cpumode;
+    if (!this.#symbolize) {
+      const map = this.#session.spaces.lookup(pid, ip, cpumode);
+      return this.#frame(kernel, map?.dso, undefined, ip);
+    }
+    const own = this.#own?.(ip);
+    if (own !== undefined) return this.#frame(kernel, own.dso, own.sym, ip);
+    const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, cpumode);
+    if (r.map === undefined && this.#unmapped !== undefined) {
+      const named = this.#unmapped(pid, ip, cpumode);
+      if (named !== undefined) return this.#frame(kernel, named.dso, named.sym, ip);
+    }
+    if (r.map !== undefined && r.sym === undefined && (!kernel || r.map.kind === "module")) {
+      return this.#frame(kernel, r.dso, undefined, r.mapRelativeIp);
+    }
+    return this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp);
+  }
+
   #push(pid: number, cpumode: number, ip: bigint): void {
+    if (this.#out.length === 0) this.#leafIp = ip;
     this.#rawIp = ip;
     this.#rawPid = pid;
     this.#rawMode = cpumode;
@@ -565,4 +611,8 @@ export class ChainResolver {
     }
     return f;
   }
+}
+
+function toBig(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }

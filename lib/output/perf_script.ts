@@ -643,9 +643,7 @@ export class ScriptPrinter {
     const dso = this.#f.has("dso");
     const one = (addr: bigint) => {
       const r = this.#mapFallback(pid, tid, cpumode, addr);
-      let out = r?.sym === undefined
-        ? "[unknown]"
-        : `${r.sym}+0x${(r.symoff ?? 0n).toString(16)}`;
+      let out = r?.sym === undefined ? "[unknown]" : `${r.sym}+0x${(r.symoff ?? 0n).toString(16)}`;
       if (dso) out += `(${r?.dso ?? "[unknown]"})`;
       return out;
     };

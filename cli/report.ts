@@ -498,6 +498,14 @@ export async function main(args: string[]): Promise<void> {
       if (result.branchMode) {
         // setup_sorting in branch mode: cumulate_callchain = false
         children = false;
+        if (!sortGiven && !opts.quiet) {
+          warn(
+            COMMAND,
+            `${input}: perf report's branch mode sorts by ` +
+              "comm,dso_from,symbol_from,symbol_to,cycles, which is not done here; these are " +
+              "the branch targets by comm,dso,sym (--sort KEYS chooses)",
+          );
+        }
       } else if (branchGiven === undefined && hasBranchStacks && !opts.quiet) {
         warn(
           COMMAND,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { defaultAttr, RecordType, SampleType } from "../lib/abi/mod.ts";
 import { PerfDataWriter } from "../lib/perfdata/mod.ts";
-import { buildBurn, perfCanRecord, runPerf } from "../lib/testing/perf_tool.ts";
+import { buildBurn, corpusFile, perfCanRecord, runPerf } from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
 
 const CAN_RECORD = await perfCanRecord();
@@ -99,5 +99,34 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+const BRANCH_FILE = corpusFile("quipper__perf.data.branch-4.14");
+
+Deno.test({
+  name: "report --branch-stack without --sort: says perf's branch sort keys are not done",
+  ignore: BRANCH_FILE === undefined,
+  async fn() {
+    const r = await runCli("report", [
+      "--branch-stack",
+      "--kallsyms",
+      "/dev/null",
+      "-i",
+      BRANCH_FILE!,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /branch mode sorts by comm,dso_from,symbol_from,symbol_to,cycles/);
+    const sorted = await runCli("report", [
+      "--branch-stack",
+      "--sort",
+      "comm,dso,sym",
+      "--kallsyms",
+      "/dev/null",
+      "-i",
+      BRANCH_FILE!,
+    ]);
+    assert.doesNotMatch(sorted.stderr, /dso_from/);
+    assert.equal(sorted.stdout, r.stdout);
   },
 });

@@ -501,6 +501,14 @@ export async function main(args: string[]): Promise<void> {
       if (result.branchMode) {
         // setup_sorting in branch mode: cumulate_callchain = false
         children = false;
+        if (!sortGiven && !opts.quiet) {
+          warn(
+            COMMAND,
+            `${input}: perf report's branch mode sorts by ` +
+              "comm,dso_from,symbol_from,symbol_to,cycles, which is not done here; these are " +
+              "the branch targets by comm,dso,sym (--sort KEYS chooses)",
+          );
+        }
       } else if (branchGiven === undefined && hasBranchStacks && !opts.quiet) {
         warn(
           COMMAND,
@@ -550,8 +558,8 @@ export async function main(args: string[]): Promise<void> {
         quiet: opts.quiet === true,
         accountingHeader: opts.quiet !== true,
         singleValueFilters: singleValues(),
-        relative: opts.percentage === "relative",
         dsoList: opts.dsos !== undefined,
+        relative: opts.percentage === "relative",
         threadNames: result.threadNames,
         dsoOrder: result.dsoOrder,
         timeSlices: opts.time,

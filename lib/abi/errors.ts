@@ -39,7 +39,8 @@ export class FormatError extends SyntaxError {
  * - `skipped`: well-formed records not decoded (unknown type or id; `count` of them);
  * - `unsupported`: data this reader does not decode, named and counted;
  * - `feature`: a header feature section that could not be used;
- * - `symbol`: a symbol record or table that could not be used.
+ * - `symbol`: a symbol record or table that could not be used;
+ * - `aux`: AUX area data (not decoded) and what perf says of it (lost, gaps, errors).
  */
 export type WarningKind =
   | "truncated-file"
@@ -48,7 +49,8 @@ export type WarningKind =
   | "skipped"
   | "unsupported"
   | "feature"
-  | "symbol";
+  | "symbol"
+  | "aux";
 
 /** Optional details of a {@linkcode ReadWarning}. */
 export interface ReadWarningDetails {

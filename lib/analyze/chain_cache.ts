@@ -28,6 +28,17 @@ export interface ResolvedChain {
    * is not the leaf frame.
    */
   self?: FrameRef;
+  /**
+   * The address the leaf frame was resolved from (the first callchain entry,
+   * or the first unwound user frame). Where it is not the sample's ip (a
+   * precise event's, `cycles:P`), perf's self entry is the sample ip's.
+   * Its low and high u32 halves (numbers: compared without a BigInt per sample).
+   */
+  leafLo?: number;
+  /** See {@linkcode ResolvedChain.leafLo}. */
+  leafHi?: number;
+  /** The same address as a bigint. */
+  leafIp?: bigint;
 }
 
 /** Most distinct callchains kept before the cache starts over. */

@@ -92,6 +92,8 @@ export class ChainResolver {
   readonly #unmapped: UnmappedResolver | undefined;
   /** The leaf's callchain node when it is a mapped but unresolved user address, and its self frame. */
   #leafNode: FrameRef | undefined;
+  /** The address of the first frame pushed for the chain being resolved (-1: none yet). */
+  #leafIp = -1n;
   #leafSelf: FrameRef | undefined;
   readonly #own: OwnSymbols | undefined;
   /** Resolved frame-pointer chains; off with `resolveUnmapped`. */
@@ -153,6 +155,7 @@ export class ChainResolver {
     const hit = addrs.find(cpumode === CpuMode.USER ? pid : SHARED_SPACE, cpumode, hi, lo);
     if (hit >= 0) {
       const f = addrs.frame(hit);
+      if (this.#out.length === 0) this.#leafIp = toBig(hi, lo);
       // an unresolved leaf with a map (user, or a kernel module's) also needs its map-relative
       // self frame: resolve it again
       if (this.#out.length > 0 || f.sym !== undefined || !addrs.hasMap(hit)) {
@@ -288,6 +291,7 @@ export class ChainResolver {
     if (discarded) {
       out.length = 0;
       hasMap.length = 0;
+      this.#leafIp = -1n;
     }
     const truncated = entries >= limit || entries > this.#maxStack;
     // Chains that fall back to the sample's own ip depend on more than their words.
@@ -302,6 +306,11 @@ export class ChainResolver {
       context: inferContext(resolved.frames),
     };
     if (resolved.self !== undefined) frozen.self = resolved.self;
+    if (resolved.leafHi !== undefined) {
+      frozen.leafLo = resolved.leafLo;
+      frozen.leafHi = resolved.leafHi;
+      frozen.leafIp = resolved.leafIp;
+    }
     cache.set(hash, words, base, len, pid, sampleMode, attr, frozen);
     return frozen;
   }
@@ -345,7 +354,7 @@ export class ChainResolver {
     pid: number,
     truncated: boolean,
     noChain = false,
-  ): { frames: FrameRef[]; truncated: boolean; self?: FrameRef } {
+  ): ResolvedChain & { frames: FrameRef[] } {
     const out = this.#out;
     const hasMap = this.#hasMap;
     if (out.length === 0) {
@@ -356,11 +365,14 @@ export class ChainResolver {
         const own = out[0] === this.#leafNode ? this.#leafSelf! : out[0];
         this.#leafNode = undefined;
         this.#leafSelf = undefined;
+        this.#leafIp = -1n;
         out.length = 0;
         hasMap.length = 0;
         return { frames: [], truncated, self: own };
       }
     }
+    const leafIp = this.#leafIp;
+    this.#leafIp = -1n;
     const leafSelf = out[0] === this.#leafNode ? this.#leafSelf : undefined;
     this.#leafNode = undefined;
     this.#leafSelf = undefined;
@@ -371,11 +383,13 @@ export class ChainResolver {
         out[i] = this.#frame(firstKernel, undefined, undefined, out[i].ip ?? 0n);
       }
     }
-    const chain: { frames: FrameRef[]; truncated: boolean; self?: FrameRef } = {
-      frames: out.slice(),
-      truncated,
-    };
+    const chain: ResolvedChain & { frames: FrameRef[] } = { frames: out.slice(), truncated };
     if (leafSelf !== undefined && leafSelf !== out[0]) chain.self = leafSelf;
+    if (leafIp >= 0n) {
+      chain.leafLo = Number(leafIp & 0xffffffffn);
+      chain.leafHi = Number(leafIp >> 32n);
+      chain.leafIp = leafIp;
+    }
     return chain;
   }
 
@@ -446,6 +460,7 @@ export class ChainResolver {
    * the entry's dso. Returns the entry's own (non-inlined) symbol's frame.
    */
   #pushInlines(pid: number, ip: bigint, nodes: readonly InlineNode[]): FrameRef {
+    if (this.#out.length === 0) this.#leafIp = ip;
     this.#rawIp = ip;
     this.#rawPid = pid;
     this.#rawMode = CpuMode.USER;
@@ -484,7 +499,39 @@ export class ChainResolver {
     return this.#frame(kernel, undefined, undefined, ip);
   }
 
+  /**
+   * perf's `al` of a sample (`machine__resolve`): its ip in its own cpumode,
+   * as the self entry of `perf report` prints it (map-relative when no symbol
+   * covers it), for samples whose leaf frame came from another address.
+   * @param pid The sample's process.
+   * @param ip The sample's ip.
+   * @param cpumode The sample's cpumode.
+   * @returns The frame.
+   */
+  selfAt(pid: number, ip: bigint, cpumode: number): FrameRef {
+    const kernel = cpumode === CpuMode.KERNEL || cpumode === CpuMode.GUEST_KERNEL;
+    this.#rawIp = ip;
+    this.#rawPid = pid;
+    this.#rawMode = cpumode;
+    if (!this.#symbolize) {
+      const map = this.#session.spaces.lookup(pid, ip, cpumode);
+      return this.#frame(kernel, map?.dso, undefined, ip);
+    }
+    const own = this.#own?.(ip);
+    if (own !== undefined) return this.#frame(kernel, own.dso, own.sym, ip);
+    const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, cpumode);
+    if (r.map === undefined && this.#unmapped !== undefined) {
+      const named = this.#unmapped(pid, ip, cpumode);
+      if (named !== undefined) return this.#frame(kernel, named.dso, named.sym, ip);
+    }
+    if (r.map !== undefined && r.sym === undefined && (!kernel || r.map.kind === "module")) {
+      return this.#frame(kernel, r.dso, undefined, r.mapRelativeIp);
+    }
+    return this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp);
+  }
+
   #push(pid: number, cpumode: number, ip: bigint): void {
+    if (this.#out.length === 0) this.#leafIp = ip;
     this.#rawIp = ip;
     this.#rawPid = pid;
     this.#rawMode = cpumode;
@@ -584,4 +631,8 @@ export class ChainResolver {
     }
     return f;
   }
+}
+
+function toBig(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }

@@ -393,7 +393,16 @@ export class ItemMaker {
     // Resolved from the bytes too when new: the sample is never decoded.
     const chain = this.#chains.cached(view.buffer, byte >>> 2, nr * 2, pid, mode, attr) ??
       this.#chains.resolveRaw(view, s + layout.callchain + 8, nr, pid, mode, attr, t.ip);
-    sink(withChain(t, chain), chain.key ?? -1);
+    withChain(t, chain);
+    if (layout.ip >= 0 && chain.leafHi !== undefined) {
+      const at = s + layout.ip;
+      if (
+        view.getUint32(at, true) !== chain.leafLo || view.getUint32(at + 4, true) !== chain.leafHi
+      ) {
+        t.selfFrame = this.#chains.selfAt(pid, t.ip, mode);
+      }
+    }
+    sink(t, chain.key ?? -1);
     return true;
   }
 
@@ -424,9 +433,17 @@ export class ItemMaker {
       if (attr === undefined) return { kind: "sample", sample, record };
       const chain = this.#chains.resolve(record.sample, record.misc, attr);
       if (chain instanceof Promise) {
-        return chain.then((c) => ({ kind: "sample", sample: withChain(sample, c), record }));
+        return chain.then((c) => ({
+          kind: "sample",
+          sample: this.#precise(withChain(sample, c), c, record),
+          record,
+        }));
       }
-      return { kind: "sample", sample: withChain(sample, chain), record };
+      return {
+        kind: "sample",
+        sample: this.#precise(withChain(sample, chain), chain, record),
+        record,
+      };
     }
     this.#side(record);
     return { kind: "record", record, offset: d.offset, time: d.time };
@@ -446,9 +463,25 @@ export class ItemMaker {
     if (this.branchMode) return this.#branches(record, sample, sink);
     const chain = this.#chains.resolve(record.sample, record.misc, attr);
     if (chain instanceof Promise) {
-      return chain.then((c) => this.#deliver(record, event, withChain(sample, c), -1, sink));
+      return chain.then((c) =>
+        this.#deliver(record, event, this.#precise(withChain(sample, c), c, record), -1, sink)
+      );
     }
-    this.#deliver(record, event, withChain(sample, chain), chain.key ?? -1, sink);
+    const s = this.#precise(withChain(sample, chain), chain, record);
+    this.#deliver(record, event, s, chain.key ?? -1, sink);
+  }
+
+  /**
+   * perf's self entry is the sample's ip (`al`), whatever the callchain: where
+   * the leaf frame came from another address (a precise event's ip beside the
+   * interrupted one, a DWARF sample's unwound user leaf under a kernel ip), the
+   * sample's ip resolved in its cpumode carries the self weight.
+   */
+  #precise(sample: MutableSample, chain: ResolvedChain, record: SampleRecord): MutableSample {
+    const ip = record.sample.ip;
+    if (ip === undefined || chain.leafIp === undefined || ip === chain.leafIp) return sample;
+    sample.selfFrame = this.#chains.selfAt(sample.pid, ip, record.misc & 7);
+    return sample;
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 
 import { type PerfRecord, type ReadWarning, RecordType } from "../abi/mod.ts";
+import type { AuxStats } from "../perfdata/mod.ts";
 
 /** Loss accounting filled by the readers; printed in every report header. */
 export interface LostAccounting {
@@ -35,6 +36,20 @@ export interface LostAccounting {
   overwritten: number;
   /** `CALLRING_OVERWRITTEN` records read (0: the input says nothing about overwriting). */
   overwriteCounts: number;
+  /** Bytes of AUX area data (Intel PT...) in PERF_RECORD_AUXTRACE payloads: not decoded. */
+  auxBytes: number;
+  /** PERF_RECORD_AUXTRACE records. */
+  auxTraceRecords: number;
+  /** PERF_RECORD_AUX records. */
+  auxRecords: number;
+  /** Of these, flagged TRUNCATED: AUX data the kernel lost. */
+  auxTruncated: number;
+  /** Flagged PARTIAL: AUX data with gaps. */
+  auxPartial: number;
+  /** Flagged COLLISION. */
+  auxCollision: number;
+  /** PERF_RECORD_AUXTRACE_ERROR records perf counts (types 0 and 1). */
+  auxErrors: number;
 }
 
 /** Returns a fresh all-zero {@linkcode LostAccounting}. */
@@ -49,6 +64,13 @@ export function emptyLost(): LostAccounting {
     damagedEstimate: 0,
     overwritten: 0,
     overwriteCounts: 0,
+    auxBytes: 0,
+    auxTraceRecords: 0,
+    auxRecords: 0,
+    auxTruncated: 0,
+    auxPartial: 0,
+    auxCollision: 0,
+    auxErrors: 0,
   };
 }
 
@@ -117,6 +139,22 @@ export class LossAccountant {
   }
 
   readonly #latest = new Map<number, number>();
+
+  /**
+   * Take a perf.data reader's AUX area counts (final once it warns of them).
+   *
+   * @param aux The reader's counts.
+   */
+  auxArea(aux: AuxStats): void {
+    const l = this.lost;
+    l.auxBytes = aux.bytes;
+    l.auxTraceRecords = aux.records;
+    l.auxRecords = aux.auxRecords;
+    l.auxTruncated = aux.truncated;
+    l.auxPartial = aux.partial;
+    l.auxCollision = aux.collision;
+    l.auxErrors = aux.errors[0] + aux.errors[1];
+  }
 
   /**
    * Count a LOST or LOST_SAMPLES record (others are ignored).

@@ -181,6 +181,7 @@ export async function openInput(path: string, options: InputOptions = {}): Promi
   const accountant = new LossAccountant();
   const warned = (w: ReadWarning) => {
     accountant.warning(w);
+    if (w.kind === "aux" && file.info.aux !== undefined) accountant.auxArea(file.info.aux);
     options.onWarning?.(w);
   };
   const sideBand = new SideBand();

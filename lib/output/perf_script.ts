@@ -91,6 +91,12 @@ export class ScriptSampleFields {
   weightStruct = false;
   /** PERF_SAMPLE_BRANCH_STACK {from, to, flags} triples, undefined without. */
   branches: BigUint64Array | undefined = undefined;
+  /** PERF_SAMPLE_PHYS_ADDR (0 without). */
+  physAddr = 0n;
+  /** PERF_SAMPLE_DATA_PAGE_SIZE (0 without). */
+  dataPageSize = 0n;
+  /** PERF_SAMPLE_CODE_PAGE_SIZE (0 without). */
+  codePageSize = 0n;
 
   /**
    * Fill from a decoded sample.
@@ -116,6 +122,9 @@ export class ScriptSampleFields {
     this.dataSrc = sample.dataSrc ?? 0n;
     this.weight = sample.weight ?? 0n;
     this.branches = sample.branchStack?.entries;
+    this.physAddr = sample.physAddr ?? 0n;
+    this.dataPageSize = sample.dataPageSize ?? 0n;
+    this.codePageSize = sample.codePageSize ?? 0n;
     const chain = sample.callchain;
     this.hasChain = chain !== undefined;
     if (chain !== undefined) {
@@ -327,6 +336,10 @@ interface FieldFlags {
   weight: boolean;
   insLat: boolean;
   brstack: boolean;
+  brstacksym: boolean;
+  physAddr: boolean;
+  dataPageSize: boolean;
+  codePageSize: boolean;
   ip: boolean;
   sym: boolean;
   symoff: boolean;
@@ -348,11 +361,33 @@ function flagsOf(f: Set<string>): FieldFlags {
     weight: f.has("weight"),
     insLat: f.has("ins_lat"),
     brstack: f.has("brstack"),
+    brstacksym: f.has("brstacksym"),
+    physAddr: f.has("phys_addr"),
+    dataPageSize: f.has("data_page_size"),
+    codePageSize: f.has("code_page_size"),
     ip: f.has("ip"),
     sym: f.has("sym"),
     symoff: f.has("symoff"),
     dso: f.has("dso"),
   };
+}
+
+/**
+ * perf's `get_page_size_name`: `unit_number__scnprintf` (divide by 1024
+ * while the quotient exceeds 1, up to G), `N/A` for 0.
+ *
+ * @param size A page size in bytes.
+ * @returns `4K`, `2M`, `1024B`...
+ */
+export function pageSizeName(size: bigint): string {
+  if (size === 0n) return "N/A";
+  const units = "BKMG";
+  let n = size, i = 0;
+  while (n / 1024n > 1n && i < 3) {
+    n /= 1024n;
+    i++;
+  }
+  return `${n}${units[i]}`;
 }
 
 function toBig(hi: number, lo: number): bigint {
@@ -454,7 +489,10 @@ export class ScriptPrinter {
       }
     }
     const trace = fl.trace ? s.traceText : undefined;
-    if (trace !== undefined || fl.dataSrc || fl.weight || fl.insLat || fl.brstack) {
+    if (
+      trace !== undefined || fl.dataSrc || fl.weight || fl.insLat || fl.brstack ||
+      fl.brstacksym || fl.physAddr || fl.dataPageSize || fl.codePageSize
+    ) {
       // Rare enough to print through text: flush the fixed part first.
       this.#printStart(out, s, prefix, ev);
       if (trace !== undefined) out.text(trace);
@@ -548,7 +586,8 @@ export class ScriptPrinter {
     if (mem) out.text(mem);
     out.room(64);
     const cpumode = s.misc & 7;
-    const br = fl.brstack ? this.#brstackText(s.pid, s.tid, cpumode, s.branches) : "";
+    const br = this.#branchesText(s.pid, s.tid, cpumode, s.branches) +
+      this.#pageText(s.physAddr, s.dataPageSize, s.codePageSize);
     if (!fl.ip) {
       out.text(br + "\n");
       return;
@@ -584,11 +623,63 @@ export class ScriptPrinter {
     return t;
   }
 
+  /** brstack, else brstacksym (perf prints one of them, in that preference). */
+  #branchesText(pid: number, tid: number, cpumode: number, e: BigUint64Array | undefined): string {
+    const fl = this.#flags;
+    if (fl.brstack) return this.#brstackText(pid, tid, cpumode, e);
+    if (fl.brstacksym) return this.#brstacksymText(pid, tid, cpumode, e);
+    return "";
+  }
+
+  /**
+   * perf 6.1's `perf_sample__fprintf_brstacksym`: `FROM/TO/P/-/-/CYCLES/TYPE `
+   * per entry, each address as `sym+0xoff` or `[unknown]`
+   * (`symbol__fprintf_symname_offs` of `thread__find_symbol_fb`), with
+   * `(dso)` after it when dso is printed.
+   */
+  #brstacksymText(pid: number, tid: number, cpumode: number, e: BigUint64Array | undefined) {
+    if (e === undefined) return "";
+    let t = "";
+    const dso = this.#f.has("dso");
+    const one = (addr: bigint) => {
+      const r = this.#mapFallback(pid, tid, cpumode, addr);
+      let out = r?.sym === undefined ? "[unknown]" : `${r.sym}+0x${(r.symoff ?? 0n).toString(16)}`;
+      if (dso) out += `(${r?.dso ?? "[unknown]"})`;
+      return out;
+    };
+    for (let i = 0; i + 2 < e.length; i += 3) {
+      t += one(e[i]!) + "/" + one(e[i + 1]!) + branchFlagsText(e[i + 2]!);
+    }
+    return t;
+  }
+
+  /**
+   * phys_addr (`%16lx`), data_page_size and code_page_size (` 4K`, ` N/A`
+   * for 0): perf's order after the branch stack.
+   */
+  #pageText(physAddr: bigint, dataPageSize: bigint, codePageSize: bigint): string {
+    const fl = this.#flags;
+    let t = "";
+    if (fl.physAddr) t += padStart(physAddr.toString(16), 16);
+    if (fl.dataPageSize) t += " " + pageSizeName(dataPageSize);
+    if (fl.codePageSize) t += " " + pageSizeName(codePageSize);
+    return t;
+  }
+
   /** `thread__find_map_fb` + `map__fprintf_dsoname`. */
   #dsoFallback(pid: number, tid: number, cpumode: number, addr: bigint): string {
-    const r = this.#resolver.resolve(pid, tid, cpumode, addr) ??
-      this.#resolver.resolve(pid, tid, addr >> 63n ? CpuMode.KERNEL : CpuMode.USER, addr);
-    return r?.dso ?? "[unknown]";
+    return this.#mapFallback(pid, tid, cpumode, addr)?.dso ?? "[unknown]";
+  }
+
+  /**
+   * `thread__find_map_fb`: the address in the sample's cpumode, and where no
+   * map holds it there, in the cpumode of its address (kernel half or user).
+   */
+  #mapFallback(pid: number, tid: number, cpumode: number, addr: bigint) {
+    const r = this.#resolver.resolve(pid, tid, cpumode, addr);
+    if (r?.dso !== undefined) return r;
+    const own = addr >> 63n ? CpuMode.KERNEL : CpuMode.USER;
+    return own === cpumode ? r : this.#resolver.resolve(pid, tid, own, addr) ?? r;
   }
 
   readonly #dataSrc = new DataSrcColumn();
@@ -875,9 +966,12 @@ export class ScriptPrinter {
         out += this.#symText(this.#resolver.resolve(pid, tid, cpumode, sample.ip ?? 0n));
       }
     }
-    if (f.has("brstack")) {
-      out += this.#brstackText(pid, tid, misc & 7, sample.branchStack?.entries);
-    }
+    out += this.#branchesText(pid, tid, misc & 7, sample.branchStack?.entries);
+    out += this.#pageText(
+      sample.physAddr ?? 0n,
+      sample.dataPageSize ?? 0n,
+      sample.codePageSize ?? 0n,
+    );
     return out + "\n";
   }
 

@@ -133,3 +133,35 @@ export function sideBandText(record: PerfRecord): string | undefined {
 function hex2(v: number): string {
   return v.toString(16).padStart(2, "0");
 }
+
+/**
+ * perf's `perf_event__fprintf_auxtrace_error`: the line `perf script` prints
+ * for each PERF_RECORD_AUXTRACE_ERROR of the file, with the newline.
+ *
+ * @param raw The record's bytes (header included, little-endian).
+ * @returns The text, or undefined when the record is shorter than its fixed part.
+ */
+export function auxtraceErrorText(raw: Uint8Array): string | undefined {
+  if (raw.length < 40) return undefined;
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const type = v.getUint32(8, true), code = v.getUint32(12, true);
+  const cpu = v.getInt32(16, true), pid = v.getInt32(20, true), tid = v.getInt32(24, true);
+  const fmt = v.getUint32(28, true);
+  const ip = v.getBigUint64(32, true);
+  const name = type === 1 ? "instruction trace" : "unknown AUX";
+  let text = ` ${name} error type ${type}`;
+  const nsecs = fmt && raw.length >= 48 ? v.getBigUint64(40, true) : 0n;
+  text += nsecs
+    ? ` time ${nsecs / 1_000_000_000n}.${String(nsecs % 1_000_000_000n).padStart(9, "0")}`
+    : " time 0";
+  // fmt 0 has no time: the message starts where it would be
+  const msgAt = fmt ? 48 : 40;
+  if (fmt >= 2 && raw.length >= 120) {
+    const machinePid = v.getInt32(112, true);
+    if (machinePid) text += ` machine_pid ${machinePid} vcpu ${v.getInt32(116, true)}`;
+  }
+  const msg = raw.subarray(msgAt, Math.min(raw.length, msgAt + 64));
+  const nul = msg.indexOf(0);
+  const message = new TextDecoder().decode(nul < 0 ? msg : msg.subarray(0, nul));
+  return `${text} cpu ${cpu} pid ${pid} tid ${tid} ip ${hexAlt(ip)} code ${code}: ${message}\n`;
+}

@@ -70,6 +70,10 @@ export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "weight",
   "ins_lat",
   "brstack",
+  "brstacksym",
+  "phys_addr",
+  "data_page_size",
+  "code_page_size",
 ];
 
 /** perf's default fields for hardware and software events (those the sample lacks are dropped silently). */
@@ -146,26 +150,17 @@ const SYNTH_FIELDS: readonly string[] = [
   "symoff",
   "dso",
 ];
-/**
- * perf 6.1's default fields of raw PMU events that callring prints (perf's
- * also has phys_addr, data_page_size and code_page_size: see
- * {@linkcode UNPRINTED_RAW_BITS}).
- */
+/** perf 6.1's default fields of raw PMU events. */
 const RAW_FIELDS: readonly string[] = [
   ...DEFAULT_SCRIPT_FIELDS,
   "addr",
   "data_src",
   "weight",
+  "phys_addr",
+  "data_page_size",
+  "code_page_size",
   "ins_lat",
 ];
-
-/**
- * Sample bits whose columns perf prints by default for raw PMU events and
- * callring does not (PHYS_ADDR, DATA_PAGE_SIZE, CODE_PAGE_SIZE): a caller
- * names them in a warning.
- */
-export const UNPRINTED_RAW_BITS: number = SampleType.PHYS_ADDR | SampleType.DATA_PAGE_SIZE |
-  SampleType.CODE_PAGE_SIZE;
 
 /**
  * perf's default fields of an output type.
@@ -384,6 +379,9 @@ export function checkScriptFields(
   need("data_src", SampleType.DATA_SRC, "DATA_SRC");
   need("weight", SampleType.WEIGHT | SampleType.WEIGHT_STRUCT, "WEIGHT");
   need("ins_lat", SampleType.WEIGHT_STRUCT, "WEIGHT_STRUCT");
+  need("phys_addr", SampleType.PHYS_ADDR, "PHYS_ADDR");
+  need("data_page_size", SampleType.DATA_PAGE_SIZE, "DATA_PAGE_SIZE");
+  need("code_page_size", SampleType.CODE_PAGE_SIZE, "CODE_PAGE_SIZE");
 }
 
 /**

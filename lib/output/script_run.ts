@@ -45,7 +45,12 @@ import {
 } from "../analyze/perf_time.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
 import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
-import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
+import {
+  auxtraceErrorText,
+  type ScriptEventOptions,
+  showsRecordType,
+  sideBandText,
+} from "./script_events.ts";
 import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
 import { SampleReadSplitter } from "../perfdata/sample_read.ts";
 import type { SymbolSourceOptions } from "../analyze/buildid_cache.ts";
@@ -63,7 +68,6 @@ import {
   scriptOutputType,
   ScriptPrinter,
   ScriptSampleFields,
-  UNPRINTED_RAW_BITS,
 } from "./perf_script.ts";
 
 /** Options of {@linkcode runPerfScript}. */
@@ -253,7 +257,9 @@ async function printRecords(
     let t = byType.get(ot);
     if (t === undefined) {
       const selection = scriptFieldsFor(request, ev.attr.type);
-      const withSymbols = () => selection.fields.has("sym") || selection.fields.has("dso");
+      const withSymbols = () =>
+        selection.fields.has("sym") || selection.fields.has("dso") ||
+        selection.fields.has("brstacksym");
       const printer = new ScriptPrinter(
         selection,
         withOwnSymbols(input.symbols, session.resolver(withSymbols)),
@@ -262,17 +268,6 @@ async function printRecords(
       t = { selection, printer };
       byType.set(ot, t);
       checkScriptFields(selection, ev.attr, ev.name);
-      if (
-        ot === ScriptOutputType.RAW && !selection.userSet && ev.attr.sampleType & UNPRINTED_RAW_BITS
-      ) {
-        options.read?.onWarning?.(
-          new ReadWarning(
-            "unsupported",
-            `${ev.name}: samples carry phys_addr / data_page_size / code_page_size, which perf ` +
-              "script prints by default and callring does not: those columns are missing",
-          ),
-        );
-      }
       if (
         ot === ScriptOutputType.TRACEPOINT && useCallchain() &&
         input.info.events.some((e) =>
@@ -519,6 +514,13 @@ async function printRecords(
       }
       // The input applied side-band records already; a new comm ends the cached one.
       if (r.type === RecordType.COMM || r.type === RecordType.FORK) commEpoch++;
+      if (r.type === RecordType.AUXTRACE_ERROR) {
+        // perf_event__process_auxtrace_error prints each one as it is read
+        const rec = r.record();
+        const text = "raw" in rec ? auxtraceErrorText(rec.raw) : undefined;
+        if (text !== undefined) out.text(text);
+        return;
+      }
       if (shown !== undefined && r.event !== undefined && showsRecordType(shown, r.type)) {
         printSideBand(r, r.event);
       }

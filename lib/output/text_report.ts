@@ -460,6 +460,18 @@ export function accountingLines(profile: Profile): string[] {
     (l.overwriteCounts > 0
       ? `, ${l.overwritten} records overwritten in the flight recorder before a snapshot took them`
       : ""),
+    ...auxLines(l),
+  ];
+}
+
+/** The AUX area line, when the input has AUX data (perf decodes it; callring counts it). */
+function auxLines(l: Profile["lost"]): string[] {
+  if (l.auxTraceRecords + l.auxRecords + l.auxErrors === 0) return [];
+  return [
+    `# callring: AUX area data not decoded: ${l.auxBytes} bytes in ${l.auxTraceRecords} ` +
+    `PERF_RECORD_AUXTRACE records; ${l.auxRecords} PERF_RECORD_AUX records (${l.auxTruncated} ` +
+    `lost, ${l.auxPartial} with gaps, ${l.auxCollision} collisions); ${l.auxErrors} ` +
+    "AUXTRACE_ERROR records",
   ];
 }
 

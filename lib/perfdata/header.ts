@@ -24,6 +24,7 @@ import {
   type GroupDesc,
   HeaderFeature,
 } from "./features.ts";
+import { ByteSwapper } from "./swap.ts";
 import { parseTracingData, type TracingData } from "./tracing_data.ts";
 
 /** `"PERFILE2"` as the first 8 bytes of a little-endian file. */
@@ -66,13 +67,35 @@ export interface PerfDataInfo {
   sampleTime?: { first: number; last: number };
   /** GROUP_DESC: the event groups (`{a,b}`) the recording names. */
   groups?: GroupDesc[];
-  /**
-   * AUX area data seen so far (PERF_RECORD_AUXTRACE payloads, not decoded):
-   * the AUXTRACE_INFO type's name (`intel_pt`, `cs_etm`...), records, bytes.
-   */
-  aux?: { pmu: string; records: number; bytes: number };
+  /** AUX area data seen so far (counted, never decoded). */
+  aux?: AuxStats;
   /** Tracepoint formats (TRACING_DATA feature, or the pipe-mode HEADER_TRACING_DATA payload). */
   tracingData?: TracingData;
+  /** Written by a big-endian machine (magic `PERFILE2` byte-swapped): read byte-swapped. */
+  bigEndian?: boolean;
+}
+
+/**
+ * AUX area data of a recording (Intel PT, BTS, CoreSight, SPE...), which
+ * callring does not decode: what perf counts of it (`events_stats`).
+ */
+export interface AuxStats {
+  /** The AUXTRACE_INFO type's name (`intel_pt`, `cs_etm`...), `unknown` without one. */
+  pmu: string;
+  /** PERF_RECORD_AUXTRACE records (each carries a payload of AUX data). */
+  records: number;
+  /** Bytes of AUX data in their payloads. */
+  bytes: number;
+  /** PERF_RECORD_AUX records (the kernel's notes of AUX buffer updates). */
+  auxRecords: number;
+  /** Of these, flagged TRUNCATED (perf: "AUX data lost"). */
+  truncated: number;
+  /** Flagged PARTIAL (perf: "AUX data had gaps in it"). */
+  partial: number;
+  /** Flagged COLLISION (perf: "AUX data detected collision"). */
+  collision: number;
+  /** PERF_RECORD_AUXTRACE_ERROR records by error type: 0 unknown, 1 instruction trace. */
+  errors: [number, number];
 }
 
 const ascii = new TextDecoder("latin1");
@@ -83,19 +106,21 @@ const ascii = new TextDecoder("latin1");
  */
 const V1_ATTR_SIZES = [80, 88, 96, 112, 120];
 
-export function checkMagic(bytes: Uint8Array, source: string): void {
+/**
+ * Check the magic of a perf.data file or stream.
+ *
+ * @param bytes At least the first 8 bytes.
+ * @param source Input name (for errors).
+ * @returns True for a big-endian file (the magic byte-swapped, as perf detects it).
+ * @throws {FormatError} When it is not perf.data.
+ */
+export function checkMagic(bytes: Uint8Array, source: string): boolean {
   const magic = ascii.decode(bytes.subarray(0, 8));
-  if (magic === PERF_MAGIC) return;
-  if (magic === "2ELIFREP") {
-    throw new FormatError(
-      "Big-endian perf.data (byte-swapped PERFILE2 magic) is not supported",
-      0,
-      source,
-    );
-  }
+  if (magic === PERF_MAGIC) return false;
+  if (magic === "2ELIFREP") return true;
   // Version 1 (the old magic): perf reads it as version 2 once its attr_size is one of the
   // early ABI sizes (`check_magic_endian` -> `try_all_file_abis`), checked by readFileHeader.
-  if (magic === "PERFFILE") return;
+  if (magic === "PERFFILE") return false;
   throw new FormatError(
     `Not a perf.data file: magic ${JSON.stringify(magic)}, expected "PERFILE2"`,
     0,
@@ -161,6 +186,7 @@ export interface FileHeader {
  * @param fileSize Its size.
  * @param headerSize The header size from bytes 8-15.
  * @param source Input name (for errors).
+ * @param swap For a big-endian file: the swapper that turns its header areas little-endian.
  * @returns The header.
  * @throws {FormatError} When the header, attrs or ids are malformed.
  */
@@ -169,6 +195,7 @@ export async function readFileHeader(
   fileSize: number,
   headerSize: number,
   source: string,
+  swap?: ByteSwapper,
 ): Promise<FileHeader> {
   if (headerSize !== FILE_HEADER_SIZE && headerSize !== LEGACY_FILE_HEADER_SIZE) {
     throw new FormatError(
@@ -180,6 +207,7 @@ export async function readFileHeader(
   }
   const hb = await readAt(file, 0, headerSize, fileSize, "file header", source);
   const hv = new DataView(hb.buffer);
+  if (swap !== undefined) swapFileHeader(swap, hv, headerSize);
   const attrSize = getU64(hv, 16);
   const attrsOffset = getU64(hv, 24);
   const attrsSize = getU64(hv, 32);
@@ -206,6 +234,10 @@ export async function readFileHeader(
   const matcher = new EventMatcher();
   for (let i = 0; i < nrAttrs; i++) {
     const at = i * attrSize;
+    if (swap !== undefined) {
+      swap.attr(av, at, attrSize - 16);
+      swap.words(av, at + attrSize - 16, at + attrSize);
+    }
     const attr = decodeAttr(av, at, attrSize - 16, attrsOffset + at);
     const idsOffset = getU64(av, at + attrSize - 16);
     const idsSize = getU64(av, at + attrSize - 8);
@@ -218,6 +250,7 @@ export async function readFileHeader(
     }
     const idBytes = await readAt(file, idsOffset, idsSize, fileSize, `ids of attr ${i}`, source);
     const iv = new DataView(idBytes.buffer);
+    if (swap !== undefined) swap.words(iv, 0, idsSize);
     const ids: number[] = [];
     for (let j = 0; j < idsSize; j += 8) ids.push(getU64(iv, j));
     matcher.add(makeEvent(i, attr, ids, defaultEventName(attr)));
@@ -233,6 +266,7 @@ export async function readFileHeader(
   }
   const info = emptyInfo(false, dataOffset, dataSize);
   info.events = matcher.events;
+  if (swap !== undefined) info.bigEndian = true;
   const warnings: ReadWarning[] = [];
   const dataEnd = dataOffset + dataSize;
   const truncated = dataEnd > fileSize;
@@ -260,10 +294,30 @@ export async function readFileHeader(
       if ((hb[72 + (bit >> 3)]! >> (bit & 7)) & 1) info.features.push(bit);
     }
     if (!truncated && info.features.length) {
-      await readFeatureSections(file, fileSize, dataEnd, info, matcher, warnings, source);
+      await readFeatureSections(file, fileSize, dataEnd, info, matcher, warnings, source, swap);
     }
   }
   return { info, matcher, warnings, truncated };
+}
+
+/**
+ * A big-endian file header, little-endian in place: the u64 fields, and the
+ * feature bitmap as perf's `perf_file_header__read` guesses it (u64 words,
+ * else u32 words, else none but BUILD_ID: the HOSTNAME bit decides).
+ */
+function swapFileHeader(swap: ByteSwapper, hv: DataView, headerSize: number): void {
+  swap.words(hv, 8, LEGACY_FILE_HEADER_SIZE);
+  if (headerSize !== FILE_HEADER_SIZE) return;
+  const at = LEGACY_FILE_HEADER_SIZE, end = FILE_HEADER_SIZE;
+  const hostname = () =>
+    (hv.getUint8(at + (HeaderFeature.HOSTNAME >> 3)) >> (HeaderFeature.HOSTNAME & 7)) & 1;
+  swap.words(hv, at, end);
+  if (hostname()) return;
+  swap.words(hv, at, end);
+  for (let p = at; p < end; p += 4) swap.u32(hv, p);
+  if (hostname()) return;
+  for (let p = at; p < end; p++) hv.setUint8(p, 0);
+  hv.setUint8(at + (HeaderFeature.BUILD_ID >> 3), 1 << (HeaderFeature.BUILD_ID & 7));
 }
 
 async function readFeatureSections(
@@ -274,6 +328,7 @@ async function readFeatureSections(
   matcher: EventMatcher,
   warnings: ReadWarning[],
   source: string,
+  swap: ByteSwapper | undefined,
 ): Promise<void> {
   const n = info.features.length;
   if (tableOffset + n * 16 > fileSize) {
@@ -289,6 +344,7 @@ async function readFeatureSections(
   const table = new DataView(
     (await readAt(file, tableOffset, n * 16, fileSize, "feature table", source)).buffer,
   );
+  if (swap !== undefined) swap.words(table, 0, n * 16);
   for (let i = 0; i < n; i++) {
     const bit = info.features[i]!;
     if (!FEATURE_DECODERS.has(bit)) continue;
@@ -306,7 +362,9 @@ async function readFeatureSections(
       continue;
     }
     const bytes = await readAt(file, offset, size, fileSize, "feature section", source);
-    const msg = applyFeature(info, matcher, bit, new DataView(bytes.buffer), 0, size, offset);
+    const view = new DataView(bytes.buffer);
+    if (swap !== undefined) swap.feature(bit, view, 0, size);
+    const msg = applyFeature(info, matcher, bit, view, 0, size, offset);
     if (msg) warnings.push(new ReadWarning("feature", `${source}: ${msg}`, { offset }));
   }
 }

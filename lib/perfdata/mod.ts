@@ -32,3 +32,5 @@ export {
   type InputChunk,
   readerFromStream,
 } from "./chunked.ts";
+export { type RewriteOptions, rewritePerfData, type RewriteSummary } from "./rewrite.ts";
+export { ByteSwapper, type EventOf } from "./swap.ts";

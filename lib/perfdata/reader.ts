@@ -44,6 +44,7 @@ import {
 import { compressedPayload, Decompressor } from "./compressed.ts";
 import {
   applyFeature,
+  type AuxStats,
   checkMagic,
   emptyInfo,
   MAX_HEADER_AREA,
@@ -55,12 +56,14 @@ import {
   syncFiles,
 } from "./header.ts";
 import { OrderedEvents } from "./ordered_events.ts";
+import { ByteSwapper } from "./swap.ts";
 import { parseTracingData } from "./tracing_data.ts";
 import { defaultEventName, EventMatcher, makeEvent, type PerfDataEvent } from "./evlist.ts";
 import { FEATURE_BITS, HeaderFeature } from "./features.ts";
 
 export type { PerfDataEvent } from "./evlist.ts";
 export {
+  type AuxStats,
   FILE_HEADER_SIZE,
   LEGACY_FILE_HEADER_SIZE,
   PERF_MAGIC,
@@ -244,8 +247,8 @@ export async function openPerfDataStream(
   const bytes = await head.take(PIPE_HEADER_SIZE);
   if (!bytes) throw new FormatError("Input ends before the 16-byte perf.data header", 0, source);
   const view = new DataView(bytes.buffer);
-  checkMagic(bytes, source);
-  const size = getU64(view, 8);
+  const big = checkMagic(bytes, source);
+  const size = big ? Number(view.getBigUint64(8, false)) : getU64(view, 8);
   if (size !== PIPE_HEADER_SIZE) {
     throw new FormatError(
       `File-mode perf.data (header size ${size}) needs a seekable file: pass its path, ` +
@@ -255,6 +258,7 @@ export async function openPerfDataStream(
     );
   }
   const info = emptyInfo(true, PIPE_HEADER_SIZE, Infinity);
+  if (big) info.bigEndian = true;
   const session = new Session(info, new EventMatcher(), head, { ...options, source }, closer);
   await session.prefetchPipeHeader();
   return session;
@@ -281,8 +285,9 @@ async function openFile(
     );
   }
   const first = await readAt(file, 0, PIPE_HEADER_SIZE, fileSize, "file header", source);
-  checkMagic(first, source);
-  const headerSize = getU64(new DataView(first.buffer), 8);
+  const big = checkMagic(first, source);
+  const firstView = new DataView(first.buffer);
+  const headerSize = big ? Number(firstView.getBigUint64(8, false)) : getU64(firstView, 8);
   if (headerSize === PIPE_HEADER_SIZE) {
     const input = new ChunkedInput(
       data,
@@ -293,6 +298,7 @@ async function openFile(
     if (regular) file.seekSync(PIPE_HEADER_SIZE, Deno.SeekMode.Start);
     else await file.seek(PIPE_HEADER_SIZE, Deno.SeekMode.Start);
     const info = emptyInfo(true, PIPE_HEADER_SIZE, fileSize - PIPE_HEADER_SIZE);
+    if (big) info.bigEndian = true;
     const session = new Session(info, new EventMatcher(), input, options, file);
     await session.prefetchPipeHeader();
     return session;
@@ -302,6 +308,7 @@ async function openFile(
     fileSize,
     headerSize,
     source,
+    big ? new ByteSwapper(false) : undefined,
   );
   const dataOffset = info.dataOffset, dataSize = info.dataSize;
   const input = new ChunkedInput(
@@ -350,7 +357,8 @@ const AUXTRACE_TYPES = [
 
 /**
  * AUX area data (Intel PT, BTS, CoreSight, SPE...), which callring does not
- * decode: counted, named once in a warning, and kept in `info.aux`.
+ * decode: counted into `info.aux` and named in warnings at the end, with
+ * perf's own warnings about it (`perf_session__warn_about_errors`).
  */
 class AuxTally {
   type = -1;
@@ -358,17 +366,54 @@ class AuxTally {
   constructor(info: PerfDataInfo) {
     this.#info = info;
   }
+  get #stats(): AuxStats {
+    return this.#info.aux ??= {
+      pmu: "",
+      records: 0,
+      bytes: 0,
+      auxRecords: 0,
+      truncated: 0,
+      partial: 0,
+      collision: 0,
+      errors: [0, 0],
+    };
+  }
+  /** A PERF_RECORD_AUXTRACE and its payload size. */
   add(bytes: number): void {
-    const a = this.#info.aux ??= { pmu: "", records: 0, bytes: 0 };
+    const a = this.#stats;
     a.records++;
     a.bytes += bytes;
   }
-  warning(): string | undefined {
+  /** A PERF_RECORD_AUX and its flags. */
+  auxRecord(flags: number): void {
+    const a = this.#stats;
+    a.auxRecords++;
+    if (flags & 1) a.truncated++;
+    if (flags & 4) a.partial++;
+    if (flags & 8) a.collision++;
+  }
+  /** A PERF_RECORD_AUXTRACE_ERROR of this type (perf counts types below 2). */
+  error(type: number): void {
+    if (type < 2) this.#stats.errors[type]!++;
+  }
+  warnings(): string[] {
     const a = this.#info.aux;
-    if (a === undefined) return undefined;
+    if (a === undefined) return [];
     a.pmu = AUXTRACE_TYPES[this.type] ?? (this.type < 0 ? "unknown" : `type ${this.type}`);
-    return `AUX area data not decoded: ${a.bytes} bytes in ${a.records} PERF_RECORD_AUXTRACE ` +
-      `records (${a.pmu}); perf decodes it into synthesized samples, callring prints none of them`;
+    const out: string[] = [];
+    if (a.records > 0) {
+      out.push(
+        `AUX area data not decoded: ${a.bytes} bytes in ${a.records} PERF_RECORD_AUXTRACE ` +
+          `records (${a.pmu}); perf decodes it into synthesized samples, callring prints none of them`,
+      );
+    }
+    const n = a.auxRecords;
+    if (a.truncated) out.push(`AUX data lost ${a.truncated} times out of ${n}!`);
+    if (a.partial) out.push(`AUX data had gaps in it ${a.partial} times out of ${n}!`);
+    if (a.collision) out.push(`AUX data detected collision  ${a.collision} times out of ${n}!`);
+    if (a.errors[0]) out.push(`${a.errors[0]} unknown AUX errors`);
+    if (a.errors[1]) out.push(`${a.errors[1]} instruction trace errors`);
+    return out;
   }
 }
 
@@ -511,6 +556,34 @@ class Session implements PerfDataFile {
     this.#closer = closer;
     this.#source = options.source ?? "<input>";
     this.#ordered = options.ordered ?? true;
+    if (info.bigEndian) this.#swap = new ByteSwapper(false);
+  }
+
+  /** Big-endian input: each record is byte-swapped in place once, before it is read. */
+  #swap: ByteSwapper | undefined = undefined;
+  /** Input offset of the last record swapped (a record can be looked at twice). */
+  #swappedAt = -1;
+  /** Record types of a big-endian input left unswapped (perf has no conversion for them). */
+  readonly #unswapped = new Map<number, number>();
+  readonly #eventOf = (v: DataView, s: number, type: number, size: number) =>
+    this.#matcher.match(v, s, type, size);
+
+  /** Whether the record at `offset` is still in the big-endian input's byte order. */
+  #raw(offset: number): boolean {
+    return this.#swap !== undefined && offset !== this.#swappedAt;
+  }
+
+  /** Byte-swap one whole record in place (big-endian input). */
+  #swapRecord(view: DataView, s: number, offset: number): void {
+    const sw = this.#swap!;
+    const { type, misc, size } = sw.header(view, s);
+    const sampleIdAll = this.info.events[0]?.sampleIdAll ?? false;
+    if (size >= 8 && !sw.body(view, s, type, misc, size, this.#eventOf, sampleIdAll, offset)) {
+      this.#unswapped.set(type, (this.#unswapped.get(type) ?? 0) + 1);
+    }
+    if (type === RecordType.HEADER_FEATURE && size >= 16) {
+      sw.feature(getU64(view, s + 8), view, s + 16, size - 16);
+    }
   }
 
   get bytesRead(): number {
@@ -536,7 +609,7 @@ class Session implements PerfDataFile {
     const start = input.position;
     while (input.position - start < MAX_HEADER_AREA) {
       if (!(await input.ensure(8))) break;
-      const type = input.view.getUint32(input.start, true);
+      const type = input.view.getUint32(input.start, !this.#raw(input.position));
       if (type < RecordType.HEADER_ATTR || type === RecordType.FINISHED_ROUND) break;
       if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) break;
       if (!(await this.#readOne(true))) break;
@@ -764,6 +837,7 @@ class Session implements PerfDataFile {
   #scanBuffered(): boolean {
     const input = this.#input;
     let any = false;
+    if (this.#swap !== undefined) return false; // big-endian input: one record at a time
     while (this.#ready.len - this.#readyHead < READY_TARGET && !this.#ended) {
       const start = input.start;
       const avail = input.end - start;
@@ -796,14 +870,20 @@ class Session implements PerfDataFile {
       );
     }
     this.#pending.flushAll(this.#toReady);
-    const aux = this.#aux.warning();
-    if (aux !== undefined) {
+    for (const [type, count] of this.#unswapped) {
+      this.warn(
+        new ReadWarning(
+          "unsupported",
+          `${this.#source}: big-endian file: ${count} record(s) of type ${type} have no ` +
+            "byte-order conversion and were read as they are",
+          { count },
+        ),
+      );
+    }
+    for (const msg of this.#auxTally?.warnings() ?? []) {
       const a = this.info.aux!;
       this.warn(
-        new ReadWarning("unsupported", `${this.#source}: ${aux}`, {
-          bytes: a.bytes,
-          count: a.records,
-        }),
+        new ReadWarning("aux", `${this.#source}: ${msg}`, { bytes: a.bytes, count: a.records }),
       );
     }
   }
@@ -841,8 +921,9 @@ class Session implements PerfDataFile {
     const offset = input.position;
     let view = input.view;
     let s = input.start;
-    const type = view.getUint32(s, true);
-    const size = view.getUint16(s + 6, true);
+    const raw = this.#raw(offset);
+    const type = view.getUint32(s, !raw);
+    const size = view.getUint16(s + 6, !raw);
     if (size < 8) {
       throw new FormatError(
         `Record type ${type} has size ${size}, below the 8-byte header`,
@@ -872,6 +953,10 @@ class Session implements PerfDataFile {
     }
     view = input.view;
     s = input.start;
+    if (raw) {
+      this.#swapRecord(view, s, offset);
+      this.#swappedAt = offset;
+    }
     if (type === RecordType.COMPRESSED || type === RecordType.COMPRESSED2) {
       await this.#decompress(view, s, type, size, offset);
       return true;
@@ -925,6 +1010,12 @@ class Session implements PerfDataFile {
     const bytes = await this.#decompressor.push(payload, offset, this.#source);
     const inner = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let p = 0; p < bytes.length;) {
+      if (this.#swap !== undefined) {
+        if (p + 8 > bytes.length) break;
+        const n = inner.getUint16(p + 6, false);
+        if (n < 8 || p + n > bytes.length) break;
+        this.#swapRecord(inner, p, offset);
+      }
       const t = inner.getUint32(p, true);
       const n = inner.getUint16(p + 6, true);
       const trailing = this.#process(inner, p, t, n, offset, true, true);
@@ -1001,6 +1092,9 @@ class Session implements PerfDataFile {
       } else {
         record = decodeRecord(view, s, event.format, event.sampleIdAll, offset);
         time = record.sampleId?.time ?? NaN;
+        if (type === RecordType.AUX && size >= 32) {
+          this.#aux.auxRecord(view.getUint32(s + 24, true));
+        }
       }
       const slot = slots.alloc();
       if (record === undefined) {
@@ -1100,6 +1194,9 @@ class Session implements PerfDataFile {
     switch (type) {
       case RecordType.AUXTRACE_INFO:
         if (size >= 16) this.#aux.type = view.getUint32(s + 8, true);
+        break;
+      case RecordType.AUXTRACE_ERROR:
+        if (size >= 12) this.#aux.error(view.getUint32(s + 8, true));
         break;
       case RecordType.HEADER_ATTR: {
         const attr = decodeAttr(view, s + 8, size - 8, offset + 8);

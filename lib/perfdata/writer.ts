@@ -53,6 +53,7 @@ import {
   HeaderFeature,
 } from "./features.ts";
 import { FILE_HEADER_SIZE, PERF_MAGIC, PIPE_HEADER_SIZE } from "./reader.ts";
+import { ByteSwapper } from "./swap.ts";
 
 /** One event to declare in the written file. */
 export interface WriterEvent {
@@ -93,6 +94,12 @@ export interface PerfDataWriterOptions {
   roundBytes?: number;
   /** Output buffer size; default 1 MiB. */
   bufferSize?: number;
+  /**
+   * Write the file a big-endian machine (ppc64, s390x) would have written:
+   * every header, attr, feature and record field byte-swapped as perf reads
+   * it back. Records are still given little-endian. Default false.
+   */
+  bigEndian?: boolean;
 }
 
 /**
@@ -167,6 +174,8 @@ export abstract class RecordStream {
   /** The options the writer was created with. */
   protected readonly options: PerfDataWriterOptions;
   readonly #matcher = new EventMatcher();
+  /** Set for a big-endian output. */
+  protected readonly swap: ByteSwapper | undefined;
   readonly #sink: ByteSink;
   #buf: Uint8Array;
   #used = 0;
@@ -187,6 +196,7 @@ export abstract class RecordStream {
     if (!options.events.length) throw new RangeError("A perf.data writer needs at least one event");
     this.options = options;
     this.#sink = sink;
+    this.swap = options.bigEndian ? new ByteSwapper(true) : undefined;
     options.events.forEach((e, i) =>
       this.#matcher.add(
         makeEvent(i, { ...e.attr, size: ATTR_SIZE_VER7 }, [...(e.ids ?? [])], e.name),
@@ -252,7 +262,7 @@ export abstract class RecordStream {
     if (type === RecordType.SAMPLE) this.#trackTime(view, size);
     if (type === RecordType.FINISHED_ROUND) this.#sinceRound = 0;
     else this.#sinceRound += size;
-    await this.#append(bytes);
+    await this.#append(this.swap === undefined ? bytes : this.bigEndianRecord(bytes));
     if (this.#autoRound && this.#sinceRound >= this.#roundBytes) await this.finishRound();
   }
 
@@ -269,6 +279,26 @@ export abstract class RecordStream {
     await this.write(bytes);
     this.#sinceRound += payload.length;
     await this.#append(payload);
+  }
+
+  /**
+   * A little-endian record as a big-endian machine writes it (a copy).
+   *
+   * @param bytes The record.
+   * @returns The swapped copy.
+   * @throws {RangeError} For a record type without a byte-order conversion.
+   */
+  protected bigEndianRecord(bytes: Uint8Array): Uint8Array {
+    const out = bytes.slice();
+    const v = new DataView(out.buffer);
+    const type = v.getUint32(0, true), misc = v.getUint16(4, true), size = v.getUint16(6, true);
+    const match = (view: DataView, s: number, t: number, n: number) =>
+      this.#matcher.match(view, s, t, n);
+    if (!this.swap!.body(v, 0, type, misc, size, match, this.events[0]!.sampleIdAll, 0)) {
+      throw new RangeError(`Cannot write record type ${type} big-endian: no byte-order conversion`);
+    }
+    this.swap!.header(v, 0);
+    return out;
   }
 
   #trackTime(view: DataView, size: number): void {
@@ -422,7 +452,18 @@ export class PerfDataWriter extends RecordStream {
       w.u64(e.ids.length * 8);
       idsAt += e.ids.length * 8;
     }
-    return w.finish();
+    const out = w.finish();
+    const sw = this.swap;
+    if (sw !== undefined) {
+      // As a 64-bit big-endian perf writes it: magic and fields as u64, the bitmap as u64 words.
+      const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      sw.words(v, 0, attrsOffset);
+      for (let at = attrsOffset; at < out.length; at += ATTR_SIZE_VER7 + 16) {
+        sw.attr(v, at, ATTR_SIZE_VER7);
+        sw.words(v, at + ATTR_SIZE_VER7, at + ATTR_SIZE_VER7 + 16);
+      }
+    }
+    return out;
   }
 
   /** Finish: final FINISHED_ROUND, feature sections, header patch; closes the file. */
@@ -440,7 +481,20 @@ export class PerfDataWriter extends RecordStream {
         table.u64(payload.length);
         at += payload.length;
       }
-      await this.writeRaw(table.finish());
+      const sw = this.swap;
+      const tableBytes = table.finish();
+      if (sw !== undefined) {
+        sw.words(new DataView(tableBytes.buffer), 0, tableBytes.length);
+        for (const [bit, payload] of features) {
+          sw.feature(
+            bit,
+            new DataView(payload.buffer, payload.byteOffset, payload.length),
+            0,
+            payload.length,
+          );
+        }
+      }
+      await this.writeRaw(tableBytes);
       for (const [, payload] of features) await this.writeRaw(payload);
       await this.#file.seek(0, Deno.SeekMode.Start);
       await this.writeRaw(this.#headerArea(this.dataBytes, features.map(([bit]) => bit)));
@@ -499,7 +553,9 @@ export class PerfDataPipeWriter extends RecordStream {
     const h = new ByteWriter(16);
     h.bytes(new TextEncoder().encode(PERF_MAGIC));
     h.u64(PIPE_HEADER_SIZE);
-    await this.writeRaw(h.finish());
+    const head = h.finish();
+    this.swap?.words(new DataView(head.buffer), 0, 16);
+    await this.writeRaw(head);
     for (const e of this.events) {
       const w = new ByteWriter(8 + ATTR_SIZE_VER7 + e.ids.length * 8);
       w.u32(RecordType.HEADER_ATTR);
@@ -507,7 +563,8 @@ export class PerfDataPipeWriter extends RecordStream {
       w.u16(8 + ATTR_SIZE_VER7 + e.ids.length * 8);
       w.bytes(encodeAttr(e.attr));
       for (const id of e.ids) w.u64(id);
-      await this.writeRaw(w.finish());
+      const rec = w.finish();
+      await this.writeRaw(this.swap === undefined ? rec : this.bigEndianRecord(rec));
     }
     const features = this.featurePayloads(false);
     features.push([HeaderFeature.LAST_FEATURE, new Uint8Array(0)]);
@@ -519,7 +576,13 @@ export class PerfDataPipeWriter extends RecordStream {
       w.u16(16 + payload.length);
       w.u64(bit);
       w.bytes(payload);
-      await this.writeRaw(w.finish());
+      const rec = w.finish();
+      if (this.swap !== undefined) {
+        this.swap.feature(bit, new DataView(rec.buffer), 16, payload.length);
+        await this.writeRaw(this.bigEndianRecord(rec));
+      } else {
+        await this.writeRaw(rec);
+      }
     }
   }
 

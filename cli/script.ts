@@ -235,7 +235,9 @@ export async function main(args: string[]): Promise<void> {
   }
 
   try {
-    parseScriptFields(opts.fields); // perf checks -F before it opens the input
+    // perf checks -F before it opens the input, and warns about fields some types cannot print
+    const ignored = parseScriptFields(opts.fields).ignored ?? [];
+    if (!opts.quiet && ignored.length > 0) console.error(ignored.join("\n"));
   } catch (e) {
     if (!(e instanceof ScriptFieldError)) throw e;
     const { ExitCode, fail } = await loadCommon();

@@ -503,6 +503,8 @@ async function printRecords(
         // perf script's first test of a sample (process_sample_event)
         if (time !== undefined && !perfTimeKeeps(time, r.time ?? 0)) return;
         if (!checked.has(event.index)) check();
+        // perf's process_event: a type left without fields (`-F trace` for cpu-clock) prints nothing
+        if (typeOf(event).selection.fields.size === 0) return;
         summary.samples++;
         const decoded = r.decoded;
         if (decoded === undefined) {

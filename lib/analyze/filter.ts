@@ -52,6 +52,85 @@ export function parseCpuList(text: string): Set<number> {
   return out;
 }
 
+/** libperf's `MAX_NR_CPUS` in perf 6.1. */
+export const PERF_MAX_NR_CPUS = 2048;
+
+/** What {@linkcode parsePerfCpuMap} read. */
+export interface PerfCpuMap {
+  /** The CPUs, sorted, without duplicates. */
+  cpus: number[];
+  /** An element reached {@linkcode PERF_MAX_NR_CPUS} (perf warns once: "Perf can support ..."). */
+  beyondMax: boolean;
+}
+
+/** C's `strtoul(s, &end, 0)` on `text` from `at`: leading spaces, a sign, 0x / 0 prefixes. */
+function strtoul(text: string, at: number): { value: number; end: number } {
+  let i = at;
+  while (i < text.length && " \t\n\v\f\r".includes(text[i]!)) i++;
+  let neg = false;
+  if (text[i] === "+" || text[i] === "-") neg = text[i++] === "-";
+  let base = 10;
+  if (
+    text[i] === "0" && (text[i + 1] === "x" || text[i + 1] === "X") &&
+    /[0-9a-f]/i.test(text[i + 2] ?? "")
+  ) {
+    base = 16;
+    i += 2;
+  } else if (text[i] === "0") base = 8;
+  const digits = base === 16 ? /[0-9a-f]/i : base === 8 ? /[0-7]/ : /[0-9]/;
+  const from = i;
+  let value = 0;
+  while (i < text.length && digits.test(text[i]!)) {
+    value = value * base + parseInt(text[i++]!, base);
+  }
+  if (i === from && base !== 8) return { value: 0, end: at }; // no digits: nothing consumed
+  // a negative value wraps around (ULONG_MAX and below): larger than any CPU number
+  return { value: neg && value !== 0 ? Number.MAX_SAFE_INTEGER : value, end: i };
+}
+
+const INT_MAX = 0x7fffffff;
+
+/**
+ * Parses a CPU list as perf 6.1's `perf_cpu_map__new` does (`-C/--cpu` of
+ * perf script): elements `N` or `N-M` (C `strtoul` numbers, so `0x1` and
+ * `010` too) separated by commas, reading stops at the first element that
+ * does not start with a digit; duplicates and reversed ranges are invalid.
+ * An empty list selects no CPU.
+ * @param text The list.
+ * @returns The CPUs.
+ * @throws {FilterSyntaxError} Where perf says "Invalid cpu_list".
+ */
+export function parsePerfCpuMap(text: string): PerfCpuMap {
+  const bad = () => new FilterSyntaxError("--cpu", text, "Invalid cpu_list");
+  const isDigit = (c: string | undefined) => c !== undefined && c >= "0" && c <= "9";
+  if (text !== "" && !isDigit(text[0])) throw bad();
+  const seen = new Set<number>();
+  let beyondMax = false;
+  let at = 0;
+  while (isDigit(text[at])) {
+    const a = strtoul(text, at);
+    let p = a.end;
+    const start = a.value;
+    if (start >= INT_MAX || (p < text.length && text[p] !== "," && text[p] !== "-")) throw bad();
+    let end = start;
+    if (text[p] === "-") {
+      const b = strtoul(text, p + 1);
+      p = b.end;
+      end = b.value;
+      if (end >= INT_MAX || (p < text.length && text[p] !== ",")) throw bad();
+      if (end < start) throw bad();
+    }
+    if (end >= PERF_MAX_NR_CPUS) beyondMax = true;
+    for (let c = start; c <= end; c++) {
+      if (seen.has(c)) throw bad();
+      seen.add(c);
+    }
+    if (p < text.length) p++;
+    at = p;
+  }
+  return { cpus: [...seen].sort((x, y) => x - y), beyondMax };
+}
+
 /**
  * Parses a comma-separated list of integers (`--pid`, `--tid`).
  * @param argument Option name for errors.

@@ -52,7 +52,7 @@ export class ThreadTable {
   }
 
   /**
-   * Create a thread that inherits its parent's comm.
+   * Create a thread that inherits its parent's comm (`swapper` from tid 0, as perf).
    *
    * @param _ppid Parent process id.
    * @param ptid Parent thread id.
@@ -60,7 +60,8 @@ export class ThreadTable {
    * @param pid Child process id (defaults to `tid`).
    */
   fork(_ppid: number, ptid: number, tid: number, pid = tid): void {
-    const parent = this.#comm.get(ptid);
+    // perf's idle thread (tid 0) is named `swapper` before any record: its children inherit it
+    const parent = this.#comm.get(ptid) ?? (ptid === 0 ? "swapper" : undefined);
     if (parent !== undefined) this.#comm.set(tid, parent);
     this.#pid.set(tid, pid);
   }

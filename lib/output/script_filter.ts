@@ -7,10 +7,11 @@
  */
 
 import {
-  parseCpuList,
   parseIdList,
   parsePercentTimeRanges,
+  parsePerfCpuMap,
   parseTimeRanges,
+  PERF_MAX_NR_CPUS,
   skipByTimeRanges,
   type TimeRange,
 } from "../analyze/filter.ts";
@@ -67,6 +68,10 @@ export class ScriptSampleFilter {
    * @param o The options.
    * @param events The file's events (`--cpu` needs PERF_SAMPLE_CPU in each).
    * @param sampleTime The file's first and last sample times (HEADER_SAMPLE_TIME), for percent slices.
+   * @param cpuLimit What perf knows when it checks `--cpu`: `nrCpus`, the file's NRCPUS
+   *   `nr_cpus_avail` (0 in pipe mode, where perf has read no feature and no event yet:
+   *   `pipe`); undefined for inputs perf cannot read (captures), where only perf's
+   *   MAX_NR_CPUS bounds the list.
    * @throws {import("../analyze/filter.ts").FilterSyntaxError} For a malformed list or time string.
    * @throws {ScriptFieldError} When `--cpu` is given and an event has no CPU, or a percent
    *   slice is asked of a file without sample times (perf's messages, exit 255).
@@ -75,6 +80,7 @@ export class ScriptSampleFilter {
     o: ScriptFilterOptions,
     events: readonly PerfDataEvent[],
     sampleTime: { first: number; last: number } | undefined,
+    cpuLimit?: { nrCpus: number; pipe: boolean },
   ) {
     if (o.time !== undefined) {
       if (o.time.includes("%") || o.reltime) {
@@ -98,13 +104,26 @@ export class ScriptSampleFilter {
         : ranges;
     }
     if (o.cpu !== undefined) {
-      if (events.some((e) => (e.attr.sampleType & SampleType.CPU) === 0)) {
+      // (in pipe mode perf checks before it has read an event: nothing to refuse then)
+      if (!cpuLimit?.pipe && events.some((e) => (e.attr.sampleType & SampleType.CPU) === 0)) {
         throw new ScriptFieldError(
           "File does not contain CPU events. Remove -C option to proceed.",
           255,
         );
       }
-      this.#cpus = parseCpuList(o.cpu);
+      // perf_session__cpu_bitmap: the first listed CPU at or past min(nr_cpus_avail, MAX_NR_CPUS)
+      const map = parsePerfCpuMap(o.cpu);
+      const limit = Math.min(cpuLimit?.nrCpus ?? PERF_MAX_NR_CPUS, PERF_MAX_NR_CPUS);
+      const tooLarge = map.cpus.find((c) => c >= limit);
+      if (tooLarge !== undefined) {
+        throw new ScriptFieldError(
+          (map.beyondMax
+            ? `Perf can support ${PERF_MAX_NR_CPUS} CPUs. Consider raising MAX_NR_CPUS\n`
+            : "") + `Requested CPU ${tooLarge} too large. Consider raising MAX_NR_CPUS`,
+          255,
+        );
+      }
+      this.#cpus = new Set(map.cpus);
     }
     if (o.pid !== undefined) this.#pids = parseIdList("--pid", o.pid);
     if (o.tid !== undefined) this.#tids = parseIdList("--tid", o.tid);

@@ -324,7 +324,15 @@ async function printRecords(
   const fields = new ScriptSampleFields();
   const layouts: (SampleLayout | undefined)[] = [];
   const filter = hasScriptFilter(options.filter)
-    ? new ScriptSampleFilter(options.filter!, input.info.events, input.info.perf.sampleTime)
+    ? new ScriptSampleFilter(
+      options.filter!,
+      input.info.events,
+      input.info.perf.sampleTime,
+      input.info.format === "capture" ? undefined : {
+        nrCpus: input.info.perf.pipe ? 0 : input.info.perf.nrCpusAvailable ?? 0,
+        pipe: input.info.perf.pipe,
+      },
+    )
     : undefined;
   let filteredOut = 0;
   const symbolResolver = filter?.bySymbol

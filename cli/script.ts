@@ -45,6 +45,9 @@ interface ScriptOptions {
   reltime?: boolean;
   deltatime?: boolean;
   reverse?: boolean;
+  header?: boolean;
+  headerOnly?: boolean;
+  showInfo?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -107,7 +110,13 @@ async function program() {
       "--reltime",
       "print times relative to the first line (and --time relative to the first sample)",
     )
-    .option("--deltatime", "print times since the previous line");
+    .option("--deltatime", "print times since the previous line")
+    .option("--header", "print perf's header of the file (its features) before the samples")
+    .option("--header-only", "print perf's header of the file only")
+    .option(
+      "-I, --show-info",
+      "with --header: the topologies in full; in pipe mode the features print without it too",
+    );
   return cliProgram(program, "script");
 }
 
@@ -156,8 +165,15 @@ const FLAGS: Readonly<
     | "reltime"
     | "deltatime"
     | "reverse"
+    | "header"
+    | "headerOnly"
+    | "showInfo"
   >
 > = {
+  "--header": "header",
+  "--header-only": "headerOnly",
+  "-I": "showInfo",
+  "--show-info": "showInfo",
   "--reverse": "reverse",
   "--ns": "ns",
   "--reltime": "reltime",
@@ -280,6 +296,8 @@ export async function main(args: string[]): Promise<void> {
       // --reltime moves the windows by the first sample's time: filtered after reading then
       captureTime: opts.reltime ? undefined : opts.time,
       reverse: opts.reverse,
+      header: opts.headerOnly ? "only" : opts.header ? "header" : undefined,
+      showInfo: opts.showInfo,
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {

@@ -44,6 +44,14 @@ import {
   singleWindow,
 } from "../analyze/perf_time.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import {
+  inputMtime,
+  perfHeaderFeatureText,
+  perfHeaderSource,
+  type PerfHeaderText,
+  perfHeaderText,
+} from "./perf_header_print.ts";
+import type { PerfDataInfo } from "../perfdata/header.ts";
 import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
 import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
 import { hasScriptFilter, type ScriptFilterOptions, ScriptSampleFilter } from "./script_filter.ts";
@@ -56,6 +64,7 @@ import {
   enableTracepointCallchainFields,
   type InlineExpansion,
   parseScriptFields,
+  ScriptFieldError,
   type ScriptFields,
   scriptFieldsFor,
   ScriptOutput,
@@ -103,6 +112,16 @@ export interface RunScriptOptions {
    * first, each with the threads and maps of its time (`CaptureReader.readReverse`).
    */
   reverse?: boolean;
+  /**
+   * perf's `--header` (`"header"`: the header block, then the samples) or
+   * `--header-only` (`"only"`); perf.data inputs only.
+   */
+  header?: "header" | "only";
+  /**
+   * perf's `-I` / `--show-info`: the topologies in full in the header, and in pipe
+   * mode the features print (as their records arrive) even without `--header`.
+   */
+  showInfo?: boolean;
   /** Expand DWARF-unwound user frames into inline frames (default true; false is perf's `--no-inline`). */
   inline?: boolean;
   /** The addr2line program for inline frames (default `addr2line` from PATH). */
@@ -190,7 +209,36 @@ export async function runPerfScript(
     const opts = time !== undefined && options.filter?.time !== undefined
       ? { ...options, filter: { ...options.filter, time: undefined } }
       : options;
-    const summary = await printRecords(input, opts, time);
+    if (
+      (options.header !== undefined || options.showInfo) && input.info.format !== "perf.data"
+    ) {
+      if (options.header !== undefined) {
+        throw new ScriptFieldError(
+          `--header${options.header === "only" ? "-only" : ""}: ${path} is a callring capture, ` +
+            "which has no perf.data header",
+          255,
+        );
+      }
+    }
+    const headerText = input.info.format === "perf.data" &&
+        (options.header !== undefined || (options.showInfo && input.info.pipe))
+      ? perfHeaderOutput(input.info.perf, path, options)
+      : undefined;
+    if (options.header === "only") {
+      const { sink, end } = outputSink(options);
+      sink(new TextEncoder().encode(headerText!));
+      end();
+      return {
+        samples: 0,
+        records: 0,
+        lost: 0,
+        warnings: [...input.warnings],
+        bytesRead: input.bytesRead,
+        format: input.info.format,
+        inputSize: input.info.size,
+      };
+    }
+    const summary = await printRecords(input, opts, time, headerText);
     summary.bytesRead += spanBytes;
     return summary;
   } finally {
@@ -231,13 +279,32 @@ function outputSink(options: RunScriptOptions): {
   };
 }
 
+/**
+ * The header text `--header` / `--header-only` / `-I` print before the samples (pipe
+ * mode: the features too, which perf prints as their records arrive, before any sample).
+ */
+function perfHeaderOutput(info: PerfDataInfo, path: string, options: RunScriptOptions): string {
+  const src = perfHeaderSource(info);
+  const opts = { mtime: inputMtime(path), full: options.showInfo === true };
+  const parts: PerfHeaderText[] = [];
+  if (options.header !== undefined) parts.push(perfHeaderText(src, opts));
+  // perf script --header-only stops before it processes a record: no pipe features then
+  if (info.pipe && options.header !== "only") parts.push(perfHeaderFeatureText(src, opts));
+  for (const w of parts.flatMap((p) => p.warnings)) {
+    options.read?.onWarning?.(new ReadWarning("unsupported", `${path}: ${w}`));
+  }
+  return parts.map((p) => p.text).join("");
+}
+
 async function printRecords(
   input: Input,
   options: RunScriptOptions,
   time: PerfTime | undefined,
+  headerText?: string,
 ): Promise<ScriptRunSummary> {
   const request: ScriptFields = parseScriptFields(options.fields);
   const { sink, end } = outputSink(options);
+  if (headerText !== undefined) sink(new TextEncoder().encode(headerText));
   const session = sessionFor(input, { ...options, onWarning: options.read?.onWarning });
   const inline = options.inline ?? true;
   // perf keeps one field selection per output type (`output[type]`), checked

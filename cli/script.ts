@@ -15,6 +15,7 @@ import { runPerfScript } from "../lib/output/script_run.ts";
 import { FilterSyntaxError } from "../lib/analyze/filter.ts";
 import { ScriptTimeOptionError } from "../lib/output/script_time.ts";
 import { ReverseInputError } from "../lib/input/open.ts";
+import { PerfHeaderInputError } from "../lib/output/perf_header_print.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -331,6 +332,7 @@ export async function main(args: string[]): Promise<void> {
       const { ExitCode, fail } = await loadCommon();
       fail("script", e.message, ExitCode.USAGE);
     }
+    if (e instanceof PerfHeaderInputError) (await loadCommon()).fail("script", e.message);
     if (e instanceof ScriptFieldError) {
       // perf prints its usage after "Invalid field requested." (exit 129); one line is enough.
       const { ExitCode, fail } = await loadCommon();

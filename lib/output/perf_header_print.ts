@@ -15,6 +15,8 @@
 import { type PerfEventAttr, SampleType } from "../abi/mod.ts";
 import type { EventDesc } from "../perfdata/features.ts";
 import type { PerfDataInfo } from "../perfdata/header.ts";
+import { openPerfData } from "../perfdata/reader.ts";
+import { detectInputFormat } from "../input/format.ts";
 import { HeaderFeature } from "../perfdata/features.ts";
 import {
   decodeFeaturePayload,
@@ -562,4 +564,81 @@ export function perfHeaderSource(info: PerfDataInfo): PerfHeaderSource {
 export function inputMtime(path: string): Date {
   const st = Deno.statSync(path === "-" ? "/dev/stdin" : path);
   return st.mtime ?? new Date(0);
+}
+
+/** Which header text a command prints ({@linkcode perfHeaderOutputText}). */
+export interface PerfHeaderRequest {
+  /** `--header` (`"header"`) or `--header-only` (`"only"`); undefined for neither. */
+  header?: "header" | "only";
+  /** `-I` / `--show-info`. */
+  full?: boolean;
+  /**
+   * perf report goes on reading a pipe's records after `--header-only` (printing their
+   * features); perf script stops before (default false: script's way).
+   */
+  pipeFeaturesWhenOnly?: boolean;
+}
+
+/**
+ * What perf prints of the header for a request: the `# ========` block for
+ * `--header` / `--header-only`, and in pipe mode the features (as perf prints
+ * them when their records arrive, before any sample), also for `-I` alone.
+ *
+ * @param info The input's header (as read, with `featurePayloads`).
+ * @param path The input path (`-` for stdin): its mtime is `captured on`.
+ * @param request The options.
+ * @returns The text (empty when nothing is printed) and the features left out.
+ */
+export function perfHeaderOutputText(
+  info: PerfDataInfo,
+  path: string,
+  request: PerfHeaderRequest,
+): PerfHeaderText {
+  const src = perfHeaderSource(info);
+  const opts = { mtime: inputMtime(path), full: request.full === true };
+  const parts: PerfHeaderText[] = [];
+  if (request.header !== undefined) parts.push(perfHeaderText(src, opts));
+  const pipeFeatures = request.header !== "only"
+    ? request.header !== undefined || opts.full
+    : request.pipeFeaturesWhenOnly === true;
+  if (info.pipe && pipeFeatures) parts.push(perfHeaderFeatureText(src, opts));
+  return {
+    text: parts.map((p) => p.text).join(""),
+    warnings: parts.flatMap((p) => p.warnings),
+  };
+}
+
+/** `--header` / `--header-only` asked of an input without a perf.data header. */
+export class PerfHeaderInputError extends Error {
+  /**
+   * Create the error.
+   *
+   * @param message What is wrong.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "PerfHeaderInputError";
+  }
+}
+
+/**
+ * Read only the header of a perf.data input (file or pipe mode: the leading header
+ * records, with their features), for `--header-only`.
+ *
+ * @param path The path, or `-` for stdin.
+ * @returns The header.
+ * @throws {PerfHeaderInputError} When the input is a callring capture or perf script text.
+ * @throws {import("../abi/mod.ts").FormatError} When the input is malformed.
+ */
+export async function readPerfHeaderInfo(path: string): Promise<PerfDataInfo> {
+  const format = path === "-" ? "perf.data" : await detectInputFormat(path);
+  if (format !== "perf.data") {
+    throw new PerfHeaderInputError(`${path} is a ${format} input, which has no perf.data header`);
+  }
+  const file = await openPerfData(path);
+  try {
+    return file.info;
+  } finally {
+    file.close();
+  }
 }

@@ -44,13 +44,7 @@ import {
   singleWindow,
 } from "../analyze/perf_time.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
-import {
-  inputMtime,
-  perfHeaderFeatureText,
-  perfHeaderSource,
-  type PerfHeaderText,
-  perfHeaderText,
-} from "./perf_header_print.ts";
+import { PerfHeaderInputError, perfHeaderOutputText } from "./perf_header_print.ts";
 import type { PerfDataInfo } from "../perfdata/header.ts";
 import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
 import { type ScriptEventOptions, showsRecordType, sideBandText } from "./script_events.ts";
@@ -209,16 +203,11 @@ export async function runPerfScript(
     const opts = time !== undefined && options.filter?.time !== undefined
       ? { ...options, filter: { ...options.filter, time: undefined } }
       : options;
-    if (
-      (options.header !== undefined || options.showInfo) && input.info.format !== "perf.data"
-    ) {
-      if (options.header !== undefined) {
-        throw new ScriptFieldError(
-          `--header${options.header === "only" ? "-only" : ""}: ${path} is a callring capture, ` +
-            "which has no perf.data header",
-          255,
-        );
-      }
+    if (options.header !== undefined && input.info.format !== "perf.data") {
+      throw new PerfHeaderInputError(
+        `--header${options.header === "only" ? "-only" : ""}: ${path} is a ${input.info.format} ` +
+          "input, which has no perf.data header",
+      );
     }
     const headerText = input.info.format === "perf.data" &&
         (options.header !== undefined || (options.showInfo && input.info.pipe))
@@ -284,16 +273,14 @@ function outputSink(options: RunScriptOptions): {
  * mode: the features too, which perf prints as their records arrive, before any sample).
  */
 function perfHeaderOutput(info: PerfDataInfo, path: string, options: RunScriptOptions): string {
-  const src = perfHeaderSource(info);
-  const opts = { mtime: inputMtime(path), full: options.showInfo === true };
-  const parts: PerfHeaderText[] = [];
-  if (options.header !== undefined) parts.push(perfHeaderText(src, opts));
-  // perf script --header-only stops before it processes a record: no pipe features then
-  if (info.pipe && options.header !== "only") parts.push(perfHeaderFeatureText(src, opts));
-  for (const w of parts.flatMap((p) => p.warnings)) {
+  const out = perfHeaderOutputText(info, path, {
+    header: options.header,
+    full: options.showInfo === true,
+  });
+  for (const w of out.warnings) {
     options.read?.onWarning?.(new ReadWarning("unsupported", `${path}: ${w}`));
   }
-  return parts.map((p) => p.text).join("");
+  return out.text;
 }
 
 async function printRecords(

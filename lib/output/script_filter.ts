@@ -6,15 +6,13 @@
  * @module
  */
 
+import { parseIdList, parsePerfCpuMap, PERF_MAX_NR_CPUS } from "../analyze/filter.ts";
 import {
-  parseIdList,
-  parsePercentTimeRanges,
-  parsePerfCpuMap,
-  parseTimeRanges,
-  PERF_MAX_NR_CPUS,
-  skipByTimeRanges,
-  type TimeRange,
-} from "../analyze/filter.ts";
+  parsePerfTime,
+  type PerfTime,
+  perfTimeKeeps,
+  shiftPerfTime,
+} from "../analyze/perf_time.ts";
 import { SampleType } from "../abi/mod.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { ScriptFieldError } from "./script_fields.ts";
@@ -55,7 +53,7 @@ export function hasScriptFilter(o: ScriptFilterOptions | undefined): boolean {
 
 /** perf script's sample filters, built once per run. */
 export class ScriptSampleFilter {
-  readonly #ranges?: readonly TimeRange[];
+  readonly #time?: PerfTime;
   readonly #cpus?: ReadonlySet<number>;
   readonly #pids?: ReadonlySet<number>;
   readonly #tids?: ReadonlySet<number>;
@@ -93,15 +91,8 @@ export class ScriptSampleFilter {
           );
         }
       }
-      const ranges = o.time.includes("%")
-        ? parsePercentTimeRanges(o.time, sampleTime!.first, sampleTime!.last)
-        : parseTimeRanges(o.time);
-      // perf_time__parse_for_ranges_reltime: both ends moved, an open end (0) too.
-      const first = sampleTime?.first ?? 0;
-      const at = (t: number) => (Number.isFinite(t) ? t : 0) + first;
-      this.#ranges = o.reltime
-        ? ranges.map((r) => ({ start: at(r.start), end: at(r.end) }))
-        : ranges;
+      const time = parsePerfTime(o.time, sampleTime);
+      this.#time = o.reltime ? shiftPerfTime(time, sampleTime?.first ?? 0) : time;
     }
     if (o.cpu !== undefined) {
       // (in pipe mode perf checks before it has read an event: nothing to refuse then)
@@ -172,7 +163,7 @@ export class ScriptSampleFilter {
    * @returns True to print it.
    */
   keep(time: number, cpu: number, pid: number, tid: number, comm: () => string): boolean {
-    if (this.#ranges !== undefined && skipByTimeRanges(this.#ranges, time)) return false;
+    if (this.#time !== undefined && !perfTimeKeeps(this.#time, time)) return false;
     if (this.#cpus !== undefined && cpu !== -1 && !this.#cpus.has(cpu)) return false;
     if (this.#comms !== undefined && !this.#comms.has(comm())) return false;
     if (this.#pids !== undefined && !this.#pids.has(pid)) return false;

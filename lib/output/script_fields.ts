@@ -54,6 +54,7 @@ export const PERF_SCRIPT_FIELDS: readonly string[] = [
 /** The fields callring prints. */
 export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "comm",
+  "srcline",
   "trace",
   "tid",
   "pid",
@@ -414,6 +415,13 @@ export function checkScriptFields(
     f.delete("sym");
     f.delete("dso");
     f.delete("symoff");
+  }
+  if (f.has("srcline") && !f.has("ip")) {
+    throw new ScriptFieldError(
+      "Display of source line number requested but sample IP is not\n" +
+        "selected. Hence, no address to lookup the source line number.",
+      255,
+    );
   }
   need("tid", SampleType.TID, "TID");
   need("pid", SampleType.TID, "TID");

@@ -16,6 +16,7 @@
  */
 
 import {
+  ChainWalk,
   getU64,
   PerfContext,
   ReadWarning,
@@ -66,6 +67,7 @@ import {
   scriptOutputType,
   ScriptPrinter,
   ScriptSampleFields,
+  type ScriptSrclines,
   UNPRINTED_RAW_BITS,
 } from "./perf_script.ts";
 
@@ -412,7 +414,13 @@ async function printRecords(
       plainFrom = unwound.userStart;
       // Only a printed callchain shows inline frames (not -G, not without ip).
       if (inline && hasCallchain && typeOf(event).selection.fields.has("ip")) {
-        inlines = await inlineExpansion(session, s.pid ?? -1, s.callchain!, unwound.userStart);
+        inlines = await inlineExpansion(
+          session,
+          s.pid ?? -1,
+          s.callchain!,
+          unwound.userStart,
+          typeOf(event).selection.fields.has("srcline"),
+        );
       }
     }
     if (s.period === undefined) s = { ...s, period: event.attr.samplePeriod };
@@ -421,12 +429,33 @@ async function printRecords(
     const trace = s.raw !== undefined && t.selection.fields.has("trace")
       ? traceText(event, s.raw)
       : undefined;
+    const srclines = t.selection.fields.has("srcline")
+      ? await sampleSrclines(
+        session,
+        s,
+        misc,
+        hasCallchain && t.selection.fields.has("ip"),
+        inlines,
+        plainFrom,
+      )
+      : undefined;
     // Unwound frames print through format(): they are never context markers.
-    if (inlines !== undefined || plainFrom !== undefined) {
+    if (inlines !== undefined || plainFrom !== undefined || srclines !== undefined) {
       const comm = session.threads.comm(tid);
       const struct = (event.attr.sampleType & SampleType.WEIGHT_STRUCT) !== 0;
       out.text(
-        p.format(s, misc, comm, event.name, hasCallchain, inlines, trace, plainFrom, struct),
+        p.format(
+          s,
+          misc,
+          comm,
+          event.name,
+          hasCallchain,
+          inlines,
+          trace,
+          plainFrom,
+          struct,
+          srclines,
+        ),
       );
     } else {
       const f = fields.fromSample(s, misc);
@@ -570,8 +599,12 @@ async function printRecords(
         summary.samples++;
         const decoded = r.decoded;
         if (decoded === undefined) {
-          // A (non-group) READ sample is simple, but delivered per read value.
-          if ((event.attr.sampleType & SampleType.READ) === 0) {
+          // A (non-group) READ sample is simple, but delivered per read value; -F srcline
+          // looks addresses up before printing: both go the decoded way.
+          if (
+            (event.attr.sampleType & SampleType.READ) === 0 &&
+            !typeOf(event).selection.fields.has("srcline")
+          ) {
             return printRaw(r, event, callchains(event));
           }
           const rec = r.record();
@@ -705,11 +738,45 @@ function withUnwoundUserStack(
  * cached per DSO and address by the session), keyed by callchain index;
  * frames that print unchanged (no answer, or just their own symbol) are left out.
  */
+/**
+ * The `-F srcline` texts of a sample (perf's `map__fprintf_srcline` per printed
+ * address): of each callchain entry when the callchain prints (entries expanded into
+ * inline nodes carry their own), else of the sample IP.
+ */
+async function sampleSrclines(
+  session: PerfSession,
+  sample: Sample,
+  misc: number,
+  printChain: boolean,
+  inlines: InlineExpansion | undefined,
+  plainFrom: number | undefined,
+): Promise<ScriptSrclines> {
+  const pid = sample.pid ?? -1;
+  const chain = sample.callchain;
+  if (!printChain || chain === undefined) {
+    return { ip: await session.srcline(pid, misc & 7, sample.ip ?? 0n) };
+  }
+  const lookups: Promise<[number, string | undefined]>[] = [];
+  const ask = (i: number, cpumode: number) => {
+    if (inlines?.has(i)) return;
+    lookups.push(session.srcline(pid, cpumode, chain[i]!).then((t) => [i, t]));
+  };
+  const end = Math.min(plainFrom ?? chain.length, chain.length);
+  const walk = new ChainWalk();
+  walk.reset(new DataView(chain.buffer, chain.byteOffset, chain.byteLength), 0, end, misc & 7);
+  while (walk.next()) ask(walk.index, walk.cpumode);
+  for (let i = end; i < chain.length; i++) ask(i, CPUMODE_USER);
+  const found = new Map<number, string>();
+  for (const [i, t] of await Promise.all(lookups)) if (t !== undefined) found.set(i, t);
+  return { chain: found };
+}
+
 async function inlineExpansion(
   session: PerfSession,
   pid: number,
   chain: BigUint64Array,
   from: number,
+  withSrcline = false,
 ): Promise<InlineExpansion | undefined> {
   const lookups: Promise<readonly InlineNode[]>[] = [];
   for (let i = from; i < chain.length; i++) {
@@ -719,7 +786,9 @@ async function inlineExpansion(
   let expansion: Map<number, readonly InlineNode[]> | undefined;
   for (let k = 0; k < answers.length; k++) {
     const nodes = answers[k]!;
-    if (nodes.length > 1 || (nodes.length === 1 && nodes[0]!.inlined)) {
+    // a frame answered by its own symbol alone prints as usual, but for its source line,
+    // which is the answer's (perf prints the inline list's node, `??:0` included)
+    if (nodes.length > 1 || (nodes.length === 1 && (nodes[0]!.inlined || withSrcline))) {
       (expansion ??= new Map()).set(from + k, nodes);
     }
   }

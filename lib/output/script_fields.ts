@@ -54,7 +54,6 @@ export const PERF_SCRIPT_FIELDS: readonly string[] = [
 /** The fields callring prints. */
 export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "comm",
-  "srcline",
   "trace",
   "tid",
   "pid",
@@ -66,6 +65,7 @@ export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "dso",
   "addr",
   "symoff",
+  "srcline",
   "period",
   "data_src",
   "weight",

@@ -104,6 +104,7 @@ Deno.test({
       "lnt__fib-aarch64.perf_data", // perf 4.0: no CPUDESC, attr size 104
       "perfparser__vector_static_gcc_perf.data.zstd", // COMPRESSED
       "quipper__perf.data.piped.header_features-4.16",
+      "quipper__perf.data.branch_stack_spec", // BPF_PROG_INFO with BTF-named sub-programs
     ].map(corpusFile).filter((f): f is string => f !== undefined),
   ];
   for (const f of files) {

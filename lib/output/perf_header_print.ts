@@ -19,6 +19,8 @@ import { openPerfData } from "../perfdata/reader.ts";
 import { detectInputFormat } from "../input/format.ts";
 import { HeaderFeature } from "../perfdata/features.ts";
 import {
+  type BpfProgInfo,
+  btfTypeName,
   decodeFeaturePayload,
   featureBitName,
   type FeatureInfo,
@@ -314,6 +316,41 @@ const CLOCK_NAMES: Record<number, string> = {
   11: "tai",
 };
 
+/** perf's `synthesize_bpf_prog_name`: `bpf_prog_<tag>[_<name>]`. */
+function bpfProgName(p: BpfProgInfo, btf: Uint8Array | undefined, sub: number): string {
+  let name = `bpf_prog_${p.tags[sub] ?? ""}`;
+  let short: string | undefined;
+  if (btf !== undefined) short = btfTypeName(btf, p.funcTypeIds[sub] ?? 0) ?? "";
+  else if (sub === 0 && p.nrJitedKsyms === 1) short = p.name !== "" ? p.name : undefined;
+  else short = "F";
+  if (short !== undefined) name += `_${short}`;
+  return name;
+}
+
+/** perf 6.1's `print_bpf_prog_info`: the programs by id (`__bpf_event__print_bpf_prog_info`). */
+function bpfProgLines(f: FeatureInfo): string {
+  const progs = [...(f.bpfProgs ?? [])].sort((a, b) => a.id - b.id);
+  let s = "";
+  for (const p of progs) {
+    const n = p.nrJitedKsyms;
+    if (n !== p.nrProgTags || n !== p.nrJitedFuncLens) continue;
+    // perf loads the program's BTF when BPF_BTF has it (libbpf refuses data it cannot parse)
+    const btf = p.btfId ? f.btfs?.get(p.btfId) : undefined;
+    const usable = btf !== undefined && btfTypeName(btf, 1) !== undefined ? btf : undefined;
+    if (n === 1) {
+      s += `# bpf_prog_info ${p.id}: ${bpfProgName(p, usable, 0)} addr ${hex(p.addrs[0]!)} ` +
+        `size ${p.lens[0]}\n`;
+      continue;
+    }
+    s += `# bpf_prog_info ${p.id}:\n`;
+    for (let i = 0; i < n; i++) {
+      s += `# \tsub_prog ${i}: ${bpfProgName(p, usable, i)} addr ${hex(p.addrs[i]!)} ` +
+        `size ${p.lens[i]}\n`;
+    }
+  }
+  return s;
+}
+
 function capsLine(pmu: string, caps: readonly string[]): string {
   if (caps.length === 0) return `# ${pmu} pmu capabilities: not available\n`;
   return `# ${pmu} pmu capabilities: ${caps.join(", ")}\n`;
@@ -420,7 +457,7 @@ function featureLines(
     case HeaderFeature.DIR_FORMAT:
       return `# directory data version : ${f.dirFormat ?? 0}\n`;
     case HeaderFeature.BPF_PROG_INFO:
-      return ""; // entries are not decoded: the caller names them (see perfHeaderText)
+      return bpfProgLines(f);
     case HeaderFeature.BPF_BTF:
       return [...(f.btfIds ?? [])].sort((a, b) => a - b).map((id) => `# btf info of id ${id}\n`)
         .join("");
@@ -471,12 +508,6 @@ function decodeAll(payloads: readonly FeaturePayload[], warnings: string[]): Fea
     if (msg === undefined) continue;
     warnings.push(msg);
     if (p.bit !== HeaderFeature.EVENT_DESC) failed = true;
-  }
-  if ((info.bpfProgs ?? 0) > 0) {
-    warnings.push(
-      `feature BPF_PROG_INFO: ${info.bpfProgs} BPF programs not decoded: ` +
-        "their '# bpf_prog_info' lines are not printed",
-    );
   }
   return info;
 }

@@ -118,6 +118,30 @@ export interface PmuCaps {
   caps: string[];
 }
 
+/** One BPF_PROG_INFO entry: what perf's `__bpf_event__print_bpf_prog_info` reads of it. */
+export interface BpfProgInfo {
+  /** Program id. */
+  id: number;
+  /** `name` (may be empty). */
+  name: string;
+  /** `btf_id` (0: none). */
+  btfId: number;
+  /** `nr_jited_ksyms`: the sub-programs. */
+  nrJitedKsyms: number;
+  /** `nr_jited_func_lens`. */
+  nrJitedFuncLens: number;
+  /** `nr_prog_tags`. */
+  nrProgTags: number;
+  /** Sub-program addresses (`jited_ksyms`). */
+  addrs: bigint[];
+  /** Sub-program sizes (`jited_func_lens`). */
+  lens: number[];
+  /** Sub-program tags in hex (`prog_tags`). */
+  tags: string[];
+  /** BTF type ids of the sub-programs' functions (`func_info` records' `type_id`). */
+  funcTypeIds: number[];
+}
+
 /** What perf's `--header` prints of the features, as decoded; absent = not in the file. */
 export interface FeatureInfo {
   /** HOSTNAME. */
@@ -158,10 +182,12 @@ export interface FeatureInfo {
   clockidResNs?: number;
   /** DIR_FORMAT version. */
   dirFormat?: number;
-  /** BPF_PROG_INFO entry count (the entries themselves are not decoded). */
-  bpfProgs?: number;
+  /** BPF_PROG_INFO: the programs perf recorded, in file order. */
+  bpfProgs?: BpfProgInfo[];
   /** BPF_BTF ids. */
   btfIds?: number[];
+  /** BPF_BTF data by id (for the programs' function names). */
+  btfs?: Map<number, Uint8Array>;
   /** COMPRESSED. */
   compressed?: CompressedInfo;
   /** CPU_PMU_CAPS. */
@@ -223,6 +249,133 @@ function cpuTopology(c: FeatureCursor, nrCpus: number, payloadSize: number): Cpu
   t.dies = strings(c, "CPU_TOPOLOGY");
   for (const cpu of cpus) cpu.die = c.u32();
   return t;
+}
+
+/** `sizeof(struct bpf_prog_info)` in perf 6.1's headers (228 bytes of fields, 8-aligned). */
+const BPF_PROG_INFO_SIZE = 232;
+
+/**
+ * One `struct perf_bpil` as perf's `write_bpf_prog_info` stores it: u32 info_len,
+ * u32 data_len, u64 arrays, `bpf_prog_info` (info_len bytes, array pointers as
+ * offsets into data), data.
+ */
+function bpfProgInfo(c: FeatureCursor): BpfProgInfo {
+  const infoLen = c.u32();
+  const dataLen = c.u32();
+  if (infoLen > BPF_PROG_INFO_SIZE) {
+    throw new FormatError(
+      `Cannot decode BPF_PROG_INFO: info_len ${infoLen} (detected invalid bpf_prog_info)`,
+    );
+  }
+  c.u64(); // arrays
+  const raw = new Uint8Array(BPF_PROG_INFO_SIZE);
+  raw.set(c.bytes(infoLen));
+  const data = c.bytes(dataLen);
+  const v = new DataView(raw.buffer);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const u32 = (o: number) => v.getUint32(o, true);
+  const offset = (o: number, n: number, each: number, what: string) => {
+    const at = Number(v.getBigUint64(o, true));
+    if (n > 0 && (at + n * each > dataLen || at < 0)) {
+      throw new FormatError(`Cannot decode BPF_PROG_INFO: ${what} outside the program's data`);
+    }
+    return at;
+  };
+  const nameBytes = raw.subarray(64, 80);
+  const nul = nameBytes.indexOf(0);
+  const name = new TextDecoder().decode(nul < 0 ? nameBytes : nameBytes.subarray(0, nul));
+  const nrKsyms = u32(104), nrLens = u32(108), nrTags = u32(180);
+  const nrFuncInfo = u32(144), recSize = u32(132);
+  const ksyms = offset(112, nrKsyms, 8, "jited_ksyms");
+  const lens = offset(120, nrLens, 4, "jited_func_lens");
+  const tags = offset(184, nrTags, 8, "prog_tags");
+  const funcs = offset(136, nrFuncInfo, Math.max(recSize, 8), "func_info");
+  const hex = (at: number) =>
+    [...data.subarray(at, at + 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const out: BpfProgInfo = {
+    id: u32(4),
+    name,
+    btfId: u32(128),
+    nrJitedKsyms: nrKsyms,
+    nrJitedFuncLens: nrLens,
+    nrProgTags: nrTags,
+    addrs: [],
+    lens: [],
+    tags: [],
+    funcTypeIds: [],
+  };
+  for (let i = 0; i < nrKsyms; i++) out.addrs.push(dv.getBigUint64(ksyms + 8 * i, true));
+  for (let i = 0; i < nrLens; i++) out.lens.push(dv.getUint32(lens + 4 * i, true));
+  for (let i = 0; i < nrTags; i++) out.tags.push(hex(tags + 8 * i));
+  // struct bpf_func_info { u32 insn_off; u32 type_id; }, func_info_rec_size apart
+  for (let i = 0; i < nrFuncInfo; i++) {
+    out.funcTypeIds.push(dv.getUint32(funcs + recSize * i + 4, true));
+  }
+  return out;
+}
+
+/** BTF kinds' extra bytes after `struct btf_type` (12 bytes), by kind, for `vlen` members. */
+function btfExtra(kind: number, vlen: number): number | undefined {
+  switch (kind) {
+    case 1: // INT
+    case 14: // VAR
+    case 17: // DECL_TAG
+      return 4;
+    case 3: // ARRAY
+      return 12;
+    case 4: // STRUCT
+    case 5: // UNION
+    case 15: // DATASEC
+    case 19: // ENUM64
+      return 12 * vlen;
+    case 6: // ENUM
+    case 13: // FUNC_PROTO
+      return 8 * vlen;
+    case 2: // PTR
+    case 7: // FWD
+    case 8: // TYPEDEF
+    case 9: // VOLATILE
+    case 10: // CONST
+    case 11: // RESTRICT
+    case 12: // FUNC
+    case 16: // FLOAT
+    case 18: // TYPE_TAG
+      return 0;
+  }
+  return undefined;
+}
+
+/**
+ * The name of a BTF type (libbpf's `btf__type_by_id` and `btf__name_by_offset`
+ * over a standalone BTF object).
+ *
+ * @param btf The BTF data (header, types, strings).
+ * @param id The type id (1-based).
+ * @returns The name, or undefined when the data is not BTF perf could load or has no such type.
+ */
+export function btfTypeName(btf: Uint8Array, id: number): string | undefined {
+  if (btf.length < 24) return undefined;
+  const v = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
+  if (v.getUint16(0, true) !== 0xeb9f) return undefined;
+  const hdrLen = v.getUint32(4, true);
+  const typeOff = hdrLen + v.getUint32(8, true), typeLen = v.getUint32(12, true);
+  const strOff = hdrLen + v.getUint32(16, true), strLen = v.getUint32(20, true);
+  if (typeOff + typeLen > btf.length || strOff + strLen > btf.length) return undefined;
+  let at = typeOff;
+  for (let t = 1; at + 12 <= typeOff + typeLen; t++) {
+    const nameOff = v.getUint32(at, true);
+    const infoWord = v.getUint32(at + 4, true);
+    if (t === id) {
+      if (nameOff >= strLen) return undefined;
+      const s = btf.subarray(strOff + nameOff, strOff + strLen);
+      const nul = s.indexOf(0);
+      return new TextDecoder().decode(nul < 0 ? s : s.subarray(0, nul));
+    }
+    const extra = btfExtra((infoWord >>> 24) & 0x1f, infoWord & 0xffff);
+    if (extra === undefined) return undefined;
+    at += 12 + extra;
+  }
+  return undefined;
 }
 
 function capsList(c: FeatureCursor, what: string): string[] {
@@ -346,17 +499,24 @@ function decodeOne(info: FeatureInfo, bit: number, c: FeatureCursor): void {
     case HeaderFeature.DIR_FORMAT:
       info.dirFormat = c.u64();
       break;
-    case HeaderFeature.BPF_PROG_INFO:
-      info.bpfProgs = c.u32();
+    case HeaderFeature.BPF_PROG_INFO: {
+      const nr = count(c, 16, "BPF_PROG_INFO");
+      const progs: BpfProgInfo[] = [];
+      for (let i = 0; i < nr; i++) progs.push(bpfProgInfo(c));
+      info.bpfProgs = progs;
       break;
+    }
     case HeaderFeature.BPF_BTF: {
       const nr = count(c, 8, "BPF_BTF");
       const ids: number[] = [];
+      const btfs = new Map<number, Uint8Array>();
       for (let i = 0; i < nr; i++) {
-        ids.push(c.u32());
-        c.bytes(c.u32());
+        const id = c.u32();
+        ids.push(id);
+        btfs.set(id, c.bytes(c.u32()));
       }
       info.btfIds = ids;
+      info.btfs = btfs;
       break;
     }
     case HeaderFeature.COMPRESSED: {

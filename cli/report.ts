@@ -82,6 +82,7 @@ import {
 
 import {
   perfHeaderFeatureText,
+  PerfHeaderInputError,
   perfHeaderOutputText,
   perfHeaderSource,
   readPerfHeaderInfo,
@@ -458,6 +459,7 @@ export async function main(args: string[]): Promise<void> {
         return;
       }
     } catch (e) {
+      if (e instanceof PerfHeaderInputError) fail(COMMAND, `--header-only: ${e.message}`);
       failOn(COMMAND, e);
     }
   }

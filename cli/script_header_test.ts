@@ -106,3 +106,24 @@ Deno.test({
     await same(f, ["--header-only", "-I"]);
   }
 });
+
+Deno.test("script and report --header-only refuse a callring capture in one line (exit 1)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cap = `${dir}/cap.data`;
+    const rec = await runCli("record", ["--duration", "20", "-o", cap]);
+    assert.equal(rec.code, 0, rec.stderr);
+    for (const command of ["script", "report"]) {
+      const r = await runCli(command, ["-i", cap, "--header-only"]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.equal(
+        r.stderr,
+        `callring ${command}: error: --header-only: ${cap} is a capture input, which has no ` +
+          "perf.data header\n",
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -5,7 +5,15 @@
  * their own source lines), printed with `--inline` / `--no-inline` / `-G`.
  */
 import assert from "node:assert/strict";
-import { perfCanRecord, runPerf } from "../lib/testing/perf_tool.ts";
+import {
+  fixture,
+  fixtureEnv,
+  perfAvailable,
+  perfCanRecord,
+  perfFixtureArgs,
+  runPerf,
+  runPerfFixture,
+} from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
 
 const PROGRAM = `#include <cstdlib>
@@ -96,5 +104,23 @@ Deno.test({
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "script -F srcline equals perf script on the fixtures (fp, dwarf, pipe) with their own symbols",
+  ignore: !(await perfAvailable()),
+}, async () => {
+  for (const name of ["fp", "dwarf", "pipe"]) {
+    for (const fields of ["ip,sym,srcline", "+srcline"]) {
+      const args = ["-i", fixture(`${name}.data`), "-F", fields];
+      const perf = await runPerfFixture(["script", ...args]);
+      const ours = await runCli("script", [...args, ...perfFixtureArgs()], undefined, fixtureEnv());
+      assert.equal(perf.code, 0, perf.stderr);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, perf.stdout, `${name} -F ${fields}`);
+      if (name === "dwarf") assert.match(ours.stdout, /\n {2}[\w-]+\.c:\d+\n/, "source lines");
+    }
   }
 });

@@ -80,6 +80,15 @@ import {
   writeStdout,
 } from "./_common.ts";
 
+import {
+  perfHeaderFeatureText,
+  PerfHeaderInputError,
+  perfHeaderOutputText,
+  perfHeaderSource,
+  readPerfHeaderInfo,
+} from "../lib/output/perf_header_print.ts";
+import type { InputInfo } from "../lib/input/open.ts";
+
 const COMMAND = "report";
 
 /**
@@ -152,6 +161,12 @@ export async function main(args: string[]): Promise<void> {
       "--diff <other>",
       "compare with another recording as perf diff does (input = baseline; --folded: difffolded)",
     )
+    .option("--header", "print perf's header of the file (its features) before the report")
+    .option("--header-only", "print perf's header of the file only")
+    .option(
+      "-I, --show-info",
+      "with --header: the topologies in full; in pipe mode the features print without it too",
+    )
     .option("-q, --quiet", "no header lines, no warnings, no progress")
     .option("-f, --force", "overwrite --flamegraph / --speedscope files of another kind");
   cliProgram(program, COMMAND).parse(args, { from: "user" });
@@ -180,6 +195,9 @@ export async function main(args: string[]): Promise<void> {
     pprof?: string;
     diff?: string;
     quiet?: boolean;
+    header?: boolean;
+    headerOnly?: boolean;
+    showInfo?: boolean;
     force?: boolean;
     comms?: string;
     dsos?: string;
@@ -386,11 +404,67 @@ export async function main(args: string[]): Promise<void> {
     };
   }
 
+  /**
+   * perf's `--header` text (and a pipe's features for `-I`) in the text report's preamble;
+   * with `-q` only a pipe's features, which perf prints as their records arrive.
+   */
+  function perfHeaderFor(info: InputInfo): { text: string; afterHint: boolean } | undefined {
+    if (!(opts.header || opts.showInfo || opts.headerOnly)) return undefined;
+    if (opts.quiet && !info.pipe) return undefined;
+    if (info.format !== "perf.data") {
+      if (opts.header) {
+        fail(
+          COMMAND,
+          `--header: ${input} is a ${info.format} input, which has no perf.data header`,
+        );
+      }
+      return undefined;
+    }
+    const out = opts.quiet
+      ? perfHeaderFeatureText(perfHeaderSource(info.perf), {
+        mtime: new Date(0),
+        full: opts.showInfo === true,
+      })
+      : perfHeaderOutputText(info.perf, input, {
+        header: opts.header ? "header" : undefined,
+        full: opts.showInfo === true,
+      });
+    for (const w of out.warnings) warn(COMMAND, `${input}: ${w}`);
+    return out.text === "" ? undefined : { text: out.text, afterHint: !opts.header };
+  }
+
   /** perf's one-value filter lists (`# comm: X` headers, elided columns). */
   function singleValues(): Partial<Record<"comm" | "dso" | "sym", string>> {
     const one = (text: string | undefined) =>
       text !== undefined && text.split(",").length === 1 ? text : undefined;
     return { comm: one(filter.comm), dso: one(opts.dsos), sym: one(opts.symbols) };
+  }
+
+  // perf report --header-only: the header (a pipe's features too), nothing else; with -q
+  // perf prints no header block: a file's report follows, a pipe's features only
+  if (opts.headerOnly) {
+    try {
+      checkInputFile(COMMAND, input);
+      const info = await readPerfHeaderInfo(input);
+      if (!opts.quiet || info.pipe) {
+        const out = opts.quiet
+          ? perfHeaderFeatureText(perfHeaderSource(info), {
+            mtime: new Date(0),
+            full: opts.showInfo === true,
+          })
+          : perfHeaderOutputText(info, input, {
+            header: "only",
+            full: opts.showInfo === true,
+            pipeFeaturesWhenOnly: true,
+          });
+        for (const w of out.warnings) warn(COMMAND, `${input}: ${w}`);
+        writeStdout(out.text);
+        return;
+      }
+    } catch (e) {
+      if (e instanceof PerfHeaderInputError) fail(COMMAND, `--header-only: ${e.message}`);
+      failOn(COMMAND, e);
+    }
   }
 
   try {
@@ -563,6 +637,7 @@ export async function main(args: string[]): Promise<void> {
         threadNames: result.threadNames,
         dsoOrder: result.dsoOrder,
         timeSlices: opts.time,
+        perfHeader: perfHeaderFor(result.info),
       };
       writeStdout(
         textReportSections(sections, base),

@@ -15,6 +15,7 @@ import { runPerfScript } from "../lib/output/script_run.ts";
 import { FilterSyntaxError } from "../lib/analyze/filter.ts";
 import { ScriptTimeOptionError } from "../lib/output/script_time.ts";
 import { ReverseInputError } from "../lib/input/open.ts";
+import { PerfHeaderInputError } from "../lib/output/perf_header_print.ts";
 import {
   parseScriptFields,
   ScriptFieldError,
@@ -45,6 +46,9 @@ interface ScriptOptions {
   reltime?: boolean;
   deltatime?: boolean;
   reverse?: boolean;
+  header?: boolean;
+  headerOnly?: boolean;
+  showInfo?: boolean;
 }
 
 /** The shared CLI helpers, loaded on first use. */
@@ -107,7 +111,13 @@ async function program() {
       "--reltime",
       "print times relative to the first line (and --time relative to the first sample)",
     )
-    .option("--deltatime", "print times since the previous line");
+    .option("--deltatime", "print times since the previous line")
+    .option("--header", "print perf's header of the file (its features) before the samples")
+    .option("--header-only", "print perf's header of the file only")
+    .option(
+      "-I, --show-info",
+      "with --header: the topologies in full; in pipe mode the features print without it too",
+    );
   return cliProgram(program, "script");
 }
 
@@ -156,8 +166,15 @@ const FLAGS: Readonly<
     | "reltime"
     | "deltatime"
     | "reverse"
+    | "header"
+    | "headerOnly"
+    | "showInfo"
   >
 > = {
+  "--header": "header",
+  "--header-only": "headerOnly",
+  "-I": "showInfo",
+  "--show-info": "showInfo",
   "--reverse": "reverse",
   "--ns": "ns",
   "--reltime": "reltime",
@@ -235,7 +252,9 @@ export async function main(args: string[]): Promise<void> {
   }
 
   try {
-    parseScriptFields(opts.fields); // perf checks -F before it opens the input
+    // perf checks -F before it opens the input, and warns about fields some types cannot print
+    const ignored = parseScriptFields(opts.fields).ignored ?? [];
+    if (!opts.quiet && ignored.length > 0) console.error(ignored.join("\n"));
   } catch (e) {
     if (!(e instanceof ScriptFieldError)) throw e;
     const { ExitCode, fail } = await loadCommon();
@@ -278,6 +297,8 @@ export async function main(args: string[]): Promise<void> {
       // --reltime moves the windows by the first sample's time: filtered after reading then
       captureTime: opts.reltime ? undefined : opts.time,
       reverse: opts.reverse,
+      header: opts.headerOnly ? "only" : opts.header ? "header" : undefined,
+      showInfo: opts.showInfo,
       writeBytes: writeStdoutBytes,
       read: {
         onWarning: opts.quiet ? undefined : (m) => {
@@ -311,6 +332,7 @@ export async function main(args: string[]): Promise<void> {
       const { ExitCode, fail } = await loadCommon();
       fail("script", e.message, ExitCode.USAGE);
     }
+    if (e instanceof PerfHeaderInputError) (await loadCommon()).fail("script", e.message);
     if (e instanceof ScriptFieldError) {
       // perf prints its usage after "Invalid field requested." (exit 129); one line is enough.
       const { ExitCode, fail } = await loadCommon();

@@ -55,7 +55,24 @@ export interface InlineNode {
   sym: string;
   /** True for a synthesized inlined symbol (printed with ` (inlined)`, no dso). */
   inlined: boolean;
+  /** The record's source position as perf prints it (`-F srcline`): `file.c:12`. */
+  srcline?: string;
 }
+
+/**
+ * perf's `srcline_from_fileline` (without `--full-source-path`): the file's
+ * base name (`gnu_basename`, the text after the last `/`), `:`, the line.
+ *
+ * @param file The file name addr2line printed.
+ * @param line The line number.
+ * @returns `name.c:12`.
+ */
+export function srclineText(file: string, line: number): string {
+  return `${file.slice(file.lastIndexOf("/") + 1)}:${line}`;
+}
+
+/** perf's `SRCLINE_UNKNOWN`: a source position perf does not print. */
+export const SRCLINE_UNKNOWN = "??:0";
 
 /** Reads addr2line's output one line at a time. */
 export interface LineSource {
@@ -178,7 +195,10 @@ export async function readInlineAnswer(src: LineSource): Promise<Addr2lineRecord
 export function inlineNodes(records: readonly Addr2lineRecord[], baseSym: string): InlineNode[] {
   return records.map((r) => {
     const name = r.func;
-    return name === baseSym ? { sym: baseSym, inlined: false } : { sym: name, inlined: true };
+    const srcline = srclineText(r.file, r.line);
+    return name === baseSym
+      ? { sym: baseSym, inlined: false, srcline }
+      : { sym: name, inlined: true, srcline };
   });
 }
 

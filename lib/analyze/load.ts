@@ -14,7 +14,8 @@
  * @module
  */
 
-import { type FilterOptions, parseTimeRanges, sampleFilter } from "./filter.ts";
+import { type FilterOptions, sampleFilter } from "./filter.ts";
+import { parsePerfTime, singleWindow } from "./perf_time.ts";
 import { type Profile, ProfileBuilder } from "./profile.ts";
 import { type MutableSample, openSymbolized } from "./symbolized.ts";
 
@@ -57,12 +58,15 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   const prefilter = given(rest) ? sampleFilter(rest) : undefined;
   // one --time window on a large capture: seek to it instead of reading the file (the samples
   // read then count the window's chunks only, so smaller files keep the whole-file count)
-  const ranges = options.filter?.time !== undefined ? parseTimeRanges(options.filter.time) : [];
-  const size = path !== "-" && ranges.length === 1
+  // (sampleFilter above checked the argument: absolute windows only)
+  const window = options.filter?.time !== undefined
+    ? singleWindow(parsePerfTime(options.filter.time))
+    : undefined;
+  const size = path !== "-" && window !== undefined
     ? (await Deno.stat(path).catch(() => undefined))?.size ?? 0
     : 0;
   const large = size >= WINDOW_READ_MIN_BYTES;
-  const timeWindow = large ? ranges[0] : undefined;
+  const timeWindow = large ? window : undefined;
   const input = await openSymbolized(path, { ...options, prefilter, timeWindow });
   const builders = new Map<number, ProfileBuilder>();
   const byWeight = options.weight === "samples";

@@ -8,8 +8,11 @@
  *   last sample time): `10%/2` (the second 10 % slice), `10%/2,10%/4`, `0%-10%,30%-40%`, `50%`
  *   (the first half).
  *
- * A sample is kept when its time is inside a window; a sample with time 0 (no PERF_SAMPLE_TIME)
- * is never dropped, as in perf.
+ * A sample is kept when its time is inside a window (every window includes both ends, as since
+ * perf 5.3); a sample with time 0 (no PERF_SAMPLE_TIME) is never dropped, as in perf.
+ *
+ * The one `--time` parser of the project: perf script and perf report on perf.data
+ * (`filter.ts`, `lib/output/script_filter.ts`) and captures read through their time index.
  *
  * @example
  * ```ts
@@ -21,7 +24,7 @@
  * @module
  */
 
-import { FilterSyntaxError } from "./filter.ts";
+import { FilterSyntaxError } from "./filter_error.ts";
 
 /** One window as perf keeps it: nanoseconds, 0 meaning "no bound" at that end. */
 export interface PerfTimeRange {
@@ -227,4 +230,19 @@ export function singleWindow(t: PerfTime): { start: number; end: number } | unde
   if (t.ranges.length !== 1) return undefined;
   const w = t.ranges[0]!;
   return { start: w.start || -Infinity, end: w.end || Infinity };
+}
+
+/**
+ * perf's `--reltime` windows (`perf_time__parse_for_ranges_reltime`): both ends of every
+ * window moved by the first sample time, an open end (0) too.
+ *
+ * @param t The parsed argument.
+ * @param first The first sample time (ns).
+ * @returns The moved windows.
+ */
+export function shiftPerfTime(t: PerfTime, first: number): PerfTime {
+  return {
+    ...t,
+    ranges: t.ranges.map((r) => ({ start: r.start + first, end: r.end + first })),
+  };
 }

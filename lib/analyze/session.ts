@@ -17,6 +17,8 @@ import {
   InlineResolver,
   type InlineResolverOptions,
   type InlineTarget,
+  SRCLINE_UNKNOWN,
+  srclineText,
 } from "./inlines.ts";
 import { type AddressSpaces, CPUMODE_KERNEL, CPUMODE_USER, mapIp } from "../input/maps.ts";
 import { SideBand } from "../input/side_band.ts";
@@ -159,6 +161,47 @@ export class PerfSession {
     // perf's new_inline_sym demangles addr2line's names before comparing them.
     const named = records.map((x) => ({ ...x, func: this.symbolizer.demangleName(x.func) }));
     return inlineNodes(named, r.sym);
+  }
+
+  /**
+   * perf 6.1's `map__fprintf_srcline` text of one address (`-F srcline`): the
+   * first addr2line record's `file.c:12` (`get_srcline` through the DSO's
+   * addr2line subprocess, the one {@linkcode PerfSession.inlineNodes} uses),
+   * else `dso[objdump address]` (`[kernel.kallsyms][ffffffff81000c82]`,
+   * `libc.so.6[29d90]`). Undefined when the address has no map (perf prints
+   * nothing then) or the answer is perf's `??:0`.
+   *
+   * @param pid Process id of the sample.
+   * @param cpumode cpumode of the address.
+   * @param ip Runtime address.
+   * @returns The text printed after `\n  `, or undefined.
+   */
+  async srcline(pid: number, cpumode: number, ip: bigint): Promise<string | undefined> {
+    const r = this.symbolizer.resolve(this.spaces, pid, ip, cpumode);
+    const map = r.map;
+    if (map === undefined) return undefined;
+    let addr = r.mapRelativeIp;
+    if (map.kind === "file") {
+      let target = this.#inlineTargets.get(map.filename);
+      if (target === undefined) {
+        target = this.symbolizer.inlineTarget(map);
+        this.#inlineTargets.set(map.filename, target);
+      }
+      addr = BigInt.asUintN(64, r.mapRelativeIp + target.textOffset);
+      if (target.file !== undefined) {
+        this.#inliner ??= new InlineResolver(this.#inlineOptions);
+        const first = (await this.#inliner.lookup(target.file, addr))[0];
+        if (first !== undefined) {
+          const text = srclineText(first.file, first.line);
+          return text.startsWith(SRCLINE_UNKNOWN) ? undefined : text;
+        }
+      }
+    }
+    // perf's dso->short_name: the base name of a file, the bracketed name of the others
+    const dso = map.kind === "file" || map.kind === "nodso"
+      ? map.dso.slice(map.dso.lastIndexOf("/") + 1)
+      : map.dso;
+    return `${dso}[${addr.toString(16)}]`;
   }
 
   /** End the addr2line subprocesses started by {@linkcode PerfSession.inlineNodes}. */

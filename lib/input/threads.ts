@@ -77,7 +77,7 @@ export class ThreadTable implements ThreadNames {
   }
 
   /**
-   * Create a thread that inherits its parent's comm.
+   * Create a thread that inherits its parent's comm (`swapper` from tid 0, as perf).
    *
    * @param _ppid Parent process id.
    * @param ptid Parent thread id.
@@ -85,7 +85,8 @@ export class ThreadTable implements ThreadNames {
    * @param pid Child process id (defaults to `tid`).
    */
   fork(_ppid: number, ptid: number, tid: number, pid = tid): void {
-    const parent = this.#comm.get(ptid);
+    // perf's idle thread (tid 0) is named `swapper` before any record: its children inherit it
+    const parent = this.#comm.get(ptid) ?? (ptid === 0 ? "swapper" : undefined);
     if (parent !== undefined) this.#comm.set(tid, parent);
     this.#pid.set(tid, pid);
   }

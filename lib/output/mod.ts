@@ -19,3 +19,4 @@ export * from "./script_run.ts";
 export * from "./script_filter.ts";
 export * from "./script_events.ts";
 export * from "./script_time.ts";
+export * from "./perf_header_print.ts";

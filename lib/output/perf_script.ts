@@ -35,6 +35,18 @@ export { ScriptOutput } from "./script_bytes.ts";
  */
 export type InlineExpansion = ReadonlyMap<number, readonly InlineNode[]>;
 
+/**
+ * `-F srcline` texts of one sample (perf's `map__fprintf_srcline`, looked up
+ * before printing): of the sample's IP, and of callchain entries by index.
+ * Inline nodes carry their own (`InlineNode.srcline`).
+ */
+export interface ScriptSrclines {
+  /** The sample IP's (printed when no callchain is). */
+  ip?: string;
+  /** Callchain entries' by index into the callchain. */
+  chain?: ReadonlyMap<number, string>;
+}
+
 /** Options of {@linkcode ScriptPrinter}. */
 export interface ScriptPrinterOptions {
   /** Largest number of callchain entries printed (perf's `--max-stack`, default 127). */
@@ -922,6 +934,7 @@ export class ScriptPrinter {
    *   frames: printed as addresses even where they look like context markers
    *   (an unwound `ffffffffffffffff` terminator), as perf appends them.
    * @param weightStruct Whether the sample's weight is a PERF_SAMPLE_WEIGHT_STRUCT.
+   * @param srclines `-F srcline` texts of the sample's addresses.
    * @returns The text.
    */
   format(
@@ -934,6 +947,7 @@ export class ScriptPrinter {
     traceText?: string,
     plainFrom?: number,
     weightStruct?: boolean,
+    srclines?: ScriptSrclines,
   ): string {
     const f = this.#f;
     const printChain = f.has("ip") && hasCallchain && sample.callchain !== undefined;
@@ -960,10 +974,15 @@ export class ScriptPrinter {
     if (f.has("ip")) {
       const cpumode = misc & 7;
       if (printChain) {
-        out += "\n" + this.#chain(sample.callchain!, pid, tid, cpumode, inlines, plainFrom);
+        out += "\n" +
+          this.#chain(sample.callchain!, pid, tid, cpumode, inlines, plainFrom, srclines?.chain);
       } else {
         out += " " + padStart(hexBig(sample.ip ?? 0n), 16);
-        out += this.#symText(this.#resolver.resolve(pid, tid, cpumode, sample.ip ?? 0n));
+        out += this.#symText(
+          this.#resolver.resolve(pid, tid, cpumode, sample.ip ?? 0n),
+          undefined,
+          srclines?.ip,
+        );
       }
     }
     out += this.#branchesText(pid, tid, misc & 7, sample.branchStack?.entries);
@@ -975,8 +994,13 @@ export class ScriptPrinter {
     return out + "\n";
   }
 
-  #symText(r: ResolvedAddress | undefined, node?: InlineNode): string {
+  #symText(r: ResolvedAddress | undefined, node?: InlineNode, srcline?: string): string {
     let out = "";
+    // perf prints the source line after the dso, before " (inlined)"
+    const line = this.#f.has("srcline") ? (node !== undefined ? node.srcline : srcline) : undefined;
+    // (an inline node's own line prints as it is, perf's `??:0` too)
+    const shown = line !== undefined && (node !== undefined || !line.startsWith("??:0"));
+    const lineText = shown ? `\n  ${line}` : "";
     const sym = node !== undefined ? node.sym : r?.sym;
     if (this.#f.has("sym")) {
       out += " " + (sym ?? "[unknown]");
@@ -985,9 +1009,9 @@ export class ScriptPrinter {
         out += "+0x" + (r?.symoff ?? 0n).toString(16);
       }
     }
-    if (node?.inlined) return out + " (inlined)";
+    if (node?.inlined) return out + lineText + " (inlined)";
     if (this.#f.has("dso")) out += ` (${r?.dso ?? "[unknown]"})`;
-    return out;
+    return out + lineText;
   }
 
   #chain(
@@ -997,6 +1021,7 @@ export class ScriptPrinter {
     sampleMode: number,
     inlines: InlineExpansion | undefined,
     plainFrom = chain.length,
+    srclines?: ReadonlyMap<number, string>,
   ): string {
     let out = "";
     let printed = 0;
@@ -1006,8 +1031,9 @@ export class ScriptPrinter {
       const r = this.#resolver.resolve(pid, tid, cpumode, ip);
       const ipText = "\t" + padStart(hexBig(r ? r.mapIp : ip), 16);
       const nodes = inlines?.get(i);
-      if (nodes === undefined || nodes.length === 0) out += ipText + this.#symText(r) + "\n";
-      // perf's --max-stack bounds unwound entries, not the inline nodes they expand to.
+      if (nodes === undefined || nodes.length === 0) {
+        out += ipText + this.#symText(r, undefined, srclines?.get(i)) + "\n";
+      } // perf's --max-stack bounds unwound entries, not the inline nodes they expand to.
       else for (const node of nodes) out += ipText + this.#symText(r, node) + "\n";
     };
     const walk = this.#walk;

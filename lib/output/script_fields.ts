@@ -65,6 +65,7 @@ export const SUPPORTED_SCRIPT_FIELDS: readonly string[] = [
   "dso",
   "addr",
   "symoff",
+  "srcline",
   "period",
   "data_src",
   "weight",
@@ -210,6 +211,29 @@ export interface ScriptFields {
   relative?: boolean;
   /** The request's fields in order, with their `+` / `-` / `` operator. */
   tokens?: readonly (readonly [string, string])[];
+  /**
+   * perf's warnings for fields a request without `type:` names that some
+   * output types cannot print (`'trace' not valid for software events.
+   * Ignoring.`), in perf's order: printed to stderr before anything else.
+   */
+  ignored?: readonly string[];
+}
+
+/** perf's `event_type()` names of the output types, in `output[]` order. */
+const OUTPUT_TYPE_NAMES: readonly string[] = [
+  "hardware",
+  "software",
+  "tracepoint",
+  "hardware-cache",
+  "unknown",
+  "unknown",
+  "unknown",
+  "unknown",
+];
+
+/** perf 6.1's `invalid_fields` of `trace`: every output type but tracepoints. */
+function traceInvalidFor(outputType: number): boolean {
+  return outputType !== ScriptOutputType.TRACEPOINT;
 }
 
 /**
@@ -245,6 +269,7 @@ export function parseScriptFields(spec: string | undefined): ScriptFields {
   const parts = body.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
   const relative = parts.length > 0 && (parts[0]!.startsWith("+") || parts[0]!.startsWith("-"));
   const tokens: [string, string][] = [];
+  const ignored: string[] = [];
   for (const token of parts) {
     const op = token[0] === "+" || token[0] === "-" ? token[0] : "";
     // perf's parse_output_fields: `+x`/`-x` and plain fields in one list is out_badmix.
@@ -261,6 +286,20 @@ export function parseScriptFields(spec: string | undefined): ScriptFields {
         255,
       );
     }
+    if (name === "trace") {
+      if (outputType !== undefined && traceInvalidFor(outputType)) {
+        // perf's parse_output_fields: a typed request naming an invalid field is an error
+        throw new ScriptFieldError(
+          `'trace' not valid for ${OUTPUT_TYPE_NAMES[outputType]} events.`,
+          129,
+        );
+      }
+      if (outputType === undefined) {
+        OUTPUT_TYPE_NAMES.forEach((type, t) => {
+          if (traceInvalidFor(t)) ignored.push(`'trace' not valid for ${type} events. Ignoring.`);
+        });
+      }
+    }
     tokens.push([op, name]);
   }
   const sel = apply(
@@ -269,7 +308,7 @@ export function parseScriptFields(spec: string | undefined): ScriptFields {
     tokens,
     outputType ?? ScriptOutputType.SOFTWARE,
   );
-  return { ...sel, userSet: true, outputType, relative, tokens };
+  return { ...sel, userSet: true, outputType, relative, tokens, ignored };
 }
 
 function apply(
@@ -371,6 +410,13 @@ export function checkScriptFields(
     f.delete("sym");
     f.delete("dso");
     f.delete("symoff");
+  }
+  if (f.has("srcline") && !f.has("ip")) {
+    throw new ScriptFieldError(
+      "Display of source line number requested but sample IP is not\n" +
+        "selected. Hence, no address to lookup the source line number.",
+      255,
+    );
   }
   need("tid", SampleType.TID, "TID");
   need("pid", SampleType.TID, "TID");

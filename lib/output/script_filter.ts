@@ -6,14 +6,13 @@
  * @module
  */
 
+import { parseIdList, parsePerfCpuMap, PERF_MAX_NR_CPUS } from "../analyze/filter.ts";
 import {
-  parseCpuList,
-  parseIdList,
-  parsePercentTimeRanges,
-  parseTimeRanges,
-  skipByTimeRanges,
-  type TimeRange,
-} from "../analyze/filter.ts";
+  parsePerfTime,
+  type PerfTime,
+  perfTimeKeeps,
+  shiftPerfTime,
+} from "../analyze/perf_time.ts";
 import { SampleType } from "../abi/mod.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { ScriptFieldError } from "./script_fields.ts";
@@ -54,7 +53,7 @@ export function hasScriptFilter(o: ScriptFilterOptions | undefined): boolean {
 
 /** perf script's sample filters, built once per run. */
 export class ScriptSampleFilter {
-  readonly #ranges?: readonly TimeRange[];
+  readonly #time?: PerfTime;
   readonly #cpus?: ReadonlySet<number>;
   readonly #pids?: ReadonlySet<number>;
   readonly #tids?: ReadonlySet<number>;
@@ -67,6 +66,10 @@ export class ScriptSampleFilter {
    * @param o The options.
    * @param events The file's events (`--cpu` needs PERF_SAMPLE_CPU in each).
    * @param sampleTime The file's first and last sample times (HEADER_SAMPLE_TIME), for percent slices.
+   * @param cpuLimit What perf knows when it checks `--cpu`: `nrCpus`, the file's NRCPUS
+   *   `nr_cpus_avail` (0 in pipe mode, where perf has read no feature and no event yet:
+   *   `pipe`); undefined for inputs perf cannot read (captures), where only perf's
+   *   MAX_NR_CPUS bounds the list.
    * @throws {import("../analyze/filter.ts").FilterSyntaxError} For a malformed list or time string.
    * @throws {ScriptFieldError} When `--cpu` is given and an event has no CPU, or a percent
    *   slice is asked of a file without sample times (perf's messages, exit 255).
@@ -75,6 +78,7 @@ export class ScriptSampleFilter {
     o: ScriptFilterOptions,
     events: readonly PerfDataEvent[],
     sampleTime: { first: number; last: number } | undefined,
+    cpuLimit?: { nrCpus: number; pipe: boolean },
   ) {
     if (o.time !== undefined) {
       if (o.time.includes("%") || o.reltime) {
@@ -87,24 +91,30 @@ export class ScriptSampleFilter {
           );
         }
       }
-      const ranges = o.time.includes("%")
-        ? parsePercentTimeRanges(o.time, sampleTime!.first, sampleTime!.last)
-        : parseTimeRanges(o.time);
-      // perf_time__parse_for_ranges_reltime: both ends moved, an open end (0) too.
-      const first = sampleTime?.first ?? 0;
-      const at = (t: number) => (Number.isFinite(t) ? t : 0) + first;
-      this.#ranges = o.reltime
-        ? ranges.map((r) => ({ start: at(r.start), end: at(r.end) }))
-        : ranges;
+      const time = parsePerfTime(o.time, sampleTime);
+      this.#time = o.reltime ? shiftPerfTime(time, sampleTime?.first ?? 0) : time;
     }
     if (o.cpu !== undefined) {
-      if (events.some((e) => (e.attr.sampleType & SampleType.CPU) === 0)) {
+      // (in pipe mode perf checks before it has read an event: nothing to refuse then)
+      if (!cpuLimit?.pipe && events.some((e) => (e.attr.sampleType & SampleType.CPU) === 0)) {
         throw new ScriptFieldError(
           "File does not contain CPU events. Remove -C option to proceed.",
           255,
         );
       }
-      this.#cpus = parseCpuList(o.cpu);
+      // perf_session__cpu_bitmap: the first listed CPU at or past min(nr_cpus_avail, MAX_NR_CPUS)
+      const map = parsePerfCpuMap(o.cpu);
+      const limit = Math.min(cpuLimit?.nrCpus ?? PERF_MAX_NR_CPUS, PERF_MAX_NR_CPUS);
+      const tooLarge = map.cpus.find((c) => c >= limit);
+      if (tooLarge !== undefined) {
+        throw new ScriptFieldError(
+          (map.beyondMax
+            ? `Perf can support ${PERF_MAX_NR_CPUS} CPUs. Consider raising MAX_NR_CPUS\n`
+            : "") + `Requested CPU ${tooLarge} too large. Consider raising MAX_NR_CPUS`,
+          255,
+        );
+      }
+      this.#cpus = new Set(map.cpus);
     }
     if (o.pid !== undefined) this.#pids = parseIdList("--pid", o.pid);
     if (o.tid !== undefined) this.#tids = parseIdList("--tid", o.tid);
@@ -153,7 +163,7 @@ export class ScriptSampleFilter {
    * @returns True to print it.
    */
   keep(time: number, cpu: number, pid: number, tid: number, comm: () => string): boolean {
-    if (this.#ranges !== undefined && skipByTimeRanges(this.#ranges, time)) return false;
+    if (this.#time !== undefined && !perfTimeKeeps(this.#time, time)) return false;
     if (this.#cpus !== undefined && cpu !== -1 && !this.#cpus.has(cpu)) return false;
     if (this.#comms !== undefined && !this.#comms.has(comm())) return false;
     if (this.#pids !== undefined && !this.#pids.has(pid)) return false;

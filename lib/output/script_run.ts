@@ -16,6 +16,7 @@
  */
 
 import {
+  ChainWalk,
   getU64,
   PerfContext,
   ReadWarning,
@@ -44,6 +45,8 @@ import {
   singleWindow,
 } from "../analyze/perf_time.ts";
 import { TracepointPrinter } from "./tracepoint_print.ts";
+import { PerfHeaderInputError, perfHeaderOutputText } from "./perf_header_print.ts";
+import type { PerfDataInfo } from "../perfdata/header.ts";
 import { hasTimeOptions, ScriptClock, type ScriptTimeOptions } from "./script_time.ts";
 import {
   auxtraceErrorText,
@@ -61,6 +64,7 @@ import {
   enableTracepointCallchainFields,
   type InlineExpansion,
   parseScriptFields,
+  ScriptFieldError,
   type ScriptFields,
   scriptFieldsFor,
   ScriptOutput,
@@ -68,6 +72,7 @@ import {
   scriptOutputType,
   ScriptPrinter,
   ScriptSampleFields,
+  type ScriptSrclines,
 } from "./perf_script.ts";
 
 /** Options of {@linkcode runPerfScript}. */
@@ -107,6 +112,16 @@ export interface RunScriptOptions {
    * first, each with the threads and maps of its time (`CaptureReader.readReverse`).
    */
   reverse?: boolean;
+  /**
+   * perf's `--header` (`"header"`: the header block, then the samples) or
+   * `--header-only` (`"only"`); perf.data inputs only.
+   */
+  header?: "header" | "only";
+  /**
+   * perf's `-I` / `--show-info`: the topologies in full in the header, and in pipe
+   * mode the features print (as their records arrive) even without `--header`.
+   */
+  showInfo?: boolean;
   /** Expand DWARF-unwound user frames into inline frames (default true; false is perf's `--no-inline`). */
   inline?: boolean;
   /** The addr2line program for inline frames (default `addr2line` from PATH). */
@@ -194,7 +209,31 @@ export async function runPerfScript(
     const opts = time !== undefined && options.filter?.time !== undefined
       ? { ...options, filter: { ...options.filter, time: undefined } }
       : options;
-    const summary = await printRecords(input, opts, time);
+    if (options.header !== undefined && input.info.format !== "perf.data") {
+      throw new PerfHeaderInputError(
+        `--header${options.header === "only" ? "-only" : ""}: ${path} is a ${input.info.format} ` +
+          "input, which has no perf.data header",
+      );
+    }
+    const headerText = input.info.format === "perf.data" &&
+        (options.header !== undefined || (options.showInfo && input.info.pipe))
+      ? perfHeaderOutput(input.info.perf, path, options)
+      : undefined;
+    if (options.header === "only") {
+      const { sink, end } = outputSink(options);
+      sink(new TextEncoder().encode(headerText!));
+      end();
+      return {
+        samples: 0,
+        records: 0,
+        lost: 0,
+        warnings: [...input.warnings],
+        bytesRead: input.bytesRead,
+        format: input.info.format,
+        inputSize: input.info.size,
+      };
+    }
+    const summary = await printRecords(input, opts, time, headerText);
     summary.bytesRead += spanBytes;
     return summary;
   } finally {
@@ -235,13 +274,30 @@ function outputSink(options: RunScriptOptions): {
   };
 }
 
+/**
+ * The header text `--header` / `--header-only` / `-I` print before the samples (pipe
+ * mode: the features too, which perf prints as their records arrive, before any sample).
+ */
+function perfHeaderOutput(info: PerfDataInfo, path: string, options: RunScriptOptions): string {
+  const out = perfHeaderOutputText(info, path, {
+    header: options.header,
+    full: options.showInfo === true,
+  });
+  for (const w of out.warnings) {
+    options.read?.onWarning?.(new ReadWarning("unsupported", `${path}: ${w}`));
+  }
+  return out.text;
+}
+
 async function printRecords(
   input: Input,
   options: RunScriptOptions,
   time: PerfTime | undefined,
+  headerText?: string,
 ): Promise<ScriptRunSummary> {
   const request: ScriptFields = parseScriptFields(options.fields);
   const { sink, end } = outputSink(options);
+  if (headerText !== undefined) sink(new TextEncoder().encode(headerText));
   const session = sessionFor(input, { ...options, onWarning: options.read?.onWarning });
   const inline = options.inline ?? true;
   // perf keeps one field selection per output type (`output[type]`), checked
@@ -319,7 +375,15 @@ async function printRecords(
   const fields = new ScriptSampleFields();
   const layouts: (SampleLayout | undefined)[] = [];
   const filter = hasScriptFilter(options.filter)
-    ? new ScriptSampleFilter(options.filter!, input.info.events, input.info.perf.sampleTime)
+    ? new ScriptSampleFilter(
+      options.filter!,
+      input.info.events,
+      input.info.perf.sampleTime,
+      input.info.format === "capture" ? undefined : {
+        nrCpus: input.info.perf.pipe ? 0 : input.info.perf.nrCpusAvailable ?? 0,
+        pipe: input.info.perf.pipe,
+      },
+    )
     : undefined;
   let filteredOut = 0;
   const symbolResolver = filter?.bySymbol
@@ -345,7 +409,13 @@ async function printRecords(
       plainFrom = unwound.userStart;
       // Only a printed callchain shows inline frames (not -G, not without ip).
       if (inline && hasCallchain && typeOf(event).selection.fields.has("ip")) {
-        inlines = await inlineExpansion(session, s.pid ?? -1, s.callchain!, unwound.userStart);
+        inlines = await inlineExpansion(
+          session,
+          s.pid ?? -1,
+          s.callchain!,
+          unwound.userStart,
+          typeOf(event).selection.fields.has("srcline"),
+        );
       }
     }
     if (s.period === undefined) s = { ...s, period: event.attr.samplePeriod };
@@ -354,12 +424,33 @@ async function printRecords(
     const trace = s.raw !== undefined && t.selection.fields.has("trace")
       ? traceText(event, s.raw)
       : undefined;
+    const srclines = t.selection.fields.has("srcline")
+      ? await sampleSrclines(
+        session,
+        s,
+        misc,
+        hasCallchain && t.selection.fields.has("ip"),
+        inlines,
+        plainFrom,
+      )
+      : undefined;
     // Unwound frames print through format(): they are never context markers.
-    if (inlines !== undefined || plainFrom !== undefined) {
+    if (inlines !== undefined || plainFrom !== undefined || srclines !== undefined) {
       const comm = session.threads.comm(tid);
       const struct = (event.attr.sampleType & SampleType.WEIGHT_STRUCT) !== 0;
       out.text(
-        p.format(s, misc, comm, event.name, hasCallchain, inlines, trace, plainFrom, struct),
+        p.format(
+          s,
+          misc,
+          comm,
+          event.name,
+          hasCallchain,
+          inlines,
+          trace,
+          plainFrom,
+          struct,
+          srclines,
+        ),
       );
     } else {
       const f = fields.fromSample(s, misc);
@@ -498,11 +589,17 @@ async function printRecords(
         // perf script's first test of a sample (process_sample_event)
         if (time !== undefined && !perfTimeKeeps(time, r.time ?? 0)) return;
         if (!checked.has(event.index)) check();
+        // perf's process_event: a type left without fields (`-F trace` for cpu-clock) prints nothing
+        if (typeOf(event).selection.fields.size === 0) return;
         summary.samples++;
         const decoded = r.decoded;
         if (decoded === undefined) {
-          // A (non-group) READ sample is simple, but delivered per read value.
-          if ((event.attr.sampleType & SampleType.READ) === 0) {
+          // A (non-group) READ sample is simple, but delivered per read value; -F srcline
+          // looks addresses up before printing: both go the decoded way.
+          if (
+            (event.attr.sampleType & SampleType.READ) === 0 &&
+            !typeOf(event).selection.fields.has("srcline")
+          ) {
             return printRaw(r, event, callchains(event));
           }
           const rec = r.record();
@@ -622,11 +719,45 @@ function withUnwoundUserStack(
  * cached per DSO and address by the session), keyed by callchain index;
  * frames that print unchanged (no answer, or just their own symbol) are left out.
  */
+/**
+ * The `-F srcline` texts of a sample (perf's `map__fprintf_srcline` per printed
+ * address): of each callchain entry when the callchain prints (entries expanded into
+ * inline nodes carry their own), else of the sample IP.
+ */
+async function sampleSrclines(
+  session: PerfSession,
+  sample: Sample,
+  misc: number,
+  printChain: boolean,
+  inlines: InlineExpansion | undefined,
+  plainFrom: number | undefined,
+): Promise<ScriptSrclines> {
+  const pid = sample.pid ?? -1;
+  const chain = sample.callchain;
+  if (!printChain || chain === undefined) {
+    return { ip: await session.srcline(pid, misc & 7, sample.ip ?? 0n) };
+  }
+  const lookups: Promise<[number, string | undefined]>[] = [];
+  const ask = (i: number, cpumode: number) => {
+    if (inlines?.has(i)) return;
+    lookups.push(session.srcline(pid, cpumode, chain[i]!).then((t) => [i, t]));
+  };
+  const end = Math.min(plainFrom ?? chain.length, chain.length);
+  const walk = new ChainWalk();
+  walk.reset(new DataView(chain.buffer, chain.byteOffset, chain.byteLength), 0, end, misc & 7);
+  while (walk.next()) ask(walk.index, walk.cpumode);
+  for (let i = end; i < chain.length; i++) ask(i, CPUMODE_USER);
+  const found = new Map<number, string>();
+  for (const [i, t] of await Promise.all(lookups)) if (t !== undefined) found.set(i, t);
+  return { chain: found };
+}
+
 async function inlineExpansion(
   session: PerfSession,
   pid: number,
   chain: BigUint64Array,
   from: number,
+  withSrcline = false,
 ): Promise<InlineExpansion | undefined> {
   const lookups: Promise<readonly InlineNode[]>[] = [];
   for (let i = from; i < chain.length; i++) {
@@ -636,7 +767,9 @@ async function inlineExpansion(
   let expansion: Map<number, readonly InlineNode[]> | undefined;
   for (let k = 0; k < answers.length; k++) {
     const nodes = answers[k]!;
-    if (nodes.length > 1 || (nodes.length === 1 && nodes[0]!.inlined)) {
+    // a frame answered by its own symbol alone prints as usual, but for its source line,
+    // which is the answer's (perf prints the inline list's node, `??:0` included)
+    if (nodes.length > 1 || (nodes.length === 1 && (nodes[0]!.inlined || withSrcline))) {
       (expansion ??= new Map()).set(from + k, nodes);
     }
   }

@@ -97,6 +97,13 @@ export interface TextReportOptions {
   /** perf's `--time` argument, named in the header as `(time slices: ...)`. */
   timeSlices?: string;
   /**
+   * perf's header text (`--header`, or `-I` of a pipe's features; see
+   * `perf_header_print.ts`): it takes the place of the "To display the perf.data
+   * header info" hint, or follows it (`afterHint`: `-I` alone); with `quiet`, it
+   * comes first (a pipe's features, which perf prints even then).
+   */
+  perfHeader?: { text: string; afterHint?: boolean };
+  /**
    * A later event's section of a multi-event report: only its `# Samples`
    * header and entries, without the report's preamble (default false).
    */
@@ -255,15 +262,23 @@ export function textReport(
 
   const out: string[] = [];
   const first = options.continuation !== true;
+  // a pipe's features print as their records arrive, -q or not
+  if (options.quiet && first && options.perfHeader !== undefined) {
+    out.push(...options.perfHeader.text.replace(/\n$/, "").split("\n"));
+  }
   // perf prints the one-value filter lines even with -q (sort__setup_elide writes them).
   if (options.quiet && first) out.push(...elideLines);
   if (!options.quiet) {
     if (first) {
       if (options.accountingHeader !== false) out.push(...accountingLines(profile));
-      out.push(
-        "# To display the perf.data header info, please use --header/--header-only options.",
-      );
-      out.push("#");
+      const header = options.perfHeader;
+      if (header === undefined || header.afterHint) {
+        out.push(
+          "# To display the perf.data header info, please use --header/--header-only options.",
+        );
+        out.push("#");
+      }
+      if (header !== undefined) out.push(...header.text.replace(/\n$/, "").split("\n"));
       out.push(...(elideLines.length > 0 ? elideLines : ["#"]));
       if (elideLines.length > 0) out.push("#");
       out.push(`# Total Lost Samples: ${profile.lost.lostSamples}`);

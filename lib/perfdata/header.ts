@@ -26,6 +26,7 @@ import {
 } from "./features.ts";
 import { ByteSwapper } from "./swap.ts";
 import { parseTracingData, type TracingData } from "./tracing_data.ts";
+import type { FeaturePayload } from "./feature_info.ts";
 
 /** `"PERFILE2"` as the first 8 bytes of a little-endian file. */
 export const PERF_MAGIC = "PERFILE2";
@@ -73,6 +74,12 @@ export interface PerfDataInfo {
   tracingData?: TracingData;
   /** Written by a big-endian machine (magic `PERFILE2` byte-swapped): read byte-swapped. */
   bigEndian?: boolean;
+  /**
+   * The payloads of the features perf 6.1 knows (bits below `HEADER_LAST_FEATURE`), in
+   * perf's processing order (file: bit order; pipe: HEADER_FEATURE record order), for the
+   * header printer; a section lying outside the file is left out.
+   */
+  featurePayloads?: FeaturePayload[];
 }
 
 /**
@@ -345,12 +352,15 @@ async function readFeatureSections(
     (await readAt(file, tableOffset, n * 16, fileSize, "feature table", source)).buffer,
   );
   if (swap !== undefined) swap.words(table, 0, n * 16);
+  info.featurePayloads = [];
   for (let i = 0; i < n; i++) {
     const bit = info.features[i]!;
-    if (!FEATURE_DECODERS.has(bit)) continue;
+    const decoded = FEATURE_DECODERS.has(bit);
+    if (!decoded && bit >= HeaderFeature.LAST_FEATURE) continue;
     const offset = getU64(table, i * 16);
     const size = getU64(table, i * 16 + 8);
     if (offset + size > fileSize || size > MAX_HEADER_AREA) {
+      if (!decoded) continue; // only printed by --header, which then has nothing to print
       warnings.push(
         new ReadWarning(
           "feature",
@@ -364,6 +374,10 @@ async function readFeatureSections(
     const bytes = await readAt(file, offset, size, fileSize, "feature section", source);
     const view = new DataView(bytes.buffer);
     if (swap !== undefined) swap.feature(bit, view, 0, size);
+    if (bit < HeaderFeature.LAST_FEATURE) {
+      info.featurePayloads.push({ bit, bytes, fileOffset: offset });
+    }
+    if (!decoded) continue;
     const msg = applyFeature(info, matcher, bit, view, 0, size, offset);
     if (msg) warnings.push(new ReadWarning("feature", `${source}: ${msg}`, { offset }));
   }

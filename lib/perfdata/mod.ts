@@ -20,6 +20,7 @@ export * from "./reader.ts";
 export * from "./walker.ts";
 export * from "./writer.ts";
 export * from "./features.ts";
+export * from "./feature_info.ts";
 export * from "./tracing_data.ts";
 export { compressedPayload, Decompressor } from "./compressed.ts";
 export { defaultEventName, EventMatcher, makeEvent } from "./evlist.ts";

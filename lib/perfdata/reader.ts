@@ -1224,6 +1224,11 @@ class Session implements PerfDataFile {
         const bit = getU64(view, s + 8);
         if (bit >= FEATURE_BITS || bit === HeaderFeature.LAST_FEATURE) break;
         if (!info.features.includes(bit)) info.features.push(bit);
+        (info.featurePayloads ??= []).push({
+          bit,
+          bytes: new Uint8Array(view.buffer, view.byteOffset + s + 16, size - 16).slice(),
+          fileOffset: offset + 16,
+        });
         const msg = applyFeature(info, matcher, bit, view, s + 16, size - 16, offset + 16);
         if (msg) this.warn(new ReadWarning("feature", `${this.#source}: ${msg}`, { offset }));
         break;

@@ -126,7 +126,7 @@ export class ProfileLimitError extends RangeError {
  * which perf's report shows as the entry, with no call chain below it and nothing to cumulate,
  * and which `perf script` prints no line for (so stackcollapse folds it to the comm alone).
  */
-export const CHAINLESS = -2;
+export const CHAINLESS: -2 = -2;
 
 /** Maximum number of distinct frames. */
 export const MAX_FRAMES = 2 ** 26;

@@ -64,7 +64,6 @@ import {
   enableTracepointCallchainFields,
   type InlineExpansion,
   parseScriptFields,
-  ScriptFieldError,
   type ScriptFields,
   scriptFieldsFor,
   ScriptOutput,

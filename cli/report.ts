@@ -43,6 +43,7 @@ import {
   reportedEvents,
   UnknownEventError,
 } from "../lib/analyze/load.ts";
+import { DEFAULT_MAX_STACK } from "../lib/analyze/unwind.ts";
 import { loadScriptTextProfile } from "../lib/analyze/script_text_load.ts";
 import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
@@ -109,6 +110,7 @@ export async function main(args: string[]): Promise<void> {
       "call graph, perf's tokens in any order: graph or none, <threshold %>, caller or callee, " +
         "function, percent (graph,0.5,caller,function,percent)",
     )
+    .option("-G, --inverted", "caller-order call graphs (as perf's alias of -g caller)")
     .option(
       "--percent-limit <pct>",
       "hide entries and graph branches below this percent (default: entries 0, graphs 0.5)",
@@ -162,6 +164,7 @@ export async function main(args: string[]): Promise<void> {
     children?: boolean;
     sort: string;
     callGraph?: string;
+    inverted?: boolean;
     percentLimit?: string;
     kallsyms?: string;
     symfs?: string;
@@ -331,7 +334,8 @@ export async function main(args: string[]): Promise<void> {
         weight,
         kallsyms: opts.kallsyms,
         symbols: { symfs: opts.symfs, demangle: opts.demangle },
-        maxStack,
+        // the text report cuts callchains itself, from the root in caller order (as perf)
+        maxStack: textOutput && !perAddress ? Math.max(maxStack, DEFAULT_MAX_STACK) : maxStack,
         event: opts.event,
         timeline: htmlFlamegraph && !perAddress,
         perAddress,
@@ -507,6 +511,7 @@ export async function main(args: string[]): Promise<void> {
       let order: "caller" | "callee" | "none" | undefined = graph?.mode === "none"
         ? "none"
         : graph?.order;
+      if (opts.inverted && order !== "none") order = "caller";
       if (children && result.info.pipe) {
         // perf 6.1 decides on cumulation before the pipe's attrs arrive: no Children column.
         order ??= "caller";
@@ -538,6 +543,7 @@ export async function main(args: string[]): Promise<void> {
         children,
         sort,
         callGraph: order,
+        maxStack,
         percentLimit,
         graphThreshold: graph?.threshold,
         eventName,

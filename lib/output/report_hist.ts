@@ -397,6 +397,34 @@ function perfPath(profile: Profile, stack: number): number[] {
 }
 
 /**
+ * Cut a root-first path to `max` callchain entries as perf's `max_stack`
+ * does: the first ones from the root (`fromRoot`, caller order) or from the
+ * leaf. An entry is a frame with the inline frames it expanded into (which
+ * come after it, root-first).
+ */
+function cutPath(profile: Profile, path: number[], max: number, fromRoot: boolean): number[] {
+  const inlined = profile.frames.inlined;
+  let entries = 0;
+  for (const f of path) if (!inlined[f]) entries++;
+  if (entries <= max) return path;
+  if (fromRoot) {
+    let seen = 0;
+    for (let i = 0; i < path.length; i++) {
+      if (!inlined[path[i]] && ++seen > max) return path.slice(0, i);
+    }
+    return path;
+  }
+  let seen = 0;
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (!inlined[path[i]] && ++seen === max) {
+      // the entry's inline frames before it, root-first, belong to the caller entry
+      return path.slice(i);
+    }
+  }
+  return path;
+}
+
+/**
  * Call-graph node ids of frames, equal when perf's `match_chain` calls two
  * callchain entries equal: by object and symbol, or by object and address
  * when unresolved, whatever the cpumode (a frame with no map takes the
@@ -488,6 +516,14 @@ export interface HistogramOptions {
    * whatever they are, and every record counts towards the totals.
    */
   keep?: (selfFrame: number, cls: number) => boolean;
+  /**
+   * perf's `--max-stack`: the callchain entries used per sample, counted as
+   * `thread__resolve_callchain_sample` does: from the root in caller order,
+   * from the leaf in callee order (an address's inline frames go with it).
+   * The self entry stays the sampled address's even when the cut leaves it
+   * out of the chain. Default: every entry of the profile's stacks.
+   */
+  maxStack?: number;
 }
 
 /** The histogram: entries in perf's output order and their callchain tries. */
@@ -534,6 +570,7 @@ export function buildHistogram(
   const showSamples = options.showSamples === true;
   const selfFrame = options.selfFrame ?? ((i: number) => selfFrameOf(profile, i));
   const keep = options.keep;
+  const maxStack = options.maxStack;
   let recordKept = true;
   const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
   const keys = new EntryKeys(profile, sort);
@@ -631,8 +668,11 @@ export function buildHistogram(
   for (let i = 0; i < profile.stackCount; i++) {
     const w = profile.stackWeight[i];
     const cls = profile.stackClass[i];
-    const rootFirst = perfPath(profile, i);
+    let rootFirst = perfPath(profile, i);
     if (rootFirst.length === 0) continue;
+    if (maxStack !== undefined) {
+      rootFirst = cutPath(profile, rootFirst, maxStack, order !== "callee");
+    }
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
     // the call-graph nodes match frames as match_chain does (nodeFrame), the entries by kind too

@@ -63,6 +63,8 @@ export interface TextReportOptions {
    * the entries the record creates, whose weight stays in the totals.
    */
   keep?: (selfFrame: number, cls: number) => boolean;
+  /** perf's `--max-stack`: callchain entries used per sample (see `HistogramOptions.maxStack`). */
+  maxStack?: number;
   /** `--percent-limit`: hides entries and call-graph branches below this percent (default 0, graphs 0.5). */
   percentLimit?: number;
   /** `-g graph,<threshold>`: hides call-graph branches below this percent (overrides percentLimit for graphs). */

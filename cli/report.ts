@@ -61,6 +61,7 @@ import {
   parseCallGraphParams,
 } from "../lib/output/report_callchain.ts";
 import type { Profile } from "../lib/analyze/profile.ts";
+import { type FieldList, parseFields } from "../lib/output/report_fields.ts";
 import {
   accountingLines,
   dsoShortName,
@@ -105,6 +106,12 @@ export async function main(args: string[]): Promise<void> {
     .option("--children", "accumulate callers' time into callees (default with callchains)")
     .option("--no-children", "only self time per entry")
     .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,cpu", "comm,dso,sym")
+    .option(
+      "-F, --fields <fields>",
+      "output columns: overhead, overhead_sys, overhead_us, overhead_guest_sys, " +
+        "overhead_guest_us, overhead_children, sample, period and the sort keys; +F,... " +
+        "follows the default columns (sort keys not named are appended, as in perf)",
+    )
     .option(
       "-g, --call-graph <params>",
       "call graph, perf's tokens in any order: graph or none, <threshold %>, caller or callee, " +
@@ -163,6 +170,7 @@ export async function main(args: string[]): Promise<void> {
     stdio?: boolean;
     children?: boolean;
     sort: string;
+    fields?: string;
     callGraph?: string;
     inverted?: boolean;
     percentLimit?: string;
@@ -228,8 +236,10 @@ export async function main(args: string[]): Promise<void> {
     time: opts.time,
   };
   let graph: CallGraphParams | undefined;
+  let fields: FieldList | undefined;
   try {
     sort = parseSortKeys(opts.sort);
+    if (opts.fields !== undefined) fields = parseFields(opts.fields);
     sampleFilter(filter);
     if (opts.callGraph !== undefined) graph = parseCallGraphParams(opts.callGraph);
   } catch (e) {
@@ -249,6 +259,7 @@ export async function main(args: string[]): Promise<void> {
   if (entryFilters && !textOutput) {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
   }
+  if (fields !== undefined && !textOutput) usage("--fields: columns of the text report only");
   // perf report's --comms/--pid/--tid mark entries filtered (their samples stay in the
   // totals); the text report does the same, the other outputs drop the samples.
   const threadFilters = filter.pid !== undefined || filter.tid !== undefined ||
@@ -543,6 +554,8 @@ export async function main(args: string[]): Promise<void> {
         children,
         sort,
         callGraph: order,
+        fields,
+        sortGiven,
         maxStack,
         percentLimit,
         graphThreshold: graph?.threshold,
@@ -561,7 +574,7 @@ export async function main(args: string[]): Promise<void> {
       for (const line of accountingLines(profile)) console.error(line);
     }
   } catch (e) {
-    if (e instanceof UnknownEventError) usage(e.message);
+    if (e instanceof UnknownEventError || e instanceof ReportOptionError) usage(e.message);
     failOn(COMMAND, e);
   }
 }

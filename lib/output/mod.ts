@@ -6,6 +6,7 @@
  */
 
 export * from "./text_report.ts";
+export * from "./report_fields.ts";
 export * from "./folded.ts";
 export * from "./speedscope.ts";
 export * from "./flame_layout.ts";

@@ -16,6 +16,7 @@ import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
 import { addChain, ChainStore, printGraph } from "./report_callchain.ts";
+import type { HppField, ReportField } from "./report_fields.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
 export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu";
@@ -97,6 +98,10 @@ export interface HistEntry extends EntryRef {
   children: number;
   /** Self sample count. */
   selfSamples: number;
+  /** Self weight of kernel-mode samples (perf's `period_sys`). */
+  selfSys: number;
+  /** Self weight of user-mode samples (perf's `period_us`). */
+  selfUs: number;
   /** Root of the entry's callchain trie in the histogram's trie store. */
   chains: number;
   /** perf's `he->callchain->max_depth`: longest callchain appended to the entry. */
@@ -524,6 +529,33 @@ export interface HistogramOptions {
    * out of the chain. Default: every entry of the profile's stacks.
    */
   maxStack?: number;
+  /**
+   * perf's sort list (`hists->hpp_list->sorts`, see `report_fields.ts`):
+   * overhead columns and sort keys in the order they decide the output
+   * order. Default: `overhead_children` (with children), `overhead`, the
+   * sort keys, `sample` (with `showSamples`).
+   */
+  sorts?: readonly ReportField[];
+}
+
+/** A histogram entry's value of an overhead column (`he_get_*`). */
+export function hppValue(e: HistEntry, field: HppField): number {
+  switch (field) {
+    case "overhead":
+    case "period":
+      return e.self;
+    case "overhead_sys":
+      return e.selfSys;
+    case "overhead_us":
+      return e.selfUs;
+    case "overhead_guest_sys":
+    case "overhead_guest_us":
+      return 0;
+    case "overhead_children":
+      return e.children;
+    case "sample":
+      return e.selfSamples;
+  }
 }
 
 /** The histogram: entries in perf's output order and their callchain tries. */
@@ -565,7 +597,9 @@ export function buildHistogram(
 ): Histogram {
   const children = options.children ?? false;
   const sort = options.sort ?? ["comm", "dso", "sym"];
-  if (sort.length === 0) throw new ReportOptionError("--sort needs at least one key");
+  if (sort.length === 0 && options.sorts === undefined) {
+    throw new ReportOptionError("--sort needs at least one key");
+  }
   const order = options.callGraph ?? (children ? "caller" : "callee");
   const showSamples = options.showSamples === true;
   const selfFrame = options.selfFrame ?? ((i: number) => selfFrameOf(profile, i));
@@ -654,6 +688,8 @@ export function buildHistogram(
         self: 0,
         children: 0,
         selfSamples: 0,
+        selfSys: 0,
+        selfUs: 0,
         chains: store.node(-1),
         maxDepth: 0,
       };
@@ -682,6 +718,8 @@ export function buildHistogram(
     const self = entryFor(selfFrame(i), cls, selfKey);
     self.self += w;
     self.selfSamples += profile.stackSamples[i];
+    if (t.kinds[selfFrame(i)] === "kernel") self.selfSys += w;
+    else self.selfUs += w;
     if (self.maxDepth < chain.length) self.maxDepth = chain.length;
     if (order !== "none") addChain(store, self.chains, nodes, 0, w);
     if (!children) continue;
@@ -713,27 +751,44 @@ export function buildHistogram(
         into.self += e.self;
         into.children += e.children;
         into.selfSamples += e.selfSamples;
+        into.selfSys += e.selfSys;
+        into.selfUs += e.selfUs;
         store.merge(into.chains, e.chains);
       }
     }
     sequence = collapsed.inOrder();
   }
   const callerFirst = order !== "callee";
-  const entrySort = (a: HistEntry, b: HistEntry): number => {
-    if (children) {
-      const c = fieldCmp(a.children, b.children);
-      if (c !== 0) return c;
-      // __hpp__sort_acc: put caller above callee when they have equal period.
-      if (order !== "none" && keys.sameThread(a, b)) {
-        const d = callerFirst ? a.maxDepth - b.maxDepth : b.maxDepth - a.maxDepth;
-        if (d !== 0) return d;
-      }
+  const sorts: readonly ReportField[] = options.sorts ?? [
+    ...(children ? [{ hpp: "overhead_children" as const }] : []),
+    { hpp: "overhead" as const },
+    ...sort.map((key) => ({ key })),
+    ...(showSamples ? [{ hpp: "sample" as const }] : []),
+  ];
+  // hist_entry__sort: the first item of the sort list that tells the entries apart
+  const steps = sorts.map((f): (a: HistEntry, b: HistEntry) => number => {
+    if ("key" in f) {
+      const one = new EntryKeys(profile, [f.key]);
+      return (a, b) => one.sort(a, b);
     }
-    const s = fieldCmp(a.self, b.self);
-    if (s !== 0) return s;
-    const k = keys.sort(a, b);
-    if (k !== 0 || !showSamples) return k;
-    return fieldCmp(a.selfSamples, b.selfSamples);
+    if (f.hpp === "overhead_children") {
+      // __hpp__sort_acc: 0 without children; caller above callee at equal period.
+      if (!children) return () => 0;
+      return (a, b) => {
+        const c = fieldCmp(a.children, b.children);
+        if (c !== 0 || order === "none" || !keys.sameThread(a, b)) return c;
+        return callerFirst ? a.maxDepth - b.maxDepth : b.maxDepth - a.maxDepth;
+      };
+    }
+    const field = f.hpp;
+    return (a, b) => fieldCmp(hppValue(a, field), hppValue(b, field));
+  });
+  const entrySort = (a: HistEntry, b: HistEntry): number => {
+    for (const step of steps) {
+      const c = step(a, b);
+      if (c !== 0) return c;
+    }
+    return 0;
   };
   const output = new RbTree<HistEntry>();
   for (const e of sequence) {

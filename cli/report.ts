@@ -62,6 +62,8 @@ import {
 } from "../lib/output/report_callchain.ts";
 import type { Profile } from "../lib/analyze/profile.ts";
 import { type FieldList, parseFields } from "../lib/output/report_fields.ts";
+import { readThreadCounts } from "../lib/analyze/thread_counts.ts";
+import { threadCountsTable } from "../lib/output/thread_counts_print.ts";
 import {
   accountingLines,
   dsoShortName,
@@ -161,6 +163,10 @@ export async function main(args: string[]): Promise<void> {
       "--diff <other>",
       "compare with another recording as perf diff does (input = baseline; --folded: difffolded)",
     )
+    .option(
+      "-T, --threads",
+      "after the text report, perf's per-thread event counts (PERF_RECORD_READ, perf record -s)",
+    )
     .option("-q, --quiet", "no header lines, no warnings, no progress")
     .option("-f, --force", "overwrite --flamegraph / --speedscope files of another kind");
   cliProgram(program, COMMAND).parse(args, { from: "user" });
@@ -191,6 +197,7 @@ export async function main(args: string[]): Promise<void> {
     pprof?: string;
     diff?: string;
     quiet?: boolean;
+    threads?: boolean;
     force?: boolean;
     comms?: string;
     dsos?: string;
@@ -260,6 +267,7 @@ export async function main(args: string[]): Promise<void> {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
   }
   if (fields !== undefined && !textOutput) usage("--fields: columns of the text report only");
+  if (opts.threads && !textOutput) usage("--threads: a table after the text report only");
   // perf report's --comms/--pid/--tid mark entries filtered (their samples stay in the
   // totals); the text report does the same, the other outputs drop the samples.
   const threadFilters = filter.pid !== undefined || filter.tid !== undefined ||
@@ -567,9 +575,9 @@ export async function main(args: string[]): Promise<void> {
         relative: opts.percentage === "relative",
         timeSlices: opts.time,
       };
-      writeStdout(
-        textReportSections(sections, base),
-      );
+      writeStdout(textReportSections(sections, base));
+      // perf_read_values_display after the report (perf's tip line, random, is left out)
+      if (opts.threads) writeStdout(threadCountsTable(await readThreadCounts(input)));
     } else if (!opts.quiet) {
       for (const line of accountingLines(profile)) console.error(line);
     }

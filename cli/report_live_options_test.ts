@@ -136,3 +136,40 @@ Deno.test({
     /^callring report: error: --fields key `srcline' is perf's, not printed/,
   );
 });
+
+/** perf's output without its random tip block (`#`, `# (Tip: ...)`, `#`), wherever it is. */
+function withoutTip(text: string): string {
+  const lines = text.split("\n");
+  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
+  if (tip > 0) lines.splice(tip - 1, 3);
+  return lines.filter((l) => !l.startsWith("# callring:")).join("\n");
+}
+
+Deno.test({
+  name: "report -T: the per-thread counts table after the report, as live perf report 6.1",
+  ignore: !PERF_RECORDS,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // -s (--stat): PERF_RECORD_READ per inherited thread; without it perf's table is empty
+    const files = [
+      await recordBurn(dir, ["-s", "-g"], 150),
+      await recordBurn(dir, ["-s", "-e", "task-clock"], 150),
+      await recordBurn(dir, ["-g"], 100),
+    ];
+    for (const data of files) {
+      for (const extra of [[], ["-q"], ["--no-children", "--sort", "sym"]]) {
+        const args = ["report", "-i", data, "--stdio", "-T", ...extra];
+        const [perf, ours] = await Promise.all([runPerf(args), runCli("report", args.slice(1))]);
+        assert.equal(perf.code, 0, perf.stderr);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.match(perf.stdout, /^# +PID +TID/m);
+        // perf record -s: a row per inherited thread that exited
+        if (data !== files[2]) assert.match(perf.stdout, /^ +\d+ +\d+ +\d+( +\d+)?$/m);
+        assert.equal(withoutTip(ours.stdout), withoutTip(perf.stdout), `${data} ${extra}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -116,8 +116,8 @@ export async function main(args: string[]): Promise<void> {
     )
     .option(
       "-g, --call-graph <params>",
-      "call graph, perf's tokens in any order: graph or none, <threshold %>, caller or callee, " +
-        "function, percent (graph,0.5,caller,function,percent)",
+      "call graph, perf's tokens in any order: graph, folded or none, <threshold %>, " +
+        "<print limit>, caller or callee, function, percent (graph,0.5,caller,function,percent)",
     )
     .option("-G, --inverted", "caller-order call graphs (as perf's alias of -g caller)")
     .option(
@@ -567,6 +567,9 @@ export async function main(args: string[]): Promise<void> {
         maxStack,
         percentLimit,
         graphThreshold: graph?.threshold,
+        graphFolded: graph?.mode === "folded",
+        objectOrder: result.objectOrder,
+        graphPrintLimit: graph?.printLimit,
         eventName,
         showSamples: opts.showNrSamples === true,
         quiet: opts.quiet === true,

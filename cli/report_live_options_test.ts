@@ -51,13 +51,26 @@ const CASES: string[][] = [
   ["-F", "overhead,sym", "-n"],
   ["-F", "overhead_guest_sys,overhead_guest_us,dso", "-g", "none"],
   ["-F", "period,sample", "--no-children"],
-  ["-F", "cpu,overhead,pid"],
+  ["-F", "cpu,overhead,comm"],
   ["-F", "over,sy"],
   ["-F", "OVERHEAD,Symbol"],
   ["-F", "overhead_children,sym", "--no-children"],
   ["-F", "overhead,comm", "--percent-limit", "5"],
   ["-F", "overhead"],
   ["-F", "comm,dso,overhead", "--comms", "burn", "-g", "none"],
+  // -g folded: a line per chain end below each entry, by its own weight; with caller/callee
+  ["-g", "folded"],
+  ["-g", "folded", "--no-children"],
+  ["-g", "folded,callee,1", "--no-children"],
+  ["-g", "folded,caller", "--no-children"],
+  ["-g", "folded,0.5,2"],
+  ["-g", "folded", "--no-children", "-s", "sym"],
+  ["-g", "folded", "-G", "--max-stack", "4"],
+  ["-g", "folded", "-F", "overhead,sym"],
+  // print_limit (the second number) in graph mode: branches per level, the single root's entries
+  ["-g", "graph,0.5,1"],
+  ["-g", "graph,0.5,1", "--no-children"],
+  ["-g", "graph,0.5,3", "-s", "sym"],
 ];
 
 /** Compare each case with perf on `data`; returns the arguments that differ. */
@@ -83,7 +96,8 @@ async function mismatches(
 }
 
 Deno.test({
-  name: "report --max-stack, -G, -F equal live perf report 6.1 on a fresh perf record -g",
+  name:
+    "report --max-stack, -G, -F, -g folded equal live perf report 6.1 on a fresh perf record -g",
   ignore: !PERF_RECORDS,
 }, async () => {
   const dir = await Deno.makeTempDir();
@@ -96,7 +110,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "report --max-stack, -G, -F equal live perf report 6.1 on the fixtures (kernel chains)",
+  name:
+    "report --max-stack, -G, -F, -g folded equal live perf report 6.1 on the fixtures (kernel chains)",
   ignore: !PERF_RUNS,
 }, async () => {
   // Known differences on sys.data, not of these options (see report_options_test.ts): perf

@@ -142,6 +142,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
     bytesRead: input.bytesRead,
     branchMode: input.branchMode,
     buildIds: input.session.sideBand.buildIds,
+    objectOrder: input.session.sideBand.objectOrder,
   };
 }
 

@@ -69,6 +69,8 @@ export interface LoadResult {
    * captures), as the side band holds them after reading.
    */
   buildIds: ReadonlyMap<string, string>;
+  /** Object file names in perf's dso creation order (`SideBand.objectOrder`). */
+  objectOrder: ReadonlyMap<string, number>;
 }
 
 /** Thrown when {@linkcode LoadOptions.event} names no event of the input. */

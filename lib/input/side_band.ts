@@ -40,6 +40,19 @@ export class SideBand {
    * and MMAP2 records that carry one (the last one seen wins).
    */
   readonly buildIds: Map<string, string> = new Map();
+  /**
+   * Object file names in the order perf 6.1 creates its dsos for them: the
+   * header's build-id table, then MMAP/MMAP2 file names as first seen (the
+   * kernel's `[kernel.kallsyms]_text` as `[kernel.kallsyms]`). perf orders
+   * equal-weight callchain branches of different objects by their dsos'
+   * addresses, which follow this order.
+   */
+  readonly objectOrder: Map<string, number> = new Map();
+
+  #noteObject(filename: string): void {
+    const name = filename.startsWith("[kernel.kallsyms]") ? "[kernel.kallsyms]" : filename;
+    if (!this.objectOrder.has(name)) this.objectOrder.set(name, this.objectOrder.size);
+  }
 
   /**
    * Record the header's build-id table.
@@ -47,7 +60,10 @@ export class SideBand {
    * @param entries The BUILD_ID feature entries.
    */
   addBuildIds(entries: readonly { filename: string; buildId: string }[]): void {
-    for (const e of entries) this.buildIds.set(e.filename, e.buildId);
+    for (const e of entries) {
+      this.buildIds.set(e.filename, e.buildId);
+      this.#noteObject(e.filename);
+    }
   }
 
   /**
@@ -90,6 +106,7 @@ export class SideBand {
             cpumode: record.misc & 7,
             prot: "prot" in record ? record.prot : undefined,
           });
+          this.#noteObject(record.filename);
           if ("buildId" in record && record.buildId !== undefined && record.buildId.length > 0) {
             this.buildIds.set(record.filename, hex(record.buildId));
           }

@@ -144,30 +144,49 @@ function compress(store: ChainStore, node: number): Compressed {
   return { frames, cumul: store.cumul[node], last };
 }
 
+/** Object file names in perf's dso creation order (see `SideBand.objectOrder`). */
+export type ObjectOrder = ReadonlyMap<string, number>;
+
 function sortedChildren(
   profile: Profile,
   store: ChainStore,
   node: number,
   minHit: number,
+  objects: ObjectOrder | undefined,
 ): Compressed[] {
   const out: Compressed[] = [];
   for (let c = store.first[node]; c >= 0; c = store.next[c]) {
     if (store.cumul[c] < minHit) continue; // what compress() would report as cumul
     out.push(compress(store, c));
   }
-  return out.sort((a, b) => b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0]));
+  return out.sort((a, b) =>
+    b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0], objects)
+  );
 }
 
 /**
- * perf keeps equal-weight callchain children in the order of its input tree:
- * same dso by descending symbol address, else by dso. We approximate with a
- * representative address per function (exact for non-overlapping functions).
+ * perf keeps equal-weight callchain children in the order of its input tree
+ * (`match_chain_dso_addresses`): different objects by their dso structs'
+ * addresses, which grow in creation order (`objects`: later first, no
+ * object last; without an order, by name), the same object by descending
+ * symbol address, approximated with a representative address per function
+ * (exact for non-overlapping functions).
  */
-function tieOrder(profile: Profile, a: number, b: number): number {
+function tieOrder(
+  profile: Profile,
+  a: number,
+  b: number,
+  objects: ObjectOrder | undefined,
+): number {
   const t = profile.frames;
   const da = t.dsos[a] ?? "";
   const db = t.dsos[b] ?? "";
-  if (da !== db) return da < db ? -1 : 1;
+  if (da !== db) {
+    const ra = da === "" ? -1 : objects?.get(da);
+    const rb = db === "" ? -1 : objects?.get(db);
+    if (ra !== undefined && rb !== undefined) return rb - ra;
+    return da < db ? -1 : 1;
+  }
   const xa = t.addrs[a];
   const xb = t.addrs[b];
   if (xa !== undefined && xb !== undefined && xa !== xb) return xa > xb ? -1 : 1;
@@ -188,6 +207,8 @@ function margin(left: number): string {
  * @param parentSamples The entry's own value (children or self).
  * @param minHit Branches below this weight are hidden.
  * @param skipFirst Leave out the entry's own frame (sort by sym first).
+ * @param printLimit At most this many branches per level (perf's `print_limit`; 0: all).
+ * @param objects Object files in perf's dso creation order (equal-weight branches).
  */
 export function printGraph(
   out: string[],
@@ -198,15 +219,19 @@ export function printGraph(
   parentSamples: number,
   minHit: number,
   skipFirst: boolean,
+  printLimit = 0,
+  objects?: ObjectOrder,
 ): void {
   const start = out.length;
   let left = 0;
-  let base = sortedChildren(profile, store, root, minHit);
+  let base = sortedChildren(profile, store, root, minHit, objects);
   if (base.length === 1 && base[0].cumul === parentSamples) {
     const cnode = base[0];
-    let printed = false;
+    let printed = false, entries = 0;
     cnode.frames.forEach((f, i) => {
       if (i === 0 && skipFirst) return;
+      // print_limit also cuts this single root's entries
+      if (printLimit > 0 && entries++ >= printLimit) return;
       if (!printed) {
         out.push(margin(left) + "|");
         out.push(margin(left) + "---" + chainName(profile, f));
@@ -216,7 +241,7 @@ export function printGraph(
         out.push(margin(left) + chainName(profile, f));
       }
     });
-    base = sortedChildren(profile, store, cnode.last, minHit);
+    base = sortedChildren(profile, store, cnode.last, minHit, objects);
   }
   interface Level {
     items: Compressed[];
@@ -228,7 +253,8 @@ export function printGraph(
   const levels: Level[] = [{ items: base, next: 0, depth: 1, mask: [true], newMask: [true] }];
   while (levels.length) {
     const lv = levels[levels.length - 1];
-    if (lv.next >= lv.items.length) {
+    // print_limit stops a level early; its last printed branch keeps its pipe (more follow)
+    if (lv.next >= lv.items.length || (printLimit > 0 && lv.next >= printLimit)) {
       levels.pop();
       continue;
     }
@@ -248,7 +274,7 @@ export function printGraph(
       }
       out.push(l + chainName(profile, f));
     });
-    const sub = sortedChildren(profile, store, child.last, minHit);
+    const sub = sortedChildren(profile, store, child.last, minHit, objects);
     if (sub.length) {
       const mask = lv.newMask.slice(0, depth);
       mask[depth] = true;
@@ -258,12 +284,63 @@ export function printGraph(
   if (out.length > start) out.push("");
 }
 
+/**
+ * Print an entry's callchains in `-g folded` mode below its line, as perf's
+ * `callchain__fprintf_folded` (tools/perf/ui/stdio/hist.c) after
+ * `sort_chain_flat`: every trie node where chains end (its own `hit` at
+ * least `minHit`), visited children first in the trie's order, then ordered
+ * by `hit` (ties in visiting order); a line per node: the percent of its
+ * hit, a space and the frames from the root to it joined by `;`.
+ * @param out Output lines (appended to).
+ * @param profile The profile.
+ * @param store The trie store.
+ * @param root The entry's root node.
+ * @param total The report total (absolute percents).
+ * @param minHit Nodes whose own hits are below this weight are left out.
+ * @param printLimit At most this many lines (perf's `print_limit`; 0: all).
+ * @param objects Object files in perf's dso creation order (the trie's order).
+ */
+export function printFolded(
+  out: string[],
+  profile: Profile,
+  store: ChainStore,
+  root: number,
+  total: number,
+  minHit: number,
+  printLimit = 0,
+  objects?: ObjectOrder,
+): void {
+  const found: { node: number; path: string }[] = [];
+  // post-order walk: [node, path to it, children left to visit]
+  const visit = (node: number, path: string): void => {
+    const kids: number[] = [];
+    for (let c = store.first[node]; c >= 0; c = store.next[c]) kids.push(c);
+    kids.sort((a, b) => tieOrder(profile, store.frame[a], store.frame[b], objects));
+    for (const c of kids) {
+      const name = chainName(profile, store.frame[c]);
+      visit(c, path === "" ? name : `${path};${name}`);
+    }
+    if (node !== root && store.hits[node] > 0 && store.hits[node] >= minHit) {
+      found.push({ node, path });
+    }
+  };
+  visit(root, "");
+  found.sort((a, b) => store.hits[b.node] - store.hits[a.node]);
+  const n = printLimit > 0 ? Math.min(printLimit, found.length) : found.length;
+  for (let i = 0; i < n; i++) {
+    const hit = store.hits[found[i].node];
+    out.push(`${formatPercent(total ? (hit * 100) / total : 0)}% ${found[i].path}`);
+  }
+}
+
 /** perf report's `-g` / `--call-graph` parameters that callring prints. */
 export interface CallGraphParams {
-  /** `graph` (the only print type callring prints) or `none`. */
-  mode: "graph" | "none";
+  /** `graph`, `folded` (the print types callring prints) or `none`. */
+  mode: "graph" | "folded" | "none";
   /** Hide branches below this percent (perf's default 0.5). */
   threshold?: number;
+  /** perf's `print_limit` (the second number): at most this many folded lines per entry. */
+  printLimit?: number;
   /** `caller` or `callee` order. */
   order?: "caller" | "callee";
 }
@@ -299,20 +376,20 @@ export function parseCallGraphParams(text: string): CallGraphParams {
   for (const raw of text.split(",")) {
     const tok = raw.trim();
     if (tok === "") continue;
-    if (tok === "graph" || tok === "none") out.mode = tok;
+    if (tok === "graph" || tok === "none" || tok === "folded") out.mode = tok;
     else if (tok === "caller" || tok === "callee") out.order = tok;
     else if (tok === "function" || tok === "percent") continue;
     else if (/^\d+(\.\d*)?$|^\.\d+$/.test(tok)) {
       if (numbers === 0) out.threshold = Number(tok);
-      else if (numbers > 1) throw new CallGraphParamError(`-g ${text}: too many numbers`);
-      // the second number is perf's print_limit, which only the TUI uses
+      else if (numbers === 1) out.printLimit = Math.trunc(Number(tok));
+      else throw new CallGraphParamError(`-g ${text}: too many numbers`);
       numbers++;
     } else if (
-      ["flat", "fractal", "folded", "address", "branch", "period", "count"].includes(tok)
+      ["flat", "fractal", "address", "branch", "period", "count"].includes(tok)
     ) {
       throw new CallGraphParamError(
-        `-g ${text}: "${tok}" is not printed by callring (it prints graph,<threshold>,` +
-          "caller|callee,function,percent and none)",
+        `-g ${text}: "${tok}" is not printed by callring (it prints graph or folded,` +
+          "<threshold>,<print limit>,caller|callee,function,percent and none)",
       );
     } else {
       throw new CallGraphParamError(`-g ${text}: unknown call-graph parameter "${tok}"`);

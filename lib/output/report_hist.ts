@@ -15,7 +15,13 @@
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
-import { addChain, ChainStore, printGraph } from "./report_callchain.ts";
+import {
+  addChain,
+  ChainStore,
+  type ObjectOrder,
+  printFolded,
+  printGraph,
+} from "./report_callchain.ts";
 import type { HppField, ReportField } from "./report_fields.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
@@ -536,6 +542,12 @@ export interface HistogramOptions {
    * sort keys, `sample` (with `showSamples`).
    */
   sorts?: readonly ReportField[];
+  /**
+   * Object file names in perf's dso creation order (`LoadResult.objectOrder`):
+   * how perf orders equal-weight call-graph branches of different objects
+   * (default: by name).
+   */
+  objectOrder?: ObjectOrder;
 }
 
 /** A histogram entry's value of an overhead column (`he_get_*`). */
@@ -569,6 +581,7 @@ export interface Histogram {
    * @param total The report total (graph percents are absolute).
    * @param minHit Branches below this weight are hidden.
    * @param skipFirst Leave out the entry's own frame (when sorting by sym first).
+   * @param printLimit At most this many branches per level (perf's `print_limit`; 0: all).
    */
   printGraph(
     out: string[],
@@ -576,6 +589,22 @@ export interface Histogram {
     total: number,
     minHit: number,
     skipFirst: boolean,
+    printLimit?: number,
+  ): void;
+  /**
+   * Print an entry's callchains in perf's `-g folded` mode below its line.
+   * @param out Output lines (appended to).
+   * @param entry The entry.
+   * @param total The report total (percents are absolute).
+   * @param minHit Chains whose own weight is below this are left out.
+   * @param printLimit At most this many lines (perf's `print_limit`; 0: all).
+   */
+  printFolded(
+    out: string[],
+    entry: HistEntry,
+    total: number,
+    minHit: number,
+    printLimit?: number,
   ): void;
   /** The callchain order used. */
   order: "caller" | "callee" | "none";
@@ -799,7 +828,9 @@ export function buildHistogram(
     order,
     children,
     sort,
-    printGraph: (out, e, total, minHit, skipFirst) =>
+    printFolded: (out, e, total, minHit, printLimit) =>
+      printFolded(out, profile, store, e.chains, total, minHit, printLimit, options.objectOrder),
+    printGraph: (out, e, total, minHit, skipFirst, printLimit) =>
       printGraph(
         out,
         profile,
@@ -809,6 +840,8 @@ export function buildHistogram(
         children ? e.children : e.self,
         minHit,
         skipFirst,
+        printLimit,
+        options.objectOrder,
       ),
   };
 }

@@ -87,6 +87,12 @@ export interface TextReportOptions {
   percentLimit?: number;
   /** `-g graph,<threshold>`: hides call-graph branches below this percent (overrides percentLimit for graphs). */
   graphThreshold?: number;
+  /** Object file names in perf's dso creation order (see `HistogramOptions.objectOrder`). */
+  objectOrder?: ReadonlyMap<string, number>;
+  /** `-g folded`: perf's folded callchain lines instead of the graph (default graph). */
+  graphFolded?: boolean;
+  /** `-g graph,<threshold>,<print limit>`: at most this many branches per level (or folded lines). */
+  graphPrintLimit?: number;
   /** Event name for the header (default `cpu-clock`). */
   eventName?: string;
   /** Emit the leading `# callring:` accounting lines (default true). */
@@ -327,7 +333,16 @@ export function textReport(
     out.push("  " + columns.map((f) => cell(row, f)).join("  "));
     if (order !== "none" && e !== undefined) {
       // graph percents are of every sample, also with --percentage relative
-      hist.printGraph(out, e, profile.totalWeight, minHit, skipFirst);
+      if (options.graphFolded) {
+        hist.printFolded(out, e, profile.totalWeight, minHit, options.graphPrintLimit);
+      } else {hist.printGraph(
+          out,
+          e,
+          profile.totalWeight,
+          minHit,
+          skipFirst,
+          options.graphPrintLimit,
+        );}
     }
   }
   out.push("");

@@ -58,6 +58,10 @@ const CASES: string[][] = [
   ["-F", "overhead,comm", "--percent-limit", "5"],
   ["-F", "overhead"],
   ["-F", "comm,dso,overhead", "--comms", "burn", "-g", "none"],
+  // a one-value filter elides its column, which then orders nothing; the last column stays last
+  ["-F", "dso,sym", "--dsos", "burn"],
+  ["-F", "sym,comm", "--comms", "burn", "-g", "none"],
+  ["--comms", "burn", "-s", "sym,comm"],
   // -g folded: a line per chain end below each entry, by its own weight; with caller/callee
   ["-g", "folded"],
   ["-g", "folded", "--no-children"],

@@ -15,13 +15,7 @@
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
-import {
-  addChain,
-  ChainStore,
-  type ObjectOrder,
-  printFolded,
-  printGraph,
-} from "./report_callchain.ts";
+import { addChain, ChainStore, printFolded, printGraph } from "./report_callchain.ts";
 import type { HppField, ReportField } from "./report_fields.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
@@ -547,7 +541,7 @@ export interface HistogramOptions {
    * how perf orders equal-weight call-graph branches of different objects
    * (default: by name).
    */
-  objectOrder?: ObjectOrder;
+  objectOrder?: ReadonlyMap<string, number>;
 }
 
 /** A histogram entry's value of an overhead column (`he_get_*`). */

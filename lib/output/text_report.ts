@@ -193,8 +193,29 @@ export function textReport(
     children: options.children,
     showSamples: options.showSamples,
   });
-  const hist = buildHistogram(profile, { ...options, sort: layout.keys, sorts: layout.sorts });
-  const { children, order, sort } = hist;
+  // sort__setup_elide: a key with a one-value filter list is named in the header and its
+  // column left out, unless that would leave none; an elided key does not order the output.
+  const sort = layout.keys;
+  const keyColumns = layout.columns.flatMap((f) => "key" in f ? [sort.indexOf(f.key)] : []);
+  const elideLines: string[] = [];
+  const elided = new Set<number>();
+  for (const i of keyColumns) {
+    const k = sort[i];
+    const value = k === "comm" || k === "dso" || k === "sym"
+      ? options.singleValueFilters?.[k]
+      : undefined;
+    if (value === undefined) continue;
+    elideLines.push(`# ${ELIDE_NAMES[k as "comm" | "dso" | "sym"]}: ${value}`);
+    elided.add(i);
+  }
+  if (keyColumns.every((i) => elided.has(i))) elided.clear();
+  const shownField = (f: ReportField) => !("key" in f) || !elided.has(sort.indexOf(f.key));
+  const hist = buildHistogram(profile, {
+    ...options,
+    sort,
+    sorts: layout.sorts.filter(shownField),
+  });
+  const { children, order } = hist;
   const limit = Math.fround(options.percentLimit ?? 0);
   const chainLimit = Math.fround(options.graphThreshold ?? options.percentLimit ?? 0.5);
   const shown = hist.entries.filter((e) => !e.filtered);
@@ -225,22 +246,7 @@ export function textReport(
   const n = 1 + (options.group?.members.length ?? 0);
   const totals = group?.totals ?? [total];
 
-  // sort__setup_elide: a key with a one-value filter list is named in the header and its
-  // column left out, unless that would leave none.
-  const keyColumns = layout.columns.flatMap((f) => "key" in f ? [sort.indexOf(f.key)] : []);
-  const elideLines: string[] = [];
-  const elided = new Set<number>();
-  for (const i of keyColumns) {
-    const k = sort[i];
-    const value = k === "comm" || k === "dso" || k === "sym"
-      ? options.singleValueFilters?.[k]
-      : undefined;
-    if (value === undefined) continue;
-    elideLines.push(`# ${ELIDE_NAMES[k as "comm" | "dso" | "sym"]}: ${value}`);
-    elided.add(i);
-  }
-  if (keyColumns.every((i) => elided.has(i))) elided.clear();
-  const columns = layout.columns.filter((f) => !("key" in f) || !elided.has(sort.indexOf(f.key)));
+  const columns = layout.columns.filter(shownField);
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
@@ -301,7 +307,8 @@ export function textReport(
   const minHit = Math.trunc(total * (chainLimit / 100));
   // perf leaves out the entry's own frame when the -s order (no -F) starts with sym
   const skipFirst = options.fields === undefined && sort[0] === "sym";
-  const lastField = columns[columns.length - 1];
+  // (the last of every column: an elided last one still makes the symbol before it padded)
+  const lastField = layout.columns[layout.columns.length - 1];
   const pct = (v: number, i: number) =>
     (formatPercent(totals[i] ? (100 * v) / totals[i] : 0) + "%").padStart(8);
   const cell = (row: ReportRow, f: ReportField): string => {

@@ -353,8 +353,10 @@ export async function main(args: string[]): Promise<void> {
         weight,
         kallsyms: opts.kallsyms,
         symbols: { symfs: opts.symfs, demangle: opts.demangle },
-        // the text report cuts callchains itself, from the root in caller order (as perf)
+        // the text report cuts callchains itself, from the root in caller order (as perf);
+        // unwound user stacks stop at --max-stack from the leaf in any order
         maxStack: textOutput && !perAddress ? Math.max(maxStack, DEFAULT_MAX_STACK) : maxStack,
+        userMaxStack: maxStack,
         event: opts.event,
         timeline: htmlFlamegraph && !perAddress,
         perAddress,
@@ -374,6 +376,12 @@ export async function main(args: string[]): Promise<void> {
   function hasCallchains(result: LoadResult): boolean {
     const ev = result.info.events[result.event];
     return ev !== undefined && (ev.attr.sampleType & SampleType.CALLCHAIN) !== 0;
+  }
+
+  /** `--call-graph dwarf`: the user part of the stacks unwound from stack copies. */
+  function isDwarf(result: LoadResult): boolean {
+    const ev = result.info.events[result.event];
+    return ev !== undefined && (ev.attr.sampleType & SampleType.STACK_USER) !== 0;
   }
 
   async function writeOutputFile(path: string, text: string): Promise<void> {
@@ -565,6 +573,7 @@ export async function main(args: string[]): Promise<void> {
         fields,
         sortGiven,
         maxStack,
+        dwarfStacks: isDwarf(result),
         percentLimit,
         graphThreshold: graph?.threshold,
         graphFolded: graph?.mode === "folded",

@@ -115,6 +115,30 @@ Deno.test({
 
 Deno.test({
   name:
+    "report --max-stack, -G, -g folded equal live perf report 6.1 on a --call-graph dwarf record",
+  ignore: !PERF_RECORDS,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await recordBurn(dir, ["--call-graph", "dwarf"], 100);
+    // the unwound user part stops at --max-stack from the leaf, the kernel part as perf cuts it
+    const cases = [
+      [],
+      ["--max-stack", "3"],
+      ["--max-stack", "3", "--no-children"],
+      ["--max-stack", "2", "-G"],
+      ["--max-stack", "5", "-G", "--no-children"],
+      ["--max-stack", "4", "-g", "callee"],
+      ["-g", "folded", "--max-stack", "2"],
+    ];
+    assert.deepEqual(await mismatches(data, cases, false), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
     "report --max-stack, -G, -F, -g folded equal live perf report 6.1 on the fixtures (kernel chains)",
   ignore: !PERF_RUNS,
 }, async () => {

@@ -170,7 +170,7 @@ function sortedChildren(
  * addresses, which grow in creation order (`objects`: later first, no
  * object last; without an order, by name), the same object by descending
  * symbol address, approximated with a representative address per function
- * (exact for non-overlapping functions).
+ * (exact for non-overlapping functions); an inlined frame by name.
  */
 function tieOrder(
   profile: Profile,
@@ -179,6 +179,11 @@ function tieOrder(
   objects: ObjectOrder | undefined,
 ): number {
   const t = profile.frames;
+  if ((t.inlined[a] || t.inlined[b]) && t.syms[a] !== undefined && t.syms[b] !== undefined) {
+    // match_chain compares inlined frames by name (strcmp): larger names first
+    const na = t.names[a], nb = t.names[b];
+    if (na !== nb) return na > nb ? -1 : 1;
+  }
   const da = t.dsos[a] ?? "";
   const db = t.dsos[b] ?? "";
   if (da !== db) {

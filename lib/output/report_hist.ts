@@ -430,6 +430,23 @@ function cutPath(profile: Profile, path: number[], max: number, fromRoot: boolea
 }
 
 /**
+ * perf's `max_stack` on a DWARF-unwound chain: the kernel part (the
+ * sample's callchain, `thread__resolve_callchain_sample`) gets `max`
+ * entries, counted from the root in caller order, from the leaf in callee
+ * order; the user part is the unwinder's (`unwind__get_entries`), which
+ * stops at `max` entries from the leaf in either order: it is cut when the
+ * stacks are unwound (`LoadOptions.userMaxStack`), not here.
+ */
+function cutDwarfPath(profile: Profile, path: number[], max: number, fromRoot: boolean): number[] {
+  const kinds = profile.frames.kinds;
+  let k = path.length;
+  while (k > 0 && kinds[path[k - 1]] === "kernel") k--;
+  if (path.length - k <= max) return path;
+  const kernel = path.slice(k);
+  return path.slice(0, k).concat(fromRoot ? kernel.slice(0, max) : kernel.slice(-max));
+}
+
+/**
  * Call-graph node ids of frames, equal when perf's `match_chain` calls two
  * callchain entries equal: by object and symbol, or by object and address
  * when unresolved, whatever the cpumode (a frame with no map takes the
@@ -529,6 +546,11 @@ export interface HistogramOptions {
    * out of the chain. Default: every entry of the profile's stacks.
    */
   maxStack?: number;
+  /**
+   * The stacks are DWARF-unwound (`--call-graph dwarf`): `maxStack` cuts
+   * only their kernel part, the user part was cut when unwound (as perf).
+   */
+  dwarfStacks?: boolean;
   /**
    * perf's sort list (`hists->hpp_list->sorts`, see `report_fields.ts`):
    * overhead columns and sort keys in the order they decide the output
@@ -730,7 +752,8 @@ export function buildHistogram(
     let rootFirst = perfPath(profile, i);
     if (rootFirst.length === 0) continue;
     if (maxStack !== undefined) {
-      rootFirst = cutPath(profile, rootFirst, maxStack, order !== "callee");
+      const cut = options.dwarfStacks ? cutDwarfPath : cutPath;
+      rootFirst = cut(profile, rootFirst, maxStack, order !== "callee");
     }
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     const chain = order === "callee" ? rootFirst.reverse() : rootFirst;

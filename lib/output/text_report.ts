@@ -83,6 +83,8 @@ export interface TextReportOptions {
   sortGiven?: boolean;
   /** perf's `--max-stack`: callchain entries used per sample (see `HistogramOptions.maxStack`). */
   maxStack?: number;
+  /** The stacks are DWARF-unwound: `maxStack` cuts kernel and user parts apart (as perf). */
+  dwarfStacks?: boolean;
   /** `--percent-limit`: hides entries and call-graph branches below this percent (default 0, graphs 0.5). */
   percentLimit?: number;
   /** `-g graph,<threshold>`: hides call-graph branches below this percent (overrides percentLimit for graphs). */

@@ -453,7 +453,9 @@ export async function main(args: string[]): Promise<void> {
             ? " (the context is told from the interrupt entry functions on the kernel stack)"
             : ""),
       );
-    } else if (result.event < 0 && !opts.quiet) warn(COMMAND, `${input}: no samples`);
+    } else if (result.event < 0 && !opts.quiet) {
+      warn(COMMAND, `The ${input} data has no samples!`);
+    }
 
     const htmlOptions = {
       weight,
@@ -585,6 +587,8 @@ export async function main(args: string[]): Promise<void> {
         accountingHeader: opts.quiet !== true,
         singleValueFilters: singleValues(),
         relative: opts.percentage === "relative",
+        dsoList: opts.dsos !== undefined,
+        threadNames: result.threadNames,
         timeSlices: opts.time,
       };
       writeStdout(textReportSections(sections, base));

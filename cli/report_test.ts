@@ -429,3 +429,159 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a recording without samples: perf's preamble alone, stdout as live perf report",
+  ignore: !(await perfCanRecord()),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const data = `${dir}/empty.data`;
+      // a period no run of `true` reaches: the file has side band and no sample
+      const rec = await runPerf(
+        ["record", "-q", "-e", "cpu-clock", "-c", "100000000000", "-o", data, "--", "true"],
+        dir,
+      );
+      assert.equal(rec.code, 0, rec.stderr);
+      for (const args of [[], ["--no-children", "--sort", "sym"], ["-q"]]) {
+        const perf = await runPerf(["report", "-i", data, "--stdio", ...args]);
+        assert.equal(perf.code, 0, perf.stderr);
+        assert.match(perf.stderr, /data has no samples!/);
+        const ours = await report(["-i", data, "--stdio", ...args]);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(ours.stdout, perf.stdout, args.join(" "));
+        if (!args.includes("-q")) assert.match(ours.stderr, /data has no samples!/);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a version-1 perf.data (PERFFILE magic) is read as perf reads it (corpus, live perf)",
+  ignore: !PERF_RUNS || corpusFile("hotspot__perf.data.true.v1") === undefined,
+  async fn() {
+    const file = corpusFile("hotspot__perf.data.true.v1")!;
+    for (const cmd of ["script", "report"] as const) {
+      const args = cmd === "report" ? ["--stdio", "--no-children", "--sort", "sym"] : [];
+      const perf = await runPerf([cmd, "-i", file, ...args]);
+      assert.equal(perf.code, 0, perf.stderr);
+      const ours = await runCli(cmd, ["-i", file, ...args, "--kallsyms", "/dev/null"]);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.stdout, perf.stdout, cmd);
+    }
+    // its side band is all there: 80 MMAP, 2 COMM, 2 EXIT records, as perf report -D counts
+    const events = await runCli("script", ["-i", file, "--show-task-events", "--show-mmap-events"]);
+    assert.equal(events.stdout.match(/PERF_RECORD_MMAP/g)?.length, 80);
+    assert.equal(events.stdout.match(/PERF_RECORD_COMM/g)?.length, 2);
+    assert.equal(events.stdout.match(/PERF_RECORD_EXIT/g)?.length, 2);
+  },
+});
+
+Deno.test({
+  name:
+    "DWARF samples of a process perf has no unwinder for get no user frames in report either (corpus)",
+  ignore: !PERF_RUNS || corpusFile("perfparser__vector_static_clang_perf.data") === undefined,
+  async fn() {
+    // The recorded binary is not on this machine: perf registers no unwinder for the process
+    // (unwind__prepare_access), so its kernel samples' chains end in the kernel and user
+    // samples have none; script and report apply the same rule.
+    const file = corpusFile("perfparser__vector_static_clang_perf.data")!;
+    const home = await Deno.makeTempDir();
+    try {
+      // (not yet equal: --children and sort keys beside sym, where a sample without a
+      // callchain still gets its sampled ip as a one-frame chain here)
+      for (
+        const args of [["--no-children", "--sort", "sym"], [
+          "--no-children",
+          "-s",
+          "sym",
+          "-g",
+          "caller",
+        ]]
+      ) {
+        const perf = await runPerf(["report", "-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await runCli("report", ["-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "unmapped callchain nodes, kernel-module entries: report equals perf on a 3.8 file (corpus)",
+  ignore: !PERF_RUNS || corpusFile("quipper__perf.data.callgraph-3.8") === undefined,
+  async fn() {
+    // --children: an unmapped node's entry takes the level of the last mapped node before it in
+    // cursor order (caller-first here, so `[k]` above a user frame); module entries are
+    // module-relative for every sample and their dso is `[mac80211]`
+    const file = corpusFile("quipper__perf.data.callgraph-3.8")!;
+    const home = await Deno.makeTempDir();
+    try {
+      for (
+        const args of [
+          ["--children"],
+          ["--children", "-g", "callee"],
+          ["--no-children", "--sort", "dso,sym"],
+        ]
+      ) {
+        const perf = await runPerf(["report", "-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await runCli("report", ["-i", file, "--stdio", ...args], undefined, {
+          HOME: home,
+        });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "default report (children, comm,dso,sym) equals perf on foreign files: column widths, JIT names (corpus)",
+  ignore: !PERF_RUNS || corpusFile("quipper__perf.data.busy.1-3.8") === undefined,
+  async fn() {
+    // unresolved entries widen Shared Object to 16; /tmp/perf-PID.map is `[JIT] tid PID`;
+    // thread names as perf holds them at output time
+    const home = await Deno.makeTempDir();
+    try {
+      for (
+        const name of [
+          "lnt__segments-dyn.perf_data",
+          "perfparser__fork_static_gcc_perf.data.zstd",
+          "quipper__perf.data.busy.1-3.8",
+          "quipper__perf.data.piped.target-3.8",
+          // a sample before its thread's first COMM: perf shows the comm that overrode `:tid`
+          "lnt__fib-aarch64.perf_data",
+          // the Command column is as wide as the threads' comms now (a comm that changed)
+          "quipper__perf.data.hybrid_topology",
+        ]
+      ) {
+        const file = corpusFile(name);
+        if (file === undefined) continue;
+        const perf = await runPerf(["report", "-i", file, "--stdio"], undefined, { HOME: home });
+        assert.equal(perf.code, 0, perf.stderr);
+        const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), name);
+      }
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});

@@ -21,7 +21,13 @@ import { inferContext } from "./context.ts";
 import { type FrameRef, type MapRange, tagFrame } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
-import { DEFAULT_MAX_STACK, ElfCache, fullCallchain, unwindUserDetailed } from "./unwind.ts";
+import {
+  DEFAULT_MAX_STACK,
+  ElfCache,
+  fullCallchain,
+  unwinderRegistered,
+  unwindUserDetailed,
+} from "./unwind.ts";
 import { AddressCache, ChainCache, type ResolvedChain, SHARED_SPACE } from "./chain_cache.ts";
 
 /** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
@@ -151,8 +157,9 @@ export class ChainResolver {
     const hit = addrs.find(cpumode === CpuMode.USER ? pid : SHARED_SPACE, cpumode, hi, lo);
     if (hit >= 0) {
       const f = addrs.frame(hit);
-      // an unresolved user leaf also needs its map-relative self frame: resolve it again
-      if (this.#out.length > 0 || f.sym !== undefined || f.kernel || !addrs.hasMap(hit)) {
+      // an unresolved leaf with a map (user, or a kernel module's) also needs its map-relative
+      // self frame: resolve it again
+      if (this.#out.length > 0 || f.sym !== undefined || !addrs.hasMap(hit)) {
         this.#out.push(f);
         this.#hasMap.push(addrs.hasMap(hit));
         return;
@@ -366,10 +373,8 @@ export class ChainResolver {
     const spaces = this.#session.spaces;
     // perf's evsel__parse_sample keeps dyn_size as the stack size, and
     // thread__resolve_callchain_unwind bails out on 0: no user frames at all.
-    // ... and a process without any map has no unwinder registered (unwind__prepare_access).
-    if (
-      sample.stackUser!.dynSize === 0 || (spaces.existingProcess(pid)?.entries().length ?? 0) === 0
-    ) {
+    // ... and a process without a readable map has no unwinder registered (unwind__prepare_access).
+    if (sample.stackUser!.dynSize === 0 || !unwinderRegistered(spaces, this.#elfs, pid)) {
       return {
         kernel: fullCallchain(sample.callchain, [], this.#maxStack),
         user: [],

@@ -143,6 +143,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
     branchMode: input.branchMode,
     buildIds: input.session.sideBand.buildIds,
     objectOrder: input.session.sideBand.objectOrder,
+    threadNames: input.session.threads,
   };
 }
 

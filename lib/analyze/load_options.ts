@@ -7,6 +7,7 @@
 
 import type { ReadWarning } from "../abi/mod.ts";
 import type { InputInfo } from "../input/open.ts";
+import type { ThreadNames } from "../input/threads.ts";
 import type { FilterOptions } from "./filter.ts";
 import type { Profile } from "./profile.ts";
 import type { OpenRecordsOptions } from "./symbolized.ts";
@@ -71,6 +72,11 @@ export interface LoadResult {
   buildIds: ReadonlyMap<string, string>;
   /** Object file names in perf's dso creation order (`SideBand.objectOrder`). */
   objectOrder: ReadonlyMap<string, number>;
+  /**
+   * The threads' names once the input was read (a report's Command column needs them);
+   * absent for perf script text, whose lines carry each sample's comm.
+   */
+  threadNames?: ThreadNames;
 }
 
 /** Thrown when {@linkcode LoadOptions.event} names no event of the input. */

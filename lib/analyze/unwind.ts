@@ -15,6 +15,8 @@
  *   (ffffffffffffffff) and the walk then ends for lack of a map;
  * - saved registers are kept as stack locations and read only when used,
  *   as libunwind does (an epilogue's stale slots below SP are harmless);
+ * - CFI comes from `.eh_frame` through `.eh_frame_hdr` only, as perf's
+ *   libunwind build reads it ({@linkcode perfUnwindCfi});
  * - unwinding stops when the return-address rule is undefined (`_start`),
  *   when no map or no CFI covers the IP, when IP and CFA do not change, or at
  *   `maxStack` frames (127 by default, the first IP included);
@@ -33,6 +35,7 @@
  */
 
 import { PerfContext } from "../abi/mod.ts";
+import type { AddressSpaces } from "../input/maps.ts";
 import { ElfError, ElfFile, memorySource, PT_LOAD, readOwnVdso } from "./elf.ts";
 import {
   CfiError,
@@ -195,13 +198,62 @@ export function dwarfRegistersFromPerf(registers: UserRegisters): (bigint | unde
   return DWARF_TO_PERF.map((p) => byPerf.get(p));
 }
 
+/** Processes whose unwinder perf would have registered (-1), or the map count seen without. */
+const registered = new WeakMap<ElfCache, Map<number, number>>();
+
+/**
+ * Whether perf would have registered a libunwind address space for the process by now:
+ * it does so when a map whose file it can read is inserted (`unwind__prepare_access` needs
+ * `dso__type`). Before that (no maps yet, or only files missing here) a DWARF sample gets
+ * no user frames, not even the sampled IP. One rule for `script` and the loaders.
+ *
+ * @param spaces The address spaces of the session.
+ * @param elfCache The ELF files the unwinder reads.
+ * @param pid The process.
+ * @returns True when user frames are unwound for it.
+ */
+export function unwinderRegistered(
+  spaces: AddressSpaces,
+  elfCache: ElfCache,
+  pid: number,
+): boolean {
+  let seen = registered.get(elfCache);
+  if (seen === undefined) registered.set(elfCache, seen = new Map());
+  const state = seen.get(pid);
+  if (state === -1) return true;
+  const maps = spaces.existingProcess(pid)?.entries() ?? [];
+  if (state === maps.length) return false;
+  const ok = maps.some((m) => elfCache.loader(m) !== undefined);
+  seen.set(pid, ok ? -1 : maps.length);
+  return ok;
+}
+
 const cfiCache = new WeakMap<ElfFile, CfiTable | null>();
+
+/**
+ * The CFI perf 6.1's libunwind driver can use in a file: `.eh_frame` through
+ * its `.eh_frame_hdr` search table only (`read_unwind_spec_eh_frame` looks up
+ * `.eh_frame_hdr` and gives up without it). perf's `.debug_frame` fallback is
+ * compiled only where libunwind exports `dwarf_find_debug_frame`
+ * (`NO_LIBUNWIND_DEBUG_FRAME` otherwise), which x86-64 builds do not, so a
+ * file without `.eh_frame_hdr` (a static binary linked without
+ * `--eh-frame-hdr`) is not unwound past its first frame.
+ *
+ * @param elf The mapped ELF.
+ * @returns Its usable CFI, or undefined.
+ */
+export function perfUnwindCfi(elf: ElfFile): CfiTable | undefined {
+  const hdr = elf.sectionIndex(".eh_frame_hdr");
+  if (hdr < 0 || elf.sections[hdr].type === 8 || elf.sections[hdr].size === 0n) return undefined;
+  const t = CfiTable.fromElf(elf);
+  return t?.section.kind === "eh_frame" ? t : undefined;
+}
 
 function cfiOf(elf: ElfFile): CfiTable | undefined {
   let t = cfiCache.get(elf);
   if (t === undefined) {
     try {
-      t = CfiTable.fromElf(elf) ?? null;
+      t = perfUnwindCfi(elf) ?? null;
     } catch (e) {
       if (!(e instanceof CfiError)) throw e;
       t = null;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ElfFile, memorySource, readOwnVdso } from "./elf.ts";
+import { CfiTable } from "./eh_frame.ts";
 import {
   FIXTURE_SYMBOLS,
   perfCanRecord,
@@ -11,6 +12,7 @@ import {
   dwarfRegistersFromPerf,
   ElfCache,
   fullCallchain,
+  perfUnwindCfi,
   type UnwindMapping,
   unwindUserDetailed,
   type UserRegisters,
@@ -160,14 +162,16 @@ const EH_FRAME_OFFSET = 0x100;
  * .eh_frame with one CIE ("zR", pcrel|sdata4, code 1, data -8, RA 16,
  * `def_cfa rsp 8; offset r16 at cfa-8`) and one FDE per entry.
  */
-function ehFrame(fdes: [number, number, number[]][]): Uint8Array {
+function ehFrame(fdes: [number, number, number[]][]): { bytes: Uint8Array; fdeAt: number[] } {
   const out: number[] = [];
   const u32 = (v: number) => out.push(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24);
   const cie = [0, 0, 0, 0, 1, 0x7a, 0x52, 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0];
   u32(cie.length);
   out.push(...cie);
+  const fdeAt: number[] = [];
   for (const [start, length, insns] of fdes) {
     const at = out.length;
+    fdeAt.push(at);
     const body = [...insns];
     while ((body.length + 13 + 4) % 8 !== 0) body.push(0);
     u32(12 + 1 + body.length);
@@ -177,16 +181,39 @@ function ehFrame(fdes: [number, number, number[]][]): Uint8Array {
     out.push(0, ...body);
   }
   u32(0);
-  return Uint8Array.from(out);
+  return { bytes: Uint8Array.from(out), fdeAt };
 }
 
-/** A minimal ELF64 (one PT_LOAD at vaddr 0 = offset 0; .eh_frame; .shstrtab). */
-function syntheticElf(fdes: [number, number, number[]][]): ElfFile {
-  const eh = ehFrame(fdes);
-  const names = new TextEncoder().encode("\0.eh_frame\0.shstrtab\0");
-  const namesAt = EH_FRAME_OFFSET + eh.length;
+/**
+ * `.eh_frame_hdr` at `at` (version 1, pcrel eh_frame_ptr, udata4 count,
+ * datarel sdata4 table) for FDEs at `fdeAt` covering `starts`.
+ */
+function ehFrameHdr(at: number, starts: number[], fdeAt: number[]): Uint8Array {
+  const b = new Uint8Array(12 + 8 * starts.length);
+  b.set([1, 0x1b, 0x03, 0x3b]);
+  le(b, 4, EH_FRAME_OFFSET - (at + 4), 4);
+  le(b, 8, starts.length, 4);
+  const order = starts.map((_, i) => i).sort((x, y) => starts[x] - starts[y]);
+  order.forEach((i, k) => {
+    le(b, 12 + 8 * k, starts[i] - at, 4);
+    le(b, 16 + 8 * k, EH_FRAME_OFFSET + fdeAt[i] - at, 4);
+  });
+  return b;
+}
+
+/**
+ * A minimal ELF64 (one PT_LOAD at vaddr 0 = offset 0; .eh_frame, with its
+ * .eh_frame_hdr unless `withHdr` is false; .shstrtab).
+ */
+function syntheticElf(fdes: [number, number, number[]][], withHdr = true): ElfFile {
+  const { bytes: eh, fdeAt } = ehFrame(fdes);
+  const names = new TextEncoder().encode("\0.eh_frame\0.shstrtab\0.eh_frame_hdr\0");
+  const hdrAt = (EH_FRAME_OFFSET + eh.length + 7) & ~7;
+  const hdr = withHdr ? ehFrameHdr(hdrAt, fdes.map((f) => f[0]), fdeAt) : new Uint8Array(0);
+  const namesAt = hdrAt + hdr.length;
+  const nsec = withHdr ? 4 : 3;
   const shoff = (namesAt + names.length + 7) & ~7;
-  const total = shoff + 3 * 64;
+  const total = shoff + nsec * 64;
   const b = new Uint8Array(total);
   b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
   le(b, 16, 3, 2);
@@ -198,13 +225,14 @@ function syntheticElf(fdes: [number, number, number[]][]): ElfFile {
   le(b, 54, 56, 2);
   le(b, 56, 1, 2);
   le(b, 58, 64, 2);
-  le(b, 60, 3, 2);
+  le(b, 60, nsec, 2);
   le(b, 62, 2, 2);
   le(b, 64, 1, 4); // PT_LOAD
   le(b, 68, 5, 4);
   le(b, 64 + 32, total, 8);
   le(b, 64 + 40, total, 8);
   b.set(eh, EH_FRAME_OFFSET);
+  b.set(hdr, hdrAt);
   b.set(names, namesAt);
   const shdr = (i: number, name: number, type: number, at: number, size: number) => {
     const o = shoff + i * 64;
@@ -217,6 +245,7 @@ function syntheticElf(fdes: [number, number, number[]][]): ElfFile {
   };
   shdr(1, 1, 1, EH_FRAME_OFFSET, eh.length);
   shdr(2, 11, 3, namesAt, names.length);
+  if (withHdr) shdr(3, 21, 1, hdrAt, hdr.length);
   return ElfFile.parse(memorySource(b, "synthetic"));
 }
 
@@ -289,6 +318,18 @@ Deno.test("unwindUser: frame-pointer fallback without an FDE, and loop detection
   const res = unwindUserDetailed(regsAt(BASE + 0x1200n), loop, lookup, loader);
   assert.deepEqual(res.frames, [BASE + 0x1200n, BASE + 0x1200n]);
   assert.equal(res.stop, "no-progress");
+});
+
+Deno.test("unwindUser: .eh_frame without .eh_frame_hdr is not used, as perf's libunwind build", () => {
+  // the stack of the first test: with the header it unwinds to _start
+  const stack = stackOf([0n, BASE + 0x1020n, 0n, BASE + 0x1105n, 0n, 0n]);
+  const noHdr = syntheticElf([[0x1000, 0x40, [0x41, 0x0e, 16]], [0x1100, 0x10, [0x07, 16]]], false);
+  assert.equal(perfUnwindCfi(noHdr), undefined);
+  assert.ok(CfiTable.fromElf(noHdr), "the CFI itself parses");
+  const res = unwindUserDetailed(regsAt(BASE + 0x1010n), stack, lookup, () => noHdr);
+  assert.deepEqual(res.frames, [BASE + 0x1010n]);
+  assert.equal(res.stop, "no-cfi");
+  assert.ok(perfUnwindCfi(elf), "with .eh_frame_hdr");
 });
 
 Deno.test("unwindUser: no map, no ELF, no registers", () => {
@@ -536,6 +577,80 @@ Deno.test({
       `first difference at line ${first + 1}:\n  perf: ${want[first]}\n  ours: ${got[first]}`,
     );
     assert.equal(got.length, want.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A static program with a two-deep call chain under main. */
+const STATIC_PROGRAM = `__attribute__((noinline)) double leaf(double x) {
+  for (int i = 0; i < 3000000; i++) x = x * 1.0000001 + 0.5;
+  return x;
+}
+__attribute__((noinline)) double mid(double x) { return leaf(x) + 1; }
+int main(void) {
+  double s = 0;
+  for (int i = 0; i < 60; i++) s += mid(i);
+  return s > 0 ? 0 : 1;
+}
+`;
+
+const STATIC_LIVE = VDSO_LIVE && await (async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/t.c`, "int main(void){return 0;}\n");
+    return commandRuns("gcc", ["-static", "-o", `${dir}/t`, `${dir}/t.c`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+})();
+
+Deno.test({
+  name: "cli/script.ts unwinds static binaries like perf: only through .eh_frame_hdr (live)",
+  ignore: !STATIC_LIVE,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // gcc -static links without --eh-frame-hdr: perf's libunwind cannot
+    // unwind such a binary past the sampled ip; with the header it can.
+    for (
+      const [name, flags, deep] of [["plain", [], false], [
+        "hdr",
+        ["-Wl,--eh-frame-hdr"],
+        true,
+      ]] as const
+    ) {
+      const data = await recordDwarfProgram(dir, name, STATIC_PROGRAM, [
+        "-O1",
+        "-g",
+        "-static",
+        ...flags,
+      ], []);
+      const perf = await runPerf(["script", "-i", data], dir);
+      assert.equal(perf.code, 0, perf.stderr);
+      const user = perf.stdout.split("\n\n").filter((b) => b.trimStart().startsWith(`${name} `));
+      assert.ok(user.length > 10, `${name}: perf printed samples of the program`);
+      const withMain = user.filter((b) => / main\+0x/.test(b) && / leaf\+0x/.test(b));
+      assert.equal(withMain.length > 0, deep, `${name}: leaf under main in perf's chains`);
+      const ours = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", SCRIPT_CLI, "-i", data],
+        cwd: dir,
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(ours.code, 0, new TextDecoder().decode(ours.stderr));
+      const want = perf.stdout.split("\n"), got = new TextDecoder().decode(ours.stdout).split("\n");
+      const first = want.findIndex((l, i) => l !== got[i]);
+      assert.equal(
+        first,
+        -1,
+        `${name}: first difference at line ${first + 1}:\n  perf: ${want[first]}\n  ours: ${
+          got[first]
+        }`,
+      );
+      assert.equal(got.length, want.length);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -9,6 +9,24 @@
 
 import { type PerfRecord, RecordType } from "../abi/mod.ts";
 
+/** What a report needs of the threads once a recording is read. */
+export interface ThreadNames {
+  /**
+   * The thread's comm now (perf's `thread__comm_str` at output time).
+   *
+   * @param tid Thread id.
+   * @returns Its last comm, `swapper` for tid 0, or `:<tid>`.
+   */
+  comm(tid: number): string;
+  /**
+   * The name the thread's `:<tid>` placeholder comm was overridden with, if it was.
+   *
+   * @param tid Thread id.
+   * @returns The name or undefined.
+   */
+  placeholderName(tid: number): string | undefined;
+}
+
 /**
  * Per-thread comm table fed with records in processing order.
  *
@@ -22,9 +40,13 @@ import { type PerfRecord, RecordType } from "../abi/mod.ts";
  * console.log(threads.comm(12)); // ":12"
  * ```
  */
-export class ThreadTable {
+export class ThreadTable implements ThreadNames {
   #comm = new Map<number, string>();
   #pid = new Map<number, number>();
+  /** Threads that printed as `:<tid>` before any comm was set. */
+  #placeholders = new Set<number>();
+  /** Their first comm, which overrides the placeholder (`comm__override`). */
+  #overrides = new Map<number, string>();
 
   /**
    * Apply a COMM or FORK record; other records are ignored.
@@ -47,6 +69,9 @@ export class ThreadTable {
    * @param comm The new name.
    */
   setComm(pid: number, tid: number, comm: string): void {
+    if (this.#placeholders.has(tid) && !this.#comm.has(tid) && !this.#overrides.has(tid)) {
+      this.#overrides.set(tid, comm);
+    }
     this.#comm.set(tid, comm);
     this.#pid.set(tid, pid);
   }
@@ -74,13 +99,29 @@ export class ThreadTable {
   comm(tid: number): string {
     const c = this.#comm.get(tid);
     if (c !== undefined) return c;
-    return tid === 0 ? "swapper" : `:${tid}`;
+    if (tid === 0) return "swapper";
+    this.#placeholders.add(tid);
+    return `:${tid}`;
+  }
+
+  /**
+   * The name a thread's `:<tid>` placeholder took: perf's `____thread__set_comm` overrides the
+   * default comm in place with the thread's first COMM (`comm__override`), so what perf report
+   * holds for samples taken before it prints that name.
+   *
+   * @param tid Thread id.
+   * @returns The first comm set after the placeholder was handed out, or undefined.
+   */
+  placeholderName(tid: number): string | undefined {
+    return this.#overrides.get(tid);
   }
 
   /** Forget every thread (a reader going back in time replays the side-band). */
   clear(): void {
     this.#comm.clear();
     this.#pid.clear();
+    this.#placeholders.clear();
+    this.#overrides.clear();
   }
 
   /**

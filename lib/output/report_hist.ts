@@ -15,6 +15,8 @@
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
+import { kernelModuleDsoName } from "../input/maps.ts";
+import type { ThreadNames } from "../input/threads.ts";
 import { addChain, ChainStore, printFolded, printGraph } from "./report_callchain.ts";
 import type { HppField, ReportField } from "./report_fields.ts";
 
@@ -50,10 +52,22 @@ export function parseSortKeys(text: string): SortKey[] {
   });
 }
 
-/** perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing. */
+/**
+ * perf's dso short name: basename, `[kernel.kallsyms]` kept, `[unknown]` when missing; a kernel
+ * module's path (`/lib/modules/.../mac80211.ko`, which script prints whole) is its module name
+ * `[mac80211]` (`machine__addnew_module_map` sets the short name from `kmod_path__parse_name`);
+ * a JIT map `/tmp/perf-PID.map` is `[JIT] tid PID` (`dso__set_basename`).
+ */
 export function dsoShortName(dso: string | undefined): string {
   if (dso === undefined || dso === "") return "[unknown]";
   if (dso.startsWith("[")) return dso;
+  if (dso.startsWith("/")) {
+    const mod = kernelModuleDsoName(dso);
+    if (mod !== undefined) return mod;
+    // dso__set_basename: sscanf(long_name, "/tmp/perf-%d.map", &tid) == 1
+    const jit = /^\/tmp\/perf-\s*([+-]?\d+)/.exec(dso);
+    if (jit !== null) return `[JIT] tid ${Number(jit[1])}`;
+  }
   const slash = dso.lastIndexOf("/");
   return slash < 0 ? dso : dso.slice(slash + 1);
 }
@@ -62,11 +76,12 @@ export function dsoShortName(dso: string | undefined): string {
  * perf's Symbol column text: `[k] name` / `[.] name`, unresolved as `%-#.16llx`.
  * @param profile Profile.
  * @param frame Frame id.
+ * @param kernel The level to print instead of the frame's own (`[k]` when true).
  * @returns Column text.
  */
-export function symbolColumn(profile: Profile, frame: number): string {
+export function symbolColumn(profile: Profile, frame: number, kernel?: boolean): string {
   const t = profile.frames;
-  const level = t.kinds[frame] === "kernel" ? "k" : ".";
+  const level = (kernel ?? t.kinds[frame] === "kernel") ? "k" : ".";
   const sym = t.syms[frame];
   if (sym !== undefined) return `[${level}] ${t.inlined[frame] ? sym + " (inlined)" : sym}`;
   const ip = t.ips[frame] ?? 0n;
@@ -288,14 +303,14 @@ export class EntryKeys {
   readonly #cpu: Int32Array;
   readonly #pid: Int32Array;
 
-  constructor(profile: Profile, sort: readonly SortKey[]) {
+  constructor(profile: Profile, sort: readonly SortKey[], comms = classComms(profile)) {
     const t = profile.frames;
     this.#sort = sort;
     this.#t = t;
     this.#symRank = ranks(t.syms);
     this.#dsoRank = ranks(t.dsos.map((d) => d === undefined ? undefined : dsoShortName(d)));
     const classes = profile.classes;
-    this.#commRank = ranks(classes.map((c) => c.comm));
+    this.#commRank = ranks(comms);
     this.#tid = Int32Array.from(classes, (c) => c.tid);
     this.#cpu = Int32Array.from(classes, (c) => c.cpu);
     this.#pid = Int32Array.from(classes, (c) => c.pid);
@@ -502,12 +517,16 @@ function frameKeyIds(profile: Profile, sort: readonly SortKey[]): (frame: number
 }
 
 /** Ids of the class part of the sort keys (`comm`, `pid`/`tid`, `cpu`), per sample class. */
-function classKeyIds(profile: Profile, sort: readonly SortKey[]): Int32Array {
+function classKeyIds(
+  profile: Profile,
+  sort: readonly SortKey[],
+  comms: readonly string[],
+): Int32Array {
   const byKey = new Map<string, number>();
-  return Int32Array.from(profile.classes, (c) => {
+  return Int32Array.from(profile.classes, (c, i) => {
     let key = "";
     for (const k of sort) {
-      if (k === "comm") key += "c" + c.comm + "\u0000";
+      if (k === "comm") key += "c" + comms[i] + "\u0000";
       else if (k === "pid" || k === "tid") key += "t" + c.tid + "\u0000";
       else if (k === "cpu") key += "p" + c.cpu + "\u0000";
     }
@@ -515,6 +534,22 @@ function classKeyIds(profile: Profile, sort: readonly SortKey[]): Int32Array {
     byKey.set(key, id);
     return id;
   });
+}
+
+/**
+ * The comm perf report shows per sample class: the class's own, except a thread's `:<tid>`
+ * placeholder, which perf overrides in place with the thread's first COMM.
+ *
+ * @param profile The profile.
+ * @param threads The threads once the recording was read.
+ * @returns One comm per class.
+ */
+export function classComms(profile: Profile, threads?: ThreadNames): string[] {
+  return profile.classes.map((c) =>
+    threads !== undefined && c.comm === `:${c.tid}`
+      ? threads.placeholderName(c.tid) ?? c.comm
+      : c.comm
+  );
 }
 
 /** Options of {@linkcode buildHistogram}. */
@@ -564,6 +599,11 @@ export interface HistogramOptions {
    * (default: by name).
    */
   objectOrder?: ReadonlyMap<string, number>;
+  /**
+   * The threads once the recording was read: a class whose comm is its thread's `:<tid>`
+   * placeholder shows the name perf overrode it with ({@linkcode ThreadNames.placeholderName}).
+   */
+  threadNames?: ThreadNames;
 }
 
 /** A histogram entry's value of an overhead column (`he_get_*`). */
@@ -652,7 +692,8 @@ export function buildHistogram(
   const maxStack = options.maxStack;
   let recordKept = true;
   const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
-  const keys = new EntryKeys(profile, sort);
+  const comms = classComms(profile, options.threadNames);
+  const keys = new EntryKeys(profile, sort, comms);
   const t = profile.frames;
   const store = new ChainStore();
 
@@ -665,7 +706,7 @@ export function buildHistogram(
   // outcome only changes after an insertion, so it is reused until then.
   const input = new RbTree<HistEntry>();
   const frameKeys = frameKeyIds(profile, sort);
-  const classKeys = classKeyIds(profile, sort);
+  const classKeys = classKeyIds(profile, sort, comms);
   // Dense ids of sort-key values; per id the entry its last walk found, the
   // tree epoch of that walk, and the last stack record that counted it.
   const keyIndex = new PairIndex();
@@ -701,7 +742,7 @@ export function buildHistogram(
     }
     return e;
   };
-  const entryFor = (frame: number, cls: number, key: number): HistEntry => {
+  const entryFor = (frame: number, cls: number, key: number, kernel?: boolean): HistEntry => {
     const at = walkedAt[key];
     if (at >= 0 && (weakOrder || at === epoch)) return mapUpdate(walked[key], frame);
     const probe: EntryRef = { frame, cls, ip: t.ips[frame] ?? 0n };
@@ -711,14 +752,14 @@ export function buildHistogram(
       const columns = sort.map((k) => {
         switch (k) {
           case "sym":
-            return symbolColumn(profile, frame);
+            return symbolColumn(profile, frame, kernel);
           case "dso":
             return dsoShortName(t.dsos[frame]);
           case "comm":
-            return c.comm;
+            return comms[cls];
           case "pid":
           case "tid":
-            return c.tid.toString().padStart(7) + ":" + c.comm;
+            return c.tid.toString().padStart(7) + ":" + comms[cls];
           case "cpu":
             return c.cpu < 0
               ? "-" + String(-c.cpu).padStart(3, "0")
@@ -775,11 +816,18 @@ export function buildHistogram(
     // sample (perf compares with the sample's earlier entries), even under
     // recursion.
     lastSample[selfKey] = i;
+    // fill_callchain_info leaves the reused addr_location's level alone for a node without a
+    // map: such an entry is created with the level of the last node (in cursor order) that had
+    // one, or the sample's own
+    let kernel = t.kinds[selfFrame(i)] === "kernel";
     for (let p = 0; p < chain.length; p++) {
-      const key = keyOf(chain[p], cls);
+      const f = chain[p];
+      const unmapped = t.dsos[f] === undefined && t.syms[f] === undefined;
+      if (!unmapped) kernel = t.kinds[f] === "kernel";
+      const key = keyOf(f, cls);
       if (lastSample[key] === i) continue;
       lastSample[key] = i;
-      const e = entryFor(chain[p], cls, key);
+      const e = entryFor(f, cls, key, unmapped ? kernel : undefined);
       e.children += w;
       if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
       if (order !== "none") addChain(store, e.chains, nodes, p, w);
@@ -814,7 +862,7 @@ export function buildHistogram(
   // hist_entry__sort: the first item of the sort list that tells the entries apart
   const steps = sorts.map((f): (a: HistEntry, b: HistEntry) => number => {
     if ("key" in f) {
-      const one = new EntryKeys(profile, [f.key]);
+      const one = new EntryKeys(profile, [f.key], comms);
       return (a, b) => one.sort(a, b);
     }
     if (f.hpp === "overhead_children") {

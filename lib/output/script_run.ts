@@ -27,7 +27,7 @@ import {
 } from "../abi/mod.ts";
 import type { InlineNode } from "../analyze/inlines.ts";
 import { CPUMODE_USER } from "../input/maps.ts";
-import { ElfCache, unwindUser } from "../analyze/unwind.ts";
+import { ElfCache, unwinderRegistered, unwindUser } from "../analyze/unwind.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { type PerfSession, sessionFor } from "../analyze/session.ts";
 import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
@@ -579,27 +579,6 @@ function hasDwarfStack(ev: PerfDataEvent): boolean {
   return (t & SampleType.REGS_USER) !== 0 && (t & SampleType.STACK_USER) !== 0;
 }
 
-/** Processes whose unwinder perf would have registered, and map counts seen without. */
-const registered = new WeakMap<ElfCache, Map<number, number>>();
-
-/**
- * perf registers a process's libunwind address space when a map whose file
- * it can read is inserted (`unwind__prepare_access` needs `dso__type`):
- * before that (no maps yet, or only files missing here) a DWARF sample gets
- * no user frames, not even the sampled IP.
- */
-function unwinderRegistered(session: PerfSession, elfCache: ElfCache, pid: number): boolean {
-  let seen = registered.get(elfCache);
-  if (seen === undefined) registered.set(elfCache, seen = new Map());
-  const state = seen.get(pid);
-  if (state === -1) return true;
-  const maps = session.spaces.existingProcess(pid)?.entries() ?? [];
-  if (state === maps.length) return false;
-  const ok = maps.some((m) => elfCache.loader(m) !== undefined);
-  seen.set(pid, ok ? -1 : maps.length);
-  return ok;
-}
-
 /**
  * Replace the user part of a `--call-graph dwarf` sample's callchain by the
  * frames unwound from its register and stack copy, as perf does (kernel part
@@ -616,7 +595,7 @@ function withUnwoundUserStack(
   const pid = s.pid ?? -1;
   // perf's evsel__parse_sample keeps dyn_size as the stack size, and
   // thread__resolve_callchain_unwind bails out on 0: no user frames at all.
-  const user = s.stackUser!.dynSize === 0 || !unwinderRegistered(session, elfCache, pid)
+  const user = s.stackUser!.dynSize === 0 || !unwinderRegistered(session.spaces, elfCache, pid)
     ? []
     : unwindUser(
       { mask: ev.attr.sampleRegsUser, regs: s.regsUser!.regs },

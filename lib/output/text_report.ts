@@ -40,6 +40,7 @@ import {
   type ReportField,
   reportLayout,
 } from "./report_fields.ts";
+import type { ThreadNames } from "../input/threads.ts";
 
 export { chainName } from "./report_callchain.ts";
 export {
@@ -65,6 +66,11 @@ export interface TextReportOptions {
   callGraph?: "caller" | "callee" | "none";
   /** perf's `-n` / `--show-nr-samples`: a `Samples` column of self sample counts (default false). */
   showSamples?: boolean;
+  /**
+   * The threads once the recording was read (`LoadResult.threadNames`): placeholder comms
+   * shown as perf overrode them, and the Command column as wide as the threads' comms now.
+   */
+  threadNames?: ThreadNames;
   /**
    * The frame each stack record's self weight is charged to (default
    * `selfFrameOf`: the profile's `stackSelf`, else the leaf; perf
@@ -107,6 +113,11 @@ export interface TextReportOptions {
    * its column is left out (unless every column would be).
    */
   singleValueFilters?: Partial<Record<"comm" | "dso" | "sym", string>>;
+  /**
+   * A `--dsos` list was given: perf then does not widen the Shared Object column to an
+   * unresolved address's 16 (`hists__set_unres_dso_col_len`).
+   */
+  dsoList?: boolean;
   /** perf's `--percentage relative`: percents of the entries shown, not of every sample. */
   relative?: boolean;
   /** perf's `--time` argument, named in the header as `(time slices: ...)`. */
@@ -157,6 +168,13 @@ export function textReportSections(
   sections: readonly ReportSection[],
   options: TextReportOptions = {},
 ): string {
+  // No event has samples: perf's stdio preamble alone (cmd_report prints it before the
+  // session finds "The ... data has no samples!", which goes to stderr).
+  if (sections.length === 0) {
+    return options.quiet
+      ? ""
+      : "# To display the perf.data header info, please use --header/--header-only options.\n#\n";
+  }
   return sections.map((s, i) =>
     textReport(s.profile, {
       ...options,
@@ -252,10 +270,26 @@ export function textReport(
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
+  const threads = options.threadNames;
+  const commLength = (e: HistEntry, c: string): number => {
+    const cls = profile.classes[e.cls];
+    return threads === undefined || cls === undefined ? c.length : threads.comm(cls.tid).length;
+  };
+  const dsoAt = sort.indexOf("dso");
   for (const e of [...present, ...(group?.dummies ?? [])]) {
+    // hists__calc_col_len: an entry without a symbol widens the dso column to 16 hex digits
+    if (
+      dsoAt >= 0 && widths[dsoAt] < 16 && options.dsoList !== true &&
+      profile.frames.syms[e.frame] === undefined
+    ) widths[dsoAt] = 16;
     e.columns.forEach((c, i) => {
-      // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix
-      const len = sort[i] === "sym" && c.endsWith(" (inlined)") ? c.length - 10 : c.length;
+      // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix, and a comm by
+      // its thread's comm now (thread__comm_len), which may be shorter than the entry's
+      const len = sort[i] === "sym" && c.endsWith(" (inlined)")
+        ? c.length - 10
+        : sort[i] === "comm"
+        ? commLength(e, c)
+        : c.length;
       if (sort[i] !== "cpu" && len > widths[i]) widths[i] = len;
     });
   }
@@ -317,8 +351,10 @@ export function textReport(
     if ("key" in f) {
       const i = sort.indexOf(f.key);
       const c = row.columns[i];
-      // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s").
-      return f === lastField && f.key === "sym" ? c : c.padEnd(widths[i]);
+      // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s"),
+      // and a comm is cut to its column ("%-*.*s").
+      if (f === lastField && f.key === "sym") return c;
+      return (f.key === "comm" ? c.slice(0, widths[i]) : c).padEnd(widths[i]);
     }
     const w = hppWidth(f.hpp);
     switch (f.hpp) {

@@ -77,6 +77,12 @@ export interface PerfDataInfo {
 
 const ascii = new TextDecoder("latin1");
 
+/**
+ * The `perf_file_attr` sizes a version-1 file may have: PERF_ATTR_SIZE_VER0-4 (64, 72, 80, 96,
+ * 104) plus the 16-byte ids section (perf's `attr_file_abi_sizes`).
+ */
+const V1_ATTR_SIZES = [80, 88, 96, 112, 120];
+
 export function checkMagic(bytes: Uint8Array, source: string): void {
   const magic = ascii.decode(bytes.subarray(0, 8));
   if (magic === PERF_MAGIC) return;
@@ -87,9 +93,9 @@ export function checkMagic(bytes: Uint8Array, source: string): void {
       source,
     );
   }
-  if (magic === "PERFFILE") {
-    throw new FormatError("Version 1 perf.data (PERFFILE magic) is not supported", 0, source);
-  }
+  // Version 1 (the old magic): perf reads it as version 2 once its attr_size is one of the
+  // early ABI sizes (`check_magic_endian` -> `try_all_file_abis`), checked by readFileHeader.
+  if (magic === "PERFFILE") return;
   throw new FormatError(
     `Not a perf.data file: magic ${JSON.stringify(magic)}, expected "PERFILE2"`,
     0,
@@ -180,6 +186,14 @@ export async function readFileHeader(
   const dataOffset = getU64(hv, 40);
   const dataSize = getU64(hv, 48);
   if (attrSize === 0) throw new FormatError("attr_size is 0", 16, source);
+  if (ascii.decode(hb.subarray(0, 8)) === "PERFFILE" && !V1_ATTR_SIZES.includes(attrSize)) {
+    throw new FormatError(
+      `Version 1 perf.data (PERFFILE magic) with attr_size ${attrSize}, not one of ` +
+        `${V1_ATTR_SIZES.join(", ")} (perf: incompatible file format)`,
+      16,
+      source,
+    );
+  }
   if (attrSize < 64 + 16 || attrSize % 8 !== 0 || attrSize > 4096) {
     throw new FormatError(`attr_size ${attrSize} is not a perf_file_attr size`, 16, source);
   }

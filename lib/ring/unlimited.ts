@@ -45,7 +45,9 @@
  * - **overwrite rings**: a committed event's pieces can be overwritten separately ("what happens
  *   if a partial fragment is overwritten"); the reader then finds a head or fragments without the
  *   rest and counts the event incomplete. While the event is open, a tail-push ring's tail never
- *   passes its head piece (the writer's rule for open reservations).
+ *   passes its head piece (the writer's rule for open reservations), and on a `write_backward`
+ *   ring no piece or nested event is reserved that would wrap over the open head piece (its
+ *   commit still writes the size there): the event is cut there instead, as above.
  *
  * Fragment sequence numbers are this writer's own: do not mix it with a `SampleWriter` on the
  * same CPU's ring.
@@ -199,6 +201,21 @@ export class UnlimitedWriter {
     return this.#piece;
   }
 
+  /**
+   * On an overwrite (`write_backward`) ring, whether `size` more bytes would wrap over the
+   * outermost open event's head piece, which the commit still writes into: such a piece (or
+   * nested event) is not reserved at all, the event is cut (or the nested event dropped) as when
+   * a consume ring runs out of room. The ring never sees the reservation, so its own counts stay
+   * exact.
+   */
+  #lapsOpenHead(size: number): boolean {
+    const w = this.#w;
+    if (!w.ring.overwrite) return false;
+    const outer = this.#states[0];
+    if (this.#depth === 0 || !outer.open || !outer.reserved) return false;
+    return w.head + size - (outer.headEnd - outer.headSize) > w.ring.dataSize;
+  }
+
   /** The size a reservation gets now: the piece, or the room left in the open sub-buffer. */
   #pieceNow(min: number): number {
     const room = this.#w.roomInSubbuf();
@@ -226,7 +243,8 @@ export class UnlimitedWriter {
     e.seq = 0;
     e.bytes = 0;
     const size = this.#pieceNow(this.#fixed + 16);
-    const h = w.reserve(size, s.time);
+    // a nested event (depth > 1) must not wrap over the outer event's open head
+    const h = this.#depth > 1 && this.#lapsOpenHead(size) ? -1 : w.reserve(size, s.time);
     if (h < 0) {
       e.reserved = false;
       // the free bytes a sized reservation would have had (overwrite rings never drop)
@@ -341,7 +359,7 @@ export class UnlimitedWriter {
       return false;
     }
     const size = this.#pieceNow(COMPACT_FRAGMENT_HEADER_SIZE + 8);
-    const h = w.reserve(size);
+    const h = this.#lapsOpenHead(size) ? -1 : w.reserve(size);
     if (h < 0) {
       e.cut = true;
       this.stats.truncated++;

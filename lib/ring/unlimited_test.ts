@@ -225,6 +225,38 @@ Deno.test("unlimited: the piece size is checked against the ring", () => {
   assert.throws(() => new UnlimitedWriter(w, SAMPLE_TYPE & ~0x80), RangeError);
 });
 
+Deno.test("unlimited: on an overwrite ring an event larger than the ring is cut, never wrapped over its own open head", () => {
+  // found by the property test (backward, piece 256, ring 8192): the pieces of a 1000-entry
+  // event wrapped over its open head, whose commit then wrote the size into a later piece
+  const ring = createRingMemory(1 << 13, { overwrite: true });
+  const w = new RingWriter(ring, {});
+  const uw = new UnlimitedWriter(w, SAMPLE_TYPE, { pieceSize: 256 });
+  const small = chain(10, 1);
+  const e1 = uw.reserveUnlimited(fields(1, 0));
+  uw.assignWords(e1, small, 0, 10);
+  assert.ok(uw.commit(e1) > 0);
+  const big = chain(1000, 2);
+  const e2 = uw.reserveUnlimited(fields(2, 0));
+  uw.assignWords(e2, big, 0, 500);
+  const e3 = uw.reserveUnlimited(fields(3, 0)); // an interrupt nested in the big event
+  uw.assignWords(e3, small, 0, 10);
+  uw.commit(e3);
+  uw.assignWords(e2, big, 500, 500);
+  uw.commit(e2);
+  assert.equal(uw.stats.truncated, 1, "the big event is cut");
+  const snap = snapshotOverwrite(ring);
+  const recs: StreamRecord[] = [];
+  records(snap.bytes, snap.head - snap.bytes.length, recs);
+  const { samples, stats } = reassemble(recs);
+  for (const smp of samples) {
+    assert.ok(smp.time === 3 || smp.time === 1, `only whole events come back (time ${smp.time})`);
+  }
+  assert.ok(samples.some((smp) => smp.time === 3), "the nested event fitted");
+  assert.equal(stats.incomplete >= 1, true, "the cut event is counted incomplete");
+  // every piece the ring saw was committed: nothing lapped the open head
+  assert.equal(w.stats.attempted, w.stats.committed);
+});
+
 type Mode = "consume" | "subbuf-nop" | "subbuf-header" | "backward" | "tail-push";
 
 Deno.test("unlimited (property): written = read + lost + overwritten per ring, every complete event exact", () => {

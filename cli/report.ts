@@ -579,7 +579,6 @@ export async function main(args: string[]): Promise<void> {
         percentLimit,
         graphThreshold: graph?.threshold,
         graphFolded: graph?.mode === "folded",
-        objectOrder: result.objectOrder,
         graphPrintLimit: graph?.printLimit,
         eventName,
         showSamples: opts.showNrSamples === true,
@@ -589,6 +588,7 @@ export async function main(args: string[]): Promise<void> {
         relative: opts.percentage === "relative",
         dsoList: opts.dsos !== undefined,
         threadNames: result.threadNames,
+        dsoOrder: result.dsoOrder,
         timeSlices: opts.time,
       };
       writeStdout(textReportSections(sections, base));

@@ -228,7 +228,8 @@ export class ChainResolver {
     if (chain === undefined) {
       this.#out.length = 0;
       this.#hasMap.length = 0;
-      return this.#finish(sample.ip ?? 0n, sampleMode, pid, false);
+      // no PERF_SAMPLE_CALLCHAIN: the sampled ip is the whole stack
+      return this.#finish(sample.ip ?? 0n, sampleMode, pid, false, true);
     }
     // One view per buffer (decoders often keep many chains in one): none per sample.
     if (chain.buffer !== this.#wordsBuffer) {
@@ -347,10 +348,23 @@ export class ChainResolver {
     sampleMode: number,
     pid: number,
     truncated: boolean,
+    noChain = false,
   ): { frames: FrameRef[]; truncated: boolean; self?: FrameRef } {
     const out = this.#out;
     const hasMap = this.#hasMap;
-    if (out.length === 0) this.#push(pid, sampleMode, sampleIp);
+    if (out.length === 0) {
+      this.#push(pid, sampleMode, sampleIp);
+      if (!noChain) {
+        // A callchain with no entry left (only context markers, a DWARF sample with nothing
+        // unwound): perf's entry comes from the sample's ip (al) and there is no chain at all.
+        const own = out[0] === this.#leafNode ? this.#leafSelf! : out[0];
+        this.#leafNode = undefined;
+        this.#leafSelf = undefined;
+        out.length = 0;
+        hasMap.length = 0;
+        return { frames: [], truncated, self: own };
+      }
+    }
     const leafSelf = out[0] === this.#leafNode ? this.#leafSelf : undefined;
     this.#leafNode = undefined;
     this.#leafSelf = undefined;

@@ -142,8 +142,8 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
     bytesRead: input.bytesRead,
     branchMode: input.branchMode,
     buildIds: input.session.sideBand.buildIds,
-    objectOrder: input.session.sideBand.objectOrder,
     threadNames: input.session.threads,
+    dsoOrder: input.session.sideBand.dsoOrder,
   };
 }
 

@@ -70,13 +70,13 @@ export interface LoadResult {
    * captures), as the side band holds them after reading.
    */
   buildIds: ReadonlyMap<string, string>;
-  /** Object file names in perf's dso creation order (`SideBand.objectOrder`). */
-  objectOrder: ReadonlyMap<string, number>;
   /**
    * The threads' names once the input was read (a report's Command column needs them);
    * absent for perf script text, whose lines carry each sample's comm.
    */
   threadNames?: ThreadNames;
+  /** The order perf creates the recording's dso objects in (see `SideBand.dsoOrder`). */
+  dsoOrder?: ReadonlyMap<string, number>;
 }
 
 /** Thrown when {@linkcode LoadOptions.event} names no event of the input. */

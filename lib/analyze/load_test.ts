@@ -347,7 +347,7 @@ Deno.test("LOST / LOST_SAMPLES, max-stack truncation and unknown markers", async
       period: 5,
       callchain: chain(user(3)),
     });
-    // unknown marker: perf discards the chain, the sample keeps its ip.
+    // unknown marker: perf discards the chain; the sample's entry is its ip, with no chain.
     await w.writeSample({
       ip: 0x402000n,
       pid: 7,
@@ -366,10 +366,14 @@ Deno.test("LOST / LOST_SAMPLES, max-stack truncation and unknown markers", async
     assert.equal(r.profile.lost.lostRecords, 11);
     assert.equal(r.profile.lost.lostSamples, 4);
     const frames: number[] = [];
+    const selfIps: (bigint | undefined)[] = [];
     for await (const item of await openRecords(path, { symbolize: false })) {
-      if (item.kind === "sample") frames.push(item.sample.frames.length);
+      if (item.kind !== "sample") continue;
+      frames.push(item.sample.frames.length);
+      selfIps.push(item.sample.selfFrame?.ip);
     }
-    assert.deepEqual(frames, [127, 3, 1]);
+    assert.deepEqual(frames, [127, 3, 0]);
+    assert.deepEqual(selfIps, [undefined, undefined, 0x402000n]);
     const short = await loadProfile(path, { maxStack: 10 });
     assert.equal(short.profile.truncatedSamples, 1);
     const report = textReport(r.profile, { sort: ["sym"], accountingHeader: true });

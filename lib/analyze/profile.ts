@@ -120,6 +120,14 @@ export class ProfileLimitError extends RangeError {
   }
 }
 
+/**
+ * `Profile.stackSelf` of a stack record whose samples had a callchain with no entry left
+ * (only context markers, nothing unwound): the record's one frame is the sample's own address,
+ * which perf's report shows as the entry, with no call chain below it and nothing to cumulate,
+ * and which `perf script` prints no line for (so stackcollapse folds it to the comm alone).
+ */
+export const CHAINLESS: number = -2;
+
 /** Maximum number of distinct frames. */
 export const MAX_FRAMES = 2 ** 26;
 /** Maximum number of trie nodes. */
@@ -470,9 +478,16 @@ export class ProfileBuilder {
     if (truncated) path.push(this.#frames.internMarker(TRUNCATED_FRAME, "truncated"));
     if (marked) path.push(this.#frames.internMarker(`[${ctx}]`, "marker"));
     for (let i = frames.length - 1; i >= 0; i--) path.push(this.#frames.intern(frames[i]));
+    // a callchain with no entry: the self frame stands as the stack, marked CHAINLESS
+    const chainless = frames.length === 0 && selfFrame !== undefined;
+    if (chainless) path.push(this.#frames.intern(selfFrame));
     let node = 0;
     for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
-    const self = selfFrame === undefined ? -1 : this.#frames.intern(selfFrame);
+    const self = chainless
+      ? CHAINLESS
+      : selfFrame === undefined
+      ? -1
+      : this.#frames.intern(selfFrame);
     const idx = this.#addStack(node, cls, sample.weight, 1, sample.truncated, self);
     if (memo >= 0) this.#stackByLeaf.insertAt(memo, leafKey, sub, idx);
     if (this.#options.timeline) this.#record(sample.time, idx);
@@ -505,7 +520,8 @@ export class ProfileBuilder {
    * @param weight Summed weight.
    * @param samples Number of samples it stands for.
    * @param truncated Whether these samples had truncated stacks.
-   * @param selfFrame Frame id (of `frames`) carrying the self weight; -1: the leaf.
+   * @param selfFrame Frame id (of `frames`) carrying the self weight; -1: the leaf;
+   *   {@linkcode CHAINLESS}: the leaf, of a sample whose callchain had no entry.
    */
   addAggregated(
     rootFirstFrames: readonly number[],
@@ -521,7 +537,11 @@ export class ProfileBuilder {
     path.length = 0;
     for (const id of rootFirstFrames) path.push(this.#frames.internFrom(frames, id));
     const c = this.#internClass(cls.pid, cls.tid, cls.cpu, cls.comm, cls.context);
-    const self = selfFrame >= 0 ? this.#frames.internFrom(frames, selfFrame) : -1;
+    const self = selfFrame >= 0
+      ? this.#frames.internFrom(frames, selfFrame)
+      : selfFrame === CHAINLESS
+      ? CHAINLESS
+      : -1;
     let node = 0;
     for (let i = 0; i < path.length; i++) node = this.#child(node, path[i]);
     this.#addStack(node, c, weight, samples, truncated, self);
@@ -624,7 +644,9 @@ export class ProfileBuilder {
     self = -1,
   ): number {
     const sub = cls * 2 + (truncated ? 1 : 0);
-    if (self >= 0) return this.#addSelfStack(node, cls, sub, weight, samples, truncated, self);
+    if (self >= 0 || self === CHAINLESS) {
+      return this.#addSelfStack(node, cls, sub, weight, samples, truncated, self);
+    }
     const index = this.#stackIndex;
     const slot = index.slot(node, sub);
     let idx = index.valueAt(slot);
@@ -651,11 +673,13 @@ export class ProfileBuilder {
     let group = groups.valueAt(gs);
     if (group < 0) groups.insertAt(gs, node, sub, group = this.#selfGroups++);
     const index = this.#selfStack;
-    const slot = index.slot(group, self);
+    // CHAINLESS is keyed apart from every frame id
+    const key = self === CHAINLESS ? MAX_FRAMES : self;
+    const slot = index.slot(group, key);
     let idx = index.valueAt(slot);
     if (idx < 0) {
       idx = this.#newStack(node, cls, truncated);
-      index.insertAt(slot, group, self, idx);
+      index.insertAt(slot, group, key, idx);
       if (this.#stackSelf === undefined) {
         this.#stackSelf = new Int32Array(this.#stackNode.length).fill(-1);
       }
@@ -760,7 +784,8 @@ export interface ProfileData {
   stackTruncated: Uint8Array;
   /**
    * Distinct stack records: the frame carrying the self weight, -1 for the
-   * leaf (absent when no record has one; see {@linkcode StackSample.selfFrame}).
+   * leaf, {@linkcode CHAINLESS} for the leaf of an empty callchain (absent when no
+   * record has one; see {@linkcode StackSample.selfFrame}).
    */
   stackSelf?: Int32Array;
   /** Sample classes by id. */
@@ -809,7 +834,7 @@ export class Profile implements ProfileData {
   readonly stackSamples: Float64Array;
   /** Stack record truncation flags. */
   readonly stackTruncated: Uint8Array;
-  /** Stack record self frames (-1: the leaf), when any record has one. */
+  /** Stack record self frames (-1: the leaf; {@linkcode CHAINLESS}: the leaf of an empty callchain), when any record has one. */
   readonly stackSelf?: Int32Array;
   /** Sample classes. */
   readonly classes: SampleClass[];

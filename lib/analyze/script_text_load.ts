@@ -114,6 +114,5 @@ export async function loadScriptTextProfile(
     bytesRead: size ?? 0,
     branchMode: false,
     buildIds: new Map(), // perf script text names no build-ids
-    objectOrder: new Map(), // nor mmaps
   };
 }

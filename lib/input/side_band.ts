@@ -41,17 +41,15 @@ export class SideBand {
    */
   readonly buildIds: Map<string, string> = new Map();
   /**
-   * Object file names in the order perf 6.1 creates its dsos for them: the
-   * header's build-id table, then MMAP/MMAP2 file names as first seen (the
-   * kernel's `[kernel.kallsyms]_text` as `[kernel.kallsyms]`). perf orders
-   * equal-weight callchain branches of different objects by their dsos'
-   * addresses, which follow this order.
+   * Objects in the order perf creates its dso objects for them: the header's build-id table,
+   * then each file at its first MMAP (`[kernel.kallsyms]_text` and the like as
+   * `[kernel.kallsyms]`).
    */
-  readonly objectOrder: Map<string, number> = new Map();
+  readonly dsoOrder: Map<string, number> = new Map();
 
-  #noteObject(filename: string): void {
+  #seeDso(filename: string): void {
     const name = filename.startsWith("[kernel.kallsyms]") ? "[kernel.kallsyms]" : filename;
-    if (!this.objectOrder.has(name)) this.objectOrder.set(name, this.objectOrder.size);
+    if (!this.dsoOrder.has(name)) this.dsoOrder.set(name, this.dsoOrder.size);
   }
 
   /**
@@ -62,7 +60,7 @@ export class SideBand {
   addBuildIds(entries: readonly { filename: string; buildId: string }[]): void {
     for (const e of entries) {
       this.buildIds.set(e.filename, e.buildId);
-      this.#noteObject(e.filename);
+      this.#seeDso(e.filename);
     }
   }
 
@@ -106,7 +104,7 @@ export class SideBand {
             cpumode: record.misc & 7,
             prot: "prot" in record ? record.prot : undefined,
           });
-          this.#noteObject(record.filename);
+          this.#seeDso(record.filename);
           if ("buildId" in record && record.buildId !== undefined && record.buildId.length > 0) {
             this.buildIds.set(record.filename, hex(record.buildId));
           }

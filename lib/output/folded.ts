@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { Profile } from "../analyze/profile.ts";
+import { CHAINLESS, type Profile } from "../analyze/profile.ts";
 
 /** Options of {@linkcode foldedStacks}. */
 export interface FoldedOptions {
@@ -127,7 +127,13 @@ export function foldedCounts(profile: Profile, options: FoldedOptions = {}): Map
   for (let i = 0; i < profile.stackCount; i++) {
     parts.length = 0;
     if (!options.omitProcessName) parts.push(pnameOf(profile.stackClass[i]));
-    for (let node = profile.stackNode[i]; node > 0; node = profile.nodeParent[node]) {
+    // perf script prints no frame line for a callchain with no entry: the comm alone
+    const chainless = profile.stackSelf?.[i] === CHAINLESS;
+    for (
+      let node = chainless ? 0 : profile.stackNode[i];
+      node > 0;
+      node = profile.nodeParent[node]
+    ) {
       const n = name(profile.nodeFrame[node]);
       if (n !== null) parts.push(n);
     }

@@ -144,15 +144,12 @@ function compress(store: ChainStore, node: number): Compressed {
   return { frames, cumul: store.cumul[node], last };
 }
 
-/** Object file names in perf's dso creation order (see `SideBand.objectOrder`). */
-export type ObjectOrder = ReadonlyMap<string, number>;
-
 function sortedChildren(
   profile: Profile,
   store: ChainStore,
   node: number,
   minHit: number,
-  objects: ObjectOrder | undefined,
+  dsoRank?: DsoRank,
 ): Compressed[] {
   const out: Compressed[] = [];
   for (let c = store.first[node]; c >= 0; c = store.next[c]) {
@@ -160,24 +157,29 @@ function sortedChildren(
     out.push(compress(store, c));
   }
   return out.sort((a, b) =>
-    b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0], objects)
+    b.cumul - a.cumul || tieOrder(profile, a.frames[0], b.frames[0], dsoRank)
   );
 }
 
 /**
- * perf keeps equal-weight callchain children in the order of its input tree
- * (`match_chain_dso_addresses`): different objects by their dso structs'
- * addresses, which grow in creation order (`objects`: later first, no
- * object last; without an order, by name), the same object by descending
- * symbol address, approximated with a representative address per function
- * (exact for non-overlapping functions); an inlined frame by name.
+ * Where perf created a dso object, for the order of equal-weight call-graph children: perf
+ * keeps them in the order of its input tree (`match_chain_dso_addresses`: dso pointers
+ * descending, then addresses), and dso objects are allocated as perf meets them (the header's
+ * build-id table, then the first MMAP of each file), so a later one has the higher pointer.
+ * A frame without a map has no dso (NULL, the lowest).
+ *
+ * @param dso A frame's object, undefined without a map.
+ * @returns A rank growing with creation order; -1 for no map.
  */
-function tieOrder(
-  profile: Profile,
-  a: number,
-  b: number,
-  objects: ObjectOrder | undefined,
-): number {
+export type DsoRank = (dso: string | undefined) => number;
+
+/**
+ * perf keeps equal-weight callchain children in the order of its input tree:
+ * same dso by descending symbol address, else by dso (creation order descending when a
+ * {@linkcode DsoRank} is known, else by name). We approximate the address with a
+ * representative address per function (exact for non-overlapping functions).
+ */
+function tieOrder(profile: Profile, a: number, b: number, dsoRank?: DsoRank): number {
   const t = profile.frames;
   if ((t.inlined[a] || t.inlined[b]) && t.syms[a] !== undefined && t.syms[b] !== undefined) {
     // match_chain compares inlined frames by name (strcmp): larger names first
@@ -187,9 +189,10 @@ function tieOrder(
   const da = t.dsos[a] ?? "";
   const db = t.dsos[b] ?? "";
   if (da !== db) {
-    const ra = da === "" ? -1 : objects?.get(da);
-    const rb = db === "" ? -1 : objects?.get(db);
-    if (ra !== undefined && rb !== undefined) return rb - ra;
+    if (dsoRank !== undefined) {
+      const ra = dsoRank(t.dsos[a]), rb = dsoRank(t.dsos[b]);
+      if (ra !== rb) return rb - ra;
+    }
     return da < db ? -1 : 1;
   }
   const xa = t.addrs[a];
@@ -213,7 +216,7 @@ function margin(left: number): string {
  * @param minHit Branches below this weight are hidden.
  * @param skipFirst Leave out the entry's own frame (sort by sym first).
  * @param printLimit At most this many branches per level (perf's `print_limit`; 0: all).
- * @param objects Object files in perf's dso creation order (equal-weight branches).
+ * @param dsoRank Creation order of dso objects, for ties (default: by name).
  */
 export function printGraph(
   out: string[],
@@ -225,11 +228,11 @@ export function printGraph(
   minHit: number,
   skipFirst: boolean,
   printLimit = 0,
-  objects?: ObjectOrder,
+  dsoRank?: DsoRank,
 ): void {
   const start = out.length;
   let left = 0;
-  let base = sortedChildren(profile, store, root, minHit, objects);
+  let base = sortedChildren(profile, store, root, minHit, dsoRank);
   if (base.length === 1 && base[0].cumul === parentSamples) {
     const cnode = base[0];
     let printed = false, entries = 0;
@@ -246,7 +249,7 @@ export function printGraph(
         out.push(margin(left) + chainName(profile, f));
       }
     });
-    base = sortedChildren(profile, store, cnode.last, minHit, objects);
+    base = sortedChildren(profile, store, cnode.last, minHit, dsoRank);
   }
   interface Level {
     items: Compressed[];
@@ -279,7 +282,7 @@ export function printGraph(
       }
       out.push(l + chainName(profile, f));
     });
-    const sub = sortedChildren(profile, store, child.last, minHit, objects);
+    const sub = sortedChildren(profile, store, child.last, minHit, dsoRank);
     if (sub.length) {
       const mask = lv.newMask.slice(0, depth);
       mask[depth] = true;
@@ -303,7 +306,7 @@ export function printGraph(
  * @param total The report total (absolute percents).
  * @param minHit Nodes whose own hits are below this weight are left out.
  * @param printLimit At most this many lines (perf's `print_limit`; 0: all).
- * @param objects Object files in perf's dso creation order (the trie's order).
+ * @param dsoRank Creation order of dso objects, for the trie's order (default: by name).
  */
 export function printFolded(
   out: string[],
@@ -313,14 +316,14 @@ export function printFolded(
   total: number,
   minHit: number,
   printLimit = 0,
-  objects?: ObjectOrder,
+  dsoRank?: DsoRank,
 ): void {
   const found: { node: number; path: string }[] = [];
   // post-order walk: [node, path to it, children left to visit]
   const visit = (node: number, path: string): void => {
     const kids: number[] = [];
     for (let c = store.first[node]; c >= 0; c = store.next[c]) kids.push(c);
-    kids.sort((a, b) => tieOrder(profile, store.frame[a], store.frame[b], objects));
+    kids.sort((a, b) => tieOrder(profile, store.frame[a], store.frame[b], dsoRank));
     for (const c of kids) {
       const name = chainName(profile, store.frame[c]);
       visit(c, path === "" ? name : `${path};${name}`);

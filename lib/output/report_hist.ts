@@ -14,10 +14,10 @@
 
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
-import type { Profile } from "../analyze/profile.ts";
+import { CHAINLESS, type Profile } from "../analyze/profile.ts";
 import { kernelModuleDsoName } from "../input/maps.ts";
 import type { ThreadNames } from "../input/threads.ts";
-import { addChain, ChainStore, printFolded, printGraph } from "./report_callchain.ts";
+import { addChain, ChainStore, type DsoRank, printFolded, printGraph } from "./report_callchain.ts";
 import type { HppField, ReportField } from "./report_fields.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
@@ -552,6 +552,19 @@ export function classComms(profile: Profile, threads?: ThreadNames): string[] {
   );
 }
 
+/**
+ * {@linkcode DsoRank} from a creation order: no map lowest, then the known objects in
+ * order, then the others after every known one.
+ */
+function rankOfDso(order: ReadonlyMap<string, number> | undefined): DsoRank | undefined {
+  if (order === undefined) return undefined;
+  return (dso) => {
+    if (dso === undefined) return -1;
+    return order.get(dso.startsWith("[kernel.kallsyms]") ? "[kernel.kallsyms]" : dso) ??
+      order.size;
+  };
+}
+
 /** Options of {@linkcode buildHistogram}. */
 export interface HistogramOptions {
   /** `--children` (true) or `--no-children` (false, default). */
@@ -594,16 +607,15 @@ export interface HistogramOptions {
    */
   sorts?: readonly ReportField[];
   /**
-   * Object file names in perf's dso creation order (`LoadResult.objectOrder`):
-   * how perf orders equal-weight call-graph branches of different objects
-   * (default: by name).
-   */
-  objectOrder?: ReadonlyMap<string, number>;
-  /**
    * The threads once the recording was read: a class whose comm is its thread's `:<tid>`
    * placeholder shows the name perf overrode it with ({@linkcode ThreadNames.placeholderName}).
    */
   threadNames?: ThreadNames;
+  /**
+   * The order perf created the recording's dso objects in (`LoadResult.dsoOrder`), which
+   * orders equal-weight call-graph children of different objects; without it, by name.
+   */
+  dsoOrder?: ReadonlyMap<string, number>;
 }
 
 /** A histogram entry's value of an overhead column (`he_get_*`). */
@@ -693,6 +705,7 @@ export function buildHistogram(
   let recordKept = true;
   const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
   const comms = classComms(profile, options.threadNames);
+  const dsoRank = rankOfDso(options.dsoOrder);
   const keys = new EntryKeys(profile, sort, comms);
   const t = profile.frames;
   const store = new ChainStore();
@@ -792,6 +805,18 @@ export function buildHistogram(
     const cls = profile.stackClass[i];
     let rootFirst = perfPath(profile, i);
     if (rootFirst.length === 0) continue;
+    if (profile.stackSelf?.[i] === CHAINLESS) {
+      // a sample whose callchain had no entry: its own entry, no chain, nothing to cumulate
+      const own = rootFirst[rootFirst.length - 1];
+      if (keep !== undefined) recordKept = keep(own, cls);
+      const e = entryFor(own, cls, keyOf(own, cls));
+      e.self += w;
+      e.selfSamples += profile.stackSamples[i];
+      if (t.kinds[own] === "kernel") e.selfSys += w;
+      else e.selfUs += w;
+      if (children) e.children += w;
+      continue;
+    }
     if (maxStack !== undefined) {
       const cut = options.dwarfStacks ? cutDwarfPath : cutPath;
       rootFirst = cut(profile, rootFirst, maxStack, order !== "callee");
@@ -894,7 +919,7 @@ export function buildHistogram(
     children,
     sort,
     printFolded: (out, e, total, minHit, printLimit) =>
-      printFolded(out, profile, store, e.chains, total, minHit, printLimit, options.objectOrder),
+      printFolded(out, profile, store, e.chains, total, minHit, printLimit, dsoRank),
     printGraph: (out, e, total, minHit, skipFirst, printLimit) =>
       printGraph(
         out,
@@ -906,7 +931,7 @@ export function buildHistogram(
         minHit,
         skipFirst,
         printLimit,
-        options.objectOrder,
+        dsoRank,
       ),
   };
 }

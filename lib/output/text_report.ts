@@ -71,6 +71,8 @@ export interface TextReportOptions {
    * shown as perf overrode them, and the Command column as wide as the threads' comms now.
    */
   threadNames?: ThreadNames;
+  /** The order perf created the dso objects in, for equal-weight call-graph children. */
+  dsoOrder?: ReadonlyMap<string, number>;
   /**
    * The frame each stack record's self weight is charged to (default
    * `selfFrameOf`: the profile's `stackSelf`, else the leaf; perf
@@ -95,8 +97,6 @@ export interface TextReportOptions {
   percentLimit?: number;
   /** `-g graph,<threshold>`: hides call-graph branches below this percent (overrides percentLimit for graphs). */
   graphThreshold?: number;
-  /** Object file names in perf's dso creation order (see `HistogramOptions.objectOrder`). */
-  objectOrder?: ReadonlyMap<string, number>;
   /** `-g folded`: perf's folded callchain lines instead of the graph (default graph). */
   graphFolded?: boolean;
   /** `-g graph,<threshold>,<print limit>`: at most this many branches per level (or folded lines). */

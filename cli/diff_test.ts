@@ -106,3 +106,17 @@ Deno.test("parseCompute: perf diff's -c forms", () => {
   assert.deepEqual(parseCompute("wdiff:2,-1"), { compute: "wdiff", weights: [2, -1] });
   assert.match(parseCompute("wdiff") as string, /want wdiff:W1,W2/);
 });
+
+Deno.test({
+  name: "diff --flamegraph is refused as perf diff 6.1 refuses it (report --diff draws one)",
+  ignore: !PERF_RUNS,
+}, async () => {
+  const perf = await runPerf(["diff", "--flamegraph", "x.html"]);
+  assert.match(perf.stderr, /unknown option `flamegraph'/);
+  const ours = await runCli("diff", ["--flamegraph", "x.html", fixture("fp.data")]);
+  assert.equal(ours.code, 2);
+  assert.equal(ours.stderr, "callring diff: error: unknown option '--flamegraph'\n");
+  const help = await runCli("diff", ["--help"]);
+  assert.equal(help.code, 0);
+  assert.doesNotMatch(help.stdout, /flamegraph/);
+});

@@ -43,6 +43,7 @@ import {
   reportedEvents,
   UnknownEventError,
 } from "../lib/analyze/load.ts";
+import { DEFAULT_MAX_STACK } from "../lib/analyze/unwind.ts";
 import { loadScriptTextProfile } from "../lib/analyze/script_text_load.ts";
 import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
@@ -60,6 +61,9 @@ import {
   parseCallGraphParams,
 } from "../lib/output/report_callchain.ts";
 import type { Profile } from "../lib/analyze/profile.ts";
+import { type FieldList, parseFields } from "../lib/output/report_fields.ts";
+import { readThreadCounts } from "../lib/analyze/thread_counts.ts";
+import { threadCountsTable } from "../lib/output/thread_counts_print.ts";
 import {
   accountingLines,
   dsoShortName,
@@ -114,10 +118,17 @@ export async function main(args: string[]): Promise<void> {
     .option("--no-children", "only self time per entry")
     .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,cpu", "comm,dso,sym")
     .option(
-      "-g, --call-graph <params>",
-      "call graph, perf's tokens in any order: graph or none, <threshold %>, caller or callee, " +
-        "function, percent (graph,0.5,caller,function,percent)",
+      "-F, --fields <fields>",
+      "output columns: overhead, overhead_sys, overhead_us, overhead_guest_sys, " +
+        "overhead_guest_us, overhead_children, sample, period and the sort keys; +F,... " +
+        "follows the default columns (sort keys not named are appended, as in perf)",
     )
+    .option(
+      "-g, --call-graph <params>",
+      "call graph, perf's tokens in any order: graph, folded or none, <threshold %>, " +
+        "<print limit>, caller or callee, function, percent (graph,0.5,caller,function,percent)",
+    )
+    .option("-G, --inverted", "caller-order call graphs (as perf's alias of -g caller)")
     .option(
       "--percent-limit <pct>",
       "hide entries and graph branches below this percent (default: entries 0, graphs 0.5)",
@@ -167,6 +178,10 @@ export async function main(args: string[]): Promise<void> {
       "-I, --show-info",
       "with --header: the topologies in full; in pipe mode the features print without it too",
     )
+    .option(
+      "-T, --threads",
+      "after the text report, perf's per-thread event counts (PERF_RECORD_READ, perf record -s)",
+    )
     .option("-q, --quiet", "no header lines, no warnings, no progress")
     .option("-f, --force", "overwrite --flamegraph / --speedscope files of another kind");
   cliProgram(program, COMMAND).parse(args, { from: "user" });
@@ -176,7 +191,9 @@ export async function main(args: string[]): Promise<void> {
     stdio?: boolean;
     children?: boolean;
     sort: string;
+    fields?: string;
     callGraph?: string;
+    inverted?: boolean;
     percentLimit?: string;
     kallsyms?: string;
     symfs?: string;
@@ -198,6 +215,7 @@ export async function main(args: string[]): Promise<void> {
     header?: boolean;
     headerOnly?: boolean;
     showInfo?: boolean;
+    threads?: boolean;
     force?: boolean;
     comms?: string;
     dsos?: string;
@@ -243,8 +261,10 @@ export async function main(args: string[]): Promise<void> {
     time: opts.time,
   };
   let graph: CallGraphParams | undefined;
+  let fields: FieldList | undefined;
   try {
     sort = parseSortKeys(opts.sort);
+    if (opts.fields !== undefined) fields = parseFields(opts.fields);
     sampleFilter(filter);
     if (opts.callGraph !== undefined) graph = parseCallGraphParams(opts.callGraph);
   } catch (e) {
@@ -264,6 +284,8 @@ export async function main(args: string[]): Promise<void> {
   if (entryFilters && !textOutput) {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
   }
+  if (fields !== undefined && !textOutput) usage("--fields: columns of the text report only");
+  if (opts.threads && !textOutput) usage("--threads: a table after the text report only");
   // perf report's --comms/--pid/--tid mark entries filtered (their samples stay in the
   // totals); the text report does the same, the other outputs drop the samples.
   const threadFilters = filter.pid !== undefined || filter.tid !== undefined ||
@@ -349,7 +371,10 @@ export async function main(args: string[]): Promise<void> {
         weight,
         kallsyms: opts.kallsyms,
         symbols: { symfs: opts.symfs, demangle: opts.demangle },
-        maxStack,
+        // the text report cuts callchains itself, from the root in caller order (as perf);
+        // unwound user stacks stop at --max-stack from the leaf in any order
+        maxStack: textOutput && !perAddress ? Math.max(maxStack, DEFAULT_MAX_STACK) : maxStack,
+        userMaxStack: maxStack,
         event: opts.event,
         timeline: htmlFlamegraph && !perAddress,
         perAddress,
@@ -369,6 +394,12 @@ export async function main(args: string[]): Promise<void> {
   function hasCallchains(result: LoadResult): boolean {
     const ev = result.info.events[result.event];
     return ev !== undefined && (ev.attr.sampleType & SampleType.CALLCHAIN) !== 0;
+  }
+
+  /** `--call-graph dwarf`: the user part of the stacks unwound from stack copies. */
+  function isDwarf(result: LoadResult): boolean {
+    const ev = result.info.events[result.event];
+    return ev !== undefined && (ev.attr.sampleType & SampleType.STACK_USER) !== 0;
   }
 
   async function writeOutputFile(path: string, text: string): Promise<void> {
@@ -594,6 +625,7 @@ export async function main(args: string[]): Promise<void> {
       let order: "caller" | "callee" | "none" | undefined = graph?.mode === "none"
         ? "none"
         : graph?.order;
+      if (opts.inverted && order !== "none") order = "caller";
       if (children && result.info.pipe) {
         // perf 6.1 decides on cumulation before the pipe's attrs arrive: no Children column.
         order ??= "caller";
@@ -625,8 +657,14 @@ export async function main(args: string[]): Promise<void> {
         children,
         sort,
         callGraph: order,
+        fields,
+        sortGiven,
+        maxStack,
+        dwarfStacks: isDwarf(result),
         percentLimit,
         graphThreshold: graph?.threshold,
+        graphFolded: graph?.mode === "folded",
+        graphPrintLimit: graph?.printLimit,
         eventName,
         showSamples: opts.showNrSamples === true,
         quiet: opts.quiet === true,
@@ -639,14 +677,14 @@ export async function main(args: string[]): Promise<void> {
         timeSlices: opts.time,
         perfHeader: perfHeaderFor(result.info),
       };
-      writeStdout(
-        textReportSections(sections, base),
-      );
+      writeStdout(textReportSections(sections, base));
+      // perf_read_values_display after the report (perf's tip line, random, is left out)
+      if (opts.threads) writeStdout(threadCountsTable(await readThreadCounts(input)));
     } else if (!opts.quiet) {
       for (const line of accountingLines(profile)) console.error(line);
     }
   } catch (e) {
-    if (e instanceof UnknownEventError) usage(e.message);
+    if (e instanceof UnknownEventError || e instanceof ReportOptionError) usage(e.message);
     failOn(COMMAND, e);
   }
 }

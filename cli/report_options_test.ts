@@ -91,7 +91,7 @@ Deno.test({
 });
 
 Deno.test("report -g: print types callring does not print are refused by name, exit 2", async () => {
-  for (const g of ["folded", "flat", "graph,0.5,caller,address", "fractal,1"]) {
+  for (const g of ["flat", "graph,0.5,caller,address", "fractal,1", "folded,period"]) {
     const r = await runCli("report", ["-i", fixture("fp.data"), "-g", g]);
     assert.equal(r.code, 2, g);
     assert.match(r.stderr, /^callring report: error: -g .* is not printed by callring/, g);

@@ -70,6 +70,8 @@ export class ChainResolver {
   readonly #symbolize: boolean;
   readonly #inline: boolean;
   readonly #maxStack: number;
+  /** User entries unwound per DWARF sample. */
+  readonly #userMaxStack: number;
   /** One frame per (symbol, runtime address) instead of per symbol (pprof locations). */
   readonly #perAddress: boolean;
   /** The runtime address of the entry being pushed (the frame's address with `perAddress`). */
@@ -116,8 +118,10 @@ export class ChainResolver {
     unmapped: UnmappedResolver | undefined,
     own: OwnSymbols | undefined,
     perAddress = false,
+    userMaxStack = maxStack,
   ) {
     this.#session = session;
+    this.#userMaxStack = userMaxStack;
     this.#perAddress = perAddress;
     this.#symbolize = symbolize;
     this.#inline = inline && symbolize;
@@ -410,7 +414,7 @@ export class ChainResolver {
       sample.stackUser!,
       (addr) => spaces.lookup(pid, addr, CpuMode.USER),
       this.#elfs.loader,
-      { maxStack: this.#maxStack },
+      { maxStack: this.#userMaxStack },
     );
     const kernel = fullCallchain(sample.callchain, [], this.#maxStack);
     return { kernel, user: result.frames, truncated: result.stop === "max-stack" };

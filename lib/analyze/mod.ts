@@ -14,6 +14,7 @@ export * from "./diff.ts";
 export * from "./resolver.ts";
 export * from "./session.ts";
 export * from "./load.ts";
+export * from "./thread_counts.ts";
 export {
   type InputItem,
   type InputRecords,

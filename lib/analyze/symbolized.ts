@@ -90,6 +90,11 @@ export interface OpenRecordsOptions {
   symbols?: SymbolSourceOptions;
   /** Largest number of callchain entries used per sample (perf's `--max-stack`, default 127). */
   maxStack?: number;
+  /**
+   * `--call-graph dwarf`: user entries unwound per sample (default `maxStack`);
+   * the kernel part of such chains keeps `maxStack`.
+   */
+  userMaxStack?: number;
   /** Read granularity of perf.data input in bytes (default 1 MiB). */
   chunkSize?: number;
   /** Called for each reader warning as it happens. */
@@ -271,6 +276,7 @@ export class ItemMaker {
       options.resolveUnmapped,
       own,
       options.perAddress ?? false,
+      options.userMaxStack,
     );
     this.#prefilter = options.prefilter;
     this.#reads = new SampleReadSplitter(() => info.events);

@@ -6,6 +6,8 @@
  */
 
 export * from "./text_report.ts";
+export * from "./report_fields.ts";
+export * from "./thread_counts_print.ts";
 export * from "./folded.ts";
 export * from "./speedscope.ts";
 export * from "./flame_layout.ts";

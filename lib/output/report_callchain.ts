@@ -181,6 +181,11 @@ export type DsoRank = (dso: string | undefined) => number;
  */
 function tieOrder(profile: Profile, a: number, b: number, dsoRank?: DsoRank): number {
   const t = profile.frames;
+  if ((t.inlined[a] || t.inlined[b]) && t.syms[a] !== undefined && t.syms[b] !== undefined) {
+    // match_chain compares inlined frames by name (strcmp): larger names first
+    const na = t.names[a], nb = t.names[b];
+    if (na !== nb) return na > nb ? -1 : 1;
+  }
   const da = t.dsos[a] ?? "";
   const db = t.dsos[b] ?? "";
   if (da !== db) {
@@ -210,6 +215,7 @@ function margin(left: number): string {
  * @param parentSamples The entry's own value (children or self).
  * @param minHit Branches below this weight are hidden.
  * @param skipFirst Leave out the entry's own frame (sort by sym first).
+ * @param printLimit At most this many branches per level (perf's `print_limit`; 0: all).
  * @param dsoRank Creation order of dso objects, for ties (default: by name).
  */
 export function printGraph(
@@ -221,6 +227,7 @@ export function printGraph(
   parentSamples: number,
   minHit: number,
   skipFirst: boolean,
+  printLimit = 0,
   dsoRank?: DsoRank,
 ): void {
   const start = out.length;
@@ -228,9 +235,11 @@ export function printGraph(
   let base = sortedChildren(profile, store, root, minHit, dsoRank);
   if (base.length === 1 && base[0].cumul === parentSamples) {
     const cnode = base[0];
-    let printed = false;
+    let printed = false, entries = 0;
     cnode.frames.forEach((f, i) => {
       if (i === 0 && skipFirst) return;
+      // print_limit also cuts this single root's entries
+      if (printLimit > 0 && entries++ >= printLimit) return;
       if (!printed) {
         out.push(margin(left) + "|");
         out.push(margin(left) + "---" + chainName(profile, f));
@@ -252,7 +261,8 @@ export function printGraph(
   const levels: Level[] = [{ items: base, next: 0, depth: 1, mask: [true], newMask: [true] }];
   while (levels.length) {
     const lv = levels[levels.length - 1];
-    if (lv.next >= lv.items.length) {
+    // print_limit stops a level early; its last printed branch keeps its pipe (more follow)
+    if (lv.next >= lv.items.length || (printLimit > 0 && lv.next >= printLimit)) {
       levels.pop();
       continue;
     }
@@ -282,12 +292,63 @@ export function printGraph(
   if (out.length > start) out.push("");
 }
 
+/**
+ * Print an entry's callchains in `-g folded` mode below its line, as perf's
+ * `callchain__fprintf_folded` (tools/perf/ui/stdio/hist.c) after
+ * `sort_chain_flat`: every trie node where chains end (its own `hit` at
+ * least `minHit`), visited children first in the trie's order, then ordered
+ * by `hit` (ties in visiting order); a line per node: the percent of its
+ * hit, a space and the frames from the root to it joined by `;`.
+ * @param out Output lines (appended to).
+ * @param profile The profile.
+ * @param store The trie store.
+ * @param root The entry's root node.
+ * @param total The report total (absolute percents).
+ * @param minHit Nodes whose own hits are below this weight are left out.
+ * @param printLimit At most this many lines (perf's `print_limit`; 0: all).
+ * @param dsoRank Creation order of dso objects, for the trie's order (default: by name).
+ */
+export function printFolded(
+  out: string[],
+  profile: Profile,
+  store: ChainStore,
+  root: number,
+  total: number,
+  minHit: number,
+  printLimit = 0,
+  dsoRank?: DsoRank,
+): void {
+  const found: { node: number; path: string }[] = [];
+  // post-order walk: [node, path to it, children left to visit]
+  const visit = (node: number, path: string): void => {
+    const kids: number[] = [];
+    for (let c = store.first[node]; c >= 0; c = store.next[c]) kids.push(c);
+    kids.sort((a, b) => tieOrder(profile, store.frame[a], store.frame[b], dsoRank));
+    for (const c of kids) {
+      const name = chainName(profile, store.frame[c]);
+      visit(c, path === "" ? name : `${path};${name}`);
+    }
+    if (node !== root && store.hits[node] > 0 && store.hits[node] >= minHit) {
+      found.push({ node, path });
+    }
+  };
+  visit(root, "");
+  found.sort((a, b) => store.hits[b.node] - store.hits[a.node]);
+  const n = printLimit > 0 ? Math.min(printLimit, found.length) : found.length;
+  for (let i = 0; i < n; i++) {
+    const hit = store.hits[found[i].node];
+    out.push(`${formatPercent(total ? (hit * 100) / total : 0)}% ${found[i].path}`);
+  }
+}
+
 /** perf report's `-g` / `--call-graph` parameters that callring prints. */
 export interface CallGraphParams {
-  /** `graph` (the only print type callring prints) or `none`. */
-  mode: "graph" | "none";
+  /** `graph`, `folded` (the print types callring prints) or `none`. */
+  mode: "graph" | "folded" | "none";
   /** Hide branches below this percent (perf's default 0.5). */
   threshold?: number;
+  /** perf's `print_limit` (the second number): at most this many folded lines per entry. */
+  printLimit?: number;
   /** `caller` or `callee` order. */
   order?: "caller" | "callee";
 }
@@ -323,20 +384,20 @@ export function parseCallGraphParams(text: string): CallGraphParams {
   for (const raw of text.split(",")) {
     const tok = raw.trim();
     if (tok === "") continue;
-    if (tok === "graph" || tok === "none") out.mode = tok;
+    if (tok === "graph" || tok === "none" || tok === "folded") out.mode = tok;
     else if (tok === "caller" || tok === "callee") out.order = tok;
     else if (tok === "function" || tok === "percent") continue;
     else if (/^\d+(\.\d*)?$|^\.\d+$/.test(tok)) {
       if (numbers === 0) out.threshold = Number(tok);
-      else if (numbers > 1) throw new CallGraphParamError(`-g ${text}: too many numbers`);
-      // the second number is perf's print_limit, which only the TUI uses
+      else if (numbers === 1) out.printLimit = Math.trunc(Number(tok));
+      else throw new CallGraphParamError(`-g ${text}: too many numbers`);
       numbers++;
     } else if (
-      ["flat", "fractal", "folded", "address", "branch", "period", "count"].includes(tok)
+      ["flat", "fractal", "address", "branch", "period", "count"].includes(tok)
     ) {
       throw new CallGraphParamError(
-        `-g ${text}: "${tok}" is not printed by callring (it prints graph,<threshold>,` +
-          "caller|callee,function,percent and none)",
+        `-g ${text}: "${tok}" is not printed by callring (it prints graph or folded,` +
+          "<threshold>,<print limit>,caller|callee,function,percent and none)",
       );
     } else {
       throw new CallGraphParamError(`-g ${text}: unknown call-graph parameter "${tok}"`);

@@ -17,7 +17,8 @@ import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../an
 import { CHAINLESS, type Profile } from "../analyze/profile.ts";
 import { kernelModuleDsoName } from "../input/maps.ts";
 import type { ThreadNames } from "../input/threads.ts";
-import { addChain, ChainStore, type DsoRank, printGraph } from "./report_callchain.ts";
+import { addChain, ChainStore, type DsoRank, printFolded, printGraph } from "./report_callchain.ts";
+import type { HppField, ReportField } from "./report_fields.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
 export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu";
@@ -121,6 +122,10 @@ export interface HistEntry extends EntryRef {
   children: number;
   /** Self sample count. */
   selfSamples: number;
+  /** Self weight of kernel-mode samples (perf's `period_sys`). */
+  selfSys: number;
+  /** Self weight of user-mode samples (perf's `period_us`). */
+  selfUs: number;
   /** Root of the entry's callchain trie in the histogram's trie store. */
   chains: number;
   /** perf's `he->callchain->max_depth`: longest callchain appended to the entry. */
@@ -423,6 +428,51 @@ function perfPath(profile: Profile, stack: number): number[] {
 }
 
 /**
+ * Cut a root-first path to `max` callchain entries as perf's `max_stack`
+ * does: the first ones from the root (`fromRoot`, caller order) or from the
+ * leaf. An entry is a frame with the inline frames it expanded into (which
+ * come after it, root-first).
+ */
+function cutPath(profile: Profile, path: number[], max: number, fromRoot: boolean): number[] {
+  const inlined = profile.frames.inlined;
+  let entries = 0;
+  for (const f of path) if (!inlined[f]) entries++;
+  if (entries <= max) return path;
+  if (fromRoot) {
+    let seen = 0;
+    for (let i = 0; i < path.length; i++) {
+      if (!inlined[path[i]] && ++seen > max) return path.slice(0, i);
+    }
+    return path;
+  }
+  let seen = 0;
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (!inlined[path[i]] && ++seen === max) {
+      // the entry's inline frames before it, root-first, belong to the caller entry
+      return path.slice(i);
+    }
+  }
+  return path;
+}
+
+/**
+ * perf's `max_stack` on a DWARF-unwound chain: the kernel part (the
+ * sample's callchain, `thread__resolve_callchain_sample`) gets `max`
+ * entries, counted from the root in caller order, from the leaf in callee
+ * order; the user part is the unwinder's (`unwind__get_entries`), which
+ * stops at `max` entries from the leaf in either order: it is cut when the
+ * stacks are unwound (`LoadOptions.userMaxStack`), not here.
+ */
+function cutDwarfPath(profile: Profile, path: number[], max: number, fromRoot: boolean): number[] {
+  const kinds = profile.frames.kinds;
+  let k = path.length;
+  while (k > 0 && kinds[path[k - 1]] === "kernel") k--;
+  if (path.length - k <= max) return path;
+  const kernel = path.slice(k);
+  return path.slice(0, k).concat(fromRoot ? kernel.slice(0, max) : kernel.slice(-max));
+}
+
+/**
  * Call-graph node ids of frames, equal when perf's `match_chain` calls two
  * callchain entries equal: by object and symbol, or by object and address
  * when unresolved, whatever the cpumode (a frame with no map takes the
@@ -549,6 +599,26 @@ export interface HistogramOptions {
    */
   keep?: (selfFrame: number, cls: number) => boolean;
   /**
+   * perf's `--max-stack`: the callchain entries used per sample, counted as
+   * `thread__resolve_callchain_sample` does: from the root in caller order,
+   * from the leaf in callee order (an address's inline frames go with it).
+   * The self entry stays the sampled address's even when the cut leaves it
+   * out of the chain. Default: every entry of the profile's stacks.
+   */
+  maxStack?: number;
+  /**
+   * The stacks are DWARF-unwound (`--call-graph dwarf`): `maxStack` cuts
+   * only their kernel part, the user part was cut when unwound (as perf).
+   */
+  dwarfStacks?: boolean;
+  /**
+   * perf's sort list (`hists->hpp_list->sorts`, see `report_fields.ts`):
+   * overhead columns and sort keys in the order they decide the output
+   * order. Default: `overhead_children` (with children), `overhead`, the
+   * sort keys, `sample` (with `showSamples`).
+   */
+  sorts?: readonly ReportField[];
+  /**
    * The threads once the recording was read: a class whose comm is its thread's `:<tid>`
    * placeholder shows the name perf overrode it with ({@linkcode ThreadNames.placeholderName}).
    */
@@ -558,6 +628,26 @@ export interface HistogramOptions {
    * orders equal-weight call-graph children of different objects; without it, by name.
    */
   dsoOrder?: ReadonlyMap<string, number>;
+}
+
+/** A histogram entry's value of an overhead column (`he_get_*`). */
+export function hppValue(e: HistEntry, field: HppField): number {
+  switch (field) {
+    case "overhead":
+    case "period":
+      return e.self;
+    case "overhead_sys":
+      return e.selfSys;
+    case "overhead_us":
+      return e.selfUs;
+    case "overhead_guest_sys":
+    case "overhead_guest_us":
+      return 0;
+    case "overhead_children":
+      return e.children;
+    case "sample":
+      return e.selfSamples;
+  }
 }
 
 /** The histogram: entries in perf's output order and their callchain tries. */
@@ -571,6 +661,7 @@ export interface Histogram {
    * @param total The report total (graph percents are absolute).
    * @param minHit Branches below this weight are hidden.
    * @param skipFirst Leave out the entry's own frame (when sorting by sym first).
+   * @param printLimit At most this many branches per level (perf's `print_limit`; 0: all).
    */
   printGraph(
     out: string[],
@@ -578,6 +669,22 @@ export interface Histogram {
     total: number,
     minHit: number,
     skipFirst: boolean,
+    printLimit?: number,
+  ): void;
+  /**
+   * Print an entry's callchains in perf's `-g folded` mode below its line.
+   * @param out Output lines (appended to).
+   * @param entry The entry.
+   * @param total The report total (percents are absolute).
+   * @param minHit Chains whose own weight is below this are left out.
+   * @param printLimit At most this many lines (perf's `print_limit`; 0: all).
+   */
+  printFolded(
+    out: string[],
+    entry: HistEntry,
+    total: number,
+    minHit: number,
+    printLimit?: number,
   ): void;
   /** The callchain order used. */
   order: "caller" | "callee" | "none";
@@ -599,11 +706,14 @@ export function buildHistogram(
 ): Histogram {
   const children = options.children ?? false;
   const sort = options.sort ?? ["comm", "dso", "sym"];
-  if (sort.length === 0) throw new ReportOptionError("--sort needs at least one key");
+  if (sort.length === 0 && options.sorts === undefined) {
+    throw new ReportOptionError("--sort needs at least one key");
+  }
   const order = options.callGraph ?? (children ? "caller" : "callee");
   const showSamples = options.showSamples === true;
   const selfFrame = options.selfFrame ?? ((i: number) => selfFrameOf(profile, i));
   const keep = options.keep;
+  const maxStack = options.maxStack;
   let recordKept = true;
   const frameKeyed = sort.some((k) => k === "sym" || k === "dso");
   const comms = classComms(profile, options.threadNames);
@@ -689,6 +799,8 @@ export function buildHistogram(
         self: 0,
         children: 0,
         selfSamples: 0,
+        selfSys: 0,
+        selfUs: 0,
         chains: store.node(-1),
         maxDepth: 0,
       };
@@ -703,7 +815,7 @@ export function buildHistogram(
   for (let i = 0; i < profile.stackCount; i++) {
     const w = profile.stackWeight[i];
     const cls = profile.stackClass[i];
-    const rootFirst = perfPath(profile, i);
+    let rootFirst = perfPath(profile, i);
     if (rootFirst.length === 0) continue;
     if (profile.stackSelf?.[i] === CHAINLESS) {
       // a sample whose callchain had no entry: its own entry, no chain, nothing to cumulate
@@ -712,8 +824,14 @@ export function buildHistogram(
       const e = entryFor(own, cls, keyOf(own, cls));
       e.self += w;
       e.selfSamples += profile.stackSamples[i];
+      if (t.kinds[own] === "kernel") e.selfSys += w;
+      else e.selfUs += w;
       if (children) e.children += w;
       continue;
+    }
+    if (maxStack !== undefined) {
+      const cut = options.dwarfStacks ? cutDwarfPath : cutPath;
+      rootFirst = cut(profile, rootFirst, maxStack, order !== "callee");
     }
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
@@ -724,6 +842,8 @@ export function buildHistogram(
     const self = entryFor(selfFrame(i), cls, selfKey);
     self.self += w;
     self.selfSamples += profile.stackSamples[i];
+    if (t.kinds[selfFrame(i)] === "kernel") self.selfSys += w;
+    else self.selfUs += w;
     if (self.maxDepth < chain.length) self.maxDepth = chain.length;
     if (order !== "none") addChain(store, self.chains, nodes, 0, w);
     if (!children) continue;
@@ -762,27 +882,44 @@ export function buildHistogram(
         into.self += e.self;
         into.children += e.children;
         into.selfSamples += e.selfSamples;
+        into.selfSys += e.selfSys;
+        into.selfUs += e.selfUs;
         store.merge(into.chains, e.chains);
       }
     }
     sequence = collapsed.inOrder();
   }
   const callerFirst = order !== "callee";
-  const entrySort = (a: HistEntry, b: HistEntry): number => {
-    if (children) {
-      const c = fieldCmp(a.children, b.children);
-      if (c !== 0) return c;
-      // __hpp__sort_acc: put caller above callee when they have equal period.
-      if (order !== "none" && keys.sameThread(a, b)) {
-        const d = callerFirst ? a.maxDepth - b.maxDepth : b.maxDepth - a.maxDepth;
-        if (d !== 0) return d;
-      }
+  const sorts: readonly ReportField[] = options.sorts ?? [
+    ...(children ? [{ hpp: "overhead_children" as const }] : []),
+    { hpp: "overhead" as const },
+    ...sort.map((key) => ({ key })),
+    ...(showSamples ? [{ hpp: "sample" as const }] : []),
+  ];
+  // hist_entry__sort: the first item of the sort list that tells the entries apart
+  const steps = sorts.map((f): (a: HistEntry, b: HistEntry) => number => {
+    if ("key" in f) {
+      const one = new EntryKeys(profile, [f.key], comms);
+      return (a, b) => one.sort(a, b);
     }
-    const s = fieldCmp(a.self, b.self);
-    if (s !== 0) return s;
-    const k = keys.sort(a, b);
-    if (k !== 0 || !showSamples) return k;
-    return fieldCmp(a.selfSamples, b.selfSamples);
+    if (f.hpp === "overhead_children") {
+      // __hpp__sort_acc: 0 without children; caller above callee at equal period.
+      if (!children) return () => 0;
+      return (a, b) => {
+        const c = fieldCmp(a.children, b.children);
+        if (c !== 0 || order === "none" || !keys.sameThread(a, b)) return c;
+        return callerFirst ? a.maxDepth - b.maxDepth : b.maxDepth - a.maxDepth;
+      };
+    }
+    const field = f.hpp;
+    return (a, b) => fieldCmp(hppValue(a, field), hppValue(b, field));
+  });
+  const entrySort = (a: HistEntry, b: HistEntry): number => {
+    for (const step of steps) {
+      const c = step(a, b);
+      if (c !== 0) return c;
+    }
+    return 0;
   };
   const output = new RbTree<HistEntry>();
   for (const e of sequence) {
@@ -793,7 +930,9 @@ export function buildHistogram(
     order,
     children,
     sort,
-    printGraph: (out, e, total, minHit, skipFirst) =>
+    printFolded: (out, e, total, minHit, printLimit) =>
+      printFolded(out, profile, store, e.chains, total, minHit, printLimit, dsoRank),
+    printGraph: (out, e, total, minHit, skipFirst, printLimit) =>
       printGraph(
         out,
         profile,
@@ -803,6 +942,7 @@ export function buildHistogram(
         children ? e.children : e.self,
         minHit,
         skipFirst,
+        printLimit,
         dsoRank,
       ),
   };

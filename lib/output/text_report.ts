@@ -25,7 +25,21 @@
 import type { SelfFrameSelector, StackSelfFrames } from "../analyze/call_tree.ts";
 import type { Profile } from "../analyze/profile.ts";
 import { formatPercent } from "./format.ts";
-import { buildHistogram, type HistEntry, SORT_HEADERS, type SortKey } from "./report_hist.ts";
+import {
+  buildHistogram,
+  type HistEntry,
+  hppValue,
+  ReportOptionError,
+  SORT_HEADERS,
+  type SortKey,
+} from "./report_hist.ts";
+import {
+  type FieldList,
+  HPP_COLUMNS,
+  type HppField,
+  type ReportField,
+  reportLayout,
+} from "./report_fields.ts";
 import type { ThreadNames } from "../input/threads.ts";
 
 export { chainName } from "./report_callchain.ts";
@@ -71,10 +85,22 @@ export interface TextReportOptions {
    * the entries the record creates, whose weight stays in the totals.
    */
   keep?: (selfFrame: number, cls: number) => boolean;
+  /** perf's `-F` / `--fields` (see `report_fields.ts`); undefined: perf's default columns. */
+  fields?: FieldList;
+  /** Whether `sort` was given (`-s`); a strict `-F` without `-s` has only its own keys. */
+  sortGiven?: boolean;
+  /** perf's `--max-stack`: callchain entries used per sample (see `HistogramOptions.maxStack`). */
+  maxStack?: number;
+  /** The stacks are DWARF-unwound: `maxStack` cuts kernel and user parts apart (as perf). */
+  dwarfStacks?: boolean;
   /** `--percent-limit`: hides entries and call-graph branches below this percent (default 0, graphs 0.5). */
   percentLimit?: number;
   /** `-g graph,<threshold>`: hides call-graph branches below this percent (overrides percentLimit for graphs). */
   graphThreshold?: number;
+  /** `-g folded`: perf's folded callchain lines instead of the graph (default graph). */
+  graphFolded?: boolean;
+  /** `-g graph,<threshold>,<print limit>`: at most this many branches per level (or folded lines). */
+  graphPrintLimit?: number;
   /** Event name for the header (default `cpu-clock`). */
   eventName?: string;
   /** Emit the leading `# callring:` accounting lines (default true). */
@@ -167,9 +193,6 @@ export function textReportSections(
   ).join("");
 }
 
-/** perf's Samples column (`-n`, `--show-nr-samples`): `%*s` header of width 12. */
-const SAMPLES_HEADER = "     Samples";
-
 /** The `# comm: X` names of perf's `__get_elide`. */
 const ELIDE_NAMES: Readonly<Record<"comm" | "dso" | "sym", string>> = {
   comm: "comm",
@@ -187,11 +210,41 @@ export function textReport(
   profile: Profile & StackSelfFrames,
   options: TextReportOptions = {},
 ): string {
-  const hist = buildHistogram(profile, options);
-  const { children, order, sort } = hist;
+  if (options.fields !== undefined && options.group !== undefined) {
+    throw new ReportOptionError("--fields with perf's group view is not done by callring");
+  }
+  const layout = reportLayout({
+    fields: options.fields,
+    sort: options.sort ?? ["comm", "dso", "sym"],
+    sortGiven: options.sortGiven,
+    children: options.children,
+    showSamples: options.showSamples,
+  });
+  // sort__setup_elide: a key with a one-value filter list is named in the header and its
+  // column left out, unless that would leave none; an elided key does not order the output.
+  const sort = layout.keys;
+  const keyColumns = layout.columns.flatMap((f) => "key" in f ? [sort.indexOf(f.key)] : []);
+  const elideLines: string[] = [];
+  const elided = new Set<number>();
+  for (const i of keyColumns) {
+    const k = sort[i];
+    const value = k === "comm" || k === "dso" || k === "sym"
+      ? options.singleValueFilters?.[k]
+      : undefined;
+    if (value === undefined) continue;
+    elideLines.push(`# ${ELIDE_NAMES[k as "comm" | "dso" | "sym"]}: ${value}`);
+    elided.add(i);
+  }
+  if (keyColumns.every((i) => elided.has(i))) elided.clear();
+  const shownField = (f: ReportField) => !("key" in f) || !elided.has(sort.indexOf(f.key));
+  const hist = buildHistogram(profile, {
+    ...options,
+    sort,
+    sorts: layout.sorts.filter(shownField),
+  });
+  const { children, order } = hist;
   const limit = Math.fround(options.percentLimit ?? 0);
   const chainLimit = Math.fround(options.graphThreshold ?? options.percentLimit ?? 0.5);
-  const showSamples = options.showSamples === true;
   const shown = hist.entries.filter((e) => !e.filtered);
   // perf's totals: every sample, or with --percentage relative those of the entries shown
   // (hists__inc_filter_stats adds each unfiltered entry's self period and count).
@@ -220,19 +273,7 @@ export function textReport(
   const n = 1 + (options.group?.members.length ?? 0);
   const totals = group?.totals ?? [total];
 
-  // sort__setup_elide: a key with a one-value filter list is named in the header and its
-  // column left out, unless that would leave none.
-  const elideLines: string[] = [];
-  const elided = sort.map((k) => {
-    const value = k === "comm" || k === "dso" || k === "sym"
-      ? options.singleValueFilters?.[k]
-      : undefined;
-    if (value === undefined) return false;
-    elideLines.push(`# ${ELIDE_NAMES[k as "comm" | "dso" | "sym"]}: ${value}`);
-    return true;
-  });
-  if (elided.every(Boolean)) elided.fill(false);
-  const columns = sort.map((_, i) => i).filter((i) => !elided[i]);
+  const columns = layout.columns.filter(shownField);
 
   // Column widths come from every entry (hists__calc_col_len), shown or below the limit.
   const widths = sort.map((k) => SORT_HEADERS[k].length);
@@ -259,6 +300,16 @@ export function textReport(
       if (sort[i] !== "cpu" && len > widths[i]) widths[i] = len;
     });
   }
+  // a group's percent columns are as wide as its members' values together (8 each)
+  const hppWidth = (f: HppField) =>
+    f === "sample" || f === "period" ? HPP_COLUMNS[f].width : HPP_COLUMNS[f].width * n;
+  const heading = (f: ReportField): string => {
+    if ("key" in f) return SORT_HEADERS[f.key].padEnd(widths[sort.indexOf(f.key)]);
+    const name = f.hpp === "overhead" && layout.selfName ? "Self" : HPP_COLUMNS[f.hpp].header;
+    return name.padStart(hppWidth(f.hpp));
+  };
+  const dots = (f: ReportField): string =>
+    ".".repeat("key" in f ? widths[sort.indexOf(f.key)] : hppWidth(f.hpp));
 
   const out: string[] = [];
   const first = options.continuation !== true;
@@ -299,54 +350,59 @@ export function textReport(
     out.push(`# Samples: ${convertUnit(group?.samples ?? samples)} of ${what}${slices}`);
     out.push(`# Event count (approx.): ${group?.eventCount ?? total}`);
     out.push("#");
-    // a group's columns are as wide as its members' values together (8 each)
-    const overheadHeads = (children ? ["Children", "Self"] : ["Overhead"])
-      .map((h) => h.padStart(8 * n));
-    const countHeads = showSamples ? [SAMPLES_HEADER] : [];
-    out.push(
-      "# " +
-        [
-          ...overheadHeads,
-          ...countHeads,
-          ...columns.map((i) => SORT_HEADERS[sort[i]].padEnd(widths[i])),
-        ].join("  "),
-    );
-    out.push(
-      "# " +
-        [
-          ...overheadHeads.map(() => ".".repeat(8 * n)),
-          ...countHeads.map((h) => ".".repeat(h.length)),
-          ...columns.map((i) => ".".repeat(widths[i])),
-        ].join("  "),
-    );
+    out.push("# " + columns.map(heading).join("  "));
+    out.push("# " + columns.map(dots).join("  "));
     out.push("#");
   }
 
   const minHit = Math.trunc(total * (chainLimit / 100));
-  const skipFirst = sort[0] === "sym";
-  const last = columns[columns.length - 1];
+  // perf leaves out the entry's own frame when the -s order (no -F) starts with sym
+  const skipFirst = options.fields === undefined && sort[0] === "sym";
+  // (the last of every column: an elided last one still makes the symbol before it padded)
+  const lastField = layout.columns[layout.columns.length - 1];
   const pct = (v: number, i: number) =>
     (formatPercent(totals[i] ? (100 * v) / totals[i] : 0) + "%").padStart(8);
+  const cell = (row: ReportRow, f: ReportField): string => {
+    if ("key" in f) {
+      const i = sort.indexOf(f.key);
+      const c = row.columns[i];
+      // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s"),
+      // and a comm is cut to its column ("%-*.*s").
+      if (f === lastField && f.key === "sym") return c;
+      return (f.key === "comm" ? c.slice(0, widths[i]) : c).padEnd(widths[i]);
+    }
+    const w = hppWidth(f.hpp);
+    switch (f.hpp) {
+      case "overhead":
+        return row.values.map((v, i) => pct(v[0], i)).join("");
+      case "overhead_children":
+        // hpp__fmt_acc without children: N/A
+        return children ? row.values.map((v, i) => pct(v[1], i)).join("") : "N/A".padStart(w);
+      case "sample":
+        return String(row.samples).padStart(w);
+      default: {
+        const v = hppValue(row.entry!, f.hpp);
+        return f.hpp === "period"
+          ? String(v).padStart(w)
+          : (formatPercent(totals[0] ? (100 * v) / totals[0] : 0) + "%").padStart(w);
+      }
+    }
+  };
   for (const row of rows) {
     const e = row.entry;
-    const cols = (children ? [1, 0] : [0]).map((k) =>
-      row.values.map((v, i) => pct(v[k], i)).join("")
-    );
-    if (showSamples) cols.push(String(row.samples).padStart(SAMPLES_HEADER.length));
-    // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s").
-    for (const i of columns) {
-      const c = row.columns[i];
-      // ... and a comm is cut to its column ("%-*.*s")
-      cols.push(
-        i === last && sort[i] === "sym"
-          ? c
-          : (sort[i] === "comm" ? c.slice(0, widths[i]) : c).padEnd(widths[i]),
-      );
-    }
-    out.push("  " + cols.join("  "));
+    out.push("  " + columns.map((f) => cell(row, f)).join("  "));
     if (order !== "none" && e !== undefined) {
       // graph percents are of every sample, also with --percentage relative
-      hist.printGraph(out, e, profile.totalWeight, minHit, skipFirst);
+      if (options.graphFolded) {
+        hist.printFolded(out, e, profile.totalWeight, minHit, options.graphPrintLimit);
+      } else {hist.printGraph(
+          out,
+          e,
+          profile.totalWeight,
+          minHit,
+          skipFirst,
+          options.graphPrintLimit,
+        );}
     }
   }
   out.push("");

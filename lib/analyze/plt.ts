@@ -136,6 +136,9 @@ export class PltTree {
   /** Lowest start and highest end of the symbols that overlap a PLT entry. */
   readonly #lo: bigint;
   readonly #hi: bigint;
+  /** What {@linkcode #build} inserts (undefined once built). */
+  #table: SymbolTable | undefined;
+  #insertion: readonly { start: bigint; nameRef: number }[] | undefined;
 
   /**
    * Build the tree.
@@ -150,17 +153,50 @@ export class PltTree {
     plt: readonly PltSymbol[],
   ) {
     this.#plt = plt;
-    const survivor = new Map<string, number>();
+    this.#table = table;
+    this.#insertion = insertion;
+    let lo = plt[0]?.start ?? 0n, hi = plt[plt.length - 1]?.end ?? 0n;
+    const pltLo = lo, pltHi = hi;
     for (let i = 0; i < table.length; i++) {
-      const key = `${table.startAt(i)}:${table.nameRefAt(i)}`;
-      if (!survivor.has(key)) survivor.set(key, i);
+      const s = table.startAt(i), e = table.endAt(i);
+      if (s < pltHi && e > pltLo) {
+        if (s < lo) lo = s;
+        if (e > hi) hi = e;
+      }
     }
+    this.#lo = lo;
+    this.#hi = hi;
+  }
+
+  /**
+   * Insert the symbols as perf does (built on the first {@linkcode find}: most
+   * DSOs never see an address where their symbols overlap the PLT).
+   */
+  #build(): void {
+    const table = this.#table!, insertion = this.#insertion!, plt = this.#plt;
+    this.#table = this.#insertion = undefined;
+    // The first table entry of each (start, name ref) survives, once: by name ref (names
+    // rarely repeat), keys with a ref first seen at another start in a string-keyed map.
+    const starts: bigint[] = [];
+    const byRef = new Map<number, number>();
+    const other = new Map<string, number>();
+    for (let i = 0; i < table.length; i++) {
+      const start = table.startAt(i), ref = table.nameRefAt(i);
+      starts.push(start);
+      const j = byRef.get(ref);
+      if (j === undefined) byRef.set(ref, i);
+      else if (starts[j] !== start) {
+        const key = `${start}:${ref}`;
+        if (!other.has(key)) other.set(key, i);
+      }
+    }
+    const used = new Uint8Array(table.length);
     const erased: number[] = [];
     for (const sym of insertion) {
-      const key = `${sym.start}:${sym.nameRef}`;
-      const i = survivor.get(key);
-      if (i !== undefined) {
-        survivor.delete(key);
+      let i = byRef.get(sym.nameRef);
+      if (i !== undefined && starts[i] !== sym.start) i = other.get(`${sym.start}:${sym.nameRef}`);
+      if (i !== undefined && used[i] === 0) {
+        used[i] = 1;
         this.#insert(sym.start, table.endAt(i), i);
       } else {
         erased.push(this.#insert(sym.start, sym.start, -0x4000_0000));
@@ -173,17 +209,6 @@ export class PltTree {
     ) => (this.#start[a]! < this.#start[b]! ? -1 : this.#start[a]! > this.#start[b]! ? 1 : a - b));
     for (const n of erased) this.#erase(n);
     plt.forEach((p, k) => this.#insert(p.start, p.end, -1 - k));
-    let lo = plt[0]?.start ?? 0n, hi = plt[plt.length - 1]?.end ?? 0n;
-    const pltLo = lo, pltHi = hi;
-    for (let i = 0; i < table.length; i++) {
-      const s = table.startAt(i), e = table.endAt(i);
-      if (s < pltHi && e > pltLo) {
-        if (s < lo) lo = s;
-        if (e > hi) hi = e;
-      }
-    }
-    this.#lo = lo;
-    this.#hi = hi;
   }
 
   /**
@@ -203,6 +228,7 @@ export class PltTree {
    * @returns The symbol found.
    */
   find(addr: bigint): PltLookup {
+    if (this.#table !== undefined) this.#build();
     let n = this.#root;
     while (n !== NIL) {
       const s = this.#start[n]!, e = this.#end[n]!;

@@ -173,8 +173,17 @@ export class FrameTable {
   /** Inlined flags. */
   readonly inlined: boolean[] = [];
   readonly #ids = new Map<string, number>();
+  /**
+   * Frames below this id are in `#ids`. Tagged frames are distinct frames by
+   * {@linkcode tagFrame}'s contract: they are keyed only when a lookup by key
+   * needs them.
+   */
+  #keyed = 0;
+  /** Marker frame ids by kind and name. */
+  readonly #markers = new Map<string, number>();
   readonly #byObject = new WeakMap<FrameRef, number>();
-  readonly #byTag = new Map<number, number>();
+  /** Frame id + 1 by tag (0: not interned yet); tags are small dense integers. */
+  #byTag = new Int32Array(1024);
   readonly #perAddress: boolean;
 
   /**
@@ -211,12 +220,25 @@ export class FrameTable {
     // Fast paths: symbolizers that hand out one FrameRef object per frame skip the key build.
     const tag = (frame as Tagged)[FRAME_TAG];
     if (tag !== undefined) {
-      let id = this.#byTag.get(tag);
-      if (id === undefined) {
-        const kind = frame.kernel ? "kernel" : "user";
-        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
-        this.#byTag.set(tag, id);
+      let byTag = this.#byTag;
+      if (tag < byTag.length) {
+        const known = byTag[tag];
+        if (known !== 0) return known - 1;
+      } else {
+        const grown = new Int32Array(Math.max(byTag.length * 2, tag + 1));
+        grown.set(byTag);
+        this.#byTag = byTag = grown;
       }
+      const kind = frame.kernel ? "kernel" : "user";
+      const id = this.#append(
+        kind,
+        frame.sym,
+        frame.dso,
+        frame.ip,
+        frame.inlined === true,
+        frame.map,
+      );
+      byTag[tag] = id + 1;
       return id;
     }
     let id = this.#byObject.get(frame);
@@ -235,7 +257,14 @@ export class FrameTable {
    * @returns Its id.
    */
   internMarker(name: string, kind: "marker" | "truncated"): number {
-    return this.#intern(kind, name, undefined, undefined, false);
+    // Markers are asked for per truncated or marked stack: by name, without keying every frame.
+    const key = kind === "marker" ? "m" + name : "t" + name;
+    let id = this.#markers.get(key);
+    if (id === undefined) {
+      id = this.#intern(kind, name, undefined, undefined, false);
+      this.#markers.set(key, id);
+    }
+    return id;
   }
 
   /**
@@ -269,6 +298,7 @@ export class FrameTable {
     ip?: bigint,
     inlined = false,
   ): number {
+    this.#index();
     return this.#ids.get(frameKey(kind, sym, dso, ip, inlined)) ?? -1;
   }
 
@@ -292,6 +322,35 @@ export class FrameTable {
     return frameKey(this.kinds[id], this.syms[id], this.dsos[id], this.ips[id], this.inlined[id]);
   }
 
+  /** The key `#ids` holds a frame under. */
+  #keyOf(
+    kind: FrameKind,
+    sym: string | undefined,
+    dso: string | undefined,
+    ip: bigint | undefined,
+    inlined: boolean,
+  ): string {
+    const key = frameKey(kind, sym, dso, ip, inlined);
+    return this.#perAddress && sym !== undefined && ip !== undefined
+      ? key + "@" + ip.toString(16)
+      : key;
+  }
+
+  /** Key the frames appended without one (first id per key, as interning would). */
+  #index(): void {
+    for (let i = this.#keyed; i < this.names.length; i++) {
+      const key = this.#keyOf(
+        this.kinds[i],
+        this.syms[i],
+        this.dsos[i],
+        this.addrs[i],
+        this.inlined[i],
+      );
+      if (!this.#ids.has(key)) this.#ids.set(key, i);
+    }
+    this.#keyed = this.names.length;
+  }
+
   #intern(
     kind: FrameKind,
     sym: string | undefined,
@@ -300,13 +359,26 @@ export class FrameTable {
     inlined: boolean,
     map?: MapRange,
   ): number {
-    let key = frameKey(kind, sym, dso, ip, inlined);
-    if (this.#perAddress && sym !== undefined && ip !== undefined) key += "@" + ip.toString(16);
-    let id = this.#ids.get(key);
+    this.#index();
+    const key = this.#keyOf(kind, sym, dso, ip, inlined);
+    const id = this.#ids.get(key);
     if (id !== undefined) return id;
-    id = this.names.length;
+    this.#ids.set(key, this.names.length);
+    this.#keyed = this.names.length + 1;
+    return this.#append(kind, sym, dso, ip, inlined, map);
+  }
+
+  /** A new frame (its key in `#ids` up to the caller). */
+  #append(
+    kind: FrameKind,
+    sym: string | undefined,
+    dso: string | undefined,
+    ip: bigint | undefined,
+    inlined: boolean,
+    map?: MapRange,
+  ): number {
+    const id = this.names.length;
     if (id >= MAX_FRAMES) throw new ProfileLimitError("frame", MAX_FRAMES);
-    this.#ids.set(key, id);
     this.names.push(sym ?? (ip === undefined ? "[unknown]" : "0x" + ip.toString(16)));
     this.syms.push(sym);
     this.dsos.push(dso);

@@ -13,6 +13,7 @@ import type { InlineNode } from "../analyze/inlines.ts";
 import type { AddressResolver, ResolvedAddress, ResolverScope } from "../analyze/resolver.ts";
 import {
   decLen,
+  encodeText,
   EXACT,
   NEWLINE,
   ScriptOutput,
@@ -505,7 +506,7 @@ export class ScriptPrinter {
     let sym = cache?.syms.get(s.ipHi, s.ipLo);
     if (sym === undefined) {
       const r = this.#resolver.resolve(pid, tid, cpumode, toBig(s.ipHi, s.ipLo));
-      sym = encoder.encode(this.#symText(r) + "\n");
+      sym = encodeText(this.#symText(r) + "\n");
       cache?.syms.set(s.ipHi, s.ipLo, sym);
     }
     out.bytes(sym);
@@ -806,7 +807,7 @@ export class ScriptPrinter {
       if (line === undefined) {
         const ip = toBig(hi, lo);
         const r = this.#resolver.resolve(pid, tid, cpumode, ip);
-        line = encoder.encode(
+        line = encodeText(
           "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n",
         );
         cache?.lines.set(hi, lo, line);

@@ -140,6 +140,19 @@ interface Tagged {
 }
 
 let nextFrameTag = 0;
+let nextTagSource = 1;
+/** The source of each tag (0: none given). */
+const tagSources: number[] = [];
+
+/**
+ * A new tag source for {@linkcode tagFrame}: a number naming one symbolizer
+ * whose tagged frames are distinct frames (no two with the same fields).
+ *
+ * @returns The source number.
+ */
+export function newTagSource(): number {
+  return nextTagSource++;
+}
 
 /**
  * Tag a frame object for fast interning. Only for symbolizers that hand out
@@ -147,10 +160,15 @@ let nextFrameTag = 0;
  * never change its fields afterwards.
  *
  * @param frame The frame (not yet tagged).
+ * @param source The symbolizer's {@linkcode newTagSource}, when no other frame
+ *   it tags has the same fields (a table interning frames of one source alone
+ *   then needs no key per frame). Default 0: none.
  * @returns The same object, tagged.
  */
-export function tagFrame<T extends FrameRef>(frame: T): T {
-  Object.defineProperty(frame, FRAME_TAG, { value: nextFrameTag++ });
+export function tagFrame<T extends FrameRef>(frame: T, source = 0): T {
+  const tag = nextFrameTag++;
+  tagSources[tag] = source;
+  Object.defineProperty(frame, FRAME_TAG, { value: tag });
   return frame;
 }
 
@@ -174,11 +192,15 @@ export class FrameTable {
   readonly inlined: boolean[] = [];
   readonly #ids = new Map<string, number>();
   /**
-   * Frames below this id are in `#ids`. Tagged frames are distinct frames by
-   * {@linkcode tagFrame}'s contract: they are keyed only when a lookup by key
-   * needs them.
+   * Frames below this id are in `#ids`. Frames tagged by one source are
+   * distinct frames ({@linkcode tagFrame}): while they are the only user and
+   * kernel frames, they are keyed only when a lookup by key needs them.
    */
   #keyed = 0;
+  /** The tag source of the frames appended without a key (0: none yet). */
+  #source = 0;
+  /** Whether frames of another origin were interned: every frame is then keyed. */
+  #mixed = false;
   /** Marker frame ids by kind and name. */
   readonly #markers = new Map<string, number>();
   readonly #byObject = new WeakMap<FrameRef, number>();
@@ -230,19 +252,22 @@ export class FrameTable {
         this.#byTag = byTag = grown;
       }
       const kind = frame.kernel ? "kernel" : "user";
-      const id = this.#append(
-        kind,
-        frame.sym,
-        frame.dso,
-        frame.ip,
-        frame.inlined === true,
-        frame.map,
-      );
+      const source = tagSources[tag]!;
+      let id: number;
+      if (!this.#mixed && source > 0 && (this.#source === 0 || this.#source === source)) {
+        // frames of one source alone are distinct: appended without a key
+        this.#source = source;
+        id = this.#append(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+      } else {
+        this.#mixed = true;
+        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+      }
       byTag[tag] = id + 1;
       return id;
     }
     let id = this.#byObject.get(frame);
     if (id === undefined) {
+      this.#mixed = true;
       const kind = frame.kernel ? "kernel" : "user";
       id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
       this.#byObject.set(frame, id);
@@ -274,6 +299,7 @@ export class FrameTable {
    * @returns Id in this table.
    */
   internFrom(other: FrameTable, id: number): number {
+    this.#mixed = true;
     return this.#intern(
       other.kinds[id],
       other.syms[id],

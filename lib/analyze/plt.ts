@@ -111,6 +111,7 @@ export type PltLookup =
   | { /** Nothing (perf's walk can miss an overlapped symbol). */ kind: "none" };
 
 const RED = 0, BLACK = 1, NIL = -1;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * perf 6.1's lookup among overlapping symbols: the DSO's rb-tree
@@ -123,14 +124,21 @@ const RED = 0, BLACK = 1, NIL = -1;
  * no symbols overlap and a binary search gives the same answer.
  */
 export class PltTree {
-  readonly #start: bigint[] = [];
-  readonly #end: bigint[] = [];
+  /**
+   * Starts and ends: numbers when every address of the DSO is below 2^53 (compared
+   * without a runtime call), else bigints.
+   */
+  #start: Float64Array | bigint[] = [];
+  #end: Float64Array | bigint[] = [];
+  #exact = false;
+  /** Nodes inserted. */
+  #count = 0;
   /** >= 0: index in the table; < 0: -1 - index in `plt`. */
-  readonly #ref: number[] = [];
-  readonly #left: number[] = [];
-  readonly #right: number[] = [];
-  readonly #parent: number[] = [];
-  readonly #color: number[] = [];
+  #ref = new Int32Array(0);
+  #left = new Int32Array(0);
+  #right = new Int32Array(0);
+  #parent = new Int32Array(0);
+  #color = new Uint8Array(0);
   #root = NIL;
   readonly #plt: readonly PltSymbol[];
   /** Lowest start and highest end of the symbols that overlap a PLT entry. */
@@ -190,6 +198,21 @@ export class PltTree {
         if (!other.has(key)) other.set(key, i);
       }
     }
+    let top = this.#hi;
+    for (const sym of insertion) if (sym.start > top) top = sym.start;
+    for (let i = 0; i < starts.length; i++) {
+      const e = table.endAt(i);
+      if (e > top) top = e;
+    }
+    this.#exact = top <= MAX_SAFE;
+    const capacity = insertion.length + plt.length;
+    this.#start = this.#exact ? new Float64Array(capacity) : new Array<bigint>(capacity);
+    this.#end = this.#exact ? new Float64Array(capacity) : new Array<bigint>(capacity);
+    this.#ref = new Int32Array(capacity);
+    this.#left = new Int32Array(capacity);
+    this.#right = new Int32Array(capacity);
+    this.#parent = new Int32Array(capacity);
+    this.#color = new Uint8Array(capacity);
     const used = new Uint8Array(table.length);
     const erased: number[] = [];
     for (const sym of insertion) {
@@ -224,11 +247,13 @@ export class PltTree {
   /**
    * perf's `symbols__find` walk.
    *
-   * @param addr File-offset address.
+   * @param address File-offset address.
    * @returns The symbol found.
    */
-  find(addr: bigint): PltLookup {
+  find(address: bigint): PltLookup {
     if (this.#table !== undefined) this.#build();
+    // (above 2^53 a bigint address compares with number keys exactly, and equals none)
+    const addr = this.#exact && address <= MAX_SAFE ? Number(address) : address;
     let n = this.#root;
     while (n !== NIL) {
       const s = this.#start[n]!, e = this.#end[n]!;
@@ -244,21 +269,30 @@ export class PltTree {
     return { kind: "none" };
   }
 
-  #insert(start: bigint, end: bigint, ref: number): number {
-    const z = this.#start.length;
-    this.#start.push(start);
-    this.#end.push(end);
-    this.#ref.push(ref);
-    this.#left.push(NIL);
-    this.#right.push(NIL);
-    this.#color.push(RED);
+  #insert(startAddress: bigint, endAddress: bigint, ref: number): number {
+    const z = this.#count++;
+    let start: number | bigint;
+    if (this.#exact) {
+      start = Number(startAddress);
+      this.#start[z] = start;
+      this.#end[z] = Number(endAddress);
+    } else {
+      start = startAddress;
+      (this.#start as bigint[])[z] = startAddress;
+      (this.#end as bigint[])[z] = endAddress;
+    }
+    this.#ref[z] = ref;
+    this.#left[z] = NIL;
+    this.#right[z] = NIL;
+    this.#color[z] = RED;
     // __symbols__insert: smaller starts go left, equal or larger right.
+    const starts = this.#start, left = this.#left, right = this.#right;
     let y = NIL, x = this.#root;
     while (x !== NIL) {
       y = x;
-      x = start < this.#start[x]! ? this.#left[x]! : this.#right[x]!;
+      x = start < starts[x]! ? left[x]! : right[x]!;
     }
-    this.#parent.push(y);
+    this.#parent[z] = y;
     if (y === NIL) this.#root = z;
     else if (start < this.#start[y]!) this.#left[y] = z;
     else this.#right[y] = z;

@@ -578,12 +578,10 @@ export function buildHistogram(
     (symAt < 0 || (dsoAt >= 0 && dsoAt < symAt) || !t.syms.some((x) => x === undefined));
   // hists__findnew_entry moves a found entry to the new sample's map: an
   // unresolved address met in another dso changes dso (and later walks).
-  let moved = false;
   const mapUpdate = (e: HistEntry, frame: number): HistEntry => {
     if (e.frame !== frame && t.syms[e.frame] === undefined && t.dsos[e.frame] !== t.dsos[frame]) {
       e.frame = frame;
       epoch++;
-      moved = true;
     }
     return e;
   };
@@ -667,9 +665,7 @@ export function buildHistogram(
   // hists__collapse_resort (only `comm` has a collapse key; entries equal
   // there are merged), then output_resort by hist_entry__sort.
   let sequence = input.inOrder();
-  // With a strict weak order and no entry moved since it was inserted, the input tree holds
-  // no two equal entries in the order of the comparison: collapsing keeps the sequence as is.
-  if (sort.includes("comm") && !(weakOrder && !moved)) {
+  if (sort.includes("comm")) {
     const collapsed = new RbTree<HistEntry>();
     for (const e of sequence) {
       const into = collapsed.findOrInsert((existing) => keys.cmp(existing, e), () => e);

@@ -18,7 +18,7 @@
 
 import { ChainWalk, CpuMode, type PerfEventAttr, type Sample, SampleType } from "../abi/mod.ts";
 import { inferContext } from "./context.ts";
-import { type FrameRef, type MapRange, tagFrame } from "./profile.ts";
+import { type FrameRef, type MapRange, newTagSource, tagFrame } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
 import {
@@ -79,6 +79,12 @@ export class ChainResolver {
   #rawPid = 0;
   #rawMode = 0;
   readonly #walk = new ChainWalk();
+  /**
+   * The tag source of this resolver's frames: one per (level, inlined, dso, symbol or
+   * address), distinct as a frame table keys them. Per-address frames (several per symbol)
+   * have none: tables key them.
+   */
+  readonly #tagSource: number;
   /** Frames with a symbol: [level * 2 + inlined] -> dso -> symbol -> frame. */
   readonly #frames: Map<string, Map<string, FrameRef>>[] = [
     new Map(),
@@ -123,6 +129,7 @@ export class ChainResolver {
     this.#session = session;
     this.#userMaxStack = userMaxStack;
     this.#perAddress = perAddress;
+    this.#tagSource = perAddress ? 0 : newTagSource();
     this.#symbolize = symbolize;
     this.#inline = inline && symbolize;
     this.#maxStack = maxStack;
@@ -600,10 +607,14 @@ export class ChainResolver {
       if (f === undefined) {
         // per address: the mapping of a runtime address (not of a map-relative self frame)
         const map = this.#perAddress && ip === this.#rawIp ? this.#rawMap() : undefined;
+        // (object literals without a spread: one shape, made without a runtime call)
         f = tagFrame(
-          inlined
-            ? { sym, dso, ip, kernel, inlined, ...(map && { map }) }
-            : { sym, dso, ip, kernel, ...(map && { map }) },
+          map !== undefined
+            ? inlined ? { sym, dso, ip, kernel, inlined, map } : { sym, dso, ip, kernel, map }
+            : inlined
+            ? { sym, dso, ip, kernel, inlined }
+            : { sym, dso, ip, kernel },
+          this.#tagSource,
         );
         byIp.set(ip, f);
       }
@@ -623,6 +634,7 @@ export class ChainResolver {
           inlined
             ? { sym, dso, ip: raw, kernel, inlined, map }
             : { sym, dso, ip: raw, kernel, map },
+          this.#tagSource,
         );
         bySym.set(key, f);
       }
@@ -630,7 +642,10 @@ export class ChainResolver {
     }
     let f = bySym.get(sym);
     if (f === undefined) {
-      f = tagFrame(inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel });
+      f = tagFrame(
+        inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel },
+        this.#tagSource,
+      );
       bySym.set(sym, f);
     }
     return f;

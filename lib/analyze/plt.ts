@@ -111,6 +111,7 @@ export type PltLookup =
   | { /** Nothing (perf's walk can miss an overlapped symbol). */ kind: "none" };
 
 const RED = 0, BLACK = 1, NIL = -1;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * perf 6.1's lookup among overlapping symbols: the DSO's rb-tree
@@ -123,19 +124,29 @@ const RED = 0, BLACK = 1, NIL = -1;
  * no symbols overlap and a binary search gives the same answer.
  */
 export class PltTree {
-  readonly #start: bigint[] = [];
-  readonly #end: bigint[] = [];
+  /**
+   * Starts and ends: numbers when every address of the DSO is below 2^53 (compared
+   * without a runtime call), else bigints.
+   */
+  #start: Float64Array | bigint[] = [];
+  #end: Float64Array | bigint[] = [];
+  #exact = false;
+  /** Nodes inserted. */
+  #count = 0;
   /** >= 0: index in the table; < 0: -1 - index in `plt`. */
-  readonly #ref: number[] = [];
-  readonly #left: number[] = [];
-  readonly #right: number[] = [];
-  readonly #parent: number[] = [];
-  readonly #color: number[] = [];
+  #ref = new Int32Array(0);
+  #left = new Int32Array(0);
+  #right = new Int32Array(0);
+  #parent = new Int32Array(0);
+  #color = new Uint8Array(0);
   #root = NIL;
   readonly #plt: readonly PltSymbol[];
   /** Lowest start and highest end of the symbols that overlap a PLT entry. */
   readonly #lo: bigint;
   readonly #hi: bigint;
+  /** What {@linkcode #build} inserts (undefined once built). */
+  #table: SymbolTable | undefined;
+  #insertion: readonly { start: bigint; nameRef: number }[] | undefined;
 
   /**
    * Build the tree.
@@ -150,17 +161,65 @@ export class PltTree {
     plt: readonly PltSymbol[],
   ) {
     this.#plt = plt;
-    const survivor = new Map<string, number>();
+    this.#table = table;
+    this.#insertion = insertion;
+    let lo = plt[0]?.start ?? 0n, hi = plt[plt.length - 1]?.end ?? 0n;
+    const pltLo = lo, pltHi = hi;
     for (let i = 0; i < table.length; i++) {
-      const key = `${table.startAt(i)}:${table.nameRefAt(i)}`;
-      if (!survivor.has(key)) survivor.set(key, i);
+      const s = table.startAt(i), e = table.endAt(i);
+      if (s < pltHi && e > pltLo) {
+        if (s < lo) lo = s;
+        if (e > hi) hi = e;
+      }
     }
+    this.#lo = lo;
+    this.#hi = hi;
+  }
+
+  /**
+   * Insert the symbols as perf does (built on the first {@linkcode find}: most
+   * DSOs never see an address where their symbols overlap the PLT).
+   */
+  #build(): void {
+    const table = this.#table!, insertion = this.#insertion!, plt = this.#plt;
+    this.#table = this.#insertion = undefined;
+    // The first table entry of each (start, name ref) survives, once: by name ref (names
+    // rarely repeat), keys with a ref first seen at another start in a string-keyed map.
+    const starts: bigint[] = [];
+    const byRef = new Map<number, number>();
+    const other = new Map<string, number>();
+    for (let i = 0; i < table.length; i++) {
+      const start = table.startAt(i), ref = table.nameRefAt(i);
+      starts.push(start);
+      const j = byRef.get(ref);
+      if (j === undefined) byRef.set(ref, i);
+      else if (starts[j] !== start) {
+        const key = `${start}:${ref}`;
+        if (!other.has(key)) other.set(key, i);
+      }
+    }
+    let top = this.#hi;
+    for (const sym of insertion) if (sym.start > top) top = sym.start;
+    for (let i = 0; i < starts.length; i++) {
+      const e = table.endAt(i);
+      if (e > top) top = e;
+    }
+    this.#exact = top <= MAX_SAFE;
+    const capacity = insertion.length + plt.length;
+    this.#start = this.#exact ? new Float64Array(capacity) : new Array<bigint>(capacity);
+    this.#end = this.#exact ? new Float64Array(capacity) : new Array<bigint>(capacity);
+    this.#ref = new Int32Array(capacity);
+    this.#left = new Int32Array(capacity);
+    this.#right = new Int32Array(capacity);
+    this.#parent = new Int32Array(capacity);
+    this.#color = new Uint8Array(capacity);
+    const used = new Uint8Array(table.length);
     const erased: number[] = [];
     for (const sym of insertion) {
-      const key = `${sym.start}:${sym.nameRef}`;
-      const i = survivor.get(key);
-      if (i !== undefined) {
-        survivor.delete(key);
+      let i = byRef.get(sym.nameRef);
+      if (i !== undefined && starts[i] !== sym.start) i = other.get(`${sym.start}:${sym.nameRef}`);
+      if (i !== undefined && used[i] === 0) {
+        used[i] = 1;
         this.#insert(sym.start, table.endAt(i), i);
       } else {
         erased.push(this.#insert(sym.start, sym.start, -0x4000_0000));
@@ -173,17 +232,6 @@ export class PltTree {
     ) => (this.#start[a]! < this.#start[b]! ? -1 : this.#start[a]! > this.#start[b]! ? 1 : a - b));
     for (const n of erased) this.#erase(n);
     plt.forEach((p, k) => this.#insert(p.start, p.end, -1 - k));
-    let lo = plt[0]?.start ?? 0n, hi = plt[plt.length - 1]?.end ?? 0n;
-    const pltLo = lo, pltHi = hi;
-    for (let i = 0; i < table.length; i++) {
-      const s = table.startAt(i), e = table.endAt(i);
-      if (s < pltHi && e > pltLo) {
-        if (s < lo) lo = s;
-        if (e > hi) hi = e;
-      }
-    }
-    this.#lo = lo;
-    this.#hi = hi;
   }
 
   /**
@@ -199,10 +247,13 @@ export class PltTree {
   /**
    * perf's `symbols__find` walk.
    *
-   * @param addr File-offset address.
+   * @param address File-offset address.
    * @returns The symbol found.
    */
-  find(addr: bigint): PltLookup {
+  find(address: bigint): PltLookup {
+    if (this.#table !== undefined) this.#build();
+    // (above 2^53 a bigint address compares with number keys exactly, and equals none)
+    const addr = this.#exact && address <= MAX_SAFE ? Number(address) : address;
     let n = this.#root;
     while (n !== NIL) {
       const s = this.#start[n]!, e = this.#end[n]!;
@@ -218,21 +269,30 @@ export class PltTree {
     return { kind: "none" };
   }
 
-  #insert(start: bigint, end: bigint, ref: number): number {
-    const z = this.#start.length;
-    this.#start.push(start);
-    this.#end.push(end);
-    this.#ref.push(ref);
-    this.#left.push(NIL);
-    this.#right.push(NIL);
-    this.#color.push(RED);
+  #insert(startAddress: bigint, endAddress: bigint, ref: number): number {
+    const z = this.#count++;
+    let start: number | bigint;
+    if (this.#exact) {
+      start = Number(startAddress);
+      this.#start[z] = start;
+      this.#end[z] = Number(endAddress);
+    } else {
+      start = startAddress;
+      (this.#start as bigint[])[z] = startAddress;
+      (this.#end as bigint[])[z] = endAddress;
+    }
+    this.#ref[z] = ref;
+    this.#left[z] = NIL;
+    this.#right[z] = NIL;
+    this.#color[z] = RED;
     // __symbols__insert: smaller starts go left, equal or larger right.
+    const starts = this.#start, left = this.#left, right = this.#right;
     let y = NIL, x = this.#root;
     while (x !== NIL) {
       y = x;
-      x = start < this.#start[x]! ? this.#left[x]! : this.#right[x]!;
+      x = start < starts[x]! ? left[x]! : right[x]!;
     }
-    this.#parent.push(y);
+    this.#parent[z] = y;
     if (y === NIL) this.#root = z;
     else if (start < this.#start[y]!) this.#left[y] = z;
     else this.#right[y] = z;

@@ -148,6 +148,19 @@ interface Tagged {
 }
 
 let nextFrameTag = 0;
+let nextTagSource = 1;
+/** The source of each tag (0: none given). */
+const tagSources: number[] = [];
+
+/**
+ * A new tag source for {@linkcode tagFrame}: a number naming one symbolizer
+ * whose tagged frames are distinct frames (no two with the same fields).
+ *
+ * @returns The source number.
+ */
+export function newTagSource(): number {
+  return nextTagSource++;
+}
 
 /**
  * Tag a frame object for fast interning. Only for symbolizers that hand out
@@ -155,10 +168,15 @@ let nextFrameTag = 0;
  * never change its fields afterwards.
  *
  * @param frame The frame (not yet tagged).
+ * @param source The symbolizer's {@linkcode newTagSource}, when no other frame
+ *   it tags has the same fields (a table interning frames of one source alone
+ *   then needs no key per frame). Default 0: none.
  * @returns The same object, tagged.
  */
-export function tagFrame<T extends FrameRef>(frame: T): T {
-  Object.defineProperty(frame, FRAME_TAG, { value: nextFrameTag++ });
+export function tagFrame<T extends FrameRef>(frame: T, source = 0): T {
+  const tag = nextFrameTag++;
+  tagSources[tag] = source;
+  Object.defineProperty(frame, FRAME_TAG, { value: tag });
   return frame;
 }
 
@@ -181,8 +199,21 @@ export class FrameTable {
   /** Inlined flags. */
   readonly inlined: boolean[] = [];
   readonly #ids = new Map<string, number>();
+  /**
+   * Frames below this id are in `#ids`. Frames tagged by one source are
+   * distinct frames ({@linkcode tagFrame}): while they are the only user and
+   * kernel frames, they are keyed only when a lookup by key needs them.
+   */
+  #keyed = 0;
+  /** The tag source of the frames appended without a key (0: none yet). */
+  #source = 0;
+  /** Whether frames of another origin were interned: every frame is then keyed. */
+  #mixed = false;
+  /** Marker frame ids by kind and name. */
+  readonly #markers = new Map<string, number>();
   readonly #byObject = new WeakMap<FrameRef, number>();
-  readonly #byTag = new Map<number, number>();
+  /** Frame id + 1 by tag (0: not interned yet); tags are small dense integers. */
+  #byTag = new Int32Array(1024);
   readonly #perAddress: boolean;
 
   /**
@@ -219,16 +250,32 @@ export class FrameTable {
     // Fast paths: symbolizers that hand out one FrameRef object per frame skip the key build.
     const tag = (frame as Tagged)[FRAME_TAG];
     if (tag !== undefined) {
-      let id = this.#byTag.get(tag);
-      if (id === undefined) {
-        const kind = frame.kernel ? "kernel" : "user";
-        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
-        this.#byTag.set(tag, id);
+      let byTag = this.#byTag;
+      if (tag < byTag.length) {
+        const known = byTag[tag];
+        if (known !== 0) return known - 1;
+      } else {
+        const grown = new Int32Array(Math.max(byTag.length * 2, tag + 1));
+        grown.set(byTag);
+        this.#byTag = byTag = grown;
       }
+      const kind = frame.kernel ? "kernel" : "user";
+      const source = tagSources[tag]!;
+      let id: number;
+      if (!this.#mixed && source > 0 && (this.#source === 0 || this.#source === source)) {
+        // frames of one source alone are distinct: appended without a key
+        this.#source = source;
+        id = this.#append(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+      } else {
+        this.#mixed = true;
+        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+      }
+      byTag[tag] = id + 1;
       return id;
     }
     let id = this.#byObject.get(frame);
     if (id === undefined) {
+      this.#mixed = true;
       const kind = frame.kernel ? "kernel" : "user";
       id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
       this.#byObject.set(frame, id);
@@ -243,7 +290,14 @@ export class FrameTable {
    * @returns Its id.
    */
   internMarker(name: string, kind: "marker" | "truncated"): number {
-    return this.#intern(kind, name, undefined, undefined, false);
+    // Markers are asked for per truncated or marked stack: by name, without keying every frame.
+    const key = kind === "marker" ? "m" + name : "t" + name;
+    let id = this.#markers.get(key);
+    if (id === undefined) {
+      id = this.#intern(kind, name, undefined, undefined, false);
+      this.#markers.set(key, id);
+    }
+    return id;
   }
 
   /**
@@ -253,6 +307,7 @@ export class FrameTable {
    * @returns Id in this table.
    */
   internFrom(other: FrameTable, id: number): number {
+    this.#mixed = true;
     return this.#intern(
       other.kinds[id],
       other.syms[id],
@@ -277,6 +332,7 @@ export class FrameTable {
     ip?: bigint,
     inlined = false,
   ): number {
+    this.#index();
     return this.#ids.get(frameKey(kind, sym, dso, ip, inlined)) ?? -1;
   }
 
@@ -300,6 +356,35 @@ export class FrameTable {
     return frameKey(this.kinds[id], this.syms[id], this.dsos[id], this.ips[id], this.inlined[id]);
   }
 
+  /** The key `#ids` holds a frame under. */
+  #keyOf(
+    kind: FrameKind,
+    sym: string | undefined,
+    dso: string | undefined,
+    ip: bigint | undefined,
+    inlined: boolean,
+  ): string {
+    const key = frameKey(kind, sym, dso, ip, inlined);
+    return this.#perAddress && sym !== undefined && ip !== undefined
+      ? key + "@" + ip.toString(16)
+      : key;
+  }
+
+  /** Key the frames appended without one (first id per key, as interning would). */
+  #index(): void {
+    for (let i = this.#keyed; i < this.names.length; i++) {
+      const key = this.#keyOf(
+        this.kinds[i],
+        this.syms[i],
+        this.dsos[i],
+        this.addrs[i],
+        this.inlined[i],
+      );
+      if (!this.#ids.has(key)) this.#ids.set(key, i);
+    }
+    this.#keyed = this.names.length;
+  }
+
   #intern(
     kind: FrameKind,
     sym: string | undefined,
@@ -308,13 +393,26 @@ export class FrameTable {
     inlined: boolean,
     map?: MapRange,
   ): number {
-    let key = frameKey(kind, sym, dso, ip, inlined);
-    if (this.#perAddress && sym !== undefined && ip !== undefined) key += "@" + ip.toString(16);
-    let id = this.#ids.get(key);
+    this.#index();
+    const key = this.#keyOf(kind, sym, dso, ip, inlined);
+    const id = this.#ids.get(key);
     if (id !== undefined) return id;
-    id = this.names.length;
+    this.#ids.set(key, this.names.length);
+    this.#keyed = this.names.length + 1;
+    return this.#append(kind, sym, dso, ip, inlined, map);
+  }
+
+  /** A new frame (its key in `#ids` up to the caller). */
+  #append(
+    kind: FrameKind,
+    sym: string | undefined,
+    dso: string | undefined,
+    ip: bigint | undefined,
+    inlined: boolean,
+    map?: MapRange,
+  ): number {
+    const id = this.names.length;
     if (id >= MAX_FRAMES) throw new ProfileLimitError("frame", MAX_FRAMES);
-    this.#ids.set(key, id);
     this.names.push(sym ?? (ip === undefined ? "[unknown]" : "0x" + ip.toString(16)));
     this.syms.push(sym);
     this.dsos.push(dso);

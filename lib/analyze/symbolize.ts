@@ -599,15 +599,36 @@ function ownVdso(): ElfFile | undefined {
  * symbol (type t, T, w or W) of that name in a kallsyms file.
  */
 function kallsymsFunctionStart(path: string, name: string): bigint | undefined {
-  let text: string;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`^([0-9a-fA-F]+) [tTwW] ${escaped}$`, "m");
+  // Read in chunks of whole lines up to the first match (`_text` is near the start of
+  // /proc/kallsyms, which the kernel generates anew on every read).
+  let file: Deno.FsFile;
   try {
-    text = Deno.readTextFileSync(path);
+    file = Deno.openSync(path, { read: true });
   } catch {
     return undefined;
   }
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const m = new RegExp(`^([0-9a-fA-F]+) [tTwW] ${escaped}$`, "m").exec(text);
-  return m === null ? undefined : BigInt("0x" + m[1]);
+  try {
+    const buf = new Uint8Array(1 << 16);
+    const decoder = new TextDecoder();
+    let rest = "";
+    for (;;) {
+      const n = file.readSync(buf);
+      const text = rest + (n === null ? decoder.decode() : decoder.decode(buf.subarray(0, n), {
+        stream: true,
+      }));
+      const cut = n === null ? text.length : text.lastIndexOf("\n") + 1;
+      const m = re.exec(text.slice(0, cut));
+      if (m !== null) return BigInt("0x" + m[1]);
+      if (n === null) return undefined;
+      rest = text.slice(cut);
+    }
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
 }
 
 /** The build-id of an ELF file, undefined when it is not one. */

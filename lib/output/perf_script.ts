@@ -13,6 +13,7 @@ import type { InlineNode } from "../analyze/inlines.ts";
 import type { AddressResolver, ResolvedAddress, ResolverScope } from "../analyze/resolver.ts";
 import {
   decLen,
+  encodeText,
   EXACT,
   NEWLINE,
   ScriptOutput,
@@ -232,16 +233,22 @@ class ChainTable {
   /** Version of the kernel scope the texts were made with. */
   kernelVersion = -1;
 
-  static hash(view: DataView, at: number, nr: number, mode: number): number {
+  static hash(words: Uint32Array, base: number, nr: number, mode: number): number {
     let h = Math.imul(nr, 0x9e3779b1) ^ mode;
-    for (let i = 0, n = nr * 2; i < n; i++) {
-      h = Math.imul(h ^ view.getUint32(at + 4 * i, true), 0x85ebca6b);
+    for (let i = base, end = base + nr * 2; i < end; i++) {
+      h = Math.imul(h ^ words[i]!, 0x85ebca6b);
       h ^= h >>> 13;
     }
     return h >>> 0;
   }
 
-  get(view: DataView, at: number, nr: number, mode: number, hash: number): Uint8Array | undefined {
+  get(
+    words: Uint32Array,
+    base: number,
+    nr: number,
+    mode: number,
+    hash: number,
+  ): Uint8Array | undefined {
     const mask = this.#mask;
     const keys = this.#keys;
     let i = hash & mask;
@@ -250,20 +257,23 @@ class ChainTable {
       if (e < 0) return undefined;
       if (this.#hash[e] === hash && this.#nr[e] === nr && this.#mode[e] === mode) {
         const k = this.#start[e]!;
-        let same = true;
-        for (let j = 0, n = nr * 2; j < n; j++) {
-          if (keys[k + j] !== view.getUint32(at + 4 * j, true)) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return this.#text[e];
+        let j = 0;
+        const n = nr * 2;
+        while (j < n && keys[k + j] === words[base + j]) j++;
+        if (j === n) return this.#text[e];
       }
       i = (i + 1) & mask;
     }
   }
 
-  set(view: DataView, at: number, nr: number, mode: number, hash: number, text: Uint8Array): void {
+  set(
+    words: Uint32Array,
+    base: number,
+    nr: number,
+    mode: number,
+    hash: number,
+    text: Uint8Array,
+  ): void {
     if (this.#text.length >= CHAINS_MAX) this.clear();
     if ((this.#text.length + 1) * 2 > this.#mask + 1) this.#grow();
     const n = nr * 2;
@@ -273,7 +283,7 @@ class ChainTable {
       this.#keys = next;
     }
     const k = this.#keysUsed;
-    for (let j = 0; j < n; j++) this.#keys[k + j] = view.getUint32(at + 4 * j, true);
+    for (let j = 0; j < n; j++) this.#keys[k + j] = words[base + j]!;
     this.#keysUsed += n;
     const e = this.#text.length;
     this.#start.push(k);
@@ -555,7 +565,7 @@ export class ScriptPrinter {
     let sym = cache?.syms.get(s.ipHi, s.ipLo);
     if (sym === undefined) {
       const r = this.#resolver.resolve(pid, tid, cpumode, toBig(s.ipHi, s.ipLo));
-      sym = encoder.encode(this.#symText(r) + "\n");
+      sym = encodeText(this.#symText(r) + "\n");
       cache?.syms.set(s.ipHi, s.ipLo, sym);
     }
     out.bytes(sym);
@@ -850,6 +860,10 @@ export class ScriptPrinter {
     return c;
   }
 
+  #wordsBuffer: ArrayBufferLike | undefined = undefined;
+  #words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  #copied = new Uint32Array(256);
+
   /** The callchain lines of a sample (whole chains cached per process scope). */
   #printChain(out: ScriptOutput, s: ScriptSampleFields, cpumode: number): void {
     const resolver = this.#resolver;
@@ -868,13 +882,29 @@ export class ScriptPrinter {
       chains.kernelVersion = kernelVersion;
     }
     const view = s.chainView, at = s.chainAt, nr = s.chainNr;
-    const hash = ChainTable.hash(view, at, nr, cpumode);
-    let text = chains.get(view, at, nr, cpumode, hash);
+    // The entries as u32 words: in place when 4-aligned (one array per buffer), else copied.
+    const byte = view.byteOffset + at;
+    let words: Uint32Array, base: number;
+    if ((byte & 3) === 0 && byte + nr * 8 <= view.buffer.byteLength) {
+      if (view.buffer !== this.#wordsBuffer) {
+        this.#wordsBuffer = view.buffer;
+        this.#words = new Uint32Array(view.buffer, 0, view.buffer.byteLength >>> 2);
+      }
+      words = this.#words;
+      base = byte >>> 2;
+    } else {
+      if (this.#copied.length < nr * 2) this.#copied = new Uint32Array(nr * 4);
+      words = this.#copied;
+      base = 0;
+      for (let j = 0; j < nr * 2; j++) words[j] = view.getUint32(at + 4 * j, true);
+    }
+    const hash = ChainTable.hash(words, base, nr, cpumode);
+    let text = chains.get(words, base, nr, cpumode, hash);
     if (text === undefined) {
       scratch.pos = 0;
       this.#buildChain(scratch, s, cpumode, resolver);
       text = scratch.buf.slice(0, scratch.pos);
-      chains.set(view, at, nr, cpumode, hash, text);
+      chains.set(words, base, nr, cpumode, hash, text);
     }
     out.bytes(text);
   }
@@ -909,7 +939,7 @@ export class ScriptPrinter {
       if (line === undefined) {
         const ip = toBig(hi, lo);
         const r = this.#resolver.resolve(pid, tid, cpumode, ip);
-        line = encoder.encode(
+        line = encodeText(
           "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n",
         );
         cache?.lines.set(hi, lo, line);

@@ -921,12 +921,20 @@ export function buildHistogram(
     }
     return 0;
   };
-  const output = new RbTree<HistEntry>();
-  for (const e of sequence) {
-    output.findOrInsert((existing) => entrySort(e, existing) > 0 ? -1 : 1, () => e);
+  // perf's output rbtree (equal entries go right, after the earlier ones). Without
+  // --children, entrySort is a strict weak order (weights, then the keys' se_sort): the
+  // tree's in-order sequence is then the stable sort of the sequence, greatest first.
+  let entries: HistEntry[];
+  if (!children) entries = sequence.slice().sort((a, b) => -entrySort(a, b));
+  else {
+    const output = new RbTree<HistEntry>();
+    for (const e of sequence) {
+      output.findOrInsert((existing) => entrySort(e, existing) > 0 ? -1 : 1, () => e);
+    }
+    entries = output.inOrder();
   }
   return {
-    entries: output.inOrder(),
+    entries,
     order,
     children,
     sort,

@@ -11,6 +11,25 @@ import { HEX_DIGITS } from "../abi/mod.ts";
 const encoder = new TextEncoder();
 
 /**
+ * UTF-8 bytes of a text, as `TextEncoder.encode` gives them; short ASCII
+ * texts (a callchain line) are copied in a loop, without a call into the runtime.
+ *
+ * @param text The text.
+ * @returns Its UTF-8 bytes.
+ */
+export function encodeText(text: string): Uint8Array {
+  const n = text.length;
+  if (n > 256) return encoder.encode(text);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
+
+/**
  * A reused output buffer for {@linkcode ScriptPrinter.print}: text is
  * written as bytes and handed to the sink in large chunks.
  */

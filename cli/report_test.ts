@@ -575,6 +575,8 @@ Deno.test({
           "perfparser__vector_static_clang_perf.data",
           // a vmlinux in the build-id table: the kernel's short name is [kernel.vmlinux]
           "hotspot__perf.data.PerfFormatLost",
+          // kernel samples in a data symbol (kallsyms D): `__start_rodata+0x80314`
+          "lpd__sleep.compressed.pipe.data",
         ]
       ) {
         const file = corpusFile(name);

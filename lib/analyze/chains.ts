@@ -581,7 +581,9 @@ export class ChainResolver {
       this.#out.push(node);
       return;
     }
-    this.#out.push(this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp));
+    this.#out.push(
+      this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp, false, r.objectOffset),
+    );
   }
 
   /** The runtime range of the map the entry being pushed fell in. */
@@ -596,6 +598,7 @@ export class ChainResolver {
     sym: string | undefined,
     ip: bigint,
     inlined = false,
+    objectOffset?: bigint,
   ): FrameRef {
     const level = kernel ? 1 : 0;
     const object = dso ?? "";
@@ -643,7 +646,11 @@ export class ChainResolver {
     let f = bySym.get(sym);
     if (f === undefined) {
       f = tagFrame(
-        inlined ? { sym, dso, ip, kernel, inlined } : { sym, dso, ip, kernel },
+        inlined
+          ? { sym, dso, ip, kernel, inlined }
+          : objectOffset !== undefined
+          ? { sym, dso, ip, kernel, objectOffset }
+          : { sym, dso, ip, kernel },
         this.#tagSource,
       );
       bySym.set(sym, f);

@@ -698,6 +698,7 @@ export function elfSymbolTable(
   const zh = new Uint32Array(count), zl = new Uint32Array(count);
   const bind = new Uint8Array(count);
   const refs = new Int32Array(count);
+  let types: Uint8Array | undefined; // STT_* per kept symbol, once a data object is kept
   let n = 0;
   for (let i = 0; i < count; i++) {
     const at = i * 24;
@@ -743,6 +744,7 @@ export function elfSymbolTable(
     zl[n] = view.getUint32(at + 16, true);
     zh[n] = view.getUint32(at + 20, true);
     bind[n] = info >> 4;
+    if (type === 1) (types ??= new Uint8Array(count).fill(2))[n] = 1;
     refs[n] = nameOffset;
     if (insertion !== undefined) {
       insertion.push({ start: (BigInt(sh[n]!) << 32n) | BigInt(sl[n]!), nameRef: nameOffset });
@@ -755,6 +757,7 @@ export function elfSymbolTable(
     zh.subarray(0, n),
     zl.subarray(0, n),
     bind.subarray(0, n),
+    types?.subarray(0, n),
     refs.subarray(0, n),
     (ref) => cString(strings, ref),
   );

@@ -77,6 +77,8 @@ const PAGE = 4096;
 const MODULE = 0x100;
 /** Flag in a symbol's kind: its name has a tab (`name\t[module]`). */
 const TABBED = 0x200;
+/** Flag in a symbol's kind: a data symbol (D or B), STT_OBJECT in perf's `kallsyms2elf_type`. */
+const OBJECT = 0x400;
 const TWO_32 = 0x1_0000_0000;
 const utf8 = new TextDecoder();
 const textEncoder = new TextEncoder();
@@ -213,6 +215,7 @@ export class KallsymsParser {
         if (tab < 0) tab = Infinity;
       }
       if (tab < end) kind |= TABBED;
+      if (upper === 0x44 || upper === 0x42) kind |= OBJECT;
       if (hi < lastHi || (hi === lastHi && lo < lastLo)) sorted = false;
       lastHi = hi;
       lastLo = lo;
@@ -283,7 +286,7 @@ export class KallsymsParser {
     let lastModule = "", lastBuilder: TableBuilder | undefined;
     const keep = (k: number) => {
       if (!(kind[k]! & TABBED)) {
-        kernel.add(sh[k]!, sl[k]!, eh[k]!, el[k]!, ns[k]!, ne[k]!);
+        kernel.add(sh[k]!, sl[k]!, eh[k]!, el[k]!, ns[k]!, ne[k]!, (kind[k]! & OBJECT) !== 0);
         return;
       }
       const tab = text.indexOf(0x09, ns[k]!);
@@ -295,7 +298,7 @@ export class KallsymsParser {
       if (b === undefined) modules.set(mod, b = new TableBuilder(16, text));
       lastModule = mod;
       lastBuilder = b;
-      b.add(sh[k]!, sl[k]!, eh[k]!, el[k]!, ns[k]!, tab);
+      b.add(sh[k]!, sl[k]!, eh[k]!, el[k]!, ns[k]!, tab, (kind[k]! & OBJECT) !== 0);
     };
     const prefersFirst = (a: number, b: number): boolean => {
       const za = eh[a] === sh[a] && el[a] === sl[a];
@@ -343,6 +346,8 @@ class TableBuilder {
   el: Uint32Array;
   /** Name start and end in the text, interleaved. */
   names: Uint32Array;
+  /** 1 per data-object symbol, allocated at the first one. */
+  objects: Uint8Array | undefined;
   n = 0;
 
   constructor(capacity: number, text: Uint8Array) {
@@ -354,7 +359,15 @@ class TableBuilder {
     this.names = new Uint32Array(capacity * 2);
   }
 
-  add(sh: number, sl: number, eh: number, el: number, nameStart: number, nameEnd: number): void {
+  add(
+    sh: number,
+    sl: number,
+    eh: number,
+    el: number,
+    nameStart: number,
+    nameEnd: number,
+    object: boolean,
+  ): void {
     if (this.n === this.sh.length) {
       const grow = (a: Uint32Array) => {
         const b = new Uint32Array(a.length * 2);
@@ -374,6 +387,14 @@ class TableBuilder {
     this.el[k] = el;
     this.names[2 * k] = nameStart;
     this.names[2 * k + 1] = nameEnd;
+    if (object) {
+      if (this.objects === undefined || this.objects.length < this.sh.length) {
+        const grown = new Uint8Array(this.sh.length);
+        if (this.objects !== undefined) grown.set(this.objects);
+        this.objects = grown;
+      }
+      this.objects[k] = 1;
+    }
   }
 
   table(): SymbolTable {
@@ -385,6 +406,7 @@ class TableBuilder {
       this.eh.slice(0, n),
       this.el.slice(0, n),
       (k) => utf8.decode(text.subarray(names[2 * k]!, names[2 * k + 1]!)),
+      this.objects?.slice(0, n),
     );
   }
 }

@@ -53,6 +53,30 @@ Deno.test("kernel symbols: filtering, ends, duplicates; modules split out", () =
   assert.equal(other.endAt(0), 0xffffffffc0003000n);
 });
 
+Deno.test("data symbols (D, B) are objects, as kallsyms2elf_type makes them STT_OBJECT", () => {
+  const k = parseKallsyms([
+    "ffffffff81000000 T _stext",
+    "ffffffff81000100 d data_local",
+    "ffffffff81000200 W weak_fn",
+    "ffffffff82000000 D __start_rodata",
+    "ffffffff82000100 B bss_thing",
+    "ffffffffc0001000 t mod_fn\t[m]",
+    "ffffffffc0001100 b mod_bss\t[m]",
+  ].join("\n"));
+  const kinds = (t: typeof k.kernel) =>
+    Array.from({ length: t.length }, (_, i) => `${t.nameAt(i)}:${t.isObjectAt(i)}`);
+  assert.deepEqual(kinds(k.kernel), [
+    "_stext:false",
+    "data_local:true",
+    "weak_fn:false",
+    "__start_rodata:true",
+    "bss_thing:true",
+  ]);
+  assert.deepEqual(kinds(k.modules.get("m")!), ["mod_fn:false", "mod_bss:true"]);
+  // a table with no data symbol has none
+  assert.equal(parseKallsyms("ffffffff81000000 T _stext").kernel.isObjectAt(0), false);
+});
+
 Deno.test("chunked input parses like whole input", () => {
   const p = new KallsymsParser();
   for (let i = 0; i < SAMPLE.length; i += 7) p.push(SAMPLE.slice(i, i + 7));

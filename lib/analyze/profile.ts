@@ -48,6 +48,11 @@ export interface FrameRef {
   readonly inlined?: boolean;
   /** The mapping `ip` fell in (set by per-address symbolization, for pprof mappings). */
   readonly map?: MapRange;
+  /**
+   * Set when the symbol is a data object (STT_OBJECT; kallsyms D or B): the offset of
+   * `ip` that perf's report Symbol column prints after the name (`name+0x..`).
+   */
+  readonly objectOffset?: bigint;
 }
 
 /** A mapping's runtime range and file offset (an MMAP record's addr, addr + len, pgoff). */
@@ -198,6 +203,11 @@ export class FrameTable {
   readonly maps: (MapRange | undefined)[] = [];
   /** Inlined flags. */
   readonly inlined: boolean[] = [];
+  /**
+   * Of a data-object symbol's frame, the offset in it of its first address, as perf's
+   * report prints it (`name+0x..`); undefined for functions and unresolved frames.
+   */
+  readonly objectOffsets: (bigint | undefined)[] = [];
   readonly #ids = new Map<string, number>();
   /**
    * Frames below this id are in `#ids`. Frames tagged by one source are
@@ -265,10 +275,26 @@ export class FrameTable {
       if (!this.#mixed && source > 0 && (this.#source === 0 || this.#source === source)) {
         // frames of one source alone are distinct: appended without a key
         this.#source = source;
-        id = this.#append(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+        id = this.#append(
+          kind,
+          frame.sym,
+          frame.dso,
+          frame.ip,
+          frame.inlined === true,
+          frame.map,
+          frame.objectOffset,
+        );
       } else {
         this.#mixed = true;
-        id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+        id = this.#intern(
+          kind,
+          frame.sym,
+          frame.dso,
+          frame.ip,
+          frame.inlined === true,
+          frame.map,
+          frame.objectOffset,
+        );
       }
       byTag[tag] = id + 1;
       return id;
@@ -277,7 +303,15 @@ export class FrameTable {
     if (id === undefined) {
       this.#mixed = true;
       const kind = frame.kernel ? "kernel" : "user";
-      id = this.#intern(kind, frame.sym, frame.dso, frame.ip, frame.inlined === true, frame.map);
+      id = this.#intern(
+        kind,
+        frame.sym,
+        frame.dso,
+        frame.ip,
+        frame.inlined === true,
+        frame.map,
+        frame.objectOffset,
+      );
       this.#byObject.set(frame, id);
     }
     return id;
@@ -315,6 +349,7 @@ export class FrameTable {
       other.addrs[id],
       other.inlined[id],
       other.maps[id],
+      other.objectOffsets[id],
     );
   }
 
@@ -392,6 +427,7 @@ export class FrameTable {
     ip: bigint | undefined,
     inlined: boolean,
     map?: MapRange,
+    objectOffset?: bigint,
   ): number {
     this.#index();
     const key = this.#keyOf(kind, sym, dso, ip, inlined);
@@ -399,7 +435,7 @@ export class FrameTable {
     if (id !== undefined) return id;
     this.#ids.set(key, this.names.length);
     this.#keyed = this.names.length + 1;
-    return this.#append(kind, sym, dso, ip, inlined, map);
+    return this.#append(kind, sym, dso, ip, inlined, map, objectOffset);
   }
 
   /** A new frame (its key in `#ids` up to the caller). */
@@ -410,6 +446,7 @@ export class FrameTable {
     ip: bigint | undefined,
     inlined: boolean,
     map?: MapRange,
+    objectOffset?: bigint,
   ): number {
     const id = this.names.length;
     if (id >= MAX_FRAMES) throw new ProfileLimitError("frame", MAX_FRAMES);
@@ -421,6 +458,7 @@ export class FrameTable {
     this.kinds.push(kind);
     this.inlined.push(inlined);
     this.maps.push(map);
+    this.objectOffsets.push(sym === undefined ? undefined : objectOffset);
     return id;
   }
 }

@@ -88,6 +88,13 @@ export interface Resolution {
   callchainIp: bigint;
   /** Whether the DSO is a kernel DSO (`[kernel.kallsyms]` or a module). */
   kernel: boolean;
+  /**
+   * Set when the symbol is a data object (ELF STT_OBJECT, kallsyms D or B): the offset
+   * perf's report Symbol column prints after its name, `he->ip - map->unmap_ip(map,
+   * sym->start)` (`_hist_entry__sym_snprintf`), with `he->ip` the map-relative address,
+   * modulo 2^64.
+   */
+  objectOffset?: bigint;
 }
 
 /** One entry of a recording's build-id table (perf.data `HEADER_BUILD_ID`). */
@@ -378,7 +385,7 @@ export class Symbolizer {
     const plt = map.kind === "file" ? this.#plt.get(map.filename) : undefined;
     const walk = plt !== undefined && plt.contains(lookupAddr) ? plt.find(lookupAddr) : undefined;
     const i = walk === undefined ? table.find(lookupAddr) : walk.kind === "elf" ? walk.index : -1;
-    let sym: string | undefined, symoff = 0n;
+    let sym: string | undefined, symoff = 0n, objectOffset: bigint | undefined;
     if (walk?.kind === "plt") {
       sym = walk.symbol.name;
       symoff = lookupAddr - walk.symbol.start;
@@ -389,6 +396,14 @@ export class Symbolizer {
       symoff = lookupAddr < end
         ? lookupAddr - start
         : BigInt.asUintN(64, lookupAddr - map.start - start);
+      if (table.isObjectAt(i)) {
+        // unmap_ip of the start: the kernel's and modules' symbols sit at their runtime
+        // addresses (kallsyms moved by the relocation delta), a user DSO's are map-relative
+        const runtimeStart = kernel
+          ? start - (this.#kernelDelta ?? 0n)
+          : start + map.start - map.pgoff;
+        objectOffset = BigInt.asUintN(64, (map.kind === "kernel" ? ip : rel) - runtimeStart);
+      }
     }
     return {
       map,
@@ -399,6 +414,7 @@ export class Symbolizer {
       printedIp: kernel ? ip : rel,
       callchainIp: ip,
       kernel,
+      objectOffset,
     };
   }
 

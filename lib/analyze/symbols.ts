@@ -112,6 +112,8 @@ export class SymbolTable {
   readonly #nameRefs: Int32Array;
   readonly #names: (string | undefined)[];
   readonly #nameSource: NameSource;
+  /** 1 per data-object (STT_OBJECT) symbol; undefined when the table has none. */
+  readonly #objects: Uint8Array | undefined;
 
   private constructor(
     startHi: Uint32Array,
@@ -121,8 +123,10 @@ export class SymbolTable {
     nameRefs: Int32Array,
     names: (string | undefined)[],
     nameSource: NameSource,
+    objects?: Uint8Array,
   ) {
     this.length = startHi.length;
+    this.#objects = objects;
     this.#startHi = startHi;
     this.#startLo = startLo;
     this.#endHi = endHi;
@@ -138,14 +142,16 @@ export class SymbolTable {
     const endHi = new Uint32Array(n), endLo = new Uint32Array(n);
     const nameRefs = new Int32Array(n);
     const names: (string | undefined)[] = new Array(n);
+    let objects: Uint8Array | undefined;
     for (let i = 0; i < n; i++) {
       const s = symbols[i];
       [startHi[i], startLo[i]] = halves(s.start);
       [endHi[i], endLo[i]] = halves(s.end);
       nameRefs[i] = s.nameRef;
       names[i] = s.name;
+      if (s.type === STT_OBJECT) (objects ??= new Uint8Array(n))[i] = 1;
     }
-    return new SymbolTable(startHi, startLo, endHi, endLo, nameRefs, names, nameSource);
+    return new SymbolTable(startHi, startLo, endHi, endLo, nameRefs, names, nameSource, objects);
   }
 
   /**
@@ -158,6 +164,8 @@ export class SymbolTable {
    * @param endHi High halves of the (exclusive) ends.
    * @param endLo Low halves of the ends.
    * @param nameSource The name of symbol `i`.
+   * @param objects 1 at the index of each data-object (STT_OBJECT) symbol (may be shorter
+   *   than the table: missing entries are functions).
    * @returns The packed table.
    */
   static fromSortedHalves(
@@ -166,11 +174,21 @@ export class SymbolTable {
     endHi: Uint32Array,
     endLo: Uint32Array,
     nameSource: NameSource,
+    objects?: Uint8Array,
   ): SymbolTable {
     const n = startHi.length;
     const nameRefs = new Int32Array(n);
     for (let i = 0; i < n; i++) nameRefs[i] = i;
-    return new SymbolTable(startHi, startLo, endHi, endLo, nameRefs, new Array(n), nameSource);
+    return new SymbolTable(
+      startHi,
+      startLo,
+      endHi,
+      endLo,
+      nameRefs,
+      new Array(n),
+      nameSource,
+      objects,
+    );
   }
 
   /**
@@ -190,6 +208,7 @@ export class SymbolTable {
     const zh0 = new Uint32Array(n), zl0 = new Uint32Array(n);
     const bind0 = new Uint8Array(n);
     const refs0 = new Int32Array(n);
+    let type0: Uint8Array | undefined;
     for (let i = 0; i < n; i++) {
       const r = raw[i]!;
       if (r.start < 0n || r.start > MAX_U64 || r.size < 0n || r.size > MAX_U64) {
@@ -199,8 +218,9 @@ export class SymbolTable {
       if (r.size !== 0n) [zh0[i], zl0[i]] = halves(r.size);
       bind0[i] = r.binding;
       refs0[i] = r.nameRef;
+      if (r.type !== STT_FUNC) (type0 ??= new Uint8Array(n).fill(STT_FUNC))[i] = r.type;
     }
-    return SymbolTable.buildHalves(sh0, sl0, zh0, zl0, bind0, refs0, nameSource, options);
+    return SymbolTable.buildHalves(sh0, sl0, zh0, zl0, bind0, type0, refs0, nameSource, options);
   }
 
   /**
@@ -213,6 +233,7 @@ export class SymbolTable {
    * @param zh0 High halves of the sizes.
    * @param zl0 Low halves of the sizes.
    * @param bind0 ELF binding (STB_*) per symbol.
+   * @param type0 ELF type (STT_*) per symbol; undefined when every one is a function.
    * @param refs0 Name reference per symbol, resolved by `nameSource`.
    * @param nameSource Resolves a name reference to a name (called lazily).
    * @param options Fix-up variant.
@@ -224,6 +245,7 @@ export class SymbolTable {
     zh0: Uint32Array,
     zl0: Uint32Array,
     bind0: Uint8Array,
+    type0: Uint8Array | undefined,
     refs0: Int32Array,
     nameSource: NameSource,
     options: BuildOptions = {},
@@ -244,8 +266,10 @@ export class SymbolTable {
     const binding = new Uint8Array(n);
     const nameRefs = new Int32Array(n);
     const names: (string | undefined)[] = new Array(n);
+    let objects: Uint8Array | undefined;
     for (let k = 0; k < n; k++) {
       const o = order[k]!;
+      if (type0 !== undefined && type0[o] === STT_OBJECT) (objects ??= new Uint8Array(n))[k] = 1;
       const h = sh0[o]!, l = sl0[o]!;
       sh[k] = h;
       sl[k] = l;
@@ -296,15 +320,17 @@ export class SymbolTable {
     }
     if (n > 0) kept.push(curr);
     if (kept.length === n) {
-      return new SymbolTable(sh, sl, eh, el, nameRefs, names, nameSource);
+      return new SymbolTable(sh, sl, eh, el, nameRefs, names, nameSource, objects);
     }
     const m = kept.length;
     const a = new Uint32Array(m), b = new Uint32Array(m);
     const c = new Uint32Array(m), d = new Uint32Array(m);
     const refs = new Int32Array(m);
     const nm: (string | undefined)[] = new Array(m);
+    const keptObjects = objects === undefined ? undefined : new Uint8Array(m);
     for (let q = 0; q < m; q++) {
       const k = kept[q]!;
+      if (keptObjects !== undefined) keptObjects[q] = objects![k]!;
       a[q] = sh[k]!;
       b[q] = sl[k]!;
       c[q] = eh[k]!;
@@ -312,7 +338,7 @@ export class SymbolTable {
       refs[q] = nameRefs[k]!;
       nm[q] = names[k];
     }
-    return new SymbolTable(a, b, c, d, refs, nm, nameSource);
+    return new SymbolTable(a, b, c, d, refs, nm, nameSource, keptObjects);
   }
 
   /** {@linkcode SymbolTable.build} on BigInts (inputs outside u64). */
@@ -376,6 +402,7 @@ export class SymbolTable {
       refs,
       [...after],
       (ref) => after[ref]!,
+      this.#objects,
     );
   }
 
@@ -458,6 +485,17 @@ export class SymbolTable {
    */
   startAt(index: number): bigint {
     return (BigInt(this.#startHi[index]) << 32n) | BigInt(this.#startLo[index]);
+  }
+
+  /**
+   * Whether a symbol is a data object (ELF STT_OBJECT; kallsyms type D or B), which
+   * perf's report prints with the sampled address's offset (`name+0x..`).
+   *
+   * @param index Symbol index.
+   * @returns True for a data object.
+   */
+  isObjectAt(index: number): boolean {
+    return this.#objects?.[index] === 1;
   }
 
   /**

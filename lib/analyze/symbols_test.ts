@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, SymbolTable } from "./symbols.ts";
+import { STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_OBJECT, SymbolTable } from "./symbols.ts";
 
 type Spec = [start: bigint, size: bigint, binding: number, name: string];
 
@@ -108,4 +108,22 @@ Deno.test("findNumber and findHalves agree with find across the 2^32 boundary", 
   }
   assert.equal(nameAt(t, 0x1_0000_0005n), "straddle");
   assert.equal(t.findHalves(1, 0x105), t.find(0x1_0000_0105n));
+});
+
+Deno.test("data objects (STT_OBJECT) stay marked through sorting, fix-ups and duplicates", () => {
+  const names = ["obj", "fn", "dup_obj", "dup_fn_wins", "last_obj"];
+  const raw = [
+    { start: 0x3000n, size: 0x10n, binding: STB_GLOBAL, type: STT_OBJECT, nameRef: 4 },
+    { start: 0x1000n, size: 0x10n, binding: STB_GLOBAL, type: STT_OBJECT, nameRef: 0 },
+    { start: 0x2000n, size: 0n, binding: STB_LOCAL, type: STT_FUNC, nameRef: 1 },
+    // a duplicate start: the global sized function is chosen over the weak object
+    { start: 0x2800n, size: 0x8n, binding: STB_WEAK, type: STT_OBJECT, nameRef: 2 },
+    { start: 0x2800n, size: 0x8n, binding: STB_GLOBAL, type: STT_FUNC, nameRef: 3 },
+  ];
+  const t = SymbolTable.build(raw, (r) => names[r]!);
+  const kinds = Array.from({ length: t.length }, (_, i) => `${t.nameAt(i)}:${t.isObjectAt(i)}`);
+  assert.deepEqual(kinds, ["obj:true", "fn:false", "dup_fn_wins:false", "last_obj:true"]);
+  const renamed = t.renamed((all) => all.map((n) => n.toUpperCase()));
+  assert.equal(renamed.isObjectAt(0), true);
+  assert.equal(renamed.isObjectAt(1), false);
 });

@@ -92,7 +92,12 @@ export function symbolColumn(profile: Profile, frame: number, kernel?: boolean):
   const t = profile.frames;
   const level = (kernel ?? t.kinds[frame] === "kernel") ? "k" : ".";
   const sym = t.syms[frame];
-  if (sym !== undefined) return `[${level}] ${t.inlined[frame] ? sym + " (inlined)" : sym}`;
+  if (sym !== undefined) {
+    // _hist_entry__sym_snprintf: a data object with the entry address's offset in it
+    const offset = t.objectOffsets[frame];
+    if (offset !== undefined) return `[${level}] ${sym}+0x${offset.toString(16)}`;
+    return `[${level}] ${t.inlined[frame] ? sym + " (inlined)" : sym}`;
+  }
   const ip = t.ips[frame] ?? 0n;
   const hex = ip.toString(16).padStart(16, "0");
   return `[${level}] ${ip === 0n ? hex : "0x" + hex}`;

@@ -11,20 +11,12 @@ import {
   perfAvailable,
   perfCanRecord,
   perfFixtureArgs,
+  perfReportPart,
   recordBurn,
   runPerf,
   runPerfFixture,
 } from "../lib/testing/perf_tool.ts";
 import { runCli } from "../lib/testing/cli_run.ts";
-
-/** The perf-compatible part of a report: our `# callring:` lines and perf's tip trailer dropped. */
-function perfPart(text: string): string {
-  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
-  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
-  if (tip > 0) lines = lines.slice(0, tip - 1);
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines.join("\n");
-}
 
 Deno.test({
   name: "report --header / --header-only / -I equal live perf report (file and pipe recordings)",
@@ -53,7 +45,11 @@ Deno.test({
         const ours = await runCli("report", ["-i", path, ...args]);
         assert.equal(perf.code, 0, perf.stderr);
         assert.equal(ours.code, 0, ours.stderr);
-        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), `${path} ${args.join(" ")}`);
+        assert.equal(
+          perfReportPart(ours.stdout),
+          perfReportPart(perf.stdout),
+          `${path} ${args.join(" ")}`,
+        );
         if (args[0] === "--header-only" && args.length === 1) {
           assert.match(ours.stdout, /^# ========\n# captured on {4}: /);
         }
@@ -74,6 +70,6 @@ Deno.test({
     const ours = await runCli("report", [...all, ...perfFixtureArgs()], undefined, fixtureEnv());
     assert.equal(perf.code, 0, perf.stderr);
     assert.equal(ours.code, 0, ours.stderr);
-    assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+    assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), args.join(" "));
   }
 });

@@ -5,6 +5,7 @@ import {
   perfAvailable,
   perfCanRecord,
   perfFixtureArgs,
+  perfReportPart,
   recordBurn,
   runPerf,
   runPerfFixture,
@@ -13,15 +14,6 @@ import { runCli } from "../lib/testing/cli_run.ts";
 
 const PERF_RUNS = await perfAvailable();
 const PERF_RECORDS = await perfCanRecord();
-
-/** The perf-compatible part of a report: our `# callring:` lines and perf's tip trailer dropped. */
-function perfPart(text: string): string {
-  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
-  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
-  if (tip > 0) lines = lines.slice(0, tip - 1);
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines.join("\n");
-}
 
 /**
  * Options compared with live perf report 6.1 on a fresh `perf record -e
@@ -94,7 +86,9 @@ async function mismatches(
     ]);
     if (perf.code !== ours.code) {
       out.push(`${args.join(" ")}: exit ${ours.code}, perf ${perf.code}: ${ours.stderr}`);
-    } else if (perfPart(ours.stdout) !== perfPart(perf.stdout)) out.push(args.join(" "));
+    } else if (perfReportPart(ours.stdout) !== perfReportPart(perf.stdout)) {
+      out.push(args.join(" "));
+    }
   }
   return out;
 }

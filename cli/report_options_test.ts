@@ -4,6 +4,7 @@ import {
   fixtureEnv,
   perfAvailable,
   perfFixtureArgs,
+  perfReportPart,
   runPerf,
   runPerfFixture,
 } from "../lib/testing/perf_tool.ts";
@@ -14,15 +15,6 @@ const PERF_RUNS = await perfAvailable();
 /** callring report on a fixture with the fixtures' own symbols, as perf gets them. */
 function report(args: string[]) {
   return runCli("report", [...args, ...perfFixtureArgs()], undefined, fixtureEnv());
-}
-
-/** The perf-compatible part of a report: our `# callring:` lines and perf's tip trailer dropped. */
-function perfPart(text: string): string {
-  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
-  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
-  if (tip > 0) lines = lines.slice(0, tip - 1);
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines.join("\n");
 }
 
 /** perf report options whose text callring prints byte for byte as perf 6.1 does. */
@@ -70,7 +62,7 @@ Deno.test({
       const [perf, ours] = await Promise.all([runPerfFixture(["report", ...all]), report(all)]);
       assert.equal(perf.code, 0, perf.stderr);
       assert.equal(ours.code, 0, `${args.join(" ")}: ${ours.stderr}`);
-      if (perfPart(ours.stdout) !== perfPart(perf.stdout)) {
+      if (perfReportPart(ours.stdout) !== perfReportPart(perf.stdout)) {
         mismatches.push(`${name}: ${args.join(" ")}`);
       }
     }

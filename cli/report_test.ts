@@ -8,6 +8,7 @@ import {
   perfAvailable,
   perfCanRecord,
   perfFixtureArgs,
+  perfReportPart,
   runPerf,
   runPerfFixture,
 } from "../lib/testing/perf_tool.ts";
@@ -26,18 +27,6 @@ function report(args: string[], cwd?: string): Promise<CliRun> {
   const onFixture = args.some((a) => a.startsWith(fixture("")) && a.endsWith(".data"));
   if (!onFixture) return runCli("report", args, cwd);
   return runCli("report", [...args, ...perfFixtureArgs()], cwd, fixtureEnv());
-}
-
-/**
- * The perf-compatible part of a report, line by line: our `# callring:`
- * lines and perf's random tip trailer dropped, nothing reordered.
- */
-function perfPart(text: string): string {
-  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
-  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
-  if (tip > 0) lines = lines.slice(0, tip - 1);
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines.join("\n");
 }
 
 Deno.test("report --help exits 0 and lists the options", async () => {
@@ -99,7 +88,7 @@ for (const name of ["fp", "sys", "nocpu", "pipe", "dwarf"]) {
       assert.match(r.stdout, /^# callring: samples read: \d+, kept: \d+, truncated stacks: 0\n/);
       const expected = await Deno.readTextFile(fixture(`${name}.report-${kind}.txt`));
       // Line by line: entries of equal overhead in perf's order too.
-      assert.equal(perfPart(r.stdout), perfPart(expected));
+      assert.equal(perfReportPart(r.stdout), perfReportPart(expected));
     });
   }
 }
@@ -107,7 +96,7 @@ for (const name of ["fp", "sys", "nocpu", "pipe", "dwarf"]) {
 Deno.test("report -n adds perf's Samples column; --count-samples weights by count", async () => {
   const r = await report(["-i", fixture("fp.data"), "-n", "--no-children", "--sort", "sym"]);
   assert.equal(r.code, 0, r.stderr);
-  const lines = perfPart(r.stdout).split("\n");
+  const lines = perfReportPart(r.stdout).split("\n");
   assert.equal(lines[6], "# Event count (approx.): 235000000"); // still the period
   assert.equal(lines[8], "# Overhead       Samples  Symbol                ");
   assert.equal(lines[9], "# ........  ............  ......................");
@@ -139,7 +128,7 @@ Deno.test({
     const [perf, ours] = await Promise.all([runPerfFixture(["report", ...args]), report(args)]);
     assert.equal(perf.code, 0, perf.stderr);
     assert.equal(ours.code, 0, ours.stderr);
-    return perfPart(ours.stdout) === perfPart(perf.stdout) ? [] : [args.join(" ")];
+    return perfReportPart(ours.stdout) === perfReportPart(perf.stdout) ? [] : [args.join(" ")];
   }));
   assert.deepEqual(mismatches.flat(), []);
 });
@@ -344,7 +333,7 @@ Deno.test({
         if (!args.includes("-q")) assert.equal(sections, 2);
         const ours = await report(["-i", data, "--stdio", ...args]);
         assert.equal(ours.code, 0, ours.stderr);
-        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), args.join(" "));
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -382,8 +371,8 @@ Deno.test({
           const ours = await report(["-i", data, "--stdio", ...args]);
           assert.equal(ours.code, 0, ours.stderr);
           assert.equal(
-            perfPart(ours.stdout),
-            perfPart(perf.stdout),
+            perfReportPart(ours.stdout),
+            perfReportPart(perf.stdout),
             [events, ...cg, ...args].join(" "),
           );
         }
@@ -418,7 +407,11 @@ Deno.test({
           assert.equal(perf.code, 0, perf.stderr);
           const ours = await runCli("report", argv, undefined, { HOME: home });
           assert.equal(ours.code, 0, ours.stderr);
-          assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), `${file} ${args.join(" ")}`);
+          assert.equal(
+            perfReportPart(ours.stdout),
+            perfReportPart(perf.stdout),
+            `${file} ${args.join(" ")}`,
+          );
         }
         // no --sort: perf's branch-mode default keys are not done, and we say so
         const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
@@ -509,7 +502,7 @@ Deno.test({
           HOME: home,
         });
         assert.equal(ours.code, 0, ours.stderr);
-        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), args.join(" "));
       }
     } finally {
       await Deno.remove(home, { recursive: true });
@@ -543,7 +536,7 @@ Deno.test({
           HOME: home,
         });
         assert.equal(ours.code, 0, ours.stderr);
-        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), args.join(" "));
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), args.join(" "));
       }
     } finally {
       await Deno.remove(home, { recursive: true });
@@ -595,7 +588,7 @@ Deno.test({
         assert.equal(perf.code, 0, perf.stderr);
         const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
         assert.equal(ours.code, 0, ours.stderr);
-        assert.equal(perfPart(ours.stdout), perfPart(perf.stdout), name);
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), name);
       }
     } finally {
       await Deno.remove(home, { recursive: true });

@@ -366,6 +366,21 @@ export function unwindUserDetailed(
   loadElf: ElfLoader,
   options: UnwindOptions = {},
 ): UnwindResult {
+  const result = unwindFrames(registers, stack, lookup, loadElf, options);
+  // libunwind's get_entries (perf's unwind-libunwind-local.c) reports no entry
+  // for an address 0 (`ips[j] ? entry(...) : 0`): a user IP of 0 is no frame.
+  if (!result.frames.includes(0n)) return result;
+  return { frames: result.frames.filter((ip) => ip !== 0n), stop: result.stop };
+}
+
+/** The walk of {@linkcode unwindUserDetailed}, every address kept. */
+function unwindFrames(
+  registers: UserRegisters,
+  stack: UserStack,
+  lookup: MapLookup,
+  loadElf: ElfLoader,
+  options: UnwindOptions,
+): UnwindResult {
   const maxStack = options.maxStack ?? DEFAULT_MAX_STACK;
   const initial = dwarfRegistersFromPerf(registers);
   const ip = initial[X86_64_RA_REGISTER], sp = initial[X86_64_SP_REGISTER];

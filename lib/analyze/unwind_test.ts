@@ -655,3 +655,10 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("unwindUser: a user IP of 0 is no frame (libunwind's get_entries skips address 0)", () => {
+  const stack = stackOf([0n, BASE + 0x1020n]);
+  const res = unwindUserDetailed(regsAt(0n), stack, lookup, loader);
+  assert.deepEqual(res.frames, []);
+  assert.equal(res.stop, "no-map");
+});

@@ -12,6 +12,7 @@ import {
   haveGcc,
   INLINE_PROGRAM,
   perfCanRecord,
+  perfReportPart,
   recordDwarfProgram,
   runPerf,
 } from "../testing/perf_tool.ts";
@@ -34,15 +35,6 @@ function sample(frames: string[], weight = 1, extra: Partial<StackSample> = {}):
     truncated: false,
     ...extra,
   };
-}
-
-/** The perf-compatible part, line by line: `# callring:` lines and perf's tip trailer dropped. */
-function perfPart(report: string): string {
-  let lines = report.split("\n").filter((l) => !l.startsWith("# callring:"));
-  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
-  if (tip > 0) lines = lines.slice(0, tip - 1);
-  while (lines.length && lines[lines.length - 1] === "") lines.pop();
-  return lines.join("\n");
 }
 
 Deno.test("formatPercent rounds exact ties to even like glibc printf", () => {
@@ -173,7 +165,7 @@ for (const name of ["fp", "sys", "dwarf", "nocpu", "pipe"]) {
         children,
         callGraph: kind === "children" ? "caller" : "callee",
       });
-      assertEquals(perfPart(report), perfPart(expected));
+      assertEquals(perfReportPart(report), perfReportPart(expected));
     });
   }
 }
@@ -347,7 +339,7 @@ Deno.test({
       assertEquals(perf.code, 0, perf.stderr);
       assertEquals(perf.stdout.includes("[.] outer"), true, "perf charges self time to outer");
       const ours = textReport(withSelf, { sort: parseSortKeys(sort), children: false });
-      assertEquals(perfPart(ours), perfPart(perf.stdout));
+      assertEquals(perfReportPart(ours), perfReportPart(perf.stdout));
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -340,3 +340,40 @@ export async function recordDwarfProgram(
   if (rec.code !== 0) throw new Error(`perf record failed (${rec.code}): ${rec.stderr}`);
   return data;
 }
+
+/**
+ * The part of a report text that callring and perf must print alike: without
+ * callring's `# callring:` notes, perf's `# (Tip: ...)` trailer (and the `#`
+ * line before it) and trailing empty lines.
+ *
+ * @param text A `report --stdio` text of either tool.
+ * @returns The text to compare.
+ */
+export function perfReportPart(text: string): string {
+  let lines = text.split("\n").filter((l) => !l.startsWith("# callring:"));
+  const tip = lines.findIndex((l) => l.startsWith("# (Tip:"));
+  if (tip > 0) lines = lines.slice(0, tip - 1);
+  while (lines.length && lines[lines.length - 1] === "") lines.pop();
+  return lines.join("\n");
+}
+
+/**
+ * A copy of a perf >= 6.3 file (perf_event_attr of 136 bytes) that perf 6.1
+ * reads: the corpus's `downgrade_attr.py` cuts the attrs to 128 bytes and
+ * keeps every record byte.
+ *
+ * @param file A corpus file (the script sits beside `files/`).
+ * @param copy Where the copy goes.
+ * @returns `copy`.
+ * @throws {Error} When the script fails.
+ */
+export async function downgradedCopy(file: string, copy: string): Promise<string> {
+  const script = new URL("../downgrade_attr.py", `file://${corpusDir.pathname}`).pathname;
+  const dg = await new Deno.Command("python3", {
+    args: [script, file, copy],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!dg.success) throw new Error(`downgrade ${file}: ${new TextDecoder().decode(dg.stderr)}`);
+  return copy;
+}

@@ -125,6 +125,9 @@ export const ReadFormat = {
 /** `PERF_SAMPLE_BRANCH_HW_INDEX` bit of `branch_sample_type`. */
 export const BRANCH_HW_INDEX = 1 << 17;
 
+/** `PERF_SAMPLE_BRANCH_CALL_STACK` bit of `branch_sample_type` (`--call-graph lbr`). */
+export const BRANCH_CALL_STACK = 1 << 11;
+
 /** Bit numbers of the flag bitfield at offset 40 of `perf_event_attr`. */
 export const AttrFlag = {
   disabled: 0,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   buildBurn,
   corpusFile,
+  downgradedCopy,
   fixture,
   fixtureEnv,
   haveGcc,
@@ -577,12 +578,7 @@ Deno.test({
         let perf = await runPerf(["report", "-i", file, "--stdio"], undefined, { HOME: home });
         if (perf.code !== 0 && /incompatible|unsupported ABI/.test(perf.stderr)) {
           // perf 6.1 cannot read attr size 136 (perf >= 6.3): the corpus's downgraded copy
-          const copy = `${home}/downgraded.data`;
-          const dg = await new Deno.Command("python3", {
-            args: [new URL("../downgrade_attr.py", `file://${file}`).pathname, file, copy],
-            stdout: "null",
-          }).output();
-          assert.ok(dg.success, `downgrade ${name}`);
+          const copy = await downgradedCopy(file, `${home}/downgraded.data`);
           perf = await runPerf(["report", "-i", copy, "--stdio"], undefined, { HOME: home });
         }
         assert.equal(perf.code, 0, perf.stderr);

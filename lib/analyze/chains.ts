@@ -18,7 +18,7 @@
 
 import { ChainWalk, CpuMode, type PerfEventAttr, type Sample, SampleType } from "../abi/mod.ts";
 import { inferContext } from "./context.ts";
-import { hasBranchCallStack, lbrCallchain } from "./lbr.ts";
+import { lbrCallchain } from "./lbr.ts";
 import { type FrameRef, type MapRange, newTagSource, tagFrame } from "./profile.ts";
 import type { InlineNode } from "./inlines.ts";
 import { PerfSession } from "./session.ts";
@@ -236,8 +236,7 @@ export class ChainResolver {
       );
     }
     // --call-graph lbr: the user part comes from the branch stack (lbr.ts)
-    const chain = (hasBranchCallStack(attr) ? lbrCallchain(sample, this.#maxStack) : undefined) ??
-      sample.callchain;
+    const chain = lbrCallchain(sample, attr, this.#maxStack) ?? sample.callchain;
     if (chain === undefined) {
       this.#out.length = 0;
       this.#hasMap.length = 0;

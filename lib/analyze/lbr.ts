@@ -42,14 +42,22 @@ export function hasBranchCallStack(attr: PerfEventAttr): boolean {
 }
 
 /**
- * The callchain perf resolves for an LBR call-stack sample (callee order).
+ * The callchain perf resolves for a sample of an LBR call-stack event
+ * ({@linkcode hasBranchCallStack}), in callee order.
  *
  * @param sample The sample (its `callchain` and `branchStack`).
+ * @param attr Its event's attribute.
  * @param maxStack perf's `max_stack` (where it looks for PERF_CONTEXT_USER).
  * @returns The kernel part, PERF_CONTEXT_USER, the first entry's target and
- *   every entry's source; undefined when the sample keeps its own callchain.
+ *   every entry's source; undefined when the sample keeps its own callchain
+ *   (another kind of event, or no PERF_CONTEXT_USER).
  */
-export function lbrCallchain(sample: Sample, maxStack: number): BigUint64Array | undefined {
+export function lbrCallchain(
+  sample: Sample,
+  attr: PerfEventAttr,
+  maxStack: number,
+): BigUint64Array | undefined {
+  if (!hasBranchCallStack(attr)) return undefined;
   const chain = sample.callchain;
   const branches = sample.branchStack?.entries;
   if (chain === undefined || branches === undefined) return undefined;

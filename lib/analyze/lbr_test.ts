@@ -9,6 +9,10 @@ import {
 import { hasBranchCallStack, lbrCallchain } from "./lbr.ts";
 
 const K = PerfContext.KERNEL, U = PerfContext.USER;
+const LBR = defaultAttr({
+  sampleType: SampleType.CALLCHAIN | SampleType.BRANCH_STACK,
+  branchSampleType: BRANCH_CALL_STACK,
+});
 
 function sample(chain: bigint[], branches: [bigint, bigint][]): Sample {
   return {
@@ -22,14 +26,22 @@ Deno.test("lbrCallchain: kernel part and USER kept, then entries[0].to and every
     0x400c20n,
     0x400a00n,
   ]]);
-  assert.deepEqual([...lbrCallchain(s, 127)!], [K, 0xffff1n, U, 0x400b00n, 0x400a10n, 0x400c20n]);
+  assert.deepEqual([...lbrCallchain(s, LBR, 127)!], [
+    K,
+    0xffff1n,
+    U,
+    0x400b00n,
+    0x400a10n,
+    0x400c20n,
+  ]);
 });
 
 Deno.test("lbrCallchain: no USER marker within max_stack keeps the FP chain; nr 0 adds no frame", () => {
   const s = sample([K, 0xffff1n, 0xffff2n, U, 0x401000n], [[0x400a10n, 0x400b00n]]);
-  assert.equal(lbrCallchain(s, 3), undefined);
-  assert.equal(lbrCallchain(sample([K, 0xffff1n], [[1n, 2n]]), 127), undefined);
-  assert.deepEqual([...lbrCallchain(sample([K, 0xffff1n, U, 0x401000n], []), 127)!], [
+  assert.equal(lbrCallchain(s, { ...LBR, branchSampleType: 0 }, 127), undefined);
+  assert.equal(lbrCallchain(s, LBR, 3), undefined);
+  assert.equal(lbrCallchain(sample([K, 0xffff1n], [[1n, 2n]]), LBR, 127), undefined);
+  assert.deepEqual([...lbrCallchain(sample([K, 0xffff1n, U, 0x401000n], []), LBR, 127)!], [
     K,
     0xffff1n,
     U,

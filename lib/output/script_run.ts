@@ -29,7 +29,7 @@ import {
 import type { InlineNode } from "../analyze/inlines.ts";
 import { CPUMODE_USER } from "../input/maps.ts";
 import { ElfCache, unwinderRegistered, unwindUser } from "../analyze/unwind.ts";
-import { hasBranchCallStack, lbrCallchain } from "../analyze/lbr.ts";
+import { lbrCallchain } from "../analyze/lbr.ts";
 import type { PerfDataEvent } from "../perfdata/evlist.ts";
 import { type PerfSession, sessionFor } from "../analyze/session.ts";
 import type { RawRecord, ReadOptions } from "../perfdata/reader.ts";
@@ -403,11 +403,9 @@ async function printRecords(
     const tid = s.tid ?? -1;
     let inlines: InlineExpansion | undefined;
     let plainFrom: number | undefined;
-    if (hasBranchCallStack(event.attr)) {
-      // --call-graph lbr: the user part comes from the branch stack
-      const lbr = lbrCallchain(s, maxStack);
-      if (lbr !== undefined) s = { ...s, callchain: lbr };
-    }
+    // --call-graph lbr: the user part comes from the branch stack
+    const lbr = lbrCallchain(s, event.attr, maxStack);
+    if (lbr !== undefined) s = { ...s, callchain: lbr };
     if (s.regsUser && s.stackUser && s.regsUser.abi !== 0 && hasDwarfStack(event)) {
       const unwound = withUnwoundUserStack(s, event, session, elfCache, maxStack);
       s = unwound.sample;

@@ -14,14 +14,14 @@
  * @module
  */
 
-const COMPRESSED = 81;
-const COMPRESSED2 = 83;
-const PIPE_HEADER = 16;
+import { RecordType } from "../abi/mod.ts";
+import { FEATURE_BITS } from "../perfdata/features.ts";
+import { LEGACY_FILE_HEADER_SIZE, PERF_MAGIC, PIPE_HEADER_SIZE } from "../perfdata/header.ts";
 
-/** Offsets of `perf_file_header` fields (perf's util/header.h). */
+/** Offset of `perf_file_header.data` (perf's util/header.h). */
 const DATA_SECTION = 40;
-const FEATURES_BITMAP = 72;
-const FEATURE_BITS = 256;
+/** Offset of `perf_file_header.adds_features`. */
+const FEATURES_BITMAP = LEGACY_FILE_HEADER_SIZE;
 
 /**
  * Rewrite the records of `src` from `start` to `end`, turning COMPRESSED2
@@ -40,14 +40,14 @@ function rewriteRecords(src: Uint8Array, start: number, end: number): {
     const size = view.getUint16(off + 6, true);
     // a damaged or cut-off tail is copied as it is, for both readers to judge
     if (size < 8 || off + size > end) break;
-    if (type === COMPRESSED2) {
+    if (type === RecordType.COMPRESSED2) {
       const dataSize = Number(view.getBigUint64(off + 8, true));
       if (16 + dataSize > size) throw new Error(`COMPRESSED2 data_size too big at ${off}`);
       const rec = new Uint8Array(8 + dataSize);
       rec.set(src.subarray(off, off + 8));
       rec.set(src.subarray(off + 16, off + 16 + dataSize), 8);
       const rv = new DataView(rec.buffer);
-      rv.setUint32(0, COMPRESSED, true);
+      rv.setUint32(0, RecordType.COMPRESSED, true);
       rv.setUint16(6, rec.length, true);
       parts.push(rec);
       converted++;
@@ -80,15 +80,15 @@ export function compressed2ToCompressed(src: Uint8Array): {
   converted: number;
 } {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  if (new TextDecoder().decode(src.subarray(0, 8)) !== "PERFILE2") {
+  if (new TextDecoder().decode(src.subarray(0, 8)) !== PERF_MAGIC) {
     throw new Error("not a little-endian PERFILE2 file");
   }
   const headerSize = Number(view.getBigUint64(8, true));
-  if (headerSize === PIPE_HEADER) {
-    const { bytes, converted } = rewriteRecords(src, PIPE_HEADER, src.length);
-    const out = new Uint8Array(PIPE_HEADER + bytes.length);
-    out.set(src.subarray(0, PIPE_HEADER));
-    out.set(bytes, PIPE_HEADER);
+  if (headerSize === PIPE_HEADER_SIZE) {
+    const { bytes, converted } = rewriteRecords(src, PIPE_HEADER_SIZE, src.length);
+    const out = new Uint8Array(PIPE_HEADER_SIZE + bytes.length);
+    out.set(src.subarray(0, PIPE_HEADER_SIZE));
+    out.set(bytes, PIPE_HEADER_SIZE);
     return { bytes: out, converted };
   }
   const dataOff = Number(view.getBigUint64(DATA_SECTION, true));

@@ -18,6 +18,7 @@ import {
   NEWLINE,
   ScriptOutput,
   SPACE,
+  TextPool,
   writeDigits,
   writeHex,
 } from "./script_bytes.ts";
@@ -56,6 +57,11 @@ export interface ScriptPrinterOptions {
   eventNameWidth?: number;
   /** The time column of `--ns`, `--reltime`, `--deltatime` (shared by a run's printers). */
   clock?: ScriptClock;
+  /**
+   * Most bytes of printed text cached for reuse, all scopes together
+   * (default 32 MiB); when full, every scope's cache starts over.
+   */
+  textCacheBytes?: number;
 }
 
 const encoder = new TextEncoder();
@@ -229,7 +235,7 @@ class ChainTable {
   #nr: number[] = [];
   #mode: number[] = [];
   #hash: number[] = [];
-  #text: Uint8Array[] = [];
+  #text: number[] = [];
   /** Version of the kernel scope the texts were made with. */
   kernelVersion = -1;
 
@@ -248,7 +254,7 @@ class ChainTable {
     nr: number,
     mode: number,
     hash: number,
-  ): Uint8Array | undefined {
+  ): number | undefined {
     const mask = this.#mask;
     const keys = this.#keys;
     let i = hash & mask;
@@ -272,7 +278,7 @@ class ChainTable {
     nr: number,
     mode: number,
     hash: number,
-    text: Uint8Array,
+    text: number,
   ): void {
     if (this.#text.length >= CHAINS_MAX) this.clear();
     if ((this.#text.length + 1) * 2 > this.#mask + 1) this.#grow();
@@ -321,14 +327,22 @@ class ChainTable {
   }
 }
 
+/**
+ * Bytes of cached text all scopes together hold (one {@linkcode TextPool})
+ * before every scope's cache starts over: a recording of many short processes
+ * (a compiler's) makes a scope per process, and per-scope limits alone would
+ * let the caches grow with the number of processes.
+ */
+const CACHE_BYTES_MAX = 32 << 20;
+
 /** Cached text of one resolver scope. */
 interface ScopeCache {
   /** The scope's version the texts were made with. */
   version: number;
   /** Callchain lines (`\t<ip> <sym> (<dso>)\n`) by address. */
-  lines: U64Table<Uint8Array>;
+  lines: U64Table<number>;
   /** sym/symoff/dso text after a one-line sample's ip, by address. */
-  syms: U64Table<Uint8Array>;
+  syms: U64Table<number>;
   /** Whole printed callchains of samples of this (process) scope. */
   chains: ChainTable;
 }
@@ -433,6 +447,10 @@ export class ScriptPrinter {
   /** The padded `secs.` of the last second printed. */
   #secsValue = -1;
   #secsText: Uint8Array = new Uint8Array(0);
+  /** The text all scopes cache (up to {@linkcode CACHE_BYTES_MAX} bytes). */
+  readonly #pool: TextPool;
+  /** How many times every scope's cache started over (a scope cache read before is stale after). */
+  #drops = 0;
   /** Scratch output for a callchain printed on a cache miss. */
   readonly #scratch = new ScriptOutput(undefined, 1 << 16);
 
@@ -454,6 +472,7 @@ export class ScriptPrinter {
     this.#nameWidth = options.eventNameWidth ?? 0;
     this.#clock = options.clock;
     this.#flags = flagsOf(this.#f);
+    this.#pool = new TextPool(options.textCacheBytes ?? CACHE_BYTES_MAX);
   }
 
   /**
@@ -464,8 +483,7 @@ export class ScriptPrinter {
    */
   refresh(): void {
     this.#flags = flagsOf(this.#f);
-    this.#scopes = new WeakMap();
-    this.#lastScope = this.#lastScopeCache = undefined;
+    this.#dropScopes();
     this.#prefixes.clear();
     this.#events.clear();
     this.#lastEventName = this.#lastEventText = this.#lastPrefix = undefined;
@@ -562,13 +580,15 @@ export class ScriptPrinter {
     out.pos = pos;
     const scope = this.#resolver.scope?.(pid, tid, cpumode);
     const cache = scope !== undefined ? this.#scopeCache(scope) : undefined;
-    let sym = cache?.syms.get(s.ipHi, s.ipLo);
-    if (sym === undefined) {
-      const r = this.#resolver.resolve(pid, tid, cpumode, toBig(s.ipHi, s.ipLo));
-      sym = encodeText(this.#symText(r) + "\n");
-      cache?.syms.set(s.ipHi, s.ipLo, sym);
-    }
+    const ref = cache?.syms.get(s.ipHi, s.ipLo);
+    if (ref !== undefined) return this.#pool.copyTo(out, ref);
+    const r = this.#resolver.resolve(pid, tid, cpumode, toBig(s.ipHi, s.ipLo));
+    const sym = encodeText(this.#symText(r) + "\n");
     out.bytes(sym);
+    if (scope !== undefined) {
+      const added = this.#cache(sym, 0, sym.length);
+      if (added >= 0) this.#scopeCache(scope).syms.set(s.ipHi, s.ipLo, added);
+    }
   }
 
   /** prefix, cpu, time, period and event name of {@linkcode ScriptPrinter.print}. */
@@ -830,6 +850,26 @@ export class ScriptPrinter {
   #lastScope: ResolverScope | undefined = undefined;
   #lastScopeCache: ScopeCache | undefined = undefined;
 
+  /** Every scope's cached text dropped (made again as samples need it). */
+  #dropScopes(): void {
+    this.#scopes = new WeakMap();
+    this.#lastScope = this.#lastScopeCache = undefined;
+    this.#pool.reset();
+    this.#drops++;
+  }
+
+  /**
+   * Put `src[start, end)` in the pool: its reference, or -1 when it is not
+   * cached (when the pool is full every scope starts over; the caller's scope
+   * cache may then be a dropped one, where nothing is read again).
+   */
+  #cache(src: Uint8Array, start: number, end: number): number {
+    const ref = this.#pool.add(src, start, end);
+    if (ref >= 0 || end - start >= 0x10000) return ref;
+    this.#dropScopes();
+    return this.#pool.add(src, start, end);
+  }
+
   #scopeCache(scope: ResolverScope): ScopeCache {
     if (scope === this.#lastScope) {
       const c = this.#lastScopeCache!;
@@ -899,14 +939,19 @@ export class ScriptPrinter {
       for (let j = 0; j < nr * 2; j++) words[j] = view.getUint32(at + 4 * j, true);
     }
     const hash = ChainTable.hash(words, base, nr, cpumode);
-    let text = chains.get(words, base, nr, cpumode, hash);
-    if (text === undefined) {
-      scratch.pos = 0;
-      this.#buildChain(scratch, s, cpumode, resolver);
-      text = scratch.buf.slice(0, scratch.pos);
-      chains.set(words, base, nr, cpumode, hash, text);
-    }
-    out.bytes(text);
+    const text = chains.get(words, base, nr, cpumode, hash);
+    if (text !== undefined) return this.#pool.copyTo(out, text);
+    scratch.pos = 0;
+    this.#buildChain(scratch, s, cpumode, resolver);
+    out.bytes(scratch.buf.subarray(0, scratch.pos));
+    const drops = this.#drops;
+    const ref = this.#cache(scratch.buf, 0, scratch.pos);
+    if (ref < 0) return;
+    if (this.#drops === drops) return chains.set(words, base, nr, cpumode, hash, ref);
+    // the pool started over while the chain was printed: cache it in the scope's new cache
+    const fresh = this.#scopeCache(resolver.scope(s.pid, s.tid, CpuMode.USER)).chains;
+    fresh.kernelVersion = kernelVersion;
+    fresh.set(words, base, nr, cpumode, hash, ref);
   }
 
   /** Print a callchain line by line (lines cached per scope when the resolver has scopes). */
@@ -935,16 +980,24 @@ export class ScriptPrinter {
         }
       }
       printed++;
-      let line = cache?.lines.get(hi, lo);
-      if (line === undefined) {
-        const ip = toBig(hi, lo);
-        const r = this.#resolver.resolve(pid, tid, cpumode, ip);
-        line = encodeText(
-          "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n",
-        );
-        cache?.lines.set(hi, lo, line);
+      const ref = cache?.lines.get(hi, lo);
+      if (ref !== undefined) {
+        this.#pool.copyTo(out, ref);
+        continue;
       }
+      const ip = toBig(hi, lo);
+      const r = this.#resolver.resolve(pid, tid, cpumode, ip);
+      const line = encodeText(
+        "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n",
+      );
       out.bytes(line);
+      if (cache !== undefined) {
+        const drops = this.#drops;
+        const added = this.#cache(line, 0, line.length);
+        // the pool started over: the scope cache in hand refers to bytes no longer there
+        if (this.#drops !== drops) cache = this.#scopeCache(resolver!.scope!(pid, tid, cpumode));
+        if (added >= 0) cache.lines.set(hi, lo, added);
+      }
     }
     if (walk.discarded) out.pos = start; // perf discards the whole chain on an unknown marker
   }

@@ -99,6 +99,85 @@ export class ScriptOutput {
   }
 }
 
+/**
+ * Cached texts in one growing byte pool instead of one array each: a cached
+ * text is a number (`offset * 2^16 + length`), so caching makes no object
+ * per text and the pool's size bounds the cache's memory. When it is full,
+ * {@linkcode TextPool.add} says so and the owner drops every reference and
+ * calls {@linkcode TextPool.reset}.
+ */
+export class TextPool {
+  /** The pool (valid from 0 to the bytes used). */
+  bytes: Uint8Array;
+  #used = 0;
+  readonly #max: number;
+
+  /**
+   * Create a pool.
+   *
+   * @param max Most bytes it holds.
+   * @param initial Bytes allocated at first (it doubles up to `max`).
+   */
+  constructor(max: number, initial: number = 1 << 20) {
+    this.#max = max;
+    this.bytes = new Uint8Array(Math.min(initial, max));
+  }
+
+  /** Bytes used. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /**
+   * Copy `src[start, end)` into the pool.
+   *
+   * @param src The bytes.
+   * @param start First byte.
+   * @param end Byte after the last.
+   * @returns The text's reference, or -1 when it is too long (64 KiB or more) or the pool is full.
+   */
+  add(src: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (n >= 0x10000) return -1;
+    const at = this.#used;
+    if (at + n > this.bytes.length) {
+      if (at + n > this.#max) return -1;
+      const next = new Uint8Array(Math.min(this.#max, Math.max(this.bytes.length * 2, at + n)));
+      next.set(this.bytes.subarray(0, at));
+      this.bytes = next;
+    }
+    this.bytes.set(src.subarray(start, end), at);
+    this.#used = at + n;
+    return at * 0x10000 + n;
+  }
+
+  /**
+   * Append the text `ref` refers to to `out`.
+   *
+   * @param out The output.
+   * @param ref A reference {@linkcode TextPool.add} returned since the last reset.
+   */
+  copyTo(out: ScriptOutput, ref: number): void {
+    const n = ref % 0x10000;
+    const at = (ref - n) / 0x10000;
+    out.room(n);
+    const buf = out.buf, src = this.bytes;
+    let pos = out.pos;
+    if (n <= 32) {
+      for (let i = at, end = at + n; i < end; i++) buf[pos++] = src[i];
+      out.pos = pos;
+      return;
+    }
+    buf.set(src.subarray(at, at + n), pos);
+    out.pos = pos + n;
+  }
+
+  /** Forget every text (references given out before are invalid). */
+  reset(): void {
+    this.#used = 0;
+  }
+}
+
 /** ASCII codes of the hex digits. */
 const HEX_CODES = Uint8Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
 /** ASCII space. */

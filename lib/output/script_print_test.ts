@@ -63,6 +63,11 @@ function samples(): Sample[] {
       callchain: BigUint64Array.of(KERNEL, 0xffffffff81000010n, USER, 0x5010n, 0x5100n, 0x7777n),
     },
     { ...base, pid: 1, tid: 1, callchain: BigUint64Array.of(USER, 0x5010n, 0x5020n) },
+    // recursion: an address again after the text cache may have started over
+    {
+      ...base,
+      callchain: BigUint64Array.of(USER, 0x5010n, 0x5100n, 0x5020n, 0x7777n, 0x5010n, 0x5100n),
+    },
     { ...base, callchain: BigUint64Array.of(USER, 1n, GUEST, 2n) },
     { ...base, callchain: BigUint64Array.of() },
     { ...base, time: 12, cpu: 1234, period: 2 ** 40, callchain: BigUint64Array.of(USER, 0x5010n) },
@@ -82,8 +87,9 @@ const SELECTIONS = [
 ];
 
 Deno.test("ScriptPrinter.print() writes the bytes of format(), cached or not", () => {
+  // a tiny text cache starts over many times, also in the middle of a callchain
   for (const spec of SELECTIONS) {
-    for (const maxStack of [127, 2]) {
+    for (const [maxStack, textCacheBytes] of [[127, undefined], [2, undefined], [127, 96]]) {
       for (const withScopes of [true, false]) {
         const resolver = new TestResolver();
         resolver.users.set(9219, { version: 0 });
@@ -93,6 +99,7 @@ Deno.test("ScriptPrinter.print() writes the bytes of format(), cached or not", (
         const printer = new ScriptPrinter(parseScriptFields(spec), r, {
           maxStack,
           eventNameWidth: 12,
+          textCacheBytes,
         });
         const chunks: Uint8Array[] = [];
         const out = new ScriptOutput((b) => chunks.push(b.slice()), 4096);
@@ -110,7 +117,11 @@ Deno.test("ScriptPrinter.print() writes the bytes of format(), cached or not", (
         }
         out.flush();
         const got = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
-        assert.equal(got, want, `-F ${spec} maxStack ${maxStack} scopes ${withScopes}`);
+        assert.equal(
+          got,
+          want,
+          `-F ${spec} maxStack ${maxStack} cache ${textCacheBytes} scopes ${withScopes}`,
+        );
       }
     }
   }

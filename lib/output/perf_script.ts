@@ -13,7 +13,6 @@ import type { InlineNode } from "../analyze/inlines.ts";
 import type { AddressResolver, ResolvedAddress, ResolverScope } from "../analyze/resolver.ts";
 import {
   decLen,
-  encodeText,
   EXACT,
   NEWLINE,
   ScriptOutput,
@@ -583,10 +582,9 @@ export class ScriptPrinter {
     const ref = cache?.syms.get(s.ipHi, s.ipLo);
     if (ref !== undefined) return this.#pool.copyTo(out, ref);
     const r = this.#resolver.resolve(pid, tid, cpumode, toBig(s.ipHi, s.ipLo));
-    const sym = encodeText(this.#symText(r) + "\n");
-    out.bytes(sym);
+    const at = out.text(this.#symText(r) + "\n");
     if (scope !== undefined) {
-      const added = this.#cache(sym, 0, sym.length);
+      const added = this.#cache(out.buf, at, out.pos);
       if (added >= 0) this.#scopeCache(scope).syms.set(s.ipHi, s.ipLo, added);
     }
   }
@@ -987,13 +985,12 @@ export class ScriptPrinter {
       }
       const ip = toBig(hi, lo);
       const r = this.#resolver.resolve(pid, tid, cpumode, ip);
-      const line = encodeText(
+      const lineAt = out.text(
         "\t" + padStart(hexBig(r ? r.mapIp : ip), 16) + this.#symText(r) + "\n",
       );
-      out.bytes(line);
       if (cache !== undefined) {
         const drops = this.#drops;
-        const added = this.#cache(line, 0, line.length);
+        const added = this.#cache(out.buf, lineAt, out.pos);
         // the pool started over: the scope cache in hand refers to bytes no longer there
         if (this.#drops !== drops) cache = this.#scopeCache(resolver!.scope!(pid, tid, cpumode));
         if (added >= 0) cache.lines.set(hi, lo, added);
@@ -1085,15 +1082,16 @@ export class ScriptPrinter {
     const shown = line !== undefined && (node !== undefined || !line.startsWith("??:0"));
     const lineText = shown ? `\n  ${line}` : "";
     const sym = node !== undefined ? node.sym : r?.sym;
-    if (this.#f.has("sym")) {
+    const flags = this.#flags;
+    if (flags.sym) {
       out += " " + (sym ?? "[unknown]");
       // An inlined symbol has its base symbol's start: the offset is the same.
-      if (this.#f.has("symoff") && sym !== undefined) {
+      if (flags.symoff && sym !== undefined) {
         out += "+0x" + (r?.symoff ?? 0n).toString(16);
       }
     }
     if (node?.inlined) return out + lineText + " (inlined)";
-    if (this.#f.has("dso")) out += ` (${r?.dso ?? "[unknown]"})`;
+    if (flags.dso) out += ` (${r?.dso ?? "[unknown]"})`;
     return out + lineText;
   }
 

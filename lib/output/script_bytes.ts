@@ -11,25 +11,6 @@ import { HEX_DIGITS } from "../abi/mod.ts";
 const encoder = new TextEncoder();
 
 /**
- * UTF-8 bytes of a text, as `TextEncoder.encode` gives them; short ASCII
- * texts (a callchain line) are copied in a loop, without a call into the runtime.
- *
- * @param text The text.
- * @returns Its UTF-8 bytes.
- */
-export function encodeText(text: string): Uint8Array {
-  const n = text.length;
-  if (n > 256) return encoder.encode(text);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) return encoder.encode(text);
-    out[i] = c;
-  }
-  return out;
-}
-
-/**
  * A reused output buffer for {@linkcode ScriptPrinter.print}: text is
  * written as bytes and handed to the sink in large chunks.
  */
@@ -85,10 +66,14 @@ export class ScriptOutput {
    * Append text, UTF-8 encoded.
    *
    * @param text The text.
+   * @returns Where in {@linkcode ScriptOutput.buf} it starts (it ends at
+   *   {@linkcode ScriptOutput.pos}; a flush may come before it, never after).
    */
-  text(text: string): void {
+  text(text: string): number {
     this.room(text.length * 3);
-    this.pos += encoder.encodeInto(text, this.buf.subarray(this.pos)).written;
+    const at = this.pos;
+    this.pos = at + encoder.encodeInto(text, this.buf.subarray(at)).written;
+    return at;
   }
 
   /** Hand everything buffered to the sink (without a sink: nothing). */

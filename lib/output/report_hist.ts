@@ -12,6 +12,7 @@
  * @module
  */
 
+import { Int32List } from "../analyze/int32_list.ts";
 import { PairIndex } from "../analyze/pair_index.ts";
 import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../analyze/call_tree.ts";
 import { CHAINLESS, type Profile } from "../analyze/profile.ts";
@@ -612,6 +613,12 @@ export interface HistogramOptions {
    */
   maxStack?: number;
   /**
+   * The weight below which no call-graph branch is printed (perf's
+   * `callchain_param.min_percent` of the total): entries whose whole weight
+   * stays below it get no callchain trie. Default 0 (every entry has one).
+   */
+  minHit?: number;
+  /**
    * The stacks are DWARF-unwound (`--call-graph dwarf`): `maxStack` cuts
    * only their kernel part, the user part was cut when unwound (as perf).
    */
@@ -726,6 +733,8 @@ export function buildHistogram(
   const keys = new EntryKeys(profile, sort, comms);
   const t = profile.frames;
   const store = new ChainStore();
+  /** Every entry of the input tree, in creation order. */
+  const entryList: HistEntry[] = [];
 
   // perf's histogram: hists__findnew_entry walks an rbtree ordered by
   // hist_entry__cmp from the root and adds the entry where the walk ends
@@ -744,7 +753,18 @@ export function buildHistogram(
   const walkedAt: number[] = [];
   const lastSample: number[] = [];
   let epoch = 0;
+  // Per frame, its key for the last class it was asked with: consecutive records are
+  // mostly one thread's, so most lookups end here.
+  const lastKeyClass = new Int32Array(t.size).fill(-1);
+  const lastKey = new Int32Array(t.size);
   const keyOf = (frame: number, cls: number): number => {
+    if (lastKeyClass[frame] === cls) return lastKey[frame];
+    const id = keyOfPair(frame, cls);
+    lastKeyClass[frame] = cls;
+    lastKey[frame] = id;
+    return id;
+  };
+  const keyOfPair = (frame: number, cls: number): number => {
     const a = frameKeys(frame), b = classKeys[cls];
     const slot = keyIndex.slot(a, b);
     let id = keyIndex.valueAt(slot);
@@ -796,7 +816,7 @@ export function buildHistogram(
               : String(c.cpu).padStart(3, "0");
         }
       });
-      return {
+      const entry: HistEntry = {
         ...probe,
         columns,
         filtered: !recordKept,
@@ -809,6 +829,8 @@ export function buildHistogram(
         chains: store.node(-1),
         maxDepth: 0,
       };
+      entryList.push(entry);
+      return entry;
     });
     if (input.size !== before) epoch++;
     walked[key] = e;
@@ -816,15 +838,33 @@ export function buildHistogram(
     return mapUpdate(e, frame);
   };
 
-  const nodeFrame = chainNodeIds(profile);
+  // Pass 1: the entries and their weights, in perf's walk order. Pass 2 (after the
+  // collapse) gives callchain tries only to entries whose weight reaches `minHit`: perf
+  // prints no branch below it, and the rest of the tries (most of them with --children)
+  // would never be read. Pass 1 keeps, per record, which entry each chain position fed.
+  const minHit = options.minHit ?? 0;
+  const fed = new Int32List();
+  const fedStart = new Int32Array(profile.stackCount + 1);
+  const chainOf = (i: number): number[] | undefined => {
+    let rootFirst = perfPath(profile, i);
+    if (rootFirst.length === 0) return undefined;
+    if (profile.stackSelf?.[i] === CHAINLESS) return rootFirst;
+    if (maxStack !== undefined) {
+      const cut = options.dwarfStacks ? cutDwarfPath : cutPath;
+      rootFirst = cut(profile, rootFirst, maxStack, order !== "callee");
+    }
+    // perf's callchain cursor order: caller-first unless callee order was asked for.
+    return order === "callee" ? rootFirst.reverse() : rootFirst;
+  };
   for (let i = 0; i < profile.stackCount; i++) {
+    fedStart[i] = fed.length;
     const w = profile.stackWeight[i];
     const cls = profile.stackClass[i];
-    let rootFirst = perfPath(profile, i);
-    if (rootFirst.length === 0) continue;
+    const chain = chainOf(i);
+    if (chain === undefined) continue;
     if (profile.stackSelf?.[i] === CHAINLESS) {
       // a sample whose callchain had no entry: its own entry, no chain, nothing to cumulate
-      const own = rootFirst[rootFirst.length - 1];
+      const own = chain[chain.length - 1];
       if (keep !== undefined) recordKept = keep(own, cls);
       const e = entryFor(own, cls, keyOf(own, cls));
       e.self += w;
@@ -834,14 +874,6 @@ export function buildHistogram(
       if (children) e.children += w;
       continue;
     }
-    if (maxStack !== undefined) {
-      const cut = options.dwarfStacks ? cutDwarfPath : cutPath;
-      rootFirst = cut(profile, rootFirst, maxStack, order !== "callee");
-    }
-    // perf's callchain cursor order: caller-first unless callee order was asked for.
-    const chain = order === "callee" ? rootFirst.reverse() : rootFirst;
-    // the call-graph nodes match frames as match_chain does (nodeFrame), the entries by kind too
-    const nodes = order === "none" ? chain : chain.map(nodeFrame);
     if (keep !== undefined) recordKept = keep(selfFrame(i), cls);
     const selfKey = keyOf(selfFrame(i), cls);
     const self = entryFor(selfFrame(i), cls, selfKey);
@@ -850,7 +882,7 @@ export function buildHistogram(
     if (t.kinds[selfFrame(i)] === "kernel") self.selfSys += w;
     else self.selfUs += w;
     if (self.maxDepth < chain.length) self.maxDepth = chain.length;
-    if (order !== "none") addChain(store, self.chains, nodes, 0, w);
+    fed.push(0, self.created);
     if (!children) continue;
     self.children += w;
     if (!frameKeyed) continue;
@@ -872,13 +904,16 @@ export function buildHistogram(
       const e = entryFor(f, cls, key, unmapped ? kernel : undefined);
       e.children += w;
       if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
-      if (order !== "none") addChain(store, e.chains, nodes, p, w);
+      fed.push(p, e.created);
     }
   }
+  fedStart[profile.stackCount] = fed.length;
 
   // hists__collapse_resort (only `comm` has a collapse key; entries equal
   // there are merged), then output_resort by hist_entry__sort.
   let sequence = input.inOrder();
+  /** Per entry (creation order): the entry it was merged into. */
+  const finalOf = entryList.slice();
   if (sort.includes("comm")) {
     const collapsed = new RbTree<HistEntry>();
     for (const e of sequence) {
@@ -889,10 +924,30 @@ export function buildHistogram(
         into.selfSamples += e.selfSamples;
         into.selfSys += e.selfSys;
         into.selfUs += e.selfUs;
-        store.merge(into.chains, e.chains);
+        finalOf[e.created] = into;
       }
     }
     sequence = collapsed.inOrder();
+  }
+
+  // Pass 2: the tries of the entries that can print a branch (callchain_merge of merged
+  // entries is the same as adding their chains to the entry they were merged into).
+  if (order !== "none") {
+    const nodeFrame = chainNodeIds(profile);
+    const weightOf = (e: HistEntry) => children ? e.children : e.self;
+    const wanted = (n: number) => weightOf(finalOf[fed.at(n + 1)]) >= minHit;
+    for (let i = 0; i < profile.stackCount; i++) {
+      const from = fedStart[i], to = fedStart[i + 1];
+      let any = false;
+      for (let n = from; n < to && !any; n += 2) any = wanted(n);
+      if (!any) continue;
+      // the call-graph nodes match frames as match_chain does (nodeFrame), the entries by kind too
+      const nodes = chainOf(i)!.map(nodeFrame);
+      const w = profile.stackWeight[i];
+      for (let n = from; n < to; n += 2) {
+        if (wanted(n)) addChain(store, finalOf[fed.at(n + 1)].chains, nodes, fed.at(n), w);
+      }
+    }
   }
   const callerFirst = order !== "callee";
   const sorts: readonly ReportField[] = options.sorts ?? [

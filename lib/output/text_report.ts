@@ -237,14 +237,16 @@ export function textReport(
   }
   if (keyColumns.every((i) => elided.has(i))) elided.clear();
   const shownField = (f: ReportField) => !("key" in f) || !elided.has(sort.indexOf(f.key));
+  const chainLimit = Math.fround(options.graphThreshold ?? options.percentLimit ?? 0.5);
   const hist = buildHistogram(profile, {
     ...options,
     sort,
     sorts: layout.sorts.filter(shownField),
+    // the graphs' threshold (below): of every sample, unless relative to the entries shown
+    minHit: options.relative ? 0 : Math.trunc(profile.totalWeight * (chainLimit / 100)),
   });
   const { children, order } = hist;
   const limit = Math.fround(options.percentLimit ?? 0);
-  const chainLimit = Math.fround(options.graphThreshold ?? options.percentLimit ?? 0.5);
   const shown = hist.entries.filter((e) => !e.filtered);
   // perf's totals: every sample, or with --percentage relative those of the entries shown
   // (hists__inc_filter_stats adds each unfiltered entry's self period and count).
@@ -462,7 +464,8 @@ function groupRows(
   let nrSamples = samples, eventCount = total;
   const dummies: HistEntry[] = [];
   members.forEach((m, k) => {
-    const hist = buildHistogram(m.profile, { ...options, keep: m.keep });
+    // (a member's call graphs are not printed: no tries)
+    const hist = buildHistogram(m.profile, { ...options, keep: m.keep, minHit: Infinity });
     totals.push(m.profile.totalWeight);
     nrSamples += m.profile.samples;
     eventCount += m.profile.totalWeight;

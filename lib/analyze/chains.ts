@@ -30,6 +30,7 @@ import {
   unwindUserDetailed,
 } from "./unwind.ts";
 import { AddressCache, ChainCache, type ResolvedChain, SHARED_SPACE } from "./chain_cache.ts";
+import type { Resolution } from "./symbolize.ts";
 
 /** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
 /**
@@ -481,9 +482,13 @@ export class ChainResolver {
     const dso = r.map ? r.dso : undefined;
     for (const node of nodes) {
       this.#hasMap.push(true);
-      this.#out.push(this.#frame(false, dso, node.sym, r.printedIp, node.inlined));
+      // the node of the address's own function is that symbol, start included
+      const start = !node.inlined && node.sym === r.sym ? symStart(r) : undefined;
+      this.#out.push(
+        this.#frame(false, dso, node.sym, r.printedIp, node.inlined, undefined, start),
+      );
     }
-    return this.#frame(false, dso, r.sym, r.printedIp);
+    return this.#frame(false, dso, r.sym, r.printedIp, false, undefined, symStart(r));
   }
 
   /**
@@ -506,7 +511,9 @@ export class ChainResolver {
       }
       const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, mode);
       if (r.map !== undefined) {
-        return this.#frame(kernel, r.dso, r.sym, r.sym === undefined ? ip : r.printedIp);
+        return r.sym === undefined
+          ? this.#frame(kernel, r.dso, undefined, ip)
+          : this.#frame(kernel, r.dso, r.sym, r.printedIp, false, undefined, symStart(r));
       }
     }
     return this.#frame(kernel, undefined, undefined, ip);
@@ -540,7 +547,15 @@ export class ChainResolver {
     if (r.map !== undefined && r.sym === undefined && (!kernel || r.map.kind === "module")) {
       return this.#frame(kernel, r.dso, undefined, r.mapRelativeIp);
     }
-    return this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp);
+    return this.#frame(
+      kernel,
+      r.map ? r.dso : undefined,
+      r.sym,
+      r.printedIp,
+      false,
+      undefined,
+      symStart(r),
+    );
   }
 
   #push(pid: number, cpumode: number, ip: bigint): void {
@@ -584,7 +599,15 @@ export class ChainResolver {
       return;
     }
     this.#out.push(
-      this.#frame(kernel, r.map ? r.dso : undefined, r.sym, r.printedIp, false, r.objectOffset),
+      this.#frame(
+        kernel,
+        r.map ? r.dso : undefined,
+        r.sym,
+        r.printedIp,
+        false,
+        r.objectOffset,
+        symStart(r),
+      ),
     );
   }
 
@@ -601,6 +624,7 @@ export class ChainResolver {
     ip: bigint,
     inlined = false,
     objectOffset?: bigint,
+    start?: bigint,
   ): FrameRef {
     const level = kernel ? 1 : 0;
     const object = dso ?? "";
@@ -645,20 +669,30 @@ export class ChainResolver {
       }
       return f;
     }
-    let f = bySym.get(sym);
+    // two symbols of one name (C++ overloads, printed without their parameters) are two
+    // frames, as perf's _sort__sym_cmp and match_chain compare symbol starts
+    const key = start === undefined ? sym : sym + "\u0000" + start.toString(16);
+    let f = bySym.get(key);
     if (f === undefined) {
       f = tagFrame(
         inlined
           ? { sym, dso, ip, kernel, inlined }
           : objectOffset !== undefined
-          ? { sym, dso, ip, kernel, objectOffset }
+          ? { sym, dso, ip, kernel, objectOffset, symStart: start }
+          : start !== undefined
+          ? { sym, dso, ip, kernel, symStart: start }
           : { sym, dso, ip, kernel },
         this.#tagSource,
       );
-      bySym.set(sym, f);
+      bySym.set(key, f);
     }
     return f;
   }
+}
+
+/** A resolved symbol's start (map-relative, as perf's `sym->start`); undefined when unresolved. */
+function symStart(r: Resolution): bigint | undefined {
+  return r.sym === undefined ? undefined : r.mapRelativeIp - r.symoff;
 }
 
 function toBig(hi: number, lo: number): bigint {

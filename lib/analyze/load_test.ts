@@ -624,6 +624,71 @@ Deno.test({
   }
 });
 
+/** Two C++ overloads of one name: perf report prints both as `work`, as two entries. */
+const OVERLOAD_PROGRAM = `#include <cstdio>
+#include <cstdlib>
+static volatile long sink;
+__attribute__((noinline)) long work(long n) {
+  volatile long s = 0;
+  for (long i = 0; i < n; i++) s = s + i * 3;
+  return s;
+}
+__attribute__((noinline)) long work(double n) {
+  volatile double s = 0;
+  for (long i = 0; i < (long)n; i++) s = s + i * 0.5;
+  return (long)s;
+}
+int main(int argc, char **argv) {
+  long rounds = argc > 1 ? atol(argv[1]) : 400;
+  for (long k = 0; k < rounds; k++) sink += work(400000L) + work(400000.0);
+  std::printf("%ld\\n", (long)sink);
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "C++ overloads of one name stay two entries and two call-graph nodes, as perf report (live)",
+  ignore: !PERF_RECORDS || !haveGcc(),
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/overload.cc`, OVERLOAD_PROGRAM);
+    const cc = await new Deno.Command("g++", {
+      args: ["-O1", "-fno-omit-frame-pointer", "-o", `${dir}/overload`, `${dir}/overload.cc`],
+      stderr: "piped",
+    }).output();
+    assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
+    const data = `${dir}/overload.data`;
+    const rec = await runPerf(
+      ["record", "-q", "-e", "cpu-clock", "-F", "4000", "-g", "-o", data, "--", `${dir}/overload`],
+      dir,
+    );
+    assert.equal(rec.code, 0, rec.stderr);
+    const { profile } = await loadProfile(data);
+    for (const children of [false, true]) {
+      for (const sort of ["sym", "comm,dso,sym"]) {
+        const perf = await runPerf([
+          "report",
+          "-i",
+          data,
+          "--stdio",
+          children ? "--children" : "--no-children",
+          "--sort",
+          sort,
+        ]);
+        assert.equal(perf.code, 0, perf.stderr);
+        const entries = perf.stdout.split("\n").filter((l) => /%.*\[\.\] work$/.test(l));
+        assert.equal(entries.length, 2, `perf shows two work entries:\n${perf.stdout}`);
+        const ours = textReport(profile, { sort: parseSortKeys(sort), children });
+        assert.equal(reportPart(ours), reportPart(perf.stdout), `children ${children} ${sort}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadProfile reads perf script text too (told by content): the perf.data's totals", async () => {
   const fromData = await loadProfile(fixture("fp.data"), FIX);
   const fromText = await loadProfile(fixture("fp.script.txt"));

@@ -53,6 +53,13 @@ export interface FrameRef {
    * `ip` that perf's report Symbol column prints after the name (`name+0x..`).
    */
   readonly objectOffset?: bigint;
+  /**
+   * The symbol's start (map-relative, perf's `sym->start`), when the
+   * symbolizer knows it: two symbols of one name in one object (C++
+   * overloads, printed without their parameters) are two frames, as perf's
+   * `_sort__sym_cmp` and `match_chain` tell them apart by start.
+   */
+  readonly symStart?: bigint;
 }
 
 /** A mapping's runtime range and file offset (an MMAP record's addr, addr + len, pgoff). */
@@ -208,6 +215,8 @@ export class FrameTable {
    * report prints it (`name+0x..`); undefined for functions and unresolved frames.
    */
   readonly objectOffsets: (bigint | undefined)[] = [];
+  /** The symbol's start ({@linkcode FrameRef.symStart}) or undefined when not known. */
+  readonly starts: (bigint | undefined)[] = [];
   readonly #ids = new Map<string, number>();
   /**
    * Frames below this id are in `#ids`. Frames tagged by one source are
@@ -283,6 +292,7 @@ export class FrameTable {
           frame.inlined === true,
           frame.map,
           frame.objectOffset,
+          frame.symStart,
         );
       } else {
         this.#mixed = true;
@@ -294,6 +304,7 @@ export class FrameTable {
           frame.inlined === true,
           frame.map,
           frame.objectOffset,
+          frame.symStart,
         );
       }
       byTag[tag] = id + 1;
@@ -311,6 +322,7 @@ export class FrameTable {
         frame.inlined === true,
         frame.map,
         frame.objectOffset,
+        frame.symStart,
       );
       this.#byObject.set(frame, id);
     }
@@ -350,6 +362,7 @@ export class FrameTable {
       other.inlined[id],
       other.maps[id],
       other.objectOffsets[id],
+      other.starts[id],
     );
   }
 
@@ -388,7 +401,14 @@ export class FrameTable {
    * @returns The key string.
    */
   keyOf(id: number): string {
-    return frameKey(this.kinds[id], this.syms[id], this.dsos[id], this.ips[id], this.inlined[id]);
+    return frameKey(
+      this.kinds[id],
+      this.syms[id],
+      this.dsos[id],
+      this.ips[id],
+      this.inlined[id],
+      this.starts[id],
+    );
   }
 
   /** The key `#ids` holds a frame under. */
@@ -398,8 +418,9 @@ export class FrameTable {
     dso: string | undefined,
     ip: bigint | undefined,
     inlined: boolean,
+    start?: bigint,
   ): string {
-    const key = frameKey(kind, sym, dso, ip, inlined);
+    const key = frameKey(kind, sym, dso, ip, inlined, start);
     return this.#perAddress && sym !== undefined && ip !== undefined
       ? key + "@" + ip.toString(16)
       : key;
@@ -414,6 +435,7 @@ export class FrameTable {
         this.dsos[i],
         this.addrs[i],
         this.inlined[i],
+        this.starts[i],
       );
       if (!this.#ids.has(key)) this.#ids.set(key, i);
     }
@@ -428,14 +450,15 @@ export class FrameTable {
     inlined: boolean,
     map?: MapRange,
     objectOffset?: bigint,
+    start?: bigint,
   ): number {
     this.#index();
-    const key = this.#keyOf(kind, sym, dso, ip, inlined);
+    const key = this.#keyOf(kind, sym, dso, ip, inlined, start);
     const id = this.#ids.get(key);
     if (id !== undefined) return id;
     this.#ids.set(key, this.names.length);
     this.#keyed = this.names.length + 1;
-    return this.#append(kind, sym, dso, ip, inlined, map, objectOffset);
+    return this.#append(kind, sym, dso, ip, inlined, map, objectOffset, start);
   }
 
   /** A new frame (its key in `#ids` up to the caller). */
@@ -447,6 +470,7 @@ export class FrameTable {
     inlined: boolean,
     map?: MapRange,
     objectOffset?: bigint,
+    start?: bigint,
   ): number {
     const id = this.names.length;
     if (id >= MAX_FRAMES) throw new ProfileLimitError("frame", MAX_FRAMES);
@@ -459,6 +483,7 @@ export class FrameTable {
     this.inlined.push(inlined);
     this.maps.push(map);
     this.objectOffsets.push(sym === undefined ? undefined : objectOffset);
+    this.starts.push(sym === undefined || inlined ? undefined : start);
     return id;
   }
 }
@@ -469,9 +494,10 @@ function frameKey(
   dso: string | undefined,
   ip: bigint | undefined,
   inlined: boolean,
+  start?: bigint,
 ): string {
   const who = sym !== undefined || kind === "marker" || kind === "truncated"
-    ? "s" + sym
+    ? "s" + sym + (start === undefined || inlined ? "" : "+" + start.toString(16))
     : "@" + (ip === undefined ? "?" : ip.toString(16));
   return `${kind}\u0000${dso ?? ""}\u0000${inlined ? 1 : 0}\u0000${who}`;
 }

@@ -394,9 +394,11 @@ export class EntryKeys {
       // Same name: perf compares the (enclosing) ranges, which the profile does not keep.
       if (c !== 0 || inlined[l] === inlined[r]) return c;
     }
-    // Symbol start addresses, approximated by an address inside each function;
-    // frames without one (synthetic profiles), or at one address, by name.
-    const al = this.#t.addrs[l], ar = this.#t.addrs[r];
+    // Symbol start addresses where known, else approximated by an address inside each
+    // function; frames without one (synthetic profiles), or at one address, by name.
+    const sl0 = this.#t.starts[l], sr0 = this.#t.starts[r];
+    const known = sl0 !== undefined && sr0 !== undefined;
+    const al = known ? sl0 : this.#t.addrs[l], ar = known ? sr0 : this.#t.addrs[r];
     const c = al === undefined || ar === undefined ? 0 : addrCmp(al, ar);
     return c !== 0 ? c : fieldCmp(sr, sl);
   }
@@ -495,8 +497,12 @@ function chainNodeIds(profile: Profile): (frame: number) => number {
     const kind = t.kinds[frame];
     if (kind !== "user" && kind !== "kernel") return ids[frame] = frame;
     const sym = t.syms[frame];
+    // (match_chain_dso_addresses: a symbol by its start where it is known)
+    const start = t.starts[frame];
     const key = `${t.dsos[frame] ?? ""}\u0000${t.inlined[frame] ? 1 : 0}\u0000` +
-      (sym === undefined ? "@" + (t.ips[frame] ?? 0n).toString(16) : "s" + sym);
+      (sym === undefined
+        ? "@" + (t.ips[frame] ?? 0n).toString(16)
+        : "s" + sym + (start === undefined ? "" : "+" + start.toString(16)));
     id = byKey.get(key) ?? frame;
     byKey.set(key, id);
     return ids[frame] = id;
@@ -525,7 +531,8 @@ function frameKeyIds(profile: Profile, sort: readonly SortKey[]): (frame: number
       key += sym === undefined
         ? "u" + (t.ips[frame] ?? 0n).toString(16)
         : "s" + short + "\u0000" + sym +
-          (t.inlined[frame] ? "\u0000i" : "");
+          (t.inlined[frame] ? "\u0000i" : "") +
+          (t.starts[frame] === undefined ? "" : "+" + t.starts[frame]!.toString(16));
     }
     id = byKey.get(key) ?? byKey.size;
     byKey.set(key, id);

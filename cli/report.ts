@@ -70,6 +70,7 @@ import {
   parseSortKeys,
   ReportOptionError,
   type SortKey,
+  sortNeedsSampleOrder,
   textReportSections,
 } from "../lib/output/text_report.ts";
 import {
@@ -377,6 +378,7 @@ export async function main(args: string[]): Promise<void> {
         userMaxStack: maxStack,
         event: opts.event,
         timeline: htmlFlamegraph && !perAddress,
+        sampleOrder: textOutput && !perAddress && sortNeedsSampleOrder(sort),
         perAddress,
         // perf's branch mode for the text report; without --sort its default keys
         // (comm,dso_from,symbol_from,symbol_to,cycles) are not done: the sample view

@@ -77,6 +77,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
         filter,
         contextMarkers: options.contextMarkers,
         timeline: options.timeline,
+        sampleOrder: options.sampleOrder,
         perAddress: options.perAddress,
       });
       builders.set(event, b);

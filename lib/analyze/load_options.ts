@@ -27,6 +27,13 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
   contextMarkers?: boolean;
   /** Keep each sample's time and stack (the flame chart of the HTML flamegraph). */
   timeline?: boolean;
+  /**
+   * Keep each sample's stack record and weight in arrival order (12 bytes
+   * per sample): perf report's histogram, under sort keys whose comparisons
+   * are not a strict weak order (`--sort sym` with unresolved addresses),
+   * depends on it ({@linkcode import("./profile.ts").ProfileSampleOrder}).
+   */
+  sampleOrder?: boolean;
   /** Called now and then with bytes read and the total (undefined for streams). */
   onProgress?: (bytesRead: number, total: number | undefined) => void;
 }

@@ -18,6 +18,7 @@ import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../an
 import { CHAINLESS, type Profile } from "../analyze/profile.ts";
 import { kernelModuleDsoName } from "../input/maps.ts";
 import type { ThreadNames } from "../input/threads.ts";
+import type { LoadOptions } from "../analyze/load_options.ts";
 import { addChain, ChainStore, type DsoRank, printFolded, printGraph } from "./report_callchain.ts";
 import type { HppField, ReportField } from "./report_fields.ts";
 
@@ -33,6 +34,21 @@ export class ReportOptionError extends RangeError {
     super(message);
     this.name = "ReportOptionError";
   }
+}
+
+/**
+ * Whether a report under these sort keys may depend on the samples' order
+ * (so the profile should keep it, {@linkcode LoadOptions.sampleOrder}):
+ * `sym` without a `dso` key before it compares unresolved addresses of
+ * different objects by address alone, which makes perf's histogram walks
+ * depend on the tree's history.
+ *
+ * @param sort The sort keys.
+ * @returns True when `sym` comes without an earlier `dso`.
+ */
+export function sortNeedsSampleOrder(sort: readonly SortKey[]): boolean {
+  const sym = sort.indexOf("sym"), dso = sort.indexOf("dso");
+  return sym >= 0 && (dso < 0 || dso > sym);
 }
 
 /** The keys `--sort` accepts: perf 6.1 has no `tid` key (`Unknown --sort key: `tid'`). */
@@ -799,9 +815,28 @@ export function buildHistogram(
     }
     return e;
   };
+  // Without a strict weak order a walk's end also depends on what the key leaves out (an
+  // unresolved address's object, compared against resolved symbols): walks are then reused
+  // per frame and class, not per key.
+  const walkIndex = new PairIndex();
+  const frameWalked: HistEntry[] = [];
+  const frameWalkedAt: number[] = [];
+  const walkOf = (frame: number, cls: number): number => {
+    const slot = walkIndex.slot(frame, cls);
+    let id = walkIndex.valueAt(slot);
+    if (id < 0) {
+      id = frameWalkedAt.length;
+      walkIndex.insertAt(slot, frame, cls, id);
+      frameWalkedAt.push(-1);
+    }
+    return id;
+  };
   const entryFor = (frame: number, cls: number, key: number, kernel?: boolean): HistEntry => {
-    const at = walkedAt[key];
-    if (at >= 0 && (weakOrder || at === epoch)) return mapUpdate(walked[key], frame);
+    const w = weakOrder ? key : walkOf(frame, cls);
+    const doneAt = weakOrder ? walkedAt : frameWalkedAt;
+    const done = weakOrder ? walked : frameWalked;
+    const at = doneAt[w];
+    if (at >= 0 && (weakOrder || at === epoch)) return mapUpdate(done[w], frame);
     const probe: EntryRef = { frame, cls, ip: t.ips[frame] ?? 0n };
     const before = input.size;
     const e = input.findOrInsert((existing) => keys.cmp(existing, probe), () => {
@@ -840,18 +875,25 @@ export function buildHistogram(
       return entry;
     });
     if (input.size !== before) epoch++;
-    walked[key] = e;
-    walkedAt[key] = epoch;
+    done[w] = e;
+    doneAt[w] = epoch;
     return mapUpdate(e, frame);
   };
 
   // Pass 1: the entries and their weights, in perf's walk order. Pass 2 (after the
   // collapse) gives callchain tries only to entries whose weight reaches `minHit`: perf
   // prints no branch below it, and the rest of the tries (most of them with --children)
-  // would never be read. Pass 1 keeps, per record, which entry each chain position fed.
+  // would never be read. A walk of a record makes a group: the entries it fed, as (chain
+  // position, entry) pairs (position -1: a chainless record's own entry), and the weight
+  // and samples of the records that fed them alike.
   const minHit = options.minHit ?? 0;
   const fed = new Int32List();
-  const fedStart = new Int32Array(profile.stackCount + 1);
+  /** Per group: its record, where its pairs start in `fed`. */
+  const groups = new Int32List();
+  const groupWeight: number[] = [];
+  const groupSamples: number[] = [];
+  /** Per group: its own entry's sample was kernel-mode (perf's period_sys). */
+  const groupSys: boolean[] = [];
   const chainOf = (i: number): number[] | undefined => {
     let rootFirst = perfPath(profile, i);
     if (rootFirst.length === 0) return undefined;
@@ -863,58 +905,101 @@ export function buildHistogram(
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     return order === "callee" ? rootFirst.reverse() : rootFirst;
   };
-  for (let i = 0; i < profile.stackCount; i++) {
-    fedStart[i] = fed.length;
-    const w = profile.stackWeight[i];
+  let walks = 0;
+  /** Walk record `i` (find or create its entries); returns its new group. */
+  const walkRecord = (i: number): number => {
+    const g = groupWeight.length;
+    groups.push(i, fed.length);
+    groupWeight.push(0);
+    groupSamples.push(0);
+    const walk = ++walks;
     const cls = profile.stackClass[i];
     const chain = chainOf(i);
-    if (chain === undefined) continue;
+    if (chain === undefined) {
+      groupSys.push(false);
+      return g;
+    }
     if (profile.stackSelf?.[i] === CHAINLESS) {
       // a sample whose callchain had no entry: its own entry, no chain, nothing to cumulate
       const own = chain[chain.length - 1];
       if (keep !== undefined) recordKept = keep(own, cls);
-      const e = entryFor(own, cls, keyOf(own, cls));
-      e.self += w;
-      e.selfSamples += profile.stackSamples[i];
-      if (t.kinds[own] === "kernel") e.selfSys += w;
-      else e.selfUs += w;
-      if (children) e.children += w;
-      continue;
+      groupSys.push(t.kinds[own] === "kernel");
+      fed.push(-1, entryFor(own, cls, keyOf(own, cls)).created);
+      return g;
     }
-    if (keep !== undefined) recordKept = keep(selfFrame(i), cls);
-    const selfKey = keyOf(selfFrame(i), cls);
-    const self = entryFor(selfFrame(i), cls, selfKey);
-    self.self += w;
-    self.selfSamples += profile.stackSamples[i];
-    if (t.kinds[selfFrame(i)] === "kernel") self.selfSys += w;
-    else self.selfUs += w;
+    const selfAt = selfFrame(i);
+    if (keep !== undefined) recordKept = keep(selfAt, cls);
+    groupSys.push(t.kinds[selfAt] === "kernel");
+    const selfKey = keyOf(selfAt, cls);
+    const self = entryFor(selfAt, cls, selfKey);
     if (self.maxDepth < chain.length) self.maxDepth = chain.length;
     fed.push(0, self.created);
-    if (!children) continue;
-    self.children += w;
-    if (!frameKeyed) continue;
+    if (!children || !frameKeyed) return g;
     // iter_add_next_cumulative_entry: one entry per sort-key value and
     // sample (perf compares with the sample's earlier entries), even under
     // recursion.
-    lastSample[selfKey] = i;
+    lastSample[selfKey] = walk;
     // fill_callchain_info leaves the reused addr_location's level alone for a node without a
     // map: such an entry is created with the level of the last node (in cursor order) that had
     // one, or the sample's own
-    let kernel = t.kinds[selfFrame(i)] === "kernel";
+    let kernel = t.kinds[selfAt] === "kernel";
     for (let p = 0; p < chain.length; p++) {
       const f = chain[p];
       const unmapped = t.dsos[f] === undefined && t.syms[f] === undefined;
       if (!unmapped) kernel = t.kinds[f] === "kernel";
       const key = keyOf(f, cls);
-      if (lastSample[key] === i) continue;
-      lastSample[key] = i;
+      if (lastSample[key] === walk) continue;
+      lastSample[key] = walk;
       const e = entryFor(f, cls, key, unmapped ? kernel : undefined);
-      e.children += w;
       if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
       fed.push(p, e.created);
     }
+    return g;
+  };
+  // perf walks the tree once per sample, in sample order. Where the comparisons are a
+  // strict weak order a walk always ends at the same entry, so a record's samples are
+  // walked once together; else a record is walked again when the tree changed since its
+  // last sample's walk (a walk's outcome only changes after an insertion).
+  const inOrder = profile.sampleOrder;
+  if (!weakOrder && inOrder !== undefined) {
+    const lastGroup = new Int32Array(profile.stackCount).fill(-1);
+    const lastEpoch = new Float64Array(profile.stackCount).fill(-1);
+    for (let k = 0; k < inOrder.stack.length; k++) {
+      const i = inOrder.stack[k];
+      let g = lastGroup[i];
+      if (g < 0 || lastEpoch[i] !== epoch) {
+        lastGroup[i] = g = walkRecord(i);
+        lastEpoch[i] = epoch;
+      }
+      groupWeight[g] += inOrder.weight[k];
+      groupSamples[g]++;
+    }
+  } else {
+    for (let i = 0; i < profile.stackCount; i++) {
+      const g = walkRecord(i);
+      groupWeight[g] = profile.stackWeight[i];
+      groupSamples[g] = profile.stackSamples[i];
+    }
   }
-  fedStart[profile.stackCount] = fed.length;
+  const groupCount = groupWeight.length;
+  /** Where group `g`'s pairs end in `fed`. */
+  const groupEnd = (g: number) => g + 1 < groupCount ? groups.at(2 * g + 3) : fed.length;
+  for (let g = 0; g < groupCount; g++) {
+    const w = groupWeight[g];
+    for (let n = groups.at(2 * g + 1), end = groupEnd(g); n < end; n += 2) {
+      const p = fed.at(n);
+      const e = entryList[fed.at(n + 1)];
+      if (p > 0 || (p === 0 && n > groups.at(2 * g + 1))) {
+        e.children += w; // a caller's entry
+        continue;
+      }
+      e.self += w;
+      e.selfSamples += groupSamples[g];
+      if (groupSys[g]) e.selfSys += w;
+      else e.selfUs += w;
+      if (children) e.children += w;
+    }
+  }
 
   // hists__collapse_resort (only `comm` has a collapse key; entries equal
   // there are merged), then output_resort by hist_entry__sort.
@@ -942,15 +1027,15 @@ export function buildHistogram(
   if (order !== "none") {
     const nodeFrame = chainNodeIds(profile);
     const weightOf = (e: HistEntry) => children ? e.children : e.self;
-    const wanted = (n: number) => weightOf(finalOf[fed.at(n + 1)]) >= minHit;
-    for (let i = 0; i < profile.stackCount; i++) {
-      const from = fedStart[i], to = fedStart[i + 1];
+    const wanted = (n: number) => fed.at(n) >= 0 && weightOf(finalOf[fed.at(n + 1)]) >= minHit;
+    for (let g = 0; g < groupCount; g++) {
+      const from = groups.at(2 * g + 1), to = groupEnd(g);
       let any = false;
       for (let n = from; n < to && !any; n += 2) any = wanted(n);
       if (!any) continue;
       // the call-graph nodes match frames as match_chain does (nodeFrame), the entries by kind too
-      const nodes = chainOf(i)!.map(nodeFrame);
-      const w = profile.stackWeight[i];
+      const nodes = chainOf(groups.at(2 * g))!.map(nodeFrame);
+      const w = groupWeight[g];
       for (let n = from; n < to; n += 2) {
         if (wanted(n)) addChain(store, finalOf[fed.at(n + 1)].chains, nodes, fed.at(n), w);
       }

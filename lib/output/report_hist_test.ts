@@ -68,3 +68,71 @@ Deno.test("call-graph children of equal weight: later-created dso first, no map 
   assert.deepEqual(graph(new Map([["/bin/app", 0], ["/lib/libc.so.6", 1]])), ["g", "f", "0x9000"]);
   assert.deepEqual(graph(new Map([["/lib/libc.so.6", 0], ["/bin/app", 1]])), ["f", "g", "0x9000"]);
 });
+
+Deno.test("--sort sym: the histogram walks in sample order, as perf does once per sample (a non-strict-weak order splits entries)", async () => {
+  const { ProfileBuilder } = await import("../analyze/profile.ts");
+  const { buildHistogram, EntryKeys, RbTree } = await import("./report_hist.ts");
+  type Ref = import("./report_hist.ts").EntryRef & { self: number };
+  // Unresolved addresses compare by address across objects, resolved symbols by object
+  // first: no strict weak order, so a walk can miss an equal entry.
+  const dsos = ["/bin/a", "/lib/b.so", "/lib/c.so"];
+  let rnd = 12345;
+  const next = (n: number) => {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    return (rnd >>> 8) % n;
+  };
+  let orderMattered = 0;
+  for (let round = 0; round < 60; round++) {
+    const leaves = Array.from({ length: 12 }, (_, k) => {
+      const dso = dsos[next(3)];
+      return next(2) === 0
+        ? { sym: undefined, dso, ip: BigInt(0x100 + 0x10 * next(8)), kernel: false }
+        : { sym: `f${next(4)}`, dso, ip: BigInt(0x1000 + 0x100 * k), kernel: false };
+    });
+    const samples = Array.from({ length: 200 }, () => ({ leaf: leaves[next(12)], w: 1 + next(5) }));
+    const build = (sampleOrder: boolean) => {
+      const b = new ProfileBuilder({ sampleOrder });
+      for (const s of samples) {
+        b.add({
+          frames: [s.leaf],
+          weight: s.w,
+          pid: 1,
+          tid: 1,
+          cpu: 0,
+          comm: "app",
+          time: 0,
+          context: "task",
+          truncated: false,
+        });
+      }
+      return b.build();
+    };
+    const profile = build(true);
+    const entries = (p: typeof profile) =>
+      buildHistogram(p, { sort: ["sym"], callGraph: "none" }).entries
+        .map((e) => `${e.columns.join(" ")} ${e.self}`).sort();
+    // perf: one walk from the root per sample, the entry found gets the sample's weight
+    const keys = new EntryKeys(profile, ["sym"]);
+    const tree = new RbTree<Ref>();
+    const t = profile.frames;
+    for (let k = 0; k < profile.sampleOrder!.stack.length; k++) {
+      const i = profile.sampleOrder!.stack[k];
+      const path = profile.pathOf(profile.stackNode[i]);
+      const frame = path[path.length - 1];
+      const probe = { frame, cls: profile.stackClass[i], ip: t.ips[frame] ?? 0n, self: 0 };
+      const e = tree.findOrInsert((existing) => keys.cmp(existing, probe), () => probe);
+      // hists__findnew_entry: a found unresolved entry takes the new sample's map
+      if (t.syms[e.frame] === undefined && t.dsos[e.frame] !== t.dsos[frame]) e.frame = frame;
+      e.self += profile.sampleOrder!.weight[k];
+    }
+    const want = tree.inOrder().map((e) => {
+      const sym = t.syms[e.frame];
+      const col = sym !== undefined ? `[.] ${sym}` : `[.] 0x${e.ip.toString(16).padStart(16, "0")}`;
+      return `${col} ${e.self}`;
+    }).sort();
+    assert.deepEqual(entries(profile), want, `round ${round}`);
+    if (entries(build(false)).join("\n") !== want.join("\n")) orderMattered++;
+  }
+  // the rounds include cases where walking each record once gives another histogram
+  assert.ok(orderMattered > 0, "some round's result depends on the sample order");
+});

@@ -53,6 +53,7 @@ export {
   parseSortKeys,
   ReportOptionError,
   type SortKey,
+  sortNeedsSampleOrder,
   symbolColumn,
 } from "./report_hist.ts";
 

@@ -49,7 +49,8 @@ import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
 import { perfDiff } from "../lib/output/perf_diff.ts";
 import { SampleType } from "../lib/abi/mod.ts";
-import { HeaderFeature } from "../lib/perfdata/features.ts";
+import { BranchHistogram, branchReportText } from "../lib/output/branch_report.ts";
+import type { BranchPair } from "../lib/analyze/chains.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
 import { flamegraphSvg } from "../lib/output/flamegraph_svg.ts";
@@ -281,6 +282,13 @@ export async function main(args: string[]): Promise<void> {
   const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
     opts.pprof !== undefined;
   const textOutput = opts.diff === undefined && !opts.folded && (!fileOutputs || opts.stdio);
+  // perf's default branch view, per event (filled while the input is read)
+  const branchHists = new Map<number, BranchHistogram>();
+  const addBranch = (event: number, comm: string, tid: number, branch: BranchPair) => {
+    let h = branchHists.get(event);
+    if (h === undefined) branchHists.set(event, h = new BranchHistogram());
+    h.add(comm, tid, branch);
+  };
   const entryFilters = opts.dsos !== undefined || opts.symbols !== undefined;
   if (entryFilters && !textOutput) {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
@@ -380,11 +388,10 @@ export async function main(args: string[]): Promise<void> {
         timeline: htmlFlamegraph && !perAddress,
         sampleOrder: textOutput && !perAddress && sortNeedsSampleOrder(sort),
         perAddress,
-        // perf's branch mode for the text report; without --sort its default keys
-        // (comm,dso_from,symbol_from,symbol_to,cycles) are not done: the sample view
-        branchMode: textOutput && !perAddress
-          ? (branchGiven ?? (sortGiven ? "auto" : false))
-          : false,
+        // perf's branch mode for the text report: with --sort, entries of branch targets;
+        // without, perf's default branch view (comm,dso_from,symbol_from,symbol_to,cycles)
+        branchMode: textOutput && !perAddress ? (branchGiven ?? "auto") : false,
+        onBranch: textOutput && !perAddress && !sortGiven ? addBranch : undefined,
         onWarning: quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
@@ -602,27 +609,9 @@ export async function main(args: string[]): Promise<void> {
     } else if (textOutput) {
       const callchains = hasCallchains(result);
       let children = childrenGiven ? opts.children === true : callchains;
-      const hasBranchStacks = (result.info.perf?.features ?? []).includes(
-        HeaderFeature.BRANCH_STACK,
-      );
       if (result.branchMode) {
         // setup_sorting in branch mode: cumulate_callchain = false
         children = false;
-        if (!sortGiven && !opts.quiet) {
-          warn(
-            COMMAND,
-            `${input}: perf report's branch mode sorts by ` +
-              "comm,dso_from,symbol_from,symbol_to,cycles, which is not done here; these are " +
-              "the branch targets by comm,dso,sym (--sort KEYS chooses)",
-          );
-        }
-      } else if (branchGiven === undefined && hasBranchStacks && !opts.quiet) {
-        warn(
-          COMMAND,
-          `${input} has branch stacks: perf report shows it in branch mode, sorted by ` +
-            "comm,dso_from,symbol_from,symbol_to,cycles, which is not done here; this is " +
-            "the sample view (perf report --no-branch-stack); --sort KEYS gives branch mode",
-        );
       }
       let order: "caller" | "callee" | "none" | undefined = graph?.mode === "none"
         ? "none"
@@ -679,7 +668,23 @@ export async function main(args: string[]): Promise<void> {
         timeSlices: opts.time,
         perfHeader: perfHeaderFor(result.info),
       };
-      writeStdout(textReportSections(sections, base));
+      if (result.branchMode && !sortGiven) {
+        // one section per event with branch entries, perf's branch view
+        const shown = result.events.filter((e) => branchHists.has(e.index));
+        writeStdout(
+          shown.length === 0 ? textReportSections([], base) : shown.map((e, i) =>
+            branchReportText(
+              result.eventProfiles.get(e.index) ?? profile,
+              branchHists.get(e.index)!,
+              {
+                ...base,
+                eventName: e.name,
+                continuation: i > 0,
+              },
+            )
+          ).join(""),
+        );
+      } else writeStdout(textReportSections(sections, base));
       // perf_read_values_display after the report (perf's tip line, random, is left out)
       if (opts.threads) writeStdout(threadCountsTable(await readThreadCounts(input)));
     } else if (!opts.quiet) {

@@ -105,28 +105,24 @@ Deno.test({
 const BRANCH_FILE = corpusFile("quipper__perf.data.branch-4.14");
 
 Deno.test({
-  name: "report --branch-stack without --sort: says perf's branch sort keys are not done",
+  name:
+    "report --branch-stack: perf's branch view without --sort, branch targets by the keys with it",
   ignore: BRANCH_FILE === undefined,
   async fn() {
-    const r = await runCli("report", [
-      "--branch-stack",
-      "--kallsyms",
-      "/dev/null",
-      "-i",
-      BRANCH_FILE!,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /branch mode sorts by comm,dso_from,symbol_from,symbol_to,cycles/);
-    const sorted = await runCli("report", [
-      "--branch-stack",
-      "--sort",
-      "comm,dso,sym",
-      "--kallsyms",
-      "/dev/null",
-      "-i",
-      BRANCH_FILE!,
-    ]);
-    assert.doesNotMatch(sorted.stderr, /dso_from/);
-    assert.equal(sorted.stdout, r.stdout);
+    const args = ["--kallsyms", "/dev/null", "-i", BRANCH_FILE!];
+    const view = await runCli("report", ["--branch-stack", ...args]);
+    assert.equal(view.code, 0, view.stderr);
+    assert.match(
+      view.stdout,
+      /Source Shared Object {2}Source Symbol +Target Symbol +Basic Block Cycles/,
+    );
+    assert.doesNotMatch(view.stderr, /not done/);
+    // the default for a recording with branch stacks
+    assert.equal((await runCli("report", args)).stdout, view.stdout);
+    const sorted = await runCli("report", ["--branch-stack", "--sort", "comm,dso,sym", ...args]);
+    assert.equal(sorted.code, 0, sorted.stderr);
+    assert.match(sorted.stdout, /# Overhead {2}Command {2}Shared Object/);
+    const samples = await runCli("report", ["--no-branch-stack", ...args]);
+    assert.doesNotMatch(samples.stdout, /Source Symbol/);
   },
 });

@@ -547,7 +547,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "default report (children, comm,dso,sym) equals perf on foreign files: column widths, JIT names (corpus)",
+    "default report equals perf on foreign files: column widths, JIT names, branch view (corpus)",
   ignore: !PERF_RUNS || corpusFile("quipper__perf.data.busy.1-3.8") === undefined,
   async fn() {
     // unresolved entries widen Shared Object to 16; /tmp/perf-PID.map is `[JIT] tid PID`;
@@ -571,6 +571,12 @@ Deno.test({
           "hotspot__perf.data.PerfFormatLost",
           // kernel samples in a data symbol (kallsyms D): `__start_rodata+0x80314`
           "lpd__sleep.compressed.pipe.data",
+          // branch stacks: perf's branch view (comm, dso_from, symbol_from, symbol_to, cycles),
+          // `[H]` ends without a map, cycles as a signed short, a comm cut to its thread's
+          "quipper__perf.data.branch-4.14",
+          "quipper__perf.data.branch_stack_hw_index",
+          "quipper__perf.data.branch_stack_spec",
+          "quipper__perf.data.callgraph_and_branch-3.8",
         ]
       ) {
         const file = corpusFile(name);

@@ -31,6 +31,7 @@ import {
 } from "./unwind.ts";
 import { AddressCache, ChainCache, type ResolvedChain, SHARED_SPACE } from "./chain_cache.ts";
 import type { Resolution } from "./symbolize.ts";
+import { mapIp } from "../input/maps.ts";
 
 /** A capture's own symbol table (simulated machines), consulted before maps and kallsyms. */
 /**
@@ -520,6 +521,36 @@ export class ChainResolver {
   }
 
   /**
+   * One end of a branch as perf's default branch view prints it
+   * (`ip__resolve_ams`, `thread__find_cpumode_addr_location`): the user maps
+   * first, then the kernel's; the end's own level (`.` user, `k` kernel,
+   * `H` when no map covers it: the last cpumode tried, a guest one, is
+   * perf's hypervisor level); its address map-relative when mapped.
+   * @param pid The sample's process.
+   * @param ip The branch's source or target address.
+   * @returns The end.
+   */
+  branchEnd(pid: number, ip: bigint): BranchEnd {
+    for (const mode of [CpuMode.USER, CpuMode.KERNEL]) {
+      const kernel = mode === CpuMode.KERNEL;
+      const level = kernel ? "k" : ".";
+      if (!this.#symbolize) {
+        const map = this.#session.spaces.lookup(pid, ip, mode);
+        if (map === undefined) continue;
+        const addr = mapIp(map, ip);
+        return { frame: this.#frame(kernel, map.dso, undefined, addr), level, addr, ip };
+      }
+      const r = this.#session.symbolizer.resolve(this.#session.spaces, pid, ip, mode);
+      if (r.map === undefined) continue;
+      const frame = r.sym === undefined
+        ? this.#frame(kernel, r.dso, undefined, r.mapRelativeIp)
+        : this.#frame(kernel, r.dso, r.sym, r.printedIp, false, r.objectOffset, symStart(r));
+      return { frame, level, addr: r.mapRelativeIp, ip };
+    }
+    return { frame: this.#frame(false, undefined, undefined, ip), level: "H", addr: ip, ip };
+  }
+
+  /**
    * perf's `al` of a sample (`machine__resolve`): its ip in its own cpumode,
    * as the self entry of `perf report` prints it (map-relative when no symbol
    * covers it), for samples whose leaf frame came from another address.
@@ -688,6 +719,28 @@ export class ChainResolver {
     }
     return f;
   }
+}
+
+/** One end of a branch ({@linkcode ChainResolver.branchEnd}). */
+export interface BranchEnd {
+  /** Its frame: object and symbol, or the address without a symbol. */
+  readonly frame: FrameRef;
+  /** perf's `al_level`: `.` user, `k` kernel, `H` no map. */
+  readonly level: "." | "k" | "H";
+  /** perf's `al_addr`: map-relative when a map covers it, else the address. */
+  readonly addr: bigint;
+  /** The address as recorded (perf's `addr`, which orders unresolved ends). */
+  readonly ip: bigint;
+}
+
+/** A branch-stack entry as perf's default branch view keys it. */
+export interface BranchPair {
+  /** The branch's source. */
+  readonly from: BranchEnd;
+  /** The branch's target. */
+  readonly to: BranchEnd;
+  /** The entry's cycle count (`branch_flags.cycles`, 0 when not recorded). */
+  readonly cycles: number;
 }
 
 /** A resolved symbol's start (map-relative, as perf's `sym->start`); undefined when unresolved. */

@@ -87,6 +87,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   const totals = new Map<number, { samples: number; weight: number }>();
   let n = 0;
   const progress = options.onProgress;
+  const onBranch = options.onBranch;
   // The last event's builder and totals: consecutive samples nearly always share the event.
   let lastEvent = NaN;
   let current = new ProfileBuilder();
@@ -105,6 +106,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
       if (current.add(s, framesKey)) {
         total.samples++;
         total.weight += s.weight;
+        if (s.branch !== undefined) onBranch?.(s.event, s.comm, s.tid, s.branch);
       }
       if (progress && (++n & 1023) === 0) progress(input.bytesRead, input.info.size);
     });

@@ -11,6 +11,7 @@ import type { ThreadNames } from "../input/threads.ts";
 import type { FilterOptions } from "./filter.ts";
 import type { Profile } from "./profile.ts";
 import type { OpenRecordsOptions } from "./symbolized.ts";
+import type { BranchPair } from "./chains.ts";
 
 /** How samples are weighted. */
 export type WeightMode = "period" | "samples";
@@ -36,6 +37,12 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
   sampleOrder?: boolean;
   /** Called now and then with bytes read and the total (undefined for streams). */
   onProgress?: (bytesRead: number, total: number | undefined) => void;
+  /**
+   * In branch mode ({@linkcode LoadOptions.branchMode}): called with each
+   * kept branch-stack entry's event, comm, thread and ends (perf's default branch
+   * view is built from them).
+   */
+  onBranch?: (event: number, comm: string, tid: number, branch: BranchPair) => void;
 }
 
 /** Per-event totals of a load. */

@@ -22,7 +22,7 @@ export {
   type OpenRecordsOptions,
   type ResolvedSample,
 } from "./symbolized.ts";
-export type { UnmappedResolver } from "./chains.ts";
+export type { BranchEnd, BranchPair, UnmappedResolver } from "./chains.ts";
 export * from "./context.ts";
 export {
   type Addr2lineRecord,

@@ -35,7 +35,12 @@ import type { SymbolSourceOptions } from "./buildid_cache.ts";
 import { type PerfSession, sessionFor } from "./session.ts";
 import { DEFAULT_MAX_STACK } from "./unwind.ts";
 import { type ResolvedChain } from "./chain_cache.ts";
-import { ChainResolver, type OwnSymbols, type UnmappedResolver } from "./chains.ts";
+import {
+  type BranchPair,
+  ChainResolver,
+  type OwnSymbols,
+  type UnmappedResolver,
+} from "./chains.ts";
 
 /** A sample with its symbolized, leaf-first callchain. */
 export interface ResolvedSample extends StackSample {
@@ -51,6 +56,8 @@ export interface ResolvedSample extends StackSample {
   readonly cpumode: number;
   /** Input offset of the record (stream position for captures). */
   readonly offset: number;
+  /** In branch mode ({@linkcode OpenRecordsOptions.branchMode}): the branch-stack entry. */
+  readonly branch?: BranchPair;
 }
 
 /** One item of {@linkcode openRecords}: a symbolized sample or any other record. */
@@ -202,6 +209,7 @@ class ScratchSample implements MutableSample {
   period = 0;
   cpumode = 0;
   offset = 0;
+  branch: BranchPair | undefined = undefined;
   #ip = 0n;
   #ipView: DataView | undefined;
   #ipAt = -1;
@@ -515,8 +523,15 @@ export class ItemMaker {
     sample.selfFrame = undefined;
     for (let i = 0; i + 2 < entries.length; i += 3) {
       sample.frames = [this.#chains.branchTarget(sample.pid, entries[i + 1], mode)];
+      sample.branch = {
+        from: this.#chains.branchEnd(sample.pid, entries[i]),
+        to: this.#chains.branchEnd(sample.pid, entries[i + 1]),
+        // struct branch_flags: mispred, predicted, in_tx, abort (a bit each), cycles (16 bits)
+        cycles: Number((entries[i + 2] >> 4n) & 0xffffn),
+      };
       sink(sample, -1);
     }
+    sample.branch = undefined;
   }
 
   /** Read values whose id names no event: not delivered (perf's `nr_unknown_id`). */

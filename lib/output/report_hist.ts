@@ -18,7 +18,6 @@ import { selfFrameOf, type SelfFrameSelector, type StackSelfFrames } from "../an
 import { CHAINLESS, type Profile } from "../analyze/profile.ts";
 import { kernelModuleDsoName } from "../input/maps.ts";
 import type { ThreadNames } from "../input/threads.ts";
-import type { LoadOptions } from "../analyze/load_options.ts";
 import { addChain, ChainStore, type DsoRank, printFolded, printGraph } from "./report_callchain.ts";
 import type { HppField, ReportField } from "./report_fields.ts";
 
@@ -38,7 +37,7 @@ export class ReportOptionError extends RangeError {
 
 /**
  * Whether a report under these sort keys may depend on the samples' order
- * (so the profile should keep it, {@linkcode LoadOptions.sampleOrder}):
+ * (so the profile should keep it, the load option `sampleOrder`):
  * `sym` without a `dso` key before it compares unresolved addresses of
  * different objects by address alone, which makes perf's histogram walks
  * depend on the tree's history.

@@ -314,45 +314,18 @@ export function textReport(
   const dots = (f: ReportField): string =>
     ".".repeat("key" in f ? widths[sort.indexOf(f.key)] : hppWidth(f.hpp));
 
-  const out: string[] = [];
-  const first = options.continuation !== true;
-  // a pipe's features print as their records arrive, -q or not
-  if (options.quiet && first && options.perfHeader !== undefined) {
-    out.push(...options.perfHeader.text.replace(/\n$/, "").split("\n"));
-  }
-  // perf prints the one-value filter lines even with -q (sort__setup_elide writes them).
-  if (options.quiet && first) out.push(...elideLines);
+  const what = group
+    ? `events '${options.group!.description}'`
+    : `event '${options.eventName ?? "cpu-clock"}'`;
+  const out = reportPreamble(
+    profile,
+    options,
+    elideLines,
+    group?.samples ?? samples,
+    group?.eventCount ?? total,
+    what,
+  );
   if (!options.quiet) {
-    if (first) {
-      if (options.accountingHeader !== false) out.push(...accountingLines(profile));
-      const header = options.perfHeader;
-      if (header === undefined || header.afterHint) {
-        out.push(
-          "# To display the perf.data header info, please use --header/--header-only options.",
-        );
-        out.push("#");
-      }
-      if (header !== undefined) out.push(...header.text.replace(/\n$/, "").split("\n"));
-      out.push(...(elideLines.length > 0 ? elideLines : ["#"]));
-      if (elideLines.length > 0) out.push("#");
-      out.push(`# Total Lost Samples: ${profile.lost.lostSamples}`);
-      out.push("#");
-    } else if (options.accountingHeader !== false) {
-      out.push(
-        // its samples; the losses are the file's, stated once in the preamble
-        accountingLines(profile)[0].replace(
-          "# callring: ",
-          `# callring: event '${options.eventName ?? "cpu-clock"}': `,
-        ),
-      );
-    }
-    const slices = options.timeSlices === undefined ? "" : ` (time slices: ${options.timeSlices})`;
-    const what = group
-      ? `events '${options.group!.description}'`
-      : `event '${options.eventName ?? "cpu-clock"}'`;
-    out.push(`# Samples: ${convertUnit(group?.samples ?? samples)} of ${what}${slices}`);
-    out.push(`# Event count (approx.): ${group?.eventCount ?? total}`);
-    out.push("#");
     out.push("# " + columns.map(heading).join("  "));
     out.push("# " + columns.map(dots).join("  "));
     out.push("#");
@@ -411,6 +384,66 @@ export function textReport(
   out.push("");
   out.push("");
   return out.join("\n") + "\n";
+}
+
+/**
+ * perf's stdio preamble of a report section (`hists__fprintf_nr_sample_events`
+ * and the lines before it): up to its `# Event count` line and the `#` after
+ * it (without `-q`), or the lines `-q` keeps.
+ * @param profile The section's profile (its loss accounting).
+ * @param options The report options (quiet, continuation, perf header, time slices).
+ * @param elideLines perf's one-value filter lines (`# comm: burn`).
+ * @param samples The section's sample count.
+ * @param eventCount Its event count.
+ * @param what `event 'NAME'` or `events 'GROUP'`.
+ * @returns The lines.
+ */
+export function reportPreamble(
+  profile: Profile,
+  options: TextReportOptions,
+  elideLines: readonly string[],
+  samples: number,
+  eventCount: number,
+  what: string,
+): string[] {
+  const out: string[] = [];
+  const first = options.continuation !== true;
+  // a pipe's features print as their records arrive, -q or not
+  if (options.quiet && first && options.perfHeader !== undefined) {
+    out.push(...options.perfHeader.text.replace(/\n$/, "").split("\n"));
+  }
+  // perf prints the one-value filter lines even with -q (sort__setup_elide writes them).
+  if (options.quiet && first) out.push(...elideLines);
+  if (!options.quiet) {
+    if (first) {
+      if (options.accountingHeader !== false) out.push(...accountingLines(profile));
+      const header = options.perfHeader;
+      if (header === undefined || header.afterHint) {
+        out.push(
+          "# To display the perf.data header info, please use --header/--header-only options.",
+        );
+        out.push("#");
+      }
+      if (header !== undefined) out.push(...header.text.replace(/\n$/, "").split("\n"));
+      out.push(...(elideLines.length > 0 ? elideLines : ["#"]));
+      if (elideLines.length > 0) out.push("#");
+      out.push(`# Total Lost Samples: ${profile.lost.lostSamples}`);
+      out.push("#");
+    } else if (options.accountingHeader !== false) {
+      out.push(
+        // its samples; the losses are the file's, stated once in the preamble
+        accountingLines(profile)[0].replace(
+          "# callring: ",
+          `# callring: event '${options.eventName ?? "cpu-clock"}': `,
+        ),
+      );
+    }
+    const slices = options.timeSlices === undefined ? "" : ` (time slices: ${options.timeSlices})`;
+    out.push(`# Samples: ${convertUnit(samples)} of ${what}${slices}`);
+    out.push(`# Event count (approx.): ${eventCount}`);
+    out.push("#");
+  }
+  return out;
 }
 
 /** One printed entry: the leader's entry (undefined for a member-only one) and its values. */

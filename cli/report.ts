@@ -48,7 +48,9 @@ import { loadScriptTextProfile } from "../lib/analyze/script_text_load.ts";
 import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
 import { perfDiff } from "../lib/output/perf_diff.ts";
-import { SampleType } from "../lib/abi/mod.ts";
+import { AttrType, SampleType } from "../lib/abi/mod.ts";
+import { TraceHistogram, traceReportText } from "../lib/output/trace_report.ts";
+import { TracepointPrinter } from "../lib/output/tracepoint_print.ts";
 import { BranchHistogram, branchReportText } from "../lib/output/branch_report.ts";
 import type { BranchPair } from "../lib/analyze/chains.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
@@ -289,6 +291,24 @@ export async function main(args: string[]): Promise<void> {
     if (h === undefined) branchHists.set(event, h = new BranchHistogram());
     h.add(comm, tid, branch);
   };
+  // perf's trace view (every event a tracepoint, no --sort): payload texts per event
+  const traceHists = new Map<number, TraceHistogram>();
+  let tracepoints: TracepointPrinter | undefined;
+  let untraced = 0;
+  const addTrace = (event: number, raw: Uint8Array, weight: number, info: InputInfo) => {
+    const ev = info.events[event];
+    const data = info.perf?.tracingData;
+    if (ev === undefined || ev.attr.type !== AttrType.TRACEPOINT || data === undefined) return;
+    tracepoints ??= new TracepointPrinter(data);
+    const text = tracepoints.format(Number(ev.attr.config), raw);
+    if (text === undefined) {
+      untraced++;
+      return;
+    }
+    let h = traceHists.get(event);
+    if (h === undefined) traceHists.set(event, h = new TraceHistogram());
+    h.add(text, weight);
+  };
   const entryFilters = opts.dsos !== undefined || opts.symbols !== undefined;
   if (entryFilters && !textOutput) {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
@@ -392,6 +412,7 @@ export async function main(args: string[]): Promise<void> {
         // without, perf's default branch view (comm,dso_from,symbol_from,symbol_to,cycles)
         branchMode: textOutput && !perAddress ? (branchGiven ?? "auto") : false,
         onBranch: textOutput && !perAddress && !sortGiven ? addBranch : undefined,
+        onRaw: textOutput && !perAddress && !sortGiven ? addTrace : undefined,
         onWarning: quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
@@ -668,7 +689,41 @@ export async function main(args: string[]): Promise<void> {
         timeSlices: opts.time,
         perfHeader: perfHeaderFor(result.info),
       };
-      if (result.branchMode && !sortGiven) {
+      // (perf 6.1 picks its default sort keys before a pipe's attrs arrive: not for pipes)
+      const allTracepoints = result.events.length > 0 && !result.info.pipe &&
+        result.info.events.every((e) => e.attr.type === AttrType.TRACEPOINT);
+      const traceView = !sortGiven && fields === undefined && allTracepoints && !callchains &&
+        !result.branchMode;
+      if (traceView && untraced > 0) {
+        // a payload callring cannot print: the sample view, and what was not decoded
+        const what = [...(tracepoints?.undecoded ?? new Map<string, number>())]
+          .map(([k, n]) => `${n} of ${k}`).join(", ");
+        warn(
+          COMMAND,
+          `${input}: perf's trace view needs every payload printed; ${untraced} were not ` +
+            `(${what}): this is the sample view`,
+        );
+      } else if (
+        allTracepoints && callchains && !sortGiven && fields === undefined && !opts.quiet
+      ) {
+        warn(
+          COMMAND,
+          `${input}: perf shows tracepoint recordings with call graphs by trace output, which ` +
+            "is not done here: this is the sample view (--sort KEYS chooses)",
+        );
+      }
+      if (traceView && untraced === 0) {
+        const shown = result.events.filter((e) => traceHists.has(e.index));
+        writeStdout(
+          shown.length === 0 ? textReportSections([], base) : shown.map((e, i) =>
+            traceReportText(
+              result.eventProfiles.get(e.index) ?? profile,
+              traceHists.get(e.index)!,
+              { ...base, eventName: e.name, continuation: i > 0 },
+            )
+          ).join(""),
+        );
+      } else if (result.branchMode && !sortGiven) {
         // one section per event with branch entries, perf's branch view
         const shown = result.events.filter((e) => branchHists.has(e.index));
         writeStdout(

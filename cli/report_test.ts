@@ -577,6 +577,8 @@ Deno.test({
           "quipper__perf.data.branch_stack_hw_index",
           "quipper__perf.data.branch_stack_spec",
           "quipper__perf.data.callgraph_and_branch-3.8",
+          // a uprobe alone: perf's trace view; its one sample's text cut to the header's width
+          "perfparser__probe.data.file",
         ]
       ) {
         const file = corpusFile(name);
@@ -596,4 +598,46 @@ Deno.test({
       await Deno.remove(home, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name:
+    "a recording of tracepoints only: perf's trace view (file mode), the sample view in pipe mode (live)",
+  ignore: !(await perfCanRecord()),
+}, async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const burn = await buildBurn(dir);
+    for (const pipe of [false, true]) {
+      const data = `${dir}/tp${pipe ? "-pipe" : ""}.data`;
+      const args = ["record", "-q", "-e", "sched:sched_switch", "-e", "sched:sched_process_exit"];
+      // (a pipe's bytes, not text)
+      const rec = await new Deno.Command("perf", {
+        args: [...args, "-o", pipe ? "-" : data, "--", burn, "100"],
+        env: { PERF_PAGER: "cat", LC_ALL: "C" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (rec.code !== 0) {
+        await t.step({
+          name: "skipped: perf cannot record tracepoints here",
+          ignore: true,
+          fn() {},
+        });
+        return;
+      }
+      if (pipe) await Deno.writeFile(data, rec.stdout);
+      for (const extra of [[], ["--sort", "comm"]]) {
+        const perf = await runPerf(["report", "-i", data, "--stdio", ...extra]);
+        const ours = await runCli("report", ["-i", data, "--stdio", ...extra]);
+        assert.equal(perf.code, 0, perf.stderr);
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), `${pipe} ${extra}`);
+        const traced = /# Overhead {2}Trace output/.test(perf.stdout);
+        assert.equal(traced, !pipe && extra.length === 0, "perf's view is the one expected");
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -88,6 +88,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   let n = 0;
   const progress = options.onProgress;
   const onBranch = options.onBranch;
+  const onRaw = options.onRaw;
   // The last event's builder and totals: consecutive samples nearly always share the event.
   let lastEvent = NaN;
   let current = new ProfileBuilder();
@@ -107,6 +108,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
         total.samples++;
         total.weight += s.weight;
         if (s.branch !== undefined) onBranch?.(s.event, s.comm, s.tid, s.branch);
+        if (s.raw !== undefined) onRaw?.(s.event, s.raw, s.weight, input.info);
       }
       if (progress && (++n & 1023) === 0) progress(input.bytesRead, input.info.size);
     });

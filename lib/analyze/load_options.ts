@@ -43,6 +43,13 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
    * view is built from them).
    */
   onBranch?: (event: number, comm: string, tid: number, branch: BranchPair) => void;
+  /**
+   * Called with each kept sample that has PERF_SAMPLE_RAW bytes (a
+   * tracepoint's payload): its event, the bytes (valid during the call
+   * only), its weight and the input's info, whose tracing data is read by
+   * then (perf's `trace` sort key is made from them).
+   */
+  onRaw?: (event: number, raw: Uint8Array, weight: number, info: InputInfo) => void;
 }
 
 /** Per-event totals of a load. */

@@ -58,6 +58,8 @@ export interface ResolvedSample extends StackSample {
   readonly offset: number;
   /** In branch mode ({@linkcode OpenRecordsOptions.branchMode}): the branch-stack entry. */
   readonly branch?: BranchPair;
+  /** The PERF_SAMPLE_RAW bytes (a tracepoint's payload), when the sample has them. */
+  readonly raw?: Uint8Array;
 }
 
 /** One item of {@linkcode openRecords}: a symbolized sample or any other record. */
@@ -210,6 +212,7 @@ class ScratchSample implements MutableSample {
   cpumode = 0;
   offset = 0;
   branch: BranchPair | undefined = undefined;
+  raw: Uint8Array | undefined = undefined;
   #ip = 0n;
   #ipView: DataView | undefined;
   #ipAt = -1;
@@ -321,6 +324,7 @@ export class ItemMaker {
       ip: s.ip ?? 0n,
       cpumode: record.misc & 7,
       offset,
+      raw: s.raw,
     };
   }
 
@@ -343,6 +347,7 @@ export class ItemMaker {
     t.event = event;
     t.eventName = this.#info.events[event]?.name ?? "";
     t.period = period;
+    t.raw = s.raw;
     t.ip = s.ip ?? 0n;
     t.cpumode = record.misc & 7;
     t.offset = offset;
@@ -397,6 +402,7 @@ export class ItemMaker {
     t.event = event.index;
     t.eventName = this.#info.events[event.index]?.name ?? "";
     t.period = period;
+    t.raw = undefined; // (simple formats have no RAW)
     t.ipAt(view, layout.ip >= 0 ? s + layout.ip : -1);
     t.cpumode = mode;
     t.offset = r.fileOffset;

@@ -389,7 +389,7 @@ const BRANCH_FILES = ["quipper__perf.data.branch-4.14", "quipper__perf.data.bran
   .filter((f): f is string => f !== undefined);
 
 Deno.test({
-  name: "branch stacks: with --sort, perf's branch mode (one entry per branch target), as perf",
+  name: "branch stacks: perf's branch view, and with --sort one entry per branch target, as perf",
   ignore: !PERF_RUNS || BRANCH_FILES.length === 0,
   async fn() {
     // a private HOME: no build-id cache of this machine's
@@ -414,9 +414,13 @@ Deno.test({
             `${file} ${args.join(" ")}`,
           );
         }
-        // no --sort: perf's branch-mode default keys are not done, and we say so
-        const ours = await runCli("report", ["-i", file, "--stdio"], undefined, { HOME: home });
-        assert.match(ours.stderr, /branch mode, sorted by comm,dso_from,symbol_from/);
+        // no --sort: perf's branch view (comm, dso_from, symbol_from, symbol_to, cycles)
+        const argv = ["-i", file, "--stdio"];
+        const perf = await runPerf(["report", ...argv], undefined, { HOME: home });
+        const ours = await runCli("report", argv, undefined, { HOME: home });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.match(ours.stdout, /Source Shared Object/);
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), file);
       }
     } finally {
       await Deno.remove(home, { recursive: true });

@@ -712,33 +712,24 @@ export async function main(args: string[]): Promise<void> {
             "is not done here: this is the sample view (--sort KEYS chooses)",
         );
       }
-      if (traceView && untraced === 0) {
-        const shown = result.events.filter((e) => traceHists.has(e.index));
-        writeStdout(
-          shown.length === 0 ? textReportSections([], base) : shown.map((e, i) =>
-            traceReportText(
-              result.eventProfiles.get(e.index) ?? profile,
-              traceHists.get(e.index)!,
-              { ...base, eventName: e.name, continuation: i > 0 },
-            )
-          ).join(""),
-        );
-      } else if (result.branchMode && !sortGiven) {
-        // one section per event with branch entries, perf's branch view
-        const shown = result.events.filter((e) => branchHists.has(e.index));
-        writeStdout(
-          shown.length === 0 ? textReportSections([], base) : shown.map((e, i) =>
-            branchReportText(
-              result.eventProfiles.get(e.index) ?? profile,
-              branchHists.get(e.index)!,
-              {
-                ...base,
-                eventName: e.name,
-                continuation: i > 0,
-              },
-            )
-          ).join(""),
-        );
+      // perf's other views: one section per event with entries
+      const viewSections = <H>(
+        hists: Map<number, H>,
+        render: (p: Profile, h: H, o: typeof base & { continuation: boolean }) => string,
+      ): string => {
+        const shown = result.events.filter((e) => hists.has(e.index));
+        if (shown.length === 0) return textReportSections([], base);
+        return shown.map((e, i) =>
+          render(result.eventProfiles.get(e.index) ?? profile, hists.get(e.index)!, {
+            ...base,
+            eventName: e.name,
+            continuation: i > 0,
+          })
+        ).join("");
+      };
+      if (traceView && untraced === 0) writeStdout(viewSections(traceHists, traceReportText));
+      else if (result.branchMode && !sortGiven) {
+        writeStdout(viewSections(branchHists, branchReportText));
       } else writeStdout(textReportSections(sections, base));
       // perf_read_values_display after the report (perf's tip line, random, is left out)
       if (opts.threads) writeStdout(threadCountsTable(await readThreadCounts(input)));

@@ -14,7 +14,7 @@
 
 import type { BranchEnd, BranchPair } from "../analyze/chains.ts";
 import type { Profile } from "../analyze/profile.ts";
-import { dsoShortName, fieldCmp, RbTree } from "./report_hist.ts";
+import { addrCmp, dsoShortName, fieldCmp, RbTree } from "./report_hist.ts";
 import { formatPercent } from "./format.ts";
 import { reportPreamble, type TextReportOptions } from "./text_report.ts";
 
@@ -32,15 +32,6 @@ export interface BranchEntry {
   readonly cycles: number;
   /** Branch-stack entries counted into it (each of weight 1). */
   weight: number;
-}
-
-const HIGH_HALF = 1n << 63n;
-
-/** Sign of `(int64_t)(right - left)`, perf's `_sort__addr_cmp`. */
-function addrCmp(left: bigint, right: bigint): number {
-  if ((left >= HIGH_HALF) === (right >= HIGH_HALF)) return right > left ? 1 : right < left ? -1 : 0;
-  const d = BigInt.asIntN(64, right - left);
-  return d > 0n ? 1 : d < 0n ? -1 : 0;
 }
 
 /** Sign of C's strcmp on two texts (code-unit order: byte order for ASCII). */

@@ -297,8 +297,13 @@ function cmpNull(left: boolean, right: boolean): number {
   return !left && !right ? 0 : !left ? -1 : 1;
 }
 
-/** Sign of `(int64_t)(right - left)` for two u64 values, as perf's `_sort__addr_cmp`. */
-function addrCmp(left: bigint, right: bigint): number {
+/**
+ * Sign of `(int64_t)(right - left)` for two u64 values, as perf's `_sort__addr_cmp`.
+ * @param left Left address.
+ * @param right Right address.
+ * @returns 1, -1 or 0.
+ */
+export function addrCmp(left: bigint, right: bigint): number {
   if ((left >= HIGH_HALF) === (right >= HIGH_HALF)) return right > left ? 1 : right < left ? -1 : 0;
   const d = BigInt.asIntN(64, right - left);
   return d > 0n ? 1 : d < 0n ? -1 : 0;

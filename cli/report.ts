@@ -49,10 +49,8 @@ import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
 import { perfDiff } from "../lib/output/perf_diff.ts";
 import { AttrType, SampleType } from "../lib/abi/mod.ts";
-import { TraceHistogram, traceReportText } from "../lib/output/trace_report.ts";
-import { TracepointPrinter } from "../lib/output/tracepoint_print.ts";
-import { BranchHistogram, branchReportText } from "../lib/output/branch_report.ts";
-import type { BranchPair } from "../lib/analyze/chains.ts";
+import { traceReportText, TraceViews } from "../lib/output/trace_report.ts";
+import { branchReportText, BranchViews } from "../lib/output/branch_report.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
 import { flamegraphSvg } from "../lib/output/flamegraph_svg.ts";
@@ -284,31 +282,9 @@ export async function main(args: string[]): Promise<void> {
   const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
     opts.pprof !== undefined;
   const textOutput = opts.diff === undefined && !opts.folded && (!fileOutputs || opts.stdio);
-  // perf's default branch view, per event (filled while the input is read)
-  const branchHists = new Map<number, BranchHistogram>();
-  const addBranch = (event: number, comm: string, tid: number, branch: BranchPair) => {
-    let h = branchHists.get(event);
-    if (h === undefined) branchHists.set(event, h = new BranchHistogram());
-    h.add(comm, tid, branch);
-  };
-  // perf's trace view (every event a tracepoint, no --sort): payload texts per event
-  const traceHists = new Map<number, TraceHistogram>();
-  let tracepoints: TracepointPrinter | undefined;
-  let untraced = 0;
-  const addTrace = (event: number, raw: Uint8Array, weight: number, info: InputInfo) => {
-    const ev = info.events[event];
-    const data = info.perf?.tracingData;
-    if (ev === undefined || ev.attr.type !== AttrType.TRACEPOINT || data === undefined) return;
-    tracepoints ??= new TracepointPrinter(data);
-    const text = tracepoints.format(Number(ev.attr.config), raw);
-    if (text === undefined) {
-      untraced++;
-      return;
-    }
-    let h = traceHists.get(event);
-    if (h === undefined) traceHists.set(event, h = new TraceHistogram());
-    h.add(text, weight);
-  };
+  // perf's branch and trace views, per event (filled while the input is read)
+  const branchViews = new BranchViews();
+  const traceViews = new TraceViews();
   const entryFilters = opts.dsos !== undefined || opts.symbols !== undefined;
   if (entryFilters && !textOutput) {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
@@ -411,8 +387,10 @@ export async function main(args: string[]): Promise<void> {
         // perf's branch mode for the text report: with --sort, entries of branch targets;
         // without, perf's default branch view (comm,dso_from,symbol_from,symbol_to,cycles)
         branchMode: textOutput && !perAddress ? (branchGiven ?? "auto") : false,
-        onBranch: textOutput && !perAddress && !sortGiven ? addBranch : undefined,
-        onRaw: textOutput && !perAddress && !sortGiven ? addTrace : undefined,
+        onBranch: textOutput && !perAddress && !sortGiven
+          ? (...a) => branchViews.add(...a)
+          : undefined,
+        onRaw: textOutput && !perAddress && !sortGiven ? (...a) => traceViews.add(...a) : undefined,
         onWarning: quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
@@ -694,9 +672,10 @@ export async function main(args: string[]): Promise<void> {
         result.info.events.every((e) => e.attr.type === AttrType.TRACEPOINT);
       const traceView = !sortGiven && fields === undefined && allTracepoints && !callchains &&
         !result.branchMode;
+      const untraced = traceViews.untraced;
       if (traceView && untraced > 0) {
         // a payload callring cannot print: the sample view, and what was not decoded
-        const what = [...(tracepoints?.undecoded ?? new Map<string, number>())]
+        const what = [...traceViews.undecoded]
           .map(([k, n]) => `${n} of ${k}`).join(", ");
         warn(
           COMMAND,
@@ -727,9 +706,9 @@ export async function main(args: string[]): Promise<void> {
           })
         ).join("");
       };
-      if (traceView && untraced === 0) writeStdout(viewSections(traceHists, traceReportText));
+      if (traceView && untraced === 0) writeStdout(viewSections(traceViews.hists, traceReportText));
       else if (result.branchMode && !sortGiven) {
-        writeStdout(viewSections(branchHists, branchReportText));
+        writeStdout(viewSections(branchViews.hists, branchReportText));
       } else writeStdout(textReportSections(sections, base));
       // perf_read_values_display after the report (perf's tip line, random, is left out)
       if (opts.threads) writeStdout(threadCountsTable(await readThreadCounts(input)));

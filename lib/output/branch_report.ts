@@ -124,6 +124,28 @@ export class BranchHistogram {
   }
 }
 
+/**
+ * The branch view's histograms of a recording, one per event, filled as the
+ * input is read ({@linkcode BranchViews.add}, the load's `onBranch`).
+ */
+export class BranchViews {
+  /** Histograms by event index. */
+  readonly hists: Map<number, BranchHistogram> = new Map();
+
+  /**
+   * Count one branch-stack entry of a sample.
+   * @param event The sample's event index.
+   * @param comm Its comm.
+   * @param tid Its thread.
+   * @param branch The entry.
+   */
+  add(event: number, comm: string, tid: number, branch: BranchPair): void {
+    let h = this.hists.get(event);
+    if (h === undefined) this.hists.set(event, h = new BranchHistogram());
+    h.add(comm, tid, branch);
+  }
+}
+
 /** The Symbol column text of a branch end (`_hist_entry__sym_snprintf` with `al_addr`, `al_level`). */
 function symText(end: BranchEnd): string {
   const f = end.frame;

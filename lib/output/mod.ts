@@ -6,8 +6,13 @@
  */
 
 export * from "./text_report.ts";
-export { type BranchEntry, BranchHistogram, branchReportText } from "./branch_report.ts";
-export { type TraceEntry, TraceHistogram, traceReportText } from "./trace_report.ts";
+export {
+  type BranchEntry,
+  BranchHistogram,
+  branchReportText,
+  BranchViews,
+} from "./branch_report.ts";
+export { type TraceEntry, TraceHistogram, traceReportText, TraceViews } from "./trace_report.ts";
 export * from "./report_fields.ts";
 export * from "./thread_counts_print.ts";
 export * from "./folded.ts";

@@ -13,8 +13,11 @@
  * @module
  */
 
+import { AttrType } from "../abi/mod.ts";
 import type { Profile } from "../analyze/profile.ts";
+import type { InputInfo } from "../input/open.ts";
 import { formatPercent } from "./format.ts";
+import { TracepointPrinter } from "./tracepoint_print.ts";
 import { reportPreamble, type TextReportOptions } from "./text_report.ts";
 
 /** One entry of the trace view. */
@@ -63,6 +66,50 @@ export class TraceHistogram {
     return [...this.#byText.values()].sort((a, b) =>
       b.weight - a.weight || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0)
     );
+  }
+}
+
+/**
+ * The trace view's histograms of a recording, one per tracepoint event,
+ * filled sample by sample as the input is read ({@linkcode TraceViews.add},
+ * the load's `onRaw`).
+ */
+export class TraceViews {
+  /** Histograms by event index. */
+  readonly hists: Map<number, TraceHistogram> = new Map();
+  #printer: TracepointPrinter | undefined;
+  #untraced = 0;
+
+  /** Samples whose payload could not be printed (see {@linkcode TraceViews.undecoded}). */
+  get untraced(): number {
+    return this.#untraced;
+  }
+
+  /** Payloads not printed, by `system:name (reason)`. */
+  get undecoded(): ReadonlyMap<string, number> {
+    return this.#printer?.undecoded ?? new Map();
+  }
+
+  /**
+   * Count a sample's payload (samples of other than tracepoint events are left out).
+   * @param event The sample's event index.
+   * @param raw Its PERF_SAMPLE_RAW bytes.
+   * @param weight Its weight.
+   * @param info The input's info (its events and tracing data).
+   */
+  add(event: number, raw: Uint8Array, weight: number, info: InputInfo): void {
+    const ev = info.events[event];
+    const data = info.perf?.tracingData;
+    if (ev === undefined || ev.attr.type !== AttrType.TRACEPOINT || data === undefined) return;
+    this.#printer ??= new TracepointPrinter(data);
+    const text = this.#printer.format(Number(ev.attr.config), raw);
+    if (text === undefined) {
+      this.#untraced++;
+      return;
+    }
+    let h = this.hists.get(event);
+    if (h === undefined) this.hists.set(event, h = new TraceHistogram());
+    h.add(text, weight);
   }
 }
 

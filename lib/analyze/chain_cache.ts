@@ -337,3 +337,88 @@ export class AddressCache {
     this.#mask = mask;
   }
 }
+
+/**
+ * Frames of unresolved addresses by (object, level, address), for the
+ * resolver's one-object-per-frame rule: entries are never dropped (a frame
+ * made again would be another frame). An open-addressing table of small
+ * integers and u32 halves: no BigInt hashing per lookup. Addresses of 2^53
+ * and above are not taken ({@linkcode UnresolvedFrames.get} says so).
+ */
+export class UnresolvedFrames {
+  /** Per slot: owner (object id * 2 + level) + 1 (0: empty), address high and low halves. */
+  #keys = new Int32Array(3 * 4096);
+  #frames: (FrameRef | undefined)[] = new Array(4096).fill(undefined);
+  #mask = 4095;
+  #size = 0;
+  readonly #objects = new Map<string, number>();
+  #slot = -1;
+  #owner = 0;
+  #hi = 0;
+  #lo = 0;
+
+  /**
+   * The frame for the address, or undefined (then {@linkcode UnresolvedFrames.add}
+   * may follow); null when the address is not one this table takes (2^53 or above).
+   * @param object The frame's object ("" for none).
+   * @param level 1 for kernel frames, 0 for user frames.
+   * @param ip The address.
+   * @returns The frame, undefined, or null.
+   */
+  get(object: string, level: number, ip: bigint): FrameRef | undefined | null {
+    if (ip >= 0x20000000000000n) return null;
+    const n = Number(ip);
+    const lo = n >>> 0, hi = (n - lo) / 0x100000000;
+    let id = this.#objects.get(object);
+    if (id === undefined) this.#objects.set(object, id = this.#objects.size);
+    const owner = id * 2 + level + 1;
+    const keys = this.#keys, mask = this.#mask;
+    let s = (Math.imul(lo ^ (lo >>> 16), 0x45d9f3b) ^ Math.imul(hi + owner, 0x119de1f3)) & mask;
+    for (;; s = (s + 1) & mask) {
+      const o = keys[3 * s];
+      if (o === 0) break;
+      if (o === owner && keys[3 * s + 2] === (lo | 0) && keys[3 * s + 1] === hi) {
+        return this.#frames[s];
+      }
+    }
+    this.#slot = s;
+    this.#owner = owner;
+    this.#hi = hi;
+    this.#lo = lo | 0;
+    return undefined;
+  }
+
+  /**
+   * Keep the frame for the address {@linkcode UnresolvedFrames.get} just missed.
+   * @param frame The frame.
+   */
+  add(frame: FrameRef): void {
+    const s = this.#slot;
+    if (s < 0) return;
+    this.#slot = -1;
+    this.#keys[3 * s] = this.#owner;
+    this.#keys[3 * s + 1] = this.#hi;
+    this.#keys[3 * s + 2] = this.#lo;
+    this.#frames[s] = frame;
+    if (++this.#size * 2 > this.#mask) this.#grow();
+  }
+
+  #grow(): void {
+    const keys = this.#keys, frames = this.#frames;
+    const len = (this.#mask + 1) * 2;
+    this.#keys = new Int32Array(3 * len);
+    this.#frames = new Array(len).fill(undefined);
+    this.#mask = len - 1;
+    for (let i = 0; i < frames.length; i++) {
+      if (keys[3 * i] === 0) continue;
+      const owner = keys[3 * i], hi = keys[3 * i + 1], lo = keys[3 * i + 2];
+      let s = (Math.imul(lo ^ (lo >>> 16), 0x45d9f3b) ^ Math.imul(hi + owner, 0x119de1f3)) &
+        this.#mask;
+      while (this.#keys[3 * s] !== 0) s = (s + 1) & this.#mask;
+      this.#keys[3 * s] = owner;
+      this.#keys[3 * s + 1] = hi;
+      this.#keys[3 * s + 2] = lo;
+      this.#frames[s] = frames[i];
+    }
+  }
+}

@@ -29,7 +29,13 @@ import {
   unwinderRegistered,
   unwindUserDetailed,
 } from "./unwind.ts";
-import { AddressCache, ChainCache, type ResolvedChain, SHARED_SPACE } from "./chain_cache.ts";
+import {
+  AddressCache,
+  ChainCache,
+  type ResolvedChain,
+  SHARED_SPACE,
+  UnresolvedFrames,
+} from "./chain_cache.ts";
 import type { Resolution } from "./symbolize.ts";
 import { mapIp } from "../input/maps.ts";
 
@@ -96,7 +102,10 @@ export class ChainResolver {
     new Map(),
   ];
   /** Frames without a symbol: [level] -> dso -> address -> frame. */
+  /** Frames of unresolved addresses of 2^53 and above, by level, object and address. */
   readonly #unresolved: Map<string, Map<bigint, FrameRef>>[] = [new Map(), new Map()];
+  /** Frames of the other unresolved addresses. */
+  readonly #unresolvedFrames = new UnresolvedFrames();
   readonly #elfs = new ElfCache({ resolvePath: (f) => this.#session.symbolizer.dataPath(f) });
   readonly #out: FrameRef[] = [];
   readonly #hasMap: boolean[] = [];
@@ -660,10 +669,16 @@ export class ChainResolver {
     const level = kernel ? 1 : 0;
     const object = dso ?? "";
     if (sym === undefined) {
-      const byDso = this.#unresolved[level];
-      let byIp = byDso.get(object);
-      if (byIp === undefined) byDso.set(object, byIp = new Map());
-      let f = byIp.get(ip);
+      // (most addresses are below 2^53: found without hashing a BigInt)
+      const table = this.#unresolvedFrames;
+      let f = table.get(object, level, ip);
+      let byIp: Map<bigint, FrameRef> | undefined;
+      if (f === null) {
+        const byDso = this.#unresolved[level];
+        byIp = byDso.get(object);
+        if (byIp === undefined) byDso.set(object, byIp = new Map());
+        f = byIp.get(ip);
+      }
       if (f === undefined) {
         // per address: the mapping of a runtime address (not of a map-relative self frame)
         const map = this.#perAddress && ip === this.#rawIp ? this.#rawMap() : undefined;
@@ -676,9 +691,10 @@ export class ChainResolver {
             : { sym, dso, ip, kernel },
           this.#tagSource,
         );
-        byIp.set(ip, f);
+        if (byIp !== undefined) byIp.set(ip, f);
+        else table.add(f);
       }
-      return f;
+      return f!;
     }
     const byDso = this.#frames[level * 2 + (inlined ? 1 : 0)];
     let bySym = byDso.get(object);

@@ -373,11 +373,9 @@ export class UnresolvedFrames {
     if (id === undefined) this.#objects.set(object, id = this.#objects.size);
     const owner = id * 2 + level + 1;
     const keys = this.#keys, mask = this.#mask;
-    let s = (Math.imul(lo ^ (lo >>> 16), 0x45d9f3b) ^ Math.imul(hi + owner, 0x119de1f3)) & mask;
-    for (;; s = (s + 1) & mask) {
-      const o = keys[3 * s];
-      if (o === 0) break;
-      if (o === owner && keys[3 * s + 2] === (lo | 0) && keys[3 * s + 1] === hi) {
+    let s = UnresolvedFrames.#home(owner, hi, lo, mask);
+    for (; keys[3 * s] !== 0; s = (s + 1) & mask) {
+      if (keys[3 * s] === owner && keys[3 * s + 2] === (lo | 0) && keys[3 * s + 1] === hi) {
         return this.#frames[s];
       }
     }
@@ -386,6 +384,11 @@ export class UnresolvedFrames {
     this.#hi = hi;
     this.#lo = lo | 0;
     return undefined;
+  }
+
+  /** The first slot to probe for a key (`lo` as u32 or i32: the same bits). */
+  static #home(owner: number, hi: number, lo: number, mask: number): number {
+    return (Math.imul(lo ^ (lo >>> 16), 0x45d9f3b) ^ Math.imul(hi + owner, 0x119de1f3)) & mask;
   }
 
   /**
@@ -412,8 +415,7 @@ export class UnresolvedFrames {
     for (let i = 0; i < frames.length; i++) {
       if (keys[3 * i] === 0) continue;
       const owner = keys[3 * i], hi = keys[3 * i + 1], lo = keys[3 * i + 2];
-      let s = (Math.imul(lo ^ (lo >>> 16), 0x45d9f3b) ^ Math.imul(hi + owner, 0x119de1f3)) &
-        this.#mask;
+      let s = UnresolvedFrames.#home(owner, hi, lo, this.#mask);
       while (this.#keys[3 * s] !== 0) s = (s + 1) & this.#mask;
       this.#keys[3 * s] = owner;
       this.#keys[3 * s + 1] = hi;

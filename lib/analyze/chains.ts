@@ -101,8 +101,7 @@ export class ChainResolver {
     new Map(),
     new Map(),
   ];
-  /** Frames without a symbol: [level] -> dso -> address -> frame. */
-  /** Frames of unresolved addresses of 2^53 and above, by level, object and address. */
+  /** Frames of unresolved addresses of 2^53 and above: [level] -> dso -> address -> frame. */
   readonly #unresolved: Map<string, Map<bigint, FrameRef>>[] = [new Map(), new Map()];
   /** Frames of the other unresolved addresses. */
   readonly #unresolvedFrames = new UnresolvedFrames();

@@ -78,6 +78,7 @@ function entryCmp(left: BranchEntry, right: BranchEntry): number {
 export class BranchHistogram {
   readonly #input = new RbTree<BranchEntry>();
   #total = 0;
+  #entries: BranchEntry[] | undefined;
 
   /** The weight of every entry added (perf's event count in branch mode). */
   get total(): number {
@@ -102,25 +103,31 @@ export class BranchHistogram {
     const e = this.#input.findOrInsert((existing) => entryCmp(existing, probe), () => probe);
     e.weight++;
     this.#total++;
+    this.#entries = undefined;
   }
 
   /**
    * The entries in perf's output order: collapsed by comm
    * (`hists__collapse_resort`), then by weight, greatest first, ties by
    * the keys (`sort__comm_sort`, then the comparisons above), equal ones in
-   * collapsed order.
+   * collapsed order (the keys' output order is their comparison: only comm
+   * has its own, `sort__comm_sort`, which compares as `sort__comm_cmp`).
    * @returns The entries.
    */
   entries(): BranchEntry[] {
+    if (this.#entries !== undefined) return this.#entries;
+    // merged copies: the input tree's entries keep their own weights
     const collapsed = new RbTree<BranchEntry>();
     for (const e of this.#input.inOrder()) {
-      const into = collapsed.findOrInsert((existing) => entryCmp(existing, e), () => e);
-      if (into !== e) into.weight += e.weight;
+      let made = false;
+      const into = collapsed.findOrInsert((existing) => entryCmp(existing, e), () => {
+        made = true;
+        return { ...e };
+      });
+      if (!made) into.weight += e.weight;
     }
-    const sort = (a: BranchEntry, b: BranchEntry) =>
-      fieldCmp(a.weight, b.weight) || strcmp(b.comm, a.comm) || dsoCmp(a.from, b.from) ||
-      symCmp(a.from, b.from) || symCmp(a.to, b.to) || fieldCmp(a.cycles, b.cycles);
-    return collapsed.inOrder().sort((a, b) => -sort(a, b));
+    const sort = (a: BranchEntry, b: BranchEntry) => fieldCmp(a.weight, b.weight) || entryCmp(a, b);
+    return this.#entries = collapsed.inOrder().sort((a, b) => -sort(a, b));
   }
 }
 
@@ -219,12 +226,7 @@ export function branchReportText(
   for (const e of shown) {
     const cells = [
       cut(e.comm, widths[0]),
-      cut(
-        e.from.frame.dso === undefined
-          ? "[unknown]"
-          : dsoShortName(e.from.frame.dso, e.from.level === "k"),
-        widths[1],
-      ),
+      cut(dsoShortName(e.from.frame.dso, e.from.level === "k"), widths[1]),
       cut(symText(e.from), widths[2]),
       cut(symText(e.to), widths[3]),
       // "%-*hd": the 16-bit count as a signed short

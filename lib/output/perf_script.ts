@@ -939,14 +939,15 @@ export class ScriptPrinter {
     const hash = ChainTable.hash(words, base, nr, cpumode);
     const text = chains.get(words, base, nr, cpumode, hash);
     if (text !== undefined) return this.#pool.copyTo(out, text);
+    const drops = this.#drops;
     scratch.pos = 0;
     this.#buildChain(scratch, s, cpumode, resolver);
     out.bytes(scratch.buf.subarray(0, scratch.pos));
-    const drops = this.#drops;
     const ref = this.#cache(scratch.buf, 0, scratch.pos);
     if (ref < 0) return;
     if (this.#drops === drops) return chains.set(words, base, nr, cpumode, hash, ref);
-    // the pool started over while the chain was printed: cache it in the scope's new cache
+    // the pool started over while the chain was printed or cached: `chains` is a dropped
+    // scope's; cache it in the scope's new cache
     const fresh = this.#scopeCache(resolver.scope(s.pid, s.tid, CpuMode.USER)).chains;
     fresh.kernelVersion = kernelVersion;
     fresh.set(words, base, nr, cpumode, hash, ref);

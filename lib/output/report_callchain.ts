@@ -67,19 +67,6 @@ export class ChainStore {
     return c;
   }
 
-  /** Add the trie under `from` into the trie under `into` (perf's `callchain_merge`). */
-  merge(into: number, from: number): void {
-    const todo: [number, number][] = [[into, from]];
-    while (todo.length) {
-      const [dst, src] = todo.pop()!;
-      this.hits[dst] += this.hits[src];
-      this.cumul[dst] += this.cumul[src];
-      for (let c = this.first[src]; c >= 0; c = this.next[c]) {
-        todo.push([this.child(dst, this.frame[c]), c]);
-      }
-    }
-  }
-
   #grow(): void {
     const len = this.frame.length * 2;
     const i32 = (a: Int32Array) => {

@@ -990,11 +990,12 @@ export function buildHistogram(
   const groupEnd = (g: number) => g + 1 < groupCount ? groups.at(2 * g + 3) : fed.length;
   for (let g = 0; g < groupCount; g++) {
     const w = groupWeight[g];
-    for (let n = groups.at(2 * g + 1), end = groupEnd(g); n < end; n += 2) {
-      const p = fed.at(n);
+    const first = groups.at(2 * g + 1);
+    for (let n = first, end = groupEnd(g); n < end; n += 2) {
       const e = entryList[fed.at(n + 1)];
-      if (p > 0 || (p === 0 && n > groups.at(2 * g + 1))) {
-        e.children += w; // a caller's entry
+      // a walk feeds its own entry first, then its callers' entries
+      if (n > first) {
+        e.children += w;
         continue;
       }
       e.self += w;

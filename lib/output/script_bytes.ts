@@ -93,7 +93,7 @@ export class ScriptOutput {
  */
 export class TextPool {
   /** The pool (valid from 0 to the bytes used). */
-  bytes: Uint8Array;
+  #bytes: Uint8Array;
   #used = 0;
   readonly #max: number;
 
@@ -105,12 +105,7 @@ export class TextPool {
    */
   constructor(max: number, initial: number = 1 << 20) {
     this.#max = max;
-    this.bytes = new Uint8Array(Math.min(initial, max));
-  }
-
-  /** Bytes used. */
-  get used(): number {
-    return this.#used;
+    this.#bytes = new Uint8Array(Math.min(initial, max));
   }
 
   /**
@@ -125,13 +120,13 @@ export class TextPool {
     const n = end - start;
     if (n >= 0x10000) return -1;
     const at = this.#used;
-    if (at + n > this.bytes.length) {
+    if (at + n > this.#bytes.length) {
       if (at + n > this.#max) return -1;
-      const next = new Uint8Array(Math.min(this.#max, Math.max(this.bytes.length * 2, at + n)));
-      next.set(this.bytes.subarray(0, at));
-      this.bytes = next;
+      const next = new Uint8Array(Math.min(this.#max, Math.max(this.#bytes.length * 2, at + n)));
+      next.set(this.#bytes.subarray(0, at));
+      this.#bytes = next;
     }
-    this.bytes.set(src.subarray(start, end), at);
+    this.#bytes.set(src.subarray(start, end), at);
     this.#used = at + n;
     return at * 0x10000 + n;
   }
@@ -146,7 +141,7 @@ export class TextPool {
     const n = ref % 0x10000;
     const at = (ref - n) / 0x10000;
     out.room(n);
-    const buf = out.buf, src = this.bytes;
+    const buf = out.buf, src = this.#bytes;
     let pos = out.pos;
     if (n <= 32) {
       for (let i = at, end = at + n; i < end; i++) buf[pos++] = src[i];

@@ -491,13 +491,14 @@ export class ChainResolver {
     const dso = r.map ? r.dso : undefined;
     for (const node of nodes) {
       this.#hasMap.push(true);
-      // the node of the address's own function is that symbol, start included
-      const start = !node.inlined && node.sym === r.sym ? symStart(r) : undefined;
+      // the node of the address's own function is that symbol; an inlined one has its range
+      // (new_inline_sym: "a symbol with the start and end of the base_sym")
+      const range = node.inlined || node.sym === r.sym ? r : undefined;
       this.#out.push(
-        this.#frame(false, dso, node.sym, r.printedIp, node.inlined, undefined, start),
+        this.#frame(false, dso, node.sym, r.printedIp, node.inlined, undefined, range),
       );
     }
-    return this.#frame(false, dso, r.sym, r.printedIp, false, undefined, symStart(r));
+    return this.#frame(false, dso, r.sym, r.printedIp, false, undefined, r);
   }
 
   /**
@@ -522,7 +523,7 @@ export class ChainResolver {
       if (r.map !== undefined) {
         return r.sym === undefined
           ? this.#frame(kernel, r.dso, undefined, ip)
-          : this.#frame(kernel, r.dso, r.sym, r.printedIp, false, undefined, symStart(r));
+          : this.#frame(kernel, r.dso, r.sym, r.printedIp, false, undefined, r);
       }
     }
     return this.#frame(kernel, undefined, undefined, ip);
@@ -552,7 +553,7 @@ export class ChainResolver {
       if (r.map === undefined) continue;
       const frame = r.sym === undefined
         ? this.#frame(kernel, r.dso, undefined, r.mapRelativeIp)
-        : this.#frame(kernel, r.dso, r.sym, r.printedIp, false, r.objectOffset, symStart(r));
+        : this.#frame(kernel, r.dso, r.sym, r.printedIp, false, r.objectOffset, r);
       return { frame, level, addr: r.mapRelativeIp, ip };
     }
     return { frame: this.#frame(false, undefined, undefined, ip), level: "H", addr: ip, ip };
@@ -593,7 +594,7 @@ export class ChainResolver {
       r.printedIp,
       false,
       undefined,
-      symStart(r),
+      r,
     );
   }
 
@@ -645,7 +646,7 @@ export class ChainResolver {
         r.printedIp,
         false,
         r.objectOffset,
-        symStart(r),
+        r,
       ),
     );
   }
@@ -663,7 +664,7 @@ export class ChainResolver {
     ip: bigint,
     inlined = false,
     objectOffset?: bigint,
-    start?: bigint,
+    symbol?: Resolution,
   ): FrameRef {
     const level = kernel ? 1 : 0;
     const object = dso ?? "";
@@ -717,16 +718,21 @@ export class ChainResolver {
     }
     // two symbols of one name (C++ overloads, printed without their parameters) are two
     // frames, as perf's _sort__sym_cmp and match_chain compare symbol starts
+    const start = symbol === undefined ? undefined : symStart(symbol);
     const key = start === undefined ? sym : sym + "\u0000" + start.toString(16);
     let f = bySym.get(key);
     if (f === undefined) {
+      const size = symbol?.symSize;
+      const symEnd = start === undefined || size === undefined ? undefined : start + size;
       f = tagFrame(
         inlined
-          ? { sym, dso, ip, kernel, inlined }
+          ? start !== undefined
+            ? { sym, dso, ip, kernel, inlined, symStart: start, symEnd }
+            : { sym, dso, ip, kernel, inlined }
           : objectOffset !== undefined
-          ? { sym, dso, ip, kernel, objectOffset, symStart: start }
+          ? { sym, dso, ip, kernel, objectOffset, symStart: start, symEnd }
           : start !== undefined
-          ? { sym, dso, ip, kernel, symStart: start }
+          ? { sym, dso, ip, kernel, symStart: start, symEnd }
           : { sym, dso, ip, kernel },
         this.#tagSource,
       );

@@ -689,6 +689,75 @@ Deno.test({
   }
 });
 
+/**
+ * One always_inline function (`mix`) inlined into three callers: `left` and
+ * `right` touch (one ends where the other starts), `far` does not. perf's
+ * `_sort__sym_cmp` calls inlined symbols of one name equal when the ranges
+ * of their functions overlap or touch: two `mix (inlined)` entries.
+ */
+const INLINED_THREE_TIMES_PROGRAM = `#include <stdlib.h>
+static volatile unsigned long sink;
+static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
+  for (int i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+__attribute__((noinline)) static unsigned long left(unsigned long x) { return mix(x, 30000) + 1; }
+__attribute__((noinline)) static unsigned long right(unsigned long x) { return mix(x, 20000) + 3; }
+__attribute__((noinline)) static unsigned long spacer(unsigned long x) {
+  for (int i = 0; i < 64; i++) sink = sink * 31 + x + (unsigned long)i;
+  return sink;
+}
+__attribute__((noinline)) static unsigned long far(unsigned long x) { return mix(x, 25000) + 5; }
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 2000;
+  unsigned long x = 88172645463325252ul;
+  for (long i = 0; i < n; i++) x = far(spacer(right(left(x))));
+  sink = x;
+  return 0;
+}
+`;
+
+Deno.test({
+  name:
+    "an inlined function is one report entry per range of touching callers and one call-graph node, as perf report (live dwarf)",
+  ignore: !PERF_RECORDS || !haveGcc(),
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = await recordDwarfProgram(
+      dir,
+      "inl3",
+      INLINED_THREE_TIMES_PROGRAM,
+      ["-O2", "-g"],
+      ["3000"],
+    );
+    const { profile } = await loadProfile(data);
+    const cases = [[], ["--no-children"], ["-g", "callee"], ["-g", "caller", "--no-children"]];
+    for (const args of cases) {
+      const perf = await runPerf(["report", "-i", data, "--stdio", ...args]);
+      assert.equal(perf.code, 0, perf.stderr);
+      if (args.length === 0) {
+        const entries = perf.stdout.split("\n").filter((l) => /%.*\[\.\] mix \(inlined\)$/.test(l));
+        assert.ok(entries.length >= 2, `perf shows mix entries per caller range:\n${perf.stdout}`);
+      }
+      const children = !args.includes("--no-children");
+      const callGraph = args.includes("callee")
+        ? "callee"
+        : args.includes("caller")
+        ? "caller"
+        : undefined;
+      const ours = textReport(profile, { children, ...(callGraph ? { callGraph } : {}) });
+      assert.equal(reportPart(ours), reportPart(perf.stdout), args.join(" "));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadProfile reads perf script text too (told by content): the perf.data's totals", async () => {
   const fromData = await loadProfile(fixture("fp.data"), FIX);
   const fromText = await loadProfile(fixture("fp.script.txt"));

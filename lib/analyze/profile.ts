@@ -57,9 +57,18 @@ export interface FrameRef {
    * The symbol's start (map-relative, perf's `sym->start`), when the
    * symbolizer knows it: two symbols of one name in one object (C++
    * overloads, printed without their parameters) are two frames, as perf's
-   * `_sort__sym_cmp` and `match_chain` tell them apart by start.
+   * `_sort__sym_cmp` and `match_chain` tell them apart by start. An inlined
+   * frame has the start of the function it was inlined into (perf's
+   * `new_inline_sym`), so one inlined function in two callers is two entries
+   * of perf's report; callchains still match it by name.
    */
   readonly symStart?: bigint;
+  /**
+   * The symbol's (exclusive) end, as {@linkcode FrameRef.symStart}: perf calls
+   * an inlined symbol equal to one of its name whose range overlaps or
+   * touches its own.
+   */
+  readonly symEnd?: bigint;
 }
 
 /** A mapping's runtime range and file offset (an MMAP record's addr, addr + len, pgoff). */
@@ -215,8 +224,13 @@ export class FrameTable {
    * report prints it (`name+0x..`); undefined for functions and unresolved frames.
    */
   readonly objectOffsets: (bigint | undefined)[] = [];
-  /** The symbol's start ({@linkcode FrameRef.symStart}) or undefined when not known. */
+  /**
+   * The symbol's start ({@linkcode FrameRef.symStart}; of an inlined frame, its
+   * containing function's) or undefined when not known.
+   */
   readonly starts: (bigint | undefined)[] = [];
+  /** The symbol's end ({@linkcode FrameRef.symEnd}) or undefined when not known. */
+  readonly ends: (bigint | undefined)[] = [];
   readonly #ids = new Map<string, number>();
   /**
    * Frames below this id are in `#ids`. Frames tagged by one source are
@@ -293,6 +307,7 @@ export class FrameTable {
           frame.map,
           frame.objectOffset,
           frame.symStart,
+          frame.symEnd,
         );
       } else {
         this.#mixed = true;
@@ -305,6 +320,7 @@ export class FrameTable {
           frame.map,
           frame.objectOffset,
           frame.symStart,
+          frame.symEnd,
         );
       }
       byTag[tag] = id + 1;
@@ -323,6 +339,7 @@ export class FrameTable {
         frame.map,
         frame.objectOffset,
         frame.symStart,
+        frame.symEnd,
       );
       this.#byObject.set(frame, id);
     }
@@ -363,6 +380,7 @@ export class FrameTable {
       other.maps[id],
       other.objectOffsets[id],
       other.starts[id],
+      other.ends[id],
     );
   }
 
@@ -451,6 +469,7 @@ export class FrameTable {
     map?: MapRange,
     objectOffset?: bigint,
     start?: bigint,
+    end?: bigint,
   ): number {
     this.#index();
     const key = this.#keyOf(kind, sym, dso, ip, inlined, start);
@@ -458,7 +477,7 @@ export class FrameTable {
     if (id !== undefined) return id;
     this.#ids.set(key, this.names.length);
     this.#keyed = this.names.length + 1;
-    return this.#append(kind, sym, dso, ip, inlined, map, objectOffset, start);
+    return this.#append(kind, sym, dso, ip, inlined, map, objectOffset, start, end);
   }
 
   /** A new frame (its key in `#ids` up to the caller). */
@@ -471,6 +490,7 @@ export class FrameTable {
     map?: MapRange,
     objectOffset?: bigint,
     start?: bigint,
+    end?: bigint,
   ): number {
     const id = this.names.length;
     if (id >= MAX_FRAMES) throw new ProfileLimitError("frame", MAX_FRAMES);
@@ -483,7 +503,8 @@ export class FrameTable {
     this.inlined.push(inlined);
     this.maps.push(map);
     this.objectOffsets.push(sym === undefined ? undefined : objectOffset);
-    this.starts.push(sym === undefined || inlined ? undefined : start);
+    this.starts.push(sym === undefined ? undefined : start);
+    this.ends.push(sym === undefined || start === undefined ? undefined : end);
     return id;
   }
 }
@@ -497,7 +518,7 @@ function frameKey(
   start?: bigint,
 ): string {
   const who = sym !== undefined || kind === "marker" || kind === "truncated"
-    ? "s" + sym + (start === undefined || inlined ? "" : "+" + start.toString(16))
+    ? "s" + sym + (start === undefined ? "" : "+" + start.toString(16))
     : "@" + (ip === undefined ? "?" : ip.toString(16));
   return `${kind}\u0000${dso ?? ""}\u0000${inlined ? 1 : 0}\u0000${who}`;
 }

@@ -95,6 +95,12 @@ export interface Resolution {
    * modulo 2^64.
    */
   objectOffset?: bigint;
+  /**
+   * The symbol's size after perf's fix-ups (`sym->end - sym->start`), when it
+   * came from a symbol table; perf compares inlined symbols by the range of
+   * the function they sit in (`_sort__sym_cmp`).
+   */
+  symSize?: bigint;
 }
 
 /** One entry of a recording's build-id table (perf.data `HEADER_BUILD_ID`). */
@@ -386,12 +392,14 @@ export class Symbolizer {
     const walk = plt !== undefined && plt.contains(lookupAddr) ? plt.find(lookupAddr) : undefined;
     const i = walk === undefined ? table.find(lookupAddr) : walk.kind === "elf" ? walk.index : -1;
     let sym: string | undefined, symoff = 0n, objectOffset: bigint | undefined;
+    let symSize: bigint | undefined;
     if (walk?.kind === "plt") {
       sym = walk.symbol.name;
       symoff = lookupAddr - walk.symbol.start;
     } else if (i >= 0) {
       sym = table.nameAt(i);
       const start = table.startAt(i), end = table.endAt(i);
+      symSize = end - start;
       // __symbol__fprintf_symname_offs
       symoff = lookupAddr < end
         ? lookupAddr - start
@@ -415,6 +423,7 @@ export class Symbolizer {
       callchainIp: ip,
       kernel,
       objectOffset,
+      symSize,
     };
   }
 

@@ -411,8 +411,16 @@ export class EntryKeys {
     const inlined = this.#t.inlined;
     if (inlined[l] || inlined[r]) {
       const c = fieldCmp(sl, sr); // strcmp(left, right)
-      // Same name: perf compares the (enclosing) ranges, which the profile does not keep.
-      if (c !== 0 || inlined[l] === inlined[r]) return c;
+      if (c !== 0) return c;
+      // Same name: ranges that overlap or touch are equal (`sym_l->start <= sym_r->end &&
+      // sym_l->end >= sym_r->start`); an inlined symbol has its containing function's range.
+      const t = this.#t;
+      const l0 = t.starts[l], l1 = t.ends[l], r0 = t.starts[r], r1 = t.ends[r];
+      if (l0 === undefined || r0 === undefined) {
+        if (inlined[l] === inlined[r]) return 0; // ranges not known: by name
+      } else if (l1 !== undefined && r1 !== undefined ? l0 <= r1 && l1 >= r0 : l0 === r0) {
+        return 0;
+      }
     }
     // Symbol start addresses where known, else approximated by an address inside each
     // function; frames without one (synthetic profiles), or at one address, by name.
@@ -517,8 +525,9 @@ function chainNodeIds(profile: Profile): (frame: number) => number {
     const kind = t.kinds[frame];
     if (kind !== "user" && kind !== "kernel") return ids[frame] = frame;
     const sym = t.syms[frame];
-    // (match_chain_dso_addresses: a symbol by its start where it is known)
-    const start = t.starts[frame];
+    // (match_chain_dso_addresses: a symbol by its start where it is known; an inlined one
+    // by name, match_chain_strings)
+    const start = t.inlined[frame] ? undefined : t.starts[frame];
     const key = `${t.dsos[frame] ?? ""}\u0000${t.inlined[frame] ? 1 : 0}\u0000` +
       (sym === undefined
         ? "@" + (t.ips[frame] ?? 0n).toString(16)
@@ -909,6 +918,20 @@ export function buildHistogram(
     // perf's callchain cursor order: caller-first unless callee order was asked for.
     return order === "callee" ? rootFirst.reverse() : rootFirst;
   };
+  // perf's he_cache test compares a node with the sample's earlier entries, and an inlined
+  // symbol equals one of its name whose range only touches its own: keys of such names
+  // are checked against this walk's entries with the comparison itself.
+  const inlinedNames = new Set<string>();
+  for (let f = 0; f < t.size; f++) {
+    if (t.inlined[f] && t.syms[f] !== undefined) inlinedNames.add(t.syms[f]!);
+  }
+  const walkEntries: HistEntry[] = [];
+  const sameAsEarlier = (frame: number, cls: number): boolean => {
+    const sym = t.syms[frame];
+    if (sym === undefined || !inlinedNames.has(sym)) return false;
+    const probe: EntryRef = { frame, cls, ip: t.ips[frame] ?? 0n };
+    return walkEntries.some((e) => keys.cmp(e, probe) === 0);
+  };
   let walks = 0;
   /** Walk record `i` (find or create its entries); returns its new group. */
   const walkRecord = (i: number): number => {
@@ -943,6 +966,8 @@ export function buildHistogram(
     // sample (perf compares with the sample's earlier entries), even under
     // recursion.
     lastSample[selfKey] = walk;
+    walkEntries.length = 0;
+    if (inlinedNames.size > 0) walkEntries.push(self);
     // fill_callchain_info leaves the reused addr_location's level alone for a node without a
     // map: such an entry is created with the level of the last node (in cursor order) that had
     // one, or the sample's own
@@ -954,9 +979,11 @@ export function buildHistogram(
       const key = keyOf(f, cls);
       if (lastSample[key] === walk) continue;
       lastSample[key] = walk;
+      if (inlinedNames.size > 0 && sameAsEarlier(f, cls)) continue;
       const e = entryFor(f, cls, key, unmapped ? kernel : undefined);
       if (e.maxDepth < chain.length - p) e.maxDepth = chain.length - p;
       fed.push(p, e.created);
+      if (inlinedNames.size > 0) walkEntries.push(e);
     }
     return g;
   };

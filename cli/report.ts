@@ -49,7 +49,7 @@ import { isPerfScriptTextFile } from "../lib/input/perf_script_text.ts";
 import { diffFolded } from "../lib/analyze/diff.ts";
 import { perfDiff } from "../lib/output/perf_diff.ts";
 import { AttrType, SampleType } from "../lib/abi/mod.ts";
-import { traceReportText, TraceViews } from "../lib/output/trace_report.ts";
+import { TraceTexts } from "../lib/output/trace_report.ts";
 import { branchReportText, BranchViews } from "../lib/output/branch_report.ts";
 import { foldedStacks } from "../lib/output/folded.ts";
 import { flamegraphHtml } from "../lib/output/flamegraph_html.ts";
@@ -118,7 +118,7 @@ export async function main(args: string[]): Promise<void> {
     .option("--no-branch-stack", "the samples, not their branch stacks")
     .option("--children", "accumulate callers' time into callees (default with callchains)")
     .option("--no-children", "only self time per entry")
-    .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,cpu", "comm,dso,sym")
+    .option("-s, --sort <keys>", "sort keys: comm,dso,sym,pid,cpu,trace", "comm,dso,sym")
     .option(
       "-F, --fields <fields>",
       "output columns: overhead, overhead_sys, overhead_us, overhead_guest_sys, " +
@@ -282,9 +282,9 @@ export async function main(args: string[]): Promise<void> {
   const fileOutputs = opts.flamegraph !== undefined || opts.speedscope !== undefined ||
     opts.pprof !== undefined;
   const textOutput = opts.diff === undefined && !opts.folded && (!fileOutputs || opts.stdio);
-  // perf's branch and trace views, per event (filled while the input is read)
+  // perf's branch view, per event (filled while the input is read); the trace key's texts
   const branchViews = new BranchViews();
-  const traceViews = new TraceViews();
+  const traceTexts = new TraceTexts();
   const entryFilters = opts.dsos !== undefined || opts.symbols !== undefined;
   if (entryFilters && !textOutput) {
     usage("--dsos / --symbols filter the text report only (as in perf report)");
@@ -390,7 +390,12 @@ export async function main(args: string[]): Promise<void> {
         onBranch: textOutput && !perAddress && !sortGiven
           ? (...a) => branchViews.add(...a)
           : undefined,
-        onRaw: textOutput && !perAddress && !sortGiven ? (...a) => traceViews.add(...a) : undefined,
+        // perf's trace key (the default view of tracepoint recordings)
+        traceText: textOutput && !perAddress &&
+            (!sortGiven || sort.includes("trace") ||
+              fields?.fields.some((f) => "key" in f && f.key === "trace"))
+          ? (...a) => traceTexts.text(...a)
+          : undefined,
         onWarning: quiet ? undefined : (w) => warn(COMMAND, w.message),
         onProgress: bar?.update,
       });
@@ -645,7 +650,7 @@ export async function main(args: string[]): Promise<void> {
         : [{ profile, eventName, keep: entryKeep(profile) }];
       const base = {
         children,
-        sort,
+        sort: sort as readonly SortKey[],
         callGraph: order,
         fields,
         sortGiven,
@@ -670,25 +675,24 @@ export async function main(args: string[]): Promise<void> {
       // (perf 6.1 picks its default sort keys before a pipe's attrs arrive: not for pipes)
       const allTracepoints = result.events.length > 0 && !result.info.pipe &&
         result.info.events.every((e) => e.attr.type === AttrType.TRACEPOINT);
-      const traceView = !sortGiven && fields === undefined && allTracepoints && !callchains &&
-        !result.branchMode;
-      const untraced = traceViews.untraced;
+      const traceView = !sortGiven && fields === undefined && allTracepoints && !result.branchMode;
+      const untraced = traceTexts.untraced;
+      const undecoded = () => [...traceTexts.undecoded].map(([k, n]) => `${n} of ${k}`).join(", ");
       if (traceView && untraced > 0) {
         // a payload callring cannot print: the sample view, and what was not decoded
-        const what = [...traceViews.undecoded]
-          .map(([k, n]) => `${n} of ${k}`).join(", ");
+        if (!opts.quiet) {
+          warn(
+            COMMAND,
+            `${input}: perf's trace view needs every payload printed; ${untraced} were not ` +
+              `(${undecoded()}): this is the sample view`,
+          );
+        }
+      } else if (traceView) base.sort = ["trace"];
+      else if (untraced > 0 && !opts.quiet) {
         warn(
           COMMAND,
-          `${input}: perf's trace view needs every payload printed; ${untraced} were not ` +
-            `(${what}): this is the sample view`,
-        );
-      } else if (
-        allTracepoints && callchains && !sortGiven && fields === undefined && !opts.quiet
-      ) {
-        warn(
-          COMMAND,
-          `${input}: perf shows tracepoint recordings with call graphs by trace output, which ` +
-            "is not done here: this is the sample view (--sort KEYS chooses)",
+          `${input}: ${untraced} tracepoint payloads were not printed (${undecoded()}): ` +
+            "their trace entries say [undecoded EVENT]",
         );
       }
       // perf's other views: one section per event with entries
@@ -706,8 +710,7 @@ export async function main(args: string[]): Promise<void> {
           })
         ).join("");
       };
-      if (traceView && untraced === 0) writeStdout(viewSections(traceViews.hists, traceReportText));
-      else if (result.branchMode && !sortGiven) {
+      if (result.branchMode && !sortGiven) {
         writeStdout(viewSections(branchViews.hists, branchReportText));
       } else writeStdout(textReportSections(sections, base));
       // perf_read_values_display after the report (perf's tip line, random, is left out)

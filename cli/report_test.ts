@@ -606,15 +606,16 @@ Deno.test({
 
 Deno.test({
   name:
-    "a recording of tracepoints only: perf's trace view (file mode), the sample view in pipe mode (live)",
+    "a recording of tracepoints only: perf's trace view (file mode, with call graphs too), the sample view in pipe mode; --sort trace (live)",
   ignore: !(await perfCanRecord()),
 }, async (t) => {
   const dir = await Deno.makeTempDir();
   try {
     const burn = await buildBurn(dir);
-    for (const pipe of [false, true]) {
-      const data = `${dir}/tp${pipe ? "-pipe" : ""}.data`;
+    for (const [pipe, graph] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const data = `${dir}/tp${pipe ? "-pipe" : ""}${graph ? "-g" : ""}.data`;
       const args = ["record", "-q", "-e", "sched:sched_switch", "-e", "sched:sched_process_exit"];
+      if (graph) args.push("-g");
       // (a pipe's bytes, not text)
       const rec = await new Deno.Command("perf", {
         args: [...args, "-o", pipe ? "-" : data, "--", burn, "100"],
@@ -631,14 +632,21 @@ Deno.test({
         return;
       }
       if (pipe) await Deno.writeFile(data, rec.stdout);
-      for (const extra of [[], ["--sort", "comm"]]) {
+      const cases = [[], ["--sort", "comm"], ["--sort", "trace,comm"], [
+        "-F",
+        "overhead,trace,sym",
+      ]];
+      if (graph) cases.push(["--no-children"], ["-g", "folded"], ["-G", "-s", "trace"]);
+      for (const extra of cases) {
         const perf = await runPerf(["report", "-i", data, "--stdio", ...extra]);
         const ours = await runCli("report", ["-i", data, "--stdio", ...extra]);
+        const what = `pipe ${pipe}, -g ${graph}: ${extra.join(" ")}`;
         assert.equal(perf.code, 0, perf.stderr);
         assert.equal(ours.code, 0, ours.stderr);
-        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), `${pipe} ${extra}`);
-        const traced = /# Overhead {2}Trace output/.test(perf.stdout);
-        assert.equal(traced, !pipe && extra.length === 0, "perf's view is the one expected");
+        assert.equal(perfReportPart(ours.stdout), perfReportPart(perf.stdout), what);
+        const traced = /^# .*Trace output/m.test(perf.stdout);
+        const traceKey = extra.some((a) => a.includes("trace"));
+        assert.equal(traced, traceKey || (!pipe && !extra.includes("--sort")), what);
       }
     }
   } finally {

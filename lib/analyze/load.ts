@@ -88,7 +88,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   let n = 0;
   const progress = options.onProgress;
   const onBranch = options.onBranch;
-  const onRaw = options.onRaw;
+  const traceText = options.traceText;
   // The last event's builder and totals: consecutive samples nearly always share the event.
   let lastEvent = NaN;
   let current = new ProfileBuilder();
@@ -104,11 +104,15 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
       }
       // The sink's object is reused per sample: counting samples rewrites its weight.
       if (byWeight) (s as MutableSample).weight = 1;
+      if (traceText !== undefined) {
+        (s as MutableSample).trace = s.raw === undefined
+          ? undefined
+          : traceText(s.event, s.raw, input.info);
+      }
       if (current.add(s, framesKey)) {
         total.samples++;
         total.weight += s.weight;
         if (s.branch !== undefined) onBranch?.(s.event, s.comm, s.tid, s.branch);
-        if (s.raw !== undefined) onRaw?.(s.event, s.raw, s.weight, input.info);
       }
       if (progress && (++n & 1023) === 0) progress(input.bytesRead, input.info.size);
     });

@@ -9,7 +9,7 @@ import type { ReadWarning } from "../abi/mod.ts";
 import type { InputInfo } from "../input/open.ts";
 import type { ThreadNames } from "../input/threads.ts";
 import type { FilterOptions } from "./filter.ts";
-import type { Profile } from "./profile.ts";
+import type { Profile, StackSample } from "./profile.ts";
 import type { OpenRecordsOptions } from "./symbolized.ts";
 import type { BranchPair } from "./chains.ts";
 
@@ -44,12 +44,13 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
    */
   onBranch?: (event: number, comm: string, tid: number, branch: BranchPair) => void;
   /**
-   * Called with each kept sample that has PERF_SAMPLE_RAW bytes (a
-   * tracepoint's payload): its event, the bytes (valid during the call
-   * only), its weight and the input's info, whose tracing data is read by
-   * then (perf's `trace` sort key is made from them).
+   * The text of a sample's PERF_SAMPLE_RAW bytes (a tracepoint's payload),
+   * perf's `trace` sort key: called with each sample that has them, its
+   * event, the bytes (valid during the call only) and the input's info,
+   * whose tracing data is read by then. The text becomes the sample's
+   * {@linkcode StackSample.trace} (undefined: none).
    */
-  onRaw?: (event: number, raw: Uint8Array, weight: number, info: InputInfo) => void;
+  traceText?: (event: number, raw: Uint8Array, info: InputInfo) => string | undefined;
 }
 
 /** Per-event totals of a load. */

@@ -109,6 +109,12 @@ export interface StackSample {
    * Samples that differ only in it stay separate stack records.
    */
   readonly selfFrame?: FrameRef;
+  /**
+   * The text of the sample's tracepoint payload (perf's `trace` sort key),
+   * when the load was asked for it: samples of different texts are of
+   * different classes.
+   */
+  readonly trace?: string;
 }
 
 /** Kind of an interned frame, used for colouring and by outputs. */
@@ -126,6 +132,8 @@ export interface SampleClass {
   readonly comm: string;
   /** Execution context. */
   readonly context: SampleContext | undefined;
+  /** The samples' payload text ({@linkcode StackSample.trace}), when the load made one. */
+  readonly trace?: string;
 }
 
 /** Thrown when the profile would exceed the index ranges of its typed arrays. */
@@ -654,7 +662,14 @@ export class ProfileBuilder {
     const ctx = sample.context;
     const marked = this.#options.contextMarkers === true && ctx !== undefined && ctx !== "task";
     const frames = sample.frames;
-    const cls = this.#internClass(sample.pid, sample.tid, sample.cpu, sample.comm, ctx);
+    const cls = this.#internClass(
+      sample.pid,
+      sample.tid,
+      sample.cpu,
+      sample.comm,
+      ctx,
+      sample.trace,
+    );
     const sub = cls * 2 + (sample.truncated ? 1 : 0);
     if (sample.time < this.#timeMin) this.#timeMin = sample.time;
     if (sample.time > this.#timeMax) this.#timeMax = sample.time;
@@ -737,7 +752,7 @@ export class ProfileBuilder {
     const path = this.#path;
     path.length = 0;
     for (const id of rootFirstFrames) path.push(this.#frames.internFrom(frames, id));
-    const c = this.#internClass(cls.pid, cls.tid, cls.cpu, cls.comm, cls.context);
+    const c = this.#internClass(cls.pid, cls.tid, cls.cpu, cls.comm, cls.context, cls.trace);
     const self = selfFrame >= 0
       ? this.#frames.internFrom(frames, selfFrame)
       : selfFrame === CHAINLESS
@@ -819,21 +834,28 @@ export class ProfileBuilder {
     cpu: number,
     comm: string,
     context: SampleContext | undefined,
+    trace: string | undefined,
   ): number {
     const slot = (Math.imul(tid, 0x9e3779b1) ^ Math.imul(cpu + 1, 0x85ebca6b) ^ pid) >>> 24;
     const recent = this.#recentClass[slot];
     if (recent >= 0) {
       const c = this.#classes[recent];
       if (
-        c.tid === tid && c.pid === pid && c.cpu === cpu && c.comm === comm && c.context === context
+        c.tid === tid && c.pid === pid && c.cpu === cpu && c.comm === comm &&
+        c.context === context && c.trace === trace
       ) return recent;
     }
-    const key = `${pid}\u0000${tid}\u0000${cpu}\u0000${context ?? ""}\u0000${comm}`;
+    let key = `${pid}\u0000${tid}\u0000${cpu}\u0000${context ?? ""}\u0000${comm}`;
+    if (trace !== undefined) key += "\u0000t" + trace;
     let id = this.#classIndex.get(key);
     if (id === undefined) {
       id = this.#classes.length;
       if (id >= MAX_CLASSES) throw new ProfileLimitError("sample class", MAX_CLASSES);
-      this.#classes.push({ pid, tid, cpu, comm, context });
+      this.#classes.push(
+        trace === undefined
+          ? { pid, tid, cpu, comm, context }
+          : { pid, tid, cpu, comm, context, trace },
+      );
       this.#classIndex.set(key, id);
     }
     this.#recentClass[slot] = id;

@@ -213,6 +213,7 @@ class ScratchSample implements MutableSample {
   offset = 0;
   branch: BranchPair | undefined = undefined;
   raw: Uint8Array | undefined = undefined;
+  trace: string | undefined = undefined;
   #ip = 0n;
   #ipView: DataView | undefined;
   #ipAt = -1;

@@ -12,7 +12,7 @@ export {
   branchReportText,
   BranchViews,
 } from "./branch_report.ts";
-export { type TraceEntry, TraceHistogram, traceReportText, TraceViews } from "./trace_report.ts";
+export { TraceTexts } from "./trace_report.ts";
 export * from "./report_fields.ts";
 export * from "./thread_counts_print.ts";
 export * from "./folded.ts";

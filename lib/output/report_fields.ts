@@ -70,7 +70,7 @@ const SORT_DIMENSIONS: readonly (readonly [string, SortKey | undefined])[] = [
   ["local_weight", undefined],
   ["weight", undefined],
   ["transaction", undefined],
-  ["trace", undefined],
+  ["trace", "trace"],
   ["symbol_size", undefined],
   ["dso_size", undefined],
   ["cgroup", undefined],
@@ -157,7 +157,7 @@ export function parseFields(text: string): FieldList {
       if (dim[1] === undefined) {
         throw new ReportOptionError(
           `--fields key \`${dim[0]}' is perf's, not printed by callring (it prints ` +
-            `${[...HPP_DIMENSIONS, "pid", "comm", "dso", "symbol", "cpu"].join(", ")})`,
+            `${[...HPP_DIMENSIONS, "pid", "comm", "dso", "symbol", "cpu", "trace"].join(", ")})`,
         );
       }
       field = { key: dim[1] };

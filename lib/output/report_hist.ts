@@ -22,7 +22,7 @@ import { addChain, ChainStore, type DsoRank, printFolded, printGraph } from "./r
 import type { HppField, ReportField } from "./report_fields.ts";
 
 /** Sort keys (perf's `--sort`). `pid` is perf's thread key (`tid:comm`); `tid` is the same with a Tid header. */
-export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu";
+export type SortKey = "comm" | "dso" | "sym" | "pid" | "tid" | "cpu" | "trace";
 
 /** Thrown for unsupported sort keys. */
 export class ReportOptionError extends RangeError {
@@ -51,7 +51,7 @@ export function sortNeedsSampleOrder(sort: readonly SortKey[]): boolean {
 }
 
 /** The keys `--sort` accepts: perf 6.1 has no `tid` key (`Unknown --sort key: `tid'`). */
-const SORT_KEYS: readonly SortKey[] = ["comm", "dso", "sym", "pid", "cpu"];
+const SORT_KEYS: readonly SortKey[] = ["comm", "dso", "sym", "pid", "cpu", "trace"];
 
 /**
  * Parses a perf `--sort` argument (`comm,dso,sym`).
@@ -161,6 +161,7 @@ export const SORT_HEADERS: Record<SortKey, string> = {
   pid: "    Pid:Command",
   tid: "    Tid:Command",
   cpu: "CPU",
+  trace: "Trace output",
 };
 
 /**
@@ -337,6 +338,8 @@ export class EntryKeys {
   readonly #tid: Int32Array;
   readonly #cpu: Int32Array;
   readonly #pid: Int32Array;
+  /** Per class: rank of the payload text (-1 none). */
+  readonly #traceRank: Int32Array;
 
   constructor(profile: Profile, sort: readonly SortKey[], comms = classComms(profile)) {
     const t = profile.frames;
@@ -351,6 +354,7 @@ export class EntryKeys {
     this.#tid = Int32Array.from(classes, (c) => c.tid);
     this.#cpu = Int32Array.from(classes, (c) => c.cpu);
     this.#pid = Int32Array.from(classes, (c) => c.pid);
+    this.#traceRank = ranks(classes.map((c) => c.trace));
   }
 
   /** `hist_entry__cmp(left, right)` (also `hist_entry__collapse`: only comm has one, the same). */
@@ -389,6 +393,8 @@ export class EntryKeys {
         return fieldCmp(this.#tid[right.cls], this.#tid[left.cls]);
       case "cpu":
         return fieldCmp(this.#cpu[right.cls], this.#cpu[left.cls]);
+      case "trace": // sort__trace_cmp: strcmp(right, left); 0 outside tracepoint events
+        return fieldCmp(this.#traceRank[right.cls], this.#traceRank[left.cls]);
     }
   }
 
@@ -583,6 +589,7 @@ function classKeyIds(
       if (k === "comm") key += "c" + comms[i] + "\u0000";
       else if (k === "pid" || k === "tid") key += "t" + c.tid + "\u0000";
       else if (k === "cpu") key += "p" + c.cpu + "\u0000";
+      else if (k === "trace") key += c.trace === undefined ? "\u0001" : "r" + c.trace + "\u0000";
     }
     const id = byKey.get(key) ?? byKey.size;
     byKey.set(key, id);
@@ -869,6 +876,8 @@ export function buildHistogram(
             return c.cpu < 0
               ? "-" + String(-c.cpu).padStart(3, "0")
               : String(c.cpu).padStart(3, "0");
+          case "trace": // hist_entry__trace_snprintf: N/A outside tracepoint events
+            return c.trace ?? "N/A";
         }
       });
       const entry: HistEntry = {

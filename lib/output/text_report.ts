@@ -286,6 +286,9 @@ export function textReport(
     return threads === undefined || cls === undefined ? c.length : threads.comm(cls.tid).length;
   };
   const dsoAt = sort.indexOf("dso");
+  // hists__calc_col_len measures he->trace_output, which only sort__trace_cmp fills: the entry
+  // of a lone sample (no second walk, no callchain node compared with it) keeps the header's
+  const traceMeasured = profile.samples > 1 || children;
   for (const e of [...present, ...(group?.dummies ?? [])]) {
     // hists__calc_col_len: an entry without a symbol widens the dso column to 16 hex digits
     if (
@@ -300,6 +303,7 @@ export function textReport(
         : sort[i] === "comm"
         ? commLength(e, c)
         : c.length;
+      if (sort[i] === "trace" && !traceMeasured) return;
       if (sort[i] !== "cpu" && len > widths[i]) widths[i] = len;
     });
   }
@@ -345,6 +349,11 @@ export function textReport(
       // Every column is padded to its width, but a symbol in the last one is not (perf's "%.*s"),
       // and a comm is cut to its column ("%-*.*s").
       if (f === lastField && f.key === "sym") return c;
+      // "%-.*s": cut to the column, padded only when not last (hist_entry__snprintf_alignment)
+      if (f.key === "trace") {
+        const cut = c.slice(0, widths[i]);
+        return f === lastField ? cut : cut.padEnd(widths[i]);
+      }
       return (f.key === "comm" ? c.slice(0, widths[i]) : c).padEnd(widths[i]);
     }
     const w = hppWidth(f.hpp);

@@ -9,7 +9,7 @@ import type { ReadWarning } from "../abi/mod.ts";
 import type { InputInfo } from "../input/open.ts";
 import type { ThreadNames } from "../input/threads.ts";
 import type { FilterOptions } from "./filter.ts";
-import type { Profile, StackSample } from "./profile.ts";
+import type { Profile } from "./profile.ts";
 import type { OpenRecordsOptions } from "./symbolized.ts";
 import type { BranchPair } from "./chains.ts";
 
@@ -48,7 +48,7 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
    * perf's `trace` sort key: called with each sample that has them, its
    * event, the bytes (valid during the call only) and the input's info,
    * whose tracing data is read by then. The text becomes the sample's
-   * {@linkcode StackSample.trace} (undefined: none).
+   * `trace` ({@linkcode Profile.classes} keep it; undefined: none).
    */
   traceText?: (event: number, raw: Uint8Array, info: InputInfo) => string | undefined;
 }

@@ -688,7 +688,10 @@ export async function main(args: string[]): Promise<void> {
           );
         }
       } else if (traceView) base.sort = ["trace"];
-      else if (untraced > 0 && !opts.quiet) {
+      else if (
+        untraced > 0 && !opts.quiet &&
+        (sort.includes("trace") || fields?.fields.some((f) => "key" in f && f.key === "trace"))
+      ) {
         warn(
           COMMAND,
           `${input}: ${untraced} tracepoint payloads were not printed (${undecoded()}): ` +

@@ -89,6 +89,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
   const progress = options.onProgress;
   const onBranch = options.onBranch;
   const traceText = options.traceText;
+  const kernelSymbol = (addr: bigint) => input.session.kernelSymbol(addr);
   // The last event's builder and totals: consecutive samples nearly always share the event.
   let lastEvent = NaN;
   let current = new ProfileBuilder();
@@ -107,7 +108,7 @@ export async function loadProfile(path: string, options: LoadOptions = {}): Prom
       if (traceText !== undefined) {
         (s as MutableSample).trace = s.raw === undefined
           ? undefined
-          : traceText(s.event, s.raw, input.info);
+          : traceText(s.event, s.raw, input.info, kernelSymbol);
       }
       if (current.add(s, framesKey)) {
         total.samples++;

@@ -47,10 +47,16 @@ export interface LoadOptions extends Omit<OpenRecordsOptions, "prefilter"> {
    * The text of a sample's PERF_SAMPLE_RAW bytes (a tracepoint's payload),
    * perf's `trace` sort key: called with each sample that has them, its
    * event, the bytes (valid during the call only) and the input's info,
-   * whose tracing data is read by then. The text becomes the sample's
-   * `trace` ({@linkcode Profile.classes} keep it; undefined: none).
+   * whose tracing data is read by then, and the kernel symbol finder of
+   * `%pS`-style conversions. The text becomes the sample's `trace`
+   * ({@linkcode Profile.classes} keep it; undefined: none).
    */
-  traceText?: (event: number, raw: Uint8Array, info: InputInfo) => string | undefined;
+  traceText?: (
+    event: number,
+    raw: Uint8Array,
+    info: InputInfo,
+    kernelSymbol: (addr: bigint) => { name: string; offset: bigint } | undefined,
+  ) => string | undefined;
 }
 
 /** Per-event totals of a load. */

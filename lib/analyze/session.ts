@@ -82,6 +82,21 @@ export class PerfSession {
   }
 
   /**
+   * The kernel symbol an address falls in, as perf's tracepoint function
+   * resolver (`machine__resolve_kernel_addr`: the kernel's and modules'
+   * maps) finds it for `%pS`-style payload conversions.
+   *
+   * @param addr A kernel address.
+   * @returns The symbol's name and the address's offset in it, or undefined.
+   */
+  kernelSymbol(addr: bigint): { name: string; offset: bigint } | undefined {
+    const r = this.symbolizer.resolve(this.spaces, -1, addr, CPUMODE_KERNEL);
+    return r.map === undefined || r.sym === undefined || !r.kernel
+      ? undefined
+      : { name: r.sym, offset: r.symoff };
+  }
+
+  /**
    * Apply a side-band record (COMM, FORK, MMAP, MMAP2) by hand; others are
    * ignored. Inputs opened through the input layer apply their own.
    *

@@ -13,6 +13,7 @@ export {
   BranchViews,
 } from "./branch_report.ts";
 export { TraceTexts } from "./trace_report.ts";
+export { type KernelSymbolizer, TracepointPrinter } from "./tracepoint_print.ts";
 export * from "./report_fields.ts";
 export * from "./thread_counts_print.ts";
 export * from "./folded.ts";

@@ -356,7 +356,7 @@ async function printRecords(
       untraced++;
       return undefined;
     }
-    tracepoints ??= new TracepointPrinter(data);
+    tracepoints ??= new TracepointPrinter(data, (addr) => session.kernelSymbol(addr));
     return tracepoints.format(Number(ev.attr.config), raw);
   };
   let untraced = 0;

@@ -13,7 +13,7 @@
 
 import { AttrType } from "../abi/mod.ts";
 import type { InputInfo } from "../input/open.ts";
-import { TracepointPrinter } from "./tracepoint_print.ts";
+import { type KernelSymbolizer, TracepointPrinter } from "./tracepoint_print.ts";
 
 /**
  * Makes each tracepoint sample's payload text (the load's `traceText`) and
@@ -39,16 +39,22 @@ export class TraceTexts {
    * @param event The sample's event index.
    * @param raw Its PERF_SAMPLE_RAW bytes.
    * @param info The input's info (its events and tracing data).
+   * @param kernelSymbol Finds the kernel functions of `%pS`-style conversions.
    * @returns The text, or `[undecoded system:name]` when it could not be
    *   printed (counted in {@linkcode TraceTexts.untraced}).
    */
-  text(event: number, raw: Uint8Array, info: InputInfo): string | undefined {
+  text(
+    event: number,
+    raw: Uint8Array,
+    info: InputInfo,
+    kernelSymbol?: KernelSymbolizer,
+  ): string | undefined {
     const ev = info.events[event];
     const data = info.perf?.tracingData;
     if (ev === undefined || ev.attr.type !== AttrType.TRACEPOINT || data === undefined) {
       return undefined;
     }
-    this.#printer ??= new TracepointPrinter(data);
+    this.#printer ??= new TracepointPrinter(data, kernelSymbol);
     const text = this.#printer.format(Number(ev.attr.config), raw);
     if (text !== undefined) return text;
     this.#untraced++;

@@ -5,7 +5,9 @@
  * TEP_PRINT_INFO)` does (event-parse.c: `process_arg`, `eval_num_arg`,
  * `print_str_arg`, `pretty_print`). The format string takes printf
  * conversions (`%d %u %x %s %c %p` with flags, width, precision and
- * `h`/`hh`/`l`/`ll`/`z` lengths); the arguments are C expressions over
+ * `h`/`hh`/`l`/`ll`/`z` lengths, and the kernel-function pointers
+ * `%pS %ps %pF %pf` through a {@linkcode KernelSymbolizer}, as perf's
+ * `machine__resolve_kernel_addr`); the arguments are C expressions over
  * `REC->field` with casts, arithmetic, comparisons, `?:`, and the helpers
  * `__print_flags`, `__print_symbolic`, `__get_str`, `__get_dynamic_array_len`.
  * A format using anything else is reported as not decoded (see
@@ -15,6 +17,13 @@
  */
 
 import type { TraceEventFormat, TraceField, TracingData } from "../perfdata/tracing_data.ts";
+
+/**
+ * The kernel symbol an address falls in, as perf's tracepoint function
+ * resolver finds it (`machine__resolve_kernel_addr`): its name and the
+ * address's offset from its start; undefined when no kernel symbol covers it.
+ */
+export type KernelSymbolizer = (addr: bigint) => { name: string; offset: bigint } | undefined;
 
 /** A print fmt callring does not evaluate (names the construct). */
 export class TraceFormatError extends Error {
@@ -33,6 +42,8 @@ type Node =
   | { k: "num"; v: bigint }
   | { k: "str"; v: string }
   | { k: "field"; f: TraceField }
+  | { k: "index"; f: TraceField; i: Node }
+  | { k: "atom"; name: string }
   | { k: "un"; op: string; a: Node }
   | { k: "bin"; op: string; a: Node; b: Node }
   | { k: "cond"; c: Node; a: Node; b: Node }
@@ -142,53 +153,132 @@ function tokenize(text: string): Tok[] {
   return out;
 }
 
-/** C types of casts: bits and signedness. */
-function castType(words: string[]): { bits: number; signed: boolean } | undefined {
+/**
+ * What a cast does to a value, as libtraceevent's `eval_type_str`: the
+ * sized types `u8 u16 u32 s8 s16 s32` and (`unsigned`) `char`, `short`,
+ * `int` keep their low bits (never sign-extended: the sign comes from the
+ * conversion that prints the value); every other type (pointers, `long`,
+ * `u64`, `struct`, typedefs such as `loff_t`) leaves it as it is.
+ */
+function castType(words: string[]): { bits: number; signed: boolean } {
   const w = words.filter((x) => x !== "const" && x !== "volatile");
-  if (w.length === 0) return undefined;
   if (w[w.length - 1] === "*") return { bits: 64, signed: false };
-  const s = w.join(" ");
-  const fixed: Record<string, [number, boolean]> = {
-    u8: [8, false],
-    s8: [8, true],
-    u16: [16, false],
-    s16: [16, true],
-    u32: [32, false],
-    s32: [32, true],
-    u64: [64, false],
-    s64: [64, true],
-    __u8: [8, false],
-    __u16: [16, false],
-    __u32: [32, false],
-    __u64: [64, false],
-    __s8: [8, true],
-    __s16: [16, true],
-    __s32: [32, true],
-    __s64: [64, true],
-    bool: [8, false],
-    _Bool: [8, false],
-    size_t: [64, false],
-    ssize_t: [64, true],
-    pid_t: [32, true],
-    gfp_t: [32, false],
-    char: [8, true],
-    "signed char": [8, true],
-    "unsigned char": [8, false],
-    short: [16, true],
-    "unsigned short": [16, false],
-    int: [32, true],
-    signed: [32, true],
-    unsigned: [32, false],
-    "unsigned int": [32, false],
-    long: [64, true],
-    "unsigned long": [64, false],
-    "long long": [64, true],
-    "unsigned long long": [64, false],
+  let s = w.join(" ");
+  if (s.startsWith("unsigned ")) s = s.slice(9);
+  const bits: Record<string, number> = {
+    u8: 8,
+    s8: 8,
+    u16: 16,
+    s16: 16,
+    u32: 32,
+    s32: 32,
+    char: 8,
+    short: 16,
+    int: 32,
   };
-  const f = fixed[s];
-  return f ? { bits: f[0], signed: f[1] } : undefined;
+  return { bits: bits[s] ?? 64, signed: false };
 }
 
+/**
+ * libtraceevent's `eval_flag`: the value of a `__print_symbolic` /
+ * `__print_flags` table entry written as a bare name (an enum the kernel did
+ * not turn into a number): the softirq and hrtimer names it knows, else
+ * all ones (`-1ULL`, which matches nothing).
+ */
+const KNOWN_FLAGS: Readonly<Record<string, bigint>> = {
+  HI_SOFTIRQ: 0n,
+  TIMER_SOFTIRQ: 1n,
+  NET_TX_SOFTIRQ: 2n,
+  NET_RX_SOFTIRQ: 3n,
+  BLOCK_SOFTIRQ: 4n,
+  IRQ_POLL_SOFTIRQ: 5n,
+  TASKLET_SOFTIRQ: 6n,
+  SCHED_SOFTIRQ: 7n,
+  HRTIMER_SOFTIRQ: 8n,
+  RCU_SOFTIRQ: 9n,
+  HRTIMER_NORESTART: 0n,
+  HRTIMER_RESTART: 1n,
+};
+
+/**
+ * libtraceevent's operator priorities (`get_op_prio`): a larger number binds
+ * more loosely; unary nodes have 0.
+ */
+const OP_PRIO: Readonly<Record<string, number>> = {
+  "~": 4,
+  "!": 4,
+  "*": 6,
+  "/": 6,
+  "%": 6,
+  "+": 7,
+  "-": 7,
+  "<<": 8,
+  ">>": 8,
+  "<": 9,
+  ">": 9,
+  "<=": 9,
+  ">=": 9,
+  "==": 10,
+  "!=": 10,
+  "&": 11,
+  "^": 12,
+  "|": 13,
+  "&&": 14,
+  "||": 15,
+  "?": 16,
+};
+
+/** The binary operators of libtraceevent's `process_op`. */
+const BINARY_OPS = new Set([
+  ">>",
+  "<<",
+  "&",
+  "|",
+  "&&",
+  "||",
+  "-",
+  "+",
+  "*",
+  "^",
+  "/",
+  "%",
+  "<",
+  ">",
+  "<=",
+  ">=",
+  "==",
+  "!=",
+]);
+
+/**
+ * A print argument while it is parsed, as libtraceevent's `tep_print_arg`:
+ * operator nodes are rewritten in place (`process_op` copies structs), so
+ * the tree is the one perf evaluates, its quirks included (below).
+ */
+type Arg =
+  | { kind: "prim"; node: Node }
+  | { kind: "null" }
+  | { kind: "atom"; words: string[] }
+  | { kind: "op"; op: string; left: Arg | undefined; right: Arg | undefined; prio: number };
+
+/** An operator node of {@linkcode Arg}. */
+type OpArg = Extract<Arg, { kind: "op" }>;
+
+/** Replace `target`'s contents by `source`'s (a C struct assignment). */
+function assignArg(target: Arg, source: Arg): void {
+  for (const k of Object.keys(target)) delete (target as Record<string, unknown>)[k];
+  Object.assign(target, source);
+}
+
+/**
+ * The arguments of a print fmt, parsed the way libtraceevent's
+ * `process_arg` / `process_op` / `process_paren` build their tree, which is
+ * not always C's: an operand in parentheses whose operator binds more
+ * loosely than the one before it is rotated above it
+ * (`REC->flags & (A | B)` is `(REC->flags & A) | B`), operators of one
+ * priority group to the right (`a - b - c` is `a - (b - c)`), and the false
+ * branch of `?:` is one operand. perf prints what that tree evaluates to.
+ */
 class Parser {
   #p = 0;
   constructor(readonly toks: Tok[], readonly fields: Map<string, TraceField>) {}
@@ -209,6 +299,13 @@ class Parser {
     this.#p++;
   }
 
+  /** The next token when it is an operator `process_op` continues with (not `:`). */
+  #peekOp(): string | undefined {
+    const t = this.toks[this.#p];
+    if (t?.t !== "op") return undefined;
+    return BINARY_OPS.has(t.v) || t.v === "?" ? t.v : undefined;
+  }
+
   args(): Node[] {
     const out: Node[] = [];
     while (!this.done) {
@@ -219,90 +316,82 @@ class Parser {
     return out;
   }
 
+  /** One argument: `process_arg`, then `process_op` while an operator follows. */
   expr(): Node {
-    const c = this.#binary(0);
-    if (this.#peek("?")) {
+    return toNode(this.#full());
+  }
+
+  #full(): Arg {
+    const arg = this.#primary();
+    const op = this.#peekOp();
+    if (op !== undefined) {
       this.#p++;
-      const a = this.expr();
+      this.#op(arg, op);
+    }
+    return arg;
+  }
+
+  /** `process_op` of the operator `token` (already read) with `arg` as its left side. */
+  #op(arg: Arg, token: string): void {
+    let right: Arg | undefined;
+    if (arg.kind === "op" && arg.left === undefined) {
+      // a single op: its operand is one argument
+      right = this.#primary();
+      arg.left = { kind: "null" };
+      arg.right = right;
+    } else if (token === "?") {
+      const left: Arg = { ...arg } as Arg;
+      assignArg(arg, { kind: "op", op: "?", left, right: undefined, prio: 0 });
+      // process_cond: the true branch takes operators, the false branch is one argument
+      const yes = this.#primary();
+      for (let op = this.#peekOp(); op !== undefined; op = this.#peekOp()) {
+        this.#p++;
+        this.#op(yes, op);
+      }
       this.#eat(":");
-      const b = this.expr();
-      return { k: "cond", c, a, b };
-    }
-    return c;
-  }
-
-  static readonly PREC: Record<string, number> = {
-    "||": 1,
-    "&&": 2,
-    "|": 3,
-    "^": 4,
-    "&": 5,
-    "==": 6,
-    "!=": 6,
-    "<": 7,
-    ">": 7,
-    "<=": 7,
-    ">=": 7,
-    "<<": 8,
-    ">>": 8,
-    "+": 9,
-    "-": 9,
-    "*": 10,
-    "/": 10,
-    "%": 10,
-  };
-
-  #binary(min: number): Node {
-    let a = this.#unary();
-    for (;;) {
-      const t = this.toks[this.#p];
-      if (t === undefined || t.t !== "op") return a;
-      const prec = Parser.PREC[t.v];
-      if (prec === undefined || prec <= min) return a;
-      this.#p++;
-      const b = this.#binary(prec);
-      a = { k: "bin", op: t.v, a, b };
-    }
-  }
-
-  #unary(): Node {
-    const t = this.toks[this.#p];
-    if (t?.t === "op" && (t.v === "!" || t.v === "~" || t.v === "-" || t.v === "+")) {
-      this.#p++;
-      return { k: "un", op: t.v, a: this.#unary() };
-    }
-    if (t?.t === "op" && t.v === "(") {
-      // A cast: "(" type words ")".
-      const words: string[] = [];
-      let q = this.#p + 1;
-      while (q < this.toks.length) {
-        const x = this.toks[q]!;
-        if (x.t === "id" || (x.t === "op" && x.v === "*")) {
-          words.push(x.v);
-          q++;
-        } else break;
+      const no = this.#primary();
+      (arg as OpArg).right = { kind: "op", op: ":", left: yes, right: no, prio: 0 };
+    } else if (BINARY_OPS.has(token)) {
+      const left: Arg = { ...arg } as Arg;
+      assignArg(arg, { kind: "op", op: token, left, right: undefined, prio: OP_PRIO[token]! });
+      // "could just be a type pointer": (struct page *)
+      if (token === "*" && this.#peek(")") && left.kind === "atom") {
+        assignArg(arg, { kind: "atom", words: [...left.words, "*"] });
+        return;
       }
-      const ct = this.toks[q];
-      const cast = words.length > 0 && ct?.t === "op" && ct.v === ")" ? castType(words) : undefined;
-      if (cast !== undefined && !(words.length === 1 && this.fields.has(words[0]!))) {
-        this.#p = q + 1;
-        return { k: "cast", ...cast, a: this.#unary() };
+      right = this.#primary();
+      if (right.kind === "op" && OP_PRIO[token]! < (OP_PRIO[right.op] ?? -1)) {
+        // "rotate ops according to the priority"
+        const r = right as OpArg;
+        (arg as OpArg).right = r.left;
+        const tmp = { ...arg } as Arg;
+        assignArg(arg, { ...r });
+        assignArg(right, tmp);
+        (arg as OpArg).left = right;
+      } else {
+        (arg as OpArg).right = right;
       }
+    } else {
+      throw new TraceFormatError(`operator ${token}`);
     }
-    return this.#postfix();
+    const next = this.#peekOp();
+    if (next === undefined) return;
+    this.#p++;
+    // "higher prios need to be closer to the root"
+    const prio = OP_PRIO[next] ?? -1;
+    if (prio > (arg as OpArg).prio) return this.#op(arg, next);
+    if (right === undefined) throw new TraceFormatError(`operator ${next} after ?:`);
+    return this.#op(right, next);
   }
 
-  #postfix(): Node {
+  /** `process_arg_token`: one operand (an operator expression only inside parentheses). */
+  #primary(): Arg {
     const t = this.toks[this.#p];
     if (t === undefined) throw new TraceFormatError("unexpected end of the arguments");
     this.#p++;
-    if (t.t === "num") return { k: "num", v: t.v };
-    if (t.t === "str") return { k: "str", v: t.v };
-    if (t.t === "op" && t.v === "(") {
-      const e = this.expr();
-      this.#eat(")");
-      return e;
-    }
+    if (t.t === "num") return { kind: "prim", node: { k: "num", v: t.v } };
+    if (t.t === "str") return { kind: "prim", node: { k: "str", v: t.v } };
+    if (t.t === "op" && t.v === "(") return this.#paren();
     if (t.t === "op" && t.v === "{") {
       const items: Node[] = [];
       while (!this.#peek("}")) {
@@ -310,34 +399,89 @@ class Parser {
         if (this.#peek(",")) this.#p++;
       }
       this.#eat("}");
-      return { k: "list", items };
+      return { kind: "prim", node: { k: "list", items } };
     }
-    if (t.t === "id") {
-      if (t.v === "REC") {
-        this.#eat("->");
-        const name = this.toks[this.#p++];
-        if (name?.t !== "id") throw new TraceFormatError("REC-> without a field name");
-        const f = this.fields.get(name.v);
-        if (f === undefined) throw new TraceFormatError(`unknown field REC->${name.v}`);
-        return { k: "field", f };
-      }
-      if (this.#peek("(")) {
+    if (t.t === "op" && (t.v === "!" || t.v === "~" || t.v === "-" || t.v === "+")) {
+      const arg: Arg = { kind: "op", op: t.v, left: undefined, right: undefined, prio: 0 };
+      this.#op(arg, t.v);
+      return arg;
+    }
+    if (t.t !== "id") throw new TraceFormatError(`token "${t.v}"`);
+    if (t.v === "REC") {
+      this.#eat("->");
+      const name = this.toks[this.#p++];
+      if (name?.t !== "id") throw new TraceFormatError("REC-> without a field name");
+      const f = this.fields.get(name.v);
+      if (f === undefined) throw new TraceFormatError(`unknown field REC->${name.v}`);
+      if (this.#peek("[")) {
+        // an element of an array field: REC->args[0]
         this.#p++;
-        const args: Node[] = [];
-        while (!this.#peek(")")) {
-          args.push(this.expr());
-          if (this.#peek(",")) this.#p++;
-          else break;
+        const i = this.expr();
+        this.#eat("]");
+        if (!f.array || f.arrayLength === 0) {
+          throw new TraceFormatError(`REC->${name.v}[] of a field that is no fixed array`);
         }
-        this.#eat(")");
-        return { k: "call", name: t.v, args };
+        return { kind: "prim", node: { k: "index", f, i } };
       }
-      // Helpers name their field bare: __get_str(filename).
-      const f = this.fields.get(t.v);
-      if (f !== undefined) return { k: "field", f };
-      throw new TraceFormatError(`identifier ${t.v}`);
+      return { kind: "prim", node: { k: "field", f } };
     }
-    throw new TraceFormatError(`token "${t.v}"`);
+    if (this.#peek("(")) {
+      this.#p++;
+      const args: Node[] = [];
+      while (!this.#peek(")")) {
+        args.push(this.expr());
+        if (this.#peek(",")) this.#p++;
+        else break;
+      }
+      this.#eat(")");
+      return { kind: "prim", node: { k: "call", name: t.v, args } };
+    }
+    // Helpers name their field bare: __get_str(filename).
+    const f = this.fields.get(t.v);
+    if (f !== undefined) return { kind: "prim", node: { k: "field", f } };
+    // "atoms can be more than one token long": unsigned long, struct page
+    const words = [t.v];
+    for (let w = this.toks[this.#p]; w?.t === "id"; w = this.toks[++this.#p]) words.push(w.v);
+    return { kind: "atom", words };
+  }
+
+  /** `process_paren`: an expression, or a typecast when an operand follows. */
+  #paren(): Arg {
+    const arg = this.#full();
+    this.#eat(")");
+    const next = this.toks[this.#p];
+    const item = next !== undefined && (next.t !== "op" || next.v === "(");
+    if (!item) return arg;
+    if (arg.kind !== "atom") throw new TraceFormatError("a typecast of no type");
+    const cast = castType(arg.words);
+    const a = toNode(this.#primary());
+    return { kind: "prim", node: { k: "cast", ...cast, a } };
+  }
+}
+
+/** The evaluated form of a parsed argument. */
+function toNode(arg: Arg): Node {
+  switch (arg.kind) {
+    case "prim":
+      return arg.node;
+    case "null":
+      return { k: "num", v: 0n };
+    case "atom":
+      // eval_num_arg: strtoull of the atom's text (0 for a name); by name in flag tables
+      return arg.words.length === 1 ? { k: "atom", name: arg.words[0]! } : { k: "num", v: 0n };
+    case "op": {
+      if (arg.op === "?") {
+        const r = arg.right;
+        if (r?.kind !== "op" || r.op !== ":" || arg.left === undefined) {
+          throw new TraceFormatError("a ?: without its branches");
+        }
+        return { k: "cond", c: toNode(arg.left), a: toNode(r.left!), b: toNode(r.right!) };
+      }
+      if (arg.op === ":") throw new TraceFormatError("a : outside ?:");
+      const b = toNode(arg.right ?? { kind: "null" });
+      if (arg.left === undefined || arg.left.kind === "null") return { k: "un", op: arg.op, a: b };
+      return { k: "bin", op: arg.op, a: toNode(arg.left), b };
+    }
   }
 }
 
@@ -378,8 +522,13 @@ function parseFormat(fmt: string): (string | Conv)[] {
       fmt.slice(i),
     );
     if (!m) throw new TraceFormatError(`conversion ${JSON.stringify(fmt.slice(i, i + 4))}`);
-    if (m[5] === "p" && /[A-Za-z]/.test(fmt[i + m[0].length] ?? "")) {
-      throw new TraceFormatError(`conversion %p${fmt[i + m[0].length]}`);
+    let conv = m[5]!;
+    if (conv === "p" && /[A-Za-z0-9]/.test(fmt[i + m[0].length] ?? "")) {
+      const ext = fmt[i + m[0].length]!;
+      // pretty_print: %pF %pf %pS %ps print the function (print_function); others are not done
+      if (!"FfSs".includes(ext)) throw new TraceFormatError(`conversion %p${ext}`);
+      conv = "p" + ext;
+      i++;
     }
     if (lit) out.push(lit);
     lit = "";
@@ -390,7 +539,7 @@ function parseFormat(fmt: string): (string | Conv)[] {
       width: num(m[2]),
       precision: num(m[3]),
       length: m[4] ?? "",
-      conv: m[5]!,
+      conv,
     });
     i += m[0].length;
   }
@@ -427,6 +576,7 @@ const HELPERS = new Set([
   "__print_symbolic",
   "__get_str",
   "__get_dynamic_array_len",
+  "__builtin_expect",
 ]);
 
 type Value = bigint | string;
@@ -484,6 +634,8 @@ class Evaluator {
       case "field":
         if (n.f.string) return this.fieldString(n.f);
         return this.read(n.f.offset, n.f.size);
+      case "atom":
+        return n.name;
       case "call":
         return this.call(n.name, n.args);
       case "cond":
@@ -499,6 +651,16 @@ class Evaluator {
         return n.v;
       case "str":
         throw new TraceFormatError("a string used as a number");
+      case "atom":
+        return 0n;
+      case "index": {
+        const size = n.f.size / n.f.arrayLength;
+        const i = Number(this.num(n.i));
+        if (!Number.isInteger(size) || i < 0 || i >= n.f.arrayLength) {
+          throw new TraceFormatError(`index ${i} of ${n.f.name}[${n.f.arrayLength}]`);
+        }
+        return this.read(n.f.offset + i * size, size);
+      }
       case "field":
         return n.f.dynamic
           ? this.read(n.f.offset, 4)
@@ -518,11 +680,8 @@ class Evaluator {
             return a;
         }
       }
-      case "cast": {
-        const m = (1n << BigInt(n.bits)) - 1n;
-        const v = this.num(n.a) & m;
-        return n.signed && v >> BigInt(n.bits - 1) ? (v - (m + 1n)) & MASK64 : v;
-      }
+      case "cast":
+        return this.num(n.a) & ((1n << BigInt(n.bits)) - 1n);
       case "cond":
         return this.num(n.c) !== 0n ? this.num(n.a) : this.num(n.b);
       case "bin": {
@@ -577,6 +736,12 @@ class Evaluator {
     }
   }
 
+  /** A flag table entry's value (`eval_flag` of its text). */
+  flag(n: Node): bigint {
+    if (n.k === "atom") return KNOWN_FLAGS[n.name] ?? MASK64;
+    return this.num(n) & MASK64;
+  }
+
   call(name: string, args: Node[]): Value {
     switch (name) {
       case "__get_str": {
@@ -591,11 +756,16 @@ class Evaluator {
         }
         return BigInt(Number(this.read(a.f.offset, 4)) >>> 16);
       }
+      case "__builtin_expect": // process_builtin_expect: the first argument
+        if (args[0] === undefined) throw new TraceFormatError("__builtin_expect() of nothing");
+        return this.value(args[0]);
       case "__print_symbolic": {
         const v = this.num(args[0]!);
         for (const item of args.slice(1)) {
           if (item.k !== "list" || item.items.length < 2) continue;
-          if (this.num(item.items[0]!) === v) return String(this.value(item.items[1]!));
+          const name = this.value(item.items[1]!);
+          if (typeof name !== "string") break; // a `{ 0, NULL }` sentinel ends the table
+          if (this.flag(item.items[0]!) === v) return name;
         }
         return "0x" + v.toString(16);
       }
@@ -606,8 +776,10 @@ class Evaluator {
         let printed = false;
         for (const item of args.slice(2)) {
           if (item.k !== "list" || item.items.length < 2) continue;
-          const f = this.num(item.items[0]!);
-          const s = String(this.value(item.items[1]!));
+          const name = this.value(item.items[1]!);
+          if (typeof name !== "string") break; // a `{ 0, NULL }` sentinel ends the table
+          const f = this.flag(item.items[0]!);
+          const s = name;
           if (v === 0n && f === 0n) {
             out += s;
             break;
@@ -667,9 +839,21 @@ function formatConv(
   width: number | undefined,
   prec: number | undefined,
   longBits: number,
+  kernelSymbol: KernelSymbolizer | undefined,
+  printk: ReadonlyMap<bigint, string>,
 ): string {
+  if (c.conv.length === 2) {
+    // print_function: the name, with +0x<offset> for F and S; else the address
+    if (typeof v === "string") throw new TraceFormatError(`%${c.conv} of a string`);
+    if (kernelSymbol === undefined) throw new TraceFormatError(`conversion %${c.conv}`);
+    const addr = v & (longBits === 32 ? 0xffff_ffffn : MASK64);
+    const f = kernelSymbol(addr);
+    if (f === undefined) return "0x" + addr.toString(16);
+    return c.conv === "pF" || c.conv === "pS" ? `${f.name}+0x${f.offset.toString(16)}` : f.name;
+  }
   if (c.conv === "s") {
-    let s = typeof v === "string" ? v : v.toString();
+    // print_str_arg: a pointer is the printk string at its address (find_printk), or "%llx"
+    let s = typeof v === "string" ? v : printk.get(v) ?? v.toString(16);
     if (prec !== undefined) s = s.slice(0, prec);
     return pad(s, width, c.flags, false);
   }
@@ -729,14 +913,18 @@ export class TracepointPrinter {
   readonly #compiled = new Map<number, Compiled | TraceFormatError>();
   /** Payloads not printed, by `system:name (reason)`. */
   readonly undecoded = new Map<string, number>();
+  readonly #kernelSymbol: KernelSymbolizer | undefined;
 
   /**
    * Create a printer.
    *
    * @param data The file's tracing data.
+   * @param kernelSymbol Finds the kernel functions of `%pS`-style conversions
+   *   (without it, formats that use them are not decoded).
    */
-  constructor(data: TracingData) {
+  constructor(data: TracingData, kernelSymbol?: KernelSymbolizer) {
     this.#data = data;
+    this.#kernelSymbol = kernelSymbol;
   }
 
   /**
@@ -787,7 +975,15 @@ export class TracepointPrinter {
         if (prec === "*") prec = Number(ev8.num(c.args[ai++]!));
         const arg = c.args[ai++];
         if (arg === undefined) throw new TraceFormatError("fewer arguments than conversions");
-        out += formatConv(piece, ev8.value(arg), width, prec, ev8.longBits);
+        out += formatConv(
+          piece,
+          ev8.value(arg),
+          width,
+          prec,
+          ev8.longBits,
+          this.#kernelSymbol,
+          this.#data.printk,
+        );
       }
       return out;
     } catch (e) {

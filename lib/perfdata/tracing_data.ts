@@ -6,8 +6,9 @@
  * `\x17\x08\x44tracing`, version, endianness, long and page size, the
  * header_page and header_event files, the ftrace formats, then per system
  * the event `format` files (name, ID, fields, print fmt), kallsyms,
- * ftrace_printk and (version >= 0.6) saved cmdlines. Only the event formats
- * are kept: they are what decodes a tracepoint's PERF_SAMPLE_RAW payload.
+ * ftrace_printk and (version >= 0.6) saved cmdlines. The event formats and
+ * the printk strings are kept: they are what decodes a tracepoint's
+ * PERF_SAMPLE_RAW payload.
  *
  * @module
  */
@@ -64,6 +65,12 @@ export interface TracingData {
   pageSize: number;
   /** Event formats by tracepoint id. */
   events: Map<number, TraceEventFormat>;
+  /**
+   * The kernel's printk format strings by address (the ftrace_printk
+   * section: a `const char *` field printed with `%s` shows the string at
+   * its address, libtraceevent's `find_printk`); empty when absent.
+   */
+  printk: Map<bigint, string>;
 }
 
 const MAGIC = [0x17, 0x08, 0x44, ...new TextEncoder().encode("tracing")];
@@ -151,9 +158,31 @@ export function parseTracingData(
     const count = u32("event count");
     for (let j = 0; j < count; j++) formatFile(system);
   }
-  // kallsyms, ftrace_printk (and saved cmdlines) follow; perf script's
-  // tracepoint lines do not need them.
-  return { version, bigEndian, longSize, pageSize, events };
+  // kallsyms (not needed: kernel symbols come from the session), then ftrace_printk; the
+  // sections are optional to the reader: a cut-short file keeps the formats read
+  const printk = new Map<bigint, string>();
+  const section = (): Uint8Array | undefined => {
+    if (p + 4 > bytes.length) return undefined;
+    const size = view.getUint32(p, little);
+    if (p + 4 + size > bytes.length) return undefined;
+    p += 4 + size;
+    return bytes.subarray(p - size, p);
+  };
+  section();
+  const printkText = section();
+  if (printkText !== undefined) {
+    for (const line of latin1.decode(printkText).split("\n")) {
+      // parse_ftrace_printk: `0xADDR : "format"`; tep_register_print_string drops the
+      // quotes and a trailing \n
+      const m = /^\s*(0x[0-9a-fA-F]+|[0-9a-fA-F]+)\s*:\s*"(.*)"\s*$/.exec(line);
+      if (m === null) continue;
+      let text = m[2]!;
+      if (text.endsWith("\\n")) text = text.slice(0, -2);
+      const addr = m[1]!.startsWith("0x") ? BigInt(m[1]!) : BigInt("0x" + m[1]);
+      printk.set(addr, text);
+    }
+  }
+  return { version, bigEndian, longSize, pageSize, events, printk };
 }
 
 /**

@@ -333,11 +333,10 @@ export class EntryKeys {
   /** Per frame: rank of the symbol name (-1 unresolved), of the dso short name (-1 no map). */
   readonly #symRank: Int32Array;
   readonly #dsoRank: Int32Array;
-  /** Per class: rank of the comm, tid, cpu, pid. */
+  /** Per class: rank of the comm, tid, cpu. */
   readonly #commRank: Int32Array;
   readonly #tid: Int32Array;
   readonly #cpu: Int32Array;
-  readonly #pid: Int32Array;
   /** Per class: rank of the payload text (-1 none). */
   readonly #traceRank: Int32Array;
 
@@ -353,7 +352,6 @@ export class EntryKeys {
     this.#commRank = ranks(comms);
     this.#tid = Int32Array.from(classes, (c) => c.tid);
     this.#cpu = Int32Array.from(classes, (c) => c.cpu);
-    this.#pid = Int32Array.from(classes, (c) => c.pid);
     this.#traceRank = ranks(classes.map((c) => c.trace));
   }
 
@@ -375,9 +373,12 @@ export class EntryKeys {
     return 0;
   }
 
-  /** perf's `a->thread == b->thread`. */
+  /**
+   * perf's `a->thread == b->thread`: one thread per tid (`machine__findnew_thread` finds a
+   * thread by its tid, whatever pid a later sample gives).
+   */
   sameThread(a: EntryRef, b: EntryRef): boolean {
-    return this.#tid[a.cls] === this.#tid[b.cls] && this.#pid[a.cls] === this.#pid[b.cls];
+    return this.#tid[a.cls] === this.#tid[b.cls];
   }
 
   #keyCmp(k: SortKey, left: EntryRef, right: EntryRef): number {

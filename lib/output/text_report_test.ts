@@ -205,6 +205,19 @@ Deno.test("textReport --children: equal overheads in one thread put callers firs
   ]);
 });
 
+Deno.test("textReport --children: one thread per tid, whatever pid its samples give (machine__findnew_thread)", () => {
+  const report = (pid: number) => {
+    const b = new ProfileBuilder();
+    b.add(sample(["p", "q"], 1, { tid: 7, pid: 7 }));
+    b.add(sample(["r", "s", "t"], 1, { tid: 7, pid })); // a sample of tid 7 that says pid -1
+    return textReport(b.build(), { sort: ["sym"], children: true, accountingHeader: false });
+  };
+  const entries = (r: string) => r.split("\n").filter((l) => /^ +\d/.test(l));
+  // equal overheads of one thread: callers (deeper chains) first, t above p
+  assertEquals(entries(report(-1)), entries(report(7)));
+  assertEquals(entries(report(-1)).map((l) => l.slice(-1)), ["r", "t", "p", "q", "s"]);
+});
+
 Deno.test("textReport showSamples adds perf's -n Samples column of self sample counts", () => {
   const b = new ProfileBuilder();
   for (let i = 0; i < 3; i++) b.add(sample(["leaf", "main"], 2));

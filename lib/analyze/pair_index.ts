@@ -34,6 +34,24 @@ export class PairIndex {
     return this.#slots[3 * slot + 2];
   }
 
+  /**
+   * The value of (a, b); when absent, `make(a, b)`'s, stored first. (`make`
+   * is called only on a miss: pass one function made once, not a closure per
+   * call.)
+   * @param a First key.
+   * @param b Second key.
+   * @param make Makes the value of a new pair.
+   * @returns The value.
+   */
+  getOrAdd(a: number, b: number, make: (a: number, b: number) => number): number {
+    const slot = this.slot(a, b);
+    const found = this.#slots[3 * slot + 2];
+    if (found >= 0) return found;
+    const value = make(a, b);
+    this.insertAt(slot, a, b, value);
+    return value;
+  }
+
   /** Stores (a, b) -> value at the empty slot {@linkcode slot} returned. */
   insertAt(slot: number, a: number, b: number, value: number): void {
     const slots = this.#slots;

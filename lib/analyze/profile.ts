@@ -878,16 +878,14 @@ export class ProfileBuilder {
     if (self >= 0 || self === CHAINLESS) {
       return this.#addSelfStack(node, cls, sub, weight, samples, truncated, self);
     }
-    const index = this.#stackIndex;
-    const slot = index.slot(node, sub);
-    let idx = index.valueAt(slot);
-    if (idx < 0) {
-      idx = this.#newStack(node, cls, truncated);
-      index.insertAt(slot, node, sub, idx);
-    }
+    const idx = this.#stackIndex.getOrAdd(node, sub, this.#newSubStack);
     this.#count(idx, weight, samples, truncated);
     return idx;
   }
+
+  /** {@linkcode #newStack} of a (node, class * 2 + truncated) pair. */
+  readonly #newSubStack = (node: number, sub: number): number =>
+    this.#newStack(node, sub >> 1, (sub & 1) === 1);
 
   /** {@linkcode #addStack} for a record with a self frame (keyed on it too). */
   #addSelfStack(
@@ -939,11 +937,12 @@ export class ProfileBuilder {
   }
 
   #child(parent: number, frame: number): number {
-    const index = this.#childIndex;
-    const slot = index.slot(parent, frame);
-    let id = index.valueAt(slot);
-    if (id >= 0) return id;
-    id = this.#nodeCount++;
+    return this.#childIndex.getOrAdd(parent, frame, this.#newNode);
+  }
+
+  /** A new trie node: `frame` under `parent`. */
+  readonly #newNode = (parent: number, frame: number): number => {
+    const id = this.#nodeCount++;
     if (id >= MAX_NODES) throw new ProfileLimitError("node", MAX_NODES);
     if (id >= this.#parent.length) {
       const grow = (a: Int32Array) => {
@@ -956,9 +955,8 @@ export class ProfileBuilder {
     }
     this.#parent[id] = parent;
     this.#frame[id] = frame;
-    index.insertAt(slot, parent, frame, id);
     return id;
-  }
+  };
 
   #growStacks(): void {
     const len = this.#stackNode.length * 2;

@@ -137,22 +137,18 @@ export function flameData(profile: Profile, options: FlameDataOptions = {}): Fla
     base: [0],
   };
   const children = new PairIndex();
-  const child = (parent: number, name: number, kind: number): number => {
-    const key = name * 8 + kind;
-    const slot = children.slot(parent, key);
-    let id = children.valueAt(slot);
-    if (id < 0) {
-      id = tree.parent.length;
-      tree.parent.push(parent);
-      tree.name.push(name);
-      tree.kind.push(kind);
-      tree.total.push(0);
-      tree.self.push(0);
-      tree.base.push(0);
-      children.insertAt(slot, parent, key, id);
-    }
+  const addChild = (parent: number, key: number): number => {
+    const id = tree.parent.length;
+    tree.parent.push(parent);
+    tree.name.push(Math.floor(key / 8));
+    tree.kind.push(key % 8);
+    tree.total.push(0);
+    tree.self.push(0);
+    tree.base.push(0);
     return id;
   };
+  const child = (parent: number, name: number, kind: number): number =>
+    children.getOrAdd(parent, name * 8 + kind, addChild);
   const bySamples = options.weight === "samples";
   /** Adds a profile's stacks; returns each stack record's leaf node. */
   const baseSelf: number[] = [];

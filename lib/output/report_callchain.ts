@@ -54,18 +54,18 @@ export class ChainStore {
 
   /** The child of `parent` for `frame`, appended to its children when new. */
   child(parent: number, frame: number): number {
-    const index = this.#index;
-    const slot = index.slot(parent, frame);
-    let c = index.valueAt(slot);
-    if (c >= 0) return c;
-    c = this.node(frame);
-    index.insertAt(slot, parent, frame, c);
+    return this.#index.getOrAdd(parent, frame, this.#append);
+  }
+
+  /** A new child node of `parent` for `frame`, last of its children. */
+  readonly #append = (parent: number, frame: number): number => {
+    const c = this.node(frame);
     if (this.last[parent] < 0) this.first[parent] = c;
     else this.next[this.last[parent]] = c;
     this.last[parent] = c;
     this.count[parent]++;
     return c;
-  }
+  };
 
   #grow(): void {
     const len = this.frame.length * 2;

@@ -808,18 +808,12 @@ export function buildHistogram(
     lastKey[frame] = id;
     return id;
   };
-  const keyOfPair = (frame: number, cls: number): number => {
-    const a = frameKeys(frame), b = classKeys[cls];
-    const slot = keyIndex.slot(a, b);
-    let id = keyIndex.valueAt(slot);
-    if (id < 0) {
-      id = lastSample.length;
-      keyIndex.insertAt(slot, a, b, id);
-      lastSample.push(-1);
-      walkedAt.push(-1);
-    }
-    return id;
+  const newKey = (): number => {
+    walkedAt.push(-1);
+    return lastSample.push(-1) - 1;
   };
+  const keyOfPair = (frame: number, cls: number): number =>
+    keyIndex.getOrAdd(frameKeys(frame), classKeys[cls], newKey);
   // Where the comparisons form a strict weak order, a found entry stays the
   // one its walk finds: no walk is repeated. They do not when inlined frames
   // (compared by name) meet real ones (by address) in a dso, or when `sym`
@@ -842,16 +836,9 @@ export function buildHistogram(
   const walkIndex = new PairIndex();
   const frameWalked: HistEntry[] = [];
   const frameWalkedAt: number[] = [];
-  const walkOf = (frame: number, cls: number): number => {
-    const slot = walkIndex.slot(frame, cls);
-    let id = walkIndex.valueAt(slot);
-    if (id < 0) {
-      id = frameWalkedAt.length;
-      walkIndex.insertAt(slot, frame, cls, id);
-      frameWalkedAt.push(-1);
-    }
-    return id;
-  };
+  const newWalk = (): number => frameWalkedAt.push(-1) - 1;
+  const walkOf = (frame: number, cls: number): number => walkIndex.getOrAdd(frame, cls, newWalk);
+
   const entryFor = (frame: number, cls: number, key: number, kernel?: boolean): HistEntry => {
     const w = weakOrder ? key : walkOf(frame, cls);
     const doneAt = weakOrder ? walkedAt : frameWalkedAt;

@@ -16,6 +16,7 @@ import {
   fixtureSymbolOptions,
   haveGcc,
   INLINE_PROGRAM,
+  MIX_FUNCTION,
   perfAvailable,
   perfCanRecord,
   recordBurn,
@@ -697,15 +698,7 @@ Deno.test({
  */
 const INLINED_THREE_TIMES_PROGRAM = `#include <stdlib.h>
 static volatile unsigned long sink;
-static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
-  for (int i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
-__attribute__((noinline)) static unsigned long left(unsigned long x) { return mix(x, 30000) + 1; }
+${MIX_FUNCTION}__attribute__((noinline)) static unsigned long left(unsigned long x) { return mix(x, 30000) + 1; }
 __attribute__((noinline)) static unsigned long right(unsigned long x) { return mix(x, 20000) + 3; }
 __attribute__((noinline)) static unsigned long spacer(unsigned long x) {
   for (int i = 0; i < 64; i++) sink = sink * 31 + x + (unsigned long)i;

@@ -274,6 +274,18 @@ export function haveGcc(): boolean {
   return gccRuns;
 }
 
+/** C source of `mix`, an always_inline xorshift loop (the inlined function of the workloads). */
+export const MIX_FUNCTION =
+  `static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
+  for (int i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  return x;
+}
+`;
+
 /**
  * A C workload with an always_inline leaf (`mix`) inside a noinline function
  * (`outer`) that also calls clock_gettime (a libc alias, into the vdso). It
@@ -282,15 +294,7 @@ export function haveGcc(): boolean {
 export const INLINE_PROGRAM = `#include <stdlib.h>
 #include <time.h>
 static volatile unsigned long sink;
-static inline __attribute__((always_inline)) unsigned long mix(unsigned long x, int n) {
-  for (int i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
-__attribute__((noinline)) static unsigned long outer(unsigned long x) {
+${MIX_FUNCTION}__attribute__((noinline)) static unsigned long outer(unsigned long x) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   x = mix(x + (unsigned long)ts.tv_nsec, 20000);

@@ -37,17 +37,19 @@ export class ReportOptionError extends RangeError {
 
 /**
  * Whether a report under these sort keys may depend on the samples' order
- * (so the profile should keep it, the load option `sampleOrder`):
- * `sym` without a `dso` key before it compares unresolved addresses of
- * different objects by address alone, which makes perf's histogram walks
- * depend on the tree's history.
+ * (so the profile should keep it, the load option `sampleOrder`): with a
+ * `sym` key, perf's histogram walks depend on the tree's history where its
+ * comparisons are no strict weak order: unresolved addresses of different
+ * objects compared by address alone (no `dso` key before `sym`), and
+ * inlined symbols, equal to one of their name whose function's range only
+ * touches theirs (whatever the keys before). The histogram replays the
+ * samples in order only when the profile's frames need it.
  *
  * @param sort The sort keys.
- * @returns True when `sym` comes without an earlier `dso`.
+ * @returns True when `sym` is one of them.
  */
 export function sortNeedsSampleOrder(sort: readonly SortKey[]): boolean {
-  const sym = sort.indexOf("sym"), dso = sort.indexOf("dso");
-  return sym >= 0 && (dso < 0 || dso > sym);
+  return sort.includes("sym");
 }
 
 /** The keys `--sort` accepts: perf 6.1 has no `tid` key (`Unknown --sort key: `tid'`). */

@@ -816,13 +816,16 @@ export function buildHistogram(
   };
   const keyOfPair = (frame: number, cls: number): number =>
     keyIndex.getOrAdd(frameKeys(frame), classKeys[cls], newKey);
-  // Where the comparisons form a strict weak order, a found entry stays the
-  // one its walk finds: no walk is repeated. They do not when inlined frames
-  // (compared by name) meet real ones (by address) in a dso, or when `sym`
-  // compares unresolved addresses of different dsos (no `dso` key before it).
-  const symAt = sort.indexOf("sym"), dsoAt = sort.indexOf("dso");
+  // Where the comparisons form a strict weak order and found entries never change, a found
+  // entry stays the one its walk finds: no walk is repeated. Not so with inlined frames
+  // (equal to one of their name whose function's range touches theirs), nor with unresolved
+  // addresses: `sym` compares them by address across objects without a `dso` key before it,
+  // and with one, an entry found from another object of that short name takes the new map
+  // (mapUpdate below), which changes later walks (the 102 MB real recording's --children
+  // report is perf's, byte for byte, only with the samples' walks replayed in order).
+  const symAt = sort.indexOf("sym");
   const weakOrder = !t.inlined.some(Boolean) &&
-    (symAt < 0 || (dsoAt >= 0 && dsoAt < symAt) || !t.syms.some((x) => x === undefined));
+    (symAt < 0 || !t.syms.some((x) => x === undefined));
   // hists__findnew_entry moves a found entry to the new sample's map: an
   // unresolved address met in another dso changes dso (and later walks).
   const mapUpdate = (e: HistEntry, frame: number): HistEntry => {

@@ -296,10 +296,12 @@ export function textReport(
       profile.frames.syms[e.frame] === undefined
     ) widths[dsoAt] = 16;
     e.columns.forEach((c, i) => {
-      // perf keeps CPU at 3 and measures symbols without the " (inlined)" suffix, and a comm by
-      // its thread's comm now (thread__comm_len), which may be shorter than the entry's
-      const len = sort[i] === "sym" && c.endsWith(" (inlined)")
-        ? c.length - 10
+      // perf keeps CPU at 3 and measures a symbol by its name (`sym->namelen + 4`: without the
+      // " (inlined)" suffix or a data object's "+0x" offset), and a comm by its thread's comm now
+      // (thread__comm_len), which may be shorter than the entry's
+      const sym = sort[i] === "sym" ? profile.frames.syms[e.frame] : undefined;
+      const len = sym !== undefined
+        ? sym.length + 4
         : sort[i] === "comm"
         ? commLength(e, c)
         : c.length;

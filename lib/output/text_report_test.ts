@@ -85,6 +85,29 @@ Deno.test("textReport --no-children on a hand-computed profile", () => {
   assertEquals(report, expected);
 });
 
+Deno.test("textReport measures a data object's symbol by its name, not its +0x offset", () => {
+  // hists__calc_col_len: symlen = sym->namelen + 4; _hist_entry__sym_snprintf then prints
+  // "name+0x<offset>" for an STT_OBJECT symbol past that width (lpd__sleep.compressed.pipe.data)
+  const b = new ProfileBuilder();
+  const obj = {
+    sym: "__start_rodata",
+    dso: "[kernel.kallsyms]",
+    kernel: true,
+    objectOffset: 0x80314n,
+  };
+  b.add({ ...sample([]), frames: [obj], weight: 3 });
+  b.add(sample(["k_short_fn"]));
+  const lines = textReport(b.build(), { sort: ["sym"], callGraph: "none" }).split("\n");
+  const at = lines.indexOf("# Overhead  Symbol            ");
+  assertEquals(lines.slice(at, at + 5), [
+    "# Overhead  Symbol            ",
+    "# ........  ..................",
+    "#",
+    "    75.00%  [k] __start_rodata+0x80314",
+    "    25.00%  [k] k_short_fn",
+  ]);
+});
+
 Deno.test("textReport --children counts recursion once and shows caller graphs", () => {
   const b = new ProfileBuilder();
   b.add(sample(["leaf", "rec", "rec", "main"], 2));
